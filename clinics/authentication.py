@@ -1,0 +1,129 @@
+"""Who is calling, and for which clinic: one credential model behind every API surface.
+
+Each authenticator returns `(user, Credential)`; views read the tenant from `request.auth.clinic`.
+"""
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+import jwt
+from django.conf import settings
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from rest_framework import authentication, exceptions
+
+from .models import ApiKey, Clinic, Membership, hash_secret
+
+
+@dataclass
+class Credential:
+    clinic: Clinic
+    scopes: frozenset
+    actor_kind: str  # "key", "user", "oauth", "agent"
+    actor_id: str
+    membership: Membership | None = None
+    api_key: ApiKey | None = None
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def role(self) -> str:
+        return self.membership.role if self.membership else ("admin" if "write" in self.scopes else "viewer")
+
+    def can(self, scope: str) -> bool:
+        return scope in self.scopes
+
+
+def _bearer(request) -> str | None:
+    header = authentication.get_authorization_header(request).decode("latin-1").split()
+    if len(header) == 2 and header[0].lower() == "bearer":
+        return header[1]
+    return None
+
+
+class ApiKeyAuthentication(authentication.BaseAuthentication):
+    """`Authorization: Bearer fd_live_...` or `X-API-KEY: fd_live_...`."""
+
+    def authenticate(self, request):
+        raw = request.META.get("HTTP_X_API_KEY") or _bearer(request)
+        if not raw or not raw.startswith(ApiKey.PREFIX):
+            return None
+        key = ApiKey.objects.select_related("clinic", "created_by").filter(digest=hash_secret(raw)).first()
+        now = timezone.now()
+        if key is None or key.revoked_at is not None or (key.expires_at and key.expires_at <= now):
+            raise exceptions.AuthenticationFailed(_("Invalid, expired or revoked API key."))
+        if key.last_used_at is None or now - key.last_used_at > timedelta(minutes=1):
+            ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
+        scopes = frozenset(key.permissions) | ({"read"} if "write" in key.permissions else set())
+        user = key.created_by or _ServiceUser(key)
+        return user, Credential(key.clinic, scopes, "key", str(key.id), api_key=key)
+
+    def authenticate_header(self, request):
+        return 'Bearer realm="api"'
+
+
+class _ServiceUser:
+    """Stands for a key whose creator was deleted; authenticated, never staff."""
+
+    is_authenticated = True
+    is_active = True
+    is_staff = False
+    is_superuser = False
+
+    def __init__(self, key):
+        self.pk = self.id = None
+        self.email = f"api-key:{key.preview}"
+
+    def __str__(self):
+        return self.email
+
+
+ROLE_SCOPES = {
+    Membership.Role.ADMIN: frozenset({"read", "write", "admin"}),
+    Membership.Role.EDITOR: frozenset({"read", "write"}),
+    Membership.Role.VIEWER: frozenset({"read"}),
+}
+
+
+def issue_jwt(membership: Membership, kind: str = "access") -> tuple[str, timezone.datetime]:
+    """Sign an HS256 access (30 min) or refresh (7 days) token for a member of a clinic."""
+    now = timezone.now()
+    lifetime = timedelta(minutes=settings.JWT_ACCESS_MINUTES) if kind == "access" else timedelta(
+        days=settings.JWT_REFRESH_DAYS)
+    expires = now + lifetime
+    import secrets
+
+    payload = {"sub": str(membership.user_id), "cid": str(membership.clinic_id), "typ": kind,
+               "iat": int(now.timestamp()), "exp": int(expires.timestamp()), "jti": secrets.token_hex(16)}
+    return jwt.encode(payload, settings.JWT_SIGNING_KEY, algorithm="HS256"), expires
+
+
+def decode_jwt(token: str, kind: str) -> dict:
+    try:
+        payload = jwt.decode(token, settings.JWT_SIGNING_KEY, algorithms=["HS256"],
+                             options={"require": ["exp", "sub", "cid", "typ"]})
+    except jwt.ExpiredSignatureError:
+        raise exceptions.AuthenticationFailed(_("Token expired."))
+    except jwt.InvalidTokenError:
+        raise exceptions.AuthenticationFailed(_("Invalid token."))
+    if payload.get("typ") != kind:
+        raise exceptions.AuthenticationFailed(_("Invalid token."))
+    return payload
+
+
+class JWTAuthentication(authentication.BaseAuthentication):
+    """Dashboard access tokens (HS256) issued by /api/auth/login."""
+
+    def authenticate(self, request):
+        token = _bearer(request)
+        if not token or token.startswith(ApiKey.PREFIX) or token.count(".") != 2:
+            return None
+        payload = decode_jwt(token, "access")
+        membership = (Membership.objects.select_related("clinic", "user")
+                      .filter(user_id=payload["sub"], clinic_id=payload["cid"], user__is_active=True).first())
+        if membership is None:
+            raise exceptions.AuthenticationFailed(_("Invalid token."))
+        return membership.user, Credential(membership.clinic, ROLE_SCOPES[membership.role], "user",
+                                           str(membership.user_id), membership=membership,
+                                           extra={"jti": payload.get("jti")})
+
+    def authenticate_header(self, request):
+        return 'Bearer realm="api"'

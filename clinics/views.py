@@ -1,0 +1,8 @@
+"""Console pages of the clinics app."""
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import render
+
+
+@login_required
+def home(request):
+    return render(request, "console/home.html")

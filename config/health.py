@@ -1,0 +1,53 @@
+"""`/health`: is each real service reachable? 200 when all are, 503 naming the ones that are down."""
+import time
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connection
+from django.http import JsonResponse
+
+
+def _check_database():
+    with connection.cursor() as cursor:
+        cursor.execute("select extname from pg_extension where extname in ('vector', 'btree_gist')")
+        extensions = sorted(row[0] for row in cursor.fetchall())
+    return {"extensions": extensions}
+
+
+def _check_redis():
+    if not settings.REDIS_AVAILABLE:
+        raise ConnectionError("REDIS_URL unreachable at start-up; using the local cache")
+    import redis
+
+    redis.Redis.from_url(settings.REDIS_URL, socket_timeout=1, socket_connect_timeout=1).ping()
+    cache.get("health-probe")
+    return {}
+
+
+def _check_broker():
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        return {"mode": "in-process"}
+    from config.celery import app
+
+    with app.connection_for_write() as conn:
+        conn.ensure_connection(max_retries=1, timeout=1)
+    return {"mode": "worker"}
+
+
+CHECKS = {"database": _check_database, "redis": _check_redis, "broker": _check_broker}
+
+
+def health(request):
+    results, healthy = {}, True
+    for name, check in CHECKS.items():
+        started = time.perf_counter()
+        try:
+            extra = check()
+            results[name] = {"status": "up", **extra}
+        except Exception as exc:  # a health check reports failures, it does not raise them
+            healthy = False
+            results[name] = {"status": "down", "error": str(exc)[:200]}
+        results[name]["ms"] = round((time.perf_counter() - started) * 1000, 1)
+    down = [name for name, result in results.items() if result["status"] == "down"]
+    return JsonResponse({"status": "ok" if healthy else "degraded", "down": down, "checks": results},
+                        status=200 if healthy else 503)

@@ -1,0 +1,162 @@
+"""The five API conventions of Frontdesk, each a thin adapter over the same domain views.
+
+A surface owns a URL prefix, its authentication headers, pagination style, success envelope and error body.
+A domain view is written once and mounted on a surface by composition:
+
+    class ProfessionalV1ViewSet(V1Surface.view, ProfessionalViewSet): ...
+
+Errors raised anywhere under a prefix (DRF, Django 404/500, body too large) come out in that surface's format.
+"""
+from rest_framework.renderers import JSONRenderer
+
+from clinics.authentication import ApiKeyAuthentication, JWTAuthentication
+
+from . import pagination
+from .errors import Problem
+
+
+class EnvelopeRenderer(JSONRenderer):
+    """Wraps a success body in the surface's envelope, unless the paginator or error handler already did."""
+
+    surface = None
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        response = (renderer_context or {}).get("response")
+        if response is not None and not getattr(response, "enveloped", False) and response.status_code < 400:
+            data = self.surface.wrap_success(data, response)
+        return super().render(data, accepted_media_type, renderer_context)
+
+
+class Surface:
+    name = ""
+    prefix = ""
+    pagination_class = None
+    authentication_classes = (ApiKeyAuthentication,)
+
+    def error_body(self, problem: Problem) -> dict:
+        raise NotImplementedError
+
+    def wrap_success(self, data, response):
+        return data
+
+    def matches(self, path: str) -> bool:
+        return path.startswith(self.prefix)
+
+    def build_view_mixin(self):
+        surface = self
+        renderer = type(f"{self.name.title()}Renderer", (EnvelopeRenderer,), {"surface": surface})
+
+        class SurfaceView:
+            pass
+
+        SurfaceView.surface = surface
+        SurfaceView.pagination_class = self.pagination_class
+        SurfaceView.authentication_classes = list(self.authentication_classes)
+        SurfaceView.renderer_classes = [renderer]
+        SurfaceView.get_exception_handler = lambda view: _handler
+        SurfaceView.__name__ = f"{self.name.title()}SurfaceView"
+        return SurfaceView
+
+    @property
+    def view(self):
+        if "_view" not in self.__dict__:
+            self._view = self.build_view_mixin()
+        return self._view
+
+
+def _handler(exc, context):
+    from .errors import exception_handler
+
+    return exception_handler(exc, context)
+
+
+class ClinicV1Surface(Surface):
+    """Seed 000: `/v1/`, Bearer API key, keyset cursors, errors `{"error": {"code", "message", "details"}}`."""
+
+    name = "v1"
+    prefix = "/v1/"
+    pagination_class = pagination.KeysetCursorPagination
+    authentication_classes = (ApiKeyAuthentication, JWTAuthentication)
+
+    def error_body(self, problem):
+        return {"error": {"code": problem.code, "message": problem.message, "details": problem.details}}
+
+
+class DashboardSurface(Surface):
+    """Seed 001: `/api/`, JWT (or API key), `{"detail": ...}` errors, page/per_page."""
+
+    name = "dashboard"
+    prefix = "/api/"
+    pagination_class = pagination.DashboardPagination
+    authentication_classes = (JWTAuthentication, ApiKeyAuthentication)
+
+    def error_body(self, problem):
+        body = {"detail": problem.message, "code": problem.code}
+        if problem.details:
+            body["errors"] = problem.details
+        return body
+
+
+class VoiceSurface(Surface):
+    """Seed 003: `/api/v1/`, Bearer API key or OAuth token, `{"success", "message", "data"}`."""
+
+    name = "voice"
+    prefix = "/api/v1/"
+    pagination_class = pagination.VoicePagination
+    authentication_classes = (ApiKeyAuthentication, JWTAuthentication)
+
+    def error_body(self, problem):
+        body = {"success": False, "message": problem.message, "data": None, "code": problem.code}
+        if problem.details:
+            body["errors"] = problem.details
+        return body
+
+    def wrap_success(self, data, response):
+        return {"success": True, "message": getattr(response, "message", None) or "Operation completed successfully",
+                "data": data}
+
+
+class NotesSurface(Surface):
+    """Seed 004: `/notes/v1/`, `X-API-KEY`, `{"data", "meta"}`, errors `{"error", "message", "code", "details"}`."""
+
+    name = "notes"
+    prefix = "/notes/v1/"
+    pagination_class = pagination.NotesPagination
+    authentication_classes = (ApiKeyAuthentication,)
+
+    def error_body(self, problem):
+        body = {"error": problem.word, "message": problem.message, "code": problem.code}
+        if problem.details or problem.status not in (429,):
+            body["details"] = problem.details
+        return body
+
+    def wrap_success(self, data, response):
+        return {"data": data, "meta": getattr(response, "meta", None) or {}}
+
+
+class PublicSurface(DashboardSurface):
+    """Public pages (`/booking/`, `/triagem/`, `/feedback/`): no auth, `{"detail"}` errors for JSON callers."""
+
+    name = "public"
+    prefix = "/booking/"
+    authentication_classes = ()
+
+    def matches(self, path):
+        return path.startswith(("/booking/", "/triagem/", "/feedback/"))
+
+
+V1 = ClinicV1Surface()
+DASHBOARD = DashboardSurface()
+VOICE = VoiceSurface()
+NOTES = NotesSurface()
+PUBLIC = PublicSurface()
+
+# Longest prefix first: /api/v1/ is the voice surface, the rest of /api/ is the dashboard.
+SURFACES = (NOTES, VOICE, V1, PUBLIC, DASHBOARD)
+
+
+def surface_for_path(path: str) -> Surface | None:
+    for surface in SURFACES:
+        if surface.matches(path):
+            return surface
+    return None

@@ -1,0 +1,46 @@
+"""URL map: the console, Django admin, the API surfaces and the public pages."""
+from django.contrib import admin
+from django.http import JsonResponse
+from django.shortcuts import render
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from config.health import health
+from config.surfaces import surface_for_path
+from config.surfaces.errors import Problem
+
+urlpatterns = [
+    path("health", health, name="health"),
+    path("admin/", admin.site.urls),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("v1/", include("config.urls_v1")),
+    path("api/v1/", include("config.urls_voice")),
+    path("notes/v1/", include("notes.api.urls")),
+    path("api/", include("config.urls_dashboard")),
+    path("", include("clinics.console_urls")),
+]
+
+
+def _problem_page(request, status_code, code, message, template):
+    surface = surface_for_path(request.path)
+    if surface is not None and "text/html" not in request.headers.get("Accept", ""):
+        return JsonResponse(surface.error_body(Problem(status_code, code, message)), status=status_code)
+    return render(request, template, {"status": status_code, "message": message}, status=status_code)
+
+
+def handler404(request, exception=None):
+    return _problem_page(request, 404, "NOT_FOUND", "Not found.", "errors/404.html")
+
+
+def handler500(request):
+    return _problem_page(request, 500, "INTERNAL_ERROR", "An unexpected error occurred", "errors/500.html")
+
+
+def handler400(request, exception=None):
+    return _problem_page(request, 400, "BAD_REQUEST", "Bad request.", "errors/400.html")
+
+
+def handler403(request, exception=None):
+    return _problem_page(request, 403, "FORBIDDEN", "Insufficient permissions", "errors/403.html")

@@ -1,0 +1,110 @@
+"""Shared fixtures: clinics and credentials, API clients per surface, a real Celery worker, a browser."""
+import os
+import subprocess
+import sys
+import time
+import uuid
+
+import pytest
+
+os.environ.setdefault("CELERY_TASK_ALWAYS_EAGER", "1")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
+@pytest.fixture
+def clinic(db):
+    from clinics.tests.factories import ClinicFactory
+
+    return ClinicFactory()
+
+
+@pytest.fixture
+def other_clinic(db):
+    from clinics.tests.factories import ClinicFactory
+
+    return ClinicFactory(name="Outra Clínica")
+
+
+@pytest.fixture
+def api_client():
+    from rest_framework.test import APIClient
+
+    return APIClient()
+
+
+@pytest.fixture
+def make_client(db):
+    """`make_client(clinic, permissions=("read","write"), header="bearer")` -> APIClient with a fresh key."""
+    from rest_framework.test import APIClient
+
+    from clinics.tests.factories import issue_key
+
+    def build(clinic, permissions=("read", "write"), header="bearer", **key_kwargs):
+        raw = issue_key(clinic, permissions=permissions, **key_kwargs)
+        client = APIClient()
+        if header == "bearer":
+            client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+        else:
+            client.credentials(HTTP_X_API_KEY=raw)
+        client.raw_key = raw
+        return client
+
+    return build
+
+
+@pytest.fixture
+def client_for(make_client, clinic):
+    """An API client holding a read/write key of `clinic`."""
+    return make_client(clinic)
+
+
+@pytest.fixture
+def foreign_client(make_client, other_clinic):
+    """An API client of another clinic: every object of `clinic` must be 404 to it."""
+    return make_client(other_clinic)
+
+
+@pytest.fixture
+def celery_worker_queue():
+    """Start a real Celery worker process on Redis, consuming a private queue; yield the queue name."""
+    from django.conf import settings
+
+    from config.celery import app
+
+    queue = f"test-{uuid.uuid4().hex[:8]}"
+    env = {**os.environ, "CELERY_TASK_ALWAYS_EAGER": "0"}
+    if settings.DATABASES["default"]["NAME"].startswith("test_"):
+        env["DATABASE_URL"] = _database_url(settings.DATABASES["default"])
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", queue, "--pool", "solo",
+         "--without-heartbeat", "--without-gossip", "--without-mingle", "--loglevel", "WARNING"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = False
+    try:
+        yield queue
+    finally:
+        app.conf.task_always_eager = previous
+        worker.terminate()
+        try:
+            worker.wait(10)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+
+
+def _database_url(db):
+    host = db.get("HOST") or ""
+    if host.startswith("/"):
+        return f"postgresql://{db['USER']}:{db.get('PASSWORD') or ''}@/{db['NAME']}?host={host}"
+    return f"postgresql://{db['USER']}:{db.get('PASSWORD') or ''}@{host}:{db.get('PORT') or 5432}/{db['NAME']}"
+
+
+def wait_for(predicate, timeout=20.0, interval=0.1):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    return predicate()
