@@ -108,3 +108,12 @@ def wait_for(predicate, timeout=20.0, interval=0.1):
             return value
         time.sleep(interval)
     return predicate()
+
+
+@pytest.fixture(autouse=True)
+def isolated_cache(settings):
+    """Each test gets its own cache key prefix: rate-limit counters never leak between tests or runs."""
+    caches = {name: dict(config) for name, config in settings.CACHES.items()}
+    caches["default"]["KEY_PREFIX"] = f"test-{uuid.uuid4().hex[:12]}"
+    settings.CACHES = caches
+    yield

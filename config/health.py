@@ -25,13 +25,13 @@ def _check_redis():
 
 
 def _check_broker():
-    if settings.CELERY_TASK_ALWAYS_EAGER:
+    if not settings.REDIS_AVAILABLE:
         return {"mode": "in-process"}
     from config.celery import app
 
     with app.connection_for_write() as conn:
         conn.ensure_connection(max_retries=1, timeout=1)
-    return {"mode": "worker"}
+    return {"mode": "in-process" if settings.CELERY_TASK_ALWAYS_EAGER else "worker"}
 
 
 CHECKS = {"database": _check_database, "redis": _check_redis, "broker": _check_broker}

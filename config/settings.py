@@ -84,7 +84,8 @@ else:
     DATABASES["default"]["HOST"] = DATABASES["default"].get("OPTIONS", {}).pop("host", "")
 DATABASES["default"]["ENGINE"] = "django.db.backends.postgresql"
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=0))
-DATABASES["default"].setdefault("TEST", {})
+# A private test database name lets several suites share one server at once.
+DATABASES["default"]["TEST"] = {"NAME": env("TEST_DATABASE_NAME", default=None)}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "clinics.User"
@@ -116,7 +117,8 @@ def _redis_reachable(url: str) -> bool:
 
 REDIS_AVAILABLE = _redis_reachable(REDIS_URL)
 if REDIS_AVAILABLE:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL,
+                          "KEY_PREFIX": env("CACHE_KEY_PREFIX", default="fd")}}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
@@ -143,6 +145,7 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / ".data" / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 MEDIA_ROOT = env("MEDIA_ROOT", default=str(BASE_DIR / ".data" / "media"))
 MEDIA_URL = "media/"
 if env("AWS_STORAGE_BUCKET_NAME", default=""):
@@ -185,6 +188,10 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/(v1|api/v1|api|notes/v1)",
 }
+
+# Personal data at rest: newest key first, `id:base64(32 bytes)`; keep old keys until `rotate_pii_keys` ran.
+PII_ENCRYPTION_KEYS = env.list("PII_ENCRYPTION_KEYS", default=["dev1:ZGV2LW9ubHktcGlpLWtleS0zMi1ieXRlcy1sb25nISE="])
+PII_BLIND_INDEX_KEY = env("PII_BLIND_INDEX_KEY", default="dev-only-blind-index-key")
 
 JWT_SIGNING_KEY = env("JWT_SIGNING_KEY", default=SECRET_KEY)
 JWT_ACCESS_MINUTES = env.int("JWT_ACCESS_MINUTES", default=30)

@@ -1,0 +1,4 @@
+"""Routes of the billing app on the voice surface."""
+from django.urls import path  # noqa: F401
+
+urlpatterns = []

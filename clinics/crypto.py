@@ -1,0 +1,119 @@
+"""Personal data at rest: AES-256-GCM with rotatable keys, and HMAC blind indexes for search.
+
+Stored form of an encrypted value: `v1:<key id>:<base64(nonce + ciphertext + tag)>`. Keys come from
+`PII_ENCRYPTION_KEYS` (newest first, `id:base64key` pairs); old keys stay listed so old rows stay readable, and
+`manage.py rotate_pii_keys` re-encrypts rows with the newest key. Search never decrypts: a row stores keyed
+hashes (`PII_BLIND_INDEX_KEY`) of normalised values, and a query hashes its terms the same way.
+"""
+import base64
+import hashlib
+import hmac
+import os
+import re
+import unicodedata
+from functools import lru_cache
+
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
+from django.core.exceptions import ImproperlyConfigured
+from django.db import models
+
+PREFIX = "v1"
+
+
+@lru_cache(maxsize=8)
+def _keys(raw_setting: tuple) -> list[tuple[str, bytes]]:
+    keys = []
+    for item in raw_setting:
+        key_id, _, encoded = item.partition(":")
+        key = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))
+        if not key_id or len(key) != 32:
+            raise ImproperlyConfigured("PII_ENCRYPTION_KEYS entries are 'id:base64(32 bytes)'")
+        keys.append((key_id, key))
+    if not keys:
+        raise ImproperlyConfigured("PII_ENCRYPTION_KEYS is empty")
+    return keys
+
+
+def keyring() -> list[tuple[str, bytes]]:
+    return _keys(tuple(settings.PII_ENCRYPTION_KEYS))
+
+
+def current_key_id() -> str:
+    return keyring()[0][0]
+
+
+def encrypt(plaintext: str, associated_data: bytes = b"") -> str:
+    key_id, key = keyring()[0]
+    nonce = os.urandom(12)
+    sealed = AESGCM(key).encrypt(nonce, plaintext.encode(), associated_data or None)
+    return f"{PREFIX}:{key_id}:{base64.b64encode(nonce + sealed).decode()}"
+
+
+def decrypt(stored: str, associated_data: bytes = b"") -> str:
+    prefix, key_id, payload = stored.split(":", 2)
+    if prefix != PREFIX:
+        raise ValueError("unknown ciphertext format")
+    key = dict(keyring()).get(key_id)
+    if key is None:
+        raise ImproperlyConfigured(f"PII key {key_id!r} is no longer in PII_ENCRYPTION_KEYS")
+    raw = base64.b64decode(payload)
+    return AESGCM(key).decrypt(raw[:12], raw[12:], associated_data or None).decode()
+
+
+def key_id_of(stored: str | None) -> str | None:
+    return stored.split(":", 2)[1] if stored else None
+
+
+def normalise_text(value: str) -> str:
+    """Lower case, accents stripped, single spaces: 'Maria  da Silva' and 'MARIA DA SÍLVA' match."""
+    decomposed = unicodedata.normalize("NFKD", value or "")
+    stripped = "".join(char for char in decomposed if not unicodedata.combining(char))
+    return re.sub(r"\s+", " ", re.sub(r"[^\w\s@.+-]", " ", stripped.lower())).strip()
+
+
+def name_tokens(value: str) -> list[str]:
+    """Each word of two or more letters, so 'maria silva' finds 'Maria da Silva'."""
+    return sorted({token for token in normalise_text(value).split(" ") if len(token) >= 2})
+
+
+def blind_index(value: str, purpose: str) -> str:
+    """Keyed hash of a normalised value; `purpose` separates the phone index from the name index."""
+    key = settings.PII_BLIND_INDEX_KEY.encode()
+    message = f"{purpose}:{value}".encode()
+    return hmac.new(key, message, hashlib.sha256).hexdigest()[:32]
+
+
+class EncryptedTextField(models.TextField):
+    """A text column holding AES-GCM ciphertext; Python code sees the plaintext."""
+
+    def from_db_value(self, value, expression, connection):
+        if value is None or value == "":
+            return value
+        return decrypt(value)
+
+    def get_prep_value(self, value):
+        value = super().get_prep_value(value)
+        if value is None or value == "":
+            return value
+        return encrypt(str(value))
+
+    def deconstruct(self):
+        name, _path, args, kwargs = super().deconstruct()
+        return name, "clinics.crypto.EncryptedTextField", args, kwargs
+
+
+class BlindIndexArrayField(ArrayField):
+    """The keyed hashes of a row's searchable tokens (GIN-indexable)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("base_field", models.CharField(max_length=32))
+        kwargs.setdefault("default", list)
+        kwargs.setdefault("blank", True)
+        super().__init__(**kwargs)
+
+    def deconstruct(self):
+        name, _path, args, kwargs = super().deconstruct()
+        kwargs.pop("base_field", None)
+        return name, "clinics.crypto.BlindIndexArrayField", args, kwargs

@@ -1,0 +1,4 @@
+"""Routes of the telephony app on the v1 surface."""
+from django.urls import path  # noqa: F401
+
+urlpatterns = []
