@@ -19,6 +19,7 @@ urlpatterns = [
     path("api/v1/", include("config.urls_voice")),
     path("notes/v1/", include("notes.api.urls")),
     path("api/", include("config.urls_dashboard")),
+    path("booking/", include("scheduling.public_urls")),
     path("", include("clinics.console_urls")),
 ]
 
