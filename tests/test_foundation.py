@@ -1,10 +1,9 @@
 """The shared machinery: real services, the schema, production settings and queued tasks."""
 import base64
 import os
-import subprocess
 import secrets
+import subprocess
 import sys
-
 
 import pytest
 import yaml
