@@ -86,6 +86,8 @@ def problem_from_exception(exc) -> Problem:
     if isinstance(exc, exceptions.ValidationError):
         details = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
         return Problem(400, "VALIDATION_ERROR", _first_message(exc.detail), _plain(details))
+    if isinstance(exc, exceptions.ParseError):
+        return Problem(400, "MALFORMED_REQUEST", _first_message(exc.detail))
     if isinstance(exc, exceptions.APIException):
         headers = {}
         if getattr(exc, "auth_header", None):
