@@ -156,3 +156,10 @@ def test_page_number_shapes_of_dashboard_voice_and_notes(client_for, clinic):
     assert notes["meta"] == {"total": 5, "page": 1, "limit": 2, "total_pages": 3}
     assert client_for.get("/notes/v1/test-keys?limit=500").json()["meta"]["limit"] == 100
     assert client_for.get("/api/test-keys?per_page=500").json()["per_page"] == 100
+
+
+def test_oversized_body_is_413_in_the_surface_format(surface, client_for, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1024
+    response = client_for.post(f"{PREFIX[surface]}test-keys", {"name": "x" * 5000}, format="json")
+    assert response.status_code == 413
+    assert error_of(surface, response.json())[0] == "PAYLOAD_TOO_LARGE"
