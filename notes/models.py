@@ -13,7 +13,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from clinics.crypto import BlindIndexArrayField, EncryptedTextField, blind_index, name_tokens
+from clinics.crypto import BlindIndexArrayField, EncryptedTextField, blind_index, encrypt, name_tokens
 
 NAME_INDEX_PURPOSE = "note-name"
 
@@ -38,7 +38,7 @@ class EncryptedJSONField(EncryptedTextField):
     def get_prep_value(self, value):
         if value is None:
             return None
-        return super().get_prep_value(json.dumps(value, ensure_ascii=False))
+        return encrypt(json.dumps(value, ensure_ascii=False))
 
     def value_to_string(self, obj):
         return json.dumps(self.value_from_object(obj), ensure_ascii=False)
