@@ -8,7 +8,7 @@ PORT ?= 8000
 export HF_HUB_OFFLINE := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test install install-test migrate seed chromium clean-data
+.PHONY: run test install install-test migrate seed system-deps clean-data
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,11 +34,17 @@ seed: migrate
 run: seed
 	@bash scripts/run.sh $(HOST) $(PORT)
 
-# Debian's Chromium drives the browser tests; installed once where missing.
-chromium:
-	@command -v chromium >/dev/null 2>&1 || (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium)
+# Debian packages the tests use, installed once where missing: Chromium drives the browser tests,
+# espeak-ng speaks the consultations the notes pipeline transcribes.
+SYSTEM_TOOLS := chromium:chromium espeak-ng:espeak-ng
+system-deps:
+	@missing=""; for pair in $(SYSTEM_TOOLS); do command -v $${pair%%:*} >/dev/null 2>&1 || missing="$$missing $${pair##*:}"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing:$$missing"; \
+	  (DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing || (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing)) >/dev/null; \
+	fi
 
-test: install-test chromium
+test: install-test system-deps
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 clean-data:
