@@ -1,0 +1,124 @@
+"""Messages (the SMS/WhatsApp outbox and log) and calls (the voice agent's conversations).
+
+Phone numbers and message bodies are personal data: stored encrypted, found through a keyed blind index.
+"""
+import uuid
+
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from clinics.crypto import EncryptedTextField, blind_index
+
+PHONE_INDEX_PURPOSE = "phone"
+
+
+def phone_index(e164: str) -> str:
+    """The blind index of an E.164 number, shared with every app that looks people up by phone."""
+    return blind_index(e164, PHONE_INDEX_PURPOSE) if e164 else ""
+
+
+class Message(models.Model):
+    """One SMS or WhatsApp message, outbound (the outbox) or inbound."""
+
+    class Channel(models.TextChoices):
+        SMS = "sms", _("SMS")
+        WHATSAPP = "whatsapp", _("WhatsApp")
+
+    class Direction(models.TextChoices):
+        OUTBOUND = "outbound", _("Outbound")
+        INBOUND = "inbound", _("Inbound")
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        SENT = "sent", _("Sent")
+        DELIVERED = "delivered", _("Delivered")
+        FAILED = "failed", _("Failed")
+        RECEIVED = "received", _("Received")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    # Null only for an inbound message that matched no clinic: kept so that nothing a patient sent is lost.
+    clinic = models.ForeignKey("clinics.Clinic", null=True, blank=True, on_delete=models.CASCADE,
+                               related_name="messages")
+    channel = models.CharField(max_length=10, choices=Channel.choices, default=Channel.SMS)
+    direction = models.CharField(max_length=10, choices=Direction.choices, default=Direction.OUTBOUND)
+    to_phone = EncryptedTextField()
+    to_phone_index = models.CharField(max_length=32, db_index=True)
+    from_phone = EncryptedTextField(blank=True, default="")
+    from_phone_index = models.CharField(max_length=32, blank=True, default="", db_index=True)
+    body = EncryptedTextField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    provider = models.CharField(max_length=30, blank=True, default="")
+    provider_message_id = models.CharField(max_length=64, blank=True, default="")
+    error = models.TextField(blank=True, default="")
+    purpose = models.CharField(max_length=60, blank=True, default="")
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["clinic", "-created_at"], name="message_clinic_created_idx")]
+        constraints = [
+            # A replayed provider webhook finds the row it already created instead of adding one.
+            models.UniqueConstraint(fields=["provider", "provider_message_id"],
+                                    condition=~models.Q(provider_message_id=""),
+                                    name="message_unique_provider_id"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_direction_display()} {self.get_channel_display()} {self.id} ({self.status})"
+
+    @property
+    def counterpart_phone(self) -> str:
+        return self.to_phone if self.direction == self.Direction.OUTBOUND else self.from_phone
+
+
+class Call(models.Model):
+    """A phone conversation handled by the voice agent, or an outbound call scheduled by the clinic."""
+
+    class Direction(models.TextChoices):
+        INBOUND = "inbound", _("Inbound")
+        OUTBOUND = "outbound", _("Outbound")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        SCHEDULED = "scheduled", _("Scheduled")
+        IN_PROGRESS = "in_progress", _("In progress")
+        COMPLETED = "completed", _("Completed")
+        FAILED = "failed", _("Failed")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    clinic = models.ForeignKey("clinics.Clinic", on_delete=models.CASCADE, related_name="calls")
+    direction = models.CharField(max_length=10, choices=Direction.choices, default=Direction.INBOUND)
+    phone_number = EncryptedTextField(blank=True, default="")
+    phone_index = models.CharField(max_length=32, blank=True, default="", db_index=True)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
+    scheduled_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    duration_secs = models.PositiveIntegerField(default=0)
+    conversation_id = models.CharField(max_length=100, null=True, blank=True)
+    agent_id = models.CharField(max_length=100, blank=True, default="")
+    call_successful = models.CharField(max_length=20, blank=True, default="")
+    summary = models.TextField(blank=True, default="")
+    title = models.CharField(max_length=200, blank=True, default="")
+    sentiment = models.CharField(max_length=20, blank=True, default="")
+    intent = models.CharField(max_length=40, blank=True, default="")
+    appointment_booked = models.BooleanField(default=False)
+    transcript = models.JSONField(default=list, blank=True)
+    tool_calls = models.JSONField(default=list, blank=True)
+    recording_path = models.CharField(max_length=500, blank=True, default="")
+    webhook_payload = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["clinic", "created_at", "id"], name="call_clinic_created_idx")]
+        constraints = [
+            models.UniqueConstraint(fields=["clinic", "conversation_id"], name="call_unique_clinic_conversation"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_direction_display()} call {self.conversation_id or self.id} ({self.status})"

@@ -1,0 +1,84 @@
+"""Shapes of calls and messages on each surface: camelCase on /v1, snake_case on the dashboard."""
+from zoneinfo import ZoneInfo
+
+from rest_framework import serializers
+
+from telephony.models import Call
+
+
+class ClinicDateTimeField(serializers.DateTimeField):
+    """ISO 8601 with the clinic's own offset (`2026-05-14T10:00:00+01:00`), as the clinic API documents."""
+
+    def to_representation(self, value):
+        if value is None:
+            return None
+        clinic = self.context.get("clinic")
+        zone = ZoneInfo(clinic.timezone) if clinic is not None and clinic.timezone else None
+        return (value.astimezone(zone) if zone else value).isoformat()
+
+
+class CallV1Serializer(serializers.ModelSerializer):
+    phoneNumber = serializers.CharField(source="phone_number")
+    scheduledAt = ClinicDateTimeField(source="scheduled_at")
+    startedAt = ClinicDateTimeField(source="started_at")
+    endedAt = ClinicDateTimeField(source="ended_at")
+    durationSecs = serializers.IntegerField(source="duration_secs")
+    conversationId = serializers.CharField(source="conversation_id")
+    agentId = serializers.CharField(source="agent_id")
+    callSuccessful = serializers.CharField(source="call_successful")
+    appointmentBooked = serializers.BooleanField(source="appointment_booked")
+    hasRecording = serializers.SerializerMethodField()
+    createdAt = ClinicDateTimeField(source="created_at")
+
+    class Meta:
+        model = Call
+        fields = ["id", "direction", "status", "phoneNumber", "scheduledAt", "startedAt", "endedAt",
+                  "durationSecs", "conversationId", "agentId", "callSuccessful", "title", "summary", "sentiment",
+                  "intent", "appointmentBooked", "hasRecording", "createdAt"]
+        read_only_fields = fields
+
+    def get_hasRecording(self, call) -> bool:  # noqa: N802 - the API's field name
+        return bool(call.recording_path)
+
+
+class CallDetailV1Serializer(CallV1Serializer):
+    toolCalls = serializers.JSONField(source="tool_calls")
+
+    class Meta(CallV1Serializer.Meta):
+        fields = CallV1Serializer.Meta.fields + ["transcript", "toolCalls"]
+        read_only_fields = fields
+
+
+class CallDashboardSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Call
+        fields = ["id", "phone_number", "status", "direction", "scheduled_at", "started_at", "ended_at",
+                  "duration_secs", "conversation_id", "created_at"]
+        read_only_fields = fields
+
+
+class CallCreateSerializer(serializers.Serializer):
+    phone_number = serializers.CharField(max_length=40)
+    scheduled_at = serializers.DateTimeField(required=False, allow_null=True)
+
+
+class ConversationSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Call
+        fields = ["id", "conversation_id", "duration_secs", "call_successful", "summary", "title", "sentiment",
+                  "intent", "created_at"]
+        read_only_fields = fields
+
+
+class ConversationDetailSerializer(serializers.ModelSerializer):
+    end_user_id = serializers.CharField(source="phone_number")
+
+    class Meta:
+        model = Call
+        fields = ["id", "conversation_id", "agent_id", "end_user_id", "duration_secs", "call_successful",
+                  "summary", "title", "sentiment", "intent", "transcript", "webhook_payload", "created_at"]
+        read_only_fields = fields
+
+
+class StatsQuerySerializer(serializers.Serializer):
+    days = serializers.IntegerField(required=False, default=7, min_value=1, max_value=366)

@@ -1,0 +1,106 @@
+"""Calls and call analytics, written once and mounted on the /v1 and dashboard surfaces."""
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import generics, status
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from clinics.tenancy import ClinicScopedMixin
+from config.surfaces import DASHBOARD, V1
+from telephony import selectors, services
+from telephony.models import Call
+
+from . import serializers
+from .pagination import DirectionalKeysetCursorPagination
+
+STATUS_PARAMETER = OpenApiParameter("status", str, enum=Call.Status.values, required=False)
+
+
+def _choice_param(request, name, choices):
+    value = request.query_params.get(name)
+    if value in (None, ""):
+        return None
+    if value not in choices:
+        raise ValidationError({name: [_("Must be one of: %(choices)s.") % {"choices": ", ".join(choices)}]})
+    return value
+
+
+class CallQuerysetMixin(ClinicScopedMixin):
+    queryset = Call.objects.all()
+
+    def get_queryset(self):
+        return selectors.calls_for(
+            self.clinic,
+            status=_choice_param(self.request, "status", Call.Status.values),
+            direction=_choice_param(self.request, "direction", Call.Direction.values),
+        )
+
+    def get_serializer_context(self):
+        return {**super().get_serializer_context(), "clinic": self.clinic}
+
+
+# --- /v1 (seed 000)
+@extend_schema(parameters=[STATUS_PARAMETER])
+class CallV1List(V1.view, CallQuerysetMixin, generics.ListAPIView):
+    """GET /v1/calls: the clinic's calls, newest first, keyset cursor pagination."""
+
+    serializer_class = serializers.CallV1Serializer
+    pagination_class = DirectionalKeysetCursorPagination
+    cursor_fields = (("createdAt", "-created_at"), ("id", "-id"))
+
+
+class CallV1Detail(V1.view, CallQuerysetMixin, generics.RetrieveAPIView):
+    """GET /v1/calls/:id: one call with its transcript and tool calls."""
+
+    serializer_class = serializers.CallDetailV1Serializer
+
+
+# --- dashboard (seed 001)
+@extend_schema(parameters=[STATUS_PARAMETER])
+class CallDashboardListCreate(DASHBOARD.view, CallQuerysetMixin, generics.ListCreateAPIView):
+    """GET /api/calls lists calls (status filter, page/per_page); POST schedules or starts an outbound call."""
+
+    serializer_class = serializers.CallDashboardSerializer
+    results_key = "calls"
+
+    def get_queryset(self):
+        return super().get_queryset().order_by("-created_at", "-id")
+
+    @extend_schema(request=serializers.CallCreateSerializer, responses={201: serializers.CallDashboardSerializer})
+    def post(self, request, *args, **kwargs):
+        payload = serializers.CallCreateSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        call = services.schedule_call(self.clinic, payload.validated_data["phone_number"],
+                                      payload.validated_data.get("scheduled_at"))
+        body = serializers.CallDashboardSerializer(call, context=self.get_serializer_context()).data
+        return Response(body, status=status.HTTP_201_CREATED)
+
+
+class ConversationList(DASHBOARD.view, ClinicScopedMixin, generics.ListAPIView):
+    """GET /api/analytics/conversations: the voice agent's conversations, page/per_page."""
+
+    queryset = Call.objects.all()
+    serializer_class = serializers.ConversationSerializer
+    results_key = "conversations"
+
+    def get_queryset(self):
+        return selectors.conversations_for(self.clinic)
+
+
+class ConversationDetail(DASHBOARD.view, ClinicScopedMixin, generics.RetrieveAPIView):
+    """GET /api/analytics/conversation/{conversation_id}."""
+
+    queryset = Call.objects.all()
+    serializer_class = serializers.ConversationDetailSerializer
+    lookup_field = "conversation_id"
+
+
+class CallStats(DASHBOARD.view, ClinicScopedMixin, APIView):
+    """GET /api/analytics/stats?days=7: call KPIs aggregated in SQL."""
+
+    @extend_schema(parameters=[OpenApiParameter("days", int, required=False, default=7)])
+    def get(self, request):
+        query = serializers.StatsQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        return Response(selectors.call_stats(self.clinic, query.validated_data["days"]))

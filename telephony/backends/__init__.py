@@ -1,0 +1,1 @@
+"""Provider backends of telephony, one module per capability (see config.providers)."""

@@ -1,0 +1,102 @@
+"""Text messages (SMS and WhatsApp): one small class per provider, picked by `settings.PROVIDERS["sms"]`.
+
+A backend sends one `telephony.Message` row and returns the provider's id for it; the service owns the row.
+"""
+import logging
+import uuid
+
+import requests
+from django.conf import settings
+from django.urls import reverse
+
+from telephony.exceptions import ProviderError
+from telephony.models import Message
+
+logger = logging.getLogger(__name__)
+
+
+class SMSBackend:
+    """The contract: `send(message) -> provider message id`, raising ProviderError when the provider refuses."""
+
+    name = ""
+    # What a message is once the provider accepted it (a real network reports delivery later, by webhook).
+    accepted_status = Message.Status.SENT
+
+    def send(self, message: Message) -> str:
+        raise NotImplementedError
+
+
+class LocalSMSBackend(SMSBackend):
+    """Works offline: the message stays in the outbox table and counts as delivered at once."""
+
+    name = "local"
+    accepted_status = Message.Status.DELIVERED
+
+    def send(self, message):
+        logger.info("Local SMS backend delivered message %s (%s)", message.id, message.channel)
+        return f"local-{uuid.uuid4().hex}"
+
+
+def status_callback_url() -> str:
+    return settings.SITE_URL.rstrip("/") + reverse("telephony_twilio_status")
+
+
+def _twilio_address(phone: str, channel: str) -> str:
+    return f"whatsapp:{phone}" if channel == Message.Channel.WHATSAPP else phone
+
+
+class TwilioSMSBackend(SMSBackend):
+    """Twilio Programmable Messaging through the official SDK; WhatsApp goes through the same API."""
+
+    name = "twilio"
+
+    def client(self):
+        from twilio.http.http_client import TwilioHttpClient
+        from twilio.rest import Client
+
+        client = Client(settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN,
+                        http_client=TwilioHttpClient(timeout=settings.TWILIO_TIMEOUT_SECONDS))
+        if settings.TWILIO_API_BASE_URL:
+            client.api.base_url = settings.TWILIO_API_BASE_URL
+        return client
+
+    def sender(self, channel: str) -> str:
+        if channel == Message.Channel.WHATSAPP:
+            return settings.TWILIO_WHATSAPP_FROM_NUMBER or settings.TWILIO_FROM_NUMBER
+        return settings.TWILIO_FROM_NUMBER
+
+    def send(self, message):
+        from twilio.base.exceptions import TwilioException, TwilioRestException
+
+        params = {
+            "to": _twilio_address(message.to_phone, message.channel),
+            "body": message.body,
+            "status_callback": status_callback_url(),
+        }
+        if settings.TWILIO_MESSAGING_SERVICE_SID:
+            params["messaging_service_sid"] = settings.TWILIO_MESSAGING_SERVICE_SID
+        else:
+            sender = self.sender(message.channel)
+            if not sender:
+                raise ProviderError("No sender configured: set TWILIO_MESSAGING_SERVICE_SID or TWILIO_FROM_NUMBER")
+            params["from_"] = _twilio_address(sender, message.channel)
+        try:
+            created = self.client().messages.create(**params)
+        except TwilioRestException as exc:
+            raise ProviderError(f"Twilio answered {exc.status}: {exc.msg}", code=str(exc.code or exc.status))
+        except (TwilioException, requests.RequestException) as exc:
+            raise ProviderError(f"Twilio unreachable: {exc.__class__.__name__}")
+        return created.sid
+
+    @staticmethod
+    def verify_webhook(request) -> bool:
+        """True when `X-Twilio-Signature` is Twilio's HMAC-SHA1 of the URL it called plus the POST params."""
+        from twilio.request_validator import RequestValidator
+
+        signature = request.META.get("HTTP_X_TWILIO_SIGNATURE", "")
+        if not signature or not settings.TWILIO_AUTH_TOKEN:
+            return False
+        validator = RequestValidator(settings.TWILIO_AUTH_TOKEN)
+        # Behind a proxy the host we see may differ from the public one Twilio called: try both.
+        candidates = {request.build_absolute_uri(), settings.SITE_URL.rstrip("/") + request.get_full_path()}
+        return any(validator.validate(url, request.POST, signature) for url in candidates)

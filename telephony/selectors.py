@@ -1,0 +1,58 @@
+"""Reads of telephony: a clinic's calls, conversations and messages, and call analytics in SQL."""
+from datetime import timedelta
+
+from django.db.models import Avg, Count, Q, Sum
+from django.utils import timezone
+
+from .models import Call, Message
+
+
+def calls_for(clinic, status: str | None = None, direction: str | None = None):
+    """The clinic's calls, optionally narrowed by status and direction (unordered: the paginator orders)."""
+    queryset = Call.objects.filter(clinic=clinic)
+    if status:
+        queryset = queryset.filter(status=status)
+    if direction:
+        queryset = queryset.filter(direction=direction)
+    return queryset
+
+
+def conversations_for(clinic):
+    """Calls the voice agent held (those with a conversation id), newest first."""
+    return Call.objects.filter(clinic=clinic, conversation_id__isnull=False).order_by("-created_at", "-id")
+
+
+def messages_for(clinic):
+    """The clinic's text messages, newest first."""
+    return Message.objects.filter(clinic=clinic).order_by("-created_at", "-id")
+
+
+def _breakdown(queryset, field: str) -> dict:
+    rows = queryset.exclude(**{field: ""}).values(field).annotate(total=Count("id")).order_by("-total", field)
+    return {row[field]: row["total"] for row in rows}
+
+
+def call_stats(clinic, days: int = 7) -> dict:
+    """Call KPIs of the last `days` days; three aggregate queries whatever the number of calls."""
+    since = timezone.now() - timedelta(days=days)
+    calls = Call.objects.filter(clinic=clinic, created_at__gte=since)
+    totals = calls.aggregate(
+        total_calls=Count("id"),
+        total_seconds=Sum("duration_secs"),
+        average_duration=Avg("duration_secs"),
+        successful_calls=Count("id", filter=Q(call_successful="success")),
+        failed_calls=Count("id", filter=Q(call_successful="failure") | Q(status=Call.Status.FAILED)),
+        appointments_booked=Count("id", filter=Q(appointment_booked=True)),
+    )
+    total_seconds = totals["total_seconds"] or 0
+    return {
+        "days": days,
+        "total_calls": totals["total_calls"],
+        "total_minutes": round(total_seconds / 60),
+        "average_duration": round(totals["average_duration"] or 0),
+        "successful_calls": totals["successful_calls"],
+        "failed_calls": totals["failed_calls"],
+        "appointments_booked": totals["appointments_booked"],
+        "sentiment_breakdown": _breakdown(calls, "sentiment"),
+        "intent_breakdown": _breakdown(calls, "intent"),
+    }

@@ -1,0 +1,179 @@
+"""Writes of telephony: send and receive text messages, record provider status, schedule calls."""
+import logging
+from datetime import timedelta
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from clinics.models import Clinic
+from config.providers import SMS
+
+from .exceptions import EmptyMessage, InvalidPhoneNumber, MessageDeliveryFailed, ProviderError, ScheduledInPast
+from .models import Call, Message, phone_index
+from .phones import clinic_region, normalise_phone
+
+logger = logging.getLogger(__name__)
+
+
+def queue_message(clinic, to, body, purpose="", channel=Message.Channel.SMS) -> Message:
+    """Normalise `to` to E.164 and store the message as queued (nothing is sent yet).
+
+    Raises InvalidPhoneNumber for a number that is not valid and EmptyMessage for an empty body.
+    """
+    phone = normalise_phone(to, clinic_region(clinic))
+    if not (body or "").strip():
+        raise EmptyMessage()
+    return Message.objects.create(
+        clinic=clinic, channel=channel, direction=Message.Direction.OUTBOUND, to_phone=phone,
+        to_phone_index=phone_index(phone), body=body, status=Message.Status.QUEUED, purpose=purpose[:60],
+    )
+
+
+def deliver(message: Message) -> Message:
+    """Hand a queued message to the configured SMS backend; store its id and status, or the failure.
+
+    A message already handed over is returned untouched (idempotent). On a provider failure the row is marked
+    failed with the reason and MessageDeliveryFailed is raised: the message is never lost.
+    """
+    with transaction.atomic():
+        message = Message.objects.select_for_update().get(pk=message.pk)
+        if message.status != Message.Status.QUEUED or message.provider_message_id:
+            return message
+        backend = SMS.backend()
+        message.provider = backend.name
+        try:
+            provider_id = backend.send(message)
+        except ProviderError as exc:
+            message.status = Message.Status.FAILED
+            message.error = exc.reason[:1000]
+            message.save(update_fields=["provider", "status", "error", "updated_at"])
+            logger.warning("Message %s failed at %s: %s", message.id, backend.name, exc.reason)
+            failure = exc
+        else:
+            now = timezone.now()
+            message.provider_message_id = provider_id
+            message.status = backend.accepted_status
+            message.sent_at = now
+            if message.status == Message.Status.DELIVERED:
+                message.delivered_at = now
+            message.error = ""
+            message.save(update_fields=["provider", "provider_message_id", "status", "sent_at", "delivered_at",
+                                        "error", "updated_at"])
+            return message
+    raise MessageDeliveryFailed(message, failure.reason)
+
+
+def send_sms(clinic, to, body, purpose="") -> Message:
+    """Send an SMS now through the configured backend and return its Message row.
+
+    Raises InvalidPhoneNumber (nothing stored) or MessageDeliveryFailed (row kept, status failed).
+    """
+    return deliver(queue_message(clinic, to, body, purpose, Message.Channel.SMS))
+
+
+def send_whatsapp(clinic, to, body, purpose="") -> Message:
+    """As send_sms, over WhatsApp (Twilio addresses the number as `whatsapp:+E164`)."""
+    return deliver(queue_message(clinic, to, body, purpose, Message.Channel.WHATSAPP))
+
+
+def enqueue_sms(clinic, to, body, purpose="", channel=Message.Channel.SMS) -> Message:
+    """Store the message as queued and let a Celery worker send it after the transaction commits."""
+    from .tasks import send_sms_task
+
+    message = queue_message(clinic, to, body, purpose, channel)
+    transaction.on_commit(lambda: send_sms_task.delay(str(message.id)))
+    return message
+
+
+# Twilio's message statuses, folded into ours; the rank keeps late callbacks from moving a message backwards.
+TWILIO_STATUSES = {
+    "accepted": Message.Status.SENT, "scheduled": Message.Status.SENT, "queued": Message.Status.SENT,
+    "sending": Message.Status.SENT, "sent": Message.Status.SENT,
+    "delivered": Message.Status.DELIVERED, "read": Message.Status.DELIVERED,
+    "undelivered": Message.Status.FAILED, "failed": Message.Status.FAILED, "canceled": Message.Status.FAILED,
+    "receiving": Message.Status.RECEIVED, "received": Message.Status.RECEIVED,
+}
+STATUS_RANK = {Message.Status.QUEUED: 0, Message.Status.SENT: 1, Message.Status.DELIVERED: 2,
+               Message.Status.FAILED: 2, Message.Status.RECEIVED: 2}
+
+
+def record_provider_status(provider: str, provider_message_id: str, provider_status: str, error_code="",
+                           error_message="") -> Message | None:
+    """Apply a delivery report to the message it names; None when no message has that id."""
+    status = TWILIO_STATUSES.get((provider_status or "").lower())
+    with transaction.atomic():
+        message = (Message.objects.select_for_update()
+                   .filter(provider=provider, provider_message_id=provider_message_id).first())
+        if message is None or status is None:
+            return message
+        if STATUS_RANK[status] < STATUS_RANK[message.status] or message.status == status:
+            return message
+        message.status = status
+        fields = ["status", "updated_at"]
+        if status == Message.Status.DELIVERED:
+            message.delivered_at = timezone.now()
+            fields.append("delivered_at")
+        if status == Message.Status.FAILED:
+            message.error = f"{provider_status} {error_code} {error_message}".strip()[:1000]
+            fields.append("error")
+        message.save(update_fields=fields)
+        return message
+
+
+def _clinic_for_inbound(to_e164: str, from_index: str):
+    """The clinic whose number was texted, else the clinic that last wrote to this sender."""
+    if to_e164:
+        for clinic in Clinic.objects.exclude(phone="").only("id", "phone", "locale"):
+            try:
+                if normalise_phone(clinic.phone) == to_e164:
+                    return clinic
+            except InvalidPhoneNumber:
+                continue
+    last = (Message.objects.filter(to_phone_index=from_index, direction=Message.Direction.OUTBOUND,
+                                   clinic__isnull=False)
+            .select_related("clinic").order_by("-created_at").first())
+    return last.clinic if last else None
+
+
+def receive_message(provider: str, provider_message_id: str, from_phone: str, to_phone: str, body: str) -> Message:
+    """Store an inbound message once per provider id: a replayed webhook returns the row already stored."""
+    existing = Message.objects.filter(provider=provider, provider_message_id=provider_message_id).first()
+    if existing is not None:
+        return existing
+    channel = Message.Channel.WHATSAPP if (from_phone or "").startswith("whatsapp:") else Message.Channel.SMS
+    sender = _plain_phone(from_phone)
+    recipient = _plain_phone(to_phone)
+    sender_index = phone_index(sender)
+    try:
+        with transaction.atomic():
+            return Message.objects.create(
+                clinic=_clinic_for_inbound(recipient, sender_index), channel=channel,
+                direction=Message.Direction.INBOUND, to_phone=recipient, to_phone_index=phone_index(recipient),
+                from_phone=sender, from_phone_index=sender_index, body=body or "", status=Message.Status.RECEIVED,
+                provider=provider, provider_message_id=provider_message_id, delivered_at=timezone.now(),
+            )
+    except IntegrityError:
+        # The same webhook arrived twice at once; the other request stored it.
+        return Message.objects.get(provider=provider, provider_message_id=provider_message_id)
+
+
+def _plain_phone(value: str) -> str:
+    try:
+        return normalise_phone(value)
+    except InvalidPhoneNumber:
+        # Short codes and alphanumeric senders are not E.164; keep them as sent.
+        return (value or "").removeprefix("whatsapp:")
+
+
+def schedule_call(clinic, phone_number, scheduled_at=None) -> Call:
+    """Record an outbound call to place now (pending) or at `scheduled_at` (scheduled).
+
+    The voice provider places it later; raises InvalidPhoneNumber or ScheduledInPast.
+    """
+    phone = normalise_phone(phone_number, clinic_region(clinic))
+    # A minute of slack: "now" typed by a person is already a few seconds old when it arrives.
+    if scheduled_at is not None and scheduled_at < timezone.now() - timedelta(minutes=1):
+        raise ScheduledInPast()
+    status = Call.Status.SCHEDULED if scheduled_at else Call.Status.PENDING
+    return Call.objects.create(clinic=clinic, direction=Call.Direction.OUTBOUND, phone_number=phone,
+                               phone_index=phone_index(phone), status=status, scheduled_at=scheduled_at)

@@ -1,0 +1,33 @@
+import pytest
+
+from config.providers import SMS
+
+ACCOUNT_SID = "AC" + "0123456789abcdef" * 2
+AUTH_TOKEN = "fake-twilio-auth-token-0123456789"
+FROM_NUMBER = "+351300000001"
+
+
+@pytest.fixture
+def twilio_settings(settings, httpserver):
+    """Twilio credentials, with the SDK pointed at a local fake of the Twilio API (pytest-httpserver)."""
+    settings.PROVIDERS = {**settings.PROVIDERS, "sms": "twilio"}
+    settings.TWILIO_ACCOUNT_SID = ACCOUNT_SID
+    settings.TWILIO_AUTH_TOKEN = AUTH_TOKEN
+    settings.TWILIO_FROM_NUMBER = FROM_NUMBER
+    settings.TWILIO_MESSAGING_SERVICE_SID = ""
+    settings.TWILIO_WHATSAPP_FROM_NUMBER = ""
+    settings.TWILIO_API_BASE_URL = httpserver.url_for("/")
+    settings.SITE_URL = "https://frontdesk.example"
+    yield settings
+    SMS.reset()
+
+
+@pytest.fixture
+def local_sms(settings):
+    settings.PROVIDERS = {**settings.PROVIDERS, "sms": "local"}
+    return settings
+
+
+@pytest.fixture
+def messages_path():
+    return f"/2010-04-01/Accounts/{ACCOUNT_SID}/Messages.json"

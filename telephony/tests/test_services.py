@@ -1,0 +1,218 @@
+"""Sending text messages through each backend, faked only at the provider's HTTP boundary."""
+import base64
+
+import pytest
+
+from config.providers import SMS
+from telephony.backends.sms import LocalSMSBackend, TwilioSMSBackend
+from telephony.exceptions import InvalidPhoneNumber, MessageDeliveryFailed
+from telephony.models import Message, phone_index
+from telephony.services import enqueue_sms, send_sms, send_whatsapp
+from telephony.tasks import send_sms_task
+
+from .conftest import ACCOUNT_SID, AUTH_TOKEN, FROM_NUMBER
+
+pytestmark = pytest.mark.django_db
+
+SID = "SM" + "a1b2c3d4e5f60718" * 2
+
+
+def twilio_message_json(to, body, status="queued", sid=SID, from_=FROM_NUMBER, messaging_service_sid=None):
+    """What Twilio's Messages.json answers on create (trimmed to the documented fields)."""
+    return {
+        "account_sid": ACCOUNT_SID, "api_version": "2010-04-01", "body": body,
+        "date_created": "Wed, 25 Nov 2026 20:00:00 +0000", "date_sent": None,
+        "date_updated": "Wed, 25 Nov 2026 20:00:00 +0000", "direction": "outbound-api", "error_code": None,
+        "error_message": None, "from": from_, "messaging_service_sid": messaging_service_sid, "num_media": "0",
+        "num_segments": "1", "price": None, "price_unit": "USD", "sid": sid, "status": status,
+        "subresource_uris": {"media": f"/2010-04-01/Accounts/{ACCOUNT_SID}/Messages/{sid}/Media.json"},
+        "to": to, "uri": f"/2010-04-01/Accounts/{ACCOUNT_SID}/Messages/{sid}.json",
+    }
+
+
+def basic_auth(request):
+    scheme, _, encoded = request.headers["Authorization"].partition(" ")
+    assert scheme == "Basic"
+    return base64.b64decode(encoded).decode()
+
+
+def test_registry_picks_backend_from_setting_and_follows_changes(settings):
+    settings.PROVIDERS = {**settings.PROVIDERS, "sms": "local"}
+    assert isinstance(SMS.backend(), LocalSMSBackend)
+    assert SMS.backend() is SMS.backend()
+    settings.PROVIDERS = {**settings.PROVIDERS, "sms": "twilio"}
+    assert isinstance(SMS.backend(), TwilioSMSBackend)
+
+
+def test_twilio_sms_reaches_the_api_with_form_fields_and_credentials(clinic, twilio_settings, httpserver,
+                                                                      messages_path):
+    httpserver.expect_oneshot_request(messages_path, method="POST").respond_with_json(
+        twilio_message_json("+351912345678", "Lembrete: consulta amanhã às 10:00"), status=201)
+
+    message = send_sms(clinic, "912 345 678", "Lembrete: consulta amanhã às 10:00", purpose="reminder")
+
+    httpserver.check_assertions()
+    (request, _response), = httpserver.log
+    assert request.path == messages_path
+    assert basic_auth(request) == f"{ACCOUNT_SID}:{AUTH_TOKEN}"
+    assert request.headers["Content-Type"] == "application/x-www-form-urlencoded"
+    assert request.form.to_dict() == {
+        "To": "+351912345678",
+        "From": FROM_NUMBER,
+        "Body": "Lembrete: consulta amanhã às 10:00",
+        "StatusCallback": "https://frontdesk.example/api/webhooks/twilio/status",
+    }
+    message.refresh_from_db()
+    assert message.provider == "twilio"
+    assert message.provider_message_id == SID
+    assert message.status == Message.Status.SENT
+    assert message.to_phone == "+351912345678"
+    assert message.to_phone_index == phone_index("+351912345678")
+    assert message.purpose == "reminder"
+    assert message.sent_at is not None
+
+
+def test_twilio_uses_messaging_service_instead_of_from_when_set(clinic, twilio_settings, httpserver,
+                                                                 messages_path):
+    twilio_settings.TWILIO_MESSAGING_SERVICE_SID = "MG" + "9" * 32
+    httpserver.expect_oneshot_request(messages_path, method="POST").respond_with_json(
+        twilio_message_json("+351912345678", "Olá", status="accepted", from_=None,
+                            messaging_service_sid="MG" + "9" * 32), status=201)
+
+    send_sms(clinic, "+351912345678", "Olá")
+
+    (request, _response), = httpserver.log
+    assert request.form["MessagingServiceSid"] == "MG" + "9" * 32
+    assert "From" not in request.form
+
+
+def test_whatsapp_goes_through_twilio_with_prefixed_numbers(clinic, twilio_settings, httpserver, messages_path):
+    twilio_settings.TWILIO_WHATSAPP_FROM_NUMBER = "+14155238886"
+    httpserver.expect_oneshot_request(messages_path, method="POST").respond_with_json(
+        twilio_message_json("whatsapp:+351912345678", "Olá", from_="whatsapp:+14155238886"), status=201)
+
+    message = send_whatsapp(clinic, "+351912345678", "Olá")
+
+    (request, _response), = httpserver.log
+    assert request.form["To"] == "whatsapp:+351912345678"
+    assert request.form["From"] == "whatsapp:+14155238886"
+    assert message.channel == Message.Channel.WHATSAPP
+    assert message.provider_message_id == SID
+
+
+def test_twilio_server_error_marks_message_failed_with_reason(clinic, twilio_settings, httpserver, messages_path):
+    httpserver.expect_oneshot_request(messages_path, method="POST").respond_with_json(
+        {"code": 20500, "message": "Internal Server Error", "more_info": "https://www.twilio.com/docs/errors/20500",
+         "status": 500}, status=500)
+
+    with pytest.raises(MessageDeliveryFailed) as raised:
+        send_sms(clinic, "+351912345678", "Olá")
+
+    message = Message.objects.get()
+    assert raised.value.message_row.id == message.id
+    assert message.status == Message.Status.FAILED
+    assert "500" in message.error and "Internal Server Error" in message.error
+    assert message.body == "Olá"
+    assert message.provider_message_id == ""
+
+
+def test_unreachable_twilio_marks_message_failed(clinic, twilio_settings):
+    twilio_settings.TWILIO_API_BASE_URL = "http://127.0.0.1:9"
+
+    with pytest.raises(MessageDeliveryFailed):
+        send_sms(clinic, "+351912345678", "Olá")
+
+    message = Message.objects.get()
+    assert message.status == Message.Status.FAILED
+    assert "unreachable" in message.error
+
+
+def test_local_backend_lands_in_outbox_as_delivered(clinic, local_sms):
+    message = send_sms(clinic, "+351 912 345 678", "Olá", purpose="booking_confirmation")
+
+    stored = Message.objects.get(clinic=clinic)
+    assert stored.id == message.id
+    assert stored.provider == "local"
+    assert stored.provider_message_id.startswith("local-")
+    assert stored.status == Message.Status.DELIVERED
+    assert stored.delivered_at is not None
+    assert stored.to_phone == "+351912345678"
+    assert stored.body == "Olá"
+
+
+def test_phone_and_body_are_encrypted_at_rest(clinic, local_sms):
+    from django.db import connection
+
+    message = send_sms(clinic, "+351912345678", "Resultado da análise disponível")
+
+    with connection.cursor() as cursor:
+        cursor.execute("select to_phone, body from telephony_message where id = %s", [message.id])
+        raw_phone, raw_body = cursor.fetchone()
+    assert "912345678" not in raw_phone and raw_phone.startswith("v1:")
+    assert "análise" not in raw_body
+
+
+def test_invalid_number_is_refused_and_nothing_is_stored(clinic, local_sms):
+    with pytest.raises(InvalidPhoneNumber):
+        send_sms(clinic, "12", "Olá")
+    assert not Message.objects.exists()
+
+
+def test_local_number_takes_the_clinic_country(clinic, local_sms):
+    clinic.phone = "+5511987654321"
+    clinic.save()
+
+    message = send_sms(clinic, "(11) 91234-5678", "Olá")
+
+    assert message.to_phone == "+5511912345678"
+
+
+@pytest.fixture
+def eager_tasks():
+    from config.celery import app
+
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = previous
+
+
+def test_queued_message_is_sent_once_by_the_task(clinic, local_sms, eager_tasks,
+                                                 django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        message = enqueue_sms(clinic, "+351912345678", "Olá", purpose="reminder")
+    message.refresh_from_db()
+    assert message.status == Message.Status.DELIVERED
+    first_id = message.provider_message_id
+
+    assert send_sms_task(str(message.id)) == Message.Status.DELIVERED
+
+    message.refresh_from_db()
+    assert message.provider_message_id == first_id
+
+
+def test_task_does_not_resend_a_failed_message(clinic, twilio_settings, httpserver, messages_path):
+    httpserver.expect_oneshot_request(messages_path, method="POST").respond_with_json(
+        {"code": 21211, "message": "The 'To' number is not a valid phone number.", "status": 400}, status=400)
+    with pytest.raises(MessageDeliveryFailed):
+        send_sms(clinic, "+351912345678", "Olá")
+    message = Message.objects.get()
+
+    assert send_sms_task(str(message.id)) == Message.Status.FAILED
+    assert len(httpserver.log) == 1
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_real_worker_sends_a_queued_message(clinic, celery_worker_queue):
+    from conftest import wait_for
+
+    from telephony.services import queue_message
+
+    message = queue_message(clinic, "+351912345678", "Olá", purpose="reminder")
+    send_sms_task.apply_async(args=[str(message.id)], queue=celery_worker_queue)
+
+    delivered = wait_for(lambda: Message.objects.filter(pk=message.id, status=Message.Status.DELIVERED).exists(),
+                         timeout=30)
+    assert delivered
+    assert Message.objects.get(pk=message.id).provider == "local"

@@ -1,0 +1,169 @@
+"""Twilio's webhooks: signed exactly as Twilio signs them, idempotent by MessageSid."""
+from urllib.parse import urlencode
+
+import pytest
+from twilio.request_validator import RequestValidator
+
+from telephony.models import Message
+from telephony.services import send_sms
+
+from .conftest import ACCOUNT_SID, AUTH_TOKEN
+from .factories import MessageFactory
+
+pytestmark = pytest.mark.django_db
+
+INBOUND_URL = "/api/webhooks/twilio/sms"
+STATUS_URL = "/api/webhooks/twilio/status"
+
+
+def inbound_params(sid="SM" + "f" * 32, from_="+351912345678", to="+351210000000", body="Confirmo, obrigado"):
+    return {"ToCountry": "PT", "SmsMessageSid": sid, "NumMedia": "0", "ToCity": "", "FromZip": "",
+            "SmsSid": sid, "FromState": "", "SmsStatus": "received", "FromCity": "", "Body": body,
+            "FromCountry": "PT", "To": to, "ToZip": "", "NumSegments": "1", "MessageSid": sid,
+            "AccountSid": ACCOUNT_SID, "From": from_, "ApiVersion": "2010-04-01"}
+
+
+def signed_post(client, path, params, token=AUTH_TOKEN, host="testserver"):
+    signature = RequestValidator(token).compute_signature(f"http://{host}{path}", params)
+    return client.post(path, data=urlencode(params), content_type="application/x-www-form-urlencoded",
+                       HTTP_X_TWILIO_SIGNATURE=signature)
+
+
+@pytest.fixture
+def webhook_settings(twilio_settings):
+    return twilio_settings
+
+
+def test_signed_inbound_sms_is_stored_once_even_when_replayed(client, clinic, webhook_settings):
+    params = inbound_params()
+
+    first = signed_post(client, INBOUND_URL, params)
+    replay = signed_post(client, INBOUND_URL, params)
+
+    assert first.status_code == 200
+    assert first["Content-Type"].startswith("text/xml")
+    assert b"<Response>" in first.content
+    assert replay.status_code == 200
+    message = Message.objects.get()
+    assert message.direction == Message.Direction.INBOUND
+    assert message.status == Message.Status.RECEIVED
+    assert message.clinic == clinic  # the clinic's own number was texted
+    assert message.from_phone == "+351912345678"
+    assert message.body == "Confirmo, obrigado"
+    assert message.provider_message_id == params["MessageSid"]
+
+
+def test_inbound_reply_is_routed_to_the_clinic_that_wrote_last(client, clinic, other_clinic, webhook_settings):
+    MessageFactory(clinic=other_clinic, to_phone="+351912345678")
+
+    response = signed_post(client, INBOUND_URL, inbound_params(to="+351300000001"))
+
+    assert response.status_code == 200
+    assert Message.objects.get(direction=Message.Direction.INBOUND).clinic == other_clinic
+
+
+def test_inbound_with_bad_signature_is_refused(client, clinic, webhook_settings):
+    params = inbound_params()
+
+    response = signed_post(client, INBOUND_URL, params, token="not-the-auth-token")
+
+    assert response.status_code == 403
+    assert response.json()["detail"]
+    assert not Message.objects.exists()
+
+
+def test_inbound_with_tampered_body_is_refused(client, clinic, webhook_settings):
+    params = inbound_params()
+    signature = RequestValidator(AUTH_TOKEN).compute_signature(f"http://testserver{INBOUND_URL}", params)
+    tampered = {**params, "Body": "STOP"}
+
+    response = client.post(INBOUND_URL, data=urlencode(tampered), content_type="application/x-www-form-urlencoded",
+                           HTTP_X_TWILIO_SIGNATURE=signature)
+
+    assert response.status_code == 403
+
+
+def test_inbound_without_signature_is_refused(client, webhook_settings):
+    response = client.post(INBOUND_URL, data=urlencode(inbound_params()),
+                           content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 403
+
+
+def test_webhook_signed_for_the_public_site_url_is_accepted(client, clinic, webhook_settings):
+    """Behind a proxy Twilio signs the public URL (SITE_URL), not the host Django sees."""
+    params = inbound_params()
+    signature = RequestValidator(AUTH_TOKEN).compute_signature(f"https://frontdesk.example{INBOUND_URL}", params)
+
+    response = client.post(INBOUND_URL, data=urlencode(params), content_type="application/x-www-form-urlencoded",
+                           HTTP_X_TWILIO_SIGNATURE=signature)
+
+    assert response.status_code == 200
+
+
+def test_status_callback_moves_message_to_delivered_and_ignores_late_sent(client, clinic, webhook_settings):
+    message = MessageFactory(clinic=clinic, provider="twilio", provider_message_id="SM" + "1" * 32,
+                             status=Message.Status.SENT)
+    base = {"AccountSid": ACCOUNT_SID, "MessageSid": message.provider_message_id, "SmsSid": message.provider_message_id,
+            "To": "+351912345678", "From": "+351300000001", "ApiVersion": "2010-04-01"}
+
+    delivered = signed_post(client, STATUS_URL, {**base, "MessageStatus": "delivered", "SmsStatus": "delivered"})
+    late = signed_post(client, STATUS_URL, {**base, "MessageStatus": "sent", "SmsStatus": "sent"})
+
+    assert delivered.status_code == 204 and late.status_code == 204
+    message.refresh_from_db()
+    assert message.status == Message.Status.DELIVERED
+    assert message.delivered_at is not None
+
+
+def test_status_callback_records_failure_code(client, clinic, webhook_settings):
+    message = MessageFactory(clinic=clinic, provider="twilio", provider_message_id="SM" + "2" * 32,
+                             status=Message.Status.SENT)
+
+    response = signed_post(client, STATUS_URL, {"AccountSid": ACCOUNT_SID, "MessageSid": message.provider_message_id,
+                                                "MessageStatus": "undelivered", "ErrorCode": "30003"})
+
+    assert response.status_code == 204
+    message.refresh_from_db()
+    assert message.status == Message.Status.FAILED
+    assert "30003" in message.error
+
+
+def test_status_callback_with_bad_signature_changes_nothing(client, clinic, webhook_settings):
+    message = MessageFactory(clinic=clinic, provider="twilio", provider_message_id="SM" + "3" * 32,
+                             status=Message.Status.SENT)
+
+    response = signed_post(client, STATUS_URL, {"MessageSid": message.provider_message_id,
+                                                "MessageStatus": "delivered"}, token="wrong")
+
+    assert response.status_code == 403
+    message.refresh_from_db()
+    assert message.status == Message.Status.SENT
+
+
+def test_status_callback_without_message_sid_is_400(client, webhook_settings):
+    response = signed_post(client, STATUS_URL, {"MessageStatus": "delivered"})
+    assert response.status_code == 400
+    assert response.json()["detail"]
+
+
+def test_webhooks_refuse_everything_without_an_auth_token(client, settings):
+    settings.TWILIO_AUTH_TOKEN = ""
+    response = signed_post(client, INBOUND_URL, inbound_params(), token="x")
+    assert response.status_code == 403
+
+
+def test_status_callback_reaches_a_message_sent_through_twilio(client, clinic, webhook_settings, httpserver,
+                                                               messages_path):
+    sid = "SM" + "4" * 32
+    httpserver.expect_oneshot_request(messages_path, method="POST").respond_with_json(
+        {"sid": sid, "status": "queued", "account_sid": ACCOUNT_SID, "to": "+351912345678", "body": "Olá"},
+        status=201)
+    message = send_sms(clinic, "+351912345678", "Olá")
+    callback_path = httpserver.log[0][0].form["StatusCallback"].removeprefix("https://frontdesk.example")
+
+    response = signed_post(client, callback_path, {"AccountSid": ACCOUNT_SID, "MessageSid": sid,
+                                                   "MessageStatus": "delivered"})
+
+    assert response.status_code == 204
+    message.refresh_from_db()
+    assert message.status == Message.Status.DELIVERED
