@@ -2,11 +2,14 @@
 
 Each authenticator returns `(user, Credential)`; views read the tenant from `request.auth.clinic`.
 """
+import hashlib
+import secrets
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 import jwt
 from django.conf import settings
+from django.core.cache import cache
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from rest_framework import authentication, exceptions
@@ -83,17 +86,31 @@ ROLE_SCOPES = {
 }
 
 
-def issue_jwt(membership: Membership, kind: str = "access") -> tuple[str, timezone.datetime]:
-    """Sign an HS256 access (30 min) or refresh (7 days) token for a member of a clinic."""
+def issue_jwt(membership: Membership, kind: str = "access", session_id: str | None = None,
+              jti: str | None = None) -> tuple[str, timezone.datetime]:
+    """Sign an HS256 access (30 min) or refresh (7 days) token for a member of a clinic.
+
+    `session_id` ties the token to one login (logout revokes the session); `jti` names a refresh token in
+    DashboardRefreshToken so it can be rotated and revoked.
+    """
     now = timezone.now()
     lifetime = timedelta(minutes=settings.JWT_ACCESS_MINUTES) if kind == "access" else timedelta(
         days=settings.JWT_REFRESH_DAYS)
     expires = now + lifetime
-    import secrets
-
     payload = {"sub": str(membership.user_id), "cid": str(membership.clinic_id), "typ": kind,
-               "iat": int(now.timestamp()), "exp": int(expires.timestamp()), "jti": secrets.token_hex(16)}
+               "iat": int(now.timestamp()), "exp": int(expires.timestamp()), "jti": jti or secrets.token_hex(16)}
+    if session_id:
+        payload["sid"] = str(session_id)
     return jwt.encode(payload, settings.JWT_SIGNING_KEY, algorithm="HS256"), expires
+
+
+def _revoked_session_key(session_id: str) -> str:
+    return f"auth:revoked-session:{session_id}"
+
+
+def revoke_session_access(session_id) -> None:
+    """Make the access tokens of a logged-out session stop working before they expire (they live 30 min)."""
+    cache.set(_revoked_session_key(str(session_id)), 1, timeout=settings.JWT_ACCESS_MINUTES * 60 + 60)
 
 
 def decode_jwt(token: str, kind: str) -> dict:
@@ -117,13 +134,52 @@ class JWTAuthentication(authentication.BaseAuthentication):
         if not token or token.startswith(ApiKey.PREFIX) or token.count(".") != 2:
             return None
         payload = decode_jwt(token, "access")
+        if payload.get("sid") and cache.get(_revoked_session_key(payload["sid"])):
+            raise exceptions.AuthenticationFailed(_("Token revoked."))
         membership = (Membership.objects.select_related("clinic", "user")
                       .filter(user_id=payload["sub"], clinic_id=payload["cid"], user__is_active=True).first())
         if membership is None:
             raise exceptions.AuthenticationFailed(_("Invalid token."))
         return membership.user, Credential(membership.clinic, ROLE_SCOPES[membership.role], "user",
                                            str(membership.user_id), membership=membership,
-                                           extra={"jti": payload.get("jti")})
+                                           extra={"jti": payload.get("jti"), "sid": payload.get("sid")})
+
+    def authenticate_header(self, request):
+        return 'Bearer realm="api"'
+
+
+class OAuthAuthentication(authentication.BaseAuthentication):
+    """`Authorization: Bearer <OAuth access token>` from /oauth/token, acting for the clinic chosen at consent.
+
+    The token's scopes are capped by the member's role, so a viewer's token never writes.
+    """
+
+    def authenticate(self, request):
+        token = _bearer(request)
+        if not token or token.startswith(ApiKey.PREFIX) or token.count(".") == 2:
+            return None
+        from oauth2_provider.models import AccessToken
+
+        checksum = hashlib.sha256(token.encode("utf-8")).hexdigest()
+        access_token = (AccessToken.objects.select_related("user", "application", "clinic_link__clinic")
+                        .filter(token_checksum=checksum).first())
+        if access_token is None or access_token.is_expired() or access_token.user is None:
+            raise exceptions.AuthenticationFailed(_("Invalid or expired access token."))
+        link = getattr(access_token, "clinic_link", None)
+        if link is None:
+            raise exceptions.AuthenticationFailed(_("Invalid or expired access token."))
+        membership = (Membership.objects.select_related("clinic", "user")
+                      .filter(user=access_token.user, clinic_id=link.clinic_id, user__is_active=True).first())
+        if membership is None:
+            raise exceptions.AuthenticationFailed(_("Invalid or expired access token."))
+        granted = set(access_token.scope.split())
+        if "write" in granted:
+            granted.add("read")
+        scopes = frozenset(granted & {"read", "write"}) & ROLE_SCOPES[membership.role]
+        return membership.user, Credential(membership.clinic, scopes, "oauth", str(access_token.pk),
+                                           membership=membership,
+                                           extra={"application": access_token.application.name,
+                                                  "label": membership.user.email})
 
     def authenticate_header(self, request):
         return 'Bearer realm="api"'

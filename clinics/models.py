@@ -70,8 +70,10 @@ class Membership(models.Model):
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(max_length=10, choices=Role.choices, default=Role.VIEWER)
     joined_at = models.DateTimeField(default=django_timezone.now)
+    notification_settings = models.JSONField(default=dict, blank=True)
 
     class Meta:
+        ordering = ["joined_at"]
         constraints = [models.UniqueConstraint(fields=["clinic", "user"], name="membership_unique_clinic_user")]
 
     def __str__(self):
@@ -127,3 +129,140 @@ class ApiKey(models.Model):
             permissions=sorted(set(permissions)), created_by=created_by, expires_at=expires_at,
         )
         return key, raw
+
+
+class DashboardRefreshToken(models.Model):
+    """A refresh token of the dashboard API, known by its JWT id so logout and rotation can revoke it.
+
+    All tokens minted from one login share `session_id`; presenting an already-rotated token revokes the
+    whole session, since only a thief would replay it.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    jti = models.CharField(max_length=64, unique=True)
+    session_id = models.UUIDField(db_index=True)
+    membership = models.ForeignKey(Membership, on_delete=models.CASCADE, related_name="refresh_tokens")
+    expires_at = models.DateTimeField()
+    rotated_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=django_timezone.now)
+
+    def __str__(self):
+        return f"refresh {self.jti[:8]} for {self.membership}"
+
+
+class Invitation(models.Model):
+    """An invitation to join a clinic; the token is single-use, expires, and only its digest is stored."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    clinic = models.ForeignKey(Clinic, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField()
+    role = models.CharField(max_length=10, choices=Membership.Role.choices, default=Membership.Role.VIEWER)
+    digest = models.CharField(max_length=64, unique=True)
+    invited_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=django_timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.email} → {self.clinic} ({self.role})"
+
+    @property
+    def is_pending(self):
+        return self.accepted_at is None and self.revoked_at is None and self.expires_at > django_timezone.now()
+
+
+class AuditEventQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise AuditEvent.Immutable(_("Audit events cannot be changed."))
+
+    def delete(self):
+        raise AuditEvent.Immutable(_("Audit events cannot be deleted."))
+
+
+class AuditEvent(models.Model):
+    """One append-only line of the RGPD audit log: who did what to which object, when, from where and why.
+
+    A database trigger (migration 0003) refuses UPDATE and DELETE as well, so not even raw SQL edits history.
+    The clinic is a loose reference: the log outlives the tenant it describes.
+    """
+
+    class Immutable(Exception):
+        pass
+
+    class ActorKind(models.TextChoices):
+        USER = "user", _("User")
+        KEY = "key", _("API key")
+        OAUTH = "oauth", _("OAuth token")
+        AGENT = "agent", _("Voice agent")
+        SYSTEM = "system", _("System")
+        PUBLIC = "public", _("Public")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    clinic = models.ForeignKey(Clinic, null=True, blank=True, on_delete=models.DO_NOTHING, db_constraint=False,
+                               related_name="+")
+    actor_kind = models.CharField(max_length=10, choices=ActorKind.choices)
+    actor_id = models.CharField(max_length=64, blank=True)
+    actor_label = models.CharField(max_length=254, blank=True)
+    action = models.CharField(max_length=80)
+    object_type = models.CharField(max_length=80, blank=True)
+    object_id = models.CharField(max_length=80, blank=True)
+    purpose = models.CharField(max_length=200, blank=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=300, blank=True)
+    extra = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=django_timezone.now)
+
+    objects = AuditEventQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["clinic", "-created_at", "-id"], name="auditevent_clinic_created")]
+
+    def __str__(self):
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor_label or self.actor_kind} {self.action}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise self.Immutable(_("Audit events cannot be changed."))
+        kwargs["force_insert"] = True
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise self.Immutable(_("Audit events cannot be deleted."))
+
+
+class ApiUsage(models.Model):
+    """Persisted monthly API-call totals per clinic; the live counter is in the cache (clinics.ratelimit)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    clinic = models.ForeignKey(Clinic, on_delete=models.CASCADE, related_name="api_usage")
+    month = models.DateField(help_text=_("First day of the month."))
+    calls = models.PositiveBigIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["clinic", "month"], name="apiusage_unique_clinic_month")]
+
+    def __str__(self):
+        return f"{self.clinic} {self.month:%Y-%m}: {self.calls}"
+
+
+class OAuthGrantClinic(models.Model):
+    """The clinic a user chose on the OAuth consent page, kept beside the authorization code."""
+
+    grant = models.OneToOneField("oauth2_provider.Grant", on_delete=models.CASCADE, primary_key=True,
+                                 related_name="clinic_link")
+    clinic = models.ForeignKey(Clinic, on_delete=models.CASCADE, related_name="+")
+
+
+class OAuthTokenClinic(models.Model):
+    """The clinic an OAuth access token acts for (copied from its grant, or from the token it refreshes)."""
+
+    access_token = models.OneToOneField("oauth2_provider.AccessToken", on_delete=models.CASCADE, primary_key=True,
+                                        related_name="clinic_link")
+    clinic = models.ForeignKey(Clinic, on_delete=models.CASCADE, related_name="+")

@@ -20,5 +20,27 @@ class HasClinicScope(permissions.BasePermission):
 
 
 class IsClinicAdmin(HasClinicScope):
+    """A clinic admin signed in as a person (dashboard JWT): manages team, API keys and billing.
+
+    API keys and OAuth tokens never carry the `admin` scope, so an integration cannot mint keys or invite people.
+    """
+
     def has_permission(self, request, view):
         return isinstance(request.auth, Credential) and request.auth.can("admin")
+
+
+class ActsAsClinicAdmin(HasClinicScope):
+    """Admin-level reads and clinic settings: an admin member (any credential) or an API key with `write`,
+    which the clinic API (seed 000) treats as the clinic's own administrator. The method's scope still applies."""
+
+    def has_permission(self, request, view):
+        return super().has_permission(request, view) and request.auth.role == "admin"
+
+
+class IsClinicMember(permissions.BasePermission):
+    """A person acting through their membership (JWT or OAuth), not an API key; personal settings need no scope."""
+
+    message = _("Insufficient permissions")
+
+    def has_permission(self, request, view):
+        return isinstance(request.auth, Credential) and request.auth.membership is not None

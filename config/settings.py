@@ -30,6 +30,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "django_otp",
     "django_otp.plugins.otp_totp",
+    "oauth2_provider",
     "clinics",
     "scheduling",
     "telephony",
@@ -196,6 +197,17 @@ PII_BLIND_INDEX_KEY = env("PII_BLIND_INDEX_KEY", default="dev-only-blind-index-k
 JWT_SIGNING_KEY = env("JWT_SIGNING_KEY", default=SECRET_KEY)
 JWT_ACCESS_MINUTES = env.int("JWT_ACCESS_MINUTES", default=30)
 JWT_REFRESH_DAYS = env.int("JWT_REFRESH_DAYS", default=7)
+
+# --- OAuth 2.0 (seed 003): authorization code with PKCE; scopes map to the read/write of API keys.
+OAUTH2_PROVIDER = {
+    "SCOPES": {"read": _("Read your clinic's data"), "write": _("Change your clinic's data")},
+    "DEFAULT_SCOPES": ["read"],
+    "PKCE_REQUIRED": True,
+    "ACCESS_TOKEN_EXPIRE_SECONDS": env.int("OAUTH_ACCESS_TOKEN_SECONDS", default=3600),
+    "REFRESH_TOKEN_EXPIRE_SECONDS": env.int("OAUTH_REFRESH_TOKEN_SECONDS", default=30 * 24 * 3600),
+    "ROTATE_REFRESH_TOKEN": True,
+    "OAUTH2_VALIDATOR_CLASS": "clinics.oauth.ClinicOAuth2Validator",
+}
 
 # --- Provider backends: one per capability, `local` works offline and is the default.
 PROVIDERS = {

@@ -1,4 +1,9 @@
-"""Routes of the clinics app on the v1 surface."""
-from django.urls import path  # noqa: F401
+"""Routes of the clinics app on the v1 surface (seed 000)."""
+from django.urls import path
 
-urlpatterns = []
+from . import views
+
+urlpatterns = [
+    path("tenants/me", views.TenantMeView.as_view(), name="v1-tenant-me"),
+    path("audit", views.AuditLogView.as_view(), name="v1-audit"),
+]

@@ -1,0 +1,143 @@
+"""Shapes of the clinics app on the dashboard (seed 001, snake_case) and clinic API (seed 000, camelCase)."""
+import zoneinfo
+
+import phonenumbers
+from django.conf import settings
+from django.utils.translation import gettext_lazy as _
+from rest_framework import serializers
+
+from ..models import ApiKey, AuditEvent, Clinic, Membership
+
+
+class RegisterSerializer(serializers.Serializer):
+    email = serializers.EmailField()
+    password = serializers.CharField(write_only=True, trim_whitespace=False, max_length=256)
+    company_name = serializers.CharField(max_length=200)
+
+
+class LoginSerializer(serializers.Serializer):
+    email = serializers.EmailField()
+    password = serializers.CharField(trim_whitespace=False, max_length=256)
+    clinic_id = serializers.UUIDField(required=False, allow_null=True)
+
+
+class RefreshSerializer(serializers.Serializer):
+    refresh_token = serializers.CharField()
+
+
+class LogoutSerializer(serializers.Serializer):
+    refresh_token = serializers.CharField(required=False, allow_blank=True)
+
+
+class ApiKeyCreateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=120)
+    permissions = serializers.ListField(child=serializers.ChoiceField(choices=ApiKey.Permission.choices),
+                                        allow_empty=False, default=lambda: ["read", "write"])
+    expires_at = serializers.DateTimeField(required=False, allow_null=True)
+
+
+class ApiKeySerializer(serializers.ModelSerializer):
+    key_preview = serializers.CharField(source="preview")
+    status = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ApiKey
+        fields = ["id", "name", "key_preview", "permissions", "status", "expires_at", "last_used_at", "revoked_at",
+                  "created_at"]
+
+    def get_status(self, key):
+        from django.utils import timezone
+
+        if key.revoked_at:
+            return "revoked"
+        if key.expires_at and key.expires_at <= timezone.now():
+            return "expired"
+        return "active"
+
+
+class TeamMemberSerializer(serializers.ModelSerializer):
+    email = serializers.EmailField(source="user.email")
+    status = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Membership
+        fields = ["id", "email", "role", "status", "joined_at"]
+
+    def get_status(self, membership):
+        return "active" if membership.user.is_active else "disabled"
+
+
+class InviteSerializer(serializers.Serializer):
+    email = serializers.EmailField()
+    role = serializers.ChoiceField(choices=Membership.Role.choices)
+
+
+class TenantSerializer(serializers.ModelSerializer):
+    """`/v1/tenants/me`: the clinic's configuration in the clinic API's camelCase."""
+
+    voice = serializers.JSONField(source="voice_settings", required=False)
+    bookingRules = serializers.JSONField(source="booking_rules", required=False)  # noqa: N815 (API name)
+    createdAt = serializers.DateTimeField(source="created_at", read_only=True)  # noqa: N815
+
+    class Meta:
+        model = Clinic
+        fields = ["id", "name", "slug", "timezone", "locale", "phone", "email", "address", "kind", "voice",
+                  "bookingRules", "createdAt"]
+        read_only_fields = ["id"]
+        extra_kwargs = {"slug": {"validators": []}}
+
+    def validate_timezone(self, value):
+        if value not in zoneinfo.available_timezones():
+            raise serializers.ValidationError(_("Unknown time zone: use an IANA name such as Europe/Lisbon."))
+        return value
+
+    def validate_locale(self, value):
+        codes = {code for code, _name in settings.LANGUAGES}
+        if value.lower() not in codes:
+            raise serializers.ValidationError(_("Unsupported locale."))
+        return value.lower()
+
+    def validate_phone(self, value):
+        if not value:
+            return ""
+        try:
+            number = phonenumbers.parse(value, None)
+        except phonenumbers.NumberParseException:
+            number = None
+        if number is None or not phonenumbers.is_valid_number(number):
+            raise serializers.ValidationError(_("Enter a valid phone number in E.164 format, e.g. +351912345678."))
+        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+    def validate_slug(self, value):
+        clash = Clinic.objects.filter(slug=value)
+        if self.instance is not None:
+            clash = clash.exclude(pk=self.instance.pk)
+        if clash.exists():
+            raise serializers.ValidationError(_("This slug is already used by another clinic."))
+        return value
+
+    def validate_voice(self, value):
+        if not isinstance(value, dict):
+            raise serializers.ValidationError(_("Must be an object."))
+        return value
+
+    def validate_bookingRules(self, value):  # noqa: N802 (DRF names validators after the field)
+        if not isinstance(value, dict):
+            raise serializers.ValidationError(_("Must be an object."))
+        return value
+
+
+class AuditEventSerializer(serializers.ModelSerializer):
+    clinicId = serializers.UUIDField(source="clinic_id")  # noqa: N815
+    actorKind = serializers.CharField(source="actor_kind")  # noqa: N815
+    actorId = serializers.CharField(source="actor_id")  # noqa: N815
+    actorLabel = serializers.CharField(source="actor_label")  # noqa: N815
+    objectType = serializers.CharField(source="object_type")  # noqa: N815
+    objectId = serializers.CharField(source="object_id")  # noqa: N815
+    userAgent = serializers.CharField(source="user_agent")  # noqa: N815
+    createdAt = serializers.DateTimeField(source="created_at")  # noqa: N815
+
+    class Meta:
+        model = AuditEvent
+        fields = ["id", "clinicId", "actorKind", "actorId", "actorLabel", "action", "objectType", "objectId",
+                  "purpose", "ip", "userAgent", "extra", "createdAt"]

@@ -1,0 +1,258 @@
+"""Thin HTTP views of the clinics app; the rules live in clinics.services and clinics.selectors."""
+from django.db.models import Q
+from django.utils.dateparse import parse_date, parse_datetime
+from django.utils.translation import gettext as _
+from rest_framework import generics, status
+from rest_framework.exceptions import ValidationError
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from config.surfaces import DASHBOARD, V1
+from config.surfaces.pagination import KeysetCursorPagination
+
+from .. import audit, selectors, services
+from ..permissions import ActsAsClinicAdmin, HasClinicScope, IsClinicAdmin, IsClinicMember
+from . import serializers
+
+
+def _account(membership):
+    clinic = membership.clinic
+    return {"id": str(membership.user_id), "email": membership.user.email, "company_name": clinic.name,
+            "plan": selectors.plan_of(clinic)}
+
+
+# --- Dashboard (seed 001) -----------------------------------------------------------------------------------
+
+
+class PublicAuthView(DASHBOARD.view, APIView):
+    """Register, login and refresh take no credential; a stale header must not turn them into 401s."""
+
+    authentication_classes = []
+    permission_classes = [AllowAny]
+
+    def get_authenticate_header(self, request):
+        # Without authenticators DRF would turn "invalid credentials" into 403; these answer 401.
+        return 'Bearer realm="api"'
+
+
+class RegisterView(PublicAuthView):
+    def post(self, request):
+        data = serializers.RegisterSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        membership = services.register(request=request, **data.validated_data)
+        return Response({"id": str(membership.user_id), "email": membership.user.email,
+                         "company_name": membership.clinic.name, "clinic_id": str(membership.clinic_id),
+                         "created_at": membership.user.date_joined}, status=status.HTTP_201_CREATED)
+
+
+class LoginView(PublicAuthView):
+    def post(self, request):
+        data = serializers.LoginSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        membership = services.login(data.validated_data["email"], data.validated_data["password"],
+                                    clinic_id=data.validated_data.get("clinic_id"), request=request)
+        body = services.start_session(membership)
+        body.update({"user": _account(membership), "agent": selectors.agent_summary(membership.clinic),
+                     "features": selectors.features_of(membership.clinic),
+                     "clinic": {"id": str(membership.clinic_id), "name": membership.clinic.name,
+                                "role": membership.role}})
+        return Response(body)
+
+
+class RefreshView(PublicAuthView):
+    def post(self, request):
+        data = serializers.RefreshSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        return Response(services.refresh_session(data.validated_data["refresh_token"]))
+
+
+class LogoutView(DASHBOARD.view, APIView):
+    permission_classes = [IsAuthenticated, IsClinicMember]
+
+    def post(self, request):
+        data = serializers.LogoutSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.logout(request, data.validated_data.get("refresh_token"))
+        return Response({"message": _("Successfully logged out")})
+
+
+class MeView(DASHBOARD.view, APIView):
+    permission_classes = [IsAuthenticated, IsClinicMember]
+
+    def get(self, request):
+        membership = request.auth.membership
+        clinic = membership.clinic
+        body = _account(membership)
+        body.update({
+            "subscription_status": selectors.subscription_status_of(clinic),
+            "features": selectors.features_of(clinic),
+            "role": membership.role,
+            "clinic_id": str(clinic.id),
+            "clinics": [{"id": str(other.clinic_id), "name": other.clinic.name, "role": other.role}
+                        for other in selectors.memberships_of(request.user)],
+        })
+        return Response(body)
+
+
+class ApiKeyListCreateView(DASHBOARD.view, APIView):
+    permission_classes = [IsAuthenticated, IsClinicAdmin]
+
+    def get(self, request):
+        keys = selectors.api_keys_of(request.auth.clinic)
+        return Response(serializers.ApiKeySerializer(keys, many=True).data)
+
+    def post(self, request):
+        data = serializers.ApiKeyCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        key, raw = services.create_api_key(request, **data.validated_data)
+        body = serializers.ApiKeySerializer(key).data
+        body["full_key"] = raw
+        return Response(body, status=status.HTTP_201_CREATED)
+
+
+class ApiKeyDetailView(DASHBOARD.view, APIView):
+    permission_classes = [IsAuthenticated, IsClinicAdmin]
+
+    def delete(self, request, key_id):
+        services.revoke_api_key(request, key_id)
+        return Response({"message": _("API key revoked")})
+
+
+class TeamMembersView(DASHBOARD.view, APIView):
+    permission_classes = [IsAuthenticated, HasClinicScope]
+
+    def get(self, request):
+        clinic = request.auth.clinic
+        members = serializers.TeamMemberSerializer(selectors.team_members(clinic), many=True).data
+        invited = [{"id": str(invitation.id), "email": invitation.email, "role": invitation.role,
+                    "status": "pending", "joined_at": None, "expires_at": invitation.expires_at}
+                   for invitation in selectors.pending_invitations(clinic)]
+        audit.record(request, "team.members_read", "clinic", clinic.id, purpose="team management")
+        return Response(list(members) + invited)
+
+
+class TeamInviteView(DASHBOARD.view, APIView):
+    permission_classes = [IsAuthenticated, IsClinicAdmin]
+
+    def post(self, request):
+        data = serializers.InviteSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        invitation, raw = services.invite_member(request, **data.validated_data)
+        return Response({"id": str(invitation.id), "email": invitation.email, "role": invitation.role,
+                         "invitation_token": raw, "expires_at": invitation.expires_at},
+                        status=status.HTTP_201_CREATED)
+
+
+class TeamMemberDetailView(DASHBOARD.view, APIView):
+    permission_classes = [IsAuthenticated, IsClinicAdmin]
+
+    def delete(self, request, member_id):
+        services.remove_member(request, member_id)
+        return Response({"message": _("Team member removed successfully")})
+
+
+class NotificationSettingsView(DASHBOARD.view, APIView):
+    permission_classes = [IsAuthenticated, IsClinicMember]
+
+    def get(self, request):
+        return Response(selectors.notification_settings(request.auth.membership))
+
+    def put(self, request):
+        if not isinstance(request.data, dict):
+            raise ValidationError({"non_field_errors": [_("Expected an object.")]})
+        return Response(services.update_notification_settings(request.auth.membership, dict(request.data)))
+
+
+# --- Clinic API v1 (seed 000) -------------------------------------------------------------------------------
+
+
+class TenantMeView(V1.view, APIView):
+    """`GET/PATCH /v1/tenants/me`: any credential reads; changing the clinic takes an admin."""
+
+    def get_permissions(self):
+        if self.request.method in ("GET", "HEAD", "OPTIONS"):
+            return [IsAuthenticated(), HasClinicScope()]
+        return [IsAuthenticated(), ActsAsClinicAdmin()]
+
+    def get(self, request):
+        return Response(serializers.TenantSerializer(request.auth.clinic).data)
+
+    def patch(self, request):
+        data = serializers.TenantSerializer(request.auth.clinic, data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        clinic = services.update_clinic(request, data.validated_data)
+        return Response(serializers.TenantSerializer(clinic).data)
+
+
+class NewestFirstCursorPagination(KeysetCursorPagination):
+    """Keyset cursors walking backwards in time: the audit log reads newest first."""
+
+    def paginate_queryset(self, queryset, request, view=None):
+        fields = self._fields(view)
+        self.limit = self._limit(request)
+        queryset = queryset.order_by(*[f"-{model_field}" for _name, model_field in fields])
+        cursor = request.query_params.get("cursor")
+        if cursor:
+            before = Q()
+            decoded = self._decode(cursor, fields)
+            for index, (model_field, value) in enumerate(decoded):
+                step = Q(**{f"{model_field}__lt": value})
+                for prior_field, prior_value in decoded[:index]:
+                    step &= Q(**{prior_field: prior_value})
+                before |= step
+            queryset = queryset.filter(before)
+        rows = list(queryset[: self.limit + 1])
+        self.has_more = len(rows) > self.limit
+        rows = rows[: self.limit]
+        self.next_cursor = self._encode(rows[-1], fields) if self.has_more else None
+        return rows
+
+    def _limit(self, request):
+        from config.surfaces.pagination import _int_param
+
+        return _int_param(request, "limit", self.default_limit, self.max_limit)
+
+
+def _moment(raw, name, end=False):
+    value = parse_datetime(raw)
+    if value is None:
+        day = parse_date(raw)
+        if day is None:
+            raise ValidationError({name: [_("Use an ISO 8601 date or date-time.")]})
+        from datetime import datetime, time, timedelta
+
+        from django.utils import timezone
+
+        value = timezone.make_aware(datetime.combine(day + timedelta(days=1) if end else day, time.min),
+                                    timezone.get_current_timezone())
+    elif value.tzinfo is None:
+        raise ValidationError({name: [_("Include the time zone offset.")]})
+    return value
+
+
+class AuditLogView(V1.view, generics.ListAPIView):
+    """`GET /v1/audit`: the clinic's RGPD log, newest first; filters actor, actorKind, action, objectType,
+    objectId, from, to (`to` given as a date includes that whole day)."""
+
+    permission_classes = [IsAuthenticated, ActsAsClinicAdmin]
+    serializer_class = serializers.AuditEventSerializer
+    pagination_class = NewestFirstCursorPagination
+    cursor_fields = (("createdAt", "created_at"), ("id", "id"))
+
+    def get_queryset(self):
+        events = selectors.audit_events(self.request.auth.clinic)
+        params = self.request.query_params
+        if params.get("actor"):
+            events = events.filter(Q(actor_id=params["actor"]) | Q(actor_label__iexact=params["actor"]))
+        for param, field in (("actorKind", "actor_kind"), ("action", "action"), ("objectType", "object_type"),
+                             ("objectId", "object_id")):
+            if params.get(param):
+                events = events.filter(**{field: params[param]})
+        if params.get("from"):
+            events = events.filter(created_at__gte=_moment(params["from"], "from"))
+        if params.get("to"):
+            raw = params["to"]
+            events = events.filter(created_at__lt=_moment(raw, "to", end=True)) if parse_datetime(raw) is None \
+                else events.filter(created_at__lte=_moment(raw, "to"))
+        return events

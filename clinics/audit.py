@@ -1,0 +1,85 @@
+"""The RGPD audit log's single entry point: every app calls `record()` on writes and on reads of personal data."""
+import logging
+
+from django.http import HttpRequest
+
+from .models import AuditEvent, Clinic
+
+logger = logging.getLogger(__name__)
+
+_ACTOR_KINDS = {kind.value for kind in AuditEvent.ActorKind}
+
+
+def _http_request(source):
+    """The Django HttpRequest behind a DRF Request, an HttpRequest, or None."""
+    if isinstance(source, HttpRequest):
+        return source
+    inner = getattr(source, "_request", None)
+    return inner if isinstance(inner, HttpRequest) else None
+
+
+def _client_ip(request):
+    if request is None:
+        return None
+    return request.META.get("REMOTE_ADDR") or None
+
+
+def _actor_label(credential, user):
+    if credential is not None:
+        if credential.api_key is not None:
+            return f"{credential.api_key.name} ({credential.api_key.preview})"
+        if credential.membership is not None:
+            return credential.membership.user.email
+        label = credential.extra.get("label")
+        if label:
+            return label
+    email = getattr(user, "email", "")
+    return email or ""
+
+
+def record(source, action: str, obj_type: str = "", obj_id="", purpose: str = "", *, clinic: Clinic | None = None,
+           actor_kind: str | None = None, actor_id: str | None = None, actor_label: str | None = None,
+           **extra) -> AuditEvent:
+    """Append one audit event and return it.
+
+    `source` is what acted: a DRF/Django request (its `auth` Credential, user, IP and user agent are read), a
+    `Credential`, or None for the system. `clinic`, `actor_*` override what the source tells (e.g. a failed
+    login has no credential yet). Remaining keyword arguments are kept in `extra` (JSON-serialisable values).
+    """
+    from .authentication import Credential
+
+    credential = source if isinstance(source, Credential) else getattr(source, "auth", None)
+    if not isinstance(credential, Credential):
+        credential = None
+    http_request = _http_request(source)
+    user = getattr(source, "user", None) if http_request is not None else None
+    if user is not None and not getattr(user, "is_authenticated", False):
+        user = None
+
+    if credential is not None:
+        kind = credential.actor_kind
+        identifier = credential.actor_id
+        clinic = clinic or credential.clinic
+    elif user is not None and getattr(user, "pk", None):
+        kind, identifier = AuditEvent.ActorKind.USER, str(user.pk)
+    elif http_request is not None:
+        kind, identifier = AuditEvent.ActorKind.PUBLIC, ""
+    else:
+        kind, identifier = AuditEvent.ActorKind.SYSTEM, ""
+    kind = actor_kind or kind
+    if kind not in _ACTOR_KINDS:
+        kind = AuditEvent.ActorKind.SYSTEM
+    user_agent = http_request.META.get("HTTP_USER_AGENT", "")[:300] if http_request is not None else ""
+    return AuditEvent.objects.create(
+        clinic=clinic,
+        actor_kind=kind,
+        actor_id=str(actor_id if actor_id is not None else identifier or "")[:64],
+        actor_label=(actor_label if actor_label is not None else _actor_label(credential, user))[:254],
+        action=action[:80],
+        object_type=(obj_type or "")[:80],
+        object_id=str(obj_id or "")[:80],
+        purpose=(purpose or "")[:200],
+        ip=_client_ip(http_request),
+        user_agent=user_agent,
+        extra=extra,
+    )

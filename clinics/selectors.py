@@ -1,0 +1,88 @@
+"""Reads of the clinics app: who belongs where, what a member may do, and the account summary the dashboard shows."""
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from .models import ApiKey, AuditEvent, Clinic, Invitation, Membership, User, hash_secret
+
+# Plans of seed 001/003. Billing owns subscriptions; until a clinic has one it is on the free tier
+# (1,000 API calls a month, seed 003).
+PLAN_FEATURES = {
+    "free": {"minutes_limit": 100, "concurrent_calls": 1, "api_calls_per_month": 1000, "team_members": 3,
+             "knowledge_base_files": 5},
+    "starter": {"minutes_limit": 1000, "concurrent_calls": 3, "api_calls_per_month": 10000, "team_members": 5,
+                "knowledge_base_files": 20},
+    "professional": {"minutes_limit": 4200, "concurrent_calls": 10, "api_calls_per_month": 100000,
+                     "team_members": 20, "knowledge_base_files": 100},
+}
+
+NOTIFICATION_DEFAULTS = {
+    "email_notifications": {"new_conversation": True, "appointment_booked": True, "usage_limit_warning": True,
+                            "payment_failed": True, "weekly_summary": True},
+    "sms_notifications": {"critical_alerts": True},
+}
+
+
+def memberships_of(user: User) -> QuerySet:
+    """The clinics a user belongs to, oldest membership first (the default clinic at login)."""
+    return Membership.objects.filter(user=user).select_related("clinic").order_by("joined_at", "id")
+
+
+def team_members(clinic: Clinic) -> QuerySet:
+    """Members of a clinic with their users, in joining order."""
+    return Membership.objects.filter(clinic=clinic).select_related("user").order_by("joined_at", "id")
+
+
+def pending_invitations(clinic: Clinic) -> QuerySet:
+    """Invitations of a clinic that can still be accepted."""
+    return Invitation.objects.filter(clinic=clinic, accepted_at__isnull=True, revoked_at__isnull=True,
+                                     expires_at__gt=timezone.now())
+
+
+def invitation_for_token(token: str) -> Invitation | None:
+    """The pending invitation a raw token names, or None (unknown, used, revoked or expired)."""
+    invitation = Invitation.objects.select_related("clinic").filter(digest=hash_secret(token or "")).first()
+    return invitation if invitation is not None and invitation.is_pending else None
+
+
+def api_keys_of(clinic: Clinic) -> QuerySet:
+    """A clinic's keys, newest first, revoked ones included (the console shows them struck through)."""
+    return ApiKey.objects.filter(clinic=clinic).order_by("-created_at")
+
+
+def plan_of(clinic: Clinic) -> str:
+    """The clinic's plan name: the billing subscription's plan when one exists, otherwise the free tier."""
+    subscription = getattr(clinic, "subscription", None)
+    plan = getattr(subscription, "plan", None)
+    return plan if plan in PLAN_FEATURES else "free"
+
+
+def subscription_status_of(clinic: Clinic) -> str:
+    subscription = getattr(clinic, "subscription", None)
+    return getattr(subscription, "status", None) or "active"
+
+
+def features_of(clinic: Clinic) -> dict:
+    """What the clinic's plan allows (limits the dashboard shows and the API enforces)."""
+    return dict(PLAN_FEATURES[plan_of(clinic)])
+
+
+def agent_summary(clinic: Clinic) -> dict:
+    """The clinic's phone agent as the dashboard login shows it (configured in the clinic's voice settings)."""
+    voice = clinic.voice_settings or {}
+    return {
+        "agent_id": voice.get("agent_id") or f"agent_{clinic.slug}",
+        "agent_name": voice.get("agent_name") or f"{clinic.name} Agent",
+        "status": voice.get("status") or "active",
+    }
+
+
+def notification_settings(membership: Membership) -> dict:
+    """A member's notification preferences: the stored choices over the defaults."""
+    stored = membership.notification_settings or {}
+    return {group: {name: bool(stored.get(group, {}).get(name, default)) for name, default in options.items()}
+            for group, options in NOTIFICATION_DEFAULTS.items()}
+
+
+def audit_events(clinic: Clinic) -> QuerySet:
+    """The clinic's audit log, newest first."""
+    return AuditEvent.objects.filter(clinic=clinic)
