@@ -1,0 +1,111 @@
+"""Call analytics on the dashboard API (seed 001): stats, conversations, one conversation."""
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from telephony.models import Call
+
+from .factories import CallFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_stats_aggregate_the_window(client_for, clinic, other_clinic, django_assert_max_num_queries):
+    CallFactory(clinic=clinic, duration_secs=120, sentiment="positive", intent="appointment",
+                appointment_booked=True)
+    CallFactory(clinic=clinic, duration_secs=180, sentiment="positive", intent="question")
+    CallFactory(clinic=clinic, duration_secs=60, sentiment="negative", intent="complaint", call_successful="failure")
+    CallFactory(clinic=clinic, duration_secs=600, created_at=timezone.now() - timedelta(days=10))
+    CallFactory(clinic=other_clinic, duration_secs=999)
+
+    with django_assert_max_num_queries(6):
+        response = client_for.get("/api/analytics/stats", {"days": 7})
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["total_calls"] == 3
+    assert body["total_minutes"] == 6
+    assert body["average_duration"] == 120
+    assert body["successful_calls"] == 2
+    assert body["failed_calls"] == 1
+    assert body["appointments_booked"] == 1
+    assert body["sentiment_breakdown"] == {"positive": 2, "negative": 1}
+    assert body["intent_breakdown"] == {"appointment": 1, "question": 1, "complaint": 1}
+
+
+def test_stats_default_to_seven_days(client_for, clinic):
+    CallFactory(clinic=clinic, created_at=timezone.now() - timedelta(days=6))
+    CallFactory(clinic=clinic, created_at=timezone.now() - timedelta(days=8))
+
+    body = client_for.get("/api/analytics/stats").json()
+
+    assert body["total_calls"] == 1
+
+
+def test_stats_of_an_empty_clinic_are_zero(foreign_client, clinic):
+    CallFactory(clinic=clinic)
+
+    body = foreign_client.get("/api/analytics/stats").json()
+
+    assert body["total_calls"] == 0 and body["total_minutes"] == 0 and body["average_duration"] == 0
+    assert body["sentiment_breakdown"] == {} and body["intent_breakdown"] == {}
+
+
+@pytest.mark.parametrize("days", ["0", "abc", "-3"])
+def test_stats_with_bad_days_is_400_detail(client_for, days):
+    response = client_for.get("/api/analytics/stats", {"days": days})
+
+    assert response.status_code == 400
+    assert "days" in response.json()["detail"]
+
+
+def test_conversations_page_with_documented_fields(client_for, clinic):
+    now = timezone.now()
+    conversations = [CallFactory(clinic=clinic, created_at=now - timedelta(minutes=index)) for index in range(3)]
+    CallFactory(clinic=clinic, conversation_id=None, direction=Call.Direction.OUTBOUND, status=Call.Status.SCHEDULED)
+
+    body = client_for.get("/api/analytics/conversations", {"page": 1, "per_page": 2}).json()
+
+    assert body["total"] == 3 and body["page"] == 1 and body["per_page"] == 2
+    assert [row["conversation_id"] for row in body["conversations"]] == [
+        call.conversation_id for call in conversations[:2]]
+    assert set(body["conversations"][0]) == {"id", "conversation_id", "duration_secs", "call_successful", "summary",
+                                             "title", "sentiment", "intent", "created_at"}
+
+
+def test_conversations_of_another_clinic_are_hidden(foreign_client, clinic):
+    CallFactory(clinic=clinic)
+    assert foreign_client.get("/api/analytics/conversations").json()["conversations"] == []
+
+
+def test_conversations_bad_page_is_400(client_for):
+    response = client_for.get("/api/analytics/conversations", {"page": "x"})
+    assert response.status_code == 400
+    assert response.json()["detail"]
+
+
+def test_conversation_detail_has_documented_fields(client_for, clinic):
+    call = CallFactory(clinic=clinic, conversation_id="conv_abc123",
+                       webhook_payload={"type": "post_call_transcription", "data": {"conversation_id": "conv_abc123"}})
+
+    response = client_for.get("/api/analytics/conversation/conv_abc123")
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["id"] == str(call.id)
+    assert body["conversation_id"] == "conv_abc123"
+    assert body["agent_id"] == "agent_clinic_receptionist"
+    assert body["end_user_id"] == "+351912345678"
+    assert body["webhook_payload"]["type"] == "post_call_transcription"
+    for field in ("duration_secs", "call_successful", "summary", "title", "sentiment", "intent", "created_at"):
+        assert field in body
+
+
+def test_conversation_detail_of_another_clinic_is_404(foreign_client, clinic):
+    CallFactory(clinic=clinic, conversation_id="conv_private")
+
+    response = foreign_client.get("/api/analytics/conversation/conv_private")
+
+    assert response.status_code == 404
+    assert response.json()["detail"]
