@@ -1,0 +1,69 @@
+"""The console's Outbox page: the active clinic's messages, decrypted, newest first."""
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from clinics.tests.factories import MembershipFactory, UserFactory
+from telephony.models import Message
+
+from .factories import MessageFactory
+
+pytestmark = [pytest.mark.django_db, pytest.mark.urls("telephony.tests.urls_console")]
+
+
+@pytest.fixture
+def member(clinic):
+    user = UserFactory()
+    MembershipFactory(user=user, clinic=clinic)
+    return user
+
+
+def test_outbox_lists_the_clinics_messages_decrypted_newest_first(client, member, clinic, other_clinic):
+    now = timezone.now()
+    MessageFactory(clinic=clinic, body="Lembrete antigo", created_at=now - timedelta(hours=2))
+    MessageFactory(clinic=clinic, body="Consulta confirmada", to_phone="+351933333333", purpose="reminder",
+                   created_at=now)
+    MessageFactory(clinic=other_clinic, body="Mensagem de outra clínica")
+    client.force_login(member)
+
+    response = client.get(reverse("telephony:outbox"))
+
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Consulta confirmada" in page and "+351933333333" in page and "reminder" in page
+    assert page.index("Consulta confirmada") < page.index("Lembrete antigo")
+    assert "Mensagem de outra clínica" not in page
+
+
+def test_outbox_follows_the_clinic_chosen_in_the_session(client, member, clinic, other_clinic):
+    MembershipFactory(user=member, clinic=other_clinic)
+    MessageFactory(clinic=clinic, body="Da primeira")
+    MessageFactory(clinic=other_clinic, body="Da segunda")
+    client.force_login(member)
+    session = client.session
+    session["clinic_id"] = str(other_clinic.id)
+    session.save()
+
+    page = client.get("/console/outbox/").content.decode()
+
+    assert "Da segunda" in page and "Da primeira" not in page
+
+
+def test_outbox_shows_failures_and_inbound_senders(client, member, clinic):
+    MessageFactory(clinic=clinic, status=Message.Status.FAILED, error="Twilio answered 500: Internal Server Error")
+    MessageFactory(clinic=clinic, direction=Message.Direction.INBOUND, status=Message.Status.RECEIVED,
+                   from_phone="+351944444444", to_phone="+351210000000", body="Obrigado")
+    client.force_login(member)
+
+    page = client.get("/console/outbox/").content.decode()
+
+    assert "Twilio answered 500" in page
+    assert "+351944444444" in page
+
+
+def test_outbox_needs_sign_in(client):
+    response = client.get("/console/outbox/")
+    assert response.status_code == 302
+    assert "login" in response["Location"]
