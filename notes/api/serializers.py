@@ -1,0 +1,72 @@
+"""Shapes of seed 004: Note, NoteSection, StatusResult, MetadataItem."""
+from django.utils.translation import gettext_lazy as _
+from rest_framework import serializers
+
+from notes.models import Note, NoteSection
+
+ISO_UTC = "%Y-%m-%dT%H:%M:%SZ"
+
+
+class MetadataItemSerializer(serializers.Serializer):
+    key = serializers.CharField(max_length=100)
+    value = serializers.CharField(allow_blank=True)
+
+
+class NoteSectionSerializer(serializers.ModelSerializer):
+    # The seed writes `"order": "1"`: a string.
+    order = serializers.CharField(read_only=True)
+    edited_at = serializers.DateTimeField(format=ISO_UTC, read_only=True)
+
+    class Meta:
+        model = NoteSection
+        fields = ["id", "title", "label", "content", "order", "edited_at"]
+
+
+class NoteSerializer(serializers.ModelSerializer):
+    metadata = MetadataItemSerializer(many=True, read_only=True)
+    created_at = serializers.DateTimeField(format=ISO_UTC, read_only=True)
+    updated_at = serializers.DateTimeField(format=ISO_UTC, read_only=True)
+
+    class Meta:
+        model = Note
+        fields = ["id", "name", "gender", "transcription_status", "external_id", "metadata", "created_at",
+                  "updated_at"]
+
+
+class NoteDetailSerializer(NoteSerializer):
+    sections = NoteSectionSerializer(many=True, read_only=True)
+
+    class Meta(NoteSerializer.Meta):
+        fields = NoteSerializer.Meta.fields + [
+            "language", "template", "audio_format", "duration_seconds", "failed_step", "failure_reason",
+            "transcript", "sections"]
+
+
+class NoteCreateSerializer(serializers.Serializer):
+    """The multipart fields of POST /notes besides `audio` and `metadata` (parsed by the service)."""
+
+    name = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    gender = serializers.ChoiceField(choices=Note.Gender.choices, required=False, allow_blank=True)
+    external_id = serializers.CharField(max_length=120, required=False, allow_blank=True)
+    template = serializers.ChoiceField(choices=Note.Template.choices, required=False, allow_blank=True)
+    language = serializers.RegexField(r"^[a-z]{2}$", required=False, allow_blank=True)
+
+
+class StatusResultSerializer(serializers.Serializer):
+    status = serializers.CharField()
+    valid = serializers.BooleanField()
+
+
+class SectionUpdateSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    content = serializers.CharField(required=False, allow_blank=True, max_length=100_000)
+    title = serializers.CharField(required=False, max_length=200)
+
+    def validate(self, attrs):
+        if "content" not in attrs and "title" not in attrs:
+            raise serializers.ValidationError(_("Send content, title or both."))
+        return attrs
+
+
+class TranscriptRetrySerializer(serializers.Serializer):
+    note_id = serializers.UUIDField()

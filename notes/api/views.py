@@ -1,0 +1,173 @@
+"""The notes API of seed 004, written once and mounted on the NOTES surface (`/notes/v1/`)."""
+from django.http import HttpResponse
+from django.utils.translation import gettext as _
+from rest_framework import generics, status
+from rest_framework.negotiation import DefaultContentNegotiation
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from clinics.tenancy import ClinicScopedMixin
+from config.surfaces import NOTES
+from config.surfaces.errors import ApiError
+from notes import export, selectors, services
+from notes.models import Note, NoteSection
+from notes.uploads import AudioSizeLimitHandler, check_declared_length
+
+from .serializers import (NoteCreateSerializer, NoteDetailSerializer, NoteSectionSerializer, NoteSerializer,
+                          SectionUpdateSerializer, TranscriptRetrySerializer)
+
+
+class NoteScopedView(ClinicScopedMixin, generics.GenericAPIView):
+    queryset = Note.objects.all()
+    lookup_url_kwarg = "note_id"
+
+    def get_note(self, with_sections=False):
+        queryset = self.get_queryset()
+        if with_sections:
+            queryset = queryset.prefetch_related("sections")
+        try:
+            return queryset.get(pk=self.kwargs["note_id"])
+        except Note.DoesNotExist:
+            raise ApiError(404, "NOTE_NOT_FOUND", _("Note not found"), {"id": str(self.kwargs["note_id"])})
+
+
+class NoteListCreateView(NoteScopedView):
+    parser_classes = [MultiPartParser, FormParser]
+    serializer_class = NoteSerializer
+
+    def get(self, request):
+        queryset, errors = selectors.filtered_notes(self.clinic, request.query_params)
+        if errors is not None:
+            raise ApiError(400, "INVALID_FILTER", _("Invalid filter value"),
+                           {field: [str(message) for message in messages] for field, messages in errors.items()})
+        page = self.paginate_queryset(queryset)
+        return self.get_paginated_response(NoteSerializer(page, many=True).data)
+
+    def post(self, request):
+        # Decide on the size from the declared length before DRF reads the body, and stream-check the rest.
+        check_declared_length(request.META)
+        request._request.upload_handlers = [AudioSizeLimitHandler(request._request),
+                                            *request._request.upload_handlers]
+        audio = request.FILES.get("audio")
+        if audio is None:
+            raise ApiError(400, "AUDIO_REQUIRED", _("Send the recording as the multipart field 'audio'."),
+                           {"audio": [_("This field is required.")]})
+        fields = NoteCreateSerializer(data=request.data)
+        fields.is_valid(raise_exception=True)
+        note = services.create_note(clinic=self.clinic, audio=audio, metadata=request.data.get("metadata"),
+                                    **fields.validated_data)
+        return Response(NoteSerializer(note).data, status=status.HTTP_201_CREATED)
+
+
+class NoteDetailView(NoteScopedView):
+    def get(self, request, note_id):
+        note = self.get_note(with_sections=True)
+        services.record_read(request.auth, note, "read")
+        return Response(NoteDetailSerializer(note).data)
+
+
+class NoteStatusView(NoteScopedView):
+    """`{"data": {"status", "valid"}}`: `valid` says the note completed with a usable transcript."""
+
+    def get(self, request, note_id):
+        row = (self.get_queryset().filter(pk=note_id)
+               .values("transcription_status", "transcript").first())
+        if row is None:
+            raise ApiError(404, "NOTE_NOT_FOUND", _("Note not found"), {"id": str(note_id)})
+        completed = row["transcription_status"] == Note.Status.COMPLETED
+        return Response({"status": row["transcription_status"], "valid": completed and bool(row["transcript"])})
+
+
+class IgnoreFormatParameter(DefaultContentNegotiation):
+    """`?format=rtf|txt` names the export document, not a DRF renderer."""
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+
+class NoteExportView(NoteScopedView):
+    content_negotiation_class = IgnoreFormatParameter
+    FORMATS = {
+        "rtf": ("application/rtf", export.as_rtf, "rtf"),
+        "txt": ("text/plain; charset=utf-8", export.as_text, "txt"),
+    }
+
+    def get(self, request, note_id):
+        chosen = (request.query_params.get("format") or "rtf").lower()
+        if chosen not in self.FORMATS:
+            raise ApiError(400, "INVALID_EXPORT_FORMAT", _("format must be rtf or txt"),
+                           {"expected": "rtf, txt", "received": chosen})
+        note = self.get_note(with_sections=True)
+        if not note.transcript:
+            raise ApiError(422, "NOTE_NOT_READY", _("The note has no transcript to export yet."),
+                           {"transcription_status": note.transcription_status})
+        services.record_read(request.auth, note, "export")
+        content_type, render, extension = self.FORMATS[chosen]
+        response = HttpResponse(render(note).encode("utf-8"), content_type=content_type)
+        response["Content-Disposition"] = f'attachment; filename="note-{note.id}.{extension}"'
+        return response
+
+
+class NoteRetryView(NoteScopedView):
+    def post(self, request, note_id):
+        note = services.retry_note(self.get_note())
+        return Response(NoteSerializer(note).data, status=status.HTTP_202_ACCEPTED)
+
+
+class TranscriptRetryView(NoteScopedView):
+    parser_classes = [JSONParser, FormParser, MultiPartParser]
+
+    def post(self, request):
+        body = TranscriptRetrySerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        self.kwargs["note_id"] = body.validated_data["note_id"]
+        note = services.retry_note(self.get_note())
+        return Response(NoteSerializer(note).data, status=status.HTTP_202_ACCEPTED)
+
+
+class NoteSectionUpdateView(ClinicScopedMixin, generics.GenericAPIView):
+    queryset = NoteSection.objects.all()
+    clinic_field = "note__clinic"
+    parser_classes = [JSONParser, FormParser, MultiPartParser]
+
+    def patch(self, request):
+        body = SectionUpdateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        section = self.get_queryset().filter(pk=body.validated_data["id"]).first()
+        if section is None:
+            raise ApiError(404, "NOTE_SECTION_NOT_FOUND", _("Note section not found"),
+                           {"id": str(body.validated_data["id"])})
+        section = services.update_section(section, credential=request.auth, user=request.user,
+                                          content=body.validated_data.get("content"),
+                                          title=body.validated_data.get("title"))
+        return Response(NoteSectionSerializer(section).data)
+
+
+# --- Mounted on the notes surface (seed 004).
+class NoteListCreateNotesView(NOTES.view, NoteListCreateView):
+    pass
+
+
+class NoteDetailNotesView(NOTES.view, NoteDetailView):
+    pass
+
+
+class NoteStatusNotesView(NOTES.view, NoteStatusView):
+    pass
+
+
+class NoteExportNotesView(NOTES.view, NoteExportView):
+    pass
+
+
+class NoteRetryNotesView(NOTES.view, NoteRetryView):
+    pass
+
+
+class TranscriptRetryNotesView(NOTES.view, TranscriptRetryView):
+    pass
+
+
+class NoteSectionUpdateNotesView(NOTES.view, NoteSectionUpdateView):
+    pass

@@ -1,0 +1,256 @@
+"""Writes on consultation notes: create from an upload, run the pipeline, retry, edit a section."""
+import contextlib
+import json
+import logging
+import tempfile
+import time
+
+from django.conf import settings
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from config.surfaces.errors import ApiError, PayloadTooLarge
+
+from . import structuring, stt
+from .audio import ACCEPTED_MIME_TYPES, HEAD_BYTES, describe_unknown, detect_audio_format
+from .models import Note, NoteSection
+
+logger = logging.getLogger(__name__)
+audit = logging.getLogger("notes.audit")
+
+FAILURE_REASON_MAX = 1000
+
+
+def clinic_language(clinic) -> str:
+    """The ISO 639-1 language the clinic consults in ("pt-pt" -> "pt")."""
+    return (clinic.locale or "en").split("-")[0].lower()
+
+
+def metadata_items(raw) -> list[dict]:
+    """Normalise metadata to the documented list of `{key, value}`; a plain JSON object is accepted too
+    (the seed's own curl example sends one) and becomes one item per key."""
+    if raw in (None, "", b""):
+        return []
+    if isinstance(raw, (str, bytes)):
+        try:
+            raw = json.loads(raw)
+        except ValueError:
+            raise ApiError(400, "INVALID_METADATA", _("metadata must be JSON."),
+                           {"metadata": [_("Not valid JSON.")]})
+    if isinstance(raw, dict):
+        raw = [{"key": key, "value": value} for key, value in raw.items()]
+    if not isinstance(raw, list) or not all(isinstance(item, dict) and "key" in item for item in raw):
+        raise ApiError(400, "INVALID_METADATA",
+                       _("metadata must be a list of {key, value} items or a JSON object."),
+                       {"metadata": [_("Expected [{\"key\": ..., \"value\": ...}].")]})
+    items = []
+    for item in raw:
+        value = item.get("value")
+        items.append({"key": str(item["key"])[:100],
+                      "value": "" if value is None else (value if isinstance(value, str) else json.dumps(value))})
+    return items
+
+
+def _name_from(name: str, metadata: list[dict]) -> str:
+    if name:
+        return name
+    for item in metadata:
+        if item["key"] in ("patient_name", "name", "nome", "paciente"):
+            return item["value"]
+    return ""
+
+
+@transaction.atomic
+def create_note(*, clinic, audio, name="", gender="", external_id="", metadata=None, template="",
+                language="") -> Note:
+    """Store an uploaded recording as a `pending` note of `clinic` and queue its processing.
+
+    The format is decided from the file's first bytes: anything but wav, mp3, m4a/aac, ogg or webm is
+    refused with 400 INVALID_AUDIO_FORMAT; a file over NOTES_MAX_AUDIO_BYTES with 413.
+    """
+    if audio.size is not None and audio.size > settings.NOTES_MAX_AUDIO_BYTES:
+        raise PayloadTooLarge(settings.NOTES_MAX_AUDIO_BYTES, audio.size)
+    audio.seek(0)
+    head = audio.read(HEAD_BYTES)
+    audio.seek(0)
+    audio_format = detect_audio_format(head)
+    if audio_format is None:
+        raise ApiError(400, "INVALID_AUDIO_FORMAT", _("Invalid audio format"), {
+            "expected": ", ".join(ACCEPTED_MIME_TYPES),
+            "received": describe_unknown(head, getattr(audio, "content_type", None)),
+        })
+    if not head:
+        raise ApiError(400, "INVALID_AUDIO_FORMAT", _("The audio file is empty"),
+                       {"expected": ", ".join(ACCEPTED_MIME_TYPES), "received": "empty"})
+    items = metadata_items(metadata)
+    note = Note(clinic=clinic, gender=gender or "", external_id=external_id or "", metadata=items,
+                audio_format=audio_format.name, audio_mime=audio_format.mime, audio_bytes=audio.size or 0,
+                template=template or (Note.Template.VETERINARY if clinic.kind == "veterinary"
+                                      else Note.Template.HUMAN),
+                language=language or clinic_language(clinic))
+    note.set_name(_name_from(name, items))
+    note.audio.save(f"{note.id}.{audio_format.name}", audio, save=False)
+    note.save()
+    enqueue_processing(note)
+    return note
+
+
+def enqueue_processing(note: Note) -> None:
+    from .tasks import process_note
+
+    note_id = str(note.id)
+    transaction.on_commit(lambda: process_note.delay(note_id))
+
+
+@contextlib.contextmanager
+def local_audio_path(note: Note):
+    """A filesystem path to the note's audio, downloading it first when storage is remote (S3)."""
+    try:
+        yield note.audio.path
+        return
+    except NotImplementedError:
+        pass
+    suffix = f".{note.audio_format or 'bin'}"
+    with tempfile.NamedTemporaryFile(suffix=suffix) as handle:
+        with default_storage.open(note.audio.name, "rb") as source:
+            for chunk in iter(lambda: source.read(1024 * 1024), b""):
+                handle.write(chunk)
+        handle.flush()
+        yield handle.name
+
+
+def audio_duration(path: str) -> float | None:
+    """Seconds of audio in a file, read from its container with PyAV (None when it cannot tell)."""
+    try:
+        import av
+
+        with av.open(path) as container:
+            if container.duration:
+                return container.duration / 1_000_000
+            stream = container.streams.audio[0]
+            if stream.duration and stream.time_base:
+                return float(stream.duration * stream.time_base)
+    except Exception:  # a container PyAV cannot read is reported by the recogniser, not here
+        return None
+    return None
+
+
+def _fail(note_id, step: str, reason: str) -> None:
+    Note.objects.filter(pk=note_id).update(
+        transcription_status=Note.Status.FAILED, failed_step=step, failure_reason=reason[:FAILURE_REASON_MAX],
+        updated_at=timezone.now())
+    logger.warning("Note %s failed at %s: %s", note_id, step, reason)
+
+
+def _claim(note_id) -> Note | None:
+    """Move a pending (or interrupted processing) note to processing; None when there is nothing to do."""
+    with transaction.atomic():
+        note = Note.objects.select_for_update().filter(pk=note_id).first()
+        if note is None or note.transcription_status not in (Note.Status.PENDING, Note.Status.PROCESSING):
+            return None
+        note.transcription_status = Note.Status.PROCESSING
+        note.failed_step = ""
+        note.failure_reason = ""
+        note.attempts += 1
+        note.save(update_fields=["transcription_status", "failed_step", "failure_reason", "attempts",
+                                 "updated_at"])
+        return note
+
+
+def transcribe(note: Note) -> None:
+    """Step 1: the recording's text, kept on the note. Skipped when a transcript already exists."""
+    if note.transcript:
+        return
+    recogniser = stt.backend()
+    started = time.monotonic()
+    with local_audio_path(note) as path:
+        duration = audio_duration(path)
+        result = recogniser.transcribe(path, note.language, note.audio_mime)
+    note.transcript = result.text
+    note.duration_seconds = result.duration_seconds or duration
+    note.stt_backend = recogniser.name
+    note.processing_seconds = time.monotonic() - started
+    note.save(update_fields=["transcript", "duration_seconds", "stt_backend", "processing_seconds", "updated_at"])
+
+
+def structure(note: Note) -> None:
+    """Step 2: the template's sections from the transcript, upserted by label so a rerun never duplicates;
+    a section someone already edited keeps its edit."""
+    drafts = structuring.backend().structure(note.transcript, note.template, note.language)
+    with transaction.atomic():
+        existing = {section.label: section for section in note.sections.select_for_update()}
+        for draft in drafts:
+            section = existing.get(draft.label)
+            if section is None:
+                NoteSection.objects.create(note=note, label=draft.label, title=draft.title, content=draft.content,
+                                           order=draft.order)
+            elif section.edited_at is None:
+                section.title, section.content, section.order = draft.title, draft.content, draft.order
+                section.save(update_fields=["title", "content", "order", "updated_at"])
+        Note.objects.filter(pk=note.pk).update(transcription_status=Note.Status.COMPLETED, failed_step="",
+                                               failure_reason="", updated_at=timezone.now())
+
+
+def process_note(note_id) -> str:
+    """Run the pipeline of one note: transcription then structuring; each step is skipped when already done,
+    so running it twice (a redelivered task) or after a failure never repeats finished work.
+    Returns the note's final status."""
+    note = _claim(note_id)
+    if note is None:
+        current = Note.objects.filter(pk=note_id).values_list("transcription_status", flat=True).first()
+        return current or "missing"
+    step = Note.Step.TRANSCRIPTION
+    try:
+        transcribe(note)
+        step = Note.Step.STRUCTURING
+        structure(note)
+    except (stt.TranscriptionError, structuring.StructuringError) as exc:
+        _fail(note.pk, step, str(exc))
+        return Note.Status.FAILED
+    except Exception as exc:
+        logger.exception("Unexpected error processing note %s", note_id)
+        _fail(note.pk, step, f"{type(exc).__name__}: {exc}")
+        return Note.Status.FAILED
+    return Note.Status.COMPLETED
+
+
+@transaction.atomic
+def retry_note(note: Note) -> Note:
+    """Queue a failed note again from the step that failed (a transcription failure forgets the partial
+    transcript; a structuring failure keeps it). Any other status is 422 NOTE_NOT_RETRYABLE."""
+    note = Note.objects.select_for_update().get(pk=note.pk)
+    if note.transcription_status != Note.Status.FAILED:
+        raise ApiError(422, "NOTE_NOT_RETRYABLE", _("Only a failed note can be processed again."),
+                       {"transcription_status": note.transcription_status})
+    if note.failed_step != Note.Step.STRUCTURING:
+        note.transcript = ""
+    note.transcription_status = Note.Status.PENDING
+    note.save(update_fields=["transcript", "transcription_status", "updated_at"])
+    enqueue_processing(note)
+    return note
+
+
+def update_section(section: NoteSection, *, credential, user=None, content=None, title=None) -> NoteSection:
+    """Edit a section's content and/or title, recording who and when; structuring reruns keep the edit."""
+    fields = ["edited_by", "edited_by_actor", "edited_at", "updated_at"]
+    if content is not None:
+        section.content = content
+        fields.append("content")
+    if title is not None:
+        section.title = title
+        fields.append("title")
+    # An API key acts for the user who created it, when that user still exists.
+    section.edited_by = user if getattr(user, "pk", None) else None
+    section.edited_by_actor = f"{credential.actor_kind}:{credential.actor_id}" if credential is not None else ""
+    section.edited_at = timezone.now()
+    section.save(update_fields=fields)
+    return section
+
+
+def record_read(credential, note: Note, what: str) -> None:
+    """Audit trail of reads of a note's personal content."""
+    audit.info("note.%s note=%s clinic=%s actor=%s:%s", what, note.pk, note.clinic_id,
+               getattr(credential, "actor_kind", "?"), getattr(credential, "actor_id", "?"))
+

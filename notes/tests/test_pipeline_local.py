@@ -1,0 +1,63 @@
+"""The seed's own upload example, end to end on the offline backends (espeak-ng speech, faster-whisper)."""
+import json
+
+import pytest
+
+from notes.models import Note
+
+URL = "/notes/v1/notes"
+
+
+@pytest.fixture
+def english_clinic(clinic):
+    clinic.locale = "en"
+    clinic.kind = "veterinary"
+    clinic.save()
+    return clinic
+
+
+def test_seed_curl_upload_reaches_completed_with_transcript_and_sections(
+        notes_client, english_clinic, spoken_note_wav, django_capture_on_commit_callbacks):
+    with open(spoken_note_wav, "rb") as audio, django_capture_on_commit_callbacks(execute=True):
+        response = notes_client.post(URL, {
+            "audio": audio,
+            "metadata": json.dumps({"patient_name": "Rex", "owner_name": "João Silva"}),
+        }, format="multipart")
+
+    assert response.status_code == 201, response.content
+    created = response.json()["data"]
+    assert created["transcription_status"] == "pending"
+    assert created["name"] == "Rex"
+    assert {"key": "owner_name", "value": "João Silva"} in created["metadata"]
+
+    status = notes_client.get(f"{URL}/{created['id']}/status").json()
+    assert status == {"data": {"status": "completed", "valid": True}, "meta": {}}
+
+    note = notes_client.get(f"{URL}/{created['id']}").json()["data"]
+    transcript = note["transcript"].lower()
+    for word in ("cough", "temperature", "bronchitis"):
+        assert word in transcript
+    sections = {section["label"]: section for section in note["sections"]}
+    assert list(sections) == ["anamnesis", "physical_exam", "assessment", "plan"]
+    assert all(section["content"] for section in sections.values())
+    assert "cough" in sections["anamnesis"]["content"].lower()
+    assert "temperature" in sections["physical_exam"]["content"].lower()
+    assert "bronchitis" in sections["assessment"]["content"].lower()
+    assert "fluids" in sections["plan"]["content"].lower()
+    assert sections["assessment"]["title"] == "Diagnosis"
+    assert note["duration_seconds"] == pytest.approx(11.9, abs=1.5)
+    assert Note.objects.get(pk=created["id"]).stt_backend == "local"
+
+
+def test_processing_twice_does_not_duplicate_sections(english_clinic, spoken_note_wav, settings):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from notes import services
+
+    with open(spoken_note_wav, "rb") as handle:
+        upload = SimpleUploadedFile("speech.wav", handle.read(), content_type="audio/wav")
+    note = services.create_note(clinic=english_clinic, audio=upload, name="Rex")
+    assert services.process_note(note.pk) == "completed"
+    Note.objects.filter(pk=note.pk).update(transcription_status="processing")  # a redelivered task
+    assert services.process_note(note.pk) == "completed"
+    assert note.sections.count() == 4
