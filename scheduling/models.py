@@ -1,0 +1,209 @@
+"""Who works when, what they offer, and the appointments that fill their time.
+
+The rule that matters most lives in the database: two active appointments of one professional never overlap
+(exclusion constraint `appointment_no_overlap` over the occupied range, buffers included).
+"""
+import secrets
+import uuid
+
+from django.contrib.postgres.constraints import ExclusionConstraint
+from django.contrib.postgres.fields import DateTimeRangeField, RangeOperators
+from django.contrib.postgres.indexes import GinIndex
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone as django_timezone
+from django.utils.translation import gettext_lazy as _
+
+from clinics.crypto import BlindIndexArrayField, EncryptedTextField, blind_index, name_tokens
+
+
+def new_patient_hash() -> str:
+    return secrets.token_urlsafe(12)
+
+
+class Patient(models.Model):
+    """A person (or animal) the clinic sees. PII is encrypted; search goes through blind indexes.
+
+    Minimal for scheduling; the patients issue extends it.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    clinic = models.ForeignKey("clinics.Clinic", on_delete=models.CASCADE, related_name="patients")
+    hash = models.CharField(max_length=32, unique=True, default=new_patient_hash, editable=False)
+    name = EncryptedTextField(blank=True, default="")
+    phone = EncryptedTextField(blank=True, default="")
+    email = EncryptedTextField(blank=True, default="")
+    phone_index = models.CharField(max_length=32, blank=True, default="")
+    name_index = BlindIndexArrayField()
+    birth_date = models.DateField(null=True, blank=True)
+    gender = models.CharField(max_length=20, blank=True, default="")
+    species = models.CharField(max_length=60, blank=True, default="")
+    tags = models.JSONField(default=list, blank=True)
+    consents = models.JSONField(default=dict, blank=True)
+    external_id = models.CharField(max_length=120, blank=True, default="")
+    created_at = models.DateTimeField(default=django_timezone.now)
+
+    class Meta:
+        constraints = [
+            # One patient per phone number in a clinic: bookings by phone find the same person again.
+            models.UniqueConstraint(fields=["clinic", "phone_index"], condition=~Q(phone_index=""),
+                                    name="patient_unique_clinic_phone"),
+        ]
+        indexes = [GinIndex(fields=["name_index"], name="patient_name_index_gin")]
+
+    def __str__(self):
+        return f"patient {self.hash}"
+
+    def refresh_indexes(self):
+        """Recompute the blind indexes from the plaintext (phone already E.164)."""
+        self.phone_index = blind_index(self.phone, "phone") if self.phone else ""
+        self.name_index = [blind_index(token, "name") for token in name_tokens(self.name or "")]
+
+
+class Service(models.Model):
+    """A consultation type: how long it takes, what it costs, and the time kept free around it."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    clinic = models.ForeignKey("clinics.Clinic", on_delete=models.CASCADE, related_name="services")
+    name = models.CharField(max_length=200)
+    duration_minutes = models.PositiveIntegerField(default=30)
+    price = models.PositiveIntegerField(default=0, help_text=_("Minor units (cents)."))
+    currency = models.CharField(max_length=3, default="EUR")
+    buffer_before_minutes = models.PositiveIntegerField(default=0)
+    buffer_after_minutes = models.PositiveIntegerField(default=0)
+    online_bookable = models.BooleanField(default=True)
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=django_timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(condition=Q(duration_minutes__gt=0), name="service_duration_positive"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class Professional(models.Model):
+    """A doctor, vet or therapist whose time can be booked."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    clinic = models.ForeignKey("clinics.Clinic", on_delete=models.CASCADE, related_name="professionals")
+    name = models.CharField(max_length=200)
+    specialty = models.CharField(max_length=200, blank=True, default="")
+    email = models.EmailField(blank=True, default="")
+    phone = models.CharField(max_length=20, blank=True, default="")
+    active = models.BooleanField(default=True)
+    colour = models.CharField(max_length=7, blank=True, default="#3b82f6")
+    services = models.ManyToManyField(Service, blank=True, related_name="professionals")
+    created_at = models.DateTimeField(default=django_timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class WorkingHours(models.Model):
+    """One interval of a professional's weekly routine, in the clinic's local time (several per day)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    professional = models.ForeignKey(Professional, on_delete=models.CASCADE, related_name="working_hours")
+    weekday = models.PositiveSmallIntegerField(help_text=_("0 = Monday ... 6 = Sunday"))
+    start = models.TimeField()
+    end = models.TimeField()
+
+    class Meta:
+        ordering = ["weekday", "start"]
+        constraints = [
+            models.CheckConstraint(condition=Q(weekday__gte=0, weekday__lte=6), name="working_hours_weekday_range"),
+            models.CheckConstraint(condition=Q(start__lt=F("end")), name="working_hours_start_before_end"),
+        ]
+
+    def __str__(self):
+        return f"{self.professional_id} {self.weekday} {self.start}-{self.end}"
+
+
+class AvailabilityException(models.Model):
+    """A dated change to the routine: time off, a clinic-wide closure (no professional) or extra hours."""
+
+    class Kind(models.TextChoices):
+        TIME_OFF = "time_off", _("Time off")
+        CLOSURE = "closure", _("Closure")
+        EXTRA_HOURS = "extra_hours", _("Extra hours")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    clinic = models.ForeignKey("clinics.Clinic", on_delete=models.CASCADE, related_name="availability_exceptions")
+    professional = models.ForeignKey(Professional, null=True, blank=True, on_delete=models.CASCADE,
+                                     related_name="exceptions")
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.TIME_OFF)
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    reason = models.CharField(max_length=200, blank=True, default="")
+    created_at = models.DateTimeField(default=django_timezone.now)
+
+    class Meta:
+        ordering = ["starts_at"]
+        constraints = [
+            models.CheckConstraint(condition=Q(starts_at__lt=F("ends_at")), name="availability_exception_ordered"),
+        ]
+        indexes = [models.Index(fields=["clinic", "ends_at"], name="avail_exception_clinic_end")]
+
+
+ACTIVE_STATUSES = ("scheduled", "confirmed")
+
+
+class Appointment(models.Model):
+    """A patient's booked time with a professional for a service."""
+
+    class Status(models.TextChoices):
+        SCHEDULED = "scheduled", _("Scheduled")
+        CONFIRMED = "confirmed", _("Confirmed")
+        CANCELLED = "cancelled", _("Cancelled")
+        COMPLETED = "completed", _("Completed")
+        NO_SHOW = "no_show", _("No show")
+
+    class Source(models.TextChoices):
+        PHONE_AGENT = "phone_agent", _("Phone agent")
+        ONLINE = "online", _("Online")
+        STAFF = "staff", _("Staff")
+        API = "api", _("API")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    clinic = models.ForeignKey("clinics.Clinic", on_delete=models.CASCADE, related_name="appointments")
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="appointments")
+    professional = models.ForeignKey(Professional, on_delete=models.PROTECT, related_name="appointments")
+    service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="appointments")
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    # [starts_at - buffer before, ends_at + buffer after): the time no other appointment may touch.
+    occupied = DateTimeRangeField()
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.SCHEDULED)
+    source = models.CharField(max_length=20, choices=Source.choices, default=Source.STAFF)
+    notes = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(default=django_timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["starts_at", "id"]
+        constraints = [
+            ExclusionConstraint(
+                name="appointment_no_overlap",
+                expressions=[("professional", RangeOperators.EQUAL), ("occupied", RangeOperators.OVERLAPS)],
+                condition=Q(status__in=ACTIVE_STATUSES),
+            ),
+            models.CheckConstraint(condition=Q(starts_at__lt=F("ends_at")), name="appointment_starts_before_end"),
+        ]
+        indexes = [
+            models.Index(fields=["clinic", "starts_at", "id"], name="appointment_clinic_start"),
+            models.Index(fields=["professional", "starts_at"], name="appointment_professional_start"),
+        ]
+
+    def __str__(self):
+        return f"{self.professional_id} {self.starts_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def is_active(self):
+        return self.status in ACTIVE_STATUSES
