@@ -1,4 +1,40 @@
-"""Routes of the scheduling app on the v1 surface."""
-from django.urls import path  # noqa: F401
+"""Routes of the scheduling app on the v1 surface (seed 000)."""
+from django.urls import path
 
-urlpatterns = []
+from config.surfaces import V1
+
+from . import views
+
+
+class ProfessionalsV1(V1.view, views.ProfessionalListView):
+    pass
+
+
+class ProfessionalV1(V1.view, views.ProfessionalDetailView):
+    pass
+
+
+class ServicesV1(V1.view, views.ServiceListView):
+    pass
+
+
+class ServiceV1(V1.view, views.ServiceDetailView):
+    pass
+
+
+class AppointmentsV1(V1.view, views.AppointmentListView):
+    pass
+
+
+class AppointmentV1(V1.view, views.AppointmentDetailView):
+    pass
+
+
+urlpatterns = [
+    path("professionals", ProfessionalsV1.as_view(), name="v1-professionals"),
+    path("professionals/<uuid:pk>", ProfessionalV1.as_view(), name="v1-professional"),
+    path("services", ServicesV1.as_view(), name="v1-services"),
+    path("services/<uuid:pk>", ServiceV1.as_view(), name="v1-service"),
+    path("appointments", AppointmentsV1.as_view(), name="v1-appointments"),
+    path("appointments/<uuid:pk>", AppointmentV1.as_view(), name="v1-appointment"),
+]

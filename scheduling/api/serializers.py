@@ -1,0 +1,151 @@
+"""Shapes of the scheduling resources (camelCase, as seed 000 and ENDPOINTS.md name them).
+
+Serializers convert; the rules live in `scheduling.services`. Instants are written in the clinic's own offset
+(`2026-05-14T10:00:00+01:00`) and read in any offset.
+"""
+from django.utils.translation import gettext_lazy as _
+from rest_framework import serializers
+
+from scheduling import selectors, services
+from scheduling.models import Appointment, AvailabilityException, Professional, Service
+
+
+class ClinicDateTimeField(serializers.DateTimeField):
+    """ISO 8601 with the clinic's UTC offset on output; an offset is required on input."""
+
+    def to_representation(self, value):
+        if value is None:
+            return None
+        clinic = self.context.get("clinic")
+        zone = selectors.clinic_zone(clinic) if clinic is not None else None
+        return (value.astimezone(zone) if zone else value).isoformat()
+
+    def to_internal_value(self, value):
+        parsed = super().to_internal_value(value)
+        if isinstance(value, str) and not _has_offset(value):
+            raise serializers.ValidationError(_("Use ISO 8601 with a time zone offset, e.g. 2026-05-14T10:00:00+01:00."))
+        return parsed
+
+
+def _has_offset(text: str) -> bool:
+    tail = text.strip()[10:]
+    return tail.endswith("Z") or "+" in tail or "-" in tail
+
+
+class ServiceSerializer(serializers.ModelSerializer):
+    durationMinutes = serializers.IntegerField(source="duration_minutes", min_value=1, max_value=24 * 60)
+    price = serializers.IntegerField(min_value=0, required=False, help_text=_("Minor units (cents)."))
+    currency = serializers.RegexField(r"^[A-Z]{3}$", required=False)
+    bufferBeforeMinutes = serializers.IntegerField(source="buffer_before_minutes", min_value=0, max_value=240,
+                                                   required=False)
+    bufferAfterMinutes = serializers.IntegerField(source="buffer_after_minutes", min_value=0, max_value=240,
+                                                  required=False)
+    onlineBookable = serializers.BooleanField(source="online_bookable", required=False)
+    createdAt = serializers.DateTimeField(source="created_at", read_only=True)
+
+    class Meta:
+        model = Service
+        fields = ["id", "name", "durationMinutes", "price", "currency", "bufferBeforeMinutes",
+                  "bufferAfterMinutes", "onlineBookable", "active", "createdAt"]
+        read_only_fields = ["id"]
+
+
+class WorkingHoursField(serializers.JSONField):
+    """`{"mon": [["09:00", "13:00"], ["14:00", "18:00"]], ..., "sun": []}` — clinic-local wall times.
+
+    On input, days left out have no hours; the whole week is replaced.
+    """
+
+    def to_internal_value(self, data):
+        try:
+            return services.parse_weekly_schedule(data)
+        except services.ApiError as error:
+            raise serializers.ValidationError(str(error.detail))
+
+    def to_representation(self, value):
+        return selectors.weekly_schedule(value.all())
+
+
+class ProfessionalSerializer(serializers.ModelSerializer):
+    serviceIds = serializers.ListField(child=serializers.UUIDField(), required=False, write_only=True)
+    workingHours = WorkingHoursField(source="working_hours", required=False)
+    createdAt = serializers.DateTimeField(source="created_at", read_only=True)
+    colour = serializers.RegexField(r"^#[0-9a-fA-F]{6}$", required=False)
+
+    class Meta:
+        model = Professional
+        fields = ["id", "name", "specialty", "email", "phone", "active", "colour", "serviceIds", "workingHours",
+                  "createdAt"]
+        read_only_fields = ["id"]
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        data["serviceIds"] = sorted(str(service.pk) for service in instance.services.all())
+        return data
+
+
+class PatientInputSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200)
+    phone = serializers.CharField(max_length=40)
+    email = serializers.EmailField(required=False, allow_blank=True)
+
+
+class AppointmentSerializer(serializers.ModelSerializer):
+    """`patientId` is the patient's public identifier (`hash`, as in /v1/patients/:hash)."""
+
+    patientId = serializers.CharField(source="patient.hash", read_only=True)
+    professionalId = serializers.UUIDField(source="professional_id", read_only=True)
+    serviceId = serializers.UUIDField(source="service_id", read_only=True)
+    startsAt = ClinicDateTimeField(source="starts_at", read_only=True)
+    endsAt = ClinicDateTimeField(source="ends_at", read_only=True)
+    createdAt = ClinicDateTimeField(source="created_at", read_only=True)
+    updatedAt = ClinicDateTimeField(source="updated_at", read_only=True)
+
+    class Meta:
+        model = Appointment
+        fields = ["id", "patientId", "professionalId", "serviceId", "startsAt", "endsAt", "status", "source",
+                  "notes", "createdAt", "updatedAt"]
+        read_only_fields = fields
+
+
+class AppointmentCreateSerializer(serializers.Serializer):
+    patientId = serializers.CharField(required=False, max_length=64)
+    patient = PatientInputSerializer(required=False)
+    professionalId = serializers.UUIDField()
+    serviceId = serializers.UUIDField()
+    startsAt = ClinicDateTimeField()
+    notes = serializers.CharField(required=False, allow_blank=True, max_length=5000)
+    source = serializers.ChoiceField(choices=Appointment.Source.choices, required=False)
+
+    def validate(self, attrs):
+        if bool(attrs.get("patientId")) == bool(attrs.get("patient")):
+            raise serializers.ValidationError({"patientId": [_("Give either patientId or patient.")]})
+        return attrs
+
+
+class AppointmentUpdateSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=Appointment.Status.choices, required=False)
+    notes = serializers.CharField(required=False, allow_blank=True, max_length=5000)
+    startsAt = ClinicDateTimeField(required=False)
+    professionalId = serializers.UUIDField(required=False)
+
+    def validate(self, attrs):
+        if not attrs:
+            raise serializers.ValidationError(_("Nothing to change: send status, notes or startsAt."))
+        return attrs
+
+
+class ExceptionSerializer(serializers.ModelSerializer):
+    professionalId = serializers.UUIDField(source="professional_id", read_only=True)
+    startsAt = ClinicDateTimeField(source="starts_at")
+    endsAt = ClinicDateTimeField(source="ends_at")
+
+    class Meta:
+        model = AvailabilityException
+        fields = ["id", "professionalId", "kind", "startsAt", "endsAt", "reason"]
+
+
+class SlotSerializer(serializers.Serializer):
+    startsAt = ClinicDateTimeField(source="starts_at")
+    endsAt = ClinicDateTimeField(source="ends_at")
+    professionalId = serializers.UUIDField(source="professional_id")
