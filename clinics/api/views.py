@@ -1,5 +1,8 @@
 """Thin HTTP views of the clinics app; the rules live in clinics.services and clinics.selectors."""
+from datetime import datetime, time, timedelta
+
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
 from rest_framework import generics, status
@@ -215,18 +218,16 @@ class NewestFirstCursorPagination(KeysetCursorPagination):
 
 
 def _moment(raw, name, end=False):
+    """An aware datetime from an ISO 8601 date-time, or the start of a date (the next day's start for `end`)."""
+    day = parse_date(raw) if len(raw) == 10 else None
+    if day is not None:
+        if end:
+            day += timedelta(days=1)
+        return timezone.make_aware(datetime.combine(day, time.min), timezone.get_current_timezone())
     value = parse_datetime(raw)
     if value is None:
-        day = parse_date(raw)
-        if day is None:
-            raise ValidationError({name: [_("Use an ISO 8601 date or date-time.")]})
-        from datetime import datetime, time, timedelta
-
-        from django.utils import timezone
-
-        value = timezone.make_aware(datetime.combine(day + timedelta(days=1) if end else day, time.min),
-                                    timezone.get_current_timezone())
-    elif value.tzinfo is None:
+        raise ValidationError({name: [_("Use an ISO 8601 date or date-time.")]})
+    if value.tzinfo is None:
         raise ValidationError({name: [_("Include the time zone offset.")]})
     return value
 
@@ -253,6 +254,7 @@ class AuditLogView(V1.view, generics.ListAPIView):
             events = events.filter(created_at__gte=_moment(params["from"], "from"))
         if params.get("to"):
             raw = params["to"]
-            events = events.filter(created_at__lt=_moment(raw, "to", end=True)) if parse_datetime(raw) is None \
-                else events.filter(created_at__lte=_moment(raw, "to"))
+            # A bare date includes that whole day; a date-time is an inclusive bound.
+            bound = "created_at__lt" if len(raw) == 10 else "created_at__lte"
+            events = events.filter(**{bound: _moment(raw, "to", end=True)})
         return events

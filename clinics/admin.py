@@ -1,0 +1,86 @@
+"""Django admin for support staff: tenants and people editable, credentials without secrets, audit read-only."""
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+
+from .models import ApiKey, AuditEvent, Clinic, Invitation, Membership, User
+
+
+@admin.register(User)
+class UserAdmin(BaseUserAdmin):
+    ordering = ["email"]
+    list_display = ["email", "is_active", "is_staff", "date_joined", "last_login"]
+    search_fields = ["email"]
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 0
+    autocomplete_fields = ["user"]
+    fields = ["user", "role", "joined_at"]
+
+
+@admin.register(Clinic)
+class ClinicAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "kind", "timezone", "locale", "created_at"]
+    list_filter = ["kind", "locale"]
+    search_fields = ["name", "slug", "email"]
+    inlines = [MembershipInline]
+
+
+@admin.register(Membership)
+class MembershipAdmin(admin.ModelAdmin):
+    list_display = ["user", "clinic", "role", "joined_at"]
+    list_filter = ["role"]
+    search_fields = ["user__email", "clinic__name"]
+    autocomplete_fields = ["user", "clinic"]
+    exclude = ["notification_settings"]
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(admin.ModelAdmin):
+    """Keys are listed by preview only: the digest never appears and keys are made through the console/API."""
+
+    list_display = ["name", "clinic", "preview", "permissions", "expires_at", "revoked_at", "last_used_at"]
+    list_filter = ["revoked_at"]
+    search_fields = ["name", "preview", "clinic__name"]
+    fields = ["clinic", "name", "preview", "permissions", "created_by", "expires_at", "revoked_at",
+              "last_used_at", "created_at"]
+    readonly_fields = ["clinic", "preview", "permissions", "created_by", "last_used_at", "created_at"]
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(Invitation)
+class InvitationAdmin(admin.ModelAdmin):
+    list_display = ["email", "clinic", "role", "expires_at", "accepted_at", "revoked_at"]
+    search_fields = ["email", "clinic__name"]
+    exclude = ["digest"]
+    readonly_fields = ["clinic", "email", "role", "invited_by", "accepted_at", "created_at"]
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    """The RGPD log for support staff: searchable, never editable."""
+
+    list_display = ["created_at", "clinic_id", "actor_kind", "actor_label", "action", "object_type", "object_id",
+                    "ip"]
+    list_filter = ["actor_kind", "action"]
+    search_fields = ["actor_label", "actor_id", "object_id", "action"]
+    date_hierarchy = "created_at"
+    list_select_related = False
+
+    def get_readonly_fields(self, request, obj=None):
+        return [field.name for field in self.model._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
