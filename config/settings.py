@@ -131,7 +131,11 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"
-CELERY_BEAT_SCHEDULE = {}
+CELERY_BEAT_SCHEDULE = {
+    # Each run sends only what is due and claims before sending, so overlapping or repeated runs are safe.
+    "campaigns-send-due-reminders": {"task": "campaigns.send_due_reminders", "schedule": 300.0},
+    "campaigns-request-pending-feedback": {"task": "campaigns.request_pending_feedback", "schedule": 900.0},
+}
 
 # --- i18n: the console speaks Portuguese (Portugal and Brazil), French and English.
 LANGUAGE_CODE = env("LANGUAGE_CODE", default="en")

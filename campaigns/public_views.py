@@ -1,0 +1,97 @@
+"""The public pages a patient opens from an SMS: the triage form and the feedback form.
+
+No login: the single-use token in the URL is the credential. A forged token answers 404, an expired or spent
+one 410, each with a page that says so plainly.
+"""
+from django.shortcuts import render
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods
+
+from config.surfaces.errors import ApiError
+
+from . import selectors, services
+from .models import PatientLink
+
+STATE_PAGES = {
+    "unknown": (404, gettext_lazy("This link is not valid"),
+                gettext_lazy("Please check that you opened the whole link from the message.")),
+    "expired": (410, gettext_lazy("This link has expired"),
+                gettext_lazy("Please contact the clinic if you still want to answer.")),
+    "used": (410, gettext_lazy("This form was already answered"),
+             gettext_lazy("Thank you: the clinic has your answers.")),
+}
+
+
+def _state_page(request, state):
+    status, title, text = STATE_PAGES[state]
+    return render(request, "campaigns/public/link_state.html",
+                  {"title": title, "text": text, "state": state}, status=status)
+
+
+def _language_of(link):
+    return link.appointment.clinic.locale if link is not None else translation.get_language()
+
+
+def _lookup_or_page(request, token, kind):
+    lookup = services.open_link(token, kind)
+    if lookup.state != "valid":
+        with translation.override(_language_of(lookup.link)):
+            return None, _state_page(request, lookup.state)
+    return lookup.link, None
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def triage(request, token):
+    """GET: the clinic's triage questions for the appointment; POST: store the answers once."""
+    link, page = _lookup_or_page(request, token, PatientLink.Kind.TRIAGE)
+    if page is not None:
+        return page
+    appointment = link.appointment
+    with translation.override(appointment.clinic.locale):
+        questions = selectors.questions_for(appointment)
+        errors, submitted = {}, {}
+        if request.method == "POST":
+            submitted = {str(q["id"]): request.POST.get(f"q_{q['id']}", "") for q in questions}
+            try:
+                services.submit_triage(link, submitted)
+            except ApiError as exc:
+                errors = exc.details
+            except services.LinkNotUsable as exc:
+                return _state_page(request, exc.state)
+            else:
+                return render(request, "campaigns/public/thanks.html", {
+                    "clinic": appointment.clinic, "text": _("Your answers were sent to the clinic.")})
+        rows = [{**q, "value": submitted.get(str(q["id"]), ""), "error": errors.get(str(q["id"]))}
+                for q in questions]
+        return render(request, "campaigns/public/triage.html", {
+            "clinic": appointment.clinic, "appointment": appointment, "questions": rows,
+            "scale": range(11), "has_errors": bool(errors)}, status=400 if errors else 200)
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def feedback(request, token):
+    """GET: the 0–10 question and a comment box; POST: store the score once."""
+    link, page = _lookup_or_page(request, token, PatientLink.Kind.FEEDBACK)
+    if page is not None:
+        return page
+    appointment = link.appointment
+    with translation.override(appointment.clinic.locale):
+        error = ""
+        if request.method == "POST":
+            try:
+                services.submit_feedback(link, request.POST.get("score"), request.POST.get("comment", ""))
+            except ApiError as exc:
+                error = str(exc.detail)
+            except services.LinkNotUsable as exc:
+                return _state_page(request, exc.state)
+            else:
+                return render(request, "campaigns/public/thanks.html", {
+                    "clinic": appointment.clinic, "text": _("Thank you for your feedback.")})
+        return render(request, "campaigns/public/feedback.html", {
+            "clinic": appointment.clinic, "appointment": appointment, "scores": range(11), "error": error,
+            "comment": request.POST.get("comment", "")}, status=400 if error else 200)

@@ -1,0 +1,481 @@
+"""Writes of patient engagement: triage and feedback links, reminders and their replies, follow-up tasks.
+
+Every SMS goes through `telephony.services.send_sms`. Sends that a scheduler repeats (reminders, feedback
+requests) claim a row under a unique constraint first, in its own transaction, and only then send: a second
+run, a second worker or a restarted beat finds the claim and sends nothing. That makes them at most once.
+"""
+import datetime as dt
+import hashlib
+import json
+import logging
+import secrets
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db import DatabaseError, IntegrityError, transaction
+from django.db.models import Exists, OuterRef
+from django.utils import timezone, translation
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+
+from clinics.crypto import blind_index, normalise_text
+from config.surfaces.errors import ApiError
+from scheduling.models import ACTIVE_STATUSES, Appointment
+
+from . import selectors
+from .models import FeedbackResponse, PatientLink, Reminder, Task, TriageResponse
+
+logger = logging.getLogger(__name__)
+
+TRIAGE_LINK_HOURS = 72
+FEEDBACK_LINK_DAYS = 7
+FEEDBACK_LOOKBACK_DAYS = 3
+# Interrupted claims older than this are reconciled against the outbox (never resent).
+CLAIM_RECONCILE_AFTER = dt.timedelta(minutes=10)
+
+
+def _audit(source, action, obj_type, obj_id, purpose="", clinic=None, **extra):
+    from clinics.audit import record
+
+    return record(source, action, obj_type, obj_id, purpose, clinic=clinic, **extra)
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def public_url(kind: str, token: str) -> str:
+    path = "triagem" if kind == PatientLink.Kind.TRIAGE else "feedback"
+    return f"{settings.SITE_URL.rstrip('/')}/{path}/{token}"
+
+
+def _local(clinic, moment):
+    return moment.astimezone(ZoneInfo(clinic.timezone or "UTC"))
+
+
+def _send(clinic, phone, body, purpose):
+    from telephony.services import send_sms
+
+    return send_sms(clinic, phone, body, purpose=purpose)
+
+
+def _sms_allowed(patient) -> bool:
+    """A phone on file and no explicit refusal of SMS."""
+    return bool(patient.phone) and (patient.consents or {}).get("sms", True) is not False
+
+
+# --- single-use links ---------------------------------------------------------------------------------------------
+
+def _new_link(appointment, kind, lifetime, now) -> tuple[PatientLink, str]:
+    token = secrets.token_urlsafe(32)
+    link = PatientLink.objects.create(clinic_id=appointment.clinic_id, appointment=appointment, kind=kind,
+                                      digest=_digest(token), expires_at=now + lifetime, created_at=now)
+    return link, token
+
+
+@dataclass
+class LinkLookup:
+    """What a public token opens: `state` is "valid", "expired", "used" or "unknown"."""
+
+    state: str
+    link: PatientLink | None = None
+
+
+def open_link(token: str, kind: str, now=None) -> LinkLookup:
+    """Find the link a token names, without trusting the token: only its digest is compared."""
+    if not token or len(token) > 200:
+        return LinkLookup("unknown")
+    link = (PatientLink.objects.select_related("appointment__service", "appointment__professional",
+                                               "appointment__clinic")
+            .filter(digest=_digest(token), kind=kind).first())
+    if link is None:
+        return LinkLookup("unknown")
+    if link.used_at is not None:
+        return LinkLookup("used", link)
+    if link.expires_at <= (now or timezone.now()):
+        return LinkLookup("expired", link)
+    return LinkLookup("valid", link)
+
+
+class LinkNotUsable(Exception):
+    def __init__(self, state):
+        self.state = state
+        super().__init__(state)
+
+
+def _consume(link_id, now) -> PatientLink:
+    """Lock the link and mark it used; raises LinkNotUsable when it was used or expired meanwhile."""
+    link = PatientLink.objects.select_for_update().get(pk=link_id)
+    if link.used_at is not None:
+        raise LinkNotUsable("used")
+    if link.expires_at <= now:
+        raise LinkNotUsable("expired")
+    link.used_at = now
+    link.save(update_fields=["used_at"])
+    return link
+
+
+# --- triage -------------------------------------------------------------------------------------------------------
+
+def send_triage_link(appointment: Appointment, source=None, now=None) -> tuple[PatientLink, object]:
+    """Text the patient a single-use link to the triage form of this appointment; returns (link, message).
+
+    Refuses (409) an appointment that is no longer active and (422) a patient without a phone.
+    """
+    now = now or timezone.now()
+    if appointment.status not in ACTIVE_STATUSES:
+        raise ApiError(409, "APPOINTMENT_NOT_ACTIVE", _("Triage can only be sent for an upcoming appointment."))
+    patient = appointment.patient
+    if not patient.phone:
+        raise ApiError(422, "PATIENT_HAS_NO_PHONE", _("The patient has no phone number."))
+    with transaction.atomic():
+        link, token = _new_link(appointment, PatientLink.Kind.TRIAGE, dt.timedelta(hours=TRIAGE_LINK_HOURS), now)
+    clinic = appointment.clinic
+    with translation.override(clinic.locale):
+        body = _("%(clinic)s: before your appointment on %(when)s, please answer a few questions: %(url)s") % {
+            "clinic": clinic.name, "when": date_format(_local(clinic, appointment.starts_at), "SHORT_DATETIME_FORMAT"),
+            "url": public_url(PatientLink.Kind.TRIAGE, token)}
+    message = _send(clinic, patient.phone, body, purpose=f"triage:{link.id}")
+    PatientLink.objects.filter(pk=link.pk).update(message_id=message.id)
+    link.message_id = message.id
+    _audit(source, "triage.sent", "appointment", appointment.id, "triage", clinic=clinic, link=str(link.id))
+    return link, message
+
+
+def validate_answers(questions: list, submitted: dict) -> tuple[list, dict]:
+    """Check submitted answers against the questions; returns (answers, errors by question id)."""
+    answers, errors = [], {}
+    for question in questions:
+        qid = str(question.get("id"))
+        kind = question.get("type", "text")
+        raw = (submitted.get(qid) or "").strip()
+        if not raw:
+            if question.get("required"):
+                errors[qid] = _("This question needs an answer.")
+            answers.append({"id": qid, "question": str(question.get("label", "")), "answer": ""})
+            continue
+        if kind == "yesno" and raw not in ("yes", "no"):
+            errors[qid] = _("Choose yes or no.")
+        elif kind == "choice" and raw not in [str(choice) for choice in question.get("choices", [])]:
+            errors[qid] = _("Choose one of the options.")
+        elif kind == "scale" and not (raw.isdigit() and 0 <= int(raw) <= 10):
+            errors[qid] = _("Choose a number from 0 to 10.")
+        elif len(raw) > 2000:
+            errors[qid] = _("At most 2000 characters.")
+        answers.append({"id": qid, "question": str(question.get("label", "")), "answer": raw})
+    return answers, errors
+
+
+@transaction.atomic
+def submit_triage(link: PatientLink, submitted: dict, now=None) -> TriageResponse:
+    """Store the answers of a triage form and spend its link. Raises ApiError(400) with per-question errors,
+    LinkNotUsable when the link was spent or expired in the meantime."""
+    now = now or timezone.now()
+    questions = selectors.questions_for(link.appointment)
+    answers, errors = validate_answers(questions, submitted)
+    if errors:
+        raise ApiError(400, "VALIDATION_ERROR", _("Some answers are missing or invalid."), errors)
+    link = _consume(link.pk, now)
+    response = TriageResponse.objects.create(clinic_id=link.clinic_id, appointment_id=link.appointment_id,
+                                             link=link, answers_json=json.dumps(answers, ensure_ascii=False),
+                                             submitted_at=now)
+    _audit(None, "triage.answered", "appointment", link.appointment_id, "triage", clinic=link.appointment.clinic,
+           actor_kind="public")
+    return response
+
+
+# --- feedback -----------------------------------------------------------------------------------------------------
+
+def request_feedback(appointment: Appointment, now=None) -> PatientLink | None:
+    """Text the patient of a completed appointment a link to the feedback form, once per appointment.
+
+    The link row is the claim (one feedback link per appointment, a unique constraint); None when already
+    requested, or when the patient has no phone or refused SMS.
+    """
+    now = now or timezone.now()
+    if appointment.status != Appointment.Status.COMPLETED or not _sms_allowed(appointment.patient):
+        return None
+    try:
+        with transaction.atomic():
+            link, token = _new_link(appointment, PatientLink.Kind.FEEDBACK, dt.timedelta(days=FEEDBACK_LINK_DAYS),
+                                    now)
+    except IntegrityError:
+        return None
+    clinic = appointment.clinic
+    with translation.override(clinic.locale):
+        body = _("%(clinic)s: thank you for your visit. How likely are you to recommend us? %(url)s") % {
+            "clinic": clinic.name, "url": public_url(PatientLink.Kind.FEEDBACK, token)}
+    from telephony.exceptions import TelephonyError
+
+    try:
+        message = _send(clinic, appointment.patient.phone, body, purpose=f"feedback:{link.id}")
+    except TelephonyError as exc:
+        logger.warning("Feedback request for appointment %s not sent: %s", appointment.id, exc)
+        return link
+    PatientLink.objects.filter(pk=link.pk).update(message_id=message.id)
+    return link
+
+
+def request_pending_feedback(now=None) -> int:
+    """Request feedback for every appointment completed in the last days that has none; returns how many."""
+    now = now or timezone.now()
+    pending = (Appointment.objects
+               .filter(status=Appointment.Status.COMPLETED, ends_at__lte=now,
+                       ends_at__gte=now - dt.timedelta(days=FEEDBACK_LOOKBACK_DAYS))
+               .exclude(Exists(PatientLink.objects.filter(appointment=OuterRef("pk"), kind=PatientLink.Kind.FEEDBACK)))
+               .select_related("clinic", "patient"))
+    sent = 0
+    for appointment in pending.iterator(chunk_size=200):
+        try:
+            if request_feedback(appointment, now=now):
+                sent += 1
+        except DatabaseError:
+            logger.exception("Feedback request for appointment %s failed", appointment.id)
+    return sent
+
+
+@transaction.atomic
+def submit_feedback(link: PatientLink, score, comment: str = "", now=None) -> FeedbackResponse:
+    """Store a 0–10 score and a comment, and spend the link. ApiError(400) on a bad score."""
+    now = now or timezone.now()
+    try:
+        score = int(str(score).strip())
+    except (TypeError, ValueError):
+        score = -1
+    if not 0 <= score <= 10:
+        raise ApiError(400, "VALIDATION_ERROR", _("Choose a score from 0 to 10."),
+                       {"score": [_("Choose a score from 0 to 10.")]})
+    comment = (comment or "").strip()[:2000]
+    link = _consume(link.pk, now)
+    appointment = link.appointment
+    response = FeedbackResponse.objects.create(clinic_id=link.clinic_id, appointment=appointment,
+                                               professional_id=appointment.professional_id, link=link,
+                                               score=score, comment=comment, submitted_at=now)
+    _audit(None, "feedback.answered", "appointment", appointment.id, "feedback", clinic=appointment.clinic,
+           actor_kind="public")
+    return response
+
+
+# --- reminders ----------------------------------------------------------------------------------------------------
+
+def _parse_time(value, default):
+    try:
+        return dt.time.fromisoformat(str(value))
+    except (TypeError, ValueError):
+        return default
+
+
+def reminder_settings(clinic) -> tuple[int, dt.time, dt.time]:
+    """(hours before the appointment, quiet hours start, quiet hours end) from `clinic.booking_rules`."""
+    rules = clinic.booking_rules or {}
+    try:
+        hours = int(rules.get("reminder_hours", 24))
+    except (TypeError, ValueError):
+        hours = 24
+    quiet = rules.get("quiet_hours") or {}
+    return (max(1, min(hours, selectors.MAX_REMINDER_HOURS)),
+            _parse_time(quiet.get("start"), dt.time(21, 0)), _parse_time(quiet.get("end"), dt.time(9, 0)))
+
+
+def in_quiet_hours(clinic, moment) -> bool:
+    """True when `moment` falls in the clinic's quiet hours (local time; the window may cross midnight)."""
+    _hours, start, end = reminder_settings(clinic)
+    local = _local(clinic, moment).time()
+    if start == end:
+        return False
+    if start < end:
+        return start <= local < end
+    return local >= start or local < end
+
+
+def reminder_due(appointment, now) -> bool:
+    """The reminder time has come, the appointment is still ahead, and it is not quiet time at the clinic.
+
+    A reminder that falls in quiet hours is sent by the first run after they end.
+    """
+    hours, _start, _end = reminder_settings(appointment.clinic)
+    return (appointment.starts_at > now and appointment.starts_at - dt.timedelta(hours=hours) <= now
+            and not in_quiet_hours(appointment.clinic, now))
+
+
+def _claim(appointment, kind="reminder", now=None) -> Reminder | None:
+    try:
+        with transaction.atomic():
+            return Reminder.objects.create(clinic_id=appointment.clinic_id, appointment=appointment, kind=kind,
+                                           claimed_at=now or timezone.now())
+    except IntegrityError:
+        return None
+
+
+def send_reminder(appointment: Appointment, now=None) -> Reminder | None:
+    """Claim, send, then record the reminder of one appointment; None when it was already claimed.
+
+    Claim and record are separate transactions around the SMS: a crash after the send leaves the claim
+    "sending", which `reconcile_interrupted_reminders` settles from the outbox without sending again.
+    """
+    now = now or timezone.now()
+    reminder = _claim(appointment, now=now)
+    if reminder is None:
+        return None
+    patient, clinic = appointment.patient, appointment.clinic
+    if not _sms_allowed(patient):
+        Reminder.objects.filter(pk=reminder.pk).update(state=Reminder.State.FAILED,
+                                                       error="no phone or no SMS consent")
+        return reminder
+    with translation.override(clinic.locale):
+        body = _("%(clinic)s: reminder of your appointment on %(when)s with %(professional)s. "
+                 "Reply YES to confirm or NO to cancel.") % {
+            "clinic": clinic.name, "when": date_format(_local(clinic, appointment.starts_at), "SHORT_DATETIME_FORMAT"),
+            "professional": appointment.professional.name}
+    from telephony.exceptions import MessageDeliveryFailed, TelephonyError
+
+    try:
+        message = _send(clinic, patient.phone, body, purpose=reminder.message_purpose)
+    except MessageDeliveryFailed as exc:
+        Reminder.objects.filter(pk=reminder.pk).update(state=Reminder.State.FAILED, error=exc.reason[:1000],
+                                                       message_id=exc.message_row.id)
+        return reminder
+    except TelephonyError as exc:
+        Reminder.objects.filter(pk=reminder.pk).update(state=Reminder.State.FAILED, error=str(exc.detail)[:1000])
+        return reminder
+    with transaction.atomic():
+        Reminder.objects.filter(pk=reminder.pk, state=Reminder.State.SENDING).update(
+            state=Reminder.State.SENT, message_id=message.id, sent_at=now)
+    return reminder
+
+
+def send_due_reminders(now=None) -> int:
+    """The beat job: send every reminder that is due now; returns how many were sent. Safe to run twice."""
+    now = now or timezone.now()
+    sent = 0
+    for appointment in selectors.appointments_needing_reminder(now):
+        if not reminder_due(appointment, now):
+            continue
+        try:
+            if send_reminder(appointment, now=now) is not None:
+                sent += 1
+        except DatabaseError:
+            # The claim stands: this reminder is not retried (at most once), the next appointments still go.
+            logger.exception("Reminder bookkeeping failed for appointment %s", appointment.id)
+    reconcile_interrupted_reminders(now)
+    return sent
+
+
+def reconcile_interrupted_reminders(now=None) -> int:
+    """Settle claims a crash left "sending": "sent" when the outbox holds their message, else "unknown".
+
+    Never sends: a patient who got the SMS must not get it twice.
+    """
+    from telephony.models import Message
+
+    now = now or timezone.now()
+    stale = list(Reminder.objects.filter(state=Reminder.State.SENDING, claimed_at__lt=now - CLAIM_RECONCILE_AFTER))
+    if not stale:
+        return 0
+    messages = {message.purpose: message for message in Message.objects.filter(
+        purpose__in=[reminder.message_purpose for reminder in stale])}
+    for reminder in stale:
+        message = messages.get(reminder.message_purpose)
+        if message is not None and message.status != Message.Status.FAILED:
+            Reminder.objects.filter(pk=reminder.pk, state=Reminder.State.SENDING).update(
+                state=Reminder.State.SENT, message_id=message.id, sent_at=message.sent_at or message.created_at)
+        else:
+            Reminder.objects.filter(pk=reminder.pk, state=Reminder.State.SENDING).update(
+                state=Reminder.State.UNKNOWN, message_id=message.id if message else None)
+    return len(stale)
+
+
+CONFIRM_WORDS = frozenset({"sim", "s", "yes", "y", "1", "ok", "confirmo", "confirmar", "confirm", "oui"})
+CANCEL_WORDS = frozenset({"nao", "n", "no", "2", "cancelar", "cancelo", "cancel", "non", "annuler"})
+
+
+@dataclass
+class ReplyOutcome:
+    action: str  # "confirmed" or "cancelled"
+    appointment: Appointment
+
+
+def handle_inbound_reply(clinic, from_phone: str, body: str, now=None) -> ReplyOutcome | None:
+    """Apply a patient's answer to a reminder: SIM/YES/1 confirms, NAO/NO/2/CANCELAR cancels.
+
+    The appointment is the patient's next active one that was reminded; None when the text is not an answer
+    or no reminded appointment is ahead (the message is then just an inbound message for the staff).
+    """
+    now = now or timezone.now()
+    words = normalise_text(body).replace(",", " ").replace(".", " ").split()
+    if not words or clinic is None:
+        return None
+    word = words[0]
+    action = "confirmed" if word in CONFIRM_WORDS else "cancelled" if word in CANCEL_WORDS else None
+    if action is None:
+        return None
+    from scheduling.patients import normalise_patient_phone
+    from telephony.exceptions import TelephonyError
+
+    try:
+        e164 = normalise_patient_phone(clinic, from_phone)
+    except TelephonyError:
+        return None
+    reminder = (Reminder.objects.select_related("appointment__clinic", "appointment__patient")
+                .filter(clinic=clinic, state=Reminder.State.SENT,
+                        appointment__patient__phone_index=blind_index(e164, "phone"),
+                        appointment__status__in=ACTIVE_STATUSES, appointment__starts_at__gt=now)
+                .order_by("appointment__starts_at").first())
+    if reminder is None:
+        return None
+    from scheduling.services import set_status
+
+    appointment = reminder.appointment
+    target = Appointment.Status.CONFIRMED if action == "confirmed" else Appointment.Status.CANCELLED
+    set_status(appointment, target, actor=None)
+    Reminder.objects.filter(pk=reminder.pk).update(reply=action)
+    _audit(None, f"appointment.{action}_by_sms", "appointment", appointment.id, "reminder reply", clinic=clinic,
+           actor_kind="public")
+    return ReplyOutcome(action, appointment)
+
+
+# --- tasks --------------------------------------------------------------------------------------------------------
+
+def create_task(clinic, *, title, description="", patient=None, due_at=None, assignee=None, phone_agent=False,
+                status=Task.Status.OPEN, source=None) -> Task:
+    """A follow-up for a member (`assignee`, a Membership of the clinic) or for the phone agent."""
+    task = Task.objects.create(
+        clinic=clinic, title=title, description=description or "", patient=patient, due_at=due_at,
+        assignee=assignee, assigned_to_phone_agent=bool(phone_agent), status=status,
+        completed_at=timezone.now() if status != Task.Status.OPEN else None)
+    _audit(source, "task.created", "task", task.id, clinic=clinic)
+    return task
+
+
+def set_task_status(task: Task, status: str, source=None) -> Task:
+    """Close (done / cancelled) or reopen a task."""
+    task.status = status
+    task.completed_at = timezone.now() if status != Task.Status.OPEN else None
+    task.save(update_fields=["status", "completed_at"])
+    _audit(source, "task.status", "task", task.id, clinic=task.clinic, status=status)
+    return task
+
+
+# --- RGPD ---------------------------------------------------------------------------------------------------------
+
+def erase_engagement(patient) -> None:
+    """Wipe what engagement holds about an erased patient: triage answers, feedback comments, task texts.
+
+    Scores stay (anonymous once the patient is erased): they are the clinic's NPS history.
+    """
+    TriageResponse.objects.filter(appointment__patient=patient).update(answers_json="")
+    FeedbackResponse.objects.filter(appointment__patient=patient).update(comment="")
+    Task.objects.filter(patient=patient).update(title=_("Follow-up of an erased patient"), description="")
+
+
+def save_questionnaire(clinic, service, questions, title="", source=None):
+    """Create or replace the triage questions of a service (or the clinic default when `service` is None)."""
+    from .models import TriageQuestionnaire
+
+    cleaned = selectors.clean_questions(questions)
+    questionnaire, _created = TriageQuestionnaire.objects.update_or_create(
+        clinic=clinic, service=service, defaults={"questions": cleaned, "title": title})
+    _audit(source, "triage.questions_saved", "triage_questionnaire", questionnaire.id, clinic=clinic)
+    return questionnaire
+

@@ -1,0 +1,1 @@
+from campaigns.tests.fixtures import member_client  # noqa: F401

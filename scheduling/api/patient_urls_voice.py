@@ -1,0 +1,8 @@
+"""Contact routes on the voice surface (seed 003): the clinic's patients and leads."""
+from django.urls import path
+
+from . import patients
+
+urlpatterns = [
+    path("contacts", patients.ContactVoiceListCreate.as_view(), name="voice-contacts"),
+]

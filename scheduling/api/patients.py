@@ -1,0 +1,140 @@
+"""Patients on /v1 (seed 000) and contacts on the voice API (seed 003): one model, the caller's role decides how
+much of it shows, and every response that carries personal data leaves an audit row with its purpose."""
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import generics, serializers, status
+from rest_framework.response import Response
+
+from clinics.tenancy import ClinicScopedMixin
+from config.surfaces import V1, VOICE
+from scheduling import patients
+from scheduling.models import Patient
+
+SEARCH_PARAMETER = OpenApiParameter("search", str, required=False,
+                                    description="Name words (all must match) or a full phone number")
+PURPOSE_PARAMETER = OpenApiParameter("purpose", str, required=False,
+                                     description="Why the personal data is read (kept in the audit log); "
+                                                 "also the X-Purpose header")
+
+
+class PatientSerializer(serializers.ModelSerializer):
+    """The documented Patient: decrypted for callers allowed to read PII, masked otherwise."""
+
+    birthDate = serializers.DateField(source="birth_date", allow_null=True)
+    externalId = serializers.CharField(source="external_id")
+    createdAt = serializers.DateTimeField(source="created_at")
+    masked = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Patient
+        fields = ["hash", "name", "phone", "email", "birthDate", "gender", "species", "tags", "consents",
+                  "externalId", "createdAt", "masked"]
+
+    def _full(self):
+        return self.context.get("full_pii", False)
+
+    def get_masked(self, patient):
+        return not self._full()
+
+    def to_representation(self, patient):
+        data = super().to_representation(patient)
+        if not self._full():
+            data.update(name=patients.mask_name(patient.name), phone=patients.mask_phone(patient.phone),
+                        email=patients.mask_email(patient.email), birthDate=None, externalId="")
+        return data
+
+
+class PatientQuerysetMixin(ClinicScopedMixin):
+    queryset = Patient.objects.all()
+
+    def get_queryset(self):
+        return patients.patients_for(self.clinic, self.request.query_params.get("search", ""))
+
+    def get_serializer_context(self):
+        return {**super().get_serializer_context(), "full_pii": patients.can_read_pii(self.request.auth)}
+
+
+@extend_schema(parameters=[SEARCH_PARAMETER, PURPOSE_PARAMETER])
+class PatientV1List(V1.view, PatientQuerysetMixin, generics.ListAPIView):
+    """GET /v1/patients?search=: search by name words or phone through blind indexes; cursor pagination."""
+
+    serializer_class = PatientSerializer
+    cursor_fields = (("createdAt", "created_at"), ("id", "id"))
+
+    def list(self, request, *args, **kwargs):
+        response = super().list(request, *args, **kwargs)
+        items = response.data.get("items", [])
+        if items:
+            patients._audit(request, "patient.list", None, patients.purpose_of(request),
+                            hashes=[item["hash"] for item in items], masked=not patients.can_read_pii(request.auth),
+                            search=bool(request.query_params.get("search")))
+        return response
+
+
+@extend_schema(parameters=[PURPOSE_PARAMETER])
+class PatientV1Detail(V1.view, PatientQuerysetMixin, generics.RetrieveAPIView):
+    """GET /v1/patients/:hash: one patient, decrypted only for a role that may read personal data; audited."""
+
+    serializer_class = PatientSerializer
+    lookup_field = "hash"
+
+    def get_queryset(self):
+        return Patient.objects.filter(clinic=self.clinic)
+
+    def retrieve(self, request, *args, **kwargs):
+        patient = self.get_object()
+        full = patients.can_read_pii(request.auth)
+        patients._audit(request, "patient.read", patient, patients.purpose_of(request), masked=not full)
+        return Response(self.get_serializer(patient).data)
+
+
+# --- contacts (voice surface, seed 003) ---------------------------------------------------------------------------
+
+class ContactSerializer(PatientSerializer):
+    """A contact: a patient (has appointments) or a lead (not yet a patient)."""
+
+    id = serializers.CharField(source="hash", read_only=True)
+    type = serializers.SerializerMethodField()
+
+    class Meta(PatientSerializer.Meta):
+        fields = ["id", "type", "name", "phone", "email", "tags", "consents", "createdAt", "masked"]
+
+    def get_type(self, patient):
+        return "patient" if getattr(patient, "has_appointments", False) else "lead"
+
+
+class ContactCreateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    phone = serializers.CharField(max_length=40)
+    email = serializers.EmailField(required=False, allow_blank=True, default="")
+    tags = serializers.ListField(child=serializers.CharField(max_length=40), required=False, default=list)
+
+
+@extend_schema(parameters=[SEARCH_PARAMETER])
+class ContactVoiceListCreate(VOICE.view, PatientQuerysetMixin, generics.ListCreateAPIView):
+    """GET /api/v1/contacts lists contacts (search, page/per_page); POST adds one, deduplicated by phone:
+    an existing phone answers 200 with the existing contact, a new one 201."""
+
+    serializer_class = ContactSerializer
+
+    def get_queryset(self):
+        return super().get_queryset().order_by("-created_at", "-id")
+
+    def list(self, request, *args, **kwargs):
+        response = super().list(request, *args, **kwargs)
+        items = response.data.get("data") or []
+        if items:
+            patients._audit(request, "contact.list", None, patients.purpose_of(request),
+                            hashes=[item["id"] for item in items], masked=not patients.can_read_pii(request.auth))
+        return response
+
+    @extend_schema(request=ContactCreateSerializer, responses={200: ContactSerializer, 201: ContactSerializer})
+    def post(self, request, *args, **kwargs):
+        payload = ContactCreateSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        patient, created = patients.find_or_create_patient(self.clinic, source=request, **payload.validated_data)
+        patient = patients.patients_for(self.clinic).get(pk=patient.pk)
+        response = Response(self.get_serializer(patient).data,
+                            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+        response.message = _("Contact created") if created else _("Contact already exists")
+        return response
