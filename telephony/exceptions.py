@@ -26,6 +26,16 @@ class ScheduledInPast(TelephonyError):
         super().__init__(400, "SCHEDULED_IN_PAST", message, {"scheduled_at": [message]})
 
 
+class NoPhoneNumber(TelephonyError):
+    def __init__(self):
+        super().__init__(409, "NO_PHONE_NUMBER", _("This call has no phone number to call back."))
+
+
+class RecordingNotFound(TelephonyError):
+    def __init__(self):
+        super().__init__(404, "RECORDING_NOT_FOUND", _("This call has no recording."))
+
+
 class MessageDeliveryFailed(TelephonyError):
     """The provider refused or could not be reached; the message row is kept, marked failed with the reason."""
 

@@ -107,6 +107,8 @@ class Call(models.Model):
     sentiment = models.CharField(max_length=20, blank=True, default="")
     intent = models.CharField(max_length=40, blank=True, default="")
     appointment_booked = models.BooleanField(default=False)
+    callback_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="callbacks")
     transcript = models.JSONField(default=list, blank=True)
     tool_calls = models.JSONField(default=list, blank=True)
     recording_path = models.CharField(max_length=500, blank=True, default="")

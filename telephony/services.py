@@ -8,7 +8,8 @@ from django.utils import timezone
 from clinics.models import Clinic
 from config.providers import SMS
 
-from .exceptions import EmptyMessage, InvalidPhoneNumber, MessageDeliveryFailed, ProviderError, ScheduledInPast
+from .exceptions import (EmptyMessage, InvalidPhoneNumber, MessageDeliveryFailed, NoPhoneNumber, ProviderError,
+                         ScheduledInPast)
 from .models import Call, Message, phone_index
 from .phones import clinic_region, normalise_phone
 
@@ -165,7 +166,7 @@ def _plain_phone(value: str) -> str:
         return (value or "").removeprefix("whatsapp:")
 
 
-def schedule_call(clinic, phone_number, scheduled_at=None) -> Call:
+def schedule_call(clinic, phone_number, scheduled_at=None, callback_of=None, agent_id="") -> Call:
     """Record an outbound call to place now (pending) or at `scheduled_at` (scheduled).
 
     The voice provider places it later; raises InvalidPhoneNumber or ScheduledInPast.
@@ -176,4 +177,15 @@ def schedule_call(clinic, phone_number, scheduled_at=None) -> Call:
         raise ScheduledInPast()
     status = Call.Status.SCHEDULED if scheduled_at else Call.Status.PENDING
     return Call.objects.create(clinic=clinic, direction=Call.Direction.OUTBOUND, phone_number=phone,
-                               phone_index=phone_index(phone), status=status, scheduled_at=scheduled_at)
+                               phone_index=phone_index(phone), status=status, scheduled_at=scheduled_at,
+                               callback_of=callback_of, agent_id=agent_id)
+
+
+def request_callback(call: Call, scheduled_at=None) -> Call:
+    """Record an outbound call back to the person of `call`, placed by the voice provider when it is due.
+
+    Raises NoPhoneNumber when the original call has no number to call back.
+    """
+    if not call.phone_number:
+        raise NoPhoneNumber()
+    return schedule_call(call.clinic, call.phone_number, scheduled_at, callback_of=call, agent_id=call.agent_id)

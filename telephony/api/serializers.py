@@ -28,13 +28,14 @@ class CallV1Serializer(serializers.ModelSerializer):
     callSuccessful = serializers.CharField(source="call_successful")
     appointmentBooked = serializers.BooleanField(source="appointment_booked")
     hasRecording = serializers.SerializerMethodField()
+    callbackOf = serializers.UUIDField(source="callback_of_id", allow_null=True)
     createdAt = ClinicDateTimeField(source="created_at")
 
     class Meta:
         model = Call
         fields = ["id", "direction", "status", "phoneNumber", "scheduledAt", "startedAt", "endedAt",
                   "durationSecs", "conversationId", "agentId", "callSuccessful", "title", "summary", "sentiment",
-                  "intent", "appointmentBooked", "hasRecording", "createdAt"]
+                  "intent", "appointmentBooked", "hasRecording", "callbackOf", "createdAt"]
         read_only_fields = fields
 
     def get_hasRecording(self, call) -> bool:  # noqa: N802 - the API's field name
@@ -82,3 +83,26 @@ class ConversationDetailSerializer(serializers.ModelSerializer):
 
 class StatsQuerySerializer(serializers.Serializer):
     days = serializers.IntegerField(required=False, default=7, min_value=1, max_value=366)
+
+
+class CallStatsSerializer(serializers.Serializer):
+    """Documents the stats body; the numbers come from selectors.call_stats."""
+
+    days = serializers.IntegerField()
+    total_calls = serializers.IntegerField()
+    total_minutes = serializers.IntegerField()
+    average_duration = serializers.IntegerField(help_text="seconds")
+    successful_calls = serializers.IntegerField()
+    failed_calls = serializers.IntegerField()
+    appointments_booked = serializers.IntegerField()
+    sentiment_breakdown = serializers.DictField(child=serializers.IntegerField())
+    intent_breakdown = serializers.DictField(child=serializers.IntegerField())
+
+
+class CallbackV1RequestSerializer(serializers.Serializer):
+    scheduledAt = serializers.DateTimeField(required=False, allow_null=True)
+
+
+class RecordingLinkV1Serializer(serializers.Serializer):
+    url = serializers.URLField()
+    expiresAt = serializers.DateTimeField()

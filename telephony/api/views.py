@@ -1,4 +1,6 @@
 """Calls and call analytics, written once and mounted on the /v1 and dashboard surfaces."""
+from django.core.files.storage import default_storage
+from django.http import FileResponse, Http404
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
@@ -9,7 +11,9 @@ from rest_framework.views import APIView
 from clinics.tenancy import ClinicScopedMixin
 from config.surfaces import DASHBOARD, V1
 from telephony import selectors, services
+from telephony.exceptions import RecordingNotFound
 from telephony.models import Call
+from telephony.recordings import call_id_for_token, recording_link
 
 from . import serializers
 from .pagination import DirectionalKeysetCursorPagination
@@ -56,6 +60,42 @@ class CallV1Detail(V1.view, CallQuerysetMixin, generics.RetrieveAPIView):
     serializer_class = serializers.CallDetailV1Serializer
 
 
+class CallV1Callback(V1.view, CallQuerysetMixin, generics.GenericAPIView):
+    """POST /v1/calls/:id/callback: record an outbound call back to the caller (placed by the voice provider)."""
+
+    serializer_class = serializers.CallV1Serializer
+
+    @extend_schema(request=serializers.CallbackV1RequestSerializer, responses={201: serializers.CallV1Serializer})
+    def post(self, request, *args, **kwargs):
+        call = self.get_object()
+        payload = serializers.CallbackV1RequestSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        callback = services.request_callback(call, payload.validated_data.get("scheduledAt"))
+        return Response(self.get_serializer(callback).data, status=status.HTTP_201_CREATED)
+
+
+class CallV1Recording(V1.view, CallQuerysetMixin, generics.GenericAPIView):
+    """GET /v1/calls/:id/recording: a link to the recording, valid for 24 hours."""
+
+    serializer_class = serializers.RecordingLinkV1Serializer
+
+    def get(self, request, *args, **kwargs):
+        call = self.get_object()
+        if not call.recording_path:
+            raise RecordingNotFound()
+        url, expires_at = recording_link(call)
+        return Response({"url": url, "expiresAt": expires_at.isoformat()})
+
+
+def recording_file(request, token):
+    """The file behind a local recording link; the signed token is the only credential (like a presigned URL)."""
+    call_id = call_id_for_token(token)
+    call = Call.objects.filter(pk=call_id).exclude(recording_path="").first() if call_id else None
+    if call is None or not default_storage.exists(call.recording_path):
+        raise Http404
+    return FileResponse(default_storage.open(call.recording_path, "rb"), as_attachment=False)
+
+
 # --- dashboard (seed 001)
 @extend_schema(parameters=[STATUS_PARAMETER])
 class CallDashboardListCreate(DASHBOARD.view, CallQuerysetMixin, generics.ListCreateAPIView):
@@ -99,7 +139,8 @@ class ConversationDetail(DASHBOARD.view, ClinicScopedMixin, generics.RetrieveAPI
 class CallStats(DASHBOARD.view, ClinicScopedMixin, APIView):
     """GET /api/analytics/stats?days=7: call KPIs aggregated in SQL."""
 
-    @extend_schema(parameters=[OpenApiParameter("days", int, required=False, default=7)])
+    @extend_schema(parameters=[OpenApiParameter("days", int, required=False, default=7)],
+                   responses=serializers.CallStatsSerializer)
     def get(self, request):
         query = serializers.StatsQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)

@@ -191,3 +191,125 @@ def test_dashboard_create_call_needs_write_scope(make_client, clinic):
     response = reader.post("/api/calls", {"phone_number": "+351912345678"}, format="json")
     assert response.status_code == 403
     assert response.json()["detail"]
+
+
+# --- /v1/calls/:id/callback
+def test_v1_callback_records_an_outbound_call_to_the_caller(client_for, clinic):
+    call = CallFactory(clinic=clinic, phone_number="+351912345678")
+
+    response = client_for.post(f"/v1/calls/{call.id}/callback", {}, format="json")
+
+    assert response.status_code == 201
+    body = response.json()
+    assert body["direction"] == "outbound" and body["status"] == "pending"
+    assert body["phoneNumber"] == "+351912345678"
+    assert body["callbackOf"] == str(call.id)
+    assert Call.objects.get(pk=body["id"]).callback_of == call
+
+
+def test_v1_callback_can_be_scheduled(client_for, clinic):
+    call = CallFactory(clinic=clinic)
+    when = timezone.now() + timedelta(hours=3)
+
+    response = client_for.post(f"/v1/calls/{call.id}/callback", {"scheduledAt": when.isoformat()}, format="json")
+
+    assert response.status_code == 201
+    assert response.json()["status"] == "scheduled"
+
+
+def test_v1_callback_with_bad_time_is_400(client_for, clinic):
+    call = CallFactory(clinic=clinic)
+    response = client_for.post(f"/v1/calls/{call.id}/callback", {"scheduledAt": "tomorrow"}, format="json")
+    assert response.status_code == 400
+    assert "scheduledAt" in response.json()["error"]["details"]
+
+
+def test_v1_callback_of_a_call_without_number_is_409(client_for, clinic):
+    call = CallFactory(clinic=clinic, phone_number="", phone_index="")
+    response = client_for.post(f"/v1/calls/{call.id}/callback", {}, format="json")
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "NO_PHONE_NUMBER"
+
+
+def test_v1_callback_of_another_clinics_call_is_404(foreign_client, clinic):
+    call = CallFactory(clinic=clinic)
+    response = foreign_client.post(f"/v1/calls/{call.id}/callback", {}, format="json")
+    assert response.status_code == 404
+    assert not Call.objects.filter(callback_of=call).exists()
+
+
+# --- /v1/calls/:id/recording
+@pytest.fixture
+def local_media(settings, tmp_path):
+    settings.MEDIA_ROOT = str(tmp_path)
+    settings.STORAGES = {**settings.STORAGES, "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"}}
+    settings.SITE_URL = "http://testserver"
+    return tmp_path
+
+
+def test_v1_recording_link_downloads_the_file_for_24_hours(client_for, api_client, clinic, local_media):
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+
+    path = default_storage.save(f"recordings/{clinic.id}/call.mp3", ContentFile(b"ID3-fake-audio"))
+    call = CallFactory(clinic=clinic, recording_path=path)
+
+    response = client_for.get(f"/v1/calls/{call.id}/recording")
+
+    assert response.status_code == 200
+    body = response.json()
+    expires = timezone.datetime.fromisoformat(body["expiresAt"])
+    assert timedelta(hours=23, minutes=59) < expires - timezone.now() <= timedelta(hours=24)
+    download = api_client.get(body["url"].removeprefix("http://testserver"))
+    assert download.status_code == 200
+    assert b"".join(download.streaming_content) == b"ID3-fake-audio"
+
+
+def test_v1_recording_link_expires_and_cannot_be_forged(api_client, client_for, clinic, local_media, monkeypatch):
+    import time
+
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+
+    path = default_storage.save("recordings/call.mp3", ContentFile(b"audio"))
+    call = CallFactory(clinic=clinic, recording_path=path)
+    real_time = time.time
+    monkeypatch.setattr(time, "time", lambda: real_time() - 25 * 3600)
+    stale_url = client_for.get(f"/v1/calls/{call.id}/recording").json()["url"]
+    monkeypatch.setattr(time, "time", real_time)
+
+    stale = api_client.get(stale_url.removeprefix("http://testserver"))
+    forged = api_client.get(f"/v1/calls/recordings/{call.id}:1abcde:forgedsignature")
+
+    assert stale.status_code == 404
+    assert forged.status_code == 404
+    assert forged.json()["error"]["code"] == "NOT_FOUND"
+
+
+def test_v1_recording_of_call_without_one_is_404(client_for, clinic):
+    call = CallFactory(clinic=clinic, recording_path="")
+    response = client_for.get(f"/v1/calls/{call.id}/recording")
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "RECORDING_NOT_FOUND"
+
+
+def test_v1_recording_of_another_clinics_call_is_404(foreign_client, clinic):
+    call = CallFactory(clinic=clinic, recording_path="recordings/x.mp3")
+    response = foreign_client.get(f"/v1/calls/{call.id}/recording")
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "NOT_FOUND"
+
+
+def test_v1_recording_in_object_storage_is_a_presigned_url_for_24_hours(client_for, clinic, settings):
+    settings.STORAGES = {**settings.STORAGES, "default": {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": {
+        "bucket_name": "recordings", "endpoint_url": "http://127.0.0.1:9000", "region_name": "eu-west-1",
+        "access_key": "test-access-key", "secret_key": "test-secret-key", "querystring_auth": True,
+        "default_acl": "private", "signature_version": "s3v4"}}}
+    call = CallFactory(clinic=clinic, recording_path=f"recordings/{clinic.id}/call.mp3")
+
+    response = client_for.get(f"/v1/calls/{call.id}/recording")
+
+    assert response.status_code == 200
+    url = response.json()["url"]
+    assert url.startswith(f"http://127.0.0.1:9000/recordings/recordings/{clinic.id}/call.mp3?")
+    assert "X-Amz-Expires=86400" in url and "X-Amz-Signature=" in url
