@@ -6,4 +6,6 @@ from . import views
 app_name = "telephony"
 urlpatterns = [
     path("outbox/", views.outbox, name="outbox"),
+    path("calls/", views.calls, name="calls"),
+    path("calls/<uuid:pk>/", views.call_detail, name="call_detail"),
 ]

@@ -67,3 +67,35 @@ def test_outbox_needs_sign_in(client):
     response = client.get("/console/outbox/")
     assert response.status_code == 302
     assert "login" in response["Location"]
+
+
+def test_calls_page_lists_the_clinics_calls_with_status_filter(client, member, clinic, other_clinic):
+    from telephony.models import Call
+
+    from .factories import CallFactory
+
+    CallFactory(clinic=clinic, title="Marcação de consulta", status=Call.Status.COMPLETED)
+    CallFactory(clinic=clinic, title="Chamada falhada", status=Call.Status.FAILED)
+    CallFactory(clinic=other_clinic, title="Chamada alheia")
+    client.force_login(member)
+
+    everything = client.get(reverse("telephony:calls")).content.decode()
+    failed = client.get(reverse("telephony:calls"), {"status": "failed"}).content.decode()
+
+    assert "Marcação de consulta" in everything and "Chamada falhada" in everything
+    assert "Chamada alheia" not in everything
+    assert "Chamada falhada" in failed and "Marcação de consulta" not in failed
+
+
+def test_call_page_shows_transcript_and_hides_other_clinics_calls(client, member, clinic, other_clinic):
+    from .factories import CallFactory
+
+    mine = CallFactory(clinic=clinic)
+    theirs = CallFactory(clinic=other_clinic)
+    client.force_login(member)
+
+    page = client.get(reverse("telephony:call_detail", args=[mine.pk]))
+
+    assert page.status_code == 200
+    assert "Queria marcar uma consulta." in page.content.decode()
+    assert client.get(reverse("telephony:call_detail", args=[theirs.pk])).status_code == 404
