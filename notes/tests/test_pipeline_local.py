@@ -2,6 +2,7 @@
 import json
 
 import pytest
+from django.db import connection
 
 from notes.models import Note
 
@@ -47,6 +48,13 @@ def test_seed_curl_upload_reaches_completed_with_transcript_and_sections(
     assert sections["assessment"]["title"] == "Diagnosis"
     assert note["duration_seconds"] == pytest.approx(11.9, abs=1.5)
     assert Note.objects.get(pk=created["id"]).stt_backend == "local"
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT n.name, n.transcript, n.metadata, s.content FROM notes_note n "
+                       "JOIN notes_notesection s ON s.note_id = n.id WHERE n.id = %s", [created["id"]])
+        stored = " ".join(" ".join(row) for row in cursor.fetchall()).lower()
+    for plaintext in ("rex", "joão", "cough", "bronchitis", "fluids"):
+        assert plaintext not in stored
 
 
 def test_processing_twice_does_not_duplicate_sections(english_clinic, spoken_note_wav, settings):
