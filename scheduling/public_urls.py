@@ -1,4 +1,9 @@
 """Public, unauthenticated booking routes (`/booking/<slug>`)."""
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns = []
+from scheduling.api.public import BookingView, SlotsView
+
+urlpatterns = [
+    path("<slug:slug>", BookingView.as_view(), name="public-booking"),
+    path("<slug:slug>/slots", SlotsView.as_view(), name="public-booking-slots"),
+]

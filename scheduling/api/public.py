@@ -1,0 +1,202 @@
+"""Public self-service booking (`/booking/<slug>`): no authentication, JSON for integrations and the page's
+script, the server-rendered booking page for browsers (`Accept: text/html`) at the same URL.
+
+Abuse protection: a per-IP counter of booking POSTs in the cache (`BOOKING_RATE_LIMIT`, default 20 per 10
+minutes) and a honeypot field `website` that people never see and bots fill in.
+"""
+import datetime as dt
+import logging
+
+from django.conf import settings
+from django.core.cache import cache
+from django.shortcuts import get_object_or_404, render
+from django.utils import timezone
+from django.utils.dateparse import parse_date
+from django.utils.translation import gettext as _
+from rest_framework import serializers, status
+from rest_framework.exceptions import Throttled, ValidationError
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from clinics.models import Clinic
+from config.surfaces import PUBLIC
+from config.surfaces.errors import ApiError
+from scheduling import selectors, services
+from scheduling.models import Appointment, Professional, Service
+
+from .serializers import AppointmentSerializer, ClinicDateTimeField, PatientInputSerializer, SlotSerializer
+
+logger = logging.getLogger(__name__)
+MAX_RANGE_DAYS = 31
+
+
+def wants_html(request) -> bool:
+    accept = request.META.get("HTTP_ACCEPT", "")
+    if "text/html" not in accept:
+        return False
+    return "application/json" not in accept or accept.index("text/html") < accept.index("application/json")
+
+
+class PublicView(PUBLIC.view, APIView):
+    permission_classes = [AllowAny]
+
+    def perform_content_negotiation(self, request, force=False):
+        # The page is rendered by Django below; DRF only ever renders JSON here, so never answer 406.
+        return super().perform_content_negotiation(request, force=True)
+
+    def get_clinic(self, slug):
+        return get_object_or_404(Clinic, slug=slug)
+
+
+def bookable_services(clinic):
+    return Service.objects.filter(clinic=clinic, active=True, online_bookable=True).order_by("name", "id")
+
+
+def clinic_summary(clinic):
+    """What the public page shows: the clinic, its online-bookable services and who performs them."""
+    services_list = list(bookable_services(clinic))
+    bookable_ids = {service.pk for service in services_list}
+    professionals = Professional.objects.filter(clinic=clinic, active=True, services__in=services_list).distinct(
+    ).prefetch_related("services").order_by("name", "id")
+    rules = selectors.booking_rules(clinic)
+    return {
+        "clinic": {"name": clinic.name, "slug": clinic.slug, "kind": clinic.kind, "timezone": clinic.timezone,
+                   "phone": clinic.phone, "email": clinic.email, "address": clinic.address},
+        "services": [{"id": str(service.pk), "name": service.name, "durationMinutes": service.duration_minutes,
+                      "price": service.price, "currency": service.currency} for service in services_list],
+        "professionals": [{"id": str(professional.pk), "name": professional.name,
+                           "specialty": professional.specialty,
+                           "serviceIds": sorted(str(s.pk) for s in professional.services.all()
+                                                if s.pk in bookable_ids)}
+                          for professional in professionals],
+        "bookingRules": {"minNoticeMinutes": rules["min_notice_minutes"], "maxDaysAhead": rules["max_days_ahead"],
+                         "slotStepMinutes": rules["slot_step_minutes"]},
+    }
+
+
+class PublicBookingSerializer(serializers.Serializer):
+    serviceId = serializers.UUIDField()
+    professionalId = serializers.UUIDField(required=False, allow_null=True)
+    startsAt = ClinicDateTimeField()
+    patient = PatientInputSerializer()
+    website = serializers.CharField(required=False, allow_blank=True)
+
+
+def check_rate(request):
+    """Count this IP's booking POSTs; past the limit, 429 with Retry-After."""
+    limit, window = getattr(settings, "BOOKING_RATE_LIMIT", (20, 600))
+    key = f"booking-post:{request.META.get('REMOTE_ADDR') or 'unknown'}"
+    cache.add(key, 0, window)
+    try:
+        count = cache.incr(key)
+    except ValueError:
+        cache.set(key, 1, window)
+        count = 1
+    if count > limit:
+        raise Throttled(wait=window, detail=_("Too many booking attempts; please try again later."))
+
+
+class BookingView(PublicView):
+    """GET: clinic info, bookable services and professionals (JSON), or the booking page (HTML).
+    POST: book `{serviceId, professionalId?, startsAt, patient: {name, phone, email?}}` → 201 with the
+    appointment, 409 SLOT_TAKEN when someone was faster; the patient is created if new and gets an SMS."""
+
+    def get(self, request, slug):
+        if wants_html(request):
+            clinic = Clinic.objects.filter(slug=slug).first()
+            if clinic is None:
+                return render(request, "errors/404.html", {"status": 404, "message": _("Not found.")}, status=404)
+            return render(request, "scheduling/booking.html", {"clinic": clinic, "summary": clinic_summary(clinic)})
+        return Response(clinic_summary(self.get_clinic(slug)))
+
+    def post(self, request, slug):
+        check_rate(request)
+        clinic = self.get_clinic(slug)
+        if not hasattr(request.data, "get"):
+            raise ValidationError(_("Expected a JSON object."))
+        if (request.data.get("website") or "").strip():
+            raise ApiError(400, "REJECTED", _("This request was rejected."))
+        payload = PublicBookingSerializer(data=request.data, context={"clinic": clinic})
+        payload.is_valid(raise_exception=True)
+        data = payload.validated_data
+        service = get_object_or_404(bookable_services(clinic), pk=data["serviceId"])
+        professional = None
+        if data.get("professionalId"):
+            professional = get_object_or_404(Professional, clinic=clinic, active=True, pk=data["professionalId"])
+        patient = services.find_or_create_patient(clinic, actor=request, **data["patient"])
+        appointment = services.book_first_free(clinic=clinic, patient=patient, service=service,
+                                               starts_at=data["startsAt"], professional=professional,
+                                               source=Appointment.Source.ONLINE, actor=request)
+        send_confirmation(appointment)
+        body = AppointmentSerializer(appointment, context={"clinic": clinic}).data
+        body.update({"serviceName": service.name, "professionalName": appointment.professional.name})
+        return Response(body, status=status.HTTP_201_CREATED)
+
+
+def confirmation_text(appointment) -> str:
+    local = appointment.starts_at.astimezone(selectors.clinic_zone(appointment.clinic))
+    return _("%(clinic)s: your appointment (%(service)s with %(professional)s) is booked for %(when)s.") % {
+        "clinic": appointment.clinic.name, "service": appointment.service.name,
+        "professional": appointment.professional.name, "when": local.strftime("%d/%m/%Y %H:%M")}
+
+
+def send_confirmation(appointment):
+    """Queue the confirmation SMS; a failure to text never undoes the booking."""
+    try:
+        from telephony.services import enqueue_sms
+
+        enqueue_sms(appointment.clinic, appointment.patient.phone, confirmation_text(appointment),
+                    purpose="booking_confirmation")
+    except Exception:  # noqa: BLE001 - the booking stands; the outbox shows what was not sent
+        logger.exception("Booking confirmation SMS for appointment %s was not queued", appointment.pk)
+
+
+class SlotsView(PublicView):
+    """`?serviceId=&professionalId=&from=&to=` (local dates, default the next 7 days, at most 31) →
+    `{"slots": [{"startsAt", "endsAt", "professionalId"}]}`."""
+
+    def get(self, request, slug):
+        clinic = self.get_clinic(slug)
+        params = request.query_params
+        service_id = _uuid_param(params, "serviceId", required=True)
+        service = get_object_or_404(bookable_services(clinic), pk=service_id)
+        professional = None
+        professional_id = _uuid_param(params, "professionalId")
+        if professional_id:
+            professional = get_object_or_404(Professional, clinic=clinic, active=True, pk=professional_id)
+        today = timezone.now().astimezone(selectors.clinic_zone(clinic)).date()
+        from_date = _date_param(params, "from") or today
+        to_date = _date_param(params, "to") or from_date + dt.timedelta(days=6)
+        if to_date < from_date or (to_date - from_date).days >= MAX_RANGE_DAYS:
+            raise ValidationError({"to": [_("Ask for at most %(days)d days, from before to.") %
+                                          {"days": MAX_RANGE_DAYS}]})
+        slots = selectors.free_slots(clinic, service, from_date, to_date, professional=professional)
+        return Response({"slots": SlotSerializer(slots, many=True, context={"clinic": clinic}).data})
+
+
+def _uuid_param(params, name, required=False):
+    import uuid
+
+    raw = params.get(name)
+    if not raw:
+        if required:
+            raise ValidationError({name: [_("This field is required.")]})
+        return None
+    try:
+        return uuid.UUID(raw)
+    except ValueError:
+        raise ValidationError({name: [_("Must be a UUID.")]})
+
+
+def _date_param(params, name):
+    raw = params.get(name)
+    if not raw:
+        return None
+    try:
+        value = parse_date(raw[:10])
+    except ValueError:
+        value = None
+    if value is None:
+        raise ValidationError({name: [_("Use a date, YYYY-MM-DD.")]})
+    return value
