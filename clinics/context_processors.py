@@ -1,10 +1,62 @@
+"""What every console page needs: the active clinic, the clinics one may switch to, and the navigation."""
+from django.urls import NoReverseMatch, reverse
+from django.utils.functional import SimpleLazyObject
+from django.utils.translation import gettext_lazy as _
+
+SESSION_CLINIC_KEY = "clinic_id"
+
+# Pages other apps build later light up as soon as their URL name exists; until then the link is inert.
+NAVIGATION = [
+    ("home", _("Home"), "console:home"),
+    ("agenda", _("Agenda"), "scheduling:agenda"),
+    ("patients", _("Patients"), "scheduling:patients"),
+    ("calls", _("Calls"), "telephony:calls"),
+    ("outbox", _("Outbox"), "telephony:outbox"),
+    ("notes", _("Notes"), "notes:index"),
+    ("knowledge", _("Knowledge"), "knowledge:index"),
+    ("campaigns", _("Campaigns"), "campaigns:index"),
+    ("team", _("Team"), "console:team"),
+    ("api_keys", _("API keys"), "console:api_keys"),
+    ("settings", _("Settings"), "console:settings"),
+]
+
+
+def memberships_of(request):
+    """The signed-in user's memberships with their clinics, by clinic name; cached on the request."""
+    if not hasattr(request, "_console_memberships"):
+        user = getattr(request, "user", None)
+        if user is None or not user.is_authenticated:
+            request._console_memberships = []
+        else:
+            request._console_memberships = list(user.memberships.select_related("clinic").order_by("clinic__name"))
+    return request._console_memberships
+
+
+def active_membership_for(request):
+    """The membership the console acts through: the one chosen in the session, else the first; None for staff."""
+    memberships = memberships_of(request)
+    chosen = request.session.get(SESSION_CLINIC_KEY) if hasattr(request, "session") else None
+    return next((m for m in memberships if str(m.clinic_id) == chosen), memberships[0] if memberships else None)
+
+
+def _navigation(request):
+    current = getattr(getattr(request, "resolver_match", None), "view_name", None)
+    items = []
+    for key, label, url_name in NAVIGATION:
+        try:
+            url = reverse(url_name)
+        except NoReverseMatch:
+            url = None
+        items.append({"key": key, "label": label, "url": url, "active": url_name == current})
+    return items
+
+
 def active_clinic(request):
-    """The clinic the signed-in member is working in, and the others they may switch to."""
-    user = getattr(request, "user", None)
-    if user is None or not user.is_authenticated:
-        return {}
-    memberships = list(user.memberships.select_related("clinic").order_by("clinic__name"))
-    active_id = request.session.get("clinic_id")
-    active = next((m for m in memberships if str(m.clinic_id) == active_id), memberships[0] if memberships else None)
-    return {"active_membership": active, "active_clinic": active.clinic if active else None,
-            "memberships": memberships}
+    """Lazy, so that pages which never show the clinic (such as the 500 page) do not touch the database."""
+    membership = SimpleLazyObject(lambda: active_membership_for(request))
+    return {
+        "active_membership": membership,
+        "active_clinic": SimpleLazyObject(lambda: membership.clinic if active_membership_for(request) else None),
+        "memberships": SimpleLazyObject(lambda: memberships_of(request)),
+        "console_navigation": SimpleLazyObject(lambda: _navigation(request)),
+    }

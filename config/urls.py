@@ -3,11 +3,15 @@ from django.contrib import admin
 from django.http import JsonResponse
 from django.shortcuts import render
 from django.urls import include, path
+from django_otp.admin import OTPAdminSite
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from config.health import health
 from config.surfaces import surface_for_path
 from config.surfaces.errors import Problem
+
+# Django admin (support staff) needs a verified second factor, like clinic admins in the console.
+admin.site.__class__ = OTPAdminSite
 
 urlpatterns = [
     path("health", health, name="health"),

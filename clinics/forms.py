@@ -1,0 +1,78 @@
+"""Console forms of the clinics app: sign-in, two-factor codes, team invitations and API keys."""
+from django import forms
+from django.contrib.auth.forms import AuthenticationForm
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from .models import ApiKey, Membership
+
+
+class EmailAuthenticationForm(AuthenticationForm):
+    """Django's sign-in form, labelled for e-mail addresses; users are stored with lower-case e-mails."""
+
+    username = forms.EmailField(
+        label=_("E-mail"), widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "username"})
+    )
+    error_messages = {
+        "invalid_login": _("Your e-mail and password didn't match. Please try again."),
+        "inactive": _("This account is inactive."),
+    }
+
+    def clean_username(self):
+        return self.cleaned_data["username"].strip().lower()
+
+
+class TokenForm(forms.Form):
+    """A six-digit code from an authenticator app."""
+
+    code = forms.RegexField(
+        label=_("Code from your authenticator app"), regex=r"^\s*\d{6}\s*$", max_length=12,
+        error_messages={"invalid": _("Enter the 6-digit code shown in your authenticator app.")},
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "one-time-code", "autofocus": True,
+                                      "pattern": r"\s*\d{6}\s*"}),
+    )
+
+    def clean_code(self):
+        return self.cleaned_data["code"].strip()
+
+
+class InviteForm(forms.Form):
+    email = forms.EmailField(label=_("E-mail"))
+    role = forms.ChoiceField(label=_("Role"), choices=Membership.Role.choices, initial=Membership.Role.VIEWER)
+
+    def clean_email(self):
+        return self.cleaned_data["email"].strip().lower()
+
+
+class ApiKeyForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=120)
+    permissions = forms.MultipleChoiceField(
+        label=_("Permissions"), choices=ApiKey.Permission.choices, widget=forms.CheckboxSelectMultiple,
+        initial=[ApiKey.Permission.READ],
+    )
+    expires_at = forms.DateTimeField(
+        label=_("Expires at (optional)"), required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d"],
+    )
+
+    def clean_expires_at(self):
+        value = self.cleaned_data["expires_at"]
+        if value is not None and value <= timezone.now():
+            raise forms.ValidationError(_("The expiry must be in the future."))
+        return value
+
+
+class AcceptInvitationForm(forms.Form):
+    """A new invitee chooses the password of their account; Django's validators judge it in the service."""
+
+    password1 = forms.CharField(label=_("Password"), strip=False,
+                                widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
+    password2 = forms.CharField(label=_("Password again"), strip=False,
+                                widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("password1") and cleaned.get("password1") != cleaned.get("password2"):
+            self.add_error("password2", _("The two passwords differ."))
+        return cleaned
