@@ -9,7 +9,8 @@ Errors raised anywhere under a prefix (DRF, Django 404/500, body too large) come
 """
 from rest_framework.renderers import JSONRenderer
 
-from clinics.authentication import ApiKeyAuthentication, JWTAuthentication
+from clinics import ratelimit
+from clinics.authentication import ApiKeyAuthentication, JWTAuthentication, OAuthAuthentication
 
 from . import pagination
 from .errors import Problem
@@ -32,6 +33,8 @@ class Surface:
     prefix = ""
     pagination_class = None
     authentication_classes = (ApiKeyAuthentication,)
+    # Rate limits (clinics.ratelimit); their X-RateLimit-* headers are added to every answer, 429s included.
+    throttle_classes = (ratelimit.ApiCallCounter,)
 
     def error_body(self, problem: Problem) -> dict:
         raise NotImplementedError
@@ -52,6 +55,13 @@ class Surface:
         SurfaceView.surface = surface
         SurfaceView.pagination_class = self.pagination_class
         SurfaceView.authentication_classes = list(self.authentication_classes)
+        SurfaceView.throttle_classes = list(self.throttle_classes)
+
+        def finalize_response(view, request, response, *args, **kwargs):
+            response = super(SurfaceView, view).finalize_response(request, response, *args, **kwargs)
+            return ratelimit.add_headers(request, response)
+
+        SurfaceView.finalize_response = finalize_response
         SurfaceView.renderer_classes = [renderer]
         SurfaceView.get_exception_handler = lambda view: _handler
         SurfaceView.__name__ = f"{self.name.title()}SurfaceView"
@@ -76,7 +86,7 @@ class ClinicV1Surface(Surface):
     name = "v1"
     prefix = "/v1/"
     pagination_class = pagination.KeysetCursorPagination
-    authentication_classes = (ApiKeyAuthentication, JWTAuthentication)
+    authentication_classes = (ApiKeyAuthentication, JWTAuthentication, OAuthAuthentication)
 
     def error_body(self, problem):
         return {"error": {"code": problem.code, "message": problem.message, "details": problem.details}}
@@ -88,7 +98,8 @@ class DashboardSurface(Surface):
     name = "dashboard"
     prefix = "/api/"
     pagination_class = pagination.DashboardPagination
-    authentication_classes = (JWTAuthentication, ApiKeyAuthentication)
+    authentication_classes = (JWTAuthentication, ApiKeyAuthentication, OAuthAuthentication)
+    throttle_classes = (ratelimit.DashboardRateThrottle, ratelimit.ApiCallCounter)
 
     def error_body(self, problem):
         body = {"detail": problem.message, "code": problem.code}
@@ -103,7 +114,7 @@ class VoiceSurface(Surface):
     name = "voice"
     prefix = "/api/v1/"
     pagination_class = pagination.VoicePagination
-    authentication_classes = (ApiKeyAuthentication, JWTAuthentication)
+    authentication_classes = (ApiKeyAuthentication, JWTAuthentication, OAuthAuthentication)
 
     def error_body(self, problem):
         body = {"success": False, "message": problem.message, "data": None, "code": problem.code}
@@ -123,6 +134,7 @@ class NotesSurface(Surface):
     prefix = "/notes/v1/"
     pagination_class = pagination.NotesPagination
     authentication_classes = (ApiKeyAuthentication,)
+    throttle_classes = (ratelimit.NotesRateThrottle, ratelimit.ApiCallCounter)
 
     def error_body(self, problem):
         body = {"error": problem.word, "message": problem.message, "code": problem.code}
@@ -140,6 +152,7 @@ class PublicSurface(DashboardSurface):
     name = "public"
     prefix = "/booking/"
     authentication_classes = ()
+    throttle_classes = ()
 
     def matches(self, path):
         return path.startswith(("/booking/", "/triagem/", "/feedback/"))
