@@ -1,0 +1,22 @@
+from django.contrib import admin
+
+from .models import Call, Message
+
+
+@admin.register(Message)
+class MessageAdmin(admin.ModelAdmin):
+    # Phones and bodies stay off the list: support staff open a row only when they need it.
+    list_display = ("id", "clinic", "channel", "direction", "status", "provider", "purpose", "created_at")
+    list_filter = ("channel", "direction", "status", "provider")
+    search_fields = ("provider_message_id",)
+    readonly_fields = ("to_phone_index", "from_phone_index", "provider_message_id", "created_at", "updated_at")
+    raw_id_fields = ("clinic",)
+
+
+@admin.register(Call)
+class CallAdmin(admin.ModelAdmin):
+    list_display = ("id", "clinic", "direction", "status", "conversation_id", "duration_secs", "created_at")
+    list_filter = ("direction", "status", "sentiment")
+    search_fields = ("conversation_id",)
+    readonly_fields = ("phone_index", "created_at")
+    raw_id_fields = ("clinic", "callback_of")
