@@ -1,0 +1,168 @@
+"""OAuth 2.0 (seed 003): authorization code + PKCE through /oauth/authorize and /oauth/token, clinic chosen at
+consent, and the token used on the API surfaces like a key of the same scopes."""
+import base64
+import hashlib
+import secrets
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+from django.test import Client
+from oauth2_provider.models import Application
+from rest_framework.test import APIClient
+
+from clinics.models import AuditEvent, Membership
+from clinics.tests.factories import ClinicFactory, MembershipFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+REDIRECT = "https://integrator.example/callback"
+
+
+@pytest.fixture
+def application():
+    return Application.objects.create(name="Integrator", client_type=Application.CLIENT_PUBLIC,
+                                      authorization_grant_type=Application.GRANT_AUTHORIZATION_CODE,
+                                      redirect_uris=REDIRECT, algorithm="")
+
+
+def _pkce():
+    verifier = secrets.token_urlsafe(48)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).decode().rstrip("=")
+    return verifier, challenge
+
+
+def _authorize(user, application, scope="read write", clinic=None, challenge=None):
+    """Sign in, open the consent page, consent; returns the redirect's query parameters."""
+    browser = Client()
+    browser.force_login(user)
+    params = {"response_type": "code", "client_id": application.client_id, "redirect_uri": REDIRECT,
+              "scope": scope, "state": "xyz"}
+    if challenge:
+        params.update(code_challenge=challenge, code_challenge_method="S256")
+    page = browser.get("/oauth/authorize", params)
+    if page.status_code != 200:
+        return page
+    assert b"Integrator" in page.content
+    form = {**params, "allow": "Authorize"}
+    if clinic is not None:
+        form["clinic"] = str(clinic.id)
+    consent = browser.post("/oauth/authorize", form)
+    assert consent.status_code == 302, consent.content[:500]
+    return consent
+
+
+def _exchange(application, code, verifier):
+    return Client().post("/oauth/token", {"grant_type": "authorization_code", "code": code,
+                                          "redirect_uri": REDIRECT, "client_id": application.client_id,
+                                          "code_verifier": verifier})
+
+
+def _bearer(token):
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    return client
+
+
+def test_authorization_code_with_pkce_round_trip_acts_for_the_chosen_clinic(application):
+    user = UserFactory()
+    MembershipFactory(user=user, role="admin")
+    chosen = MembershipFactory(user=user, role="admin", clinic=ClinicFactory(name="Clínica Escolhida"))
+    verifier, challenge = _pkce()
+    consent = _authorize(user, application, clinic=chosen.clinic, challenge=challenge)
+    redirect = urlparse(consent["Location"])
+    assert f"{redirect.scheme}://{redirect.netloc}{redirect.path}" == REDIRECT
+    query = parse_qs(redirect.query)
+    assert query["state"] == ["xyz"]
+
+    token = _exchange(application, query["code"][0], verifier)
+    assert token.status_code == 200, token.content
+    body = token.json()
+    assert body["token_type"] == "Bearer"
+    assert set(body["scope"].split()) == {"read", "write"}
+
+    # No /api/v1/ endpoint exists yet in the clinics app; /v1/tenants/me is on the same authentication.
+    tenant = _bearer(body["access_token"]).get("/v1/tenants/me")
+    assert tenant.status_code == 200
+    assert tenant.json()["id"] == str(chosen.clinic_id)
+    renamed = _bearer(body["access_token"]).patch("/v1/tenants/me", {"name": "Por OAuth"}, format="json")
+    assert renamed.status_code == 200
+    event = AuditEvent.objects.get(action="clinic.updated")
+    assert event.actor_kind == "oauth"
+    assert event.actor_label == user.email
+
+    refreshed = Client().post("/oauth/token/", {"grant_type": "refresh_token", "refresh_token": body["refresh_token"],
+                                                "client_id": application.client_id})
+    assert refreshed.status_code == 200, refreshed.content
+    again = _bearer(refreshed.json()["access_token"]).get("/v1/tenants/me")
+    assert again.json()["id"] == str(chosen.clinic_id)
+
+
+def test_wrong_code_verifier_is_refused(application):
+    user = MembershipFactory().user
+    _verifier, challenge = _pkce()
+    consent = _authorize(user, application, challenge=challenge)
+    code = parse_qs(urlparse(consent["Location"]).query)["code"][0]
+    token = _exchange(application, code, "x" * 50)
+    assert token.status_code == 400
+    assert token.json()["error"] == "invalid_grant"
+
+
+def test_pkce_is_required(application):
+    user = MembershipFactory().user
+    response = _authorize(user, application)
+    query = parse_qs(urlparse(response["Location"]).query)
+    assert query["error"] == ["invalid_request"]
+
+
+def test_read_scope_token_gets_403_on_a_write(application):
+    membership = MembershipFactory(role="admin")
+    verifier, challenge = _pkce()
+    consent = _authorize(membership.user, application, scope="read", challenge=challenge)
+    code = parse_qs(urlparse(consent["Location"]).query)["code"][0]
+    access = _exchange(application, code, verifier).json()["access_token"]
+    client = _bearer(access)
+    assert client.get("/v1/tenants/me").status_code == 200
+    assert client.patch("/v1/tenants/me", {"name": "X"}, format="json").status_code == 403
+
+
+def test_token_cannot_exceed_the_members_role(application):
+    membership = MembershipFactory(role=Membership.Role.VIEWER)
+    verifier, challenge = _pkce()
+    consent = _authorize(membership.user, application, challenge=challenge)
+    code = parse_qs(urlparse(consent["Location"]).query)["code"][0]
+    client = _bearer(_exchange(application, code, verifier).json()["access_token"])
+    assert client.patch("/v1/tenants/me", {"name": "X"}, format="json").status_code == 403
+
+
+def test_user_cannot_choose_a_clinic_they_do_not_belong_to(application):
+    user = MembershipFactory().user
+    stranger = ClinicFactory()
+    _verifier, challenge = _pkce()
+    browser = Client()
+    browser.force_login(user)
+    form = {"response_type": "code", "client_id": application.client_id, "redirect_uri": REDIRECT,
+            "scope": "read", "state": "s", "code_challenge": challenge, "code_challenge_method": "S256",
+            "allow": "Authorize", "clinic": str(stranger.id)}
+    response = browser.post("/oauth/authorize", form)
+    assert response.status_code == 200  # the form is shown again with the error, no code is issued
+    assert "Location" not in response
+
+
+def test_unknown_or_expired_oauth_token_is_401_on_every_surface():
+    assert _bearer("not-a-real-token").get("/v1/tenants/me").status_code == 401
+    response = _bearer("not-a-real-token").get("/api/auth/me")
+    assert response.status_code == 401
+    assert response.json()["detail"] == "Invalid or expired access token."
+
+
+def test_token_works_on_the_dashboard_surface(application):
+    membership = MembershipFactory(role="editor")
+    verifier, challenge = _pkce()
+    consent = _authorize(membership.user, application, challenge=challenge)
+    code = parse_qs(urlparse(consent["Location"]).query)["code"][0]
+    client = _bearer(_exchange(application, code, verifier).json()["access_token"])
+    me = client.get("/api/auth/me")
+    assert me.status_code == 200
+    assert me.json()["clinic_id"] == str(membership.clinic_id)
+    # OAuth tokens never manage keys or the team.
+    assert client.post("/api/settings/api-keys", {"name": "k"}, format="json").status_code == 403
