@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from clinics import audit
 from config.surfaces.errors import ApiError, PayloadTooLarge
 
 from . import structuring, stt
@@ -18,7 +19,6 @@ from .audio import ACCEPTED_MIME_TYPES, HEAD_BYTES, describe_unknown, detect_aud
 from .models import Note, NoteSection
 
 logger = logging.getLogger(__name__)
-audit = logging.getLogger("notes.audit")
 
 FAILURE_REASON_MAX = 1000
 
@@ -64,7 +64,7 @@ def _name_from(name: str, metadata: list[dict]) -> str:
 
 @transaction.atomic
 def create_note(*, clinic, audio, name="", gender="", external_id="", metadata=None, template="",
-                language="") -> Note:
+                language="", source=None) -> Note:
     """Store an uploaded recording as a `pending` note of `clinic` and queue its processing.
 
     The format is decided from the file's first bytes: anything but wav, mp3, m4a/aac, ogg or webm is
@@ -93,6 +93,7 @@ def create_note(*, clinic, audio, name="", gender="", external_id="", metadata=N
     note.set_name(_name_from(name, items))
     note.audio.save(f"{note.id}.{audio_format.name}", audio, save=False)
     note.save()
+    audit.record(source, "note.created", "note", note.pk, purpose="consultation note", clinic=clinic)
     enqueue_processing(note)
     return note
 
@@ -217,7 +218,7 @@ def process_note(note_id) -> str:
 
 
 @transaction.atomic
-def retry_note(note: Note) -> Note:
+def retry_note(note: Note, source=None) -> Note:
     """Queue a failed note again from the step that failed (a transcription failure forgets the partial
     transcript; a structuring failure keeps it). Any other status is 422 NOTE_NOT_RETRYABLE."""
     note = Note.objects.select_for_update().get(pk=note.pk)
@@ -228,11 +229,13 @@ def retry_note(note: Note) -> Note:
         note.transcript = ""
     note.transcription_status = Note.Status.PENDING
     note.save(update_fields=["transcript", "transcription_status", "updated_at"])
+    audit.record(source, "note.retried", "note", note.pk, purpose="consultation note", clinic=note.clinic,
+                 failed_step=note.failed_step)
     enqueue_processing(note)
     return note
 
 
-def update_section(section: NoteSection, *, credential, user=None, content=None, title=None) -> NoteSection:
+def update_section(section: NoteSection, *, source=None, content=None, title=None) -> NoteSection:
     """Edit a section's content and/or title, recording who and when; structuring reruns keep the edit."""
     fields = ["edited_by", "edited_by_actor", "edited_at", "updated_at"]
     if content is not None:
@@ -241,16 +244,20 @@ def update_section(section: NoteSection, *, credential, user=None, content=None,
     if title is not None:
         section.title = title
         fields.append("title")
+    credential = getattr(source, "auth", None)
+    user = getattr(source, "user", None)
     # An API key acts for the user who created it, when that user still exists.
-    section.edited_by = user if getattr(user, "pk", None) else None
+    section.edited_by = user if getattr(user, "pk", None) and getattr(user, "is_authenticated", False) else None
     section.edited_by_actor = f"{credential.actor_kind}:{credential.actor_id}" if credential is not None else ""
     section.edited_at = timezone.now()
     section.save(update_fields=fields)
+    audit.record(source, "note.section_edited", "note_section", section.pk, purpose="consultation note",
+                 clinic=section.note.clinic, note=str(section.note_id),
+                 fields=sorted(set(fields) & {"content", "title"}))
     return section
 
 
-def record_read(credential, note: Note, what: str) -> None:
-    """Audit trail of reads of a note's personal content."""
-    audit.info("note.%s note=%s clinic=%s actor=%s:%s", what, note.pk, note.clinic_id,
-               getattr(credential, "actor_kind", "?"), getattr(credential, "actor_id", "?"))
+def record_read(source, note: Note, what: str) -> None:
+    """Audit a read of a note's personal content (`what`: "read", "export")."""
+    audit.record(source, f"note.{what}", "note", note.pk, purpose="consultation note", clinic=note.clinic)
 

