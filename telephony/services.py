@@ -67,7 +67,8 @@ def deliver(message: Message) -> Message:
 def send_sms(clinic, to, body, purpose="") -> Message:
     """Send an SMS now through the configured backend and return its Message row.
 
-    Raises InvalidPhoneNumber (nothing stored) or MessageDeliveryFailed (row kept, status failed).
+    Raises InvalidPhoneNumber (nothing stored) or MessageDeliveryFailed (row kept, status failed; a caller inside
+    its own transaction that lets the error escape rolls the row back with it, so catch it there).
     """
     return deliver(queue_message(clinic, to, body, purpose, Message.Channel.SMS))
 
@@ -123,13 +124,10 @@ def record_provider_status(provider: str, provider_message_id: str, provider_sta
 
 def _clinic_for_inbound(to_e164: str, from_index: str):
     """The clinic whose number was texted, else the clinic that last wrote to this sender."""
-    if to_e164:
-        for clinic in Clinic.objects.exclude(phone="").only("id", "phone", "locale"):
-            try:
-                if normalise_phone(clinic.phone) == to_e164:
-                    return clinic
-            except InvalidPhoneNumber:
-                continue
+    # Clinic numbers are stored in E.164, so one equality lookup finds the clinic that was texted.
+    clinic = Clinic.objects.filter(phone=to_e164).order_by("created_at").first() if to_e164 else None
+    if clinic is not None:
+        return clinic
     last = (Message.objects.filter(to_phone_index=from_index, direction=Message.Direction.OUTBOUND,
                                    clinic__isnull=False)
             .select_related("clinic").order_by("-created_at").first())

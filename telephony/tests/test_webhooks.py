@@ -167,3 +167,24 @@ def test_status_callback_reaches_a_message_sent_through_twilio(client, clinic, w
     assert response.status_code == 204
     message.refresh_from_db()
     assert message.status == Message.Status.DELIVERED
+
+
+def test_inbound_from_a_stranger_to_an_unknown_number_is_kept_unassigned(client, clinic, webhook_settings):
+    response = signed_post(client, INBOUND_URL, inbound_params(from_="+351966666666", to="+351300000009"))
+
+    assert response.status_code == 200
+    message = Message.objects.get()
+    assert message.clinic is None
+    assert not Message.objects.filter(clinic=clinic).exists()
+
+
+def test_inbound_whatsapp_message_is_stored_on_the_whatsapp_channel(client, clinic, webhook_settings):
+    params = inbound_params(from_="whatsapp:+351912345678", to="whatsapp:+351210000000")
+
+    response = signed_post(client, INBOUND_URL, params)
+
+    assert response.status_code == 200
+    message = Message.objects.get()
+    assert message.channel == Message.Channel.WHATSAPP
+    assert message.from_phone == "+351912345678"
+    assert message.clinic == clinic
