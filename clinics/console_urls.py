@@ -24,6 +24,7 @@ urlpatterns = [
     path("team/<uuid:member_id>/remove/", views.team_remove, name="team_remove"),
     # The invitation e-mail of clinics.services.invite_member links here, without a trailing slash.
     path("invite/<str:token>", views.accept_invitation, name="accept_invitation"),
+    path("settings/", views.clinic_settings, name="settings"),
     path("api-keys/", views.api_keys, name="api_keys"),
     path("api-keys/<uuid:key_id>/revoke/", views.api_key_revoke, name="api_key_revoke"),
 ]

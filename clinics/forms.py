@@ -76,3 +76,39 @@ class AcceptInvitationForm(forms.Form):
         if cleaned.get("password1") and cleaned.get("password1") != cleaned.get("password2"):
             self.add_error("password2", _("The two passwords differ."))
         return cleaned
+
+
+class ClinicSettingsForm(forms.Form):
+    """The clinic's own details; the rules (time zone, E.164 phone, unique slug) are the API's, so both agree."""
+
+    name = forms.CharField(label=_("Clinic name"), max_length=200)
+    slug = forms.SlugField(label=_("Public booking address"), max_length=80,
+                           help_text=_("Used in the public booking link: /booking/<address>/"))
+    timezone = forms.CharField(label=_("Time zone"), max_length=64, help_text=_("An IANA name such as Europe/Lisbon."))
+    locale = forms.ChoiceField(label=_("Language of the clinic"), choices=[])
+    phone = forms.CharField(label=_("Phone"), max_length=20, required=False)
+    email = forms.EmailField(label=_("E-mail"), required=False)
+    address = forms.CharField(label=_("Address"), max_length=300, required=False)
+
+    def __init__(self, *args, clinic, **kwargs):
+        from django.conf import settings
+
+        super().__init__(*args, **kwargs)
+        self.clinic = clinic
+        self.fields["locale"].choices = settings.LANGUAGES
+        self.validated = {}
+
+    def clean(self):
+        from .api.serializers import TenantSerializer
+
+        cleaned = super().clean()
+        if self.errors:
+            return cleaned
+        serializer = TenantSerializer(self.clinic, data=cleaned, partial=True)
+        if serializer.is_valid():
+            self.validated = dict(serializer.validated_data)
+        else:
+            for name, errors in serializer.errors.items():
+                for error in errors:
+                    self.add_error(name if name in self.fields else None, str(error))
+        return cleaned

@@ -30,7 +30,8 @@ from config.surfaces.errors import ApiError
 from . import selectors, services
 from .authentication import ROLE_SCOPES, Credential
 from .context_processors import SESSION_CLINIC_KEY, active_membership_for, memberships_of
-from .forms import AcceptInvitationForm, ApiKeyForm, EmailAuthenticationForm, InviteForm, TokenForm
+from .forms import (AcceptInvitationForm, ApiKeyForm, ClinicSettingsForm, EmailAuthenticationForm, InviteForm,
+                    TokenForm)
 from .models import Membership
 
 PENDING_USER_KEY = "otp_pending_user"
@@ -366,3 +367,20 @@ def api_key_revoke(request, key_id):
         raise
     messages.success(request, _("The key “%(name)s” was revoked.") % {"name": key.name})
     return redirect("console:api_keys")
+
+
+@console_page(roles=[Membership.Role.ADMIN])
+def clinic_settings(request):
+    clinic = request.membership.clinic
+    initial = {name: getattr(clinic, name) for name in ("name", "slug", "timezone", "locale", "phone", "email",
+                                                         "address")}
+    form = ClinicSettingsForm(request.POST or None, initial=initial, clinic=clinic)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.update_clinic(request, form.validated)
+        except ApiError as error:
+            form.add_error(None, _error_message(error))
+        else:
+            messages.success(request, _("The clinic's settings were saved."))
+            return redirect("console:settings")
+    return render(request, "console/settings.html", {"form": form}, status=400 if form.errors else 200)

@@ -348,3 +348,41 @@ def test_invite_form_rejects_bad_input_and_viewers_cannot_invite(client, admin_c
 def test_unknown_invitation_token_is_404(client, db):
     response = client.get("/invite/not-a-real-token")
     assert response.status_code == 404 and "invalid or has expired" in response.content.decode()
+
+
+def test_admin_saves_clinic_settings_with_the_api_rules(admin_client, admin):
+    data = {"name": "Clínica Renovada", "slug": "renovada", "timezone": "Europe/Paris", "locale": "fr",
+            "phone": "+33 1 42 68 53 00", "email": "ola@clinic.test", "address": "Rua Nova 1"}
+    response = admin_client.post(reverse("console:settings"), data)
+    assert response.status_code == 302
+    clinic = Clinic.objects.get(pk=admin.clinic_id)
+    assert (clinic.name, clinic.slug, clinic.timezone, clinic.locale, clinic.phone) == (
+        "Clínica Renovada", "renovada", "Europe/Paris", "fr", "+33142685300")
+
+
+def test_clinic_settings_reject_bad_input_and_a_taken_slug(admin_client, admin, other_clinic):
+    response = admin_client.post(reverse("console:settings"), {
+        "name": "X", "slug": other_clinic.slug, "timezone": "Mars/Olympus", "locale": "en", "phone": "12"})
+    assert response.status_code == 400
+    assert {"slug", "timezone", "phone"} <= set(response.context["form"].errors)
+    assert Clinic.objects.get(pk=admin.clinic_id).name == admin.clinic.name
+
+
+def test_clinic_settings_are_for_admins(client, viewer):
+    sign_in(client, viewer.user)
+    assert client.get(reverse("console:settings")).status_code == 403
+
+
+def test_oauth_consent_template_shows_app_scopes_and_buttons(rf, db):
+    from django.template.loader import render_to_string
+    from oauth2_provider.forms import AllowForm
+
+    request = rf.get("/oauth/authorize")
+    request.user = UserFactory()
+    form = AllowForm(initial={"client_id": "abc", "scope": "read", "state": "s1"})
+    body = render_to_string("oauth2_provider/authorize.html", {
+        "form": form, "application": type("App", (), {"name": "Agenda Sync"}),
+        "scopes_descriptions": ["Read your clinic's data"], "error": None}, request=request)
+    assert "Allow Agenda Sync to use Frontdesk?" in body
+    assert 'name="client_id"' in body and 'type="hidden"' in body
+    assert 'name="allow" value="Authorize"' in body and "Read your clinic&#x27;s data" in body
