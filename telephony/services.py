@@ -3,6 +3,7 @@ import logging
 from datetime import timedelta
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from clinics.models import Clinic
@@ -14,6 +15,9 @@ from .models import Call, Message, phone_index
 from .phones import clinic_region, normalise_phone
 
 logger = logging.getLogger(__name__)
+
+# What an erased message body reads; not translated, since it is stored.
+ERASED = "[erased]"
 
 
 def queue_message(clinic, to, body, purpose="", channel=Message.Channel.SMS) -> Message:
@@ -187,3 +191,20 @@ def request_callback(call: Call, scheduled_at=None) -> Call:
     if not call.phone_number:
         raise NoPhoneNumber()
     return schedule_call(call.clinic, call.phone_number, scheduled_at, callback_of=call, agent_id=call.agent_id)
+
+
+def erase_contact(clinic, e164_index: str) -> dict:
+    """Right to erasure: wipe the bodies, numbers and transcripts of every message and call with this phone.
+
+    Takes the phone's blind index (`phone_index(e164)`); rows stay, so counts and statuses still add up.
+    Returns how many messages and calls were wiped.
+    """
+    if not e164_index:
+        return {"messages": 0, "calls": 0}
+    messages = (Message.objects.filter(clinic=clinic)
+                .filter(Q(to_phone_index=e164_index) | Q(from_phone_index=e164_index))
+                .update(body=ERASED, to_phone="", from_phone="", to_phone_index="", from_phone_index=""))
+    calls = Call.objects.filter(clinic=clinic, phone_index=e164_index).update(
+        phone_number="", phone_index="", summary="", transcript=[], tool_calls=[], webhook_payload={},
+        recording_path="")
+    return {"messages": messages, "calls": calls}

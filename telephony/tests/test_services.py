@@ -216,3 +216,29 @@ def test_real_worker_sends_a_queued_message(clinic, celery_worker_queue):
                          timeout=30)
     assert delivered
     assert Message.objects.get(pk=message.id).provider == "local"
+
+
+def test_erasing_a_contact_wipes_their_messages_and_calls_only(clinic, other_clinic):
+    from telephony.models import Call
+    from telephony.services import erase_contact
+
+    from .factories import CallFactory, MessageFactory
+
+    theirs = MessageFactory(clinic=clinic, to_phone="+351912345678", body="Resultado disponível")
+    reply = MessageFactory(clinic=clinic, direction=Message.Direction.INBOUND, to_phone="+351210000000",
+                           from_phone="+351912345678", from_phone_index=phone_index("+351912345678"), body="Ok")
+    someone_else = MessageFactory(clinic=clinic, to_phone="+351933333333", body="Outro")
+    other_clinics = MessageFactory(clinic=other_clinic, to_phone="+351912345678", body="Noutra clínica")
+    call = CallFactory(clinic=clinic, phone_number="+351912345678")
+
+    wiped = erase_contact(clinic, phone_index("+351912345678"))
+
+    assert wiped == {"messages": 2, "calls": 1}
+    for message in (theirs, reply):
+        message.refresh_from_db()
+        assert message.body == "[erased]" and message.to_phone == "" and message.from_phone == ""
+    someone_else.refresh_from_db()
+    other_clinics.refresh_from_db()
+    assert someone_else.body == "Outro" and other_clinics.body == "Noutra clínica"
+    call = Call.objects.get(pk=call.pk)
+    assert call.phone_number == "" and call.transcript == [] and call.summary == ""
