@@ -1,0 +1,169 @@
+"""Console pages of notes: list and filter, upload or record in the browser, follow processing, review and edit
+the sections beside the transcript, export. They call the same selectors and services as the API."""
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import FileResponse, Http404, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
+from django.views.decorators.http import require_GET, require_POST
+
+from clinics.models import Membership
+from clinics.views import console_page
+from config.surfaces.errors import ApiError
+
+from . import export, selectors, services
+from .filters import NoteFilterSet
+from .forms import NoteUploadForm, SectionForm
+from .models import Note, NoteSection
+from .uploads import AudioSizeLimitHandler, check_declared_length
+
+EDITORS = [Membership.Role.ADMIN, Membership.Role.EDITOR]
+
+
+def _note_or_404(request, note_id):
+    try:
+        return selectors.note_with_sections(request.membership.clinic, note_id)
+    except Note.DoesNotExist:
+        raise Http404
+
+
+@console_page
+def index(request):
+    """The active clinic's notes, filtered like the API list, with the upload and record form."""
+    clinic = request.membership.clinic
+    filterset = NoteFilterSet(request.GET or None, queryset=selectors.notes_of(clinic))
+    notes = filterset.qs if filterset.is_bound and filterset.is_valid() else selectors.notes_of(clinic)
+    page = Paginator(notes, 25).get_page(request.GET.get("page"))
+    return render(request, "notes/index.html", {
+        "page": page, "filterset": filterset, "form": NoteUploadForm(), "statuses": Note.Status.choices,
+        "can_edit": request.membership.role in EDITORS})
+
+
+@csrf_exempt
+def upload(request):
+    """Accept a recording (file input or MediaRecorder blob). The size is checked before the body is parsed,
+    so CSRF is checked after the upload handlers are in place (Django's documented pattern)."""
+    if request.method != "POST":
+        return HttpResponse(status=405)
+    try:
+        check_declared_length(request.META)
+    except ApiError as error:
+        return _upload_failed(request, error)
+    request.upload_handlers.insert(0, AudioSizeLimitHandler(request))
+    return csrf_protect(_upload)(request)
+
+
+@console_page(roles=EDITORS)
+def _upload(request):
+    try:
+        form = NoteUploadForm(request.POST, request.FILES)
+        if not form.is_valid():
+            raise ApiError(400, "INVALID_UPLOAD", " ".join(str(error) for errors in form.errors.values()
+                                                           for error in errors))
+        note = services.create_note(clinic=request.membership.clinic, audio=form.cleaned_data["audio"],
+                                    name=form.cleaned_data["name"], gender=form.cleaned_data["gender"],
+                                    external_id=form.cleaned_data["external_id"], source=request)
+    except ApiError as error:
+        return _upload_failed(request, error)
+    if _wants_json(request):
+        return JsonResponse({"id": str(note.id), "url": note_url(note)}, status=201)
+    messages.success(request, _("Recording received; it is being transcribed."))
+    return redirect("notes:detail", note_id=note.id)
+
+
+def _wants_json(request):
+    return "application/json" in request.headers.get("Accept", "")
+
+
+def _upload_failed(request, error):
+    if _wants_json(request):
+        return JsonResponse({"code": error.code, "message": str(error.detail), "details": error.details},
+                            status=error.status_code)
+    messages.error(request, str(error.detail))
+    return redirect("notes:index")
+
+
+def note_url(note):
+    from django.urls import reverse
+
+    return reverse("notes:detail", kwargs={"note_id": note.id})
+
+
+@console_page
+def detail(request, note_id):
+    """One note: status (polled while processing), transcript beside its editable sections, exports."""
+    note = _note_or_404(request, note_id)
+    services.record_read(request, note, "read")
+    sections = [(section, SectionForm(initial={"title": section.title, "content": section.content},
+                                      prefix=str(section.id))) for section in note.sections.all()]
+    return render(request, "notes/detail.html", {
+        "note": note, "sections": sections, "can_edit": request.membership.role in EDITORS,
+        "processing": note.transcription_status in (Note.Status.PENDING, Note.Status.PROCESSING)})
+
+
+@require_GET
+@console_page
+def status(request, note_id):
+    """What the detail page polls: status, valid, and why it failed."""
+    note = get_object_or_404(Note.objects.only("transcription_status", "transcript", "failed_step",
+                                               "failure_reason"), pk=note_id, clinic=request.membership.clinic)
+    return JsonResponse({"status": note.transcription_status,
+                         "valid": note.transcription_status == Note.Status.COMPLETED and bool(note.transcript),
+                         "failed_step": note.failed_step, "failure_reason": note.failure_reason})
+
+
+@require_POST
+@console_page(roles=EDITORS)
+def section_update(request, note_id, section_id):
+    section = get_object_or_404(NoteSection.objects.select_related("note"), pk=section_id, note_id=note_id,
+                                note__clinic=request.membership.clinic)
+    form = SectionForm(request.POST, prefix=str(section.id))
+    if form.is_valid():
+        services.update_section(section, source=request, title=form.cleaned_data["title"],
+                                content=form.cleaned_data["content"])
+        messages.success(request, _("Section “%(title)s” saved.") % {"title": section.title})
+    else:
+        messages.error(request, _("The section was not saved: %(errors)s") % {
+            "errors": " ".join(str(error) for errors in form.errors.values() for error in errors)})
+    return redirect("notes:detail", note_id=note_id)
+
+
+@require_POST
+@console_page(roles=EDITORS)
+def retry(request, note_id):
+    note = _note_or_404(request, note_id)
+    try:
+        services.retry_note(note, source=request)
+    except ApiError as error:
+        messages.error(request, str(error.detail))
+    else:
+        messages.success(request, _("Processing restarted."))
+    return redirect("notes:detail", note_id=note_id)
+
+
+@require_GET
+@console_page
+def export_note(request, note_id):
+    note = _note_or_404(request, note_id)
+    chosen = request.GET.get("format", "rtf")
+    if chosen not in ("rtf", "txt") or not note.transcript:
+        raise Http404
+    services.record_read(request, note, "export")
+    if chosen == "rtf":
+        response = HttpResponse(export.as_rtf(note).encode("utf-8"), content_type="application/rtf")
+    else:
+        response = HttpResponse(export.as_text(note).encode("utf-8"), content_type="text/plain; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="note-{note.id}.{chosen}"'
+    return response
+
+
+@require_GET
+@console_page
+def audio(request, note_id):
+    """The recording, streamed to a member of the clinic (storage URLs are never handed out)."""
+    note = get_object_or_404(Note, pk=note_id, clinic=request.membership.clinic)
+    if not note.audio:
+        raise Http404
+    services.record_read(request, note, "audio")
+    return FileResponse(note.audio.open("rb"), content_type=note.audio_mime.split(";")[0] or "audio/wav")
