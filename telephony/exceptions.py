@@ -36,6 +36,12 @@ class RecordingNotFound(TelephonyError):
         super().__init__(404, "RECORDING_NOT_FOUND", _("This call has no recording."))
 
 
+class MissingConversationId(TelephonyError):
+    def __init__(self):
+        message = _("data.conversation_id is required.")
+        super().__init__(400, "VALIDATION_ERROR", message, {"conversation_id": [message]})
+
+
 class MessageDeliveryFailed(TelephonyError):
     """The provider refused or could not be reached; the message row is kept, marked failed with the reason."""
 

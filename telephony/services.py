@@ -1,6 +1,7 @@
 """Writes of telephony: send and receive text messages, record provider status, schedule calls."""
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
+from datetime import timezone as dt_timezone
 
 from django.db import IntegrityError, transaction
 from django.db.models import Q
@@ -9,8 +10,8 @@ from django.utils import timezone
 from clinics.models import Clinic
 from config.providers import SMS
 
-from .exceptions import (EmptyMessage, InvalidPhoneNumber, MessageDeliveryFailed, NoPhoneNumber, ProviderError,
-                         ScheduledInPast)
+from .exceptions import (EmptyMessage, InvalidPhoneNumber, MessageDeliveryFailed, MissingConversationId, NoPhoneNumber,
+                         ProviderError, ScheduledInPast)
 from .models import Call, Message, phone_index
 from .phones import clinic_region, normalise_phone
 
@@ -208,3 +209,59 @@ def erase_contact(clinic, e164_index: str) -> dict:
         phone_number="", phone_index="", summary="", transcript=[], tool_calls=[], webhook_payload={},
         recording_path="")
     return {"messages": messages, "calls": calls}
+
+
+def _conversation_fields(data: dict) -> dict:
+    """Read a post-call payload in the seed's flat shape or in ElevenLabs' nested one (metadata, analysis)."""
+    metadata = data.get("metadata") or {}
+    analysis = data.get("analysis") or {}
+    phone_call = metadata.get("phone_call") or {}
+    transcript = data.get("transcript") or []
+    tool_calls = data.get("tool_calls") or [
+        call for turn in transcript if isinstance(turn, dict) for call in (turn.get("tool_calls") or [])]
+    started = metadata.get("start_time_unix_secs")
+    duration = data.get("duration_secs", metadata.get("call_duration_secs")) or 0
+    fields = {
+        "agent_id": str(data.get("agent_id") or "")[:100],
+        "duration_secs": max(int(duration), 0),
+        "call_successful": str(data.get("call_successful") or analysis.get("call_successful") or "")[:20],
+        "summary": data.get("summary") or analysis.get("transcript_summary") or "",
+        "title": str(data.get("title") or analysis.get("call_summary_title") or "")[:200],
+        "sentiment": str(data.get("sentiment") or "")[:20],
+        "intent": str(data.get("intent") or "")[:40],
+        "transcript": transcript,
+        "tool_calls": tool_calls,
+        # The agent books through its book-appointment tool; the flat shape may say so outright.
+        "appointment_booked": bool(data.get("appointment_booked")) or any(
+            "book" in str(call.get("tool_name") or call.get("name") or "") for call in tool_calls
+            if isinstance(call, dict)),
+        "direction": (Call.Direction.OUTBOUND if (phone_call.get("direction") or data.get("direction")) == "outbound"
+                      else Call.Direction.INBOUND),
+    }
+    if started:
+        fields["started_at"] = datetime.fromtimestamp(int(started), tz=dt_timezone.utc)
+        fields["ended_at"] = fields["started_at"] + timedelta(seconds=fields["duration_secs"])
+    number = data.get("end_user_id") or phone_call.get("external_number") or ""
+    if number:
+        try:
+            fields["phone_number"] = normalise_phone(number)
+            fields["phone_index"] = phone_index(fields["phone_number"])
+        except InvalidPhoneNumber:
+            pass
+    return fields
+
+
+def record_conversation(clinic, payload: dict) -> Call:
+    """Store the voice agent's post-call report (`{"type": "post_call_transcription", "data": {...}}`).
+
+    Idempotent by the conversation id within the clinic: a replayed report updates the same call.
+    """
+    data = payload.get("data") or {}
+    conversation_id = str(data.get("conversation_id") or "")[:100]
+    if not conversation_id:
+        raise MissingConversationId()
+    fields = {**_conversation_fields(data), "status": Call.Status.COMPLETED, "webhook_payload": payload}
+    with transaction.atomic():
+        call, _created = Call.objects.select_for_update().update_or_create(
+            clinic=clinic, conversation_id=conversation_id, defaults=fields)
+    return call

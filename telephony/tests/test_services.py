@@ -242,3 +242,73 @@ def test_erasing_a_contact_wipes_their_messages_and_calls_only(clinic, other_cli
     assert someone_else.body == "Outro" and other_clinics.body == "Noutra clínica"
     call = Call.objects.get(pk=call.pk)
     assert call.phone_number == "" and call.transcript == [] and call.summary == ""
+
+
+ELEVENLABS_REPORT = {
+    "type": "post_call_transcription",
+    "event_timestamp": 1779724800,
+    "data": {
+        "agent_id": "agent_clinic_receptionist",
+        "conversation_id": "conv_abc123",
+        "status": "done",
+        "transcript": [
+            {"role": "agent", "message": "Clínica, bom dia.", "time_in_call_secs": 0, "tool_calls": []},
+            {"role": "user", "message": "Queria marcar para terça.", "time_in_call_secs": 4, "tool_calls": []},
+            {"role": "agent", "message": "Vou ver.", "time_in_call_secs": 7,
+             "tool_calls": [{"tool_name": "check_availability", "params_as_json": "{\"date\": \"2026-12-01\"}"}]},
+        ],
+        "metadata": {"start_time_unix_secs": 1779724620, "call_duration_secs": 180,
+                     "phone_call": {"direction": "inbound", "external_number": "+351912345678",
+                                    "agent_number": "+351210000000"}},
+        "analysis": {"call_successful": "success", "transcript_summary": "Patient booked for Tuesday.",
+                     "call_summary_title": "Appointment Booking"},
+    },
+}
+
+
+def test_post_call_report_becomes_a_call_once(clinic):
+    from telephony.models import Call
+    from telephony.services import record_conversation
+
+    first = record_conversation(clinic, ELEVENLABS_REPORT)
+    again = record_conversation(clinic, ELEVENLABS_REPORT)
+
+    assert first.pk == again.pk and Call.objects.count() == 1
+    call = Call.objects.get()
+    assert call.conversation_id == "conv_abc123" and call.agent_id == "agent_clinic_receptionist"
+    assert call.status == Call.Status.COMPLETED and call.direction == Call.Direction.INBOUND
+    assert call.duration_secs == 180 and call.call_successful == "success"
+    assert call.title == "Appointment Booking" and call.summary == "Patient booked for Tuesday."
+    assert call.phone_number == "+351912345678" and call.phone_index == phone_index("+351912345678")
+    assert call.tool_calls[0]["tool_name"] == "check_availability"
+    assert call.appointment_booked is False
+    assert (call.ended_at - call.started_at).total_seconds() == 180
+    assert call.webhook_payload["type"] == "post_call_transcription"
+
+
+def test_post_call_report_in_the_documented_flat_shape(clinic):
+    from telephony.services import record_conversation
+
+    call = record_conversation(clinic, {"type": "post_call_transcription", "data": {
+        "conversation_id": "conv_xxx", "agent_id": "agent_xxx", "duration_secs": 180, "call_successful": "success",
+        "summary": "Patient booked appointment...", "transcript": [], "sentiment": "positive",
+        "intent": "appointment"}})
+
+    assert call.sentiment == "positive" and call.intent == "appointment" and call.duration_secs == 180
+
+
+def test_post_call_report_with_a_booking_tool_call_counts_as_booked(clinic):
+    from telephony.services import record_conversation
+
+    call = record_conversation(clinic, {"data": {"conversation_id": "conv_booked", "transcript": [
+        {"role": "agent", "message": "Marcado.", "tool_calls": [{"tool_name": "book_appointment"}]}]}})
+
+    assert call.appointment_booked is True
+
+
+def test_post_call_report_without_conversation_id_is_refused(clinic):
+    from telephony.exceptions import MissingConversationId
+    from telephony.services import record_conversation
+
+    with pytest.raises(MissingConversationId):
+        record_conversation(clinic, {"type": "post_call_transcription", "data": {}})
