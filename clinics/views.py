@@ -27,7 +27,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from config.surfaces.errors import ApiError
 
-from . import selectors, services
+from . import audit, selectors, services
 from .authentication import ROLE_SCOPES, Credential
 from .context_processors import SESSION_CLINIC_KEY, active_membership_for, memberships_of
 from .forms import (AcceptInvitationForm, ApiKeyForm, ClinicSettingsForm, EmailAuthenticationForm, InviteForm,
@@ -102,8 +102,23 @@ class LoginView(auth_views.LoginView):
     authentication_form = EmailAuthenticationForm
     redirect_authenticated_user = True
 
+    def form_invalid(self, form):
+        email = form.cleaned_data.get("username", "")
+        if email:
+            user = get_user_model().objects.filter(email=email).first()
+            first = user.memberships.select_related("clinic").first() if user else None
+            locked = any(error.code == "locked" for error in form.non_field_errors().as_data())
+            audit.record(self.request, "auth.login_locked" if locked else "auth.login_failed", "user",
+                         user.pk if user else "", actor_kind="public", actor_label=email,
+                         clinic=first.clinic if first else None, surface="console")
+        return super().form_invalid(form)
+
     def form_valid(self, form):
         user = form.get_user()
+        first = user.memberships.select_related("clinic").first()
+        audit.record(self.request, "auth.password_ok" if user_has_device(user, confirmed=True) else "auth.login",
+                     "user", str(user.pk), clinic=first.clinic if first else None, actor_kind="user",
+                     actor_id=str(user.pk), actor_label=user.email, surface="console")
         if user_has_device(user, confirmed=True):
             # Not signed in yet: the session only remembers who passed the password step, and when.
             self.request.session.cycle_key()
@@ -149,6 +164,10 @@ def login_verify(request):
             if not request.user.is_authenticated:
                 auth_login(request, user, backend=request.session.get(PENDING_BACKEND_KEY))
             otp_login(request, device)
+            first = user.memberships.select_related("clinic").first()
+            audit.record(request, "auth.login", "user", str(user.pk), clinic=first.clinic if first else None,
+                         actor_kind="user", actor_id=str(user.pk), actor_label=user.email, surface="console",
+                         second_factor="totp")
             _clear_pending(request.session)
             return redirect(_safe_next(request))
         failures = request.session.get(PENDING_FAILURES_KEY, 0) + 1

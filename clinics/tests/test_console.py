@@ -386,3 +386,27 @@ def test_oauth_consent_template_shows_app_scopes_and_buttons(rf, db):
     assert "Allow Agenda Sync to use Frontdesk?" in body
     assert 'name="client_id"' in body and 'type="hidden"' in body
     assert 'name="allow" value="Authorize"' in body and "Read your clinic&#x27;s data" in body
+
+
+def test_console_logins_are_audited_and_five_failures_lock_the_email(client, viewer, settings):
+    from clinics.models import AuditEvent
+
+    for _ in range(5):
+        client.post(reverse("console:login"), {"username": viewer.user.email, "password": "wrong"})
+    response = client.post(reverse("console:login"), {"username": viewer.user.email, "password": PASSWORD})
+    assert response.status_code == 200 and "Too many failed login attempts" in response.content.decode()
+    assert "_auth_user_id" not in client.session
+    actions = list(AuditEvent.objects.filter(actor_label=viewer.user.email).values_list("action", flat=True))
+    assert actions.count("auth.login_failed") == 5 and "auth.login_locked" in actions
+    assert AuditEvent.objects.filter(action="auth.login_failed", clinic_id=viewer.clinic_id).count() == 5
+
+
+def test_successful_console_login_with_totp_is_audited(client, admin):
+    from clinics.models import AuditEvent
+
+    device = totp_device(admin.user)
+    client.post(reverse("console:login"), {"username": admin.user.email, "password": PASSWORD})
+    client.post(reverse("console:login_verify"), {"code": current_code(device)})
+    event = AuditEvent.objects.get(action="auth.login")
+    assert event.clinic_id == admin.clinic_id and event.actor_id == str(admin.user.pk)
+    assert event.extra.get("second_factor") == "totp"
