@@ -470,9 +470,16 @@ def erase_engagement(patient) -> None:
 
 
 def save_questionnaire(clinic, service, questions, title="", source=None):
-    """Create or replace the triage questions of a service (or the clinic default when `service` is None)."""
+    """Create or replace the triage questions of a service (or the clinic default when `service` is None).
+
+    An empty list for a service removes its own questions: it falls back to the clinic default.
+    """
     from .models import TriageQuestionnaire
 
+    if service is not None and not questions:
+        TriageQuestionnaire.objects.filter(clinic=clinic, service=service).delete()
+        _audit(source, "triage.questions_removed", "service", service.id, clinic=clinic)
+        return None
     cleaned = selectors.clean_questions(questions)
     questionnaire, _created = TriageQuestionnaire.objects.update_or_create(
         clinic=clinic, service=service, defaults={"questions": cleaned, "title": title})

@@ -1,0 +1,236 @@
+"""Console pages of engagement: patients (search, page, export, erasure), tasks, triage questions, NPS.
+
+Each page calls the same services and selectors as the API; personal data shown here is audited like an API read.
+"""
+import datetime as dt
+import json
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from clinics.models import Membership
+from clinics.views import console_page
+from config.surfaces.errors import ApiError
+from scheduling import patients
+from scheduling.models import Patient, Service
+
+from . import selectors, services
+from .models import FeedbackResponse, Task, TriageQuestionnaire, TriageResponse
+
+ADMIN = [Membership.Role.ADMIN]
+STAFF = [Membership.Role.ADMIN, Membership.Role.EDITOR]
+
+
+def _clinic(request):
+    return request.membership.clinic
+
+
+def _patient_or_404(request, patient_hash) -> Patient:
+    patient = Patient.objects.filter(clinic=_clinic(request), hash=patient_hash).first()
+    if patient is None:
+        raise Http404
+    return patient
+
+
+@console_page
+def index(request):
+    """Engagement at a glance: NPS of the last 30 days, per professional, and the open tasks."""
+    clinic = _clinic(request)
+    end = timezone.now()
+    start = end - dt.timedelta(days=30)
+    return render(request, "campaigns/index.html", {
+        "nps": selectors.nps(clinic, start, end), "by_professional": selectors.nps_by_professional(clinic, start, end),
+        "open_tasks": selectors.tasks_for(clinic, status=Task.Status.OPEN).count(),
+    })
+
+
+@console_page
+def patient_list(request):
+    """Search by name words or phone (blind indexes); viewers see masked data."""
+    clinic = _clinic(request)
+    query = request.GET.get("q", "").strip()
+    page = Paginator(patients.patients_for(clinic, query).order_by("-created_at", "-id"), 50).get_page(
+        request.GET.get("page"))
+    full = patients.can_read_pii(request.auth)
+    rows = [_patient_row(patient, full) for patient in page]
+    if rows:
+        patients._audit(request, "patient.list", None, _("console patient search"),
+                        hashes=[row["hash"] for row in rows], masked=not full, search=bool(query))
+    return render(request, "campaigns/patients.html", {"page": page, "rows": rows, "query": query})
+
+
+def _patient_row(patient, full):
+    if full:
+        return {"hash": patient.hash, "name": patient.name, "phone": patient.phone, "email": patient.email,
+                "erased": patients.ERASED_TAG in (patient.tags or [])}
+    return {"hash": patient.hash, "name": patients.mask_name(patient.name), "phone": patients.mask_phone(patient.phone),
+            "email": patients.mask_email(patient.email), "erased": patients.ERASED_TAG in (patient.tags or [])}
+
+
+@console_page
+def patient_detail(request, patient_hash):
+    """Everything about one patient: appointments, messages, triage answers, feedback, tasks."""
+    patient = _patient_or_404(request, patient_hash)
+    full = patients.can_read_pii(request.auth)
+    patients._audit(request, "patient.read", patient, _("console patient page"), masked=not full)
+    appointments = list(patient.appointments.select_related("professional", "service").order_by("-starts_at"))
+    context = {
+        "patient": patient, "row": _patient_row(patient, full), "full": full, "appointments": appointments,
+        "triage": TriageResponse.objects.filter(appointment__patient=patient).select_related("appointment"),
+        "feedback": FeedbackResponse.objects.filter(appointment__patient=patient).select_related("appointment"),
+        "tasks": Task.objects.filter(patient=patient),
+        "messages_sent": patients._messages_of(patient) if full else [],
+        "is_admin": request.membership.role == Membership.Role.ADMIN,
+    }
+    return render(request, "campaigns/patient.html", context)
+
+
+@console_page(roles=ADMIN)
+def patient_export(request, patient_hash):
+    """Download the RGPD export of one patient as a JSON file (admins only; audited)."""
+    patient = _patient_or_404(request, patient_hash)
+    data = patients.export_patient(patient, source=request)
+    response = HttpResponse(json.dumps(data, ensure_ascii=False, indent=2), content_type="application/json")
+    response["Content-Disposition"] = f'attachment; filename="patient-{patient.hash}.json"'
+    return response
+
+
+@require_POST
+@console_page(roles=ADMIN)
+def patient_erase(request, patient_hash):
+    """Erase one patient after the admin typed the confirmation word (audited)."""
+    patient = _patient_or_404(request, patient_hash)
+    if request.POST.get("confirm", "").strip().upper() != "ERASE":
+        messages.error(request, _("Type ERASE to confirm the erasure."))
+        return redirect("campaigns:patient", patient_hash=patient.hash)
+    patients.erase_patient(patient, source=request)
+    messages.success(request, _("The patient's personal data was erased."))
+    return redirect("campaigns:patient", patient_hash=patient.hash)
+
+
+@console_page
+def task_list(request):
+    """Open tasks first (soonest due first); staff can add one and close it."""
+    clinic = _clinic(request)
+    status = request.GET.get("status") if request.GET.get("status") in Task.Status.values else Task.Status.OPEN
+    error = ""
+    if request.method == "POST":
+        if request.membership.role not in STAFF:
+            raise Http404
+        error = _create_task_from_form(request, clinic)
+        if not error:
+            messages.success(request, _("Task added."))
+            return redirect("campaigns:tasks")
+    rows = selectors.tasks_for(clinic, status=status).select_related("assignee__user").order_by("due_at", "created_at")
+    return render(request, "campaigns/tasks.html", {
+        "tasks": rows, "status": status, "statuses": Task.Status.choices, "error": error, "form": request.POST,
+        "members": clinic.memberships.select_related("user").order_by("user__email"),
+        "can_edit": request.membership.role in STAFF,
+    }, status=400 if error else 200)
+
+
+def _create_task_from_form(request, clinic) -> str:
+    title = request.POST.get("title", "").strip()
+    if not title:
+        return _("A task needs a title.")
+    due_at = None
+    if request.POST.get("due_at"):
+        due_at = parse_datetime(request.POST["due_at"])
+        if due_at is None:
+            return _("Use a valid due date.")
+        if timezone.is_naive(due_at):
+            from zoneinfo import ZoneInfo
+
+            due_at = timezone.make_aware(due_at, ZoneInfo(clinic.timezone))
+    patient = None
+    if request.POST.get("patient"):
+        patient = Patient.objects.filter(clinic=clinic, hash=request.POST["patient"].strip()).first()
+        if patient is None:
+            return _("No patient with that reference.")
+    assignee_value = request.POST.get("assignee", "")
+    assignee = None
+    if assignee_value and assignee_value != Task.PHONE_AGENT:
+        assignee = clinic.memberships.filter(pk=assignee_value).first() if _is_uuid(assignee_value) else None
+        if assignee is None:
+            return _("Choose a member of this clinic.")
+    services.create_task(clinic, title=title, description=request.POST.get("description", ""), patient=patient,
+                         due_at=due_at, assignee=assignee, phone_agent=assignee_value == Task.PHONE_AGENT,
+                         source=request)
+    return ""
+
+
+def _is_uuid(value):
+    import uuid
+
+    try:
+        uuid.UUID(str(value))
+    except ValueError:
+        return False
+    return True
+
+
+@require_POST
+@console_page(roles=STAFF)
+def task_status(request, task_id):
+    task = Task.objects.filter(clinic=_clinic(request), pk=task_id).first()
+    status = request.POST.get("status")
+    if task is None or status not in Task.Status.values:
+        raise Http404
+    services.set_task_status(task, status, source=request)
+    return redirect("campaigns:tasks")
+
+
+EXTRA_ROWS = 3
+
+
+@console_page(roles=STAFF)
+def triage_questions(request):
+    """Edit the triage questions of the clinic (default) or of one service."""
+    clinic = _clinic(request)
+    services_list = Service.objects.filter(clinic=clinic).order_by("name")
+    service_id = request.GET.get("service") or request.POST.get("service") or ""
+    service = services_list.filter(pk=service_id).first() if _is_uuid(service_id) else None
+    error = ""
+    if request.method == "POST":
+        questions = _questions_from_form(request.POST)
+        try:
+            services.save_questionnaire(clinic, service, questions, source=request)
+        except ApiError as exc:
+            error = str(exc.detail)
+        else:
+            messages.success(request, _("Triage questions saved."))
+            target = f"?service={service.id}" if service else ""
+            return redirect(request.path + target)
+        current = questions
+    else:
+        row = TriageQuestionnaire.objects.filter(clinic=clinic, service=service).first()
+        current = row.questions if row and row.questions else (
+            selectors.default_questions() if service is None else [])
+    rows = [{**q, "choices_text": ", ".join(q.get("choices") or [])} for q in current]
+    rows += [{"id": "", "label": "", "type": "text", "choices_text": "", "required": False}] * EXTRA_ROWS
+    return render(request, "campaigns/triage_questions.html", {
+        "services": services_list, "service": service, "rows": rows, "error": error,
+        "types": TriageQuestionnaire.QuestionType.choices,
+    }, status=400 if error else 200)
+
+
+def _questions_from_form(data) -> list[dict]:
+    questions = []
+    index = 0
+    while f"q-{index}-label" in data:
+        label = data.get(f"q-{index}-label", "").strip()
+        if label:
+            questions.append({
+                "id": data.get(f"q-{index}-id", "").strip(), "label": label,
+                "type": data.get(f"q-{index}-type", "text"),
+                "choices": [c.strip() for c in data.get(f"q-{index}-choices", "").split(",") if c.strip()],
+                "required": data.get(f"q-{index}-required") == "on",
+            })
+        index += 1
+    return questions
