@@ -109,10 +109,12 @@ def enqueue_processing(note: Note) -> None:
 def local_audio_path(note: Note):
     """A filesystem path to the note's audio, downloading it first when storage is remote (S3)."""
     try:
-        yield note.audio.path
+        path = note.audio.path
+    except NotImplementedError:  # remote storage has no local path
+        path = None
+    if path is not None:
+        yield path
         return
-    except NotImplementedError:
-        pass
     suffix = f".{note.audio_format or 'bin'}"
     with tempfile.NamedTemporaryFile(suffix=suffix) as handle:
         with default_storage.open(note.audio.name, "rb") as source:

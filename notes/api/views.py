@@ -5,7 +5,6 @@ from rest_framework import generics, status
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from clinics.tenancy import ClinicScopedMixin
 from config.surfaces import NOTES
