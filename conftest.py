@@ -11,6 +11,17 @@ os.environ.setdefault("CELERY_TASK_ALWAYS_EAGER", "1")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 
+@pytest.fixture(autouse=True, scope="session")
+def tasks_run_in_process():
+    """Settings may load before this file sets CELERY_TASK_ALWAYS_EAGER; make it true for the app itself.
+    Tests about queueing use `celery_worker_queue`, which switches it off while a real worker runs."""
+    from config.celery import app
+
+    app.conf.task_always_eager = True
+    app.conf.task_eager_propagates = True
+    yield
+
+
 @pytest.fixture
 def clinic(db):
     from clinics.tests.factories import ClinicFactory

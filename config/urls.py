@@ -26,6 +26,7 @@ urlpatterns = [
     path("booking/", include("scheduling.public_urls")),
     # OAuth 2.0 (seed 003): django-oauth-toolkit with a clinic-choosing consent; /oauth/authorize, /oauth/token.
     path("oauth/", include("clinics.oauth_urls", namespace="oauth2_provider")),
+    path("console/", include("telephony.urls")),
     path("", include("clinics.console_urls")),
 ]
 
