@@ -410,3 +410,17 @@ def test_successful_console_login_with_totp_is_audited(client, admin):
     event = AuditEvent.objects.get(action="auth.login")
     assert event.clinic_id == admin.clinic_id and event.actor_id == str(admin.user.pk)
     assert event.extra.get("second_factor") == "totp"
+
+
+def test_team_and_key_pages_use_a_bounded_number_of_queries(admin_client, admin, django_assert_max_num_queries):
+    for n in range(10):
+        MembershipFactory(clinic=admin.clinic, role=Membership.Role.VIEWER)
+        ApiKey.issue(admin.clinic, f"key {n}", created_by=admin.user)
+    for page in ("console:team", "console:api_keys", "console:home"):
+        with django_assert_max_num_queries(12):
+            assert admin_client.get(reverse(page)).status_code == 200
+
+
+def test_django_admin_login_asks_for_an_otp_token(client, db):
+    body = client.get("/admin/login/").content.decode()
+    assert 'name="otp_token"' in body
