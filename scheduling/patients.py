@@ -186,6 +186,7 @@ def export_patient(patient: Patient, source=None, purpose: str = "data subject a
             "service": appointment.service.name,
         } for appointment in appointments],
         "messages": _messages_of(patient),
+        "calls": _calls_of(patient),
     }
     data.update(engagement_export(patient))
     _audit(source, "patient.exported", patient, purpose)
@@ -206,12 +207,25 @@ def _messages_of(patient):
              "createdAt": message.created_at.isoformat()} for message in rows]
 
 
+def _calls_of(patient):
+    from telephony.models import Call
+
+    if not patient.phone_index:
+        return []
+    rows = Call.objects.filter(clinic=patient.clinic_id, phone_index=patient.phone_index).order_by("created_at")
+    return [{"id": str(call.id), "direction": call.direction, "status": call.status,
+             "startedAt": call.started_at.isoformat() if call.started_at else None,
+             "durationSecs": call.duration_secs, "summary": call.summary, "transcript": call.transcript,
+             "createdAt": call.created_at.isoformat()} for call in rows]
+
+
 @transaction.atomic
 def erase_patient(patient: Patient, source=None, purpose: str = "right to erasure") -> Patient:
     """Destroy the patient's personal data; keep the row, its appointments (anonymised) and the audit log.
 
     Name, phone, e-mail, birth date, gender, species, external id and consents are cleared, the blind indexes
-    emptied, appointment notes, messages, triage answers and feedback comments wiped. Idempotent.
+    emptied; appointment notes, messages and calls with the phone, triage answers and feedback comments wiped.
+    Idempotent.
     """
     patient = Patient.objects.select_for_update().get(pk=patient.pk)
     phone_index = patient.phone_index
@@ -223,16 +237,13 @@ def erase_patient(patient: Patient, source=None, purpose: str = "right to erasur
     patient.refresh_indexes()
     patient.save()
     patient.appointments.update(notes="")
-    if phone_index:
-        from telephony.models import Message
+    from telephony.services import erase_contact
 
-        Message.objects.filter(clinic=patient.clinic_id).filter(
-            Q(to_phone_index=phone_index) | Q(from_phone_index=phone_index)).update(
-            body=_("[erased]"), to_phone="", from_phone="", to_phone_index="", from_phone_index="")
+    wiped = erase_contact(patient.clinic, phone_index)
     from campaigns.services import erase_engagement
 
     erase_engagement(patient)
-    _audit(source, "patient.erased", patient, purpose)
+    _audit(source, "patient.erased", patient, purpose, messages=wiped["messages"], calls=wiped["calls"])
     return patient
 
 

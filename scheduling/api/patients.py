@@ -33,7 +33,7 @@ class PatientSerializer(serializers.ModelSerializer):
     def _full(self):
         return self.context.get("full_pii", False)
 
-    def get_masked(self, patient):
+    def get_masked(self, patient) -> bool:
         return not self._full()
 
     def to_representation(self, patient):
@@ -99,7 +99,7 @@ class ContactSerializer(PatientSerializer):
     class Meta(PatientSerializer.Meta):
         fields = ["id", "type", "name", "phone", "email", "tags", "consents", "createdAt", "masked"]
 
-    def get_type(self, patient):
+    def get_type(self, patient) -> str:
         return "patient" if getattr(patient, "has_appointments", False) else "lead"
 
 

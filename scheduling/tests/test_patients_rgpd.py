@@ -13,7 +13,8 @@ from clinics.crypto import key_id_of
 from clinics.models import AuditEvent
 from scheduling import patients
 from scheduling.models import Appointment, Patient
-from telephony.models import Message
+from telephony.models import Call, Message
+from telephony.tests.factories import CallFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -35,6 +36,7 @@ def seen_patient(clinic):
     feedback_link = engagement.request_feedback(appointment)
     engagement.submit_feedback(feedback_link, 9, "Muito atenciosa")
     TaskFactory(clinic=clinic, patient=patient, title="Ligar à Maria", description="Resultados das análises")
+    CallFactory(clinic=clinic, phone_number="+351912345678", summary="Maria pediu uma consulta")
     return patient
 
 
@@ -51,6 +53,7 @@ def test_export_holds_everything_about_the_patient_and_is_audited(seen_patient):
         data["triageResponses"][0]["answers"]
     assert data["feedback"][0] == {**data["feedback"][0], "score": 9, "comment": "Muito atenciosa"}
     assert data["tasks"][0]["title"] == "Ligar à Maria"
+    assert data["calls"][0]["summary"] == "Maria pediu uma consulta"
     json.dumps(data)  # JSON-ready
     event = AuditEvent.objects.get(action="patient.exported")
     assert event.object_id == seen_patient.hash and event.purpose == "data subject access request"
@@ -85,6 +88,7 @@ def test_erasure_destroys_personal_fields_keeps_anonymised_appointments_and_audi
     assert not Message.objects.filter(to_phone_index=seen_patient.phone_index).exists()
     assert "Maria" not in str(list(Message.objects.filter(clinic=patient.clinic).values_list("body", flat=True)))
     assert "Maria" not in patient.tasks.get().title
+    assert Call.objects.get(clinic=patient.clinic).summary == ""
     assert AuditEvent.objects.count() == audit_rows_before + 1
     assert AuditEvent.objects.get(action="patient.erased").object_id == patient.hash
     with connection.cursor() as cursor:
