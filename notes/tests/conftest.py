@@ -64,3 +64,20 @@ def wav_bytes(payload=b"\x00\x00" * 800) -> bytes:
     fmt = struct.pack("<HHIIHH", 1, 1, 16000, 32000, 2, 16)
     return (b"RIFF" + struct.pack("<I", 36 + len(data)) + b"WAVE" + b"fmt " + struct.pack("<I", 16) + fmt
             + b"data" + struct.pack("<I", len(data)) + data)
+
+
+def encode_audio(wav_path, out_path, container: str, codec: str, rate=48000) -> str:
+    """Re-encode a WAV file with PyAV (e.g. webm/libopus as browsers record, mp3, m4a/aac)."""
+    import av
+
+    with av.open(str(wav_path)) as source, av.open(str(out_path), "w", format=container) as target:
+        stream = target.add_stream(codec, rate=rate, layout="mono")
+        resampler = av.AudioResampler(format=stream.format.name, layout="mono", rate=rate)
+        for frame in source.decode(audio=0):
+            frame.pts = None
+            for resampled in resampler.resample(frame):
+                target.mux(stream.encode(resampled))
+        for resampled in resampler.resample(None):
+            target.mux(stream.encode(resampled))
+        target.mux(stream.encode(None))
+    return str(out_path)
