@@ -1,11 +1,7 @@
 """The RGPD audit log's single entry point: every app calls `record()` on writes and on reads of personal data."""
-import logging
-
 from django.http import HttpRequest
 
 from .models import AuditEvent, Clinic
-
-logger = logging.getLogger(__name__)
 
 _ACTOR_KINDS = {kind.value for kind in AuditEvent.ActorKind}
 

@@ -183,3 +183,36 @@ class OAuthAuthentication(authentication.BaseAuthentication):
 
     def authenticate_header(self, request):
         return 'Bearer realm="api"'
+
+
+# OpenAPI (drf-spectacular) descriptions of the credentials, so /docs shows how to authenticate.
+try:
+    from drf_spectacular.extensions import OpenApiAuthenticationExtension
+except ImportError:  # pragma: no cover - drf-spectacular is a requirement; keep auth importable without it
+    OpenApiAuthenticationExtension = None
+
+if OpenApiAuthenticationExtension is not None:
+    class ApiKeySchema(OpenApiAuthenticationExtension):
+        target_class = ApiKeyAuthentication
+        name = ["ApiKeyBearer", "ApiKeyHeader"]
+
+        def get_security_definition(self, auto_schema):
+            return [{"type": "http", "scheme": "bearer", "description": "API key `fd_live_...`"},
+                    {"type": "apiKey", "in": "header", "name": "X-API-KEY"}]
+
+    class JWTSchema(OpenApiAuthenticationExtension):
+        target_class = JWTAuthentication
+        name = "DashboardJWT"
+
+        def get_security_definition(self, auto_schema):
+            return {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+                    "description": "Access token from POST /api/auth/login (HS256, 30 minutes)"}
+
+    class OAuthSchema(OpenApiAuthenticationExtension):
+        target_class = OAuthAuthentication
+        name = "OAuth2"
+
+        def get_security_definition(self, auto_schema):
+            return {"type": "oauth2", "flows": {"authorizationCode": {
+                "authorizationUrl": "/oauth/authorize", "tokenUrl": "/oauth/token",
+                "scopes": {"read": "Read the clinic's data", "write": "Change the clinic's data"}}}}

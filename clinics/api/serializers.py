@@ -45,7 +45,7 @@ class ApiKeySerializer(serializers.ModelSerializer):
         fields = ["id", "name", "key_preview", "permissions", "status", "expires_at", "last_used_at", "revoked_at",
                   "created_at"]
 
-    def get_status(self, key):
+    def get_status(self, key) -> str:
         from django.utils import timezone
 
         if key.revoked_at:
@@ -63,7 +63,7 @@ class TeamMemberSerializer(serializers.ModelSerializer):
         model = Membership
         fields = ["id", "email", "role", "status", "joined_at"]
 
-    def get_status(self, membership):
+    def get_status(self, membership) -> str:
         return "active" if membership.user.is_active else "disabled"
 
 
@@ -141,3 +141,65 @@ class AuditEventSerializer(serializers.ModelSerializer):
         model = AuditEvent
         fields = ["id", "clinicId", "actorKind", "actorId", "actorLabel", "action", "objectType", "objectId",
                   "purpose", "ip", "userAgent", "extra", "createdAt"]
+
+
+# --- Response shapes, for the OpenAPI document -------------------------------------------------------------
+
+
+class MessageSerializer(serializers.Serializer):
+    message = serializers.CharField()
+
+
+class TokenPairSerializer(serializers.Serializer):
+    access_token = serializers.CharField()
+    token_type = serializers.CharField()
+    refresh_token = serializers.CharField()
+    expires_in = serializers.IntegerField()
+
+
+class AccountSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    email = serializers.EmailField()
+    company_name = serializers.CharField()
+    plan = serializers.CharField()
+
+
+class AgentSummarySerializer(serializers.Serializer):
+    agent_id = serializers.CharField()
+    agent_name = serializers.CharField()
+    status = serializers.CharField()
+
+
+class SessionSerializer(TokenPairSerializer):
+    user = AccountSerializer()
+    agent = AgentSummarySerializer()
+    features = serializers.DictField()
+    clinic = serializers.DictField()
+
+
+class MeSerializer(AccountSerializer):
+    subscription_status = serializers.CharField()
+    features = serializers.DictField()
+    role = serializers.CharField()
+    clinic_id = serializers.UUIDField()
+    clinics = serializers.ListField(child=serializers.DictField())
+
+
+class NewApiKeySerializer(ApiKeySerializer):
+    full_key = serializers.CharField(help_text=_("Shown only once."))
+
+    class Meta(ApiKeySerializer.Meta):
+        fields = ApiKeySerializer.Meta.fields + ["full_key"]
+
+
+class InvitationSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    email = serializers.EmailField()
+    role = serializers.CharField()
+    invitation_token = serializers.CharField()
+    expires_at = serializers.DateTimeField()
+
+
+class NotificationSettingsSerializer(serializers.Serializer):
+    email_notifications = serializers.DictField(child=serializers.BooleanField(), required=False)
+    sms_notifications = serializers.DictField(child=serializers.BooleanField(), required=False)

@@ -197,3 +197,11 @@ def test_me_with_an_api_key_is_403(client_for):
     response = client_for.get("/api/auth/me")
     assert response.status_code == 403
     assert response.json()["detail"] == "Insufficient permissions"
+
+
+def test_openapi_document_describes_the_auth_endpoints_and_credentials(client):
+    response = client.get("/api/schema/", HTTP_ACCEPT="application/json")
+    assert response.status_code == 200
+    schema = response.json()
+    assert {"/api/auth/login", "/api/auth/refresh", "/api/settings/api-keys", "/v1/audit"} <= set(schema["paths"])
+    assert {"DashboardJWT", "OAuth2"} <= set(schema["components"]["securitySchemes"])
