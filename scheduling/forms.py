@@ -1,0 +1,120 @@
+"""Console forms of scheduling. They convert and validate shapes; scheduling.services applies the rules."""
+import datetime as dt
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from config.surfaces.errors import ApiError
+
+from . import selectors, services
+from .models import Appointment, Professional, Service
+
+
+def clinic_instant(clinic, day: dt.date, time: dt.time) -> dt.datetime:
+    return dt.datetime.combine(day, time, tzinfo=selectors.clinic_zone(clinic))
+
+
+class ClinicForm(forms.Form):
+    def __init__(self, *args, clinic, **kwargs):
+        self.clinic = clinic
+        super().__init__(*args, **kwargs)
+
+
+class AppointmentCreateForm(ClinicForm):
+    professional = forms.ModelChoiceField(queryset=Professional.objects.none(), label=_("Professional"))
+    service = forms.ModelChoiceField(queryset=Service.objects.none(), label=_("Service"))
+    date = forms.DateField(label=_("Date"), widget=forms.DateInput(attrs={"type": "date"}))
+    time = forms.TimeField(label=_("Time"), widget=forms.TimeInput(attrs={"type": "time"}))
+    patient_name = forms.CharField(label=_("Patient name"), max_length=200)
+    patient_phone = forms.CharField(label=_("Patient phone"), max_length=40)
+    patient_email = forms.EmailField(label=_("Patient e-mail"), required=False)
+    notes = forms.CharField(label=_("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["professional"].queryset = Professional.objects.filter(clinic=self.clinic, active=True)
+        self.fields["service"].queryset = Service.objects.filter(clinic=self.clinic, active=True)
+
+    @property
+    def starts_at(self):
+        return clinic_instant(self.clinic, self.cleaned_data["date"], self.cleaned_data["time"])
+
+
+class AppointmentEditForm(ClinicForm):
+    professional = forms.ModelChoiceField(queryset=Professional.objects.none(), label=_("Professional"))
+    date = forms.DateField(label=_("Date"), widget=forms.DateInput(attrs={"type": "date"}))
+    time = forms.TimeField(label=_("Time"), widget=forms.TimeInput(attrs={"type": "time"}))
+    status = forms.ChoiceField(label=_("Status"), choices=Appointment.Status.choices)
+    notes = forms.CharField(label=_("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["professional"].queryset = Professional.objects.filter(clinic=self.clinic)
+
+    @property
+    def starts_at(self):
+        return clinic_instant(self.clinic, self.cleaned_data["date"], self.cleaned_data["time"])
+
+
+class ServiceForm(forms.ModelForm):
+    class Meta:
+        model = Service
+        fields = ["name", "duration_minutes", "price", "currency", "buffer_before_minutes", "buffer_after_minutes",
+                  "online_bookable", "active"]
+        labels = {"name": _("Name"), "duration_minutes": _("Duration (minutes)"), "price": _("Price (cents)"),
+                  "currency": _("Currency"), "buffer_before_minutes": _("Buffer before (minutes)"),
+                  "buffer_after_minutes": _("Buffer after (minutes)"), "online_bookable": _("Bookable online"),
+                  "active": _("Active")}
+
+    def clean_duration_minutes(self):
+        value = self.cleaned_data["duration_minutes"]
+        if not value:
+            raise forms.ValidationError(_("Must be at least one minute."))
+        return value
+
+
+class ProfessionalForm(forms.ModelForm):
+    """The professional and their week: one field per day, `09:00-13:00, 14:00-18:00` (empty = day off)."""
+
+    class Meta:
+        model = Professional
+        fields = ["name", "specialty", "email", "phone", "colour", "active", "services"]
+        labels = {"name": _("Name"), "specialty": _("Specialty"), "email": _("E-mail"), "phone": _("Phone"),
+                  "colour": _("Colour"), "active": _("Active"), "services": _("Services")}
+        widgets = {"colour": forms.TextInput(attrs={"type": "color"}),
+                   "services": forms.CheckboxSelectMultiple}
+
+    DAY_LABELS = (_("Monday"), _("Tuesday"), _("Wednesday"), _("Thursday"), _("Friday"), _("Saturday"),
+                  _("Sunday"))
+
+    def __init__(self, *args, clinic, **kwargs):
+        self.clinic = clinic
+        super().__init__(*args, **kwargs)
+        self.fields["services"].queryset = Service.objects.filter(clinic=clinic)
+        if not self.instance._state.adding:
+            schedule = selectors.weekly_schedule(self.instance.working_hours.all())
+        else:
+            schedule = {day: selectors.opening_hours(clinic).get(day, []) for day in selectors.WEEKDAYS}
+        for day, label in zip(selectors.WEEKDAYS, self.DAY_LABELS):
+            self.fields[f"hours_{day}"] = forms.CharField(
+                label=label, required=False, help_text=_("e.g. 09:00-13:00, 14:00-18:00"),
+                initial=", ".join(f"{start}-{end}" for start, end in schedule.get(day, [])))
+
+    def hour_fields(self):
+        return [self[f"hours_{day}"] for day in selectors.WEEKDAYS]
+
+    def clean(self):
+        cleaned = super().clean()
+        schedule = {}
+        for day in selectors.WEEKDAYS:
+            text = (cleaned.get(f"hours_{day}") or "").strip()
+            pairs = []
+            for part in filter(None, (piece.strip() for piece in text.split(","))):
+                start, _sep, end = part.partition("-")
+                pairs.append([start.strip(), end.strip()])
+            schedule[day] = pairs
+        try:
+            cleaned["working_hours"] = services.parse_weekly_schedule(schedule)
+        except ApiError as error:
+            raise forms.ValidationError(str(error.detail))
+        return cleaned

@@ -1,0 +1,20 @@
+"""Console pages of scheduling (namespace "scheduling"), mounted by config/urls.py under `console/agenda/`."""
+from django.urls import path
+
+from . import views
+
+app_name = "scheduling"
+urlpatterns = [
+    path("", views.agenda, name="agenda"),
+    path("appointments/new/", views.appointment_new, name="appointment_new"),
+    path("appointments/<uuid:appointment_id>/", views.appointment_edit, name="appointment_edit"),
+    path("appointments/<uuid:appointment_id>/cancel/", views.appointment_cancel, name="appointment_cancel"),
+    path("professionals/", views.professional_list, name="professionals"),
+    path("professionals/new/", views.professional_form, name="professional_new"),
+    path("professionals/<uuid:professional_id>/", views.professional_form, name="professional_edit"),
+    path("professionals/<uuid:professional_id>/remove/", views.professional_remove, name="professional_remove"),
+    path("services/", views.service_list, name="services"),
+    path("services/new/", views.service_form, name="service_new"),
+    path("services/<uuid:service_id>/", views.service_form, name="service_edit"),
+    path("services/<uuid:service_id>/remove/", views.service_remove, name="service_remove"),
+]
