@@ -123,3 +123,12 @@ def test_fixed_window_resets_at_the_window_boundary():
         window = ratelimit.hit("probe", 2, 60, now=start + 10)
     assert window.exceeded and window.remaining == 0 and window.reset == start + 60
     assert not ratelimit.hit("probe", 2, 60, now=start + 61).exceeded
+
+
+def test_counting_an_api_call_costs_no_query_until_a_batch_is_persisted(clinic, django_assert_num_queries):
+    with django_assert_num_queries(0):
+        for _call in range(ratelimit.PERSIST_EVERY - 1):
+            ratelimit.count_api_call(clinic)
+    with django_assert_num_queries(4):  # UPDATE finds no row; INSERT inside a savepoint creates it
+        ratelimit.count_api_call(clinic)
+    assert ratelimit.monthly_api_calls(clinic) == ratelimit.PERSIST_EVERY
