@@ -1,0 +1,61 @@
+"""Record a consultation in Chromium with MediaRecorder (a fake microphone playing espeak-ng speech), upload it
+from the console, and read the transcript and sections beside each other."""
+import os
+import time
+
+import pytest
+
+from clinics.models import Membership
+from clinics.tests.factories import MembershipFactory
+from notes.models import Note
+
+pytestmark = [pytest.mark.browser, pytest.mark.urls("notes.tests.urls_console")]
+
+CHROMIUM = "/usr/bin/chromium"
+os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+
+
+@pytest.fixture
+def chromium_with_microphone(spoken_note_wav):
+    if not os.path.exists(CHROMIUM):
+        pytest.skip("Debian's Chromium is not installed (make test installs it)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=[
+            "--headless", "--no-sandbox", "--disable-gpu", "--use-fake-ui-for-media-stream",
+            "--use-fake-device-for-media-stream", f"--use-file-for-fake-audio-capture={spoken_note_wav}"])
+        yield browser
+        browser.close()
+
+
+def test_record_in_the_browser_then_review_transcript_and_sections(transactional_db, live_server, client, clinic,
+                                                                    chromium_with_microphone):
+    clinic.locale = "en"
+    clinic.save()
+    member = MembershipFactory(clinic=clinic, role=Membership.Role.EDITOR)
+    client.force_login(member.user)
+    context = chromium_with_microphone.new_context(base_url=live_server.url, locale="en-GB",
+                                                   permissions=["microphone"])
+    context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value,
+                          "url": live_server.url}])
+    context.set_default_timeout(60_000)
+    page = context.new_page()
+    try:
+        page.goto("/console/notes/")
+        page.fill("#id_name", "Rex")
+        page.click("[data-action=record]")
+        time.sleep(12.5)  # the speech lasts about 12 seconds
+        page.click("[data-action=stop]")
+        page.wait_for_url("**/console/notes/*-*/", timeout=90_000)
+
+        note = Note.objects.get()
+        assert note.audio_format in ("webm", "ogg")
+        page.wait_for_selector(".badge.ok")
+        assert note.name == "Rex"
+        transcript = page.inner_text(".transcript").lower()
+        assert "temperature" in transcript or "cough" in transcript
+        assert page.locator("form.section textarea").count() == 4
+        assert page.locator("a.button", has_text="Export RTF").count() == 1
+    finally:
+        context.close()
