@@ -109,7 +109,7 @@ class ClinicSettingsForm(forms.Form):
 
     name = forms.CharField(label=_("Clinic name"), max_length=200)
     slug = forms.SlugField(label=_("Public booking address"), max_length=80,
-                           help_text=_("Used in the public booking link: /booking/<address>/"))
+                           help_text=_("The part of the public booking link that comes after /booking/."))
     timezone = forms.CharField(label=_("Time zone"), max_length=64, help_text=_("An IANA name such as Europe/Lisbon."))
     locale = forms.ChoiceField(label=_("Language of the clinic"), choices=[])
     phone = forms.CharField(label=_("Phone"), max_length=20, required=False)
