@@ -205,3 +205,21 @@ def test_openapi_document_describes_the_auth_endpoints_and_credentials(client):
     schema = response.json()
     assert {"/api/auth/login", "/api/auth/refresh", "/api/settings/api-keys", "/v1/audit"} <= set(schema["paths"])
     assert {"DashboardJWT", "OAuth2"} <= set(schema["components"]["securitySchemes"])
+
+
+@pytest.mark.parametrize("path,payload,field", [
+    ("/api/auth/login", {"password": "x"}, "email"),
+    ("/api/auth/login", {"email": "a@example.com", "password": "x", "clinic_id": "nope"}, "clinic_id"),
+    ("/api/auth/refresh", {}, "refresh_token"),
+])
+def test_bad_auth_input_is_400_with_detail(path, payload, field):
+    response = APIClient().post(path, payload, format="json")
+    assert response.status_code == 400
+    assert response.json()["detail"].startswith(field)
+    assert field in response.json()["errors"]
+
+
+def test_garbage_refresh_token_is_401():
+    response = APIClient().post("/api/auth/refresh", {"refresh_token": "a.b.c"}, format="json")
+    assert response.status_code == 401
+    assert response.json()["detail"] == "Invalid token."
