@@ -13,6 +13,7 @@ from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.exceptions import Throttled, ValidationError
 from rest_framework.permissions import AllowAny
@@ -102,6 +103,10 @@ class BookingView(PublicView):
     POST: book `{serviceId, professionalId?, startsAt, patient: {name, phone, email?}}` → 201 with the
     appointment, 409 SLOT_TAKEN when someone was faster; the patient is created if new and gets an SMS."""
 
+    @extend_schema(responses={200: inline_serializer("PublicClinic", {
+        "clinic": serializers.DictField(), "services": serializers.ListField(child=serializers.DictField()),
+        "professionals": serializers.ListField(child=serializers.DictField()),
+        "bookingRules": serializers.DictField()})}, description="JSON, or the booking page for Accept: text/html.")
     def get(self, request, slug):
         if wants_html(request):
             clinic = Clinic.objects.filter(slug=slug).first()
@@ -110,6 +115,7 @@ class BookingView(PublicView):
             return render(request, "scheduling/booking.html", {"clinic": clinic, "summary": clinic_summary(clinic)})
         return Response(clinic_summary(self.get_clinic(slug)))
 
+    @extend_schema(request=PublicBookingSerializer, responses={201: AppointmentSerializer})
     def post(self, request, slug):
         check_rate(request)
         clinic = self.get_clinic(slug)
@@ -156,6 +162,11 @@ class SlotsView(PublicView):
     """`?serviceId=&professionalId=&from=&to=` (local dates, default the next 7 days, at most 31) →
     `{"slots": [{"startsAt", "endsAt", "professionalId"}]}`."""
 
+    @extend_schema(parameters=[
+        OpenApiParameter("serviceId", str, required=True), OpenApiParameter("professionalId", str),
+        OpenApiParameter("from", str, description="YYYY-MM-DD, clinic-local"),
+        OpenApiParameter("to", str, description="YYYY-MM-DD, inclusive")],
+        responses={200: inline_serializer("PublicSlots", {"slots": SlotSerializer(many=True)})})
     def get(self, request, slug):
         clinic = self.get_clinic(slug)
         params = request.query_params

@@ -4,6 +4,7 @@ Serializers convert; the rules live in `scheduling.services`. Instants are writt
 (`2026-05-14T10:00:00+01:00`) and read in any offset.
 """
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from scheduling import selectors, services
@@ -50,6 +51,19 @@ class ServiceSerializer(serializers.ModelSerializer):
         read_only_fields = ["id"]
 
 
+WEEK_SCHEMA = {
+    "type": "object",
+    "description": "Clinic-local wall times per weekday; a day left out (or []) has no hours. "
+                   "Several intervals per day. On write the whole week is replaced.",
+    "properties": {day: {"type": "array", "items": {
+        "type": "array", "minItems": 2, "maxItems": 2, "items": {"type": "string", "pattern": "^\\d{2}:\\d{2}$"}}}
+        for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")},
+    "additionalProperties": False,
+    "example": {"mon": [["09:00", "13:00"], ["14:00", "18:00"]], "tue": [["09:00", "18:00"]], "sat": []},
+}
+
+
+@extend_schema_field(WEEK_SCHEMA)
 class WorkingHoursField(serializers.JSONField):
     """`{"mon": [["09:00", "13:00"], ["14:00", "18:00"]], ..., "sun": []}` — clinic-local wall times.
 
@@ -71,6 +85,9 @@ class ProfessionalSerializer(serializers.ModelSerializer):
     workingHours = WorkingHoursField(source="working_hours", required=False)
     createdAt = serializers.DateTimeField(source="created_at", read_only=True)
     colour = serializers.RegexField(r"^#[0-9a-fA-F]{6}$", required=False)
+    email = serializers.EmailField(required=False, allow_blank=True, max_length=254)
+    phone = serializers.CharField(required=False, allow_blank=True, max_length=20)
+    specialty = serializers.CharField(required=False, allow_blank=True, max_length=200)
 
     class Meta:
         model = Professional
@@ -143,6 +160,17 @@ class ExceptionSerializer(serializers.ModelSerializer):
     class Meta:
         model = AvailabilityException
         fields = ["id", "professionalId", "kind", "startsAt", "endsAt", "reason"]
+
+
+class ScheduleSerializer(serializers.Serializer):
+    """One professional's week and dated exceptions (GET /api/v1/schedules)."""
+
+    professionalId = serializers.UUIDField()
+    name = serializers.CharField()
+    active = serializers.BooleanField()
+    timezone = serializers.CharField()
+    workingHours = WorkingHoursField()
+    exceptions = ExceptionSerializer(many=True)
 
 
 class SlotSerializer(serializers.Serializer):
