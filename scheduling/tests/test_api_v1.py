@@ -251,3 +251,20 @@ def test_appointment_list_queries_do_not_grow(client_for, clinic, professional, 
                            patient=PatientFactory(clinic=clinic))
     many = count_queries(lambda: client_for.get("/v1/appointments"))
     assert many == one
+
+
+def test_every_appointment_change_is_audited_with_the_caller(client_for, clinic, professional, service, patient):
+    from clinics.models import AuditEvent
+
+    response = client_for.post("/v1/appointments", {
+        "patientId": patient.hash, "professionalId": str(professional.pk), "serviceId": str(service.pk),
+        "startsAt": upcoming(clinic=clinic).isoformat()}, format="json")
+    appointment_id = response.json()["id"]
+    client_for.patch(f"/v1/appointments/{appointment_id}", {
+        "startsAt": upcoming(hour=15, clinic=clinic).isoformat(), "status": "confirmed"}, format="json")
+    client_for.delete(f"/v1/appointments/{appointment_id}")
+    events = AuditEvent.objects.filter(clinic=clinic, object_id=appointment_id).order_by("created_at")
+    assert [event.action for event in events] == [
+        "appointment.create", "appointment.reschedule", "appointment.status", "appointment.status"]
+    assert {event.actor_kind for event in events} == {"key"}
+    assert events[3].extra == {"from": "confirmed", "to": "cancelled"}
