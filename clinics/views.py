@@ -352,21 +352,26 @@ def accept_invitation(request, token):
     })
 
 
+NEW_KEY_SESSION_KEY = "console_new_api_key"
+
+
 @console_page(roles=[Membership.Role.ADMIN])
 def api_keys(request):
     clinic = request.membership.clinic
     form = ApiKeyForm(request.POST or None)
-    created_key = None
     if request.method == "POST" and form.is_valid():
         try:
-            _key, created_key = services.create_api_key(
+            _key, raw = services.create_api_key(
                 request, form.cleaned_data["name"], permissions=form.cleaned_data["permissions"],
                 expires_at=form.cleaned_data["expires_at"])
         except ApiError as error:
             form.add_error(None, _error_message(error))
         else:
-            form = ApiKeyForm()
-    # The full key is in this one response only; a reload does not show it again.
+            # Post/redirect/get, so a reload cannot mint a second key; the session holds the full key only until
+            # the very next page view, which shows it once.
+            request.session[NEW_KEY_SESSION_KEY] = raw
+            return redirect("console:api_keys")
+    created_key = request.session.pop(NEW_KEY_SESSION_KEY, None) if request.method == "GET" else None
     response = render(request, "console/api_keys.html", {
         "form": form, "keys": selectors.api_keys_of(clinic).select_related("created_by"),
         "created_key": created_key, "now": timezone.now(),

@@ -233,8 +233,11 @@ def test_team_removal_of_foreign_member_is_404_and_viewer_is_403(client, admin_c
 
 def test_api_key_is_shown_once_and_stored_hashed(admin_client, admin):
     response = admin_client.post(reverse("console:api_keys"), {"name": "Website", "permissions": ["read"]})
-    assert response.status_code == 200
-    raw = re.search(r'data-testid="new-api-key">([^<]+)<', response.content.decode()).group(1)
+    assert response.status_code == 302 and response["Location"] == reverse("console:api_keys")
+    shown = admin_client.get(response["Location"])
+    assert shown["Cache-Control"] == "no-store"
+    raw = re.search(r'data-testid="new-api-key">([^<]+)<', shown.content.decode()).group(1)
+    assert "console_new_api_key" not in admin_client.session
     key = ApiKey.objects.get(clinic=admin.clinic, name="Website")
     assert key.digest == hash_secret(raw) and key.permissions == ["read"] and key.created_by == admin.user
     assert raw not in admin_client.get(reverse("console:api_keys")).content.decode()

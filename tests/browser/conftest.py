@@ -31,3 +31,34 @@ def page(browser, live_server):
     page = context.new_page()
     yield page
     context.close()
+
+
+def sign_in(page, email, password, totp_device=None):
+    """Sign in through the console's form; with a TOTP device, pass the second step with its current code."""
+    import re
+
+    from clinics.management.commands.demo_login import current_code
+
+    page.goto("/login/")
+    page.locator("input[name=username]").fill(email)
+    page.locator("input[name=password]").fill(password)
+    page.locator("form button[type=submit]").click()
+    if totp_device is not None:
+        page.wait_for_url(re.compile(r"/login/verify/"))
+        page.locator("input[name=code]").fill(current_code(totp_device))
+        page.locator("form button[type=submit]").click()
+    page.wait_for_url(lambda url: "/login/" not in url)
+    return page
+
+
+@pytest.fixture
+def signed_in_page(page, transactional_db):
+    """`page` signed in as the seeded demo admin (Clínica Demo), both sign-in steps passed."""
+    from django.core.management import call_command
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from clinics.management.commands.seed_demo import DEMO_ADMIN_EMAIL, DEMO_PASSWORD
+
+    call_command("seed_demo")
+    device = TOTPDevice.objects.get(user__email=DEMO_ADMIN_EMAIL, confirmed=True)
+    return sign_in(page, DEMO_ADMIN_EMAIL, DEMO_PASSWORD, device)

@@ -73,3 +73,23 @@ def test_language_switch_translates_the_login_page(page):
     page.get_by_label("Langue").select_option("pt-pt")
     page.get_by_role("heading", name="Iniciar sessão").wait_for()
     assert page.locator("html").get_attribute("lang") == "pt-pt"
+
+
+def test_admin_creates_sees_once_and_revokes_an_api_key(signed_in_page):
+    from clinics.models import ApiKey, hash_secret
+
+    page = signed_in_page
+    page.get_by_role("link", name="API keys").click()
+    page.get_by_label("Name").fill("Website widget")
+    page.get_by_label("Write").check()
+    page.get_by_role("button", name="Create key").click()
+    raw = page.get_by_test_id("new-api-key").inner_text().strip()
+    key = ApiKey.objects.get(name="Website widget")
+    assert key.digest == hash_secret(raw) and key.permissions == ["read", "write"]
+
+    page.reload()
+    assert page.get_by_test_id("new-api-key").count() == 0
+    page.get_by_role("row", name="Website widget").get_by_role("button", name="Revoke").click()
+    page.get_by_role("row", name="Website widget").get_by_text("Revoked").wait_for()
+    key.refresh_from_db()
+    assert key.revoked_at is not None
