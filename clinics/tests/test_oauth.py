@@ -63,10 +63,22 @@ def _bearer(token):
     return client
 
 
+def _appointment_in(clinic):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from scheduling.tests.factories import AppointmentFactory, ProfessionalFactory
+
+    starts_at = (timezone.now() + timedelta(days=2)).replace(hour=11, minute=0, second=0, microsecond=0)
+    return AppointmentFactory(professional=ProfessionalFactory(clinic=clinic), starts_at=starts_at)
+
+
 def test_authorization_code_with_pkce_round_trip_acts_for_the_chosen_clinic(application):
     user = UserFactory()
-    MembershipFactory(user=user, role="admin")
+    first = MembershipFactory(user=user, role="admin")
     chosen = MembershipFactory(user=user, role="admin", clinic=ClinicFactory(name="Clínica Escolhida"))
+    mine, not_mine = _appointment_in(chosen.clinic), _appointment_in(first.clinic)
     verifier, challenge = _pkce()
     consent = _authorize(user, application, clinic=chosen.clinic, challenge=challenge)
     redirect = urlparse(consent["Location"])
@@ -80,7 +92,13 @@ def test_authorization_code_with_pkce_round_trip_acts_for_the_chosen_clinic(appl
     assert body["token_type"] == "Bearer"
     assert set(body["scope"].split()) == {"read", "write"}
 
-    # No /api/v1/ endpoint exists yet in the clinics app; /v1/tenants/me is on the same authentication.
+    voice = _bearer(body["access_token"]).get("/api/v1/appointments")
+    assert voice.status_code == 200, voice.content
+    assert voice.json()["success"] is True
+    assert str(mine.id) in voice.content.decode()
+    assert str(not_mine.id) not in voice.content.decode()
+    assert _bearer("wrong-token").get("/api/v1/appointments").status_code == 401
+
     tenant = _bearer(body["access_token"]).get("/v1/tenants/me")
     assert tenant.status_code == 200
     assert tenant.json()["id"] == str(chosen.clinic_id)
