@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from config.surfaces.errors import ApiError
 
 from . import selectors, services
-from .models import Appointment, Professional, Service
+from .models import Appointment, AvailabilityException, Professional, Service
 
 
 def clinic_instant(clinic, day: dt.date, time: dt.time) -> dt.datetime:
@@ -117,4 +117,33 @@ class ProfessionalForm(forms.ModelForm):
             cleaned["working_hours"] = services.parse_weekly_schedule(schedule)
         except ApiError as error:
             raise forms.ValidationError(str(error.detail))
+        return cleaned
+
+
+class ExceptionForm(ClinicForm):
+    """Time off, extra hours or a clinic-wide closure, entered in the clinic's local time."""
+
+    professional = forms.ModelChoiceField(queryset=Professional.objects.none(), required=False,
+                                          label=_("Professional"), empty_label=_("Whole clinic"))
+    kind = forms.ChoiceField(label=_("Kind"), choices=AvailabilityException.Kind.choices)
+    starts = forms.DateTimeField(label=_("From"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
+    ends = forms.DateTimeField(label=_("Until"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
+    reason = forms.CharField(label=_("Reason"), required=False, max_length=200)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["professional"].queryset = Professional.objects.filter(clinic=self.clinic, active=True)
+
+    def clean(self):
+        cleaned = super().clean()
+        zone = selectors.clinic_zone(self.clinic)
+        for name in ("starts", "ends"):
+            if cleaned.get(name) is not None:
+                # The browser sends wall-clock time; it is the clinic's, not the server's.
+                cleaned[name] = cleaned[name].replace(tzinfo=None).replace(tzinfo=zone)
+        kind = cleaned.get("kind")
+        if kind and kind != AvailabilityException.Kind.CLOSURE and cleaned.get("professional") is None:
+            self.add_error("professional", _("Choose the professional (only closures are clinic-wide)."))
+        if cleaned.get("starts") and cleaned.get("ends") and cleaned["starts"] >= cleaned["ends"]:
+            self.add_error("ends", _("The end must be after the start."))
         return cleaned

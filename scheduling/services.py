@@ -15,7 +15,8 @@ from clinics.crypto import blind_index, name_tokens
 from config.surfaces.errors import ApiError
 
 from . import selectors
-from .models import ACTIVE_STATUSES, Appointment, Patient, Professional, Service, WorkingHours
+from .models import (ACTIVE_STATUSES, Appointment, AvailabilityException, Patient, Professional, Service,
+                     WorkingHours)
 
 logger = logging.getLogger(__name__)
 
@@ -219,6 +220,32 @@ def parse_weekly_schedule(schedule) -> list[tuple[int, dt.time, dt.time]]:
                 raise invalid(_("Intervals of one day must not overlap."))
         rows += [(selectors.WEEKDAYS.index(day), start, end) for start, end in parsed]
     return rows
+
+
+@transaction.atomic
+def add_exception(clinic, *, kind, starts_at, ends_at, professional=None, reason="", actor=None):
+    """Time off or extra hours of one professional, or a clinic-wide closure (no professional).
+
+    Existing appointments are kept: a closure does not cancel anyone, it only stops new bookings.
+    """
+    if professional is not None and professional.clinic_id != clinic.pk:
+        raise ApiError(404, "NOT_FOUND", _("Not found."))
+    if starts_at >= ends_at:
+        raise ApiError(400, "VALIDATION_ERROR", _("The end must be after the start."),
+                       {"endsAt": [_("The end must be after the start.")]})
+    if kind == AvailabilityException.Kind.CLOSURE:
+        professional = None
+    exception = AvailabilityException.objects.create(clinic=clinic, professional=professional, kind=kind,
+                                                     starts_at=starts_at, ends_at=ends_at, reason=reason or "")
+    audit(clinic, actor, "availability_exception.create", exception, {"kind": kind})
+    return exception
+
+
+@transaction.atomic
+def remove_exception(exception, *, actor=None):
+    """Delete a dated exception; the weekly hours apply again."""
+    audit(exception.clinic, actor, "availability_exception.delete", exception, {"kind": exception.kind})
+    exception.delete()
 
 
 def _replace_working_hours(professional, rows):

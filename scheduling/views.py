@@ -15,8 +15,8 @@ from clinics.views import console_page
 from config.surfaces.errors import ApiError
 
 from . import selectors, services
-from .forms import AppointmentCreateForm, AppointmentEditForm, ProfessionalForm, ServiceForm
-from .models import Appointment, Professional, Service
+from .forms import AppointmentCreateForm, AppointmentEditForm, ExceptionForm, ProfessionalForm, ServiceForm
+from .models import Appointment, AvailabilityException, Professional, Service
 
 
 def _require_write(request):
@@ -225,3 +225,37 @@ def service_remove(request, service_id):
     else:
         messages.success(request, _("Service archived.") if outcome == "archived" else _("Service deleted."))
     return redirect("scheduling:services")
+
+
+@console_page
+def exception_list(request):
+    """Upcoming time off, extra hours and closures, and a form to add one."""
+    clinic = _clinic(request)
+    form = ExceptionForm(request.POST or None, clinic=clinic)
+    if request.method == "POST":
+        _require_write(request)
+        if form.is_valid():
+            data = form.cleaned_data
+            services.add_exception(clinic, kind=data["kind"], starts_at=data["starts"], ends_at=data["ends"],
+                                   professional=data["professional"], reason=data["reason"], actor=request)
+            messages.success(request, _("Saved."))
+            return redirect("scheduling:exceptions")
+    zone = selectors.clinic_zone(clinic)
+    exceptions = list(AvailabilityException.objects.filter(clinic=clinic, ends_at__gt=timezone.now())
+                      .select_related("professional").order_by("starts_at"))
+    for exception in exceptions:
+        exception.local_start = exception.starts_at.astimezone(zone)
+        exception.local_end = exception.ends_at.astimezone(zone)
+    return render(request, "scheduling/console/exceptions.html", {
+        "form": form, "exceptions": exceptions, "can_write": request.auth.can("write"),
+        "timezone": clinic.timezone}, status=400 if form.errors else 200)
+
+
+@require_POST
+@console_page
+def exception_remove(request, exception_id):
+    _require_write(request)
+    exception = get_object_or_404(AvailabilityException, clinic=_clinic(request), pk=exception_id)
+    services.remove_exception(exception, actor=request)
+    messages.success(request, _("Removed."))
+    return redirect("scheduling:exceptions")

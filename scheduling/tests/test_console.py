@@ -139,3 +139,35 @@ def test_foreign_service_and_professional_pages_are_404(editor_client, other_cli
     assert editor_client.get(reverse("scheduling:service_edit", args=[service.pk])).status_code == 404
     assert editor_client.get(reverse("scheduling:professional_edit", args=[professional.pk])).status_code == 404
     assert editor_client.post(reverse("scheduling:professional_remove", args=[professional.pk])).status_code == 404
+
+
+def test_time_off_added_in_clinic_time_removes_slots_and_can_be_removed(editor_client, clinic, professional,
+                                                                         service):
+    from scheduling.models import AvailabilityException
+    from scheduling.selectors import free_slots
+
+    day = upcoming(days=4, clinic=clinic)
+    response = editor_client.post(reverse("scheduling:exceptions"), {
+        "professional": professional.pk, "kind": "time_off", "starts": f"{day.date()}T09:00",
+        "ends": f"{day.date()}T13:00", "reason": "Congresso"})
+    assert response.status_code == 302
+    exception = AvailabilityException.objects.get(clinic=clinic)
+    assert exception.starts_at == day.replace(hour=9)
+    starts = {slot.starts_at for slot in free_slots(clinic, service, day.date(), day.date())}
+    assert day.replace(hour=12, minute=45) not in starts and day.replace(hour=13) in starts
+    assert "Congresso" in editor_client.get(reverse("scheduling:exceptions")).content.decode()
+    editor_client.post(reverse("scheduling:exception_remove", args=[exception.pk]))
+    assert not AvailabilityException.objects.exists()
+
+
+def test_time_off_needs_a_professional_and_an_ordered_range(editor_client, clinic, professional):
+    from scheduling.models import AvailabilityException
+
+    response = editor_client.post(reverse("scheduling:exceptions"), {
+        "kind": "time_off", "starts": "2027-01-11T13:00", "ends": "2027-01-11T09:00"})
+    assert response.status_code == 400
+    assert not AvailabilityException.objects.exists()
+    closure = editor_client.post(reverse("scheduling:exceptions"), {
+        "kind": "closure", "starts": "2027-12-25T00:00", "ends": "2027-12-26T00:00", "reason": "Natal"})
+    assert closure.status_code == 302
+    assert AvailabilityException.objects.get().professional is None
