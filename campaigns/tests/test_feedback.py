@@ -62,7 +62,7 @@ def test_bad_score_shows_the_form_again(clinic, client, score):
     services.request_feedback(appointment)
     response = client.post(f"/feedback/{feedback_token(appointment)}", {"score": score})
     assert response.status_code == 400
-    assert "0 to 10" in response.content.decode()
+    assert "0 a 10" in response.content.decode()  # the clinic speaks pt-PT
     assert not FeedbackResponse.objects.exists()
 
 
@@ -73,7 +73,7 @@ def test_expired_and_forged_feedback_links_get_clear_pages(clinic, client):
     assert client.get(f"/feedback/{token[:-3]}abc").status_code == 404
     PatientLink.objects.update(expires_at=timezone.now() - dt.timedelta(seconds=1))
     response = client.get(f"/feedback/{token}")
-    assert response.status_code == 410 and "expired" in response.content.decode()
+    assert response.status_code == 410 and "expirou" in response.content.decode()
 
 
 def test_nps_per_clinic_and_per_professional(clinic, other_clinic):

@@ -34,7 +34,7 @@ def test_job_run_twice_sends_exactly_one_sms_per_appointment(clinic):
         assert reminder.state == Reminder.State.SENT
         message = Message.objects.get(pk=reminder.message_id)
         assert message.to_phone == appointment.patient.phone
-        assert "YES" in message.body and clinic.name in message.body
+        assert "Responda SIM" in message.body and clinic.name in message.body  # the clinic speaks pt-PT
 
 
 def test_beat_task_sends_due_reminders_once(clinic):

@@ -75,12 +75,21 @@ def test_send_needs_write_scope(clinic, appointment, make_client):
     assert response.json()["error"]["code"] == "FORBIDDEN"
 
 
-def test_valid_link_shows_default_questions_on_a_mobile_page(client, token):
+def test_valid_link_shows_default_questions_on_a_mobile_page_in_the_clinic_language(client, token):
     response = client.get(f"/triagem/{token}")
     assert response.status_code == 200
     html = response.content.decode()
     assert 'name="viewport"' in html
-    assert "What is the reason for your appointment?" in html and 'name="q_reason"' in html
+    assert "Qual é o motivo da sua consulta?" in html and 'name="q_reason"' in html
+
+
+def test_sms_and_form_follow_a_french_clinic(clinic, client, client_for):
+    clinic.locale = "fr"
+    clinic.save()
+    response = _send(client_for, AppointmentFactory(clinic=clinic))
+    body = Message.objects.get(pk=response.json()["messageId"]).body
+    assert "merci de répondre" in body
+    assert "Quel est le motif de votre rendez-vous ?" in client.get(f"/triagem/{_token(body)}").content.decode()
 
 
 def test_service_questionnaire_replaces_the_clinic_default(clinic, appointment, client, token):
@@ -103,7 +112,7 @@ def test_answers_are_stored_on_the_appointment_and_the_link_is_spent(appointment
     assert answers == {"reason": "Dor no joelho", "medication": "", "allergies": "no", "pain": "6"}
 
     reused = client.get(f"/triagem/{token}")
-    assert reused.status_code == 410 and "already answered" in reused.content.decode()
+    assert reused.status_code == 410 and "já foi respondido" in reused.content.decode()
     again = client.post(f"/triagem/{token}", {"q_reason": "Outra", "q_allergies": "yes"})
     assert again.status_code == 410
     assert TriageResponse.objects.count() == 1
@@ -113,7 +122,7 @@ def test_missing_required_answer_shows_the_form_again_and_keeps_the_link(client,
     response = client.post(f"/triagem/{token}", {"q_reason": "", "q_allergies": "maybe"})
     assert response.status_code == 400
     html = response.content.decode()
-    assert "This question needs an answer." in html and "Choose yes or no." in html
+    assert "Esta pergunta precisa de resposta." in html and "Escolha sim ou não." in html
     assert not TriageResponse.objects.exists()
     assert client.get(f"/triagem/{token}").status_code == 200
 
@@ -122,7 +131,7 @@ def test_expired_link_gets_a_clear_410_page(client, token):
     PatientLink.objects.update(expires_at=timezone.now() - dt.timedelta(minutes=1))
     for response in (client.get(f"/triagem/{token}"), client.post(f"/triagem/{token}", {"q_reason": "x"})):
         assert response.status_code == 410
-        assert "expired" in response.content.decode()
+        assert "expirou" in response.content.decode()
         assert response["Content-Type"].startswith("text/html")
     assert not TriageResponse.objects.exists()
 
