@@ -148,6 +148,13 @@ def _revoke_session(session_id) -> None:
     revoke_session_access(session_id)
 
 
+def purge_refresh_tokens(older_than_days: int = 1) -> int:
+    """Delete refresh-token records that expired more than `older_than_days` ago; returns how many."""
+    cutoff = timezone.now() - timedelta(days=older_than_days)
+    deleted, _by_model = DashboardRefreshToken.objects.filter(expires_at__lt=cutoff).delete()
+    return deleted
+
+
 def logout(request, refresh_token: str | None = None) -> None:
     """End the caller's login: its refresh tokens are revoked and its access tokens stop working."""
     credential = request.auth

@@ -223,3 +223,16 @@ def test_garbage_refresh_token_is_401():
     response = APIClient().post("/api/auth/refresh", {"refresh_token": "a.b.c"}, format="json")
     assert response.status_code == 401
     assert response.json()["detail"] == "Invalid token."
+
+
+def test_purging_drops_only_long_expired_refresh_tokens(admin_client):
+    from clinics import services
+    from clinics.models import DashboardRefreshToken
+
+    live = DashboardRefreshToken.objects.get()
+    stale = DashboardRefreshToken.objects.create(jti="old", session_id=live.session_id,
+                                                 membership=live.membership,
+                                                 expires_at=timezone.now() - timedelta(days=2))
+    assert services.purge_refresh_tokens() == 1
+    assert list(DashboardRefreshToken.objects.all()) == [live]
+    assert not DashboardRefreshToken.objects.filter(pk=stale.pk).exists()

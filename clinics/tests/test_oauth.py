@@ -184,3 +184,18 @@ def test_token_works_on_the_dashboard_surface(application):
     assert me.json()["clinic_id"] == str(membership.clinic_id)
     # OAuth tokens never manage keys or the team.
     assert client.post("/api/settings/api-keys", {"name": "k"}, format="json").status_code == 403
+
+
+def test_consent_page_offers_only_the_users_clinics(application):
+    user = UserFactory()
+    MembershipFactory(user=user, clinic=ClinicFactory(name="Clínica Minha"))
+    ClinicFactory(name="Clínica Alheia")
+    _verifier, challenge = _pkce()
+    browser = Client()
+    browser.force_login(user)
+    page = browser.get("/oauth/authorize/", {"response_type": "code", "client_id": application.client_id,
+                                             "redirect_uri": REDIRECT, "scope": "read", "code_challenge": challenge,
+                                             "code_challenge_method": "S256"})
+    assert page.status_code == 200
+    assert "Clínica Minha" in page.content.decode()
+    assert "Clínica Alheia" not in page.content.decode()
