@@ -19,6 +19,7 @@ NAVIGATION = [
     ("api_keys", _("API keys"), "console:api_keys"),
     ("settings", _("Settings"), "console:settings"),
 ]
+ADMIN_ONLY = {"api_keys", "settings"}
 
 
 def memberships_of(request):
@@ -41,8 +42,12 @@ def active_membership_for(request):
 
 def _navigation(request):
     current = getattr(getattr(request, "resolver_match", None), "view_name", None)
+    membership = active_membership_for(request)
+    is_admin = membership is not None and membership.role == "admin"
     items = []
     for key, label, url_name in NAVIGATION:
+        if key in ADMIN_ONLY and not is_admin:
+            continue
         try:
             url = reverse(url_name)
         except NoReverseMatch:

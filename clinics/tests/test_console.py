@@ -431,3 +431,9 @@ def test_team_and_key_pages_use_a_bounded_number_of_queries(admin_client, admin,
 def test_django_admin_login_asks_for_an_otp_token(client, db):
     body = client.get("/admin/login/").content.decode()
     assert 'name="otp_token"' in body
+
+
+def test_navigation_hides_admin_pages_from_viewers(client, viewer):
+    sign_in(client, viewer.user)
+    body = client.get(reverse("console:home")).content.decode()
+    assert ">Team</a>" in body and ">API keys</a>" not in body and ">Settings</a>" not in body
