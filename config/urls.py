@@ -26,7 +26,9 @@ urlpatterns = [
     path("booking/", include("scheduling.public_urls")),
     # OAuth 2.0 (seed 003): django-oauth-toolkit with a clinic-choosing consent; /oauth/authorize, /oauth/token.
     path("oauth/", include("clinics.oauth_urls", namespace="oauth2_provider")),
+    path("", include("campaigns.public_urls")),
     path("console/", include("telephony.urls")),
+    path("console/", include("campaigns.urls")),
     path("", include("clinics.console_urls")),
 ]
 

@@ -52,6 +52,11 @@ def twilio_inbound(request):
     sid = request.POST.get("MessageSid") or request.POST.get("SmsSid")
     if not sid:
         return _missing("MessageSid")
-    receive_message(TwilioSMSBackend.name, sid, request.POST.get("From", ""), request.POST.get("To", ""),
-                    request.POST.get("Body", ""))
+    message = receive_message(TwilioSMSBackend.name, sid, request.POST.get("From", ""), request.POST.get("To", ""),
+                              request.POST.get("Body", ""))
+    if message.clinic_id:
+        # A patient's SIM/NAO answers a reminder; a replay re-applies the same status, which changes nothing.
+        from campaigns.services import handle_inbound_reply
+
+        handle_inbound_reply(message.clinic, message.from_phone, message.body)
     return HttpResponse(EMPTY_TWIML, content_type="text/xml")
