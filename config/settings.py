@@ -135,6 +135,7 @@ CELERY_BEAT_SCHEDULE = {
     # Each run sends only what is due and claims before sending, so overlapping or repeated runs are safe.
     "campaigns-send-due-reminders": {"task": "campaigns.send_due_reminders", "schedule": 300.0},
     "campaigns-request-pending-feedback": {"task": "campaigns.request_pending_feedback", "schedule": 900.0},
+    "clinics-purge-refresh-tokens": {"task": "clinics.purge_refresh_tokens", "schedule": 86400.0},
 }
 
 # --- i18n: the console speaks Portuguese (Portugal and Brazil), French and English.
