@@ -1,6 +1,7 @@
 """Console pages of the clinics app: sign-in with two-factor, profile, clinic switcher, team and API keys."""
 import time
 import uuid
+from base64 import b32encode
 from functools import wraps
 from urllib.parse import urlencode
 
@@ -8,7 +9,7 @@ import qrcode
 import qrcode.image.svg
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import BACKEND_SESSION_KEY, REDIRECT_FIELD_NAME, get_user_model
+from django.contrib.auth import REDIRECT_FIELD_NAME, get_user_model
 from django.contrib.auth import login as auth_login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.views import redirect_to_login
@@ -244,8 +245,6 @@ def two_factor_setup(request):
 
 
 def _base32_secret(device):
-    from base64 import b32encode
-
     return b32encode(device.bin_key).decode()
 
 

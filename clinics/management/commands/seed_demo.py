@@ -116,4 +116,4 @@ class Command(BaseCommand):
             self.stdout.write(self.style.WARNING(
                 f"API key (shown once, only its hash is stored): {seed.raw_api_key}"))
         else:
-            self.stdout.write(f"API key: {seed.api_key.preview} exists; its full value was printed when it was created.")
+            self.stdout.write(f"API key: {seed.api_key.preview} exists; its full value was printed when it was made.")
