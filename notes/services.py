@@ -166,6 +166,8 @@ def transcribe(note: Note) -> None:
     """Step 1: the recording's text, kept on the note. Skipped when a transcript already exists."""
     if note.transcript:
         return
+    if not note.audio:
+        raise stt.TranscriptionError("The note has no recording.")
     recogniser = stt.backend()
     started = time.monotonic()
     with local_audio_path(note) as path:

@@ -322,9 +322,9 @@ def test_transcripts_retry_restarts_a_failed_transcription(notes_client, clinic,
     assert response.status_code == 202
     assert response.json()["data"]["transcription_status"] == "pending"
     note.refresh_from_db()
-    # The factory note has no audio at all, so the rerun fails again, at the same step, with a new reason.
+    # The factory note has no recording at all, so the rerun fails again, at the same step, saying so.
     assert (note.transcription_status, note.failed_step) == ("failed", "transcription")
-    assert note.failure_reason != "no speech"
+    assert note.failure_reason == "The note has no recording."
     assert note.attempts == 1
 
 
