@@ -7,7 +7,7 @@ import datetime as dt
 import logging
 
 import phonenumbers
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, OperationalError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -288,16 +288,37 @@ def _check_bookable(clinic, professional, service, starts_at, source, now=None):
                        _("The professional is not available for the whole appointment at that time."))
 
 
+DEADLOCK_DETECTED = "40P01"
+SAVE_ATTEMPTS = 3
+
+
 def _save_guarded(appointment, **save_kwargs):
-    """Save inside a savepoint; the exclusion constraint's refusal becomes 409 SLOT_TAKEN."""
-    try:
-        with transaction.atomic():
-            appointment.save(**save_kwargs)
-    except IntegrityError as error:
-        constraint = getattr(getattr(error.__cause__, "diag", None), "constraint_name", None)
-        if constraint == NO_OVERLAP or NO_OVERLAP in str(error):
-            raise ApiError(409, "SLOT_TAKEN", _("That time is no longer available; please choose another slot."))
-        raise
+    """Save inside a savepoint; the exclusion constraint's refusal becomes 409 SLOT_TAKEN.
+
+    Two transactions inserting overlapping ranges at the same instant can each wait for the other inside the
+    exclusion check, and PostgreSQL then aborts one as a deadlock. The victim retries from its savepoint:
+    by then the winner holds the time, so the retry gets the constraint's verdict (or the time if the winner
+    rolled back).
+    """
+    for attempt in range(SAVE_ATTEMPTS):
+        try:
+            with transaction.atomic():
+                appointment.save(**save_kwargs)
+            return
+        except IntegrityError as error:
+            constraint = getattr(getattr(error.__cause__, "diag", None), "constraint_name", None)
+            if constraint == NO_OVERLAP or NO_OVERLAP in str(error):
+                raise _slot_taken()
+            raise
+        except OperationalError as error:
+            if getattr(error.__cause__, "sqlstate", None) != DEADLOCK_DETECTED:
+                raise
+            logger.info("Booking of %s lost a deadlock (attempt %d)", appointment.pk, attempt + 1)
+    raise _slot_taken()
+
+
+def _slot_taken():
+    return ApiError(409, "SLOT_TAKEN", _("That time is no longer available; please choose another slot."))
 
 
 def _set_times(appointment, service, starts_at):
@@ -327,12 +348,17 @@ def book(*, clinic, patient, professional, service, starts_at, source=Appointmen
 
 
 @transaction.atomic
-def reschedule(appointment, *, starts_at, professional=None, actor=None, now=None) -> Appointment:
-    """Move an active appointment to `starts_at` (optionally another professional); same refusals as book()."""
+def reschedule(appointment, *, starts_at, professional=None, source=None, actor=None, now=None) -> Appointment:
+    """Move an active appointment to `starts_at` (optionally another professional); same refusals as book().
+
+    `source` is the channel asking for the move (notice and horizon bind patient-facing ones); by default
+    the channel that booked it.
+    """
     if not appointment.is_active:
         raise ApiError(409, "APPOINTMENT_NOT_ACTIVE", _("Only scheduled or confirmed appointments can be moved."))
     professional = professional or appointment.professional
-    _check_bookable(appointment.clinic, professional, appointment.service, starts_at, appointment.source, now)
+    _check_bookable(appointment.clinic, professional, appointment.service, starts_at, source or appointment.source,
+                    now)
     previous = appointment.starts_at
     appointment.professional = professional
     _set_times(appointment, appointment.service, starts_at)

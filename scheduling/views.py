@@ -112,7 +112,7 @@ def appointment_edit(request, appointment_id):
             try:
                 if form.starts_at != appointment.starts_at or data["professional"] != appointment.professional:
                     services.reschedule(appointment, starts_at=form.starts_at, professional=data["professional"],
-                                        actor=request)
+                                        source=Appointment.Source.STAFF, actor=request)
                 services.update_notes(appointment, data["notes"], actor=request)
                 services.set_status(appointment, data["status"], actor=request)
             except ApiError as error:

@@ -171,11 +171,14 @@ def book_from_payload(request, clinic, data):
             raise ApiError(404, "PATIENT_NOT_FOUND", _("Patient not found."))
     else:
         patient = services.find_or_create_patient(clinic, actor=request, **data["patient"])
-    credential = request.auth
-    default_source = Appointment.Source.STAFF if credential.actor_kind == "user" else Appointment.Source.API
     return services.book(clinic=clinic, patient=patient, professional=professional, service=service,
-                         starts_at=data["startsAt"], source=data.get("source") or default_source,
+                         starts_at=data["startsAt"], source=data.get("source") or caller_source(request),
                          notes=data.get("notes", ""), actor=request)
+
+
+def caller_source(request):
+    """Members act as staff; keys and OAuth clients as the API."""
+    return Appointment.Source.STAFF if request.auth.actor_kind == "user" else Appointment.Source.API
 
 
 def _uuid_or_none(value):
@@ -210,7 +213,7 @@ class AppointmentDetailView(ClinicContextMixin, generics.RetrieveUpdateDestroyAP
                 if data.get("professionalId"):
                     professional = get_object_or_404(Professional, clinic=self.clinic, pk=data["professionalId"])
                 services.reschedule(appointment, starts_at=data.get("startsAt") or appointment.starts_at,
-                                    professional=professional, actor=request)
+                                    professional=professional, source=caller_source(request), actor=request)
             if "notes" in data:
                 services.update_notes(appointment, data["notes"], actor=request)
             if "status" in data:

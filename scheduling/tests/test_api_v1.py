@@ -268,3 +268,12 @@ def test_every_appointment_change_is_audited_with_the_caller(client_for, clinic,
         "appointment.create", "appointment.reschedule", "appointment.status", "appointment.status"]
     assert {event.actor_kind for event in events} == {"key"}
     assert events[3].extra == {"from": "confirmed", "to": "cancelled"}
+
+
+def test_staff_may_move_an_online_booking_inside_the_notice_window(client_for, clinic, professional, service):
+    appointment = AppointmentFactory(professional=professional, service=service, starts_at=upcoming(clinic=clinic),
+                                     source="online")
+    soon = dt.datetime.now(dt.timezone.utc).replace(second=0, microsecond=0) + dt.timedelta(minutes=30)
+    response = client_for.patch(f"/v1/appointments/{appointment.pk}", {"startsAt": soon.isoformat()}, format="json")
+    assert response.status_code == 200, response.json()
+    assert dt.datetime.fromisoformat(response.json()["startsAt"]) == soon

@@ -153,6 +153,7 @@ def test_twenty_concurrent_bookings_of_one_slot_give_one_201_and_nineteen_409():
     starts = upcoming(days=2, clinic=clinic)
     barrier = threading.Barrier(20)
     statuses = []
+    unexpected = []
 
     def attempt(index):
         try:
@@ -162,6 +163,10 @@ def test_twenty_concurrent_bookings_of_one_slot_give_one_201_and_nineteen_409():
                                    booking_payload(service, starts, professional, phone="+351915000444"),
                                    content_type="application/json")
             statuses.append(response.status_code)
+            if response.status_code not in (201, 409):
+                unexpected.append(response.content[:500])
+        except Exception as error:  # noqa: BLE001 - reported by the assertion below
+            unexpected.append(repr(error))
         finally:
             connection.close()
 
@@ -170,6 +175,6 @@ def test_twenty_concurrent_bookings_of_one_slot_give_one_201_and_nineteen_409():
         thread.start()
     for thread in threads:
         thread.join()
-    assert sorted(statuses) == [201] + [409] * 19
+    assert sorted(statuses) == [201] + [409] * 19, unexpected
     assert Appointment.objects.filter(professional=professional).count() == 1
     assert Patient.objects.filter(clinic=clinic).count() == 1
