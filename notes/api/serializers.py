@@ -52,6 +52,13 @@ class NoteCreateSerializer(serializers.Serializer):
     language = serializers.RegexField(r"^[a-z]{2}$", required=False, allow_blank=True)
 
 
+class NoteUploadSerializer(NoteCreateSerializer):
+    """The whole multipart body of POST /notes, for the schema."""
+
+    audio = serializers.FileField(help_text="wav, mp3, m4a/aac, ogg (opus/vorbis) or webm; the bytes decide")
+    metadata = serializers.CharField(required=False, help_text='JSON: [{"key", "value"}] or an object')
+
+
 class StatusResultSerializer(serializers.Serializer):
     status = serializers.CharField()
     valid = serializers.BooleanField()

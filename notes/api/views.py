@@ -1,6 +1,8 @@
 """The notes API of seed 004, written once and mounted on the NOTES surface (`/notes/v1/`)."""
 from django.http import HttpResponse
 from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
@@ -14,11 +16,22 @@ from notes.models import Note, NoteSection
 from notes.uploads import AudioSizeLimitHandler, check_declared_length
 
 from .serializers import (NoteCreateSerializer, NoteDetailSerializer, NoteSectionSerializer, NoteSerializer,
-                          SectionUpdateSerializer, TranscriptRetrySerializer)
+                          NoteUploadSerializer, SectionUpdateSerializer, StatusResultSerializer,
+                          TranscriptRetrySerializer)
+
+LIST_FILTERS = [
+    OpenApiParameter("transcription_status", str, enum=[value for value, _label in Note.Status.choices]),
+    OpenApiParameter("name", str, description="Whole words of the patient's name (any order, accents ignored)"),
+    OpenApiParameter("from", OpenApiTypes.DATE, description="Created on or after (YYYY-MM-DD, UTC)"),
+    OpenApiParameter("to", OpenApiTypes.DATE, description="Created on or before (YYYY-MM-DD, UTC)"),
+    OpenApiParameter("days", int, description="Created in the last N days"),
+    OpenApiParameter("external_id", str),
+]
 
 
 class NoteScopedView(ClinicScopedMixin, generics.GenericAPIView):
     queryset = Note.objects.all()
+    serializer_class = NoteSerializer
     lookup_url_kwarg = "note_id"
 
     def get_note(self, with_sections=False):
@@ -35,6 +48,7 @@ class NoteListCreateView(NoteScopedView):
     parser_classes = [MultiPartParser, FormParser]
     serializer_class = NoteSerializer
 
+    @extend_schema(operation_id="notes_list", parameters=LIST_FILTERS, responses=NoteSerializer(many=True))
     def get(self, request):
         queryset, errors = selectors.filtered_notes(self.clinic, request.query_params)
         if errors is not None:
@@ -43,6 +57,8 @@ class NoteListCreateView(NoteScopedView):
         page = self.paginate_queryset(queryset)
         return self.get_paginated_response(NoteSerializer(page, many=True).data)
 
+    @extend_schema(operation_id="notes_create", request={"multipart/form-data": NoteUploadSerializer},
+                   responses={201: NoteSerializer})
     def post(self, request):
         # Decide on the size from the declared length before DRF reads the body, and stream-check the rest.
         check_declared_length(request.META)
@@ -60,6 +76,9 @@ class NoteListCreateView(NoteScopedView):
 
 
 class NoteDetailView(NoteScopedView):
+    serializer_class = NoteDetailSerializer
+
+    @extend_schema(operation_id="notes_retrieve", responses=NoteDetailSerializer)
     def get(self, request, note_id):
         note = self.get_note(with_sections=True)
         services.record_read(request, note, "read")
@@ -71,7 +90,9 @@ class NoteStatusView(NoteScopedView):
     Never rate limited: seed 004 recommends it for polling."""
 
     rate_limit_exempt = True
+    serializer_class = StatusResultSerializer
 
+    @extend_schema(operation_id="notes_status", responses=StatusResultSerializer)
     def get(self, request, note_id):
         row = (self.get_queryset().filter(pk=note_id)
                .values("transcription_status", "transcript").first())
@@ -95,6 +116,9 @@ class NoteExportView(NoteScopedView):
         "txt": ("text/plain; charset=utf-8", export.as_text, "txt"),
     }
 
+    @extend_schema(operation_id="notes_export",
+                   parameters=[OpenApiParameter("format", str, enum=["rtf", "txt"], default="rtf")],
+                   responses={(200, "application/rtf"): OpenApiTypes.BINARY, (200, "text/plain"): OpenApiTypes.STR})
     def get(self, request, note_id):
         chosen = (request.query_params.get("format") or "rtf").lower()
         if chosen not in self.FORMATS:
@@ -112,6 +136,7 @@ class NoteExportView(NoteScopedView):
 
 
 class NoteRetryView(NoteScopedView):
+    @extend_schema(operation_id="notes_retry", request=None, responses={202: NoteSerializer})
     def post(self, request, note_id):
         note = services.retry_note(self.get_note(), source=request)
         return Response(NoteSerializer(note).data, status=status.HTTP_202_ACCEPTED)
@@ -119,7 +144,10 @@ class NoteRetryView(NoteScopedView):
 
 class TranscriptRetryView(NoteScopedView):
     parser_classes = [JSONParser, FormParser, MultiPartParser]
+    serializer_class = TranscriptRetrySerializer
 
+    @extend_schema(operation_id="transcripts_retry", request=TranscriptRetrySerializer,
+                   responses={202: NoteSerializer})
     def post(self, request):
         body = TranscriptRetrySerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -132,7 +160,10 @@ class NoteSectionUpdateView(ClinicScopedMixin, generics.GenericAPIView):
     queryset = NoteSection.objects.all()
     clinic_field = "note__clinic"
     parser_classes = [JSONParser, FormParser, MultiPartParser]
+    serializer_class = SectionUpdateSerializer
 
+    @extend_schema(operation_id="note_sections_update", request=SectionUpdateSerializer,
+                   responses=NoteSectionSerializer)
     def patch(self, request):
         body = SectionUpdateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
