@@ -81,6 +81,11 @@ class Note(models.Model):
     gender = models.CharField(max_length=10, choices=Gender.choices, blank=True, default="")
     external_id = models.CharField(max_length=120, blank=True, default="")
     metadata = EncryptedJSONField(blank=True, default=list)
+    # Optional links to the clinic's records; a note stands on its own (the seed API knows neither).
+    patient = models.ForeignKey("scheduling.Patient", null=True, blank=True, on_delete=models.SET_NULL,
+                                related_name="consultation_notes")
+    appointment = models.ForeignKey("scheduling.Appointment", null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="consultation_notes")
 
     audio = models.FileField(upload_to=audio_upload_to, max_length=300, blank=True)
     audio_format = models.CharField(max_length=10, blank=True, default="")

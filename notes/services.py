@@ -64,7 +64,7 @@ def _name_from(name: str, metadata: list[dict]) -> str:
 
 @transaction.atomic
 def create_note(*, clinic, audio, name="", gender="", external_id="", metadata=None, template="",
-                language="", source=None) -> Note:
+                language="", patient_id=None, appointment_id=None, source=None) -> Note:
     """Store an uploaded recording as a `pending` note of `clinic` and queue its processing.
 
     The format is decided from the file's first bytes: anything but wav, mp3, m4a/aac, ogg or webm is
@@ -85,17 +85,41 @@ def create_note(*, clinic, audio, name="", gender="", external_id="", metadata=N
         raise ApiError(400, "INVALID_AUDIO_FORMAT", _("The audio file is empty"),
                        {"expected": ", ".join(ACCEPTED_MIME_TYPES), "received": "empty"})
     items = metadata_items(metadata)
-    note = Note(clinic=clinic, gender=gender or "", external_id=external_id or "", metadata=items,
+    patient, appointment = _linked_records(clinic, patient_id, appointment_id)
+    note = Note(clinic=clinic, patient=patient, appointment=appointment, gender=gender or "", external_id=external_id or "", metadata=items,
                 audio_format=audio_format.name, audio_mime=audio_format.mime, audio_bytes=audio.size or 0,
                 template=template or (Note.Template.VETERINARY if clinic.kind == "veterinary"
                                       else Note.Template.HUMAN),
                 language=language or clinic_language(clinic))
-    note.set_name(_name_from(name, items))
+    note.set_name(_name_from(name, items) or (patient.name if patient else ""))
     note.audio.save(f"{note.id}.{audio_format.name}", audio, save=False)
     note.save()
     audit.record(source, "note.created", "note", note.pk, purpose="consultation note", clinic=clinic)
     enqueue_processing(note)
     return note
+
+
+def _linked_records(clinic, patient_id, appointment_id):
+    """The clinic's patient and appointment a note refers to; another clinic's id is as unknown as no id."""
+    from scheduling.models import Appointment, Patient
+
+    patient = appointment = None
+    if appointment_id:
+        appointment = Appointment.objects.filter(clinic=clinic, pk=appointment_id).select_related("patient").first()
+        if appointment is None:
+            raise ApiError(400, "VALIDATION_ERROR", _("Unknown appointment."),
+                           {"appointment_id": [_("No such appointment in this clinic.")]})
+    if patient_id:
+        patient = Patient.objects.filter(clinic=clinic, pk=patient_id).first()
+        if patient is None:
+            raise ApiError(400, "VALIDATION_ERROR", _("Unknown patient."),
+                           {"patient_id": [_("No such patient in this clinic.")]})
+    if appointment is not None:
+        if patient is not None and appointment.patient_id != patient.pk:
+            raise ApiError(400, "VALIDATION_ERROR", _("The appointment belongs to another patient."),
+                           {"appointment_id": [_("The appointment belongs to another patient.")]})
+        patient = patient or appointment.patient
+    return patient, appointment
 
 
 def enqueue_processing(note: Note) -> None:

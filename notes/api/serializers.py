@@ -38,7 +38,7 @@ class NoteDetailSerializer(NoteSerializer):
 
     class Meta(NoteSerializer.Meta):
         fields = NoteSerializer.Meta.fields + [
-            "language", "template", "audio_format", "duration_seconds", "failed_step", "failure_reason",
+            "patient_id", "appointment_id", "language", "template", "audio_format", "duration_seconds", "failed_step", "failure_reason",
             "transcript", "sections"]
 
 
@@ -50,6 +50,8 @@ class NoteCreateSerializer(serializers.Serializer):
     external_id = serializers.CharField(max_length=120, required=False, allow_blank=True)
     template = serializers.ChoiceField(choices=Note.Template.choices, required=False, allow_blank=True)
     language = serializers.RegexField(r"^[a-z]{2}$", required=False, allow_blank=True)
+    patient_id = serializers.UUIDField(required=False, allow_null=True)
+    appointment_id = serializers.UUIDField(required=False, allow_null=True)
 
 
 class NoteUploadSerializer(NoteCreateSerializer):

@@ -334,3 +334,27 @@ def test_transcripts_retry_validates_note_id_and_tenancy(notes_client, foreign_n
     note = NoteFactory(clinic=clinic, transcription_status="failed")
     assert_error(foreign_notes_client.post("/notes/v1/transcripts/retry", {"note_id": str(note.id)},
                                            format="json"), 404, "NOTE_NOT_FOUND")
+
+
+# --- links to the clinic's patient and appointment
+
+def test_note_can_point_at_the_clinics_appointment_and_takes_its_patient(notes_client, clinic):
+    from scheduling.tests.factories import AppointmentFactory, ProfessionalFactory
+
+    appointment = AppointmentFactory(professional=ProfessionalFactory(clinic=clinic),
+                                     starts_at=timezone.now().replace(microsecond=0))
+    response = upload(notes_client, appointment_id=str(appointment.id))
+    assert response.status_code == 201, response.content
+    detail = notes_client.get(f"{URL}/{response.json()['data']['id']}").json()["data"]
+    assert detail["appointment_id"] == str(appointment.id)
+    assert detail["patient_id"] == str(appointment.patient_id)
+    assert detail["name"] == appointment.patient.name
+
+
+def test_another_clinics_patient_cannot_be_linked(notes_client, other_clinic):
+    from scheduling.tests.factories import PatientFactory
+
+    patient = PatientFactory(clinic=other_clinic)
+    body = assert_error(upload(notes_client, patient_id=str(patient.id)), 400, "VALIDATION_ERROR")
+    assert "patient_id" in body["details"]
+    assert not Note.objects.exists()
