@@ -128,3 +128,4 @@ def isolated_cache(settings):
     caches["default"]["KEY_PREFIX"] = f"test-{uuid.uuid4().hex[:12]}"
     settings.CACHES = caches
     yield
+

@@ -29,6 +29,7 @@ urlpatterns = [
     path("", include("campaigns.public_urls")),
     path("console/", include("telephony.urls")),
     path("console/", include("campaigns.urls")),
+    path("agenda/", include("scheduling.urls")),
     path("", include("clinics.console_urls")),
 ]
 

@@ -42,3 +42,17 @@ def issue_key(clinic, permissions=("read", "write"), **kwargs):
     """A usable API key for `clinic`; returns the raw key string."""
     _key, raw = ApiKey.issue(clinic, kwargs.pop("name", "test key"), permissions=permissions, **kwargs)
     return raw
+
+
+def sign_in_verified(client, user):
+    """Sign `user` into the console with a confirmed TOTP device, as after the second login step."""
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    client.force_login(user)
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first() or TOTPDevice.objects.create(
+        user=user, name="phone", confirmed=True)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+    return client

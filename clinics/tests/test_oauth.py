@@ -11,7 +11,7 @@ from oauth2_provider.models import Application
 from rest_framework.test import APIClient
 
 from clinics.models import AuditEvent, Membership
-from clinics.tests.factories import ClinicFactory, MembershipFactory, UserFactory
+from clinics.tests.factories import ClinicFactory, MembershipFactory, UserFactory, sign_in_verified
 
 pytestmark = pytest.mark.django_db
 
@@ -34,7 +34,7 @@ def _pkce():
 def _authorize(user, application, scope="read write", clinic=None, challenge=None):
     """Sign in, open the consent page, consent; returns the redirect's query parameters."""
     browser = Client()
-    browser.force_login(user)
+    sign_in_verified(browser, user)
     params = {"response_type": "code", "client_id": application.client_id, "redirect_uri": REDIRECT,
               "scope": scope, "state": "xyz"}
     if challenge:
@@ -157,7 +157,7 @@ def test_user_cannot_choose_a_clinic_they_do_not_belong_to(application):
     stranger = ClinicFactory()
     _verifier, challenge = _pkce()
     browser = Client()
-    browser.force_login(user)
+    sign_in_verified(browser, user)
     form = {"response_type": "code", "client_id": application.client_id, "redirect_uri": REDIRECT,
             "scope": "read", "state": "s", "code_challenge": challenge, "code_challenge_method": "S256",
             "allow": "Authorize", "clinic": str(stranger.id)}
@@ -192,10 +192,22 @@ def test_consent_page_offers_only_the_users_clinics(application):
     ClinicFactory(name="Clínica Alheia")
     _verifier, challenge = _pkce()
     browser = Client()
-    browser.force_login(user)
+    sign_in_verified(browser, user)
     page = browser.get("/oauth/authorize/", {"response_type": "code", "client_id": application.client_id,
                                              "redirect_uri": REDIRECT, "scope": "read", "code_challenge": challenge,
                                              "code_challenge_method": "S256"})
     assert page.status_code == 200
     assert "Clínica Minha" in page.content.decode()
     assert "Clínica Alheia" not in page.content.decode()
+
+
+def test_consent_page_asks_an_admin_without_a_second_factor_to_set_one_up(application):
+    user = MembershipFactory(role=Membership.Role.ADMIN).user
+    _verifier, challenge = _pkce()
+    browser = Client()
+    browser.force_login(user)
+    response = browser.get("/oauth/authorize", {"response_type": "code", "client_id": application.client_id,
+                                                "redirect_uri": REDIRECT, "scope": "read",
+                                                "code_challenge": challenge, "code_challenge_method": "S256"})
+    assert response.status_code == 302
+    assert response["Location"].startswith("/profile/two-factor/")

@@ -1,5 +1,5 @@
 """Routes of the scheduling app on the v1 surface (seed 000)."""
-from django.urls import path
+from django.urls import include, path
 
 from config.surfaces import V1
 
@@ -37,4 +37,5 @@ urlpatterns = [
     path("services/<uuid:pk>", ServiceV1.as_view(), name="v1-service"),
     path("appointments", AppointmentsV1.as_view(), name="v1-appointments"),
     path("appointments/<uuid:pk>", AppointmentV1.as_view(), name="v1-appointment"),
+    path("", include("scheduling.api.patient_urls_v1")),
 ]

@@ -5,7 +5,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from clinics.tests.factories import MembershipFactory, UserFactory
+from clinics.tests.factories import MembershipFactory, UserFactory, sign_in_verified
 from telephony.models import Message
 
 from .factories import MessageFactory
@@ -16,7 +16,7 @@ pytestmark = [pytest.mark.django_db, pytest.mark.urls("telephony.tests.urls_cons
 @pytest.fixture
 def member(clinic):
     user = UserFactory()
-    MembershipFactory(user=user, clinic=clinic)
+    MembershipFactory(user=user, clinic=clinic, role="editor")  # editors need no second factor
     return user
 
 
@@ -26,7 +26,7 @@ def test_outbox_lists_the_clinics_messages_decrypted_newest_first(client, member
     MessageFactory(clinic=clinic, body="Consulta confirmada", to_phone="+351933333333", purpose="reminder",
                    created_at=now)
     MessageFactory(clinic=other_clinic, body="Mensagem de outra clínica")
-    client.force_login(member)
+    sign_in_verified(client, member)
 
     response = client.get(reverse("telephony:outbox"))
 
@@ -41,7 +41,7 @@ def test_outbox_follows_the_clinic_chosen_in_the_session(client, member, clinic,
     MembershipFactory(user=member, clinic=other_clinic)
     MessageFactory(clinic=clinic, body="Da primeira")
     MessageFactory(clinic=other_clinic, body="Da segunda")
-    client.force_login(member)
+    sign_in_verified(client, member)
     session = client.session
     session["clinic_id"] = str(other_clinic.id)
     session.save()
@@ -55,7 +55,7 @@ def test_outbox_shows_failures_and_inbound_senders(client, member, clinic):
     MessageFactory(clinic=clinic, status=Message.Status.FAILED, error="Twilio answered 500: Internal Server Error")
     MessageFactory(clinic=clinic, direction=Message.Direction.INBOUND, status=Message.Status.RECEIVED,
                    from_phone="+351944444444", to_phone="+351210000000", body="Obrigado")
-    client.force_login(member)
+    sign_in_verified(client, member)
 
     page = client.get("/console/outbox/").content.decode()
 
@@ -77,7 +77,7 @@ def test_calls_page_lists_the_clinics_calls_with_status_filter(client, member, c
     CallFactory(clinic=clinic, title="Marcação de consulta", status=Call.Status.COMPLETED)
     CallFactory(clinic=clinic, title="Chamada falhada", status=Call.Status.FAILED)
     CallFactory(clinic=other_clinic, title="Chamada alheia")
-    client.force_login(member)
+    sign_in_verified(client, member)
 
     everything = client.get(reverse("telephony:calls")).content.decode()
     failed = client.get(reverse("telephony:calls"), {"status": "failed"}).content.decode()
@@ -92,7 +92,7 @@ def test_call_page_shows_transcript_and_hides_other_clinics_calls(client, member
 
     mine = CallFactory(clinic=clinic)
     theirs = CallFactory(clinic=other_clinic)
-    client.force_login(member)
+    sign_in_verified(client, member)
 
     page = client.get(reverse("telephony:call_detail", args=[mine.pk]))
 
