@@ -2,6 +2,7 @@
 import contextlib
 import json
 import logging
+import os
 import tempfile
 import time
 
@@ -134,9 +135,9 @@ def local_audio_path(note: Note):
     """A filesystem path to the note's audio, downloading it first when storage is remote (S3)."""
     try:
         path = note.audio.path
-    except NotImplementedError:  # remote storage has no local path
+    except NotImplementedError:  # remote storage (S3) has no local path
         path = None
-    if path is not None:
+    if path is not None and os.path.isfile(path):
         yield path
         return
     suffix = f".{note.audio_format or 'bin'}"

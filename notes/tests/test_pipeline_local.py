@@ -69,3 +69,24 @@ def test_processing_twice_does_not_duplicate_sections(english_clinic, spoken_not
     Note.objects.filter(pk=note.pk).update(transcription_status="processing")  # a redelivered task
     assert services.process_note(note.pk) == "completed"
     assert note.sections.count() == 4
+
+
+def test_recording_in_remote_storage_is_fetched_for_the_recogniser(english_clinic, spoken_note_wav, settings):
+    # Like S3, in-memory storage has no file on disk: the pipeline downloads the recording to a temporary file.
+    import os
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from notes import services
+
+    settings.STORAGES = {**settings.STORAGES,
+                         "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"}}
+    with open(spoken_note_wav, "rb") as handle:
+        upload = SimpleUploadedFile("speech.wav", handle.read(), content_type="audio/wav")
+    note = services.create_note(clinic=english_clinic, audio=upload)
+    assert type(note.audio.storage._wrapped).__name__ == "InMemoryStorage"
+    assert not os.path.exists(note.audio.storage.path(note.audio.name))
+
+    assert services.process_note(note.pk) == "completed"
+    note.refresh_from_db()
+    assert "bronchitis" in note.transcript.lower()
