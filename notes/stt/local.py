@@ -24,7 +24,15 @@ def bundled_model_path() -> Path:
 
 
 def model_path() -> Path:
-    path = Path(settings.NOTES_STT_MODEL_PATH) if settings.NOTES_STT_MODEL_PATH else bundled_model_path()
+    """The model directory: NOTES_STT_MODEL_PATH, else the bundled tiny.en (the only size shipped offline)."""
+    if settings.NOTES_STT_MODEL_PATH:
+        path = Path(settings.NOTES_STT_MODEL_PATH)
+    elif settings.NOTES_STT_MODEL_SIZE in ("", "tiny.en"):
+        path = bundled_model_path()
+    else:
+        raise ImproperlyConfigured(
+            f"NOTES_STT_MODEL_SIZE={settings.NOTES_STT_MODEL_SIZE!r} is not bundled (only tiny.en is); set "
+            "NOTES_STT_MODEL_PATH to a CTranslate2 model directory of that size. Nothing is downloaded at run time.")
     if not (path / "model.bin").is_file():
         raise ImproperlyConfigured(f"NOTES_STT_MODEL_PATH {path} holds no CTranslate2 model.bin")
     return path

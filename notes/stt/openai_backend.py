@@ -7,11 +7,12 @@ from .base import SpeechToText, Transcription, TranscriptionError
 
 
 def openai_client():
-    """An SDK client on the configured key and base URL (tests point the base URL at a local fake)."""
+    """An SDK client on the configured key and base URL (tests point the base URL at a local fake); the SDK
+    itself retries connection errors, 429 and 5xx with backoff before a step is marked failed."""
     import openai
 
     return openai.OpenAI(api_key=settings.OPENAI_API_KEY or "missing-key", base_url=settings.OPENAI_BASE_URL,
-                         timeout=settings.OPENAI_TIMEOUT_SECONDS, max_retries=1)
+                         timeout=settings.OPENAI_TIMEOUT_SECONDS, max_retries=2)
 
 
 class OpenAISpeechToText(SpeechToText):

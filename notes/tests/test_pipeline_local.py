@@ -90,3 +90,18 @@ def test_recording_in_remote_storage_is_fetched_for_the_recogniser(english_clini
     assert services.process_note(note.pk) == "completed"
     note.refresh_from_db()
     assert "bronchitis" in note.transcript.lower()
+
+
+def test_a_model_size_that_is_not_bundled_needs_a_path_and_fails_the_note_saying_so(english_clinic, settings):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from notes import services
+    from notes.tests.conftest import wav_bytes
+
+    settings.NOTES_STT_MODEL_PATH = ""
+    settings.NOTES_STT_MODEL_SIZE = "small"
+    note = services.create_note(clinic=english_clinic, audio=SimpleUploadedFile("a.wav", wav_bytes()))
+    assert services.process_note(note.pk) == "failed"
+    note.refresh_from_db()
+    assert note.failed_step == "transcription"
+    assert "NOTES_STT_MODEL_PATH" in note.failure_reason
