@@ -120,3 +120,17 @@ def test_structuring_error_keeps_the_transcript_and_retry_does_not_transcribe_ag
     assert note.sections.count() == 4
     assert len(requests_to(openai_fake, "/v1/audio/transcriptions")) == 1
     assert len(requests_to(openai_fake, "/v1/chat/completions")) == 2
+
+
+def test_a_transient_server_error_is_retried_by_the_sdk_before_failing_anything(
+        openai_fake, notes_client, clinic, django_capture_on_commit_callbacks):
+    openai_fake.expect_oneshot_request("/v1/audio/transcriptions").respond_with_json(
+        {"error": {"message": "overloaded", "type": "server_error"}}, status=503)
+    openai_fake.expect_request("/v1/audio/transcriptions").respond_with_json({"text": TRANSCRIPT})
+    openai_fake.expect_request("/v1/chat/completions").respond_with_json(chat_completion(json.dumps(SECTIONS)))
+
+    note = post_note(notes_client, django_capture_on_commit_callbacks)
+
+    note.refresh_from_db()
+    assert note.transcription_status == "completed"
+    assert len(requests_to(openai_fake, "/v1/audio/transcriptions")) == 2
