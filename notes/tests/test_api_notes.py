@@ -174,6 +174,16 @@ def test_detail_has_sections_in_order_and_transcript(notes_client, clinic):
     assert set(data["sections"][0]) >= {"id", "title", "label", "content", "order"}
 
 
+def test_detail_queries_do_not_grow_with_sections(notes_client, clinic, django_assert_max_num_queries):
+    note = NoteFactory(clinic=clinic)
+    for order, label in enumerate(["anamnesis", "physical_exam", "assessment", "plan", "extra"], start=1):
+        NoteSectionFactory(note=note, label=label, order=order)
+    notes_client.get(f"{URL}/{note.id}")  # first call of the key: auth bookkeeping and counters
+    # Key lookup, note, sections, audit event, plus the shared per-request bookkeeping.
+    with django_assert_max_num_queries(8):
+        assert len(notes_client.get(f"{URL}/{note.id}").json()["data"]["sections"]) == 5
+
+
 def test_reading_and_exporting_a_note_is_audited(notes_client, clinic):
     from clinics.models import AuditEvent
 
