@@ -4,6 +4,7 @@ set -euo pipefail
 host=${1:-127.0.0.1}
 port=${2:-8000}
 py=.venv/bin/python
+export SITE_URL=${SITE_URL:-http://$host:$port}
 worker_pid=""
 if $py - <<'PY'
 import socket, os, sys
