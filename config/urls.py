@@ -30,6 +30,7 @@ urlpatterns = [
     path("console/", include("telephony.urls")),
     path("console/", include("campaigns.urls")),
     path("agenda/", include("scheduling.urls")),
+    path("console/notes/", include("notes.urls")),
     path("", include("clinics.console_urls")),
 ]
 

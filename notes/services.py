@@ -290,3 +290,33 @@ def record_read(source, note: Note, what: str) -> None:
     """Audit a read of a note's personal content (`what`: "read", "export")."""
     audit.record(source, f"note.{what}", "note", note.pk, purpose="consultation note", clinic=note.clinic)
 
+
+
+def export_for_patient(patient) -> list[dict]:
+    """The patient's consultation notes for an RGPD export: fields, transcript and sections."""
+    notes = patient.consultation_notes.prefetch_related("sections").order_by("created_at")
+    return [{
+        "id": str(note.id), "name": note.name, "createdAt": note.created_at.isoformat(),
+        "status": note.transcription_status, "externalId": note.external_id, "metadata": note.metadata,
+        "transcript": note.transcript,
+        "sections": [{"label": section.label, "title": section.title, "content": section.content}
+                     for section in sorted(note.sections.all(), key=lambda section: section.order)],
+    } for note in notes]
+
+
+def erase_for_patient(patient) -> int:
+    """RGPD erasure: the patient's consultation notes lose name, metadata, transcript, section contents and
+    audio; the rows stay (with their dates and status) so the clinic's records keep their shape. Idempotent."""
+    erased = 0
+    for note in patient.consultation_notes.all():
+        if note.audio:
+            note.audio.delete(save=False)
+        note.set_name("")
+        note.metadata = []
+        note.transcript = ""
+        note.external_id = ""
+        note.save(update_fields=["name", "name_index", "metadata", "transcript", "external_id", "audio",
+                                 "updated_at"])
+        note.sections.update(content="")
+        erased += 1
+    return erased

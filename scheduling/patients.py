@@ -189,6 +189,9 @@ def export_patient(patient: Patient, source=None, purpose: str = "data subject a
         "calls": _calls_of(patient),
     }
     data.update(engagement_export(patient))
+    from notes.services import export_for_patient
+
+    data["consultationNotes"] = export_for_patient(patient)
     _audit(source, "patient.exported", patient, purpose)
     return data
 
@@ -224,7 +227,8 @@ def erase_patient(patient: Patient, source=None, purpose: str = "right to erasur
     """Destroy the patient's personal data; keep the row, its appointments (anonymised) and the audit log.
 
     Name, phone, e-mail, birth date, gender, species, external id and consents are cleared, the blind indexes
-    emptied; appointment notes, messages and calls with the phone, triage answers and feedback comments wiped.
+    emptied; appointment notes, messages and calls with the phone, triage answers, feedback comments and the
+    consultation notes' personal content wiped.
     Idempotent.
     """
     patient = Patient.objects.select_for_update().get(pk=patient.pk)
@@ -243,7 +247,11 @@ def erase_patient(patient: Patient, source=None, purpose: str = "right to erasur
     from campaigns.services import erase_engagement
 
     erase_engagement(patient)
-    _audit(source, "patient.erased", patient, purpose, messages=wiped["messages"], calls=wiped["calls"])
+    from notes.services import erase_for_patient
+
+    notes_erased = erase_for_patient(patient)
+    _audit(source, "patient.erased", patient, purpose, messages=wiped["messages"], calls=wiped["calls"],
+           consultation_notes=notes_erased)
     return patient
 
 

@@ -143,3 +143,23 @@ def test_rotation_skips_rows_already_on_the_newest_key(clinic, settings):
     before = _raw("scheduling_patient", "name", patient.pk)
     call_command("rotate_pii_keys")
     assert _raw("scheduling_patient", "name", patient.pk) == before
+
+
+def test_consultation_notes_are_exported_and_their_content_erased(seen_patient):
+    from notes.models import Note
+    from notes.tests.factories import NoteFactory, NoteSectionFactory
+
+    note = NoteFactory(clinic=seen_patient.clinic, patient=seen_patient, name="Maria da Silva",
+                       transcript="Maria queixa-se de enxaqueca.")
+    NoteSectionFactory(note=note, label="anamnesis", content="Enxaqueca há três dias.")
+
+    exported = patients.export_patient(seen_patient)["consultationNotes"]
+    assert exported[0]["transcript"] == "Maria queixa-se de enxaqueca."
+    assert exported[0]["sections"][0]["content"] == "Enxaqueca há três dias."
+
+    patients.erase_patient(seen_patient)
+
+    note = Note.objects.get(pk=note.pk)
+    assert (note.name, note.transcript, note.metadata, note.name_index) == ("", "", [], [])
+    assert note.sections.get().content == ""
+    assert AuditEvent.objects.get(action="patient.erased").extra["consultation_notes"] == 1
