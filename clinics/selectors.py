@@ -4,16 +4,9 @@ from django.utils import timezone
 
 from .models import ApiKey, AuditEvent, Clinic, Invitation, Membership, User, hash_secret
 
-# Plans of seed 001/003. Billing owns subscriptions; until a clinic has one it is on the free tier
-# (1,000 API calls a month, seed 003).
-PLAN_FEATURES = {
-    "free": {"minutes_limit": 100, "concurrent_calls": 1, "api_calls_per_month": 1000, "team_members": 3,
-             "knowledge_base_files": 5},
-    "starter": {"minutes_limit": 1000, "concurrent_calls": 3, "api_calls_per_month": 10000, "team_members": 5,
-                "knowledge_base_files": 20},
-    "professional": {"minutes_limit": 4200, "concurrent_calls": 10, "api_calls_per_month": 100000,
-                     "team_members": 20, "knowledge_base_files": 100},
-}
+# Plans of seed 001/003 come from billing's catalogue. Billing owns subscriptions; until a clinic has one it is on
+# the free tier (1,000 API calls a month, seed 003).
+from billing.plans import PLAN_FEATURES  # noqa: E402
 
 NOTIFICATION_DEFAULTS = {
     "email_notifications": {"new_conversation": True, "appointment_booked": True, "usage_limit_warning": True,
@@ -67,13 +60,11 @@ def features_of(clinic: Clinic) -> dict:
 
 
 def agent_summary(clinic: Clinic) -> dict:
-    """The clinic's phone agent as the dashboard login shows it (configured in the clinic's voice settings)."""
-    voice = clinic.voice_settings or {}
-    return {
-        "agent_id": voice.get("agent_id") or f"agent_{clinic.slug}",
-        "agent_name": voice.get("agent_name") or f"{clinic.name} Agent",
-        "status": voice.get("status") or "active",
-    }
+    """The clinic's phone agent as the dashboard login shows it (telephony's Agent, created on first use)."""
+    from telephony.agents import agent_for
+
+    agent = agent_for(clinic)
+    return {"agent_id": agent.agent_id, "agent_name": agent.agent_name, "status": agent.status}
 
 
 def notification_settings(membership: Membership) -> dict:

@@ -124,3 +124,92 @@ class Call(models.Model):
 
     def __str__(self):
         return f"{self.get_direction_display()} call {self.conversation_id or self.id} ({self.status})"
+
+
+class Agent(models.Model):
+    """The clinic's phone agent (one per clinic): its public id, name, provider metadata and action token.
+
+    The token authenticates the agent's tool calls (`X-Agent-Token`). It is looked up by its SHA-256 digest;
+    an AES-GCM copy is kept so the dashboard can show it again, as the dashboard API documents.
+    """
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", _("Active")
+        PAUSED = "paused", _("Paused")
+
+    TOKEN_PREFIX = "fd_agent_"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    clinic = models.OneToOneField("clinics.Clinic", on_delete=models.CASCADE, related_name="phone_agent")
+    agent_id = models.CharField(max_length=100, unique=True)
+    agent_name = models.CharField(max_length=200)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    elevenlabs_metadata = models.JSONField(default=dict, blank=True)
+    token_digest = models.CharField(max_length=64, unique=True)
+    token_preview = models.CharField(max_length=40)
+    token_encrypted = EncryptedTextField()
+    token_rotated_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at"]
+
+    def __str__(self):
+        return f"{self.agent_name} ({self.agent_id})"
+
+
+class WebhookEndpoint(models.Model):
+    """A URL of the clinic's integration that receives the chosen voice events, signed with its secret."""
+
+    class Event(models.TextChoices):
+        CONVERSATION_UPDATE = "conversation.update", _("Conversation update")
+        CONVERSATION_END_REPORT = "conversation.end_report", _("Conversation end report")
+        CONVERSATION_STATUS = "conversation.status", _("Conversation status")
+        INTENT_CALL = "intent.call", _("Intent call")
+        TEXT_EVALUATION = "evaluation.text", _("Text evaluation")
+        VOICE_EVALUATION = "evaluation.voice", _("Voice evaluation")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    clinic = models.ForeignKey("clinics.Clinic", on_delete=models.CASCADE, related_name="webhook_endpoints")
+    url = models.URLField(max_length=500)
+    secret = EncryptedTextField()
+    events = models.JSONField(default=list)
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self):
+        return f"{self.url} ({', '.join(self.events)})"
+
+
+class WebhookDelivery(models.Model):
+    """One event sent (or being sent) to one endpoint: the log of attempts, unique per endpoint and event."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        DELIVERED = "delivered", _("Delivered")
+        FAILED = "failed", _("Failed")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries")
+    event = models.CharField(max_length=40)
+    event_id = models.CharField(max_length=120)
+    payload = models.JSONField(default=dict)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_error = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(default=timezone.now)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["endpoint", "event_id"], name="webhook_delivery_unique_event"),
+        ]
+
+    def __str__(self):
+        return f"{self.event} {self.event_id} -> {self.endpoint_id} ({self.status})"

@@ -74,11 +74,26 @@ def _call(clinic, name="pk"):
     return {name: call.conversation_id if name == "conversation_id" else call.pk}, [call]
 
 
+def _agent(clinic):
+    from telephony.agents import agent_for
+
+    agent = agent_for(clinic)
+    return {"agent_id": agent.agent_id}, [agent]
+
+
 def _note(clinic):
     from notes.tests.factories import NoteFactory
 
     note = NoteFactory(clinic=clinic)
     return {"note_id": note.pk}, [note]
+
+
+def _campaign(clinic):
+    from campaigns.models import Campaign
+
+    campaign = Campaign.objects.create(clinic=clinic, name="Walk campaign", message="Olá {name}",
+                                       status=Campaign.Status.SENDING)
+    return {"pk": campaign.pk}, [campaign]
 
 
 # Route (as the resolver spells it) -> factory(clinic A) -> (URL kwargs, objects). Apps add their routes here.
@@ -94,6 +109,11 @@ OBJECT_ROUTES = {
     "v1/calls/<uuid:pk>/callback": _call,
     "v1/calls/<uuid:pk>/recording": _call,
     "api/analytics/conversation/<str:conversation_id>": lambda clinic: _call(clinic, "conversation_id"),
+    "v1/campaigns/<uuid:pk>": _campaign,
+    "v1/campaigns/<uuid:pk>/cancel": _campaign,
+    "api/agents/<str:agent_id>": _agent,
+    "api/agents/<str:agent_id>/api-token": _agent,
+    "api/agents/<str:agent_id>/regenerate-token": _agent,
     "notes/v1/notes/<uuid:note_id>": _note,
     "notes/v1/notes/<uuid:note_id>/status": _note,
     "notes/v1/notes/<uuid:note_id>/export": _note,
@@ -110,6 +130,9 @@ EXEMPT_ROUTES = {
     "v1/calls/recordings/<str:token>": "signed URL: the token is the credential (telephony tests forge it)",
     "api/webhooks/twilio/sms": "provider webhook, verified by signature",
     "api/webhooks/twilio/status": "provider webhook, verified by signature",
+    "api/agent-actions/check-availability/<str:agent_id>": "X-Agent-Token is the credential (telephony tests)",
+    "api/agent-actions/book-appointment/<str:agent_id>": "X-Agent-Token is the credential (telephony tests)",
+    "api/agent-actions/appointments/<str:agent_id>/today": "X-Agent-Token is the credential (telephony tests)",
 }
 EXEMPT_PREFIXES = ("api/webhooks/",)  # provider webhooks: signatures, never clinic credentials
 

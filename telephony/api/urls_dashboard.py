@@ -3,7 +3,7 @@ from django.urls import path
 
 from telephony import webhooks
 
-from . import views
+from . import agents, views
 
 urlpatterns = [
     path("calls", views.CallDashboardListCreate.as_view(), name="dashboard-calls"),
@@ -11,6 +11,17 @@ urlpatterns = [
     path("analytics/conversations", views.ConversationList.as_view(), name="dashboard-conversations"),
     path("analytics/conversation/<str:conversation_id>", views.ConversationDetail.as_view(),
          name="dashboard-conversation-detail"),
+    path("agents", agents.AgentDetail.as_view(), name="dashboard-agent"),
+    path("agents/<str:agent_id>", agents.AgentUpdate.as_view(), name="dashboard-agent-update"),
+    path("agents/<str:agent_id>/api-token", agents.AgentToken.as_view(), name="dashboard-agent-token"),
+    path("agents/<str:agent_id>/regenerate-token", agents.AgentTokenRegenerate.as_view(),
+         name="dashboard-agent-token-regenerate"),
+    path("agent-actions/check-availability/<str:agent_id>", agents.CheckAvailability.as_view(),
+         name="agent-actions-check-availability"),
+    path("agent-actions/book-appointment/<str:agent_id>", agents.BookAppointment.as_view(),
+         name="agent-actions-book-appointment"),
+    path("agent-actions/appointments/<str:agent_id>/today", agents.TodayAppointments.as_view(),
+         name="agent-actions-today"),
     path("webhooks/twilio/sms", webhooks.twilio_inbound, name="telephony_twilio_inbound"),
     path("webhooks/twilio/status", webhooks.twilio_status, name="telephony_twilio_status"),
 ]

@@ -1,0 +1,162 @@
+"""The agent's tool calls (X-Agent-Token): availability from the slot engine, booking, today's list."""
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import pytest
+from rest_framework.test import APIClient
+
+from scheduling.models import Appointment, Patient
+from scheduling.tests.factories import AppointmentFactory, PatientFactory, ProfessionalFactory, ServiceFactory
+from telephony.agents import agent_for
+
+pytestmark = pytest.mark.django_db
+
+LISBON = ZoneInfo("Europe/Lisbon")
+
+
+@pytest.fixture
+def agent(clinic):
+    return agent_for(clinic)
+
+
+@pytest.fixture
+def agent_client(agent):
+    client = APIClient()
+    client.credentials(HTTP_X_AGENT_TOKEN=agent.token_encrypted)
+    return client
+
+
+@pytest.fixture
+def service(clinic):
+    return ServiceFactory(clinic=clinic, duration_minutes=30, name="Consulta geral")
+
+
+@pytest.fixture
+def professional(clinic, service):
+    return ProfessionalFactory(clinic=clinic, services=[service], hours=[(d, "09:00", "11:00") for d in range(7)])
+
+
+def in_days(days):
+    return (dt.datetime.now(LISBON) + dt.timedelta(days=days)).date()
+
+
+def test_check_availability_lists_free_slots_in_the_documented_shape(agent_client, agent, clinic, professional,
+                                                                     service):
+    day = in_days(3)
+    AppointmentFactory(professional=professional, service=service,
+                       starts_at=dt.datetime.combine(day, dt.time(9, 30), tzinfo=LISBON))
+    response = agent_client.post(f"/api/agent-actions/check-availability/{agent.agent_id}",
+                                 {"date": day.isoformat(), "duration_minutes": 30}, format="json")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["date"] == day.isoformat()
+    starts = [slot["start_time"] for slot in body["slots"]]
+    # 09:00-11:00 on a 15-minute grid, minus what the 09:30 appointment covers.
+    assert starts == ["09:00", "10:00", "10:15", "10:30"]
+    assert body["slots"][0] == {"start_time": "09:00", "end_time": "09:30", "available": True}
+    assert body["available_slots"] == 4
+
+
+def test_check_availability_merges_professionals_free_at_the_same_time(agent_client, agent, clinic, professional,
+                                                                       service):
+    ProfessionalFactory(clinic=clinic, services=[service], hours=[(d, "09:00", "11:00") for d in range(7)])
+    response = agent_client.post(f"/api/agent-actions/check-availability/{agent.agent_id}",
+                                 {"date": in_days(3).isoformat(), "duration_minutes": 30}, format="json")
+    starts = [slot["start_time"] for slot in response.json()["slots"]]
+    assert starts == sorted(set(starts))
+    assert len(starts) == 7
+
+
+def test_check_availability_with_bad_date_answers_400_detail(agent_client, agent, professional):
+    response = agent_client.post(f"/api/agent-actions/check-availability/{agent.agent_id}",
+                                 {"date": "15/11/2025", "duration_minutes": 30}, format="json")
+    assert response.status_code == 400
+    assert "date" in response.json()["detail"]
+
+
+def test_check_availability_for_a_length_no_service_has_answers_422(agent_client, agent, professional):
+    response = agent_client.post(f"/api/agent-actions/check-availability/{agent.agent_id}",
+                                 {"date": in_days(3).isoformat(), "duration_minutes": 45}, format="json")
+    assert response.status_code == 422
+    assert response.json()["code"] == "NO_MATCHING_SERVICE"
+
+
+def test_book_appointment_books_through_scheduling_as_phone_agent(agent_client, agent, clinic, professional):
+    day = in_days(4)
+    response = agent_client.post(f"/api/agent-actions/book-appointment/{agent.agent_id}", {
+        "patient_name": "John Doe", "patient_phone": "+351912345678", "patient_email": "john@example.com",
+        "date": day.isoformat(), "time": "10:00", "duration_minutes": 30, "reason": "Annual checkup",
+    }, format="json")
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert body["success"] is True
+    appointment = Appointment.objects.get(pk=body["appointment_id"])
+    assert appointment.clinic == clinic and appointment.source == "phone_agent"
+    assert appointment.starts_at == dt.datetime.combine(day, dt.time(10), tzinfo=LISBON)
+    assert appointment.notes == "Annual checkup"
+    assert appointment.patient.name == "John Doe" and appointment.patient.email == "john@example.com"
+    assert body["confirmation"].startswith("Appointment booked for ") and "10:00 AM" in body["confirmation"]
+
+
+def test_booking_a_taken_slot_answers_409_detail_and_keeps_no_new_patient(agent_client, agent, clinic,
+                                                                          professional, service):
+    day = in_days(4)
+    AppointmentFactory(professional=professional, service=service,
+                       starts_at=dt.datetime.combine(day, dt.time(10), tzinfo=LISBON))
+    patients = Patient.objects.count()
+    response = agent_client.post(f"/api/agent-actions/book-appointment/{agent.agent_id}", {
+        "patient_name": "Jane Roe", "phone": "+351912000111", "date": day.isoformat(), "time": "10:00",
+        "duration_minutes": 30,
+    }, format="json")
+    assert response.status_code == 409
+    assert response.json()["detail"]
+    assert Patient.objects.count() == patients
+
+
+def test_book_appointment_without_phone_answers_400(agent_client, agent, professional):
+    response = agent_client.post(f"/api/agent-actions/book-appointment/{agent.agent_id}", {
+        "patient_name": "John Doe", "date": in_days(4).isoformat(), "time": "25:00"}, format="json")
+    assert response.status_code == 400
+    assert response.json()["detail"]
+    assert {"patient_phone", "time"} & set(response.json()["errors"])
+
+
+def test_today_lists_the_clinics_active_appointments(agent_client, agent, clinic, professional, service):
+    now = dt.datetime.now(LISBON)
+    today = now.date()
+    patient = PatientFactory(clinic=clinic, name="John Doe")
+    AppointmentFactory(professional=professional, service=service, patient=patient, notes="Annual checkup",
+                       starts_at=dt.datetime.combine(today, dt.time(9), tzinfo=LISBON))
+    AppointmentFactory(professional=professional, service=service, status="cancelled",
+                       starts_at=dt.datetime.combine(today, dt.time(10), tzinfo=LISBON))
+    AppointmentFactory(professional=professional, service=service,
+                       starts_at=dt.datetime.combine(today + dt.timedelta(days=1), dt.time(9), tzinfo=LISBON))
+    response = agent_client.get(f"/api/agent-actions/appointments/{agent.agent_id}/today")
+    assert response.status_code == 200
+    assert response.json() == {"date": today.isoformat(), "total_appointments": 1, "appointments": [
+        {"time": "09:00", "patient_name": "John Doe", "reason": "Annual checkup"}]}
+
+
+def test_another_agents_id_in_the_path_is_404(agent_client, other_clinic, professional):
+    foreign = agent_for(other_clinic)
+    for method, path, body in (
+            ("post", f"/api/agent-actions/check-availability/{foreign.agent_id}", {"date": "2030-01-01"}),
+            ("post", f"/api/agent-actions/book-appointment/{foreign.agent_id}", {}),
+            ("get", f"/api/agent-actions/appointments/{foreign.agent_id}/today", None)):
+        response = getattr(agent_client, method)(path, body, format="json")
+        assert response.status_code == 404, path
+        assert response.json()["detail"]
+
+
+def test_missing_or_wrong_token_is_401_and_api_keys_do_not_work_here(agent, client_for):
+    path = f"/api/agent-actions/appointments/{agent.agent_id}/today"
+    assert APIClient().get(path).status_code == 401
+    wrong = APIClient().get(path, HTTP_X_AGENT_TOKEN="fd_agent_not-a-real-token")
+    assert wrong.status_code == 401 and wrong.json()["detail"]
+    assert client_for.get(path).status_code == 401
+
+
+def test_a_paused_agent_cannot_act(agent_client, agent):
+    agent.status = "paused"
+    agent.save()
+    assert agent_client.get(f"/api/agent-actions/appointments/{agent.agent_id}/today").status_code == 401
