@@ -203,3 +203,79 @@ class Task(models.Model):
         if self.assigned_to_phone_agent:
             return self.PHONE_AGENT
         return str(self.assignee_id) if self.assignee_id else None
+
+
+class Campaign(models.Model):
+    """A bulk SMS to the patients an audience filter matched, sent in batches by a Celery task.
+
+    `audience` holds the filters as the API took them (tags, lastVisitBefore/After, professionalId, serviceId,
+    hasFutureAppointment); the recipients are fixed when the campaign starts, one CampaignRecipient each.
+    """
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        SENDING = "sending", _("Sending")
+        COMPLETED = "completed", _("Completed")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    clinic = models.ForeignKey("clinics.Clinic", on_delete=models.CASCADE, related_name="campaigns")
+    name = models.CharField(max_length=200)
+    message = models.TextField(help_text=_("The SMS text; {name} is the patient's first name, {clinic} the clinic's."))
+    audience = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
+    estimated_segments = models.PositiveIntegerField(default=0)
+    estimated_cost = models.PositiveIntegerField(default=0, help_text=_("Minor units of `currency`."))
+    currency = models.CharField(max_length=3, default="EUR")
+    created_by = models.ForeignKey("clinics.Membership", null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="campaigns")
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["clinic", "created_at", "id"], name="campaign_clinic_created")]
+
+    def __str__(self):
+        return self.name
+
+
+class CampaignRecipient(models.Model):
+    """One patient of one campaign: the claim that makes the campaign's SMS to that patient at most once.
+
+    The unique (campaign, patient) pair means a restarted or duplicated send task finds the row and never texts
+    the patient twice; a row is moved pending -> sending in its own transaction before the SMS leaves.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        SENDING = "sending", _("Sending")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    clinic = models.ForeignKey("clinics.Clinic", on_delete=models.CASCADE, related_name="campaign_recipients")
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="recipients")
+    patient = models.ForeignKey("scheduling.Patient", on_delete=models.CASCADE, related_name="campaign_recipients")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    message_id = models.UUIDField(null=True, blank=True, help_text=_("The telephony.Message that carried it."))
+    error = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "patient"], name="campaign_recipient_once_per_patient"),
+        ]
+        indexes = [models.Index(fields=["campaign", "status"], name="campaign_recipient_status")]
+
+    def __str__(self):
+        return f"{self.campaign_id} -> {self.patient_id} ({self.status})"
+
+    @property
+    def message_purpose(self) -> str:
+        return f"campaign:{self.id}"

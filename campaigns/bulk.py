@@ -1,0 +1,353 @@
+"""Bulk SMS campaigns: who an audience filter reaches, what it costs, and sending it in batches at most once.
+
+Selectors (`audience_queryset`, `preview`, `campaigns_for`) read; services (`create_campaign`, `send_next_batch`,
+`cancel_campaign`) write. A campaign's recipients are fixed when it is created, one CampaignRecipient row per
+patient under a unique (campaign, patient) constraint. Each row is claimed (pending -> sending) in its own
+transaction before its SMS leaves, so a restarted worker, a duplicated task or a cancel in the middle of a batch
+never texts a patient twice nor after the cancel.
+"""
+import datetime as dt
+import logging
+import math
+import re
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models import Count, Exists, Max, OuterRef, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from config.surfaces.errors import ApiError
+from scheduling.models import ACTIVE_STATUSES, Appointment, Patient
+
+from .models import Campaign, CampaignRecipient
+
+logger = logging.getLogger(__name__)
+
+# Recipients one task run sends at most; the clinic's per-minute rate may lower it.
+BATCH_SIZE = 50
+DEFAULT_SMS_PER_MINUTE = 60
+# Price of one SMS segment in minor units when the settings say nothing (a typical EU A2P rate).
+DEFAULT_SEGMENT_PRICE_MINOR = 5
+DEFAULT_CURRENCY = "EUR"
+MAX_MESSAGE_LENGTH = 1600
+
+# The GSM 03.38 basic set and the extension table (each extension character costs two septets).
+GSM7_BASIC = set(
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
+    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà")
+GSM7_EXTENDED = set("^{}\\[~]|€\f")
+
+EXCLUSION_REASONS = ("noPhone", "smsRefused", "noMarketingConsent")
+
+
+# --- message text -------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Segments:
+    """How a text travels: its encoding ("GSM-7" or "UCS-2"), its length in that encoding, and its segments."""
+
+    encoding: str
+    length: int
+    count: int
+
+
+def count_segments(text: str) -> Segments:
+    """SMS segments of `text`: GSM-7 takes 160 characters in one segment, 153 per part when split; any
+    character outside GSM-7 makes the whole text UCS-2, 70 in one segment and 67 per part (UTF-16 units)."""
+    if all(char in GSM7_BASIC or char in GSM7_EXTENDED for char in text):
+        length = sum(2 if char in GSM7_EXTENDED else 1 for char in text)
+        single, part, encoding = 160, 153, "GSM-7"
+    else:
+        length = len(text.encode("utf-16-le")) // 2
+        single, part, encoding = 70, 67, "UCS-2"
+    if length == 0:
+        return Segments(encoding, 0, 0)
+    return Segments(encoding, length, 1 if length <= single else math.ceil(length / part))
+
+
+def first_name(full_name: str) -> str:
+    words = (full_name or "").split()
+    return words[0] if words else ""
+
+
+def render_message(template: str, patient_name: str, clinic_name: str) -> str:
+    """The text one patient receives: {name} is their first name, {clinic} the clinic's name; other braces stay."""
+    return template.replace("{name}", first_name(patient_name)).replace("{clinic}", clinic_name)
+
+
+def segment_price() -> tuple[int, str]:
+    """(price of one segment in minor units, currency) from settings, else the defaults above."""
+    return (int(getattr(settings, "SMS_SEGMENT_PRICE_MINOR", DEFAULT_SEGMENT_PRICE_MINOR)),
+            getattr(settings, "SMS_SEGMENT_CURRENCY", DEFAULT_CURRENCY))
+
+
+# --- audience -----------------------------------------------------------------------------------------------------
+
+@dataclass
+class Audience:
+    """Validated audience filters; every field is optional and they combine with AND (tags among themselves OR)."""
+
+    tags: list | None = None
+    last_visit_before: dt.datetime | None = None
+    last_visit_after: dt.datetime | None = None
+    professional_id: object = None
+    service_id: object = None
+    has_future_appointment: bool | None = None
+
+    def as_json(self) -> dict:
+        def moment(value):
+            return value.isoformat() if value else None
+
+        return {"tags": self.tags or [], "lastVisitBefore": moment(self.last_visit_before),
+                "lastVisitAfter": moment(self.last_visit_after),
+                "professionalId": str(self.professional_id) if self.professional_id else None,
+                "serviceId": str(self.service_id) if self.service_id else None,
+                "hasFutureAppointment": self.has_future_appointment}
+
+
+def audience_queryset(clinic, audience: Audience, now=None):
+    """The clinic's patients the filters match, consent not yet considered. Last visit is the latest past
+    appointment that was not cancelled nor missed; professional and service mean any such appointment with them."""
+    now = now or timezone.now()
+    patients = Patient.objects.filter(clinic=clinic)
+    if audience.tags:
+        patients = patients.filter(tags__has_any_keys=list(audience.tags))
+    visits = Appointment.objects.filter(patient=OuterRef("pk"), clinic=clinic).exclude(
+        status__in=(Appointment.Status.CANCELLED, Appointment.Status.NO_SHOW))
+    if audience.last_visit_before or audience.last_visit_after:
+        patients = patients.annotate(last_visit=Max(
+            "appointments__starts_at",
+            filter=Q(appointments__starts_at__lte=now)
+            & ~Q(appointments__status__in=(Appointment.Status.CANCELLED, Appointment.Status.NO_SHOW))))
+        if audience.last_visit_before:
+            patients = patients.filter(last_visit__lt=audience.last_visit_before)
+        if audience.last_visit_after:
+            patients = patients.filter(last_visit__gte=audience.last_visit_after)
+    if audience.professional_id:
+        patients = patients.filter(Exists(visits.filter(professional_id=audience.professional_id)))
+    if audience.service_id:
+        patients = patients.filter(Exists(visits.filter(service_id=audience.service_id)))
+    if audience.has_future_appointment is not None:
+        future = Exists(Appointment.objects.filter(patient=OuterRef("pk"), starts_at__gt=now,
+                                                   status__in=ACTIVE_STATUSES))
+        patients = patients.filter(future if audience.has_future_appointment else ~future)
+    return patients
+
+
+def _reachable(patients):
+    """Marketing SMS needs a phone, no refusal of SMS and an explicit marketing opt-in (RGPD art. 6(1)(a))."""
+    return (patients.exclude(phone_index="").exclude(consents__sms=False)
+            .filter(consents__marketing=True))
+
+
+def exclusion_counts(patients, targets: int) -> dict:
+    """How many matched patients are left out, by the first reason that applies, in EXCLUSION_REASONS order.
+
+    The last reason is what remains once the others and the `targets` are counted: a missing consent key is
+    NULL in SQL, which a negated filter would silently drop."""
+    matched = patients.count()
+    no_phone = patients.filter(phone_index="").count()
+    refused = patients.exclude(phone_index="").filter(consents__sms=False).count()
+    return {"noPhone": no_phone, "smsRefused": refused,
+            "noMarketingConsent": max(matched - no_phone - refused - targets, 0)}
+
+
+def preview(clinic, message: str, audience: Audience, now=None) -> dict:
+    """The estimate shown before sending: matched patients, targets, exclusions by reason, segments and cost.
+
+    Segments are counted on each target's own text (names change the length and may need UCS-2)."""
+    matched = audience_queryset(clinic, audience, now)
+    targets = list(_reachable(matched).distinct().only("id", "name"))
+    excluded = exclusion_counts(matched, len(targets))
+    per_message = [count_segments(render_message(message, patient.name, clinic.name)) for patient in targets]
+    template = count_segments(render_message(message, "", clinic.name))
+    total = sum(item.count for item in per_message)
+    price, currency = segment_price()
+    encoding = "UCS-2" if any(item.encoding == "UCS-2" for item in per_message) else template.encoding
+    return {
+        "matched": len(targets) + sum(excluded.values()),
+        "targets": len(targets),
+        "excluded": excluded,
+        "segments": {"encoding": encoding, "perMessage": max((item.count for item in per_message),
+                                                             default=template.count),
+                     "total": total},
+        "estimatedCost": {"amount": total * price, "currency": currency},
+    }
+
+
+# --- campaigns ----------------------------------------------------------------------------------------------------
+
+def campaigns_for(clinic):
+    """The clinic's campaigns with their recipient counts (`count_<status>` and `count_total`), in one query."""
+    counts = {f"count_{state}": Count("recipients", filter=Q(recipients__status=state))
+              for state in CampaignRecipient.Status.values}
+    return Campaign.objects.filter(clinic=clinic).annotate(count_total=Count("recipients"), **counts)
+
+
+def counts_of(campaign) -> dict:
+    """sent / failed / pending (pending or being sent) / cancelled / total of one annotated campaign."""
+    return {"total": campaign.count_total, "sent": campaign.count_sent, "failed": campaign.count_failed,
+            "pending": campaign.count_pending + campaign.count_sending, "cancelled": campaign.count_cancelled}
+
+
+def _audit(source, action, campaign, **extra):
+    from clinics.audit import record
+
+    return record(source, action, "campaign", campaign.id, "marketing", clinic=campaign.clinic, **extra)
+
+
+def create_campaign(clinic, *, name: str, message: str, audience: Audience, created_by=None, source=None,
+                    now=None) -> Campaign:
+    """Store the campaign and its recipients (the consenting targets of `audience`) and start sending once the
+    transaction commits. A campaign with no target is completed at once."""
+    from .tasks import send_campaign
+
+    now = now or timezone.now()
+    if not (message or "").strip():
+        raise ApiError(400, "VALIDATION_ERROR", _("The message is empty."), {"message": [_("This field may not be blank.")]})
+    estimate = preview(clinic, message, audience, now)
+    with transaction.atomic():
+        campaign = Campaign.objects.create(
+            clinic=clinic, name=name, message=message, audience=audience.as_json(), status=Campaign.Status.SENDING,
+            estimated_segments=estimate["segments"]["total"], estimated_cost=estimate["estimatedCost"]["amount"],
+            currency=estimate["estimatedCost"]["currency"], created_by=created_by, created_at=now, started_at=now)
+        patient_ids = _reachable(audience_queryset(clinic, audience, now)).values_list("pk", flat=True).distinct()
+        CampaignRecipient.objects.bulk_create(
+            [CampaignRecipient(clinic=clinic, campaign=campaign, patient_id=patient_id, created_at=now)
+             for patient_id in patient_ids], ignore_conflicts=True)
+        if not campaign.recipients.exists():
+            campaign.status, campaign.completed_at = Campaign.Status.COMPLETED, now
+            campaign.save(update_fields=["status", "completed_at"])
+        else:
+            transaction.on_commit(lambda: send_campaign.delay(str(campaign.id)))
+        _audit(source, "campaign.created", campaign, targets=estimate["targets"])
+    return campaign
+
+
+def cancel_campaign(campaign, source=None, now=None) -> Campaign:
+    """Stop a draft or sending campaign: its pending recipients are cancelled and never sent. A message being
+    handed to the provider at this instant still goes. Cancelling a cancelled campaign changes nothing;
+    a completed one raises 409 CAMPAIGN_NOT_CANCELLABLE."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        locked = Campaign.objects.select_for_update().get(pk=campaign.pk)
+        if locked.status == Campaign.Status.CANCELLED:
+            return locked
+        if locked.status == Campaign.Status.COMPLETED:
+            raise ApiError(409, "CAMPAIGN_NOT_CANCELLABLE", _("This campaign has already been sent."))
+        locked.status, locked.cancelled_at = Campaign.Status.CANCELLED, now
+        locked.save(update_fields=["status", "cancelled_at"])
+        locked.recipients.filter(status=CampaignRecipient.Status.PENDING).update(
+            status=CampaignRecipient.Status.CANCELLED)
+        _audit(source, "campaign.cancelled", locked)
+    return locked
+
+
+@dataclass
+class BatchResult:
+    """What one run did: sent and failed now, recipients still pending, and why it stopped early, if it did."""
+
+    sent: int = 0
+    failed: int = 0
+    remaining: int = 0
+    deferred: str = ""  # "quiet_hours" or "rate_limit"
+
+
+def send_rate(clinic) -> int:
+    """SMS per minute a clinic's campaigns may send together (`booking_rules.campaign_sms_per_minute`)."""
+    try:
+        rate = int((clinic.booking_rules or {}).get("campaign_sms_per_minute", DEFAULT_SMS_PER_MINUTE))
+    except (TypeError, ValueError):
+        rate = DEFAULT_SMS_PER_MINUTE
+    return max(rate, 1)
+
+
+def _take_allowance(clinic, wanted: int, now) -> int:
+    """Reserve up to `wanted` sends from the clinic's allowance of this minute (shared by all workers)."""
+    key = f"campaign-rate:{clinic.pk}:{now:%Y%m%d%H%M}"
+    cache.add(key, 0, timeout=120)
+    used = cache.incr(key, wanted)
+    granted = max(0, min(wanted, send_rate(clinic) - (used - wanted)))
+    if granted < wanted:
+        cache.decr(key, wanted - granted)
+    return granted
+
+
+def send_next_batch(campaign_id, batch_size: int = BATCH_SIZE, now=None) -> BatchResult:
+    """Send the next batch of a sending campaign, at most `batch_size` and the clinic's per-minute rate.
+
+    Nothing is sent in the clinic's quiet hours (the engagement settings) nor after a cancel. Each recipient is
+    claimed in its own transaction first; a claim left "sending" by a crash is never sent again. The campaign is
+    completed when no recipient is left pending.
+    """
+    from telephony.exceptions import InvalidPhoneNumber, MessageDeliveryFailed
+    from telephony.services import send_sms
+
+    from .services import in_quiet_hours
+
+    now = now or timezone.now()
+    campaign = Campaign.objects.select_related("clinic").filter(pk=campaign_id).first()
+    result = BatchResult()
+    if campaign is None or campaign.status != Campaign.Status.SENDING:
+        return result
+    clinic = campaign.clinic
+    pending = campaign.recipients.filter(status=CampaignRecipient.Status.PENDING)
+    if in_quiet_hours(clinic, now):
+        result.remaining, result.deferred = pending.count(), "quiet_hours"
+        return result
+    allowance = _take_allowance(clinic, batch_size, now)
+    batch = list(pending.select_related("patient").order_by("created_at", "id")[:allowance])
+    for recipient in batch:
+        claimed = CampaignRecipient.objects.filter(
+            pk=recipient.pk, status=CampaignRecipient.Status.PENDING,
+            campaign__status=Campaign.Status.SENDING).update(status=CampaignRecipient.Status.SENDING)
+        if not claimed:
+            continue  # cancelled meanwhile, or another worker took it
+        body = render_message(campaign.message, recipient.patient.name, clinic.name)
+        fields = {"sent_at": timezone.now()}
+        try:
+            sms = send_sms(clinic, recipient.patient.phone, body, purpose=recipient.message_purpose)
+        except MessageDeliveryFailed as exc:
+            fields.update(status=CampaignRecipient.Status.FAILED, message_id=exc.message_row.id, error=exc.reason[:500])
+        except InvalidPhoneNumber as exc:
+            fields.update(status=CampaignRecipient.Status.FAILED, error=str(exc.detail)[:500])
+        else:
+            fields.update(status=CampaignRecipient.Status.SENT, message_id=sms.id)
+        CampaignRecipient.objects.filter(pk=recipient.pk).update(**fields)
+        if fields["status"] == CampaignRecipient.Status.SENT:
+            result.sent += 1
+        else:
+            result.failed += 1
+    if allowance == 0:
+        result.deferred = "rate_limit"
+    result.remaining = pending.count()
+    if not result.remaining:
+        Campaign.objects.filter(pk=campaign.pk, status=Campaign.Status.SENDING).update(
+            status=Campaign.Status.COMPLETED, completed_at=timezone.now())
+    return result
+
+
+def seconds_until_quiet_hours_end(clinic, now=None) -> int:
+    """How long a campaign waits when it meets the clinic's quiet hours (at least a minute)."""
+    from zoneinfo import ZoneInfo
+
+    from .services import reminder_settings
+
+    now = now or timezone.now()
+    _hours, _start, end = reminder_settings(clinic)
+    local = now.astimezone(ZoneInfo(clinic.timezone or "UTC"))
+    resume = local.replace(hour=end.hour, minute=end.minute, second=0, microsecond=0)
+    if resume <= local:
+        resume += dt.timedelta(days=1)
+    return max(60, int((resume - local).total_seconds()))
+
+
+PLACEHOLDER = re.compile(r"\{(\w+)\}")
+
+
+def unknown_placeholders(message: str) -> list[str]:
+    """Placeholders other than {name} and {clinic}: a typo would reach every patient verbatim."""
+    return sorted({word for word in PLACEHOLDER.findall(message or "") if word not in ("name", "clinic")})
