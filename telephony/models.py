@@ -213,3 +213,96 @@ class WebhookDelivery(models.Model):
 
     def __str__(self):
         return f"{self.event} {self.event_id} -> {self.endpoint_id} ({self.status})"
+
+
+class VideoMeeting(models.Model):
+    """A video room at the video provider (Dyte, or the offline `local` backend), as the provider described it."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    clinic = models.ForeignKey("clinics.Clinic", on_delete=models.CASCADE, related_name="video_meetings")
+    provider = models.CharField(max_length=20)
+    provider_meeting_id = models.CharField(max_length=100)
+    title = models.CharField(max_length=200)
+    preferred_region = models.CharField(max_length=40, blank=True, default="")
+    record_on_start = models.BooleanField(default=False)
+    live_stream_on_start = models.BooleanField(default=False)
+    persist_chat = models.BooleanField(default=False)
+    summarize_on_end = models.BooleanField(default=False)
+    status = models.CharField(max_length=20, blank=True, default="ACTIVE")
+    recording_config = models.CharField(max_length=40, blank=True, default="NOT_CONFIGURED")
+    provider_created_at = models.DateTimeField(null=True, blank=True)
+    provider_updated_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "provider_meeting_id"], name="video_meeting_unique_provider_id"),
+        ]
+
+    def __str__(self):
+        return f"{self.title} ({self.provider} {self.provider_meeting_id})"
+
+
+class VideoParticipant(models.Model):
+    """Someone allowed into a meeting; `token` is their join credential, so it is encrypted at rest."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    clinic = models.ForeignKey("clinics.Clinic", on_delete=models.CASCADE, related_name="video_participants")
+    meeting = models.ForeignKey(VideoMeeting, on_delete=models.CASCADE, related_name="participants")
+    provider_participant_id = models.CharField(max_length=100)
+    name = EncryptedTextField(blank=True, default="")
+    picture = models.URLField(max_length=500, blank=True, default="")
+    custom_participant_id = models.CharField(max_length=100)
+    preset_name = models.CharField(max_length=60)
+    token = EncryptedTextField(blank=True, default="")
+    provider_created_at = models.DateTimeField(null=True, blank=True)
+    provider_updated_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["meeting", "provider_participant_id"],
+                                    name="video_participant_unique_provider_id"),
+        ]
+
+    def __str__(self):
+        return f"{self.custom_participant_id} in {self.meeting_id} ({self.preset_name})"
+
+
+class Referral(models.Model):
+    """A requesting professional sends a patient to a specialist; both meet by video about it.
+
+    `requester_in_meeting` and `specialist_in_meeting` say who is in the referral's video call right now.
+    """
+
+    class Status(models.TextChoices):
+        REQUESTED = "requested", _("Requested")
+        IN_PROGRESS = "in_progress", _("In progress")
+        COMPLETED = "completed", _("Completed")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    clinic = models.ForeignKey("clinics.Clinic", on_delete=models.CASCADE, related_name="referrals")
+    requesting_professional = models.ForeignKey("scheduling.Professional", on_delete=models.PROTECT,
+                                                related_name="referrals_requested")
+    specialist = models.ForeignKey("scheduling.Professional", on_delete=models.PROTECT,
+                                   related_name="referrals_received")
+    patient = models.ForeignKey("scheduling.Patient", on_delete=models.CASCADE, related_name="referrals")
+    # Why the patient is referred: health data, encrypted like every other clinical text.
+    reason = EncryptedTextField(blank=True, default="")
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.REQUESTED)
+    meeting = models.ForeignKey(VideoMeeting, null=True, blank=True, on_delete=models.SET_NULL,
+                                related_name="referrals")
+    requester_in_meeting = models.BooleanField(default=False)
+    specialist_in_meeting = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["clinic", "created_at"], name="referral_clinic_created")]
+
+    def __str__(self):
+        return f"referral {self.id} ({self.status})"
