@@ -233,7 +233,18 @@ PROVIDERS = {
     "sms": env("SMS_BACKEND", default="local"),
     "stt": env("STT_BACKEND", default="local"),
     "llm": env("LLM_BACKEND", default="local"),
+    "payments": env("PAYMENTS_BACKEND", default="local"),
 }
+# --- Billing: Stripe Checkout, Customer Portal and webhooks (billing app). The `local` payments backend signs its
+# simulated events with STRIPE_WEBHOOK_SECRET too, so they cross the same verification as Stripe's.
+STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY", default="")
+STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET", default="whsec_local_development_only")
+# Where the Stripe SDK sends its requests; tests point it at a local fake of the Stripe API.
+STRIPE_API_BASE = env("STRIPE_API_BASE", default="")
+STRIPE_TIMEOUT_SECONDS = env.float("STRIPE_TIMEOUT_SECONDS", default=20.0)
+STRIPE_PRICE_STARTER = env("STRIPE_PRICE_STARTER", default="price_starter_monthly")
+STRIPE_PRICE_PROFESSIONAL = env("STRIPE_PRICE_PROFESSIONAL", default="price_professional_monthly")
+STRIPE_PRICE_PREMIUM = env("STRIPE_PRICE_PREMIUM", default="price_premium_monthly")
 # --- Consultation notes: speech-to-text and structuring.
 OPENAI_API_KEY = env("OPENAI_API_KEY", default="")
 # Where the OpenAI SDK sends its requests; tests point it at a local fake of the OpenAI API.

@@ -96,6 +96,13 @@ def _campaign(clinic):
     return {"pk": campaign.pk}, [campaign]
 
 
+def _invoice(clinic):
+    from billing.tests.factories import InvoiceFactory
+
+    invoice = InvoiceFactory(clinic=clinic)
+    return {"pk": invoice.pk}, [invoice]
+
+
 # Route (as the resolver spells it) -> factory(clinic A) -> (URL kwargs, objects). Apps add their routes here.
 OBJECT_ROUTES = {
     "api/team/members/<uuid:member_id>": _membership,
@@ -118,6 +125,7 @@ OBJECT_ROUTES = {
     "notes/v1/notes/<uuid:note_id>/status": _note,
     "notes/v1/notes/<uuid:note_id>/export": _note,
     "notes/v1/notes/<uuid:note_id>/retry": _note,
+    "v1/billing/invoices/<uuid:pk>": _invoice,
 }
 
 # Routes that carry no tenant credential of their own, by route and with the reason.
@@ -130,6 +138,7 @@ EXEMPT_ROUTES = {
     "v1/calls/recordings/<str:token>": "signed URL: the token is the credential (telephony tests forge it)",
     "api/webhooks/twilio/sms": "provider webhook, verified by signature",
     "api/webhooks/twilio/status": "provider webhook, verified by signature",
+    "api/webhooks/stripe": "provider webhook, verified by Stripe-Signature (billing/tests/test_webhooks.py)",
     "api/agent-actions/check-availability/<str:agent_id>": "X-Agent-Token is the credential (telephony tests)",
     "api/agent-actions/book-appointment/<str:agent_id>": "X-Agent-Token is the credential (telephony tests)",
     "api/agent-actions/appointments/<str:agent_id>/today": "X-Agent-Token is the credential (telephony tests)",
