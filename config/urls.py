@@ -23,6 +23,7 @@ urlpatterns = [
     path("api/v1/", include("config.urls_voice")),
     path("notes/v1/", include("notes.api.urls")),
     path("api/", include("config.urls_dashboard")),
+    path("attendance-service/", include("telephony.api.urls_attendance")),
     path("booking/", include("scheduling.public_urls")),
     # OAuth 2.0 (seed 003): django-oauth-toolkit with a clinic-choosing consent; /oauth/authorize, /oauth/token.
     path("oauth/", include("clinics.oauth_urls", namespace="oauth2_provider")),

@@ -3,7 +3,7 @@ from django.urls import path
 
 from telephony import webhooks
 
-from . import agents, views
+from . import agents, video, views
 
 urlpatterns = [
     path("calls", views.CallDashboardListCreate.as_view(), name="dashboard-calls"),
@@ -22,6 +22,10 @@ urlpatterns = [
          name="agent-actions-book-appointment"),
     path("agent-actions/appointments/<str:agent_id>/today", agents.TodayAppointments.as_view(),
          name="agent-actions-today"),
+    path("dyte/meeting", video.DyteMeetingCreate.as_view(), name="dashboard-dyte-meeting"),
+    path("dyte/participants", video.DyteParticipantCreate.as_view(), name="dashboard-dyte-participants"),
+    path("dyte/webhook", video.DyteWebhook.as_view(), name="dashboard-dyte-webhook"),
+    path("update-doctor-meet", video.UpdateDoctorMeet.as_view(), name="dashboard-update-doctor-meet"),
     path("webhooks/twilio/sms", webhooks.twilio_inbound, name="telephony_twilio_inbound"),
     path("webhooks/twilio/status", webhooks.twilio_status, name="telephony_twilio_status"),
 ]

@@ -1,0 +1,10 @@
+"""The attendance service of video consultations (seed 002), mounted at /attendance-service/ on the dashboard
+surface's conventions."""
+from django.urls import path
+
+from . import video
+
+urlpatterns = [
+    path("referrals/<str:referral_id>/meetings/<str:meeting_id>/user", video.ReferralMeetingUser.as_view(),
+         name="attendance-referral-meeting-user"),
+]

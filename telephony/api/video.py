@@ -1,0 +1,196 @@
+"""Video consultations (seed 002) on the dashboard surface: Dyte meetings and participants, who is in a
+referral's call, and Dyte's webhook. Field names are the seed's own (titleMeet, idMeet, type_preset, inMeeting...).
+"""
+import json
+
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from clinics.tenancy import ClinicScopedMixin
+from config.surfaces import DASHBOARD
+from config.surfaces.errors import ApiError
+
+from .. import video
+from ..backends.video import PRESETS
+
+WEBHOOK_DONE = "Videochamada atualizada com sucesso!"
+
+
+class MeetingRequestSerializer(serializers.Serializer):
+    titleMeet = serializers.CharField(max_length=200)
+
+
+class MeetingSerializer(serializers.Serializer):
+    """The meeting as Dyte describes it; `id` is the provider's meeting id (use it as idMeet and meetingId)."""
+
+    id = serializers.CharField(source="provider_meeting_id")
+    title = serializers.CharField()
+    preferred_region = serializers.CharField()
+    created_at = serializers.SerializerMethodField()
+    record_on_start = serializers.BooleanField()
+    updated_at = serializers.SerializerMethodField()
+    live_stream_on_start = serializers.BooleanField()
+    persist_chat = serializers.BooleanField()
+    summarize_on_end = serializers.BooleanField()
+    status = serializers.CharField()
+    recording_config = serializers.CharField()
+
+    def get_created_at(self, meeting) -> str:
+        return (meeting.provider_created_at or meeting.created_at).isoformat()
+
+    def get_updated_at(self, meeting) -> str:
+        return (meeting.provider_updated_at or meeting.provider_created_at or meeting.created_at).isoformat()
+
+
+class UserSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200)
+    avatar = serializers.CharField(max_length=500, allow_blank=True, required=False, default="")
+    id = serializers.CharField(max_length=100)
+
+
+class ParticipantRequestSerializer(serializers.Serializer):
+    user = UserSerializer()
+    idMeet = serializers.CharField(max_length=100)
+    type_preset = serializers.ChoiceField(choices=PRESETS)
+
+
+class ParticipantSerializer(serializers.Serializer):
+    """The participant and the `token` its client joins the meeting with."""
+
+    id = serializers.CharField(source="provider_participant_id")
+    name = serializers.CharField()
+    picture = serializers.CharField()
+    custom_participant_id = serializers.CharField()
+    preset_name = serializers.CharField()
+    created_at = serializers.SerializerMethodField()
+    updated_at = serializers.SerializerMethodField()
+    token = serializers.CharField()
+
+    def get_created_at(self, participant) -> str:
+        return (participant.provider_created_at or participant.created_at).isoformat()
+
+    def get_updated_at(self, participant) -> str:
+        return (participant.provider_updated_at or participant.provider_created_at or participant.created_at).isoformat()
+
+
+class AttendanceRequestSerializer(serializers.Serializer):
+    inMeeting = serializers.BooleanField()
+    userId = serializers.CharField(max_length=100)
+
+
+class DoctorMeetRequestSerializer(serializers.Serializer):
+    doctorID = serializers.CharField(max_length=100)
+    referralID = serializers.CharField(max_length=100)
+    meetID = serializers.CharField(max_length=100)
+
+
+class ReferralSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    status = serializers.CharField()
+    requesterId = serializers.UUIDField(source="requesting_professional_id")
+    specialistId = serializers.UUIDField(source="specialist_id")
+    meetingId = serializers.SerializerMethodField()
+    requesterInMeeting = serializers.BooleanField(source="requester_in_meeting")
+    specialistInMeeting = serializers.BooleanField(source="specialist_in_meeting")
+    updatedAt = serializers.DateTimeField(source="updated_at")
+
+    def get_meetingId(self, referral) -> str | None:
+        return referral.meeting.provider_meeting_id if referral.meeting_id else None
+
+
+def data_envelope(name, serializer):
+    return inline_serializer(name, {"data": serializer})
+
+
+class VideoView(DASHBOARD.view, ClinicScopedMixin, APIView):
+    def payload(self, serializer_class):
+        payload = serializer_class(data=self.request.data)
+        payload.is_valid(raise_exception=True)
+        return payload.validated_data
+
+
+class DyteMeetingCreate(VideoView):
+    """POST /api/dyte/meeting {titleMeet}: create the meeting at the provider; title it with the referral id."""
+
+    @extend_schema(request=MeetingRequestSerializer, operation_id="dashboard_dyte_meeting_create",
+                   responses={201: data_envelope("DyteMeetingResponse", MeetingSerializer())})
+    def post(self, request):
+        data = self.payload(MeetingRequestSerializer)
+        meeting = video.create_meeting(self.clinic, data["titleMeet"])
+        return Response({"data": MeetingSerializer(meeting).data}, status=status.HTTP_201_CREATED)
+
+
+class DyteParticipantCreate(VideoView):
+    """POST /api/dyte/participants {user{name,avatar,id}, idMeet, type_preset}: a join token for that user."""
+
+    @extend_schema(request=ParticipantRequestSerializer, operation_id="dashboard_dyte_participant_create",
+                   responses={201: data_envelope("DyteParticipantResponse", ParticipantSerializer())})
+    def post(self, request):
+        data = self.payload(ParticipantRequestSerializer)
+        participant = video.add_participant(self.clinic, data["idMeet"], name=data["user"]["name"],
+                                            picture=data["user"]["avatar"], user_id=data["user"]["id"],
+                                            preset=data["type_preset"])
+        return Response({"data": ParticipantSerializer(participant).data}, status=status.HTTP_201_CREATED)
+
+
+class ReferralMeetingUser(VideoView):
+    """POST /attendance-service/referrals/{referralId}/meetings/{meetingId}/user {inMeeting, userId}."""
+
+    @extend_schema(request=AttendanceRequestSerializer, operation_id="attendance_referral_meeting_user",
+                   responses={200: data_envelope("ReferralAttendanceResponse", ReferralSerializer())})
+    def post(self, request, referral_id, meeting_id):
+        data = self.payload(AttendanceRequestSerializer)
+        referral = video.set_in_meeting(self.clinic, referral_id, meeting_id, data["userId"], data["inMeeting"])
+        return Response({"data": ReferralSerializer(referral).data})
+
+
+class UpdateDoctorMeet(VideoView):
+    """POST /api/update-doctor-meet {doctorID, referralID, meetID}: that doctor left the referral's meeting."""
+
+    @extend_schema(request=DoctorMeetRequestSerializer, operation_id="dashboard_update_doctor_meet",
+                   responses={200: data_envelope("DoctorMeetResponse", ReferralSerializer())})
+    def post(self, request):
+        data = self.payload(DoctorMeetRequestSerializer)
+        referral = video.doctor_left(self.clinic, data["doctorID"], data["referralID"], data["meetID"])
+        return Response({"data": ReferralSerializer(referral).data})
+
+
+class WebhookMeetingSerializer(serializers.Serializer):
+    id = serializers.CharField(required=False)
+    sessionId = serializers.CharField(required=False)
+    title = serializers.CharField()
+    status = serializers.CharField(required=False)
+
+
+class WebhookRequestSerializer(serializers.Serializer):
+    event = serializers.CharField()
+    meeting = WebhookMeetingSerializer()
+    reason = serializers.CharField(required=False, allow_blank=True)
+
+
+class DyteWebhook(DASHBOARD.view, APIView):
+    """POST /api/dyte/webhook: Dyte's meeting events, verified by `dyte-signature` when a public key is set
+    (telephony.backends.video.verify_webhook). No clinic credential, never rate limited."""
+
+    authentication_classes = []
+    permission_classes = [AllowAny]
+    throttle_classes = []
+
+    @extend_schema(request=WebhookRequestSerializer, operation_id="dashboard_dyte_webhook",
+                   responses={200: inline_serializer("DyteWebhookResponse", {"message": serializers.CharField()})})
+    def post(self, request):
+        raw = request.body
+        if not video.verify_webhook(raw, request.headers.get("dyte-signature", "")):
+            raise ApiError(403, "INVALID_SIGNATURE", _("Invalid Dyte signature."))
+        try:
+            body = json.loads(raw or b"null")
+        except ValueError:
+            raise ApiError(400, "VALIDATION_ERROR", _("The body is not JSON."))
+        payload = WebhookRequestSerializer(data=body if isinstance(body, dict) else {})
+        payload.is_valid(raise_exception=True)
+        video.handle_webhook(body)
+        return Response({"message": WEBHOOK_DONE})

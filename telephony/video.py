@@ -1,0 +1,165 @@
+"""Video consultations of referrals: meetings and participants at the video provider, and who is in the call.
+
+A referral's meeting is titled with the referral's id (the provider echoes the title in its webhooks, which is
+how a webhook finds the referral). Every lookup is scoped to the caller's clinic: another clinic's referral or
+meeting does not exist (404).
+"""
+import logging
+import uuid
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext as _
+
+from config.surfaces.errors import ApiError
+
+from .backends.video import VIDEO, verify_webhook  # noqa: F401 (verify_webhook is part of this module's API)
+from .exceptions import ProviderError
+from .models import Referral, VideoMeeting, VideoParticipant
+
+logger = logging.getLogger(__name__)
+
+WEBHOOK_REASONS = ("HOST_ENDED_MEETING", "ALL_PARTICIPANTS_LEFT")
+
+
+def _uuid(value):
+    try:
+        return uuid.UUID(str(value))
+    except (TypeError, ValueError, AttributeError):
+        return None
+
+
+def _moment(value):
+    return parse_datetime(value) if isinstance(value, str) else None
+
+
+def _provider_failed(exc: ProviderError):
+    logger.warning("Video provider error: %s", exc.reason)
+    return ApiError(502, "VIDEO_PROVIDER_ERROR", _("The video provider could not be reached or refused the request."),
+                    {"provider": VIDEO.choice})
+
+
+def referral_for(clinic, referral_id) -> Referral:
+    """The clinic's referral with this id; 404 REFERRAL_NOT_FOUND for any other id, another clinic's included."""
+    referral_uuid = _uuid(referral_id)
+    referral = (Referral.objects.select_related("meeting").filter(clinic=clinic, pk=referral_uuid).first()
+                if referral_uuid else None)
+    if referral is None:
+        raise ApiError(404, "REFERRAL_NOT_FOUND", _("Referral not found."))
+    return referral
+
+
+def meeting_for(clinic, meeting_id) -> VideoMeeting:
+    """The clinic's meeting by the provider's id (what the API shows) or ours; 404 MEETING_NOT_FOUND otherwise."""
+    condition = Q(provider_meeting_id=str(meeting_id or ""))
+    if _uuid(meeting_id):
+        condition |= Q(pk=_uuid(meeting_id))
+    meeting = VideoMeeting.objects.filter(clinic=clinic).filter(condition).first() if meeting_id else None
+    if meeting is None:
+        raise ApiError(404, "MEETING_NOT_FOUND", _("Meeting not found."))
+    return meeting
+
+
+def create_meeting(clinic, title: str) -> VideoMeeting:
+    """Create a meeting at the video provider and store it. A title that is one of the clinic's referral ids
+    makes it that referral's meeting. Raises 502 VIDEO_PROVIDER_ERROR when the provider fails."""
+    try:
+        data = VIDEO.backend().create_meeting(title)
+    except ProviderError as exc:
+        raise _provider_failed(exc)
+    with transaction.atomic():
+        meeting = VideoMeeting.objects.create(
+            clinic=clinic, provider=VIDEO.backend().name, provider_meeting_id=str(data["id"])[:100],
+            title=str(data.get("title") or title)[:200],
+            preferred_region=str(data.get("preferred_region") or "")[:40],
+            record_on_start=bool(data.get("record_on_start")), live_stream_on_start=bool(data.get("live_stream_on_start")),
+            persist_chat=bool(data.get("persist_chat")), summarize_on_end=bool(data.get("summarize_on_end")),
+            status=str(data.get("status") or "ACTIVE")[:20],
+            recording_config=str(data.get("recording_config") or "NOT_CONFIGURED")[:40],
+            provider_created_at=_moment(data.get("created_at")), provider_updated_at=_moment(data.get("updated_at")))
+        referral_uuid = _uuid(title)
+        if referral_uuid:
+            Referral.objects.filter(clinic=clinic, pk=referral_uuid).update(meeting=meeting)
+    return meeting
+
+
+def add_participant(clinic, meeting_id, *, name: str, picture: str, user_id: str, preset: str) -> VideoParticipant:
+    """Let someone into one of the clinic's meetings; returns the participant with its join token."""
+    meeting = meeting_for(clinic, meeting_id)
+    try:
+        data = VIDEO.backend().add_participant(meeting.provider_meeting_id, name=name, picture=picture,
+                                               custom_participant_id=user_id, preset_name=preset)
+    except ProviderError as exc:
+        raise _provider_failed(exc)
+    return VideoParticipant.objects.create(
+        clinic=clinic, meeting=meeting, provider_participant_id=str(data["id"])[:100],
+        name=str(data.get("name") or name), picture=str(data.get("picture") or picture or "")[:500],
+        custom_participant_id=str(data.get("custom_participant_id") or user_id)[:100],
+        preset_name=str(data.get("preset_name") or preset)[:60], token=str(data.get("token") or ""),
+        provider_created_at=_moment(data.get("created_at")), provider_updated_at=_moment(data.get("updated_at")))
+
+
+def set_in_meeting(clinic, referral_id, meeting_id, user_id, in_meeting: bool) -> Referral:
+    """Record that the requesting professional or the specialist (`user_id`) joined or left the referral's meeting.
+
+    404 for a referral or meeting not of this clinic; 409 MEETING_NOT_OF_REFERRAL when the referral already has
+    another meeting; 400 USER_NOT_IN_REFERRAL when `user_id` is neither of its professionals. A referral without
+    a meeting takes this one. Joining moves a requested referral to in progress.
+    """
+    meeting = meeting_for(clinic, meeting_id)
+    with transaction.atomic():
+        referral = referral_for(clinic, referral_id)
+        referral = Referral.objects.select_for_update().get(pk=referral.pk)
+        if referral.meeting_id and referral.meeting_id != meeting.id:
+            raise ApiError(409, "MEETING_NOT_OF_REFERRAL", _("This meeting is not the referral's meeting."))
+        user_uuid = _uuid(user_id)
+        fields = ["meeting", "updated_at"]
+        referral.meeting = meeting
+        if user_uuid and user_uuid == referral.requesting_professional_id:
+            referral.requester_in_meeting = in_meeting
+            fields.append("requester_in_meeting")
+        if user_uuid and user_uuid == referral.specialist_id:
+            referral.specialist_in_meeting = in_meeting
+            fields.append("specialist_in_meeting")
+        if len(fields) == 2:
+            message = _("Not a professional of this referral.")
+            raise ApiError(400, "USER_NOT_IN_REFERRAL", message, {"userId": [message]})
+        if in_meeting and referral.status == Referral.Status.REQUESTED:
+            referral.status = Referral.Status.IN_PROGRESS
+            fields.append("status")
+        referral.save(update_fields=fields)
+    return referral
+
+
+def doctor_left(clinic, doctor_id, referral_id, meeting_id) -> Referral:
+    """A professional of the referral left its meeting (the app tells us when a doctor closes the call)."""
+    return set_in_meeting(clinic, referral_id, meeting_id, doctor_id, False)
+
+
+def handle_webhook(payload: dict) -> Referral | None:
+    """Apply Dyte's meeting-ended event: `meeting.title` names the referral. When everyone left (or the host
+    ended the meeting, which leaves nobody in it) both professionals are marked out of it. Returns the referral,
+    or None when the title names no referral or the meeting belongs to another clinic than the referral."""
+    meeting_data = payload.get("meeting") or {}
+    reason = payload.get("reason")
+    referral_uuid = _uuid(meeting_data.get("title"))
+    referral = Referral.objects.filter(pk=referral_uuid).first() if referral_uuid else None
+    if referral is None:
+        logger.info("Dyte webhook %s for a meeting titled %r: no such referral", payload.get("event"),
+                    meeting_data.get("title"))
+        return None
+    provider_id = meeting_data.get("id")
+    if provider_id:
+        meeting = VideoMeeting.objects.filter(provider_meeting_id=str(provider_id)).first()
+        if meeting is not None and meeting.clinic_id != referral.clinic_id:
+            logger.warning("Dyte webhook: meeting %s is not of the referral's clinic", provider_id)
+            return None
+        if meeting is not None and meeting_data.get("status"):
+            VideoMeeting.objects.filter(pk=meeting.pk).update(status=str(meeting_data["status"])[:20])
+    if reason in WEBHOOK_REASONS:
+        Referral.objects.filter(pk=referral.pk).update(requester_in_meeting=False, specialist_in_meeting=False,
+                                                       updated_at=timezone.now())
+        referral.refresh_from_db()
+    return referral
