@@ -18,8 +18,8 @@ class SubscriptionFactory(DjangoModelFactory):
     stripe_customer_id = factory.Sequence(lambda n: f"cus_test{n}")
     stripe_subscription_id = factory.Sequence(lambda n: f"sub_test{n}")
     stripe_price_id = "price_professional_monthly"
-    current_period_start = factory.LazyFunction(lambda: timezone.now() - timedelta(days=10))
-    current_period_end = factory.LazyFunction(lambda: timezone.now() + timedelta(days=20))
+    current_period_start = factory.LazyFunction(lambda: (timezone.now() - timedelta(days=10)).replace(microsecond=0))
+    current_period_end = factory.LazyFunction(lambda: (timezone.now() + timedelta(days=20)).replace(microsecond=0))
 
 
 class InvoiceFactory(DjangoModelFactory):
