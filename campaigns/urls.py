@@ -1,7 +1,7 @@
 """Console pages of engagement (namespace "campaigns"); config/urls.py mounts them under /console/."""
 from django.urls import path
 
-from . import views
+from . import bulk_console, views
 
 app_name = "campaigns"
 urlpatterns = [
@@ -13,4 +13,7 @@ urlpatterns = [
     path("tasks/", views.task_list, name="tasks"),
     path("tasks/<uuid:task_id>/status/", views.task_status, name="task_status"),
     path("triage/questions/", views.triage_questions, name="triage_questions"),
+    path("campaigns/", bulk_console.campaign_list, name="bulk_list"),
+    path("campaigns/<uuid:campaign_id>/", bulk_console.campaign_detail, name="bulk_detail"),
+    path("campaigns/<uuid:campaign_id>/cancel/", bulk_console.campaign_cancel, name="bulk_cancel"),
 ]
