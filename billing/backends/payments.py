@@ -46,7 +46,7 @@ def verify_webhook(payload: bytes, sig_header: str | None) -> dict:
     STRIPE_WEBHOOK_SECRET, signed at most five minutes ago; raises InvalidSignature otherwise."""
     import stripe
 
-    secret = settings.STRIPE_WEBHOOK_SECRET
+    secret = webhook_secret()
     if not sig_header or not secret:
         raise InvalidSignature("Missing Stripe-Signature header or webhook secret.")
     try:
@@ -59,6 +59,18 @@ def verify_webhook(payload: bytes, sig_header: str | None) -> dict:
     if not isinstance(event, dict) or not event.get("id") or not event.get("type"):
         raise InvalidSignature("The payload is not a Stripe event.")
     return event
+
+
+# Only the offline backend may fall back to a known secret: it signs its own simulated events with it. With Stripe,
+# an unset STRIPE_WEBHOOK_SECRET refuses every event rather than accept ones anybody could sign.
+LOCAL_WEBHOOK_SECRET = "whsec_local_development_only"
+
+
+def webhook_secret() -> str:
+    """The secret Stripe-Signature is checked against (empty: no event is accepted)."""
+    if settings.STRIPE_WEBHOOK_SECRET:
+        return settings.STRIPE_WEBHOOK_SECRET
+    return LOCAL_WEBHOOK_SECRET if PAYMENTS.choice == "local" else ""
 
 
 def sign_payload(payload: str, secret: str, timestamp: int | None = None) -> str:
@@ -260,7 +272,7 @@ class LocalPaymentsBackend(PaymentsBackend):
         event = {"id": _local_id("evt"), "object": "event", "type": event_type, "api_version": "local",
                  "created": int(time.time()), "livemode": False, "data": {"object": data_object}}
         payload = json.dumps(event)
-        services.receive_webhook(payload.encode(), sign_payload(payload, settings.STRIPE_WEBHOOK_SECRET))
+        services.receive_webhook(payload.encode(), sign_payload(payload, webhook_secret()))
 
 
 def _epoch(moment) -> int | None:

@@ -271,3 +271,18 @@ def test_login_reports_the_plan_and_features_of_the_subscription(send_event, cli
     again = APIClient().post("/api/auth/login", {"email": member.user.email, "password": PASSWORD}, format="json")
     assert again.json()["user"]["plan"] == "free"
     assert again.json()["features"]["api_calls_per_month"] == 1_000
+
+
+def test_with_stripe_and_no_webhook_secret_every_event_is_refused(client, clinic, settings):
+    from billing.backends.payments import LOCAL_WEBHOOK_SECRET
+
+    settings.STRIPE_WEBHOOK_SECRET = ""
+    settings.PROVIDERS = {**settings.PROVIDERS, "payments": "stripe"}
+    event = make_event("checkout.session.completed", checkout_object(clinic))
+
+    assert post_event(client, event, secret=LOCAL_WEBHOOK_SECRET).status_code == 400
+    assert post_event(client, event, secret="").status_code == 400
+    assert not StripeEvent.objects.exists()
+
+    settings.PROVIDERS = {**settings.PROVIDERS, "payments": "local"}
+    assert post_event(client, event, secret=LOCAL_WEBHOOK_SECRET).status_code == 200
