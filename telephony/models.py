@@ -52,6 +52,9 @@ class Message(models.Model):
     provider_message_id = models.CharField(max_length=64, blank=True, default="")
     error = models.TextField(blank=True, default="")
     purpose = models.CharField(max_length=60, blank=True, default="")
+    # A WhatsApp template (Twilio Content API): its SID and variables; `body` then holds the rendered text.
+    content_sid = models.CharField(max_length=64, blank=True, default="")
+    content_variables = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
     sent_at = models.DateTimeField(null=True, blank=True)
@@ -85,6 +88,7 @@ class Call(models.Model):
     class Status(models.TextChoices):
         PENDING = "pending", _("Pending")
         SCHEDULED = "scheduled", _("Scheduled")
+        INITIATED = "initiated", _("Initiated")
         IN_PROGRESS = "in_progress", _("In progress")
         COMPLETED = "completed", _("Completed")
         FAILED = "failed", _("Failed")

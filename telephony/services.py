@@ -21,7 +21,8 @@ logger = logging.getLogger(__name__)
 ERASED = "[erased]"
 
 
-def queue_message(clinic, to, body, purpose="", channel=Message.Channel.SMS) -> Message:
+def queue_message(clinic, to, body, purpose="", channel=Message.Channel.SMS, content_sid="",
+                  content_variables=None) -> Message:
     """Normalise `to` to E.164 and store the message as queued (nothing is sent yet).
 
     Raises InvalidPhoneNumber for a number that is not valid and EmptyMessage for an empty body.
@@ -32,6 +33,7 @@ def queue_message(clinic, to, body, purpose="", channel=Message.Channel.SMS) -> 
     return Message.objects.create(
         clinic=clinic, channel=channel, direction=Message.Direction.OUTBOUND, to_phone=phone,
         to_phone_index=phone_index(phone), body=body, status=Message.Status.QUEUED, purpose=purpose[:60],
+        content_sid=content_sid or "", content_variables=content_variables or {},
     )
 
 
@@ -78,9 +80,14 @@ def send_sms(clinic, to, body, purpose="") -> Message:
     return deliver(queue_message(clinic, to, body, purpose, Message.Channel.SMS))
 
 
-def send_whatsapp(clinic, to, body, purpose="") -> Message:
-    """As send_sms, over WhatsApp (Twilio addresses the number as `whatsapp:+E164`)."""
-    return deliver(queue_message(clinic, to, body, purpose, Message.Channel.WHATSAPP))
+def send_whatsapp(clinic, to, body, purpose="", content_sid="", content_variables=None) -> Message:
+    """As send_sms, over WhatsApp (Twilio addresses the number as `whatsapp:+E164`).
+
+    With `content_sid` the provider sends that approved template filled with `content_variables`; `body` is the
+    rendered text kept in the outbox.
+    """
+    return deliver(queue_message(clinic, to, body, purpose, Message.Channel.WHATSAPP, content_sid,
+                                 content_variables))
 
 
 def enqueue_sms(clinic, to, body, purpose="", channel=Message.Channel.SMS) -> Message:

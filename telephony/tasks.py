@@ -5,6 +5,7 @@ from celery import shared_task
 
 from .exceptions import MessageDeliveryFailed
 from .models import Message
+from .outbound_webhooks import deliver_webhook  # noqa: F401 - registers the webhook task with the worker
 from .services import deliver
 
 logger = logging.getLogger(__name__)

@@ -81,6 +81,13 @@ def _agent(clinic):
     return {"agent_id": agent.agent_id}, [agent]
 
 
+def _webhook_endpoint(clinic):
+    from telephony.outbound_webhooks import create_endpoint
+
+    endpoint, _secret = create_endpoint(clinic, "https://integration.example/hook", ["conversation.end_report"])
+    return {"pk": endpoint.pk}, [endpoint]
+
+
 def _note(clinic):
     from notes.tests.factories import NoteFactory
 
@@ -119,6 +126,7 @@ OBJECT_ROUTES = {
     "v1/campaigns/<uuid:pk>": _campaign,
     "v1/campaigns/<uuid:pk>/cancel": _campaign,
     "api/agents/<str:agent_id>": _agent,
+    "api/v1/webhooks/<uuid:pk>": _webhook_endpoint,
     "api/agents/<str:agent_id>/api-token": _agent,
     "api/agents/<str:agent_id>/regenerate-token": _agent,
     "notes/v1/notes/<uuid:note_id>": _note,

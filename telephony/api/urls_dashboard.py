@@ -3,7 +3,7 @@ from django.urls import path
 
 from telephony import webhooks
 
-from . import agents, video, views
+from . import agents, video, views, voice
 
 urlpatterns = [
     path("calls", views.CallDashboardListCreate.as_view(), name="dashboard-calls"),
@@ -28,4 +28,5 @@ urlpatterns = [
     path("update-doctor-meet", video.UpdateDoctorMeet.as_view(), name="dashboard-update-doctor-meet"),
     path("webhooks/twilio/sms", webhooks.twilio_inbound, name="telephony_twilio_inbound"),
     path("webhooks/twilio/status", webhooks.twilio_status, name="telephony_twilio_status"),
+    path("webhooks/elevenlabs", voice.elevenlabs_webhook, name="telephony_elevenlabs_webhook"),
 ]

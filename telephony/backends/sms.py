@@ -2,6 +2,7 @@
 
 A backend sends one `telephony.Message` row and returns the provider's id for it; the service owns the row.
 """
+import json
 import logging
 import uuid
 
@@ -70,9 +71,14 @@ class TwilioSMSBackend(SMSBackend):
 
         params = {
             "to": _twilio_address(message.to_phone, message.channel),
-            "body": message.body,
             "status_callback": status_callback_url(),
         }
+        if message.content_sid:
+            # An approved WhatsApp template: Twilio renders it from the Content SID and the variables.
+            params["content_sid"] = message.content_sid
+            params["content_variables"] = json.dumps(message.content_variables or {})
+        else:
+            params["body"] = message.body
         if settings.TWILIO_MESSAGING_SERVICE_SID:
             params["messaging_service_sid"] = settings.TWILIO_MESSAGING_SERVICE_SID
         else:

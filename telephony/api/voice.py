@@ -1,0 +1,291 @@
+"""The voice and messaging API (seed 003, `/api/v1/`): outbound calls, WhatsApp templates, transcriptions and the
+clinic's webhook endpoints; and ElevenLabs' post-call webhook (`/api/webhooks/elevenlabs`, seed 001).
+
+Choices the seed leaves open, documented here and in the schema:
+- `agentId` is the agent's UUID (`GET /api/agents` `id`), its public id (`agent_<slug>`) or its ElevenLabs id;
+  `callId` is the call's UUID, the same id `/v1/calls/{id}` reads.
+- `/api/v1/webhooks` (GET, POST) and `/api/v1/webhooks/{id}` (DELETE) are our extension: the seed shows a webhook
+  configuration (URL and chosen events) without its endpoints. The secret is shown once, at creation.
+"""
+import json
+import logging
+import re
+
+from django.http import JsonResponse
+from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+from drf_spectacular.utils import extend_schema
+from rest_framework import generics, serializers, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from clinics.tenancy import ClinicScopedMixin
+from config.surfaces import VOICE
+from config.surfaces.errors import ApiError
+from telephony import agents, outbound_webhooks, services
+from telephony.backends.voice import ElevenLabsVoiceBackend
+from telephony.exceptions import TelephonyError
+from telephony.models import Call, Message, WebhookEndpoint
+
+from .serializers import ClinicDateTimeField
+
+logger = logging.getLogger(__name__)
+
+
+# --- shapes -------------------------------------------------------------------------------------------------
+
+class ParticipantSerializer(serializers.Serializer):
+    number = serializers.CharField(max_length=40)
+    about = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+
+
+class PromptSerializer(serializers.Serializer):
+    content = serializers.CharField(max_length=20000, required=False, allow_blank=True, default="")
+    overwrite = serializers.BooleanField(required=False, default=False)
+
+
+class OpeningMessageSerializer(serializers.Serializer):
+    start = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+
+
+class CallRequestSerializer(serializers.Serializer):
+    agentId = serializers.CharField(max_length=100)
+    participant = ParticipantSerializer()
+    prompt = PromptSerializer(required=False)
+    message = OpeningMessageSerializer(required=False)
+
+
+class CallStartedSerializer(serializers.Serializer):
+    callId = serializers.UUIDField()
+    status = serializers.CharField()
+
+
+CONTENT_SID = re.compile(r"^HX[0-9a-fA-F]{32}$")
+
+
+class WhatsAppTemplateRequestSerializer(serializers.Serializer):
+    """`templateSid` is a Twilio Content SID (`HX...`); without it the rendered `body` is sent as plain text,
+    which WhatsApp accepts only inside the 24-hour window after the patient last wrote."""
+
+    to = serializers.CharField(max_length=40)
+    templateName = serializers.CharField(max_length=120, required=False, allow_blank=True, default="")
+    templateSid = serializers.CharField(max_length=34, required=False, allow_blank=True, default="")
+    variables = serializers.DictField(child=serializers.CharField(max_length=1000, allow_blank=True),
+                                      required=False, default=dict)
+    body = serializers.CharField(max_length=4096, required=False, allow_blank=True, default="",
+                                 help_text="The template's text with {{1}}-style placeholders, kept in the outbox.")
+
+    def validate_templateSid(self, value):  # noqa: N802 - the API's field name
+        if value and not CONTENT_SID.match(value):
+            raise serializers.ValidationError(_("A Twilio Content SID: HX followed by 32 hexadecimal characters."))
+        return value
+
+    def validate(self, attrs):
+        if not attrs["templateName"] and not attrs["templateSid"]:
+            raise serializers.ValidationError({"templateName": [_("Give templateName or templateSid.")]})
+        if not attrs["templateSid"] and not attrs["body"]:
+            raise serializers.ValidationError({"body": [_("Without templateSid the template's body is required.")]})
+        return attrs
+
+
+class WhatsAppSentSerializer(serializers.Serializer):
+    messageId = serializers.UUIDField()
+    status = serializers.CharField()
+    to = serializers.CharField()
+    channel = serializers.CharField()
+
+
+class TranscriptionSerializer(serializers.ModelSerializer):
+    callId = serializers.UUIDField(source="id")
+    conversationId = serializers.CharField(source="conversation_id")
+    agentId = serializers.CharField(source="agent_id")
+    phoneNumber = serializers.CharField(source="phone_number")
+    durationSecs = serializers.IntegerField(source="duration_secs")
+    createdAt = ClinicDateTimeField(source="created_at")
+
+    class Meta:
+        model = Call
+        fields = ["callId", "conversationId", "agentId", "direction", "status", "phoneNumber", "durationSecs",
+                  "summary", "sentiment", "intent", "transcript", "createdAt"]
+        read_only_fields = fields
+
+
+class WebhookEndpointSerializer(serializers.ModelSerializer):
+    events = serializers.ListField(child=serializers.ChoiceField(choices=WebhookEndpoint.Event.values),
+                                   allow_empty=False)
+    createdAt = ClinicDateTimeField(source="created_at", read_only=True)
+
+    class Meta:
+        model = WebhookEndpoint
+        fields = ["id", "url", "events", "active", "createdAt"]
+        read_only_fields = ["id", "createdAt"]
+
+    def validate_url(self, value):
+        if not value.lower().startswith(("https://", "http://")):
+            raise serializers.ValidationError(_("Use an http(s) URL."))
+        return value
+
+
+class WebhookEndpointCreatedSerializer(WebhookEndpointSerializer):
+    secret = serializers.CharField(read_only=True, help_text="Signing secret, shown only in this answer.")
+
+    class Meta(WebhookEndpointSerializer.Meta):
+        fields = WebhookEndpointSerializer.Meta.fields + ["secret"]
+        read_only_fields = WebhookEndpointSerializer.Meta.read_only_fields + ["secret"]
+
+
+# --- views --------------------------------------------------------------------------------------------------
+
+class VoiceCallCreate(VOICE.view, ClinicScopedMixin, APIView):
+    """POST /api/v1/call: the agent calls the participant now (status `initiated`)."""
+
+    queryset = Call.objects.all()
+
+    @extend_schema(request=CallRequestSerializer, responses=CallStartedSerializer)
+    def post(self, request):
+        payload = CallRequestSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        data = payload.validated_data
+        agent = agents.agent_in_clinic(self.clinic, data["agentId"])
+        if agent is None:
+            raise ApiError(404, "AGENT_NOT_FOUND", _("Agent not found"))
+        prompt = data.get("prompt") or {}
+        try:
+            call = agents.place_outbound_call(
+                self.clinic, agent, data["participant"]["number"], about=data["participant"]["about"],
+                prompt=prompt.get("content", ""), overwrite_prompt=prompt.get("overwrite", False),
+                first_message=(data.get("message") or {}).get("start", ""))
+        except TelephonyError as error:
+            if error.code == "INVALID_PHONE_NUMBER":
+                raise ApiError(400, error.code, str(error.detail), {"participant.number": [str(error.detail)]})
+            raise
+        return Response({"callId": str(call.id), "status": call.status})
+
+
+def _render(body: str, variables: dict) -> str:
+    return re.sub(r"\{\{\s*(\w+)\s*\}\}", lambda match: variables.get(match.group(1), match.group(0)), body)
+
+
+class WhatsAppTemplateSend(VOICE.view, ClinicScopedMixin, APIView):
+    """POST /api/v1/whatsapp/template: send an approved WhatsApp template through the messaging provider."""
+
+    queryset = Message.objects.all()
+
+    @extend_schema(request=WhatsAppTemplateRequestSerializer, responses=WhatsAppSentSerializer)
+    def post(self, request):
+        payload = WhatsAppTemplateRequestSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        data = payload.validated_data
+        variables = {str(key): value for key, value in data["variables"].items()}
+        body = _render(data["body"], variables) if data["body"] else (
+            f"[{data['templateName'] or data['templateSid']}] "
+            + ", ".join(f"{key}: {value}" for key, value in sorted(variables.items()))).strip()
+        purpose = f"whatsapp_template:{data['templateName'] or data['templateSid']}"
+        try:
+            message = services.send_whatsapp(self.clinic, data["to"], body, purpose=purpose,
+                                             content_sid=data["templateSid"], content_variables=variables)
+        except TelephonyError as error:
+            if error.code == "INVALID_PHONE_NUMBER":
+                raise ApiError(400, error.code, str(error.detail), {"to": [str(error.detail)]})
+            raise
+        response = Response({"messageId": str(message.id), "status": message.status, "to": message.to_phone,
+                             "channel": message.channel})
+        response.message = _("Template sent")
+        return response
+
+
+class TranscriptionList(VOICE.view, ClinicScopedMixin, generics.ListAPIView):
+    """GET /api/v1/transcriptions: the clinic's calls that have a transcript, newest first (page/per_page)."""
+
+    queryset = Call.objects.all()
+    serializer_class = TranscriptionSerializer
+
+    def get_queryset(self):
+        return super().get_queryset().exclude(transcript=[]).order_by("-created_at", "-id")
+
+    def get_serializer_context(self):
+        return {**super().get_serializer_context(), "clinic": self.clinic}
+
+
+class WebhookEndpointListCreate(VOICE.view, ClinicScopedMixin, generics.ListCreateAPIView):
+    """GET/POST /api/v1/webhooks (our extension): where the clinic's chosen voice events are sent."""
+
+    queryset = WebhookEndpoint.objects.all()
+    serializer_class = WebhookEndpointSerializer
+
+    def get_queryset(self):
+        return super().get_queryset().order_by("created_at", "id")
+
+    def get_serializer_context(self):
+        return {**super().get_serializer_context(), "clinic": self.clinic}
+
+    @extend_schema(request=WebhookEndpointSerializer, responses={201: WebhookEndpointCreatedSerializer})
+    def post(self, request, *args, **kwargs):
+        payload = WebhookEndpointSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        endpoint, secret = outbound_webhooks.create_endpoint(
+            self.clinic, payload.validated_data["url"], payload.validated_data["events"],
+            payload.validated_data.get("active", True))
+        endpoint.secret = secret
+        body = WebhookEndpointCreatedSerializer(endpoint, context=self.get_serializer_context()).data
+        response = Response(body, status=status.HTTP_201_CREATED)
+        response.message = _("Webhook created; keep the secret, it is not shown again")
+        return response
+
+
+class WebhookEndpointDelete(VOICE.view, ClinicScopedMixin, generics.GenericAPIView):
+    """DELETE /api/v1/webhooks/{id} (our extension): stop sending events there; its delivery log goes with it."""
+
+    queryset = WebhookEndpoint.objects.all()
+    serializer_class = WebhookEndpointSerializer
+
+    @extend_schema(responses=WebhookEndpointSerializer)
+    def delete(self, request, *args, **kwargs):
+        endpoint = self.get_object()
+        body = WebhookEndpointSerializer(endpoint, context={"clinic": self.clinic}).data
+        endpoint.delete()
+        response = Response(body)
+        response.message = _("Webhook deleted")
+        return response
+
+
+# --- ElevenLabs' post-call webhook ------------------------------------------------------------------------------
+
+def _error(status_code: int, code: str, message: str) -> JsonResponse:
+    return JsonResponse({"detail": message, "code": code}, status=status_code)
+
+
+@csrf_exempt
+@require_POST
+def elevenlabs_webhook(request):
+    """POST /api/webhooks/elevenlabs: ElevenLabs' signed post-call report, stored once per conversation.
+
+    401 for a missing, wrong or older-than-30-minutes signature; 404 (nothing stored) when the agent is not one of
+    ours; 200 once the conversation is recorded (again, for a replay) and its webhooks out are queued.
+    """
+    raw = request.body
+    if not ElevenLabsVoiceBackend.verify_webhook(raw, request.headers.get("ElevenLabs-Signature", "")):
+        return _error(401, "INVALID_SIGNATURE", _("Invalid ElevenLabs signature."))
+    try:
+        payload = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        return _error(400, "MALFORMED_REQUEST", _("The body is not JSON."))
+    if not isinstance(payload, dict) or not isinstance(payload.get("data"), dict):
+        return _error(400, "VALIDATION_ERROR", _("data is required."))
+    if payload.get("type") != "post_call_transcription":
+        # ElevenLabs also sends audio and call-initiation-failure events; acknowledged so it does not retry them.
+        return JsonResponse({"status": "ignored", "type": str(payload.get("type") or "")})
+    agent = agents.agent_for_provider_id(str(payload["data"].get("agent_id") or ""))
+    if agent is None:
+        return _error(404, "AGENT_NOT_FOUND", _("Agent not found"))
+    try:
+        call = services.record_conversation(agent.clinic, payload)
+    except TelephonyError as error:
+        return _error(error.status_code, error.code, str(error.detail))
+    if call.agent_id != agent.agent_id:
+        # The report names the provider's id; the call log and the events speak of our agent id.
+        call.agent_id = agent.agent_id
+        call.save(update_fields=["agent_id"])
+    outbound_webhooks.conversation_completed(call, payload["data"].get("analysis") or {})
+    return JsonResponse({"status": "ok", "call_id": str(call.id), "conversation_id": call.conversation_id})

@@ -1,0 +1,209 @@
+"""Webhooks out (seed 003): the clinic's integration receives the voice events it chose, signed and retried.
+
+Each event becomes one `WebhookDelivery` per subscribed endpoint, unique by (endpoint, event id), so an event
+reported twice (a replayed provider webhook) is sent once. A Celery task posts it; a refusal or a network error is
+retried with exponential backoff up to MAX_ATTEMPTS, and the log keeps each outcome.
+
+The request carries `X-Frontdesk-Signature: t=<unix time>,v1=<hex HMAC-SHA256(secret, "<t>.<raw body>")>`; a
+receiver recomputes the HMAC over the exact bytes it received and rejects old timestamps (see `verify`).
+"""
+import hashlib
+import hmac
+import json
+import logging
+import secrets
+import time
+
+import httpx
+from celery import shared_task
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from .models import WebhookDelivery, WebhookEndpoint
+
+logger = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 6
+BACKOFF_BASE_SECONDS = 30
+SIGNATURE_HEADER = "X-Frontdesk-Signature"
+EVENTS = WebhookEndpoint.Event.values
+
+
+def create_endpoint(clinic, url: str, events, active: bool = True) -> tuple[WebhookEndpoint, str]:
+    """Register an endpoint for `events` of the clinic; returns it with its signing secret (shown once)."""
+    secret = "whsec_" + secrets.token_urlsafe(32)
+    endpoint = WebhookEndpoint.objects.create(clinic=clinic, url=url, secret=secret,
+                                              events=sorted(set(events)), active=active)
+    return endpoint, secret
+
+
+def endpoints_for(clinic):
+    """The clinic's endpoints, oldest first."""
+    return WebhookEndpoint.objects.filter(clinic=clinic).order_by("created_at", "id")
+
+
+def sign(secret: str, body: bytes, timestamp: int) -> str:
+    """The signature header value for `body` sent at `timestamp`."""
+    digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+    return f"t={timestamp},v1={digest}"
+
+
+def verify(secret: str, body: bytes, header: str, tolerance_seconds: int = 300, now: float | None = None) -> bool:
+    """What a receiver does: the header's timestamp is recent and its v1 is our HMAC of the raw body."""
+    parts = dict(item.split("=", 1) for item in (header or "").split(",") if "=" in item)
+    try:
+        timestamp = int(parts.get("t", ""))
+    except ValueError:
+        return False
+    if abs((now or time.time()) - timestamp) > tolerance_seconds:
+        return False
+    expected = sign(secret, body, timestamp).split("v1=", 1)[1]
+    return hmac.compare_digest(expected, parts.get("v1", ""))
+
+
+def emit(clinic, event: str, event_id: str, data: dict) -> list[WebhookDelivery]:
+    """Queue `event` for each active endpoint of the clinic that chose it; at most once per endpoint and event id.
+
+    Sending starts when the surrounding transaction commits.
+    """
+    if event not in EVENTS:
+        raise ValueError(f"Unknown webhook event {event!r}")
+    payload = {"id": event_id, "event": event,
+               "timestamp": timezone.now().replace(microsecond=0).isoformat().replace("+00:00", "Z"),
+               "data": data}
+    payload = json.loads(json.dumps(payload, cls=DjangoJSONEncoder))
+    queued = []
+    for endpoint in WebhookEndpoint.objects.filter(clinic=clinic, active=True, events__contains=[event]):
+        try:
+            with transaction.atomic():
+                delivery = WebhookDelivery.objects.create(endpoint=endpoint, event=event, event_id=event_id,
+                                                          payload=payload)
+        except IntegrityError:
+            continue  # already queued for this endpoint
+        queued.append(delivery)
+        transaction.on_commit(lambda pk=str(delivery.pk): deliver_webhook.delay(pk))
+    return queued
+
+
+def backoff_seconds(attempts_made: int) -> int:
+    """30 s, 1 min, 2 min, 4 min, 8 min between the six attempts."""
+    return BACKOFF_BASE_SECONDS * 2 ** max(attempts_made - 1, 0)
+
+
+def _attempt(delivery: WebhookDelivery) -> bool:
+    """POST the delivery once and record the outcome on the row; True when the receiver answered 2xx."""
+    body = json.dumps(delivery.payload, separators=(",", ":")).encode()
+    headers = {"Content-Type": "application/json", "User-Agent": "Frontdesk-Webhooks/1.0",
+               "X-Frontdesk-Event": delivery.event, "X-Frontdesk-Event-Id": delivery.event_id,
+               SIGNATURE_HEADER: sign(delivery.endpoint.secret, body, int(time.time()))}
+    delivery.attempts += 1
+    delivery.last_attempt_at = timezone.now()
+    try:
+        response = httpx.post(delivery.endpoint.url, content=body, headers=headers,
+                              timeout=getattr(settings, "WEBHOOK_TIMEOUT_SECONDS", 10.0), follow_redirects=False)
+    except httpx.HTTPError as exc:
+        delivery.last_status_code = None
+        delivery.last_error = f"{exc.__class__.__name__}: {exc}"[:1000]
+        ok = False
+    else:
+        delivery.last_status_code = response.status_code
+        ok = 200 <= response.status_code < 300
+        delivery.last_error = "" if ok else response.text[:1000]
+    if ok:
+        delivery.status = WebhookDelivery.Status.DELIVERED
+        delivery.delivered_at = delivery.last_attempt_at
+    elif delivery.attempts >= MAX_ATTEMPTS:
+        delivery.status = WebhookDelivery.Status.FAILED
+    delivery.save(update_fields=["attempts", "last_attempt_at", "last_status_code", "last_error", "status",
+                                 "delivered_at"])
+    return ok
+
+
+@shared_task(name="telephony.deliver_webhook")
+def deliver_webhook(delivery_id: str) -> str:
+    """Send one pending delivery; on failure retry later with backoff, giving up after MAX_ATTEMPTS.
+
+    Returns the delivery's status. A delivered or abandoned delivery is never sent again.
+    """
+    with transaction.atomic():
+        # A second worker holding the same message (redelivery) skips the row instead of posting it twice.
+        delivery = (WebhookDelivery.objects.select_for_update(skip_locked=True, of=("self",))
+                    .select_related("endpoint").filter(pk=delivery_id).first())
+        if delivery is None:
+            return "missing or busy"
+        if delivery.status != WebhookDelivery.Status.PENDING:
+            return delivery.status
+        if not delivery.endpoint.active:
+            delivery.status = WebhookDelivery.Status.FAILED
+            delivery.last_error = "endpoint disabled"
+            delivery.save(update_fields=["status", "last_error"])
+            return delivery.status
+        if _attempt(delivery):
+            return delivery.status
+        if delivery.status == WebhookDelivery.Status.FAILED:
+            logger.warning("Webhook delivery %s abandoned after %d attempts", delivery.pk, delivery.attempts)
+            return delivery.status
+        countdown = backoff_seconds(delivery.attempts)
+    # The next attempt is a new message with a countdown (the row counts attempts, so a redelivered message
+    # cannot exceed MAX_ATTEMPTS); eager mode runs it at once, which the tests rely on.
+    deliver_webhook.apply_async(args=[str(delivery_id)], countdown=countdown)
+    return "retrying"
+
+
+# --- the voice events ------------------------------------------------------------------------------------------
+
+def _conversation_key(call) -> str:
+    return call.conversation_id or str(call.id)
+
+
+def end_report_data(call) -> dict:
+    """The `conversation.end_report` body of seed 003 for a completed call."""
+    from django.urls import reverse
+
+    from .recordings import recording_link
+
+    recording_url = recording_link(call)[0] if call.recording_path else None
+    return {
+        "call_id": str(call.id),
+        "conversation_id": call.conversation_id,
+        "agent_id": call.agent_id,
+        "direction": call.direction,
+        "participant": {"number": call.phone_number or None,
+                        "name": (call.webhook_payload.get("data") or {}).get("participant_name")
+                        if isinstance(call.webhook_payload, dict) else None},
+        "duration_seconds": call.duration_secs,
+        "status": call.status,
+        "transcript_url": settings.SITE_URL.rstrip("/") + reverse("v1-call-detail", kwargs={"pk": call.pk}),
+        "recording_url": recording_url,
+        "sentiment": call.sentiment or None,
+        "summary": call.summary,
+    }
+
+
+def status_data(call) -> dict:
+    return {"call_id": str(call.id), "conversation_id": call.conversation_id, "agent_id": call.agent_id,
+            "status": call.status}
+
+
+def call_status_changed(call) -> list[WebhookDelivery]:
+    """`conversation.status` for the call's current status (once per call and status)."""
+    return emit(call.clinic, WebhookEndpoint.Event.CONVERSATION_STATUS,
+                f"conversation.status:{call.id}:{call.status}", status_data(call))
+
+
+def conversation_completed(call, analysis: dict | None = None) -> list[WebhookDelivery]:
+    """The events of a finished conversation: its end report and status, its intent, the provider's evaluation."""
+    key = _conversation_key(call)
+    queued = emit(call.clinic, WebhookEndpoint.Event.CONVERSATION_END_REPORT, f"conversation.end_report:{key}",
+                  end_report_data(call))
+    queued += call_status_changed(call)
+    if call.intent:
+        queued += emit(call.clinic, WebhookEndpoint.Event.INTENT_CALL, f"intent.call:{key}",
+                       {**status_data(call), "intent": call.intent, "appointment_booked": call.appointment_booked})
+    evaluation = (analysis or {}).get("evaluation_criteria_results")
+    if evaluation:
+        queued += emit(call.clinic, WebhookEndpoint.Event.TEXT_EVALUATION, f"evaluation.text:{key}",
+                       {**status_data(call), "call_successful": call.call_successful, "criteria": evaluation})
+    return queued

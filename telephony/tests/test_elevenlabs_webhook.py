@@ -1,0 +1,160 @@
+"""ElevenLabs' post-call webhook: signed as ElevenLabs signs it, stored once per conversation, mapped by agent."""
+import hashlib
+import hmac
+import json
+import time
+
+import pytest
+
+from telephony.agents import agent_for, update_agent
+from telephony.models import Call, WebhookDelivery
+from telephony.outbound_webhooks import create_endpoint
+
+pytestmark = pytest.mark.django_db
+
+SECRET = "wsec_test_0123456789abcdef"
+URL = "/api/webhooks/elevenlabs"
+
+
+@pytest.fixture(autouse=True)
+def webhook_secret(settings):
+    settings.ELEVENLABS_WEBHOOK_SECRET = SECRET
+    return settings
+
+
+def elevenlabs_signature(body: bytes, timestamp=None, secret=SECRET) -> str:
+    """What ElevenLabs sends: `t=<unix>,v0=<hex HMAC-SHA256(secret, "<t>.<body>")>`."""
+    timestamp = int(time.time()) if timestamp is None else timestamp
+    digest = hmac.new(secret.encode(), f"{timestamp}.{body.decode()}".encode(), hashlib.sha256).hexdigest()
+    return f"t={timestamp},v0={digest}"
+
+
+def report(agent_id, conversation_id="conv_abc123", **data):
+    return {"type": "post_call_transcription", "event_timestamp": int(time.time()), "data": {
+        "agent_id": agent_id, "conversation_id": conversation_id, "status": "done",
+        "transcript": [{"role": "agent", "message": "Bom dia", "time_in_call_secs": 0},
+                       {"role": "user", "message": "Queria marcar", "time_in_call_secs": 2}],
+        "metadata": {"start_time_unix_secs": int(time.time()) - 200, "call_duration_secs": 180,
+                     "phone_call": {"direction": "inbound", "external_number": "+351912345678"}},
+        "analysis": {"call_successful": "success", "transcript_summary": "Patient booked appointment.",
+                     "call_summary_title": "Appointment Booking"},
+        **data}}
+
+
+def post(client, payload, signature=None):
+    body = json.dumps(payload).encode()
+    return client.post(URL, data=body, content_type="application/json",
+                       HTTP_ELEVENLABS_SIGNATURE=signature if signature is not None else elevenlabs_signature(body))
+
+
+def test_signed_report_is_stored_for_the_agents_clinic(client, clinic):
+    agent = agent_for(clinic)
+    response = post(client, report(agent.agent_id))
+    assert response.status_code == 200
+    call = Call.objects.get(conversation_id="conv_abc123")
+    assert call.clinic == clinic and call.status == "completed" and call.duration_secs == 180
+    assert call.summary == "Patient booked appointment." and call.phone_number == "+351912345678"
+    assert response.json() == {"status": "ok", "call_id": str(call.id), "conversation_id": "conv_abc123"}
+
+
+def test_the_seeds_flat_report_with_the_elevenlabs_agent_id_maps_to_the_clinic(client, clinic):
+    update_agent(agent_for(clinic), elevenlabs_metadata={"agent_id": "J3Pbu5gP6NNKBscdCdwB"})
+    payload = {"type": "post_call_transcription", "data": {
+        "conversation_id": "conv_xxx", "agent_id": "J3Pbu5gP6NNKBscdCdwB", "duration_secs": 180,
+        "call_successful": "success", "summary": "Patient booked appointment...", "transcript": [],
+        "sentiment": "positive", "intent": "appointment"}}
+    assert post(client, payload).status_code == 200
+    call = Call.objects.get(conversation_id="conv_xxx")
+    assert call.clinic == clinic and call.intent == "appointment" and call.agent_id == agent_for(clinic).agent_id
+
+
+def test_a_replayed_report_updates_the_same_call(client, clinic):
+    agent = agent_for(clinic)
+    assert post(client, report(agent.agent_id)).status_code == 200
+    assert post(client, report(agent.agent_id, sentiment="negative")).status_code == 200
+    assert Call.objects.filter(conversation_id="conv_abc123").count() == 1
+    assert Call.objects.get(conversation_id="conv_abc123").sentiment == "negative"
+
+
+@pytest.mark.parametrize("signature", [
+    "",
+    "t=1700000000,v0=" + "0" * 64,
+    "garbage",
+])
+def test_missing_or_wrong_signature_is_401_and_stores_nothing(client, clinic, signature):
+    response = post(client, report(agent_for(clinic).agent_id), signature=signature)
+    assert response.status_code == 401
+    assert response.json()["detail"]
+    assert not Call.objects.exists()
+
+
+def test_signature_with_another_secret_is_401(client, clinic):
+    body = json.dumps(report(agent_for(clinic).agent_id)).encode()
+    response = client.post(URL, data=body, content_type="application/json",
+                           HTTP_ELEVENLABS_SIGNATURE=elevenlabs_signature(body, secret="wsec_other"))
+    assert response.status_code == 401
+
+
+def test_signature_older_than_thirty_minutes_is_401(client, clinic):
+    body = json.dumps(report(agent_for(clinic).agent_id)).encode()
+    stale = elevenlabs_signature(body, timestamp=int(time.time()) - 31 * 60)
+    fresh_enough = elevenlabs_signature(body, timestamp=int(time.time()) - 29 * 60)
+    assert client.post(URL, data=body, content_type="application/json",
+                       HTTP_ELEVENLABS_SIGNATURE=stale).status_code == 401
+    assert client.post(URL, data=body, content_type="application/json",
+                       HTTP_ELEVENLABS_SIGNATURE=fresh_enough).status_code == 200
+
+
+def test_a_body_changed_after_signing_is_401(client, clinic):
+    body = json.dumps(report(agent_for(clinic).agent_id)).encode()
+    signature = elevenlabs_signature(body)
+    tampered = body.replace(b"conv_abc123", b"conv_evil00")
+    response = client.post(URL, data=tampered, content_type="application/json", HTTP_ELEVENLABS_SIGNATURE=signature)
+    assert response.status_code == 401
+
+
+def test_unknown_agent_is_404_and_stores_nothing(client, clinic):
+    response = post(client, report("agent_nobody"))
+    assert response.status_code == 404
+    assert response.json()["detail"]
+    assert not Call.objects.exists()
+
+
+def test_report_without_conversation_id_is_400(client, clinic):
+    response = post(client, report(agent_for(clinic).agent_id, conversation_id=""))
+    assert response.status_code == 400
+    assert response.json()["detail"]
+
+
+def test_signed_body_that_is_not_json_is_400(client):
+    body = b"not json"
+    response = client.post(URL, data=body, content_type="application/json",
+                           HTTP_ELEVENLABS_SIGNATURE=elevenlabs_signature(body))
+    assert response.status_code == 400 and response.json()["detail"]
+
+
+def test_other_event_types_are_acknowledged_and_ignored(client, clinic):
+    response = post(client, {"type": "post_call_audio", "data": {"agent_id": agent_for(clinic).agent_id,
+                                                                 "conversation_id": "conv_1"}})
+    assert response.status_code == 200 and response.json()["status"] == "ignored"
+    assert not Call.objects.exists()
+
+
+def test_a_completed_conversation_queues_the_end_report_once(client, clinic, django_capture_on_commit_callbacks,
+                                                             httpserver):
+    endpoint, _secret = create_endpoint(clinic, httpserver.url_for("/hook"), ["conversation.end_report"])
+    httpserver.expect_request("/hook", method="POST").respond_with_data("ok")
+    agent = agent_for(clinic)
+    with django_capture_on_commit_callbacks(execute=True):
+        post(client, report(agent.agent_id, sentiment="positive"))
+    with django_capture_on_commit_callbacks(execute=True):
+        post(client, report(agent.agent_id, sentiment="positive"))
+    delivery = WebhookDelivery.objects.get(endpoint=endpoint)
+    assert delivery.status == "delivered" and delivery.event == "conversation.end_report"
+    assert len(httpserver.log) == 1
+    sent = json.loads(httpserver.log[0][0].get_data())
+    assert sent["event"] == "conversation.end_report"
+    assert set(sent["data"]) >= {"conversation_id", "agent_id", "direction", "participant", "duration_seconds",
+                                 "status", "transcript_url", "recording_url", "sentiment", "summary"}
+    assert sent["data"]["conversation_id"] == "conv_abc123" and sent["data"]["agent_id"] == agent.agent_id
+    assert sent["data"]["participant"]["number"] == "+351912345678" and sent["data"]["status"] == "completed"
