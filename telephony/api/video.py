@@ -76,6 +76,16 @@ class ParticipantSerializer(serializers.Serializer):
     def get_updated_at(self, participant) -> str:
         return (participant.provider_updated_at or participant.provider_created_at or participant.created_at).isoformat()
 
+    def to_representation(self, participant):
+        data = super().to_representation(participant)
+        if participant.meeting.provider == "local":
+            # Dyte's clients join with the token; the offline backend has its own page to open instead.
+            from django.conf import settings
+            from django.urls import reverse
+
+            data["join_url"] = settings.SITE_URL.rstrip("/") + reverse("video-local-join", args=[participant.token])
+        return data
+
 
 class AttendanceRequestSerializer(serializers.Serializer):
     inMeeting = serializers.BooleanField()
@@ -194,3 +204,24 @@ class DyteWebhook(DASHBOARD.view, APIView):
         payload.is_valid(raise_exception=True)
         video.handle_webhook(body)
         return Response({"message": WEBHOOK_DONE})
+
+
+def local_join(request, token):
+    """GET /attendance-service/video/join/<token>: the local backend's join page (the token is the credential).
+
+    It lets a person open a meeting of the offline `local` video backend: who joins, which meeting, and who else
+    was let in. Dyte's own client replaces it when PROVIDERS["video"] is "dyte"."""
+    from django.shortcuts import render
+
+    from ..backends.video import LocalVideoBackend
+    from ..models import VideoParticipant
+
+    opened = LocalVideoBackend.open_token(token)
+    participant = (VideoParticipant.objects.select_related("meeting").filter(
+        provider_participant_id=str(opened.get("participant")), meeting__provider="local",
+        meeting__provider_meeting_id=str(opened.get("meeting"))).first() if opened else None)
+    if participant is None:
+        return render(request, "telephony/video_join.html", {"participant": None}, status=404)
+    others = participant.meeting.participants.exclude(pk=participant.pk).order_by("created_at")
+    return render(request, "telephony/video_join.html", {"participant": participant, "meeting": participant.meeting,
+                                                         "others": others})

@@ -7,6 +7,7 @@ import uuid
 import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from django.test import Client
 from werkzeug import Response as WerkzeugResponse
 
 from scheduling.tests.factories import PatientFactory, ProfessionalFactory
@@ -116,7 +117,7 @@ def test_a_dyte_failure_is_a_502_in_the_dashboard_shape(client_for, dyte):
     assert VideoMeeting.objects.count() == 0
 
 
-def test_the_local_backend_gives_a_working_join_token_offline(client_for, clinic, local_video):
+def test_the_local_backend_gives_a_working_join_page_offline(client_for, clinic, local_video, settings):
     meeting = client_for.post("/api/dyte/meeting", {"titleMeet": "Consulta"}, format="json").json()["data"]
     participant = client_for.post("/api/dyte/participants", {
         "user": {"name": "Paciente", "avatar": "", "id": "patient-1"}, "idMeet": meeting["id"],
@@ -125,6 +126,10 @@ def test_the_local_backend_gives_a_working_join_token_offline(client_for, clinic
     opened = LocalVideoBackend.open_token(participant["token"])
     assert opened["meeting"] == meeting["id"] and opened["participant"] == participant["id"]
     assert LocalVideoBackend.open_token(participant["token"] + "x") is None
+
+    page = Client().get(participant["join_url"].removeprefix(settings.SITE_URL.rstrip("/")))
+    assert page.status_code == 200 and "Paciente" in page.content.decode() and "Consulta" in page.content.decode()
+    assert Client().get(f"/attendance-service/video/join/{participant['token']}x").status_code == 404
 
 
 def test_meeting_and_participant_reject_bad_bodies(client_for, clinic, local_video):
