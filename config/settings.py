@@ -237,9 +237,10 @@ PROVIDERS = {
     "payments": env("PAYMENTS_BACKEND", default="local"),
 }
 # --- Billing: Stripe Checkout, Customer Portal and webhooks (billing app). The `local` payments backend signs its
-# simulated events with STRIPE_WEBHOOK_SECRET too, so they cross the same verification as Stripe's.
+# simulated events with STRIPE_WEBHOOK_SECRET too (a development secret when unset), so they cross the same
+# verification as Stripe's; with `stripe`, an unset secret refuses every event.
 STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY", default="")
-STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET", default="whsec_local_development_only")
+STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET", default="")
 # Where the Stripe SDK sends its requests; tests point it at a local fake of the Stripe API.
 STRIPE_API_BASE = env("STRIPE_API_BASE", default="")
 STRIPE_TIMEOUT_SECONDS = env.float("STRIPE_TIMEOUT_SECONDS", default=20.0)
