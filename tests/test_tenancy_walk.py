@@ -110,6 +110,20 @@ def _invoice(clinic):
     return {"pk": invoice.pk}, [invoice]
 
 
+def _knowledge_chunk(clinic):
+    from knowledge.tests.factories import KnowledgeChunkFactory
+
+    chunk = KnowledgeChunkFactory(clinic=clinic)
+    return {"pk": chunk.pk}, [chunk]
+
+
+def _knowledge_file(clinic):
+    from knowledge.tests.factories import KnowledgeChunkFactory, KnowledgeFileFactory
+
+    document = KnowledgeFileFactory(clinic=clinic)
+    return {"file_id": document.pk}, [document, KnowledgeChunkFactory(clinic=clinic, file=document)]
+
+
 # Route (as the resolver spells it) -> factory(clinic A) -> (URL kwargs, objects). Apps add their routes here.
 OBJECT_ROUTES = {
     "api/team/members/<uuid:member_id>": _membership,
@@ -134,6 +148,8 @@ OBJECT_ROUTES = {
     "notes/v1/notes/<uuid:note_id>/export": _note,
     "notes/v1/notes/<uuid:note_id>/retry": _note,
     "v1/billing/invoices/<uuid:pk>": _invoice,
+    "v1/knowledge/<uuid:pk>": _knowledge_chunk,
+    "api/agents/knowledge-base/<uuid:file_id>": _knowledge_file,
 }
 
 # Routes that carry no tenant credential of their own, by route and with the reason.

@@ -1,4 +1,25 @@
-"""Routes of the knowledge app on the dashboard surface."""
-from django.urls import path  # noqa: F401
+"""Routes of the knowledge app on the dashboard surface (seed 001)."""
+from django.urls import path
 
-urlpatterns = []
+from config.surfaces import DASHBOARD
+
+from . import views
+
+
+class UploadDashboard(DASHBOARD.view, views.KnowledgeUploadView):
+    pass
+
+
+class FilesDashboard(DASHBOARD.view, views.KnowledgeFilesView):
+    pass
+
+
+class FileDashboard(DASHBOARD.view, views.KnowledgeFileView):
+    pass
+
+
+urlpatterns = [
+    path("agents/knowledge-base/upload", UploadDashboard.as_view(), name="dashboard-knowledge-upload"),
+    path("agents/knowledge-base/files", FilesDashboard.as_view(), name="dashboard-knowledge-files"),
+    path("agents/knowledge-base/<uuid:file_id>", FileDashboard.as_view(), name="dashboard-knowledge-file"),
+]

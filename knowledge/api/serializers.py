@@ -1,0 +1,92 @@
+"""Shapes of the knowledge base: v1 chunks in camelCase (seed 000), dashboard files in snake_case (seed 001)."""
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from knowledge.models import KnowledgeChunk, KnowledgeFile
+from knowledge.services import MAX_CHUNK_CHARS
+
+
+class KnowledgeChunkSerializer(serializers.ModelSerializer):
+    """A chunk; `status` is `embedded` once it can be found by search, `pending` while its embedding is made."""
+
+    fileId = serializers.UUIDField(source="file_id", read_only=True, allow_null=True)
+    title = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    content = serializers.CharField(max_length=MAX_CHUNK_CHARS, trim_whitespace=True,
+                                    help_text=_("The passage the agent can find by meaning."))
+    status = serializers.SerializerMethodField()
+    embedded = serializers.SerializerMethodField()
+    embeddingModel = serializers.SerializerMethodField()
+    embeddedAt = serializers.DateTimeField(source="embedded_at", read_only=True)
+    createdAt = serializers.DateTimeField(source="created_at", read_only=True)
+    updatedAt = serializers.DateTimeField(source="updated_at", read_only=True)
+
+    class Meta:
+        model = KnowledgeChunk
+        fields = ["id", "title", "content", "fileId", "position", "status", "embedded", "embeddingModel",
+                  "embeddedAt", "createdAt", "updatedAt"]
+        read_only_fields = ["id", "position"]
+
+    @extend_schema_field({"type": "string", "enum": ["pending", "embedded"]})
+    def get_status(self, chunk):
+        return "embedded" if self.get_embedded(chunk) else "pending"
+
+    @extend_schema_field(OpenApiTypes.BOOL)
+    def get_embedded(self, chunk):
+        return bool(getattr(chunk, "is_embedded", False))
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_embeddingModel(self, chunk):
+        return chunk.embedding_model or None if self.get_embedded(chunk) else None
+
+
+class KnowledgeChunkUpdateSerializer(serializers.Serializer):
+    title = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    content = serializers.CharField(required=False, max_length=MAX_CHUNK_CHARS)
+
+    def validate(self, attrs):
+        if not attrs:
+            raise serializers.ValidationError({"content": [_("Give content or title to change.")]})
+        return attrs
+
+
+class KnowledgeSearchResultSerializer(KnowledgeChunkSerializer):
+    score = serializers.FloatField(read_only=True, help_text=_("Cosine similarity to the query: 1 is the same "
+                                                               "meaning, 0 unrelated."))
+
+    class Meta(KnowledgeChunkSerializer.Meta):
+        fields = [*KnowledgeChunkSerializer.Meta.fields, "score"]
+
+
+class KnowledgeFileSerializer(serializers.ModelSerializer):
+    """The file as `GET /api/agents/knowledge-base/files` lists it."""
+
+    class Meta:
+        model = KnowledgeFile
+        fields = ["id", "filename", "file_size", "file_type", "uploaded_at", "processed"]
+        read_only_fields = fields
+
+
+class KnowledgeUploadedFileSerializer(KnowledgeFileSerializer):
+    """The upload's answer: the listed fields plus where the stored document can be fetched."""
+
+    storage_url = serializers.SerializerMethodField()
+
+    class Meta(KnowledgeFileSerializer.Meta):
+        fields = ["id", "filename", "file_size", "file_type", "storage_url", "uploaded_at", "processed"]
+        read_only_fields = fields
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_storage_url(self, document):
+        url = document.file.url
+        request = self.context.get("request")
+        return request.build_absolute_uri(url) if request is not None and url.startswith("/") else url
+
+
+class KnowledgeUploadSerializer(serializers.Serializer):
+    file = serializers.FileField(help_text=_("PDF, DOCX, TXT, CSV, JSON or XLSX; 10 MB at most."))
+
+
+class KnowledgeMessageSerializer(serializers.Serializer):
+    message = serializers.CharField()

@@ -1,0 +1,95 @@
+"""Cutting a document's text into chunks of about `max_chars`, on paragraph and sentence boundaries.
+
+Paragraphs are kept whole while they fit; a longer one is cut between sentences, and a sentence longer than a
+chunk between words. Each chunk after the first starts with the last sentences of the one before (up to
+`overlap_chars`), so a fact that straddles a cut can still be found.
+"""
+import re
+from dataclasses import dataclass
+
+_PARAGRAPHS = re.compile(r"\n\s*\n")
+# A sentence ends at . ! ? … (optionally followed by a closing quote or bracket) before white space.
+_SENTENCE_END = re.compile(r"(?<=[.!?…])[\"')\]]*\s+")
+
+
+@dataclass
+class _Piece:
+    text: str
+    starts_paragraph: bool
+
+
+def _sentences(paragraph: str) -> list[str]:
+    lines = [line.strip() for line in paragraph.split("\n") if line.strip()]
+    # Lines of a list or table row are their own units; prose lines wrapped by the editor are joined again.
+    if len(lines) > 1 and sum(len(line) for line in lines) / len(lines) < 60:
+        return lines
+    text = re.sub(r"\s+", " ", " ".join(lines))
+    return [sentence for sentence in _SENTENCE_END.split(text) if sentence.strip()]
+
+
+def _split_long(sentence: str, max_chars: int) -> list[str]:
+    """A sentence longer than a chunk, cut between words (a word longer than a chunk, anywhere)."""
+    pieces, current = [], ""
+    for word in sentence.split(" "):
+        while len(word) > max_chars:
+            if current:
+                pieces.append(current)
+                current = ""
+            pieces.append(word[:max_chars])
+            word = word[max_chars:]
+        candidate = f"{current} {word}" if current else word
+        if len(candidate) > max_chars:
+            pieces.append(current)
+            current = word
+        else:
+            current = candidate
+    if current:
+        pieces.append(current)
+    return pieces
+
+
+def _pieces(text: str, max_chars: int) -> list[_Piece]:
+    pieces = []
+    for paragraph in _PARAGRAPHS.split(text.strip()):
+        first = True
+        for sentence in _sentences(paragraph):
+            for part in _split_long(sentence, max_chars) if len(sentence) > max_chars else [sentence]:
+                pieces.append(_Piece(part, first))
+                first = False
+    return pieces
+
+
+def _join(pieces: list[_Piece]) -> str:
+    text = ""
+    for index, piece in enumerate(pieces):
+        if index == 0:
+            text = piece.text
+        else:
+            text += ("\n\n" if piece.starts_paragraph else " ") + piece.text
+    return text
+
+
+def split_into_chunks(text: str, max_chars: int = 800, overlap_chars: int = 150) -> list[str]:
+    """The chunks of `text`, in order; none is longer than `max_chars`."""
+    if max_chars < 50:
+        raise ValueError("max_chars must be at least 50")
+    overlap_chars = max(0, min(overlap_chars, max_chars // 2))
+    chunks: list[str] = []
+    current: list[_Piece] = []
+    fresh = 0  # pieces of `current` not already in the previous chunk
+    for piece in _pieces(text, max_chars):
+        if current and len(_join(current + [piece])) > max_chars:
+            if fresh:
+                chunks.append(_join(current))
+            carried: list[_Piece] = []
+            for previous in reversed(current):
+                if len(_join([previous] + carried)) > overlap_chars:
+                    break
+                carried.insert(0, previous)
+            current = carried if len(_join(carried + [piece])) <= max_chars else []
+            fresh = 0
+        current.append(piece)
+        fresh += 1
+    if current and fresh:
+        chunks.append(_join(current))
+    return chunks

@@ -1,0 +1,12 @@
+"""Queue the embedding of every chunk that has none of the configured model (after switching models)."""
+from django.core.management.base import BaseCommand
+
+from knowledge import services
+
+
+class Command(BaseCommand):
+    help = "Queue embeddings for knowledge chunks not yet embedded with the configured model."
+
+    def handle(self, *args, **options):
+        count = services.queue_stale_embeddings()
+        self.stdout.write(f"Queued {count} chunk(s) for embedding.")

@@ -1,0 +1,90 @@
+"""Reads of the knowledge base: the clinic's chunks and files, and semantic search over the chunks."""
+from django.db import connection, transaction
+from django.db.models import BooleanField, Case, QuerySet, Value, When
+from pgvector.django import CosineDistance
+
+from .embeddings import EMBEDDINGS
+from .models import KnowledgeChunk, KnowledgeFile
+
+MAX_RESULTS = 50
+
+
+def current_model_id() -> str:
+    """The model id that chunks must be embedded with to be searched (the configured backend's)."""
+    return EMBEDDINGS.backend().model_id
+
+
+def chunks_for(clinic, file_id=None) -> QuerySet:
+    """The clinic's chunks, without their vectors, annotated `is_embedded` (has a vector of the current model)."""
+    chunks = (KnowledgeChunk.objects.filter(clinic=clinic).defer("embedding")
+              .annotate(is_embedded=Case(When(embedding__isnull=False, embedding_model=current_model_id(),
+                                              then=Value(True)), default=Value(False), output_field=BooleanField())))
+    if file_id is not None:
+        chunks = chunks.filter(file_id=file_id)
+    return chunks
+
+
+def files_for(clinic) -> QuerySet:
+    """The clinic's uploaded files, newest first."""
+    return KnowledgeFile.objects.filter(clinic=clinic).order_by("-uploaded_at", "id")
+
+
+def search(clinic, query: str, k: int = 5) -> list[KnowledgeChunk]:
+    """The clinic's `k` chunks closest in meaning to `query`, best first, each with `distance` (cosine) and
+    `score` (1 - distance: 1 is the same meaning). Only chunks embedded by the configured model take part."""
+    query = (query or "").strip()
+    k = max(1, min(int(k), MAX_RESULTS))
+    if not query:
+        return []
+    backend = EMBEDDINGS.backend()
+    vector = backend.embed_query(query)
+    chunks = (KnowledgeChunk.objects.filter(clinic=clinic, embedding__isnull=False, embedding_model=backend.model_id)
+              .defer("embedding")
+              .annotate(distance=CosineDistance("embedding", vector), is_embedded=Value(True))
+              .order_by("distance", "id"))
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            # The HNSW index is shared by all clinics: keep scanning it until `k` rows of this clinic are found.
+            cursor.execute("SET LOCAL hnsw.iterative_scan = strict_order")
+            cursor.execute("SELECT set_config('hnsw.ef_search', %s, true)", [str(max(40, 2 * k))])
+        results = list(chunks[:k])
+    for chunk in results:
+        chunk.score = round(1.0 - float(chunk.distance), 6)
+    return results
+
+
+def _own_agent_ids(clinic) -> set[str]:
+    from clinics.selectors import agent_summary
+    from telephony.agents import default_agent_id
+    from telephony.models import Agent
+
+    voice = clinic.voice_settings or {}
+    ids = {agent_summary(clinic)["agent_id"], default_agent_id(clinic), voice.get("agent_id") or ""}
+    for agent_id, metadata in Agent.objects.filter(clinic=clinic).values_list("agent_id", "elevenlabs_metadata"):
+        ids |= {agent_id, (metadata or {}).get("agent_id") or ""}
+    return {value for value in ids if value}
+
+
+def agent_of_another_clinic(clinic, agent_id: str) -> bool:
+    """True when `agent_id` names another clinic's phone agent (the dashboard answers 404 then).
+
+    A clinic has one agent, so its own id in any spelling the product uses (the login's `agent.agent_id`, the
+    provider's id in the voice settings, the telephony agent's id) and an id no clinic claims all mean it.
+    """
+    from django.db.models import Q
+
+    from clinics.models import Clinic
+    from telephony.models import Agent
+
+    agent_id = (agent_id or "").strip()
+    if not agent_id or agent_id in _own_agent_ids(clinic):
+        return False
+    slugs = set()
+    if agent_id.startswith("agent_"):
+        rest = agent_id.removeprefix("agent_")
+        slugs = {rest, rest.replace("_", "-")}
+    others = Clinic.objects.exclude(pk=clinic.pk)
+    if others.filter(Q(voice_settings__agent_id=agent_id) | Q(slug__in=slugs)).exists():
+        return True
+    return Agent.objects.exclude(clinic=clinic).filter(
+        Q(agent_id=agent_id) | Q(elevenlabs_metadata__agent_id=agent_id)).exists()

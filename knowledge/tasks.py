@@ -1,0 +1,11 @@
+"""Celery entry points of the knowledge base: thin and idempotent (see services.embed_chunks)."""
+from celery import shared_task
+
+from . import services
+from .embeddings import EmbeddingError
+
+
+@shared_task(name="knowledge.embed_chunks", acks_late=True, autoretry_for=(EmbeddingError,), retry_backoff=True,
+             retry_backoff_max=600, max_retries=8)
+def embed_chunks(chunk_ids: list[str]) -> int:
+    return services.embed_chunks(chunk_ids)
