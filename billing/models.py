@@ -79,7 +79,11 @@ class Invoice(models.Model):
         indexes = [models.Index(fields=["clinic", "created_at", "id"], name="invoice_clinic_created_idx")]
 
     def __str__(self):
-        return f"{self.number or self.stripe_invoice_id} {self.amount_due / 100:.2f} {self.currency}"
+        return f"{self.number or self.stripe_invoice_id} {self.amount_display}"
+
+    @property
+    def amount_display(self) -> str:
+        return f"{self.amount_due / 100:.2f} {self.currency}"
 
 
 class StripeEvent(models.Model):

@@ -27,6 +27,10 @@ class Plan:
         return getattr(settings, self.price_setting, "") if self.price_setting else ""
 
     @property
+    def price_display(self) -> str:
+        return f"{self.monthly_price / 100:.2f} {self.currency}"
+
+    @property
     def is_paid(self) -> bool:
         return self.price_setting is not None
 

@@ -91,11 +91,22 @@ def change_plan(source, clinic: Clinic, plan: Plan) -> Subscription:
         updated = PAYMENTS.backend().change_price(subscription, plan.price_id)
     except PaymentsError as exc:
         raise _provider_error(exc)
-    if updated is not None:
-        apply_subscription_object(updated, clinic=clinic)
+    _apply_answer(updated, clinic)
     audit.record(source, "billing.plan_changed", "subscription", subscription.pk, clinic=clinic,
                  previous=subscription.plan, plan=plan.name)
     return Subscription.objects.get(pk=subscription.pk)
+
+
+def _apply_answer(updated: dict | None, clinic: Clinic) -> None:
+    """Apply the subscription Stripe answered with at once; if it cannot be applied, its webhook event will be
+    stored and kept for a replay like any other, so the request itself still succeeded."""
+    if updated is None:
+        return
+    try:
+        with transaction.atomic():
+            apply_subscription_object(updated, clinic=clinic)
+    except EventError as exc:
+        logger.warning("Stripe's answer for clinic %s not applied now: %s", clinic.pk, exc)
 
 
 def cancel_subscription(source, clinic: Clinic) -> Subscription:
@@ -106,8 +117,7 @@ def cancel_subscription(source, clinic: Clinic) -> Subscription:
             updated = PAYMENTS.backend().cancel_at_period_end(subscription)
         except PaymentsError as exc:
             raise _provider_error(exc)
-        if updated is not None:
-            apply_subscription_object(updated, clinic=clinic)
+        _apply_answer(updated, clinic)
         audit.record(source, "billing.subscription_cancelled", "subscription", subscription.pk, clinic=clinic)
     return Subscription.objects.get(pk=subscription.pk)
 

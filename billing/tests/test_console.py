@@ -22,7 +22,7 @@ def test_the_billing_page_shows_plan_usage_and_invoices(admin, clinic):
 
     assert page.status_code == 200
     text = page.content.decode()
-    assert "Starter" in text and "FD-2026-0042" in text
+    assert "Starter" in text and "FD-2026-0042" in text and "149.00 EUR" in text
     assert "/ 1000" in text  # minutes of the starter plan
     assert 'action="/billing/portal/"' in text and 'action="/billing/change-plan/"' in text
 
