@@ -298,7 +298,13 @@ def send_next_batch(campaign_id, batch_size: int = BATCH_SIZE, now=None) -> Batc
     if in_quiet_hours(clinic, now):
         result.remaining, result.deferred = pending.count(), "quiet_hours"
         return result
-    allowance = _take_allowance(clinic, batch_size, now)
+    wanted = min(batch_size, pending.count())
+    if not wanted:
+        Campaign.objects.filter(pk=campaign.pk, status=Campaign.Status.SENDING).update(
+            status=Campaign.Status.COMPLETED, completed_at=timezone.now())
+        return result
+    # Reserve only what this campaign can use, so campaigns sending side by side share the minute fairly.
+    allowance = _take_allowance(clinic, wanted, now)
     batch = list(pending.select_related("patient").order_by("created_at", "id")[:allowance])
     for recipient in batch:
         claimed = CampaignRecipient.objects.filter(

@@ -281,3 +281,18 @@ def test_another_clinics_campaign_is_404(foreign_client, clinic):
     assert Campaign.objects.get(pk=campaign.pk).status == "sending"
     assert foreign_client.get("/v1/campaigns").json()["items"] == []
     assert foreign_client.get("/api/v1/campaigns").json()["data"] == []
+
+
+def test_campaigns_sending_side_by_side_share_the_clinics_rate(clinic):
+    clinic.booking_rules = {"campaign_sms_per_minute": 3}
+    clinic.save()
+    patient(clinic)
+    patient(clinic)
+    first = bulk.create_campaign(clinic, name="A", message="Ola", audience=bulk.Audience())
+    second = bulk.create_campaign(clinic, name="B", message="Ola", audience=bulk.Audience())
+
+    sent_first = bulk.send_next_batch(first.id, now=AFTERNOON)
+    sent_second = bulk.send_next_batch(second.id, now=AFTERNOON)
+
+    assert (sent_first.sent, sent_second.sent, sent_second.remaining) == (2, 1, 1)
+    assert Message.objects.filter(clinic=clinic).count() == 3
