@@ -79,13 +79,18 @@ def update_agent(agent: Agent, **fields) -> Agent:
     return agent
 
 
-def regenerate_token(agent: Agent) -> tuple[Agent, str]:
-    """Issue a new action token; the previous one is refused from now on. Returns (agent, new token)."""
+def regenerate_token(agent: Agent, actor=None) -> tuple[Agent, str]:
+    """Issue a new action token; the previous one is refused from now on. Audited. Returns (agent, new token)."""
+    from clinics.audit import record
+
     token = _new_token()
     fields = _token_fields(token)
     for name, value in fields.items():
         setattr(agent, name, value)
-    agent.save(update_fields=list(fields))
+    with transaction.atomic():
+        agent.save(update_fields=list(fields))
+        record(actor, "agent.token.regenerate", "agent", str(agent.id), clinic=agent.clinic,
+               preview=agent.token_preview)
     return agent, token
 
 

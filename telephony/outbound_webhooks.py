@@ -4,6 +4,12 @@ Each event becomes one `WebhookDelivery` per subscribed endpoint, unique by (end
 reported twice (a replayed provider webhook) is sent once. A Celery task posts it; a refusal or a network error is
 retried with exponential backoff up to MAX_ATTEMPTS, and the log keeps each outcome.
 
+Events an endpoint may choose: `conversation.update`, `conversation.end_report`, `conversation.status`,
+`intent.call`, `evaluation.text`, `evaluation.voice`. Frontdesk emits `conversation.status` when a call is initiated,
+fails or completes, and `conversation.end_report`, `intent.call` (when an intent was found) and `evaluation.text`
+(when the provider evaluated the conversation) once the post-call report arrives. `conversation.update` and
+`evaluation.voice` can be chosen already; no provider report carries them yet, so none is sent.
+
 The request carries `X-Frontdesk-Signature: t=<unix time>,v1=<hex HMAC-SHA256(secret, "<t>.<raw body>")>`; a
 receiver recomputes the HMAC over the exact bytes it received and rejects old timestamps (see `verify`).
 """
@@ -31,12 +37,42 @@ SIGNATURE_HEADER = "X-Frontdesk-Signature"
 EVENTS = WebhookEndpoint.Event.values
 
 
-def create_endpoint(clinic, url: str, events, active: bool = True) -> tuple[WebhookEndpoint, str]:
-    """Register an endpoint for `events` of the clinic; returns it with its signing secret (shown once)."""
+def create_endpoint(clinic, url: str, events, active: bool = True, actor=None) -> tuple[WebhookEndpoint, str]:
+    """Register an endpoint for `events` of the clinic; returns it with its signing secret (shown once). Audited."""
+    from clinics.audit import record
+
     secret = "whsec_" + secrets.token_urlsafe(32)
-    endpoint = WebhookEndpoint.objects.create(clinic=clinic, url=url, secret=secret,
-                                              events=sorted(set(events)), active=active)
+    with transaction.atomic():
+        endpoint = WebhookEndpoint.objects.create(clinic=clinic, url=url, secret=secret,
+                                                  events=sorted(set(events)), active=active)
+        record(actor, "webhook_endpoint.create", "webhook_endpoint", str(endpoint.id), clinic=clinic, url=url)
     return endpoint, secret
+
+
+def delete_endpoint(endpoint: WebhookEndpoint, actor=None) -> None:
+    """Stop sending events to the endpoint; its delivery log goes with it. Audited."""
+    from clinics.audit import record
+
+    with transaction.atomic():
+        record(actor, "webhook_endpoint.delete", "webhook_endpoint", str(endpoint.id), clinic=endpoint.clinic,
+               url=endpoint.url)
+        endpoint.delete()
+
+
+def is_public_url(url: str) -> bool:
+    """False for a URL naming this machine or a private network by name or address literal: the clinic's
+    integration lives on the internet, and a webhook must not become a way to probe our own network."""
+    import ipaddress
+    from urllib.parse import urlsplit
+
+    host = (urlsplit(url).hostname or "").lower()
+    if not host or host == "localhost" or host.endswith((".localhost", ".local", ".internal")):
+        return False
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return True
+    return address.is_global
 
 
 def endpoints_for(clinic):

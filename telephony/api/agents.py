@@ -169,7 +169,7 @@ class AgentTokenRegenerate(AgentMixin, APIView):
 
     @extend_schema(request=None, responses=AgentTokenSerializer)
     def post(self, request, agent_id):
-        agent, token = agents.regenerate_token(self.get_agent(agent_id))
+        agent, token = agents.regenerate_token(self.get_agent(agent_id), actor=request)
         return Response({"agent_id": agent.agent_id, "api_token": token, "token_preview": agent.token_preview,
                          "message": _("Token regenerated successfully. Update this token in your ElevenLabs agent "
                                       "configuration.")})

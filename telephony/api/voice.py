@@ -124,6 +124,8 @@ class WebhookEndpointSerializer(serializers.ModelSerializer):
     def validate_url(self, value):
         if not value.lower().startswith(("https://", "http://")):
             raise serializers.ValidationError(_("Use an http(s) URL."))
+        if not outbound_webhooks.is_public_url(value):
+            raise serializers.ValidationError(_("Use a public address, not a local or private one."))
         return value
 
 
@@ -226,7 +228,7 @@ class WebhookEndpointListCreate(VOICE.view, ClinicScopedMixin, generics.ListCrea
         payload.is_valid(raise_exception=True)
         endpoint, secret = outbound_webhooks.create_endpoint(
             self.clinic, payload.validated_data["url"], payload.validated_data["events"],
-            payload.validated_data.get("active", True))
+            payload.validated_data.get("active", True), actor=request)
         endpoint.secret = secret
         body = WebhookEndpointCreatedSerializer(endpoint, context=self.get_serializer_context()).data
         response = Response(body, status=status.HTTP_201_CREATED)
@@ -244,7 +246,7 @@ class WebhookEndpointDelete(VOICE.view, ClinicScopedMixin, generics.GenericAPIVi
     def delete(self, request, *args, **kwargs):
         endpoint = self.get_object()
         body = WebhookEndpointSerializer(endpoint, context={"clinic": self.clinic}).data
-        endpoint.delete()
+        outbound_webhooks.delete_endpoint(endpoint, actor=request)
         response = Response(body)
         response.message = _("Webhook deleted")
         return response

@@ -115,3 +115,12 @@ def test_regenerated_token_replaces_the_old_one_at_once(client_for, clinic):
     assert client.get(path, HTTP_X_AGENT_TOKEN=old).status_code == 401
     assert client.get(path, HTTP_X_AGENT_TOKEN=new).status_code == 200
     assert client_for.get(f"/api/agents/{agent.agent_id}/api-token").json()["api_token"] == new
+
+
+def test_regenerating_the_token_is_audited(client_for, clinic):
+    from clinics.models import AuditEvent
+
+    agent = agent_for(clinic)
+    client_for.post(f"/api/agents/{agent.agent_id}/regenerate-token")
+    event = AuditEvent.objects.get(clinic=clinic, action="agent.token.regenerate")
+    assert event.object_id == str(agent.id) and event.actor_kind == "key"

@@ -162,3 +162,39 @@ def test_call_factory_end_report_reaches_a_subscribed_endpoint(clinic, httpserve
         conversation_completed(call)
     events = sorted(json.loads(entry[0].get_data())["event"] for entry in httpserver.log)
     assert events == ["conversation.end_report", "conversation.status", "intent.call"]
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:8000/hook", "http://localhost/hook", "https://10.0.0.5/h",
+                                 "http://169.254.169.254/latest/meta-data", "https://[::1]/h",
+                                 "https://metadata.google.internal/x"])
+def test_an_endpoint_on_a_local_or_private_address_is_refused(client_for, url):
+    response = client_for.post("/api/v1/webhooks", {"url": url, "events": ["conversation.status"]}, format="json")
+    assert response.status_code == 400 and "url" in response.json()["errors"]
+    assert not WebhookEndpoint.objects.exists()
+
+
+def test_creating_and_deleting_an_endpoint_is_audited(client_for, clinic):
+    from clinics.models import AuditEvent
+
+    created = client_for.post("/api/v1/webhooks", {"url": "https://integration.example/h",
+                                                   "events": ["conversation.status"]}, format="json").json()
+    client_for.delete(f"/api/v1/webhooks/{created['data']['id']}")
+    actions = list(AuditEvent.objects.filter(clinic=clinic, object_type="webhook_endpoint")
+                   .order_by("created_at").values_list("action", flat=True))
+    assert actions == ["webhook_endpoint.create", "webhook_endpoint.delete"]
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_a_real_worker_delivers_a_queued_event(clinic, httpserver, celery_worker_queue):
+    from conftest import wait_for
+
+    from telephony.outbound_webhooks import deliver_webhook
+
+    create_endpoint(clinic, httpserver.url_for("/hook"), ["conversation.status"])
+    httpserver.expect_request("/hook", method="POST").respond_with_data("ok")
+    delivery = WebhookDelivery.objects.create(endpoint=WebhookEndpoint.objects.get(), event="conversation.status",
+                                              event_id="evt_worker", payload={"event": "conversation.status"})
+    deliver_webhook.apply_async(args=[str(delivery.id)], queue=celery_worker_queue)
+    assert wait_for(lambda: WebhookDelivery.objects.filter(pk=delivery.pk, status="delivered").exists(), timeout=30)
+    assert len(httpserver.log) == 1
