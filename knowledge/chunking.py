@@ -15,16 +15,17 @@ _SENTENCE_END = re.compile(r"(?<=[.!?…])[\"')\]]*\s+")
 @dataclass
 class _Piece:
     text: str
-    starts_paragraph: bool
+    separator: str  # what joins it to the piece before: a blank line, a line break or a space
 
 
-def _sentences(paragraph: str) -> list[str]:
+def _sentences(paragraph: str) -> tuple[list[str], str]:
+    """The units of a paragraph and what joins them."""
     lines = [line.strip() for line in paragraph.split("\n") if line.strip()]
-    # Lines of a list or table row are their own units; prose lines wrapped by the editor are joined again.
+    # Lines of a list or of `key: value` pairs are their own units; prose wrapped by an editor is joined again.
     if len(lines) > 1 and sum(len(line) for line in lines) / len(lines) < 60:
-        return lines
+        return lines, "\n"
     text = re.sub(r"\s+", " ", " ".join(lines))
-    return [sentence for sentence in _SENTENCE_END.split(text) if sentence.strip()]
+    return [sentence for sentence in _SENTENCE_END.split(text) if sentence.strip()], " "
 
 
 def _split_long(sentence: str, max_chars: int) -> list[str]:
@@ -51,11 +52,12 @@ def _split_long(sentence: str, max_chars: int) -> list[str]:
 def _pieces(text: str, max_chars: int) -> list[_Piece]:
     pieces = []
     for paragraph in _PARAGRAPHS.split(text.strip()):
-        first = True
-        for sentence in _sentences(paragraph):
-            for part in _split_long(sentence, max_chars) if len(sentence) > max_chars else [sentence]:
-                pieces.append(_Piece(part, first))
-                first = False
+        separator = "\n\n"
+        units, joiner = _sentences(paragraph)
+        for unit in units:
+            parts = _split_long(unit, max_chars) if len(unit) > max_chars else [unit]
+            pieces.extend(_Piece(part, separator if index == 0 else " ") for index, part in enumerate(parts))
+            separator = joiner
     return pieces
 
 
@@ -65,7 +67,7 @@ def _join(pieces: list[_Piece]) -> str:
         if index == 0:
             text = piece.text
         else:
-            text += ("\n\n" if piece.starts_paragraph else " ") + piece.text
+            text += piece.separator + piece.text
     return text
 
 
