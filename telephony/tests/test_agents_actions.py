@@ -160,3 +160,24 @@ def test_a_paused_agent_cannot_act(agent_client, agent):
     agent.status = "paused"
     agent.save()
     assert agent_client.get(f"/api/agent-actions/appointments/{agent.agent_id}/today").status_code == 401
+
+
+def test_check_availability_queries_stay_bounded_with_many_professionals(agent_client, agent, clinic, service,
+                                                                         django_assert_max_num_queries):
+    for _ in range(5):
+        ProfessionalFactory(clinic=clinic, services=[service], hours=[(d, "09:00", "11:00") for d in range(7)])
+    with django_assert_max_num_queries(12):
+        response = agent_client.post(f"/api/agent-actions/check-availability/{agent.agent_id}",
+                                     {"date": in_days(3).isoformat(), "duration_minutes": 30}, format="json")
+    assert response.status_code == 200 and response.json()["available_slots"] == 7
+
+
+def test_today_queries_do_not_grow_with_appointments(agent_client, agent, clinic, professional, service,
+                                                     django_assert_max_num_queries):
+    today = dt.datetime.now(LISBON).date()
+    for hour in (9, 10):
+        AppointmentFactory(professional=professional, service=service,
+                           starts_at=dt.datetime.combine(today, dt.time(hour), tzinfo=LISBON))
+    with django_assert_max_num_queries(8):
+        response = agent_client.get(f"/api/agent-actions/appointments/{agent.agent_id}/today")
+    assert response.json()["total_appointments"] == 2

@@ -207,3 +207,30 @@ def test_transcriptions_hide_another_clinics_calls(foreign_client, clinic):
 def test_transcriptions_bad_page_is_400(client_for):
     response = client_for.get("/api/v1/transcriptions?per_page=abc")
     assert response.status_code == 400 and response.json()["success"] is False
+
+
+def test_a_read_only_key_cannot_place_a_call(make_client, clinic, local_voice):
+    response = make_client(clinic, permissions=("read",)).post("/api/v1/call", seed_call(agent_for(clinic).agent_id),
+                                                               format="json")
+    assert response.status_code == 403 and response.json()["success"] is False
+    assert not Call.objects.exists()
+
+
+def test_transcriptions_queries_do_not_grow_with_calls(client_for, clinic, django_assert_max_num_queries):
+    CallFactory.create_batch(5, clinic=clinic)
+    with django_assert_max_num_queries(10):
+        response = client_for.get("/api/v1/transcriptions")
+    assert response.json()["meta"]["total"] == 5
+
+
+def test_initiating_a_call_tells_subscribed_endpoints(client_for, clinic, local_voice, httpserver,
+                                                      django_capture_on_commit_callbacks):
+    from telephony.outbound_webhooks import create_endpoint
+
+    create_endpoint(clinic, httpserver.url_for("/hook"), ["conversation.status"])
+    httpserver.expect_request("/hook", method="POST").respond_with_data("ok")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client_for.post("/api/v1/call", seed_call(agent_for(clinic).agent_id), format="json")
+    sent = json.loads(httpserver.log[0][0].get_data())
+    assert sent["event"] == "conversation.status"
+    assert sent["data"]["status"] == "initiated" and sent["data"]["call_id"] == response.json()["data"]["callId"]
