@@ -117,3 +117,13 @@ def test_a_bad_cursor_is_a_400_in_v1_format(client_for):
 
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "VALIDATION_ERROR"
+
+
+def test_invoice_list_and_status_take_a_bounded_number_of_queries(client_for, clinic, django_assert_max_num_queries):
+    for _ in range(30):
+        InvoiceFactory(clinic=clinic)
+
+    with django_assert_max_num_queries(6):
+        assert len(client_for.get("/v1/billing/invoices").json()["items"]) == 30
+    with django_assert_max_num_queries(7):
+        assert client_for.get("/v1/billing/status").status_code == 200

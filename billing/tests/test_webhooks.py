@@ -286,3 +286,29 @@ def test_with_stripe_and_no_webhook_secret_every_event_is_refused(client, clinic
 
     settings.PROVIDERS = {**settings.PROVIDERS, "payments": "local"}
     assert post_event(client, event, secret=LOCAL_WEBHOOK_SECRET).status_code == 200
+
+
+def test_an_event_a_handler_chokes_on_is_kept_not_answered_500(send_event):
+    response = send_event(make_event("customer.subscription.updated", None))
+
+    assert response.status_code == 202
+    assert StripeEvent.objects.get().error.startswith(("AttributeError", "TypeError"))
+
+
+def test_a_verified_body_that_is_not_an_event_is_a_400(client):
+    import json
+
+    payload = json.dumps({"hello": "world"})
+    response = client.generic("POST", "/api/webhooks/stripe", payload, content_type="application/json",
+                              HTTP_STRIPE_SIGNATURE=stripe_signature(payload))
+
+    assert response.status_code == 400
+    assert not StripeEvent.objects.exists()
+
+
+def test_processing_an_event_takes_a_bounded_number_of_queries(send_event, clinic, django_assert_max_num_queries):
+    SubscriptionFactory(clinic=clinic, stripe_customer_id="cus_1", stripe_subscription_id="sub_1")
+
+    # Eight statements plus the savepoints that keep a failing handler from losing the stored event.
+    with django_assert_max_num_queries(18):
+        assert send_event(make_event("invoice.payment_succeeded", invoice_object())).status_code == 200
