@@ -112,15 +112,10 @@ def agent_for_provider_id(provider_agent_id: str) -> Agent | None:
 
 def agent_in_clinic(clinic, identifier: str) -> Agent | None:
     """The clinic's agent named by its UUID, public id or provider id; None for anything else (another clinic's)."""
-    import uuid as uuid_module
-
     agent = agent_for(clinic)
-    candidates = {agent.agent_id, str(agent.id), str((agent.elevenlabs_metadata or {}).get("agent_id") or "")}
-    try:
-        identifier = str(uuid_module.UUID(identifier)) if len(identifier) == 36 else identifier
-    except ValueError:
-        pass
-    return agent if identifier and identifier in candidates else None
+    names = {agent.agent_id, str(agent.id), str((agent.elevenlabs_metadata or {}).get("agent_id") or "")} - {""}
+    # UUIDs arrive in either case; our string ids are lower case.
+    return agent if identifier in names or identifier.lower() == str(agent.id) else None
 
 
 def place_outbound_call(clinic, agent: Agent, number: str, *, about: str = "", prompt: str = "",

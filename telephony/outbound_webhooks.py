@@ -194,6 +194,16 @@ def _conversation_key(call) -> str:
     return call.conversation_id or str(call.id)
 
 
+def _patient_name(call) -> str | None:
+    """The name of the clinic's patient with the caller's number (the same blind index), if there is one."""
+    from scheduling.models import Patient
+
+    if not call.phone_index:
+        return None
+    patient = Patient.objects.filter(clinic_id=call.clinic_id, phone_index=call.phone_index).only("name").first()
+    return (patient.name or None) if patient else None
+
+
 def end_report_data(call) -> dict:
     """The `conversation.end_report` body of seed 003 for a completed call."""
     from django.urls import reverse
@@ -206,9 +216,7 @@ def end_report_data(call) -> dict:
         "conversation_id": call.conversation_id,
         "agent_id": call.agent_id,
         "direction": call.direction,
-        "participant": {"number": call.phone_number or None,
-                        "name": (call.webhook_payload.get("data") or {}).get("participant_name")
-                        if isinstance(call.webhook_payload, dict) else None},
+        "participant": {"number": call.phone_number or None, "name": _patient_name(call)},
         "duration_seconds": call.duration_secs,
         "status": call.status,
         "transcript_url": settings.SITE_URL.rstrip("/") + reverse("v1-call-detail", kwargs={"pk": call.pk}),

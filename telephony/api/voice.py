@@ -8,7 +8,6 @@ Choices the seed leaves open, documented here and in the schema:
   configuration (URL and chosen events) without its endpoints. The secret is shown once, at creation.
 """
 import json
-import logging
 import re
 
 from django.http import JsonResponse
@@ -29,8 +28,6 @@ from telephony.exceptions import TelephonyError
 from telephony.models import Call, Message, WebhookEndpoint
 
 from .serializers import ClinicDateTimeField
-
-logger = logging.getLogger(__name__)
 
 
 # --- shapes -------------------------------------------------------------------------------------------------

@@ -142,6 +142,9 @@ def test_other_event_types_are_acknowledged_and_ignored(client, clinic):
 
 def test_a_completed_conversation_queues_the_end_report_once(client, clinic, django_capture_on_commit_callbacks,
                                                              httpserver):
+    from scheduling.tests.factories import PatientFactory
+
+    PatientFactory(clinic=clinic, name="John Doe", phone="+351912345678")
     endpoint, _secret = create_endpoint(clinic, httpserver.url_for("/hook"), ["conversation.end_report"])
     httpserver.expect_request("/hook", method="POST").respond_with_data("ok")
     agent = agent_for(clinic)
@@ -157,4 +160,5 @@ def test_a_completed_conversation_queues_the_end_report_once(client, clinic, dja
     assert set(sent["data"]) >= {"conversation_id", "agent_id", "direction", "participant", "duration_seconds",
                                  "status", "transcript_url", "recording_url", "sentiment", "summary"}
     assert sent["data"]["conversation_id"] == "conv_abc123" and sent["data"]["agent_id"] == agent.agent_id
-    assert sent["data"]["participant"]["number"] == "+351912345678" and sent["data"]["status"] == "completed"
+    assert sent["data"]["participant"] == {"number": "+351912345678", "name": "John Doe"}
+    assert sent["data"]["status"] == "completed" and sent["data"]["duration_seconds"] == 180
