@@ -1,0 +1,114 @@
+"""The knowledge console: chunks and files of the active clinic, upload, edit, delete, and the search box."""
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from clinics.models import Membership
+from clinics.tests.factories import MembershipFactory
+from knowledge import services
+from knowledge.models import KnowledgeChunk, KnowledgeFile
+
+from .documents import make_docx
+from .factories import KnowledgeChunkFactory, KnowledgeFileFactory
+
+pytestmark = [pytest.mark.django_db, pytest.mark.urls("knowledge.tests.urls_console")]
+
+
+@pytest.fixture
+def console(client, clinic):
+    client.force_login(MembershipFactory(clinic=clinic, role=Membership.Role.EDITOR).user)
+    return client
+
+
+def test_page_lists_the_clinics_files_and_chunks_only(console, clinic, other_clinic):
+    KnowledgeFileFactory(clinic=clinic, filename="price-list.pdf")
+    KnowledgeChunkFactory(clinic=clinic, content="Free parking behind the building.")
+    KnowledgeFileFactory(clinic=other_clinic, filename="secret-of-b.pdf")
+    KnowledgeChunkFactory(clinic=other_clinic, content="Text of another clinic.")
+
+    response = console.get("/knowledge/")
+
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "price-list.pdf" in page and "Free parking behind the building." in page
+    assert "secret-of-b.pdf" not in page and "Text of another clinic." not in page
+
+
+def test_search_box_shows_the_best_chunk_first_with_its_score(console, clinic, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        services.create_chunk(clinic, content="Free parking is available behind the building.")
+        services.create_chunk(clinic, content="We are open on Saturdays from 9:00 to 13:00.")
+
+    response = console.get("/knowledge/", {"q": "what time do you open on saturday"})
+
+    results = response.context["results"]
+    assert "Saturdays" in results[0].content
+    page = response.content.decode()
+    assert page.index("Saturdays from 9:00") < page.index("Free parking is available")
+    assert f"{results[0].score:.3f}" in page
+
+
+def test_upload_from_the_console_stores_and_embeds_the_document(console, clinic, django_capture_on_commit_callbacks):
+    document = SimpleUploadedFile("hours.docx", make_docx(["We are open on Saturdays from 9:00 to 13:00."]))
+    with django_capture_on_commit_callbacks(execute=True):
+        response = console.post("/knowledge/files/upload/", {"file": document})
+
+    assert response.status_code == 302
+    uploaded = KnowledgeFile.objects.get(clinic=clinic)
+    assert uploaded.filename == "hours.docx" and uploaded.processed
+    assert "Saturdays" in console.get("/knowledge/").content.decode()
+
+
+def test_an_unsupported_upload_is_refused_with_the_reason(console, clinic):
+    response = console.post("/knowledge/files/upload/", {"file": SimpleUploadedFile("a.png", b"\x89PNG")},
+                            follow=True)
+    assert "Unsupported file type" in response.content.decode()
+    assert not KnowledgeFile.objects.exists()
+
+
+def test_add_edit_and_delete_a_chunk(console, clinic, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        console.post("/knowledge/chunks/new/", {"title": "Parking", "content": "Free parking behind us."})
+    chunk = KnowledgeChunk.objects.get(clinic=clinic)
+    assert chunk.embedding is not None
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = console.post(f"/knowledge/chunks/{chunk.pk}/", {"title": "Parking", "content": "No parking."})
+    assert response.status_code == 302
+    chunk.refresh_from_db()
+    assert chunk.content == "No parking." and chunk.revision == 2 and chunk.embedding is not None
+
+    console.post(f"/knowledge/chunks/{chunk.pk}/delete/")
+    assert not KnowledgeChunk.objects.exists()
+
+
+def test_delete_a_file_from_the_console(console, clinic):
+    document = KnowledgeFileFactory(clinic=clinic)
+    KnowledgeChunkFactory(clinic=clinic, file=document)
+    response = console.post(f"/knowledge/files/{document.pk}/delete/")
+    assert response.status_code == 302
+    assert not KnowledgeFile.objects.exists() and not KnowledgeChunk.objects.exists()
+
+
+def test_another_clinics_objects_are_404(console, other_clinic):
+    chunk = KnowledgeChunkFactory(clinic=other_clinic)
+    document = KnowledgeFileFactory(clinic=other_clinic)
+    assert console.get(f"/knowledge/chunks/{chunk.pk}/").status_code == 404
+    assert console.post(f"/knowledge/chunks/{chunk.pk}/", {"content": "x"}).status_code == 404
+    assert console.post(f"/knowledge/chunks/{chunk.pk}/delete/").status_code == 404
+    assert console.post(f"/knowledge/files/{document.pk}/delete/").status_code == 404
+    assert KnowledgeChunk.objects.filter(pk=chunk.pk).exists() and KnowledgeFile.objects.filter(pk=document.pk).exists()
+
+
+def test_a_viewer_sees_the_page_but_cannot_change_anything(client, clinic):
+    client.force_login(MembershipFactory(clinic=clinic, role=Membership.Role.VIEWER).user)
+    chunk = KnowledgeChunkFactory(clinic=clinic)
+    page = client.get("/knowledge/")
+    assert page.status_code == 200 and "files/upload/" not in page.content.decode()
+    assert client.post("/knowledge/chunks/new/", {"content": "x"}).status_code == 403
+    assert client.post(f"/knowledge/chunks/{chunk.pk}/delete/").status_code == 403
+    assert KnowledgeChunk.objects.filter(pk=chunk.pk).exists()
+
+
+def test_signed_out_visitors_are_sent_to_sign_in(client):
+    response = client.get("/knowledge/")
+    assert response.status_code == 302 and "login" in response["Location"]
