@@ -30,6 +30,9 @@ class EventError(Exception):
     """A stored event that cannot be applied yet (unknown clinic, unknown price...); kept for a replay."""
 
 
+# Statuses after which a subscription bills no more: the clinic may subscribe again.
+ENDED = (Subscription.Status.CANCELED, Subscription.Status.INCOMPLETE_EXPIRED)
+
 # --- Actions of a clinic admin -------------------------------------------------------------------------------
 
 
@@ -50,8 +53,10 @@ def paid_plan_for_price(price_id: str) -> Plan:
 def start_checkout(source, clinic: Clinic, plan: Plan, success_url: str, cancel_url: str, email: str = ""):
     """A Stripe Checkout session that subscribes `clinic` to `plan`; returns (session id, URL)."""
     subscription = Subscription.objects.filter(clinic=clinic).first()
-    if subscription and subscription.plan == plan.name and subscription.status in ("active", "trialing"):
-        raise ApiError(409, "ALREADY_SUBSCRIBED", _("The clinic is already on this plan."))
+    if subscription and subscription.stripe_subscription_id and subscription.status not in ENDED:
+        # A second Checkout would start a second subscription, billed on top of the first.
+        raise ApiError(409, "ALREADY_SUBSCRIBED",
+                       _("The clinic already has a subscription; change its plan instead."))
     try:
         session = PAYMENTS.backend().create_checkout(
             clinic=clinic, plan=plan, customer_id=subscription.stripe_customer_id if subscription else "",
@@ -64,7 +69,7 @@ def start_checkout(source, clinic: Clinic, plan: Plan, success_url: str, cancel_
 
 def _paying_subscription(clinic: Clinic) -> Subscription:
     subscription = Subscription.objects.filter(clinic=clinic).first()
-    if subscription is None or not subscription.stripe_subscription_id or subscription.status == "canceled":
+    if subscription is None or not subscription.stripe_subscription_id or subscription.status in ENDED:
         raise ApiError(409, "NO_SUBSCRIPTION", _("The clinic has no paid subscription."))
     return subscription
 

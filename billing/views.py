@@ -46,7 +46,7 @@ def index(request):
         "subscription": subscription, "plan": selectors.plan_of(subscription),
         "usage": selectors.usage_of(clinic), "plans": paid_plans(),
         "invoices": selectors.invoices_for(clinic).order_by("-created_at", "-id")[:24],
-        "paying": bool(subscription.stripe_subscription_id) and subscription.status != "canceled",
+        "paying": bool(subscription.stripe_subscription_id) and subscription.status not in services.ENDED,
     })
 
 

@@ -201,3 +201,15 @@ def test_a_foreign_admin_sees_only_their_own_clinics_billing(member_client, clin
     assert foreign.post("/api/billing/portal", {}, format="json").status_code == 409
     assert foreign.post("/api/billing/cancel", {}, format="json").status_code == 409
     assert Subscription.objects.get(clinic=clinic).cancel_at_period_end is False
+
+
+def test_a_paying_clinic_cannot_open_a_second_checkout_but_a_cancelled_one_can(admin_api, clinic):
+    subscription = SubscriptionFactory(clinic=clinic, plan="starter")
+
+    response = admin_api.post("/api/billing/create-checkout", {"price_id": "price_premium_monthly"}, format="json")
+    assert response.status_code == 409
+    assert response.json()["code"] == "ALREADY_SUBSCRIBED"
+
+    Subscription.objects.filter(pk=subscription.pk).update(status="canceled", plan="free")
+    again = admin_api.post("/api/billing/create-checkout", {"price_id": "price_premium_monthly"}, format="json")
+    assert again.status_code == 200

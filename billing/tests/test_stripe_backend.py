@@ -49,8 +49,8 @@ def test_checkout_creates_a_stripe_session_tied_to_the_clinic(fake_stripe, admin
     assert form["cancel_url"].endswith("/billing/?checkout=cancelled")
 
 
-def test_checkout_of_a_known_customer_reuses_it_and_takes_the_callers_urls(fake_stripe, make_client, clinic):
-    SubscriptionFactory(clinic=clinic, plan="starter", stripe_customer_id="cus_known")
+def test_a_returning_customer_is_reused_at_checkout_with_the_callers_urls(fake_stripe, make_client, clinic):
+    SubscriptionFactory(clinic=clinic, plan="free", status="canceled", stripe_customer_id="cus_known")
     fake_stripe.expect_request("/v1/checkout/sessions", method="POST").respond_with_json(
         {"id": "cs_test_b2", "object": "checkout.session", "url": "https://checkout.stripe.com/c/pay/cs_test_b2"})
 
