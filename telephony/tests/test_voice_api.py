@@ -234,3 +234,17 @@ def test_initiating_a_call_tells_subscribed_endpoints(client_for, clinic, local_
     sent = json.loads(httpserver.log[0][0].get_data())
     assert sent["event"] == "conversation.status"
     assert sent["data"]["status"] == "initiated" and sent["data"]["call_id"] == response.json()["data"]["callId"]
+
+
+def test_unreachable_elevenlabs_fails_the_call_with_502(client_for, clinic, elevenlabs, settings):
+    settings.ELEVENLABS_API_BASE = "http://127.0.0.1:9"
+    response = client_for.post("/api/v1/call", seed_call(agent_for(clinic).agent_id), format="json")
+    assert response.status_code == 502 and "unreachable" in response.json()["message"]
+    assert Call.objects.get().status == "failed"
+
+
+def test_elevenlabs_without_an_api_key_places_nothing(client_for, clinic, elevenlabs, settings):
+    settings.ELEVENLABS_API_KEY = ""
+    response = client_for.post("/api/v1/call", seed_call(agent_for(clinic).agent_id), format="json")
+    assert response.status_code == 502 and response.json()["code"] == "CALL_FAILED"
+    assert elevenlabs.log == []
