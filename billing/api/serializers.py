@@ -1,6 +1,7 @@
 """Shapes of billing on the dashboard API (seed 001, snake_case) and the clinic API v1 (seed 000, camelCase)."""
 from datetime import timedelta
 
+from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from ..models import Invoice
@@ -93,7 +94,7 @@ class CheckoutRequestV1Serializer(serializers.Serializer):
 
     def validate(self, attrs):
         if not attrs.get("priceId") and not attrs.get("plan"):
-            raise serializers.ValidationError({"priceId": ["Give priceId or plan."]})
+            raise serializers.ValidationError({"priceId": [_("Give priceId or plan.")]})
         return attrs
 
 
