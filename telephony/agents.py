@@ -153,3 +153,25 @@ def place_outbound_call(clinic, agent: Agent, number: str, *, about: str = "", p
         call.save(update_fields=["conversation_id"])
     call_status_changed(call)
     return call
+
+
+def record_call_failure(agent: Agent, conversation_id: str):
+    """The provider could not connect a call we placed: mark it failed (once) and tell subscribed endpoints.
+
+    Returns the call, or None when no call of the agent's clinic has that conversation id.
+    """
+    from .models import Call
+    from .outbound_webhooks import call_status_changed
+
+    if not conversation_id:
+        return None
+    with transaction.atomic():
+        call = (Call.objects.select_for_update()
+                .filter(clinic=agent.clinic, conversation_id=conversation_id[:100]).first())
+        if call is None or call.status in (Call.Status.FAILED, Call.Status.COMPLETED):
+            return call
+        call.status = Call.Status.FAILED
+        call.ended_at = timezone.now()
+        call.save(update_fields=["status", "ended_at"])
+        call_status_changed(call)
+    return call

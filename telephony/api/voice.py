@@ -261,7 +261,8 @@ def elevenlabs_webhook(request):
     """POST /api/webhooks/elevenlabs: ElevenLabs' signed post-call report, stored once per conversation.
 
     401 for a missing, wrong or older-than-30-minutes signature; 404 (nothing stored) when the agent is not one of
-    ours; 200 once the conversation is recorded (again, for a replay) and its webhooks out are queued.
+    ours; 200 once the conversation is recorded (again, for a replay) and its webhooks out are queued. A
+    `call_initiation_failure` marks the outbound call it names failed; `post_call_audio` is acknowledged and ignored.
     """
     raw = request.body
     if not ElevenLabsVoiceBackend.verify_webhook(raw, request.headers.get("ElevenLabs-Signature", "")):
@@ -272,12 +273,16 @@ def elevenlabs_webhook(request):
         return _error(400, "MALFORMED_REQUEST", _("The body is not JSON."))
     if not isinstance(payload, dict) or not isinstance(payload.get("data"), dict):
         return _error(400, "VALIDATION_ERROR", _("data is required."))
-    if payload.get("type") != "post_call_transcription":
-        # ElevenLabs also sends audio and call-initiation-failure events; acknowledged so it does not retry them.
-        return JsonResponse({"status": "ignored", "type": str(payload.get("type") or "")})
+    kind = payload.get("type")
+    if kind not in ("post_call_transcription", "call_initiation_failure"):
+        # ElevenLabs also sends post-call audio; acknowledged so that it does not retry it.
+        return JsonResponse({"status": "ignored", "type": str(kind or "")})
     agent = agents.agent_for_provider_id(str(payload["data"].get("agent_id") or ""))
     if agent is None:
         return _error(404, "AGENT_NOT_FOUND", _("Agent not found"))
+    if kind == "call_initiation_failure":
+        call = agents.record_call_failure(agent, str(payload["data"].get("conversation_id") or ""))
+        return JsonResponse({"status": "ok" if call else "unknown_call", "call_id": str(call.id) if call else None})
     try:
         call = services.record_conversation(agent.clinic, payload)
     except TelephonyError as error:

@@ -133,6 +133,22 @@ def test_signed_body_that_is_not_json_is_400(client):
     assert response.status_code == 400 and response.json()["detail"]
 
 
+def test_call_initiation_failure_marks_our_outbound_call_failed(client, clinic):
+    from telephony.tests.factories import CallFactory
+
+    call = CallFactory(clinic=clinic, direction="outbound", status="initiated", conversation_id="conv_out_9")
+    agent = agent_for(clinic)
+    payload = {"type": "call_initiation_failure", "data": {"agent_id": agent.agent_id,
+                                                            "conversation_id": "conv_out_9",
+                                                            "failure_reason": "busy"}}
+    response = post(client, payload)
+    assert response.status_code == 200 and response.json() == {"status": "ok", "call_id": str(call.id)}
+    call.refresh_from_db()
+    assert call.status == "failed" and call.ended_at is not None
+    unknown = post(client, {**payload, "data": {**payload["data"], "conversation_id": "conv_nobody"}})
+    assert unknown.status_code == 200 and unknown.json()["status"] == "unknown_call"
+
+
 def test_other_event_types_are_acknowledged_and_ignored(client, clinic):
     response = post(client, {"type": "post_call_audio", "data": {"agent_id": agent_for(clinic).agent_id,
                                                                  "conversation_id": "conv_1"}})
