@@ -16,6 +16,7 @@ _SENTENCE_END = re.compile(r"(?<=[.!?…])[\"')\]]*\s+")
 class _Piece:
     text: str
     separator: str  # what joins it to the piece before: a blank line, a line break or a space
+    paragraph_chars: int = 0  # on the first piece of a paragraph: the whole paragraph's length
 
 
 def _sentences(paragraph: str) -> tuple[list[str], str]:
@@ -54,10 +55,13 @@ def _pieces(text: str, max_chars: int) -> list[_Piece]:
     for paragraph in _PARAGRAPHS.split(text.strip()):
         separator = "\n\n"
         units, joiner = _sentences(paragraph)
+        start = len(pieces)
         for unit in units:
             parts = _split_long(unit, max_chars) if len(unit) > max_chars else [unit]
             pieces.extend(_Piece(part, separator if index == 0 else " ") for index, part in enumerate(parts))
             separator = joiner
+        if len(pieces) > start:
+            pieces[start].paragraph_chars = len(_join(pieces[start:]))
     return pieces
 
 
@@ -79,8 +83,16 @@ def split_into_chunks(text: str, max_chars: int = 800, overlap_chars: int = 150)
     chunks: list[str] = []
     current: list[_Piece] = []
     fresh = 0  # pieces of `current` not already in the previous chunk
+
+    def fits(pieces: list[_Piece], piece: _Piece) -> bool:
+        if len(_join(pieces + [piece])) > max_chars:
+            return False
+        # A paragraph that would fit whole in a chunk of its own starts one rather than being cut.
+        whole = piece.paragraph_chars
+        return not pieces or not whole or whole > max_chars or len(_join(pieces)) + 2 + whole <= max_chars
+
     for piece in _pieces(text, max_chars):
-        if current and len(_join(current + [piece])) > max_chars:
+        if current and not fits(current, piece):
             if fresh:
                 chunks.append(_join(current))
             carried: list[_Piece] = []
@@ -88,7 +100,7 @@ def split_into_chunks(text: str, max_chars: int = 800, overlap_chars: int = 150)
                 if len(_join([previous] + carried)) > overlap_chars:
                     break
                 carried.insert(0, previous)
-            current = carried if len(_join(carried + [piece])) <= max_chars else []
+            current = carried if carried and fits(carried, piece) else []
             fresh = 0
         current.append(piece)
         fresh += 1

@@ -11,7 +11,8 @@ class KnowledgeFileFactory(DjangoModelFactory):
 
     clinic = factory.SubFactory(ClinicFactory)
     filename = factory.Sequence(lambda n: f"document-{n}.txt")
-    file = factory.django.FileField(filename="document.txt", data=b"We open at nine.")
+    # A stored name only: factories write nothing to storage (the upload tests do, in their own directory).
+    file = factory.LazyAttribute(lambda document: f"knowledge/{document.clinic.pk}/{document.filename}")
     file_size = 16
     file_type = "text/plain"
     extension = ".txt"
