@@ -193,6 +193,11 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/(v1|api/v1|api|notes/v1)",
+    # Several models have a `status` field with different choices; name each enum after its model.
+    "ENUM_NAME_OVERRIDES": {
+        "AppointmentStatusEnum": "scheduling.models.Appointment.Status",
+        "CallStatusEnum": "telephony.models.Call.Status",
+    },
 }
 
 # Personal data at rest: newest key first, `id:base64(32 bytes)`; keep old keys until `rotate_pii_keys` ran.
@@ -233,9 +238,9 @@ PROVIDERS = {
     "sms": env("SMS_BACKEND", default="local"),
     "stt": env("STT_BACKEND", default="local"),
     "llm": env("LLM_BACKEND", default="local"),
-    "embeddings": env("EMBEDDINGS_BACKEND", default="local"),
     "voice": env("VOICE_BACKEND", default="local"),
     "video": env("VIDEO_BACKEND", default="local"),
+    "embeddings": env("EMBEDDINGS_BACKEND", default="local"),
     "payments": env("PAYMENTS_BACKEND", default="local"),
 }
 # --- Billing: Stripe Checkout, Customer Portal and webhooks (billing app). The `local` payments backend signs its
