@@ -33,7 +33,8 @@ def _queue_embedding(chunk_ids) -> None:
     ids = [str(chunk_id) for chunk_id in chunk_ids]
     for start in range(0, len(ids), TASK_BATCH):
         batch = ids[start:start + TASK_BATCH]
-        transaction.on_commit(lambda batch=batch: embed_chunks.delay(batch))
+        # Robust: the write stands even if the broker is down; `manage.py embed_knowledge` queues what was missed.
+        transaction.on_commit(lambda batch=batch: embed_chunks.delay(batch), robust=True)
 
 
 def _clean_content(content: str) -> str:
@@ -150,7 +151,7 @@ def delete_file(document: KnowledgeFile, *, actor=None) -> None:
         audit.record(actor, "knowledge.file.delete", "knowledge_file", document.pk, clinic=document.clinic,
                      filename=document.filename)
         document.delete()
-        transaction.on_commit(lambda: storage.delete(name) if name else None)
+        transaction.on_commit(lambda: storage.delete(name) if name else None, robust=True)
 
 
 def embed_chunks(chunk_ids) -> int:

@@ -49,7 +49,9 @@ class LocalEmbeddings(EmbeddingBackend):
 
     @property
     def model_id(self) -> str:
-        return f"local:{model_path().name if settings.KNOWLEDGE_EMBEDDING_MODEL_PATH else 'all-MiniLM-L6-v2'}"
+        # Named without touching the model, so listing chunks never depends on the model being loadable.
+        custom = settings.KNOWLEDGE_EMBEDDING_MODEL_PATH.rstrip("/")
+        return f"local:{custom.rsplit('/', 1)[-1] if custom else 'all-MiniLM-L6-v2'}"
 
     def embed_documents(self, texts):
         if not texts:

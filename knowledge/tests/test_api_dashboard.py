@@ -269,3 +269,25 @@ def test_without_credentials_every_route_is_401(api_client, clinic):
     assert upload(api_client, clinic, "a.txt", b"text").status_code == 401
     assert api_client.delete(f"/api/agents/knowledge-base/{document.pk}").status_code == 401
     assert api_client.get("/v1/knowledge").status_code == 401
+
+
+def test_file_list_takes_the_same_number_of_queries_for_many_files(dashboard_client, clinic,
+                                                                    django_assert_max_num_queries):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    KnowledgeFileFactory(clinic=clinic)
+    with CaptureQueriesContext(connection) as few:
+        assert dashboard_client.get("/api/agents/knowledge-base/files").status_code == 200
+    KnowledgeFileFactory.create_batch(30, clinic=clinic)
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        assert len(dashboard_client.get("/api/agents/knowledge-base/files").json()) == 31
+
+
+def test_a_write_stands_when_the_embedding_cannot_be_queued(client_for, settings, django_capture_on_commit_callbacks):
+    """The model is unusable (here: a wrong model path); the chunk is kept, pending, for a later re-queue."""
+    settings.KNOWLEDGE_EMBEDDING_MODEL_PATH = "/nonexistent/model"
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client_for.post("/v1/knowledge", {"content": "Kept even so."}, format="json")
+    assert response.status_code == 201
+    assert KnowledgeChunk.objects.get(pk=response.json()["id"]).embedding is None
