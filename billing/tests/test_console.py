@@ -63,3 +63,10 @@ def test_cancel_from_the_console_keeps_the_plan_until_period_end(admin, clinic):
 
     assert response.status_code == 302
     assert Subscription.objects.get(clinic=clinic).cancel_at_period_end is True
+
+
+def test_the_billing_page_speaks_portuguese(admin, clinic):
+    page = admin.get("/billing/", HTTP_ACCEPT_LANGUAGE="pt-pt")
+
+    text = page.content.decode()
+    assert "Faturação" in text and "Utilização neste período" in text
