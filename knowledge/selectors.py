@@ -29,9 +29,10 @@ def files_for(clinic) -> QuerySet:
     return KnowledgeFile.objects.filter(clinic=clinic).order_by("-uploaded_at", "id")
 
 
-def search(clinic, query: str, k: int = 5) -> list[KnowledgeChunk]:
-    """The clinic's `k` chunks closest in meaning to `query`, best first, each with `distance` (cosine) and
-    `score` (1 - distance: 1 is the same meaning). Only chunks embedded by the configured model take part."""
+def search(clinic, query: str, k: int = 5, file_id=None) -> list[KnowledgeChunk]:
+    """The clinic's `k` chunks closest in meaning to `query` (optionally only those of one file), best first, each
+    with `distance` (cosine) and `score` (1 - distance: 1 is the same meaning). Only chunks embedded by the
+    configured model take part."""
     query = (query or "").strip()
     k = max(1, min(int(k), MAX_RESULTS))
     if not query:
@@ -42,6 +43,8 @@ def search(clinic, query: str, k: int = 5) -> list[KnowledgeChunk]:
               .defer("embedding")
               .annotate(distance=CosineDistance("embedding", vector), is_embedded=Value(True))
               .order_by("distance", "id"))
+    if file_id is not None:
+        chunks = chunks.filter(file_id=file_id)
     with transaction.atomic():
         with connection.cursor() as cursor:
             # The HNSW index is shared by all clinics: keep scanning it until `k` rows of this clinic are found.

@@ -72,10 +72,8 @@ class ChunkListView(ClinicScopedMixin, generics.ListCreateAPIView):
             limit = 0
         if limit < 1:
             raise ValidationError({"limit": [_("Must be a positive integer.")]})
-        results = selectors.search(self.clinic, query, k=min(limit, selectors.MAX_RESULTS))
-        file_id = _uuid_param(request, "fileId")
-        if file_id is not None:
-            results = [chunk for chunk in results if chunk.file_id == file_id]
+        results = selectors.search(self.clinic, query, k=min(limit, selectors.MAX_RESULTS),
+                                   file_id=_uuid_param(request, "fileId"))
         response = Response({"items": KnowledgeSearchResultSerializer(results, many=True).data, "nextCursor": None,
                              "hasMore": False})
         response.enveloped = True

@@ -262,3 +262,16 @@ def test_search_uses_the_hnsw_index_when_the_planner_has_no_easier_way(clinic):
                        "ORDER BY embedding <=> %s::vector LIMIT 5", [str([0.1] * 384)])
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert "knowledge_chunk_embedding_hnsw" in plan
+
+
+def test_search_within_one_file(client_for, clinic, add_chunk, dashboard_client, django_capture_on_commit_callbacks):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    add_chunk("We are open on Saturdays from 9:00 to 13:00.")
+    with django_capture_on_commit_callbacks(execute=True):
+        body = dashboard_client.post("/api/agents/knowledge-base/upload", {"file": SimpleUploadedFile(
+            "parking.txt", b"Free parking behind the building.")}, format="multipart").json()
+
+    items = client_for.get("/v1/knowledge", {"query": "saturday hours", "fileId": body["id"]}).json()["items"]
+
+    assert [item["fileId"] for item in items] == [body["id"]]
