@@ -242,6 +242,7 @@ PROVIDERS = {
     "video": env("VIDEO_BACKEND", default="local"),
     "embeddings": env("EMBEDDINGS_BACKEND", default="local"),
     "payments": env("PAYMENTS_BACKEND", default="local"),
+    "calendar": env("CALENDAR_BACKEND", default="local"),
 }
 # --- Billing: Stripe Checkout, Customer Portal and webhooks (billing app). The `local` payments backend signs its
 # simulated events with STRIPE_WEBHOOK_SECRET too (a development secret when unset), so they cross the same
@@ -297,6 +298,15 @@ TWILIO_WHATSAPP_FROM_NUMBER = env("TWILIO_WHATSAPP_FROM_NUMBER", default="")
 TWILIO_TIMEOUT_SECONDS = env.float("TWILIO_TIMEOUT_SECONDS", default=10.0)
 # Where the Twilio SDK sends its requests; tests point it at a local fake of the Twilio API.
 TWILIO_API_BASE_URL = env("TWILIO_API_BASE_URL", default="")
+# --- Google Calendar (scheduling.calendar_sync): OAuth 2.0 client of the Google Cloud project; the redirect URI to
+# register there is SITE_URL + /integrations/google/callback. The URLs are Google's; tests point them at fakes.
+GOOGLE_CLIENT_ID = env("GOOGLE_CLIENT_ID", default="")
+GOOGLE_CLIENT_SECRET = env("GOOGLE_CLIENT_SECRET", default="")
+GOOGLE_AUTH_URL = env("GOOGLE_AUTH_URL", default="https://accounts.google.com/o/oauth2/v2/auth")
+GOOGLE_TOKEN_URL = env("GOOGLE_TOKEN_URL", default="https://oauth2.googleapis.com/token")
+GOOGLE_REVOKE_URL = env("GOOGLE_REVOKE_URL", default="https://oauth2.googleapis.com/revoke")
+GOOGLE_CALENDAR_API_BASE = env("GOOGLE_CALENDAR_API_BASE", default="https://www.googleapis.com/calendar/v3")
+GOOGLE_TIMEOUT_SECONDS = env.float("GOOGLE_TIMEOUT_SECONDS", default=10.0)
 
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Frontdesk <no-reply@frontdesk.local>")
