@@ -32,6 +32,7 @@ urlpatterns = [
     path("console/", include("campaigns.urls")),
     path("agenda/", include("scheduling.urls")),
     path("console/notes/", include("notes.urls")),
+    path("knowledge/", include("knowledge.urls")),
     path("", include("clinics.console_urls")),
 ]
 
