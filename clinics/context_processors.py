@@ -16,10 +16,11 @@ NAVIGATION = [
     ("knowledge", _("Knowledge"), "knowledge:index"),
     ("campaigns", _("Campaigns"), "campaigns:index"),
     ("team", _("Team"), "console:team"),
+    ("billing", _("Billing"), "billing:index"),
     ("api_keys", _("API keys"), "console:api_keys"),
     ("settings", _("Settings"), "console:settings"),
 ]
-ADMIN_ONLY = {"api_keys", "settings"}
+ADMIN_ONLY = {"api_keys", "settings", "billing"}
 
 
 def memberships_of(request):

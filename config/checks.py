@@ -18,4 +18,8 @@ def development_secrets(app_configs, **kwargs):
         problems.append(checks.Warning("PII_BLIND_INDEX_KEY is the development default.", id="frontdesk.W003"))
     if settings.JWT_SIGNING_KEY == DEV_SECRET_KEY:
         problems.append(checks.Warning("JWT_SIGNING_KEY is the development default.", id="frontdesk.W004"))
+    if settings.PROVIDERS.get("payments") == "stripe" and not (
+            getattr(settings, "STRIPE_SECRET_KEY", "") and getattr(settings, "STRIPE_WEBHOOK_SECRET", "")):
+        problems.append(checks.Warning("The stripe payments backend needs STRIPE_SECRET_KEY and "
+                                       "STRIPE_WEBHOOK_SECRET.", id="frontdesk.W005"))
     return problems

@@ -33,6 +33,7 @@ urlpatterns = [
     path("agenda/", include("scheduling.urls")),
     path("console/notes/", include("notes.urls")),
     path("knowledge/", include("knowledge.urls")),
+    path("billing/", include("billing.urls")),
     path("", include("clinics.console_urls")),
 ]
 

@@ -74,3 +74,11 @@ def test_deploy_checks_flag_development_defaults():
     output = result.stderr + result.stdout
     for check_id in ("frontdesk.W001", "frontdesk.W002", "frontdesk.W003", "security.W008"):
         assert check_id in output
+
+
+def test_deploy_checks_want_stripe_secrets_with_the_stripe_backend():
+    env = {key: value for key, value in os.environ.items() if not key.startswith("STRIPE_")}
+    env["PAYMENTS_BACKEND"] = "stripe"
+    result = subprocess.run([sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+                            cwd=BASE_DIR, env=env, capture_output=True, text=True, timeout=120)
+    assert "frontdesk.W005" in result.stderr + result.stdout
