@@ -207,3 +207,6 @@ class Appointment(models.Model):
     @property
     def is_active(self):
         return self.status in ACTIVE_STATUSES
+
+
+from .calendar_sync.models import CalendarConnection  # noqa: E402,F401

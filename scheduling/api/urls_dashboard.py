@@ -1,4 +1,6 @@
 """Routes of the scheduling app on the dashboard surface."""
-from django.urls import path  # noqa: F401
+from django.urls import include, path
 
-urlpatterns = []
+urlpatterns = [
+    path("", include("scheduling.calendar_sync.urls_dashboard")),
+]

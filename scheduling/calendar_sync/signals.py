@@ -1,0 +1,21 @@
+"""Queue a calendar sync after every committed change of an appointment, without touching scheduling.services."""
+from django.db import transaction
+from django.db.models.signals import post_save
+from django.dispatch import receiver
+
+
+def _queue_sync(appointment_id, clinic_id):
+    from .models import CalendarConnection
+    from .tasks import sync_appointment
+
+    # Checked after commit, so an unconnected clinic's booking costs no query inside its transaction.
+    if CalendarConnection.objects.filter(clinic_id=clinic_id, status=CalendarConnection.Status.ACTIVE).exists():
+        sync_appointment.delay(str(appointment_id))
+
+
+@receiver(post_save, sender="scheduling.Appointment", dispatch_uid="calendar_sync_appointment_saved")
+def appointment_saved(sender, instance, raw=False, **kwargs):
+    if raw:  # loaddata
+        return
+    appointment_id, clinic_id = instance.pk, instance.clinic_id
+    transaction.on_commit(lambda: _queue_sync(appointment_id, clinic_id))
