@@ -1,48 +1,13 @@
-"""Refusing an oversized recording before its body is read: the limit is checked on the declared length and
-again, chunk by chunk, on the bytes actually streamed (a chunked request declares no length)."""
+"""The audio upload's size limit (`NOTES_MAX_AUDIO_BYTES`), enforced before the body is read."""
 from django.conf import settings
-from django.core.files.uploadhandler import FileUploadHandler
 
-from config.surfaces.errors import PayloadTooLarge
-
-# Room for the multipart boundaries and the small text fields that travel with the audio.
-FORM_OVERHEAD_BYTES = 64 * 1024
+from config.surfaces.uploads import SizeLimitHandler
 
 
-def max_audio_bytes() -> int:
-    return settings.NOTES_MAX_AUDIO_BYTES
+class AudioSizeLimitHandler(SizeLimitHandler):
+    @classmethod
+    def max_bytes(cls) -> int:
+        return settings.NOTES_MAX_AUDIO_BYTES
 
 
-def check_declared_length(meta) -> None:
-    """Raise 413 when CONTENT_LENGTH already says the body is over the limit (nothing has been read yet)."""
-    try:
-        declared = int(meta.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        return
-    if declared > max_audio_bytes() + FORM_OVERHEAD_BYTES:
-        raise PayloadTooLarge(max_audio_bytes(), declared)
-
-
-class AudioSizeLimitHandler(FileUploadHandler):
-    """First upload handler of an audio upload: stops the stream as soon as the file passes the limit."""
-
-    def __init__(self, request=None):
-        super().__init__(request)
-        self.limit = max_audio_bytes()
-        self.received = 0
-
-    def handle_raw_input(self, input_data, META, content_length, boundary, encoding=None):
-        check_declared_length(META)
-
-    def new_file(self, *args, **kwargs):
-        super().new_file(*args, **kwargs)
-        self.received = 0
-
-    def receive_data_chunk(self, raw_data, start):
-        self.received += len(raw_data)
-        if self.received > self.limit:
-            raise PayloadTooLarge(self.limit)
-        return raw_data
-
-    def file_complete(self, file_size):
-        return None
+check_declared_length = AudioSizeLimitHandler.check_declared_length
