@@ -204,12 +204,17 @@ def sync_appointment(appointment) -> str:
             link.save(update_fields=["last_error"])
             return "needs_reconnect"
         except CalendarError as exc:
+            # Kept (not rolled back) so the console can say why; the caller decides whether to retry.
             link.last_error = str(exc)[:500]
             link.save(update_fields=["last_error"])
-            raise
-        link.synced_at = timezone.now()
-        link.last_error = ""
-        link.save()
+            failure = exc
+        else:
+            failure = None
+            link.synced_at = timezone.now()
+            link.last_error = ""
+            link.save()
+    if failure is not None:
+        raise failure
     return outcome
 
 
