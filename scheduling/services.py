@@ -6,15 +6,14 @@ database's exclusion constraint is the last word on double booking (`SLOT_TAKEN`
 import datetime as dt
 import logging
 
-import phonenumbers
 from django.db import IntegrityError, OperationalError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from clinics.crypto import blind_index, name_tokens
+from clinics.audit import record
 from config.surfaces.errors import ApiError
 
-from . import selectors
+from . import patients, selectors
 from .models import (ACTIVE_STATUSES, Appointment, AvailabilityException, Patient, Professional, Service,
                      WorkingHours)
 
@@ -29,57 +28,35 @@ PATIENT_FACING_SOURCES = (Appointment.Source.ONLINE, Appointment.Source.PHONE_AG
 def audit(clinic, actor, action: str, target, changes: dict | None = None):
     """The single call site of the audit log for every scheduling write.
 
-    `actor` is what acted: the request (or its Credential), or None for the system. Falls back to the log
-    while `clinics.audit` is not installed (it is written in parallel with this app).
+    `actor` is what acted: the request (or its Credential), or None for the system.
     """
-    try:
-        from clinics.audit import record
-    except ImportError:
-        logger.info("audit %s %s %s", action, type(target).__name__, getattr(target, "pk", None))
-        return
     record(actor, action, type(target).__name__.lower(), str(target.pk), clinic=clinic, **(changes or {}))
 
 
 # --- patients ---------------------------------------------------------------------------------------------
 
 def normalise_phone(phone: str, clinic) -> str:
-    """E.164 form of `phone`, reading national numbers in the clinic's country; ApiError 400 if invalid."""
-    region = (clinic.locale or "pt-pt").split("-")[-1].upper() or "PT"
-    try:
-        parsed = phonenumbers.parse(phone or "", region)
-    except phonenumbers.NumberParseException:
-        parsed = None
-    if parsed is None or not phonenumbers.is_valid_number(parsed):
-        raise ApiError(400, "INVALID_PHONE", _("Enter a valid phone number."), {"phone": [_("Invalid phone.")]})
-    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+    """E.164 form of `phone`, reading national numbers in the clinic's country; 400 INVALID_PHONE_NUMBER if not."""
+    return patients.normalise_patient_phone(clinic, phone)
 
 
 def find_or_create_patient(clinic, *, name: str, phone: str, email: str = "", actor=None) -> Patient:
-    """The clinic's patient with this phone (blind index), created if new; missing name/e-mail are filled in."""
-    e164 = normalise_phone(phone, clinic)
-    index = blind_index(e164, "phone")
-    name = (name or "").strip()
-    email = (email or "").strip()
-    with transaction.atomic():
-        patient, created = Patient.objects.get_or_create(
-            clinic=clinic, phone_index=index,
-            defaults={"name": name, "phone": e164, "email": email,
-                      "name_index": [blind_index(token, "name") for token in name_tokens(name)]},
-        )
-        if created:
-            audit(clinic, actor, "patient.create", patient)
-            return patient
-        changed = []
-        if name and not patient.name:
-            patient.name = name
-            patient.name_index = [blind_index(token, "name") for token in name_tokens(name)]
-            changed += ["name", "name_index"]
-        if email and not patient.email:
-            patient.email = email
-            changed.append("email")
-        if changed:
-            patient.save(update_fields=changed)
-            audit(clinic, actor, "patient.update", patient, {"fields": changed})
+    """The clinic's patient with this phone (blind index), created if new; a missing name or e-mail is filled in."""
+    patient, created = patients.find_or_create_patient(clinic, phone=phone, name=name, email=email, source=actor)
+    if created:
+        return patient
+    name, email = (name or "").strip(), (email or "").strip()
+    changed = []
+    if name and not patient.name:
+        patient.name = name
+        patient.refresh_indexes()
+        changed += ["name", "name_index"]
+    if email and not patient.email:
+        patient.email = email
+        changed.append("email")
+    if changed:
+        patient.save(update_fields=changed)
+        audit(clinic, actor, "patient.update", patient, {"fields": changed})
     return patient
 
 

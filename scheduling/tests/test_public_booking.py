@@ -121,7 +121,7 @@ def test_bad_booking_input_gets_public_error(client, clinic, professional, servi
     url = f"/booking/{clinic.slug}"
     assert_public_error(client.post(url, {"serviceId": str(service.pk)}, content_type="application/json"), 400)
     assert_public_error(client.post(url, booking_payload(service, upcoming(clinic=clinic), phone="123"),
-                                    content_type="application/json"), 400, "INVALID_PHONE")
+                                    content_type="application/json"), 400, "INVALID_PHONE_NUMBER")
 
 
 def test_other_clinics_service_cannot_be_booked_here(client, clinic, other_clinic):

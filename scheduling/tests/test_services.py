@@ -119,7 +119,7 @@ def test_patient_is_found_again_by_phone_in_any_format(clinic):
 def test_invalid_phone_is_refused(clinic):
     with pytest.raises(ApiError) as error:
         services.find_or_create_patient(clinic, name="X", phone="12")
-    assert (error.value.status_code, error.value.code) == (400, "INVALID_PHONE")
+    assert (error.value.status_code, error.value.code) == (400, "INVALID_PHONE_NUMBER")
 
 
 def test_removing_a_service_with_future_appointments_is_refused_and_with_past_ones_archives(
