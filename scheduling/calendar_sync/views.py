@@ -2,6 +2,7 @@
 Google redirects the browser back to. Admins only; each action calls the same service as the API."""
 from django.contrib import messages
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -42,8 +43,8 @@ def connect(request):
     if CALENDAR.choice == "local":
         from urllib.parse import urlencode
 
-        return redirect(services.redirect_uri() + "?" + urlencode({"code": "local-consent",
-                                                                   "state": authorization.state}))
+        return redirect(reverse("calendar_sync:google_callback") + "?" + urlencode(
+            {"code": "local-consent", "state": authorization.state}))
     return redirect(authorization.auth_url)
 
 
