@@ -245,3 +245,32 @@ def test_sync_of_a_missing_appointment_is_harmless(clinic):
     appointment.delete()
 
     assert tasks.sync_appointment.delay(appointment_id).get() == "missing"
+
+
+@pytest.fixture
+def worker_talks_to_fake_google(monkeypatch, httpserver):
+    """Environment of the worker process started after it: the google backend pointed at the fake."""
+    monkeypatch.setenv("CALENDAR_BACKEND", "google")
+    monkeypatch.setenv("GOOGLE_CLIENT_ID", CLIENT_ID)
+    monkeypatch.setenv("GOOGLE_CLIENT_SECRET", CLIENT_SECRET)
+    monkeypatch.setenv("GOOGLE_TOKEN_URL", httpserver.url_for("/token"))
+    monkeypatch.setenv("GOOGLE_CALENDAR_API_BASE", httpserver.url_for("/calendar/v3"))
+    return httpserver
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_a_real_worker_creates_the_event_once(clinic, worker_talks_to_fake_google, celery_worker_queue):
+    from conftest import wait_for
+
+    fake = worker_talks_to_fake_google
+    # Booked before connecting, so the post-save hook queues nothing on the default queue.
+    appointment = AppointmentFactory(professional__clinic=clinic, starts_at=upcoming(clinic=clinic))
+    connect(clinic)
+    fake.expect_request(EVENTS, method="POST").respond_with_json({"id": event_id_for(appointment)})
+
+    for _attempt in range(2):
+        tasks.sync_appointment.apply_async(args=[str(appointment.pk)], queue=celery_worker_queue).get(timeout=60)
+
+    assert wait_for(lambda: CalendarEventLink.objects.filter(appointment=appointment).exclude(event_id="").exists())
+    assert len(fake.log) == 1
