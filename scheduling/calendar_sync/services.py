@@ -124,7 +124,26 @@ def complete_authorization(clinic, membership, *, code: str, state: str, actor=N
         connection.last_error = ""
         connection.save()
         _audit(actor, "calendar.connect", connection, clinic, provider="google", email=connection.google_email)
+
+        def backfill():
+            from .tasks import sync_upcoming
+
+            sync_upcoming.delay(str(clinic.pk))
+
+        transaction.on_commit(backfill)
     return connection
+
+
+BACKFILL_LIMIT = 500
+
+
+def upcoming_appointments(clinic_id):
+    """The clinic's active appointments from now on, soonest first, at most BACKFILL_LIMIT."""
+    from scheduling.models import ACTIVE_STATUSES, Appointment
+
+    return (Appointment.objects.filter(clinic_id=clinic_id, status__in=ACTIVE_STATUSES, ends_at__gte=timezone.now())
+            .select_related("clinic", "patient", "professional", "service").order_by("starts_at", "id")
+            [:BACKFILL_LIMIT])
 
 
 def connection_of(clinic) -> CalendarConnection | None:

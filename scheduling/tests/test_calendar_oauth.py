@@ -277,3 +277,22 @@ def test_google_backend_without_an_oauth_client_answers_503(admin_api, settings,
 
 def test_anonymous_callers_get_401(api_client):
     assert api_client.get(AUTH_URL).status_code == 401
+
+
+def test_connecting_puts_the_upcoming_appointments_in_the_calendar(admin_api, clinic, professional, service,
+                                                                  patient, django_capture_on_commit_callbacks):
+    from scheduling import services as scheduling_services
+    from scheduling.calendar_sync.models import LocalCalendarEvent
+    from scheduling.tests.conftest import upcoming
+
+    booked = [scheduling_services.book(clinic=clinic, patient=patient, professional=professional, service=service,
+                                       starts_at=upcoming(days=days, clinic=clinic)) for days in (1, 2)]
+    scheduling_services.cancel(booked[1])
+    state, _query = _start(admin_api)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_api.post(CALLBACK_URL, {"code": "local-code", "state": state}, format="json")
+
+    assert response.status_code == 200  # the offline backend accepts any code
+    assert list(LocalCalendarEvent.objects.values_list("event_id", flat=True)) == [
+        services.event_id_for(booked[0])]
