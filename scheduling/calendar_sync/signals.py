@@ -19,3 +19,23 @@ def appointment_saved(sender, instance, raw=False, **kwargs):
         return
     appointment_id, clinic_id = instance.pk, instance.clinic_id
     transaction.on_commit(lambda: _queue_sync(appointment_id, clinic_id))
+
+
+def _queue_patient_events(patient_id, clinic_id):
+    from .models import CalendarConnection, CalendarEventLink
+    from .tasks import sync_appointment
+
+    if not CalendarConnection.objects.filter(clinic_id=clinic_id, status=CalendarConnection.Status.ACTIVE).exists():
+        return
+    for appointment_id in (CalendarEventLink.objects.filter(clinic_id=clinic_id, appointment__patient_id=patient_id)
+                           .exclude(event_id="").values_list("appointment_id", flat=True)):
+        sync_appointment.delay(str(appointment_id))
+
+
+@receiver(post_save, sender="scheduling.Patient", dispatch_uid="calendar_sync_patient_saved")
+def patient_saved(sender, instance, raw=False, created=False, **kwargs):
+    """A renamed or erased (RGPD) patient: the events show the name, so they are written again."""
+    if raw or created:
+        return
+    patient_id, clinic_id = instance.pk, instance.clinic_id
+    transaction.on_commit(lambda: _queue_patient_events(patient_id, clinic_id))

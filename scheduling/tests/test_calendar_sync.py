@@ -274,3 +274,18 @@ def test_a_real_worker_creates_the_event_once(clinic, worker_talks_to_fake_googl
 
     assert wait_for(lambda: CalendarEventLink.objects.filter(appointment=appointment).exclude(event_id="").exists())
     assert len(fake.log) == 1
+
+
+def test_erasing_a_patient_removes_their_name_from_the_calendar(clinic, appointment,
+                                                               django_capture_on_commit_callbacks):
+    from scheduling.patients import erase_patient
+
+    connect(clinic)
+    tasks.sync_appointment.delay(str(appointment.pk))
+    name = appointment.patient.name
+    assert name in LocalCalendarEvent.objects.get().summary
+
+    with django_capture_on_commit_callbacks(execute=True):
+        erase_patient(appointment.patient)
+
+    assert name not in LocalCalendarEvent.objects.get().summary
