@@ -111,18 +111,21 @@ def complete_authorization(clinic, membership, *, code: str, state: str, actor=N
         # Without offline access the sync would stop within the hour; prompt=consent should always give one.
         raise ApiError(400, "NO_REFRESH_TOKEN", _("Google did not grant offline access; please connect again."))
     with transaction.atomic():
-        connection, created = CalendarConnection.objects.select_for_update().get_or_create(clinic=clinic)
+        connection, _created = CalendarConnection.objects.select_for_update().get_or_create(clinic=clinic)
         connection.status = CalendarConnection.Status.ACTIVE
         connection.provider = "google"
         connection.access_token = grant.access_token
         connection.refresh_token = grant.refresh_token
         connection.access_token_expires_at = grant.expires_at
         connection.scopes = grant.scopes[:500]
-        connection.google_email = grant.email or (connection.google_email if not created else "")
+        connection.google_email = grant.email
         connection.connected_by = membership.user
         connection.connected_at = timezone.now()
         connection.last_error = ""
         connection.save()
+        # Possibly another account's calendar now: forget the old links. Event ids are derived from the
+        # appointment, so an event that does exist there is found (409) and updated, never duplicated.
+        CalendarEventLink.objects.filter(clinic=clinic).delete()
         _audit(actor, "calendar.connect", connection, clinic, provider="google", email=connection.google_email)
 
         def backfill():
@@ -130,7 +133,7 @@ def complete_authorization(clinic, membership, *, code: str, state: str, actor=N
 
             sync_upcoming.delay(str(clinic.pk))
 
-        transaction.on_commit(backfill)
+        transaction.on_commit(backfill, robust=True)
     return connection
 
 

@@ -18,7 +18,8 @@ def appointment_saved(sender, instance, raw=False, **kwargs):
     if raw:  # loaddata
         return
     appointment_id, clinic_id = instance.pk, instance.clinic_id
-    transaction.on_commit(lambda: _queue_sync(appointment_id, clinic_id))
+    # robust: the booking is committed; a broker hiccup is logged by Django, never turned into an error answer.
+    transaction.on_commit(lambda: _queue_sync(appointment_id, clinic_id), robust=True)
 
 
 def _queue_patient_events(patient_id, clinic_id):
@@ -38,4 +39,4 @@ def patient_saved(sender, instance, raw=False, created=False, **kwargs):
     if raw or created:
         return
     patient_id, clinic_id = instance.pk, instance.clinic_id
-    transaction.on_commit(lambda: _queue_patient_events(patient_id, clinic_id))
+    transaction.on_commit(lambda: _queue_patient_events(patient_id, clinic_id), robust=True)

@@ -296,3 +296,21 @@ def test_connecting_puts_the_upcoming_appointments_in_the_calendar(admin_api, cl
     assert response.status_code == 200  # the offline backend accepts any code
     assert list(LocalCalendarEvent.objects.values_list("event_id", flat=True)) == [
         services.event_id_for(booked[0])]
+
+
+def test_connecting_again_rewrites_the_events_without_duplicating_them(admin_api, clinic, professional, service,
+                                                                       patient, django_capture_on_commit_callbacks):
+    from scheduling import services as scheduling_services
+    from scheduling.calendar_sync.models import CalendarEventLink, LocalCalendarEvent
+    from scheduling.tests.conftest import upcoming
+
+    appointment = scheduling_services.book(clinic=clinic, patient=patient, professional=professional,
+                                           service=service, starts_at=upcoming(clinic=clinic))
+    for code in ("first-code", "second-code"):
+        state, _query = _start(admin_api)
+        with django_capture_on_commit_callbacks(execute=True):
+            assert admin_api.post(CALLBACK_URL, {"code": code, "state": state}, format="json").status_code == 200
+
+    assert CalendarConnection.objects.count() == 1
+    assert LocalCalendarEvent.objects.count() == 1
+    assert CalendarEventLink.objects.get(appointment=appointment).event_id == services.event_id_for(appointment)
