@@ -90,6 +90,8 @@ def test_callback_exchanges_the_code_with_the_exact_form_and_stores_the_connecti
     assert (connection.access_token, connection.refresh_token) == ("ya29.a0-access", "1//0g-refresh")
     assert connection.connected_by == admin_api.membership.user
     assert connection.access_token_expires_at > timezone.now() + timedelta(minutes=55)
+    from clinics.models import AuditEvent
+    assert AuditEvent.objects.filter(clinic=clinic, action="calendar.connect", object_id=str(connection.pk)).exists()
 
 
 def test_tokens_are_encrypted_at_rest(admin_api, clinic, fake_google):

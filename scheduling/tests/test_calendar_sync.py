@@ -289,3 +289,20 @@ def test_erasing_a_patient_removes_their_name_from_the_calendar(clinic, appointm
         erase_patient(appointment.patient)
 
     assert name not in LocalCalendarEvent.objects.get().summary
+
+
+def test_a_calendar_outage_schedules_a_retry_that_later_creates_the_event(clinic, appointment, fake_google):
+    from celery.exceptions import Retry
+
+    connect(clinic)
+    fake_google.expect_ordered_request(EVENTS, method="POST").respond_with_response(
+        Response('{"error": {"code": 503}}', status=503, content_type="application/json"))
+    fake_google.expect_ordered_request(EVENTS, method="POST").respond_with_json({"id": event_id_for(appointment)})
+
+    with pytest.raises(Retry):
+        tasks.sync_appointment.delay(str(appointment.pk))
+    assert "503" in CalendarEventLink.objects.get(appointment=appointment).last_error
+
+    assert tasks.sync_appointment.delay(str(appointment.pk)).get() == "created"
+    link = CalendarEventLink.objects.get(appointment=appointment)
+    assert link.event_id == event_id_for(appointment) and link.last_error == ""
