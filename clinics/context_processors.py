@@ -17,10 +17,11 @@ NAVIGATION = [
     ("campaigns", _("Campaigns"), "campaigns:index"),
     ("team", _("Team"), "console:team"),
     ("billing", _("Billing"), "billing:index"),
+    ("integrations", _("Integrations"), "calendar_sync:integrations"),
     ("api_keys", _("API keys"), "console:api_keys"),
     ("settings", _("Settings"), "console:settings"),
 ]
-ADMIN_ONLY = {"api_keys", "settings", "billing"}
+ADMIN_ONLY = {"api_keys", "settings", "billing", "integrations"}
 
 
 def memberships_of(request):

@@ -34,6 +34,7 @@ urlpatterns = [
     path("console/notes/", include("notes.urls")),
     path("knowledge/", include("knowledge.urls")),
     path("billing/", include("billing.urls")),
+    path("", include("scheduling.calendar_sync.console_urls")),
     path("", include("clinics.console_urls")),
 ]
 
