@@ -9,7 +9,6 @@ from rest_framework.views import APIView
 from clinics.tenancy import ClinicScopedMixin
 from config.surfaces import V1, VOICE
 from scheduling.models import Professional, Service
-from telephony.api.pagination import DirectionalKeysetCursorPagination
 
 from .. import bulk
 from ..models import Campaign
@@ -152,7 +151,6 @@ class CampaignListCreateV1(V1.view, CampaignScoped, generics.ListAPIView):
     """GET /v1/campaigns (newest first, cursor); POST creates the campaign and starts sending it."""
 
     serializer_class = CampaignSerializer
-    pagination_class = DirectionalKeysetCursorPagination
     cursor_fields = (("createdAt", "-created_at"), ("id", "-id"))
 
     @extend_schema(request=CampaignCreateSerializer, responses={201: CampaignSerializer},

@@ -13,7 +13,6 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.surfaces import DASHBOARD, V1
-from config.surfaces.pagination import KeysetCursorPagination
 
 from .. import audit, selectors, services
 from ..models import AuditEvent
@@ -210,35 +209,6 @@ class TenantMeView(V1.view, APIView):
         return Response(serializers.TenantSerializer(clinic).data)
 
 
-class NewestFirstCursorPagination(KeysetCursorPagination):
-    """Keyset cursors walking backwards in time: the audit log reads newest first."""
-
-    def paginate_queryset(self, queryset, request, view=None):
-        fields = self._fields(view)
-        self.limit = self._limit(request)
-        queryset = queryset.order_by(*[f"-{model_field}" for _name, model_field in fields])
-        cursor = request.query_params.get("cursor")
-        if cursor:
-            before = Q()
-            decoded = self._decode(cursor, fields)
-            for index, (model_field, value) in enumerate(decoded):
-                step = Q(**{f"{model_field}__lt": value})
-                for prior_field, prior_value in decoded[:index]:
-                    step &= Q(**{prior_field: prior_value})
-                before |= step
-            queryset = queryset.filter(before)
-        rows = list(queryset[: self.limit + 1])
-        self.has_more = len(rows) > self.limit
-        rows = rows[: self.limit]
-        self.next_cursor = self._encode(rows[-1], fields) if self.has_more else None
-        return rows
-
-    def _limit(self, request):
-        from config.surfaces.pagination import _int_param
-
-        return _int_param(request, "limit", self.default_limit, self.max_limit)
-
-
 def _moment(raw, name, end=False):
     """An aware datetime from an ISO 8601 date-time, or the start of a date (the next day's start for `end`)."""
     day = parse_date(raw) if len(raw) == 10 else None
@@ -260,8 +230,7 @@ class AuditLogView(V1.view, generics.ListAPIView):
 
     permission_classes = [IsAuthenticated, ActsAsClinicAdmin]
     serializer_class = serializers.AuditEventSerializer
-    pagination_class = NewestFirstCursorPagination
-    cursor_fields = (("createdAt", "created_at"), ("id", "id"))
+    cursor_fields = (("createdAt", "-created_at"), ("id", "-id"))
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):

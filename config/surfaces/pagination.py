@@ -30,7 +30,8 @@ class KeysetCursorPagination(pagination.BasePagination):
     """`{"items", "nextCursor", "hasMore"}`; the cursor holds the last row's sort key, never an OFFSET.
 
     A view sets `cursor_fields = (("startsAt", "starts_at"), ("id", "id"))`: the API name and the model field
-    of each sort key, the last being unique. The view's queryset need not be ordered.
+    of each sort key, the last being unique; `-created_at` walks that key newest first. The view's queryset need
+    not be ordered.
     """
 
     default_limit = 50
@@ -43,7 +44,7 @@ class KeysetCursorPagination(pagination.BasePagination):
         fields = self._fields(view)
         self.fields = fields
         self.limit = _int_param(request, "limit", self.default_limit, self.max_limit)
-        queryset = queryset.order_by(*[model_field for _name, model_field in fields])
+        queryset = queryset.order_by(*[model_field for _name, model_field in fields])  # "-x" is descending
         cursor = request.query_params.get("cursor")
         if cursor:
             queryset = queryset.filter(self._after(self._decode(cursor, fields), fields))
@@ -74,7 +75,7 @@ class KeysetCursorPagination(pagination.BasePagination):
     def _encode(row, fields):
         values = {}
         for name, model_field in fields:
-            value = getattr(row, model_field)
+            value = getattr(row, model_field.lstrip("-"))
             if isinstance(value, (datetime.datetime, datetime.date)):
                 value = value.isoformat()
             elif isinstance(value, uuid.UUID):
@@ -89,7 +90,7 @@ class KeysetCursorPagination(pagination.BasePagination):
             decoded = []
             for name, model_field in fields:
                 value = values[name]
-                if isinstance(value, str) and model_field != "id" and parse_datetime(value):
+                if isinstance(value, str) and model_field.lstrip("-") != "id" and parse_datetime(value):
                     value = parse_datetime(value)
                 decoded.append((model_field, value))
             return decoded
@@ -98,12 +99,14 @@ class KeysetCursorPagination(pagination.BasePagination):
 
     @staticmethod
     def _after(decoded, fields):
-        # (a, b, c) > (x, y, z) written as OR of prefixes, so PostgreSQL can use the composite index.
+        # (a, b, c) > (x, y, z) written as OR of prefixes, so PostgreSQL can use the composite index;
+        # a descending key ("-a") compares with < instead.
         condition = Q()
         for index, (model_field, value) in enumerate(decoded):
-            step = Q(**{f"{model_field}__gt": value})
+            lookup = "lt" if model_field.startswith("-") else "gt"
+            step = Q(**{f"{model_field.lstrip('-')}__{lookup}": value})
             for prior_field, prior_value in decoded[:index]:
-                step &= Q(**{prior_field: prior_value})
+                step &= Q(**{prior_field.lstrip("-"): prior_value})
             condition |= step
         return condition
 

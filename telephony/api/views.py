@@ -16,7 +16,6 @@ from telephony.models import Call
 from telephony.recordings import call_id_for_token, recording_link
 
 from . import serializers
-from .pagination import DirectionalKeysetCursorPagination
 
 STATUS_PARAMETER = OpenApiParameter("status", str, enum=Call.Status.values, required=False)
 
@@ -50,7 +49,6 @@ class CallV1List(V1.view, CallQuerysetMixin, generics.ListAPIView):
     """GET /v1/calls: the clinic's calls, newest first, keyset cursor pagination."""
 
     serializer_class = serializers.CallV1Serializer
-    pagination_class = DirectionalKeysetCursorPagination
     cursor_fields = (("createdAt", "-created_at"), ("id", "-id"))
 
 
