@@ -1,7 +1,5 @@
 """The structuring capability: `structuring.backend().structure(...)`, chosen by settings.PROVIDERS["llm"]."""
-from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
-from django.utils.module_loading import import_string
+from config.providers import Capability, register
 
 from .base import Structurer, StructuringError
 from .templates import SectionDraft
@@ -11,11 +9,12 @@ BACKENDS = {
     "openai": "notes.structuring.openai_backend.OpenAIStructurer",
 }
 
-__all__ = ["BACKENDS", "SectionDraft", "Structurer", "StructuringError", "backend"]
+__all__ = ["LLM", "BACKENDS", "SectionDraft", "Structurer", "StructuringError", "backend"]
+
+
+LLM = register(Capability("llm", BACKENDS))
 
 
 def backend() -> Structurer:
-    choice = settings.PROVIDERS.get("llm") or "local"
-    if choice not in BACKENDS:
-        raise ImproperlyConfigured(f"PROVIDERS['llm'] = {choice!r}; expected one of {sorted(BACKENDS)}")
-    return import_string(BACKENDS[choice])()
+    """A fresh instance of the configured backend (it reads its settings, e.g. OPENAI_BASE_URL, when built)."""
+    return LLM.backend_class()()

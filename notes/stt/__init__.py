@@ -1,7 +1,5 @@
 """The speech-to-text capability: `stt.backend().transcribe(path, language)`, chosen by settings.PROVIDERS["stt"]."""
-from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
-from django.utils.module_loading import import_string
+from config.providers import Capability, register
 
 from .base import SpeechToText, Transcription, TranscriptionError
 
@@ -10,11 +8,12 @@ BACKENDS = {
     "openai": "notes.stt.openai_backend.OpenAISpeechToText",
 }
 
-__all__ = ["BACKENDS", "SpeechToText", "Transcription", "TranscriptionError", "backend"]
+__all__ = ["STT", "BACKENDS", "SpeechToText", "Transcription", "TranscriptionError", "backend"]
+
+
+STT = register(Capability("stt", BACKENDS))
 
 
 def backend() -> SpeechToText:
-    choice = settings.PROVIDERS.get("stt") or "local"
-    if choice not in BACKENDS:
-        raise ImproperlyConfigured(f"PROVIDERS['stt'] = {choice!r}; expected one of {sorted(BACKENDS)}")
-    return import_string(BACKENDS[choice])()
+    """A fresh instance of the configured backend (it reads its settings, e.g. OPENAI_BASE_URL, when built)."""
+    return STT.backend_class()()
