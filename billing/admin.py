@@ -1,10 +1,12 @@
 from django.contrib import admin
 
+from clinics.admin_scoping import ClinicScopedAdmin
+
 from .models import Invoice, StripeEvent, Subscription
 
 
 @admin.register(Subscription)
-class SubscriptionAdmin(admin.ModelAdmin):
+class SubscriptionAdmin(ClinicScopedAdmin):
     list_display = ("clinic", "plan", "status", "current_period_end", "cancel_at_period_end", "stripe_customer_id")
     list_filter = ("plan", "status")
     search_fields = ("clinic__name", "stripe_customer_id", "stripe_subscription_id")
@@ -12,7 +14,7 @@ class SubscriptionAdmin(admin.ModelAdmin):
 
 
 @admin.register(Invoice)
-class InvoiceAdmin(admin.ModelAdmin):
+class InvoiceAdmin(ClinicScopedAdmin):
     list_display = ("stripe_invoice_id", "clinic", "number", "status", "amount_due", "currency", "created_at")
     list_filter = ("status", "payment_failed")
     search_fields = ("stripe_invoice_id", "number", "clinic__name")
@@ -20,7 +22,7 @@ class InvoiceAdmin(admin.ModelAdmin):
 
 
 @admin.register(StripeEvent)
-class StripeEventAdmin(admin.ModelAdmin):
+class StripeEventAdmin(ClinicScopedAdmin):
     list_display = ("stripe_id", "type", "clinic", "received_at", "processed_at", "attempts", "error")
     list_filter = ("type", ("processed_at", admin.EmptyFieldListFilter))
     search_fields = ("stripe_id", "type", "error")

@@ -2,14 +2,32 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
+from .admin_scoping import ClinicScopedAdmin
 from .models import ApiKey, AuditEvent, Clinic, Invitation, Membership, User
 
 
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
+    """People span clinics, so only superusers manage them (and which clinics each support user sees)."""
+
     ordering = ["email"]
     list_display = ["email", "is_active", "is_staff", "date_joined", "last_login"]
     search_fields = ["email"]
+    fieldsets = BaseUserAdmin.fieldsets + (("Support", {"fields": ["support_clinics"]}),)
+    filter_horizontal = [*BaseUserAdmin.filter_horizontal, "support_clinics"]
+
+    def has_module_permission(self, request):
+        return request.user.is_superuser
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    def has_change_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        return queryset if request.user.is_superuser else queryset.none()
 
 
 class MembershipInline(admin.TabularInline):
@@ -20,7 +38,7 @@ class MembershipInline(admin.TabularInline):
 
 
 @admin.register(Clinic)
-class ClinicAdmin(admin.ModelAdmin):
+class ClinicAdmin(ClinicScopedAdmin):
     list_display = ["name", "slug", "kind", "timezone", "locale", "created_at"]
     list_filter = ["kind", "locale"]
     search_fields = ["name", "slug", "email"]
@@ -28,7 +46,7 @@ class ClinicAdmin(admin.ModelAdmin):
 
 
 @admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin):
+class MembershipAdmin(ClinicScopedAdmin):
     list_display = ["user", "clinic", "role", "joined_at"]
     list_filter = ["role"]
     search_fields = ["user__email", "clinic__name"]
@@ -37,7 +55,7 @@ class MembershipAdmin(admin.ModelAdmin):
 
 
 @admin.register(ApiKey)
-class ApiKeyAdmin(admin.ModelAdmin):
+class ApiKeyAdmin(ClinicScopedAdmin):
     """Keys are listed by preview only: the digest never appears and keys are made through the console/API."""
 
     list_display = ["name", "clinic", "preview", "permissions", "expires_at", "revoked_at", "last_used_at"]
@@ -52,7 +70,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
 
 @admin.register(Invitation)
-class InvitationAdmin(admin.ModelAdmin):
+class InvitationAdmin(ClinicScopedAdmin):
     list_display = ["email", "clinic", "role", "expires_at", "accepted_at", "revoked_at"]
     search_fields = ["email", "clinic__name"]
     exclude = ["digest"]
@@ -63,7 +81,7 @@ class InvitationAdmin(admin.ModelAdmin):
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(ClinicScopedAdmin):
     """The RGPD log for support staff: searchable, never editable."""
 
     list_display = ["created_at", "clinic_id", "actor_kind", "actor_label", "action", "object_type", "object_id",

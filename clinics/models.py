@@ -25,6 +25,9 @@ class User(AbstractUser):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     email = models.EmailField(_("e-mail"), unique=True)
 
+    # Support staff (is_staff, not clinic members) see these clinics in Django admin; superusers see all.
+    support_clinics = models.ManyToManyField("Clinic", blank=True, related_name="support_staff")
+
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS = ["username"]
     objects = EmailUserManager()

@@ -1,10 +1,12 @@
 from django.contrib import admin
 
+from clinics.admin_scoping import ClinicScopedAdmin
+
 from .models import KnowledgeChunk, KnowledgeFile
 
 
 @admin.register(KnowledgeFile)
-class KnowledgeFileAdmin(admin.ModelAdmin):
+class KnowledgeFileAdmin(ClinicScopedAdmin):
     list_display = ("filename", "clinic", "file_type", "file_size", "processed", "uploaded_at")
     list_filter = ("processed", "file_type")
     search_fields = ("filename", "clinic__name")
@@ -12,7 +14,7 @@ class KnowledgeFileAdmin(admin.ModelAdmin):
 
 
 @admin.register(KnowledgeChunk)
-class KnowledgeChunkAdmin(admin.ModelAdmin):
+class KnowledgeChunkAdmin(ClinicScopedAdmin):
     list_display = ("__str__", "clinic", "file", "position", "embedding_model", "embedded_at")
     list_filter = ("embedding_model",)
     search_fields = ("title", "content", "clinic__name")

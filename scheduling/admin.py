@@ -1,6 +1,8 @@
 """Support staff's view of scheduling data (patients' PII stays out of the admin)."""
 from django.contrib import admin
 
+from clinics.admin_scoping import ClinicScopedAdmin
+
 from .models import Appointment, AvailabilityException, Professional, Service, WorkingHours
 
 
@@ -10,7 +12,7 @@ class WorkingHoursInline(admin.TabularInline):
 
 
 @admin.register(Professional)
-class ProfessionalAdmin(admin.ModelAdmin):
+class ProfessionalAdmin(ClinicScopedAdmin):
     list_display = ("name", "clinic", "specialty", "active")
     list_filter = ("active",)
     search_fields = ("name", "clinic__name")
@@ -19,20 +21,20 @@ class ProfessionalAdmin(admin.ModelAdmin):
 
 
 @admin.register(Service)
-class ServiceAdmin(admin.ModelAdmin):
+class ServiceAdmin(ClinicScopedAdmin):
     list_display = ("name", "clinic", "duration_minutes", "price", "currency", "online_bookable", "active")
     list_filter = ("active", "online_bookable")
     search_fields = ("name", "clinic__name")
 
 
 @admin.register(AvailabilityException)
-class AvailabilityExceptionAdmin(admin.ModelAdmin):
+class AvailabilityExceptionAdmin(ClinicScopedAdmin):
     list_display = ("clinic", "professional", "kind", "starts_at", "ends_at", "reason")
     list_filter = ("kind",)
 
 
 @admin.register(Appointment)
-class AppointmentAdmin(admin.ModelAdmin):
+class AppointmentAdmin(ClinicScopedAdmin):
     """Read-only: bookings change through scheduling.services, which keep the range and the audit log right."""
 
     list_display = ("starts_at", "clinic", "professional", "service", "status", "source")

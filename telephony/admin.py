@@ -1,10 +1,12 @@
 from django.contrib import admin
 
+from clinics.admin_scoping import ClinicScopedAdmin
+
 from .models import Call, Message
 
 
 @admin.register(Message)
-class MessageAdmin(admin.ModelAdmin):
+class MessageAdmin(ClinicScopedAdmin):
     # Phones and bodies stay off the list: support staff open a row only when they need it.
     list_display = ("id", "clinic", "channel", "direction", "status", "provider", "purpose", "created_at")
     list_filter = ("channel", "direction", "status", "provider")
@@ -14,7 +16,7 @@ class MessageAdmin(admin.ModelAdmin):
 
 
 @admin.register(Call)
-class CallAdmin(admin.ModelAdmin):
+class CallAdmin(ClinicScopedAdmin):
     list_display = ("id", "clinic", "direction", "status", "conversation_id", "duration_secs", "created_at")
     list_filter = ("direction", "status", "sentiment")
     search_fields = ("conversation_id",)
