@@ -308,6 +308,12 @@ GOOGLE_REVOKE_URL = env("GOOGLE_REVOKE_URL", default="https://oauth2.googleapis.
 GOOGLE_CALENDAR_API_BASE = env("GOOGLE_CALENDAR_API_BASE", default="https://www.googleapis.com/calendar/v3")
 GOOGLE_TIMEOUT_SECONDS = env.float("GOOGLE_TIMEOUT_SECONDS", default=10.0)
 
+# Public booking: at most this many booking attempts per IP in this many seconds.
+BOOKING_RATE_LIMIT = (env.int("BOOKING_RATE_LIMIT_COUNT", default=20), env.int("BOOKING_RATE_LIMIT_SECONDS", default=600))
+# Bulk SMS cost estimate per segment, in minor units.
+SMS_SEGMENT_PRICE_MINOR = env.int("SMS_SEGMENT_PRICE_MINOR", default=5)
+SMS_SEGMENT_CURRENCY = env("SMS_SEGMENT_CURRENCY", default="EUR")
+
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Frontdesk <no-reply@frontdesk.local>")
 

@@ -82,3 +82,12 @@ def test_deploy_checks_want_stripe_secrets_with_the_stripe_backend():
     result = subprocess.run([sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
                             cwd=BASE_DIR, env=env, capture_output=True, text=True, timeout=120)
     assert "frontdesk.W005" in result.stderr + result.stdout
+
+
+def test_env_example_lists_every_setting_read_from_the_environment():
+    import re
+
+    settings_source = open(os.path.join(BASE_DIR, "config", "settings.py"), encoding="utf-8").read()
+    read = set(re.findall(r'env(?:\.\w+)?\("([A-Z][A-Z0-9_]*)"', settings_source))
+    listed = set(re.findall(r"^([A-Z][A-Z0-9_]*)=", open(os.path.join(BASE_DIR, ".env.example")).read(), re.M))
+    assert read and not read - listed, sorted(read - listed)
