@@ -38,6 +38,8 @@ class Patient(models.Model):
     birth_date = models.DateField(null=True, blank=True)
     gender = models.CharField(max_length=20, blank=True, default="")
     species = models.CharField(max_length=60, blank=True, default="")
+    # Veterinary clinics: the patient is the animal; `phone` and `email` reach its owner, named here.
+    owner_name = EncryptedTextField(blank=True, default="")
     tags = models.JSONField(default=list, blank=True)
     consents = models.JSONField(default=dict, blank=True)
     external_id = models.CharField(max_length=120, blank=True, default="")
@@ -57,7 +59,9 @@ class Patient(models.Model):
     def refresh_indexes(self):
         """Recompute the blind indexes from the plaintext (phone already E.164)."""
         self.phone_index = blind_index(self.phone, "phone") if self.phone else ""
-        self.name_index = [blind_index(token, "name") for token in name_tokens(self.name or "")]
+        # The owner's name is searchable too: a vet's front desk finds "Rex" by "Maria Silva".
+        tokens = set(name_tokens(self.name or "")) | set(name_tokens(self.owner_name or ""))
+        self.name_index = [blind_index(token, "name") for token in sorted(tokens)]
 
 
 class Service(models.Model):

@@ -175,7 +175,8 @@ def export_patient(patient: Patient, source=None, purpose: str = "data subject a
         "patient": {
             "hash": patient.hash, "name": patient.name, "phone": patient.phone, "email": patient.email,
             "birthDate": patient.birth_date.isoformat() if patient.birth_date else None,
-            "gender": patient.gender, "species": patient.species, "tags": patient.tags,
+            "gender": patient.gender, "species": patient.species, "ownerName": patient.owner_name,
+            "tags": patient.tags,
             "consents": patient.consents, "externalId": patient.external_id,
             "createdAt": patient.created_at.isoformat(),
         },
@@ -233,7 +234,7 @@ def erase_patient(patient: Patient, source=None, purpose: str = "right to erasur
     """
     patient = Patient.objects.select_for_update().get(pk=patient.pk)
     phone_index = patient.phone_index
-    patient.name = patient.phone = patient.email = ""
+    patient.name = patient.phone = patient.email = patient.owner_name = ""
     patient.birth_date = None
     patient.gender = patient.species = patient.external_id = ""
     patient.consents = {}

@@ -23,12 +23,13 @@ class PatientSerializer(serializers.ModelSerializer):
     birthDate = serializers.DateField(source="birth_date", allow_null=True)
     externalId = serializers.CharField(source="external_id")
     createdAt = serializers.DateTimeField(source="created_at")
+    ownerName = serializers.CharField(source="owner_name")
     masked = serializers.SerializerMethodField()
 
     class Meta:
         model = Patient
-        fields = ["hash", "name", "phone", "email", "birthDate", "gender", "species", "tags", "consents",
-                  "externalId", "createdAt", "masked"]
+        fields = ["hash", "name", "phone", "email", "birthDate", "gender", "species", "ownerName", "tags",
+                  "consents", "externalId", "createdAt", "masked"]
 
     def _full(self):
         return self.context.get("full_pii", False)
@@ -40,7 +41,8 @@ class PatientSerializer(serializers.ModelSerializer):
         data = super().to_representation(patient)
         if not self._full():
             data.update(name=patients.mask_name(patient.name), phone=patients.mask_phone(patient.phone),
-                        email=patients.mask_email(patient.email), birthDate=None, externalId="")
+                        email=patients.mask_email(patient.email), birthDate=None, externalId="",
+                        ownerName=patients.mask_name(patient.owner_name))
         return data
 
 

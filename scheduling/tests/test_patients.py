@@ -134,3 +134,25 @@ def test_unauthenticated_patient_list_is_401(api_client):
     response = api_client.get("/v1/patients")
     assert response.status_code == 401
     assert response.json()["error"]["code"] == "UNAUTHORIZED"
+
+
+def test_veterinary_patient_is_the_animal_found_by_its_owners_name_too(clinic, client_for):
+    rex = PatientFactory(clinic=clinic, name="Rex", species="dog", owner_name="Maria da Silva",
+                         phone="+351912345678")
+
+    assert _hashes(client_for.get("/v1/patients", {"search": "maria silva"})) == [rex.hash]
+    assert _hashes(client_for.get("/v1/patients", {"search": "rex"})) == [rex.hash]
+    detail = client_for.get(f"/v1/patients/{rex.hash}").json()
+    assert (detail["name"], detail["species"], detail["ownerName"]) == ("Rex", "dog", "Maria da Silva")
+    with connection.cursor() as cursor:
+        cursor.execute("select owner_name from scheduling_patient")
+        assert "maria" not in repr(cursor.fetchall()).lower()
+
+
+def test_erasure_clears_the_owners_name(clinic):
+    from scheduling import patients
+
+    rex = PatientFactory(clinic=clinic, name="Rex", owner_name="Maria da Silva")
+    patients.erase_patient(rex)
+    rex.refresh_from_db()
+    assert rex.owner_name == "" and rex.name_index == []
