@@ -163,3 +163,10 @@ def test_oversized_body_is_413_in_the_surface_format(surface, client_for, settin
     response = client_for.post(f"{PREFIX[surface]}test-keys", {"name": "x" * 5000}, format="json")
     assert response.status_code == 413
     assert error_of(surface, response.json())[0] == "PAYLOAD_TOO_LARGE"
+
+
+def test_a_page_past_the_end_is_empty_not_an_error(client_for):
+    voice = client_for.get("/api/v1/test-keys?page=4257049344366797312").json()
+    assert voice["success"] is True and voice["data"] == []
+    notes = client_for.get("/notes/v1/test-keys?page=99").json()
+    assert notes["data"] == [] and notes["meta"]["page"] == 99

@@ -124,6 +124,8 @@ class PageNumberPagination(pagination.BasePagination):
         self.total = queryset.count()
         self.view = view
         start = (self.page - 1) * self.size
+        if start >= self.total:
+            return []  # past the end (and no OFFSET beyond what PostgreSQL's bigint holds)
         return list(queryset[start: start + self.size])
 
     def get_schema_operation_parameters(self, view):
