@@ -28,3 +28,14 @@ def upcoming(days=2, hour=10, minute=0, clinic=None):
     zone = ZoneInfo(clinic.timezone if clinic else "Europe/Lisbon")
     day = (dt.datetime.now(zone) + dt.timedelta(days=days)).date()
     return dt.datetime.combine(day, dt.time(hour, minute), tzinfo=zone)
+
+
+def daytime_zone():
+    """A time zone where it is now between 08:00 and 21:00, so "in 30 minutes" falls inside a working day
+    whatever the hour the suite runs at (together these zones cover every UTC hour)."""
+    from zoneinfo import ZoneInfo
+
+    for name in ("Europe/Lisbon", "America/New_York", "Pacific/Honolulu", "Asia/Tokyo"):
+        if 8 <= dt.datetime.now(ZoneInfo(name)).hour < 21:
+            return name
+    raise AssertionError("no daytime zone")  # unreachable: the four zones cover the clock

@@ -6,7 +6,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from scheduling.models import Appointment, Patient, Professional, Service
-from scheduling.tests.conftest import upcoming
+from scheduling.tests.conftest import daytime_zone, upcoming
 from scheduling.tests.factories import AppointmentFactory, PatientFactory, ProfessionalFactory, ServiceFactory
 
 pytestmark = pytest.mark.django_db
@@ -271,6 +271,8 @@ def test_every_appointment_change_is_audited_with_the_caller(client_for, clinic,
 
 
 def test_staff_may_move_an_online_booking_inside_the_notice_window(client_for, clinic, professional, service):
+    clinic.timezone = daytime_zone()
+    clinic.save()
     appointment = AppointmentFactory(professional=professional, service=service, starts_at=upcoming(clinic=clinic),
                                      source="online")
     soon = dt.datetime.now(dt.timezone.utc).replace(second=0, microsecond=0) + dt.timedelta(minutes=30)

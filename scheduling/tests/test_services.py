@@ -7,7 +7,7 @@ from django.db import IntegrityError
 from config.surfaces.errors import ApiError
 from scheduling import services
 from scheduling.models import Appointment, Patient, WorkingHours
-from scheduling.tests.conftest import upcoming
+from scheduling.tests.conftest import daytime_zone, upcoming
 from scheduling.tests.factories import AppointmentFactory, ProfessionalFactory, ServiceFactory
 
 pytestmark = pytest.mark.django_db
@@ -58,6 +58,8 @@ def test_booking_across_the_lunch_break_is_refused(clinic, patient, service):
 
 
 def test_online_booking_inside_minimum_notice_is_refused_but_staff_may(clinic, patient, professional, service):
+    clinic.timezone = daytime_zone()
+    clinic.save()
     soon = dt.datetime.now(dt.timezone.utc).replace(second=0, microsecond=0) + dt.timedelta(minutes=30)
     with pytest.raises(ApiError) as error:
         book(clinic, patient, professional, service, soon, source="online")
