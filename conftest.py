@@ -129,3 +129,14 @@ def isolated_cache(settings):
     settings.CACHES = caches
     yield
 
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
+    """`TEST_DB_SUFFIX=name` gives a run its own test database, so several checkouts can test at once."""
+    from django.conf import settings
+
+    suffix = os.environ.get("TEST_DB_SUFFIX", "")
+    if suffix:
+        settings.DATABASES["default"].setdefault("TEST", {})
+        settings.DATABASES["default"]["TEST"]["NAME"] = f"test_{settings.DATABASES['default']['NAME']}_{suffix}"

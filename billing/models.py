@@ -5,10 +5,12 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from clinics.tenancy import ClinicOwned
+
 from .plans import FREE, PLANS
 
 
-class Subscription(models.Model):
+class Subscription(ClinicOwned):
     """The clinic's plan as Stripe last told us (webhooks are the source of truth, the API calls only start them).
 
     A clinic without a row is on the free plan. `stripe_event_at` is the `created` time of the newest
@@ -54,7 +56,7 @@ class Subscription(models.Model):
         return f"{self.clinic} {self.plan} ({self.status})"
 
 
-class Invoice(models.Model):
+class Invoice(ClinicOwned):
     """One Stripe invoice of a clinic, amounts in minor units."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -86,7 +88,7 @@ class Invoice(models.Model):
         return f"{self.amount_due / 100:.2f} {self.currency}"
 
 
-class StripeEvent(models.Model):
+class StripeEvent(ClinicOwned):
     """Every verified Stripe event, stored before it is processed, so money and usage are never lost.
 
     `processed_at` is set once a handler succeeded; `error` keeps why it did not. `replay_stripe_events`

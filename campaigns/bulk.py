@@ -319,7 +319,7 @@ def send_next_batch(campaign_id, batch_size: int = BATCH_SIZE, now=None) -> Batc
         except MessageDeliveryFailed as exc:
             fields.update(status=CampaignRecipient.Status.FAILED, message_id=exc.message_row.id, error=exc.reason[:500])
         except InvalidPhoneNumber as exc:
-            fields.update(status=CampaignRecipient.Status.FAILED, error=str(exc.detail)[:500])
+            fields.update(status=CampaignRecipient.Status.FAILED, error=exc.message[:500])
         else:
             fields.update(status=CampaignRecipient.Status.SENT, message_id=sms.id)
         CampaignRecipient.objects.filter(pk=recipient.pk).update(**fields)

@@ -10,9 +10,10 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from clinics.crypto import EncryptedTextField
+from clinics.tenancy import ClinicOwned
 
 
-class TriageQuestionnaire(models.Model):
+class TriageQuestionnaire(ClinicOwned):
     """The triage questions of a clinic: one per service, and one default (no service) for the rest.
 
     `questions` is a list of `{"id", "label", "type": "text"|"yesno"|"choice"|"scale", "choices": [...],
@@ -45,7 +46,7 @@ class TriageQuestionnaire(models.Model):
         return self.title or f"triage {self.clinic_id} {self.service_id or 'default'}"
 
 
-class PatientLink(models.Model):
+class PatientLink(ClinicOwned):
     """A single-use, expiring link sent to a patient about one appointment (a triage form or a feedback form)."""
 
     class Kind(models.TextChoices):
@@ -78,7 +79,7 @@ class PatientLink(models.Model):
         return self.expires_at <= timezone.now()
 
 
-class TriageResponse(models.Model):
+class TriageResponse(ClinicOwned):
     """The answers a patient gave to a triage form; health data, so the answers are encrypted JSON."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -103,7 +104,7 @@ class TriageResponse(models.Model):
         return json.loads(self.answers_json) if self.answers_json else []
 
 
-class FeedbackResponse(models.Model):
+class FeedbackResponse(ClinicOwned):
     """A patient's 0–10 score (NPS) and comment about one appointment."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -126,7 +127,7 @@ class FeedbackResponse(models.Model):
         return f"feedback {self.score} for {self.appointment_id}"
 
 
-class Reminder(models.Model):
+class Reminder(ClinicOwned):
     """The claim that one reminder of one appointment is (being) sent: at most one row per appointment and kind.
 
     The row is inserted, in its own transaction, before the SMS leaves ("sending"); it is marked "sent" with the
@@ -163,7 +164,7 @@ class Reminder(models.Model):
         return f"reminder:{self.id}"
 
 
-class Task(models.Model):
+class Task(ClinicOwned):
     """A follow-up for a staff member or for the phone agent: call this patient back, send results..."""
 
     class Status(models.TextChoices):
@@ -205,7 +206,7 @@ class Task(models.Model):
         return str(self.assignee_id) if self.assignee_id else None
 
 
-class Campaign(models.Model):
+class Campaign(ClinicOwned):
     """A bulk SMS to the patients an audience filter matched, sent in batches by a Celery task.
 
     `audience` holds the filters as the API took them (tags, lastVisitBefore/After, professionalId, serviceId,
@@ -242,7 +243,7 @@ class Campaign(models.Model):
         return self.name
 
 
-class CampaignRecipient(models.Model):
+class CampaignRecipient(ClinicOwned):
     """One patient of one campaign: the claim that makes the campaign's SMS to that patient at most once.
 
     The unique (campaign, patient) pair means a restarted or duplicated send task finds the row and never texts

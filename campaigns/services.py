@@ -206,11 +206,11 @@ def request_feedback(appointment: Appointment, now=None) -> PatientLink | None:
     with translation.override(clinic.locale):
         body = _("%(clinic)s: thank you for your visit. How likely are you to recommend us? %(url)s") % {
             "clinic": clinic.name, "url": public_url(PatientLink.Kind.FEEDBACK, token)}
-    from telephony.exceptions import TelephonyError
+    from clinics.errors import DomainError
 
     try:
         message = _send(clinic, appointment.patient.phone, body, purpose=f"feedback:{link.id}")
-    except TelephonyError as exc:
+    except DomainError as exc:
         logger.warning("Feedback request for appointment %s not sent: %s", appointment.id, exc)
         return link
     PatientLink.objects.filter(pk=link.pk).update(message_id=message.id)
@@ -328,7 +328,8 @@ def send_reminder(appointment: Appointment, now=None) -> Reminder | None:
                  "Reply YES to confirm or NO to cancel.") % {
             "clinic": clinic.name, "when": date_format(_local(clinic, appointment.starts_at), "SHORT_DATETIME_FORMAT"),
             "professional": appointment.professional.name}
-    from telephony.exceptions import MessageDeliveryFailed, TelephonyError
+    from clinics.errors import DomainError
+    from telephony.exceptions import MessageDeliveryFailed
 
     try:
         message = _send(clinic, patient.phone, body, purpose=reminder.message_purpose)
@@ -336,8 +337,8 @@ def send_reminder(appointment: Appointment, now=None) -> Reminder | None:
         Reminder.objects.filter(pk=reminder.pk).update(state=Reminder.State.FAILED, error=exc.reason[:1000],
                                                        message_id=exc.message_row.id)
         return reminder
-    except TelephonyError as exc:
-        Reminder.objects.filter(pk=reminder.pk).update(state=Reminder.State.FAILED, error=str(exc.detail)[:1000])
+    except DomainError as exc:
+        Reminder.objects.filter(pk=reminder.pk).update(state=Reminder.State.FAILED, error=exc.message[:1000])
         return reminder
     with transaction.atomic():
         Reminder.objects.filter(pk=reminder.pk, state=Reminder.State.SENDING).update(
@@ -411,11 +412,11 @@ def handle_inbound_reply(clinic, from_phone: str, body: str, now=None) -> ReplyO
     if action is None:
         return None
     from scheduling.patients import normalise_patient_phone
-    from telephony.exceptions import TelephonyError
+    from clinics.phones import InvalidPhoneNumber
 
     try:
         e164 = normalise_patient_phone(clinic, from_phone)
-    except TelephonyError:
+    except InvalidPhoneNumber:
         return None
     reminder = (Reminder.objects.select_related("appointment__clinic", "appointment__patient")
                 .filter(clinic=clinic, state=Reminder.State.SENT,

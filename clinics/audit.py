@@ -42,7 +42,7 @@ def record(source, action: str, obj_type: str = "", obj_id="", purpose: str = ""
     `Credential`, or None for the system. `clinic`, `actor_*` override what the source tells (e.g. a failed
     login has no credential yet). Remaining keyword arguments are kept in `extra` (JSON-serialisable values).
     """
-    from .authentication import Credential
+    from .api.authentication import Credential
 
     credential = source if isinstance(source, Credential) else getattr(source, "auth", None)
     if not isinstance(credential, Credential):

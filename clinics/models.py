@@ -8,6 +8,8 @@ from django.db import models
 from django.utils import timezone as django_timezone
 from django.utils.translation import gettext_lazy as _
 
+from .tenancy import ClinicOwned, ClinicQuerySet
+
 
 class EmailUserManager(UserManager):
     def create_user(self, email, password=None, **extra_fields):
@@ -60,7 +62,7 @@ class Clinic(models.Model):
         return self.name
 
 
-class Membership(models.Model):
+class Membership(ClinicOwned):
     """A user's role in one clinic."""
 
     class Role(models.TextChoices):
@@ -88,13 +90,13 @@ def hash_secret(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
-class ApiKeyQuerySet(models.QuerySet):
+class ApiKeyQuerySet(ClinicQuerySet):
     def usable(self):
         now = django_timezone.now()
         return self.filter(revoked_at__isnull=True).filter(models.Q(expires_at__isnull=True) | models.Q(expires_at__gt=now))
 
 
-class ApiKey(models.Model):
+class ApiKey(ClinicOwned):
     """A clinic's key for integrations; only its digest is stored, the full key is shown once."""
 
     PREFIX = "fd_live_"
@@ -154,7 +156,7 @@ class DashboardRefreshToken(models.Model):
         return f"refresh {self.jti[:8]} for {self.membership}"
 
 
-class Invitation(models.Model):
+class Invitation(ClinicOwned):
     """An invitation to join a clinic; the token is single-use, expires, and only its digest is stored."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -179,7 +181,7 @@ class Invitation(models.Model):
         return self.accepted_at is None and self.revoked_at is None and self.expires_at > django_timezone.now()
 
 
-class AuditEventQuerySet(models.QuerySet):
+class AuditEventQuerySet(ClinicQuerySet):
     def update(self, **kwargs):
         raise AuditEvent.Immutable(_("Audit events cannot be changed."))
 
@@ -187,7 +189,7 @@ class AuditEventQuerySet(models.QuerySet):
         raise AuditEvent.Immutable(_("Audit events cannot be deleted."))
 
 
-class AuditEvent(models.Model):
+class AuditEvent(ClinicOwned):
     """One append-only line of the RGPD audit log: who did what to which object, when, from where and why.
 
     A database trigger (migration 0003) refuses UPDATE and DELETE as well, so not even raw SQL edits history.
@@ -239,7 +241,7 @@ class AuditEvent(models.Model):
         raise self.Immutable(_("Audit events cannot be deleted."))
 
 
-class ApiUsage(models.Model):
+class ApiUsage(ClinicOwned):
     """Persisted monthly API-call totals per clinic; the live counter is in the cache (clinics.ratelimit)."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -255,7 +257,7 @@ class ApiUsage(models.Model):
         return f"{self.clinic} {self.month:%Y-%m}: {self.calls}"
 
 
-class OAuthGrantClinic(models.Model):
+class OAuthGrantClinic(ClinicOwned):
     """The clinic a user chose on the OAuth consent page, kept beside the authorization code."""
 
     grant = models.OneToOneField("oauth2_provider.Grant", on_delete=models.CASCADE, primary_key=True,
@@ -263,7 +265,7 @@ class OAuthGrantClinic(models.Model):
     clinic = models.ForeignKey(Clinic, on_delete=models.CASCADE, related_name="+")
 
 
-class OAuthTokenClinic(models.Model):
+class OAuthTokenClinic(ClinicOwned):
     """The clinic an OAuth access token acts for (copied from its grant, or from the token it refreshes)."""
 
     access_token = models.OneToOneField("oauth2_provider.AccessToken", on_delete=models.CASCADE, primary_key=True,

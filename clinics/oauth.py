@@ -1,7 +1,7 @@
 """OAuth 2.0 (seed 003) on django-oauth-toolkit: the consent page picks the clinic a token acts for.
 
 The chosen clinic travels with the authorization code (OAuthGrantClinic) and then with every access token minted
-from it or refreshed from one (OAuthTokenClinic); clinics.authentication.OAuthAuthentication reads it back.
+from it or refreshed from one (OAuthTokenClinic); clinics.api.authentication.OAuthAuthentication reads it back.
 """
 from django import forms
 from django.utils.translation import gettext_lazy as _

@@ -21,7 +21,7 @@ from rest_framework import exceptions
 from config.surfaces.errors import ApiError
 
 from . import audit, selectors
-from .authentication import decode_jwt, issue_jwt, revoke_session_access
+from .api.authentication import decode_jwt, issue_jwt, revoke_session_access
 from .models import ApiKey, Clinic, DashboardRefreshToken, Invitation, Membership, User, hash_secret
 
 LOGIN_MAX_FAILURES = 5

@@ -29,7 +29,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from config.surfaces.errors import ApiError
 
 from . import audit, selectors, services
-from .authentication import ROLE_SCOPES, Credential
+from .api.authentication import ROLE_SCOPES, Credential
 from .context_processors import SESSION_CLINIC_KEY, active_membership_for, memberships_of
 from .forms import (AcceptInvitationForm, ApiKeyForm, ClinicSettingsForm, EmailAuthenticationForm, InviteForm,
                     TokenForm)
@@ -62,10 +62,13 @@ def _with_next(url_name, next_url):
     return f"{url}?{urlencode({REDIRECT_FIELD_NAME: next_url})}" if next_url else url
 
 
-def console_page(view=None, *, roles=None, member=True):
+def console_page(view=None, *, roles=None, member=True, write=False):
     """Sign-in, the two-factor rule and (optionally) a role in the active clinic, for every console page.
 
-    `member=False` lets users without a clinic (support staff) in; `roles` limits the page to those roles.
+    This is the one place the console finds the clinic: the view reads `request.clinic` (None only with
+    `member=False`) and scopes every query with `.for_clinic(request.clinic)`. `member=False` lets users without
+    a clinic (support staff) in; `roles` limits the page to those roles; `write=True` refuses (403) members
+    whose role may not change data (viewers) on a POST.
     """
 
     def decorate(view_func):
@@ -80,6 +83,7 @@ def console_page(view=None, *, roles=None, member=True):
                 messages.warning(request, _("Set up two-factor authentication to continue."))
                 return redirect(_with_next("console:two_factor_setup", request.get_full_path()))
             request.membership = active_membership_for(request)
+            request.clinic = request.membership.clinic if request.membership is not None else None
             if request.membership is not None:
                 # The console acts like the dashboard API for this member, so it calls the same services.
                 request.auth = Credential(request.membership.clinic, ROLE_SCOPES[request.membership.role], "user",
@@ -87,6 +91,8 @@ def console_page(view=None, *, roles=None, member=True):
             if member and request.membership is None:
                 return render(request, "console/no_clinic.html", status=403)
             if roles and (request.membership is None or request.membership.role not in roles):
+                raise PermissionDenied
+            if write and request.method == "POST" and not request.auth.can("write"):
                 raise PermissionDenied
             return view_func(request, *args, **kwargs)
 

@@ -10,6 +10,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from pgvector.django import HnswIndex, VectorField
 
+from clinics.tenancy import ClinicOwned
+
 EMBEDDING_DIMENSIONS = 384
 
 
@@ -18,7 +20,7 @@ def upload_path(instance, filename):
     return f"knowledge/{instance.clinic_id}/{instance.id}{instance.extension}"
 
 
-class KnowledgeFile(models.Model):
+class KnowledgeFile(ClinicOwned):
     """A document uploaded to the knowledge base (PDF, DOCX, TXT, CSV, JSON, XLSX)."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -40,7 +42,7 @@ class KnowledgeFile(models.Model):
         return self.filename
 
 
-class KnowledgeChunk(models.Model):
+class KnowledgeChunk(ClinicOwned):
     """A passage of text the agent can find by meaning; written by hand (API, console) or cut from a file."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)

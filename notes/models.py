@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from clinics.crypto import BlindIndexArrayField, EncryptedTextField, blind_index, encrypt, name_tokens
+from clinics.tenancy import ClinicOwned
 
 NAME_INDEX_PURPOSE = "note-name"
 
@@ -53,7 +54,7 @@ def audio_upload_to(note, filename):
     return f"notes/audio/{note.clinic_id}/{note.id}.{extension}"
 
 
-class Note(models.Model):
+class Note(ClinicOwned):
     class Status(models.TextChoices):
         PENDING = "pending", _("Pending")
         PROCESSING = "processing", _("Processing")
@@ -128,7 +129,9 @@ class Note(models.Model):
         self.name_index = name_index_for(self.name)
 
 
-class NoteSection(models.Model):
+class NoteSection(ClinicOwned):
+    clinic_lookup = "note__clinic"
+
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     note = models.ForeignKey(Note, on_delete=models.CASCADE, related_name="sections")
     title = models.CharField(max_length=200)

@@ -15,13 +15,14 @@ from django.utils import timezone as django_timezone
 from django.utils.translation import gettext_lazy as _
 
 from clinics.crypto import BlindIndexArrayField, EncryptedTextField, blind_index, name_tokens
+from clinics.tenancy import ClinicOwned
 
 
 def new_patient_hash() -> str:
     return secrets.token_urlsafe(12)
 
 
-class Patient(models.Model):
+class Patient(ClinicOwned):
     """A person (or animal) the clinic sees. PII is encrypted; search goes through blind indexes.
 
     Minimal for scheduling; the patients issue extends it.
@@ -64,7 +65,7 @@ class Patient(models.Model):
         self.name_index = [blind_index(token, "name") for token in sorted(tokens)]
 
 
-class Service(models.Model):
+class Service(ClinicOwned):
     """A consultation type: how long it takes, what it costs, and the time kept free around it."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -89,7 +90,7 @@ class Service(models.Model):
         return self.name
 
 
-class Professional(models.Model):
+class Professional(ClinicOwned):
     """A doctor, vet or therapist whose time can be booked."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -110,8 +111,10 @@ class Professional(models.Model):
         return self.name
 
 
-class WorkingHours(models.Model):
+class WorkingHours(ClinicOwned):
     """One interval of a professional's weekly routine, in the clinic's local time (several per day)."""
+    clinic_lookup = "professional__clinic"
+
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     professional = models.ForeignKey(Professional, on_delete=models.CASCADE, related_name="working_hours")
@@ -130,7 +133,7 @@ class WorkingHours(models.Model):
         return f"{self.professional_id} {self.weekday} {self.start}-{self.end}"
 
 
-class AvailabilityException(models.Model):
+class AvailabilityException(ClinicOwned):
     """A dated change to the routine: time off, a clinic-wide closure (no professional) or extra hours."""
 
     class Kind(models.TextChoices):
@@ -159,7 +162,7 @@ class AvailabilityException(models.Model):
 ACTIVE_STATUSES = ("scheduled", "confirmed")
 
 
-class Appointment(models.Model):
+class Appointment(ClinicOwned):
     """A patient's booked time with a professional for a service."""
 
     class Status(models.TextChoices):

@@ -12,8 +12,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from clinics.crypto import blind_index, name_tokens
+from clinics.phones import InvalidPhoneNumber, clinic_region, normalise_clinic_phone, normalise_phone
 from config.surfaces.errors import ApiError
 
+from . import signals
 from .models import Appointment, Patient
 
 # Roles of a member allowed to read decrypted personal data. API keys and OAuth tokens are integrations acting
@@ -101,9 +103,6 @@ def search_terms(query: str, clinic=None):
         condition |= Q(name_index__contains=[blind_index(token, "name") for token in tokens])
     digits = re.sub(r"[\s().-]", "", query)
     if re.fullmatch(r"\+?\d{6,15}", digits):
-        from telephony.exceptions import InvalidPhoneNumber
-        from telephony.phones import clinic_region, normalise_phone
-
         try:
             condition |= Q(phone_index=blind_index(normalise_phone(digits, clinic_region(clinic)), "phone"))
         except InvalidPhoneNumber:
@@ -129,14 +128,8 @@ def find_by_phone(clinic, e164: str):
 # --- services -----------------------------------------------------------------------------------------------------
 
 def normalise_patient_phone(clinic, raw: str, field: str = "phone") -> str:
-    """E.164 of `raw` in the clinic's country; raises InvalidPhoneNumber (400) naming `field`."""
-    from telephony.exceptions import InvalidPhoneNumber
-    from telephony.phones import clinic_region, normalise_phone
-
-    try:
-        return normalise_phone(raw, clinic_region(clinic))
-    except InvalidPhoneNumber:
-        raise InvalidPhoneNumber(raw, field=field)
+    """E.164 of `raw` in the clinic's country; raises InvalidPhoneNumber naming `field`."""
+    return normalise_clinic_phone(clinic, raw, field)
 
 
 def find_or_create_patient(clinic, *, phone: str, name: str = "", email: str = "", tags=None,
@@ -165,9 +158,11 @@ def find_or_create_patient(clinic, *, phone: str, name: str = "", email: str = "
 
 
 def export_patient(patient: Patient, source=None, purpose: str = "data subject access request") -> dict:
-    """Everything Frontdesk holds about one patient, as JSON-ready data; leaves an audit row."""
-    from campaigns.selectors import engagement_export
+    """Everything Frontdesk holds about one patient, as JSON-ready data; leaves an audit row.
 
+    Scheduling writes the patient and their appointments; every app that holds more about the patient adds its
+    part through the `patient_exported` signal (`scheduling/signals.py`).
+    """
     appointments = list(patient.appointments.select_related("professional", "service").order_by("starts_at"))
     data = {
         "exportedAt": timezone.now().isoformat(),
@@ -186,41 +181,10 @@ def export_patient(patient: Patient, source=None, purpose: str = "data subject a
             "notes": appointment.notes, "professional": appointment.professional.name,
             "service": appointment.service.name,
         } for appointment in appointments],
-        "messages": _messages_of(patient),
-        "calls": _calls_of(patient),
     }
-    data.update(engagement_export(patient))
-    from notes.services import export_for_patient
-
-    data["consultationNotes"] = export_for_patient(patient)
+    signals.patient_exported.send(sender=Patient, patient=patient, data=data)
     _audit(source, "patient.exported", patient, purpose)
     return data
-
-
-def _messages_of(patient):
-    try:
-        from telephony.models import Message
-    except ImportError:  # pragma: no cover — telephony is an installed app
-        return []
-    if not patient.phone_index:
-        return []
-    rows = Message.objects.filter(clinic=patient.clinic_id).filter(
-        Q(to_phone_index=patient.phone_index) | Q(from_phone_index=patient.phone_index)).order_by("created_at")
-    return [{"id": str(message.id), "direction": message.direction, "channel": message.channel,
-             "body": message.body, "status": message.status, "purpose": message.purpose,
-             "createdAt": message.created_at.isoformat()} for message in rows]
-
-
-def _calls_of(patient):
-    from telephony.models import Call
-
-    if not patient.phone_index:
-        return []
-    rows = Call.objects.filter(clinic=patient.clinic_id, phone_index=patient.phone_index).order_by("created_at")
-    return [{"id": str(call.id), "direction": call.direction, "status": call.status,
-             "startedAt": call.started_at.isoformat() if call.started_at else None,
-             "durationSecs": call.duration_secs, "summary": call.summary, "transcript": call.transcript,
-             "createdAt": call.created_at.isoformat()} for call in rows]
 
 
 @transaction.atomic
@@ -228,9 +192,8 @@ def erase_patient(patient: Patient, source=None, purpose: str = "right to erasur
     """Destroy the patient's personal data; keep the row, its appointments (anonymised) and the audit log.
 
     Name, phone, e-mail, birth date, gender, species, external id and consents are cleared, the blind indexes
-    emptied; appointment notes, messages and calls with the phone, triage answers, feedback comments and the
-    consultation notes' personal content wiped.
-    Idempotent.
+    emptied and appointment notes wiped; every app holding more (messages, calls, engagement, consultation
+    notes) wipes its part through the `patient_erased` signal, in this transaction. Idempotent.
     """
     patient = Patient.objects.select_for_update().get(pk=patient.pk)
     phone_index = patient.phone_index
@@ -242,17 +205,9 @@ def erase_patient(patient: Patient, source=None, purpose: str = "right to erasur
     patient.refresh_indexes()
     patient.save()
     patient.appointments.update(notes="")
-    from telephony.services import erase_contact
-
-    wiped = erase_contact(patient.clinic, phone_index)
-    from campaigns.services import erase_engagement
-
-    erase_engagement(patient)
-    from notes.services import erase_for_patient
-
-    notes_erased = erase_for_patient(patient)
-    _audit(source, "patient.erased", patient, purpose, messages=wiped["messages"], calls=wiped["calls"],
-           consultation_notes=notes_erased)
+    counts = {}
+    signals.patient_erased.send(sender=Patient, patient=patient, phone_index=phone_index, counts=counts)
+    _audit(source, "patient.erased", patient, purpose, **counts)
     return patient
 
 

@@ -14,13 +14,14 @@ from django.utils.translation import gettext as _
 
 from clinics.models import hash_secret
 
+from .errors import TelephonyCode
 from .exceptions import TelephonyError
 from .models import Agent
 
 
 class AgentPaused(TelephonyError):
     def __init__(self):
-        super().__init__(409, "AGENT_PAUSED", _("This agent is paused; set it active to place calls."))
+        super().__init__(TelephonyCode.AGENT_PAUSED, _("This agent is paused; set it active to place calls."))
 
 
 class CallFailed(TelephonyError):
@@ -28,7 +29,7 @@ class CallFailed(TelephonyError):
 
     def __init__(self, call, reason: str):
         self.call = call
-        super().__init__(502, "CALL_FAILED", _("The call could not be placed: %(reason)s") % {"reason": reason},
+        super().__init__(TelephonyCode.CALL_FAILED, _("The call could not be placed: %(reason)s") % {"reason": reason},
                          {"callId": str(call.id)})
 
 
@@ -128,7 +129,7 @@ def place_outbound_call(clinic, agent: Agent, number: str, *, about: str = "", p
     from .exceptions import ProviderError
     from .models import Call, phone_index
     from .outbound_webhooks import call_status_changed
-    from .phones import clinic_region, normalise_phone
+    from clinics.phones import clinic_region, normalise_phone
 
     phone = normalise_phone(number, clinic_region(clinic))
     if agent.status != Agent.Status.ACTIVE:

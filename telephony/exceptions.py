@@ -1,45 +1,42 @@
-"""Domain errors of telephony. They carry an HTTP status and machine code, so any surface renders them."""
+"""Domain errors of telephony: codes in `telephony.errors.TelephonyCode`, no HTTP (each surface maps codes)."""
 from django.utils.translation import gettext as _
 
-from config.surfaces.errors import ApiError
+from clinics.errors import DomainError
+from clinics.phones import InvalidPhoneNumber  # noqa: F401 — raised by telephony services, caught by callers
+
+from .errors import TelephonyCode
 
 
-class TelephonyError(ApiError):
+class TelephonyError(DomainError):
     """Base of the telephony domain errors."""
-
-
-class InvalidPhoneNumber(TelephonyError):
-    def __init__(self, raw: str, field: str = "phone_number"):
-        message = _("Not a valid phone number: %(number)s") % {"number": raw or "''"}
-        super().__init__(400, "INVALID_PHONE_NUMBER", message, {field: [message]})
 
 
 class EmptyMessage(TelephonyError):
     def __init__(self):
-        super().__init__(400, "EMPTY_MESSAGE", _("The message body is empty."),
+        super().__init__(TelephonyCode.EMPTY_MESSAGE, _("The message body is empty."),
                          {"body": [_("This field may not be blank.")]})
 
 
 class ScheduledInPast(TelephonyError):
     def __init__(self):
         message = _("scheduled_at must be in the future.")
-        super().__init__(400, "SCHEDULED_IN_PAST", message, {"scheduled_at": [message]})
+        super().__init__(TelephonyCode.SCHEDULED_IN_PAST, message, {"scheduled_at": [message]})
 
 
 class NoPhoneNumber(TelephonyError):
     def __init__(self):
-        super().__init__(409, "NO_PHONE_NUMBER", _("This call has no phone number to call back."))
+        super().__init__(TelephonyCode.NO_PHONE_NUMBER, _("This call has no phone number to call back."))
 
 
 class RecordingNotFound(TelephonyError):
     def __init__(self):
-        super().__init__(404, "RECORDING_NOT_FOUND", _("This call has no recording."))
+        super().__init__(TelephonyCode.RECORDING_NOT_FOUND, _("This call has no recording."))
 
 
 class MissingConversationId(TelephonyError):
     def __init__(self):
         message = _("data.conversation_id is required.")
-        super().__init__(400, "VALIDATION_ERROR", message, {"conversation_id": [message]})
+        super().__init__(TelephonyCode.VALIDATION_ERROR, message, {"conversation_id": [message]})
 
 
 class MessageDeliveryFailed(TelephonyError):
@@ -48,7 +45,7 @@ class MessageDeliveryFailed(TelephonyError):
     def __init__(self, message_row, reason: str):
         self.message_row = message_row
         self.reason = reason
-        super().__init__(502, "MESSAGE_DELIVERY_FAILED", _("The message could not be sent: %(reason)s")
+        super().__init__(TelephonyCode.MESSAGE_DELIVERY_FAILED, _("The message could not be sent: %(reason)s")
                          % {"reason": reason}, {"message_id": str(message_row.id)})
 
 

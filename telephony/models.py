@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from clinics.crypto import EncryptedTextField, blind_index
+from clinics.tenancy import ClinicOwned
 
 PHONE_INDEX_PURPOSE = "phone"
 
@@ -18,7 +19,7 @@ def phone_index(e164: str) -> str:
     return blind_index(e164, PHONE_INDEX_PURPOSE) if e164 else ""
 
 
-class Message(models.Model):
+class Message(ClinicOwned):
     """One SMS or WhatsApp message, outbound (the outbox) or inbound."""
 
     class Channel(models.TextChoices):
@@ -78,7 +79,7 @@ class Message(models.Model):
         return self.to_phone if self.direction == self.Direction.OUTBOUND else self.from_phone
 
 
-class Call(models.Model):
+class Call(ClinicOwned):
     """A phone conversation handled by the voice agent, or an outbound call scheduled by the clinic."""
 
     class Direction(models.TextChoices):
@@ -130,7 +131,7 @@ class Call(models.Model):
         return f"{self.get_direction_display()} call {self.conversation_id or self.id} ({self.status})"
 
 
-class Agent(models.Model):
+class Agent(ClinicOwned):
     """The clinic's phone agent (one per clinic): its public id, name, provider metadata and action token.
 
     The token authenticates the agent's tool calls (`X-Agent-Token`). It is looked up by its SHA-256 digest;
@@ -162,7 +163,7 @@ class Agent(models.Model):
         return f"{self.agent_name} ({self.agent_id})"
 
 
-class WebhookEndpoint(models.Model):
+class WebhookEndpoint(ClinicOwned):
     """A URL of the clinic's integration that receives the chosen voice events, signed with its secret."""
 
     class Event(models.TextChoices):
@@ -188,8 +189,10 @@ class WebhookEndpoint(models.Model):
         return f"{self.url} ({', '.join(self.events)})"
 
 
-class WebhookDelivery(models.Model):
+class WebhookDelivery(ClinicOwned):
     """One event sent (or being sent) to one endpoint: the log of attempts, unique per endpoint and event."""
+    clinic_lookup = "endpoint__clinic"
+
 
     class Status(models.TextChoices):
         PENDING = "pending", _("Pending")
@@ -219,7 +222,7 @@ class WebhookDelivery(models.Model):
         return f"{self.event} {self.event_id} -> {self.endpoint_id} ({self.status})"
 
 
-class VideoMeeting(models.Model):
+class VideoMeeting(ClinicOwned):
     """A video room at the video provider (Dyte, or the offline `local` backend), as the provider described it."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -248,7 +251,7 @@ class VideoMeeting(models.Model):
         return f"{self.title} ({self.provider} {self.provider_meeting_id})"
 
 
-class VideoParticipant(models.Model):
+class VideoParticipant(ClinicOwned):
     """Someone allowed into a meeting; `token` is their join credential, so it is encrypted at rest."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -275,7 +278,7 @@ class VideoParticipant(models.Model):
         return f"{self.custom_participant_id} in {self.meeting_id} ({self.preset_name})"
 
 
-class Referral(models.Model):
+class Referral(ClinicOwned):
     """A requesting professional sends a patient to a specialist; both meet by video about it.
 
     `requester_in_meeting` and `specialist_in_meeting` say who is in the referral's video call right now.

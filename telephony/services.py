@@ -13,7 +13,7 @@ from config.providers import SMS
 from .exceptions import (EmptyMessage, InvalidPhoneNumber, MessageDeliveryFailed, MissingConversationId, NoPhoneNumber,
                          ProviderError, ScheduledInPast)
 from .models import Call, Message, phone_index
-from .phones import clinic_region, normalise_phone
+from clinics.phones import clinic_region, normalise_phone
 
 logger = logging.getLogger(__name__)
 

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST
 
 from .backends.sms import TwilioSMSBackend
 from .services import receive_message, record_provider_status
+from .signals import message_received
 
 logger = logging.getLogger(__name__)
 
@@ -55,8 +56,5 @@ def twilio_inbound(request):
     message = receive_message(TwilioSMSBackend.name, sid, request.POST.get("From", ""), request.POST.get("To", ""),
                               request.POST.get("Body", ""))
     if message.clinic_id:
-        # A patient's SIM/NAO answers a reminder; a replay re-applies the same status, which changes nothing.
-        from campaigns.services import handle_inbound_reply
-
-        handle_inbound_reply(message.clinic, message.from_phone, message.body)
+        message_received.send(sender=type(message), message=message)
     return HttpResponse(EMPTY_TWIML, content_type="text/xml")

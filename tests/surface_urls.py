@@ -3,7 +3,7 @@ from django.urls import path
 from rest_framework import generics, serializers
 
 from clinics.models import ApiKey
-from clinics.tenancy import ClinicScopedMixin
+from config.surfaces.tenancy import ClinicScopedMixin
 from config.surfaces import DASHBOARD, NOTES, V1, VOICE
 
 

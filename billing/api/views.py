@@ -11,8 +11,8 @@ from rest_framework import generics
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from clinics.permissions import ActsAsClinicAdmin, IsClinicAdmin
-from clinics.tenancy import ClinicScopedMixin
+from clinics.api.permissions import ActsAsClinicAdmin, IsClinicAdmin
+from config.surfaces.tenancy import ClinicScopedMixin
 from config.surfaces import DASHBOARD, V1
 from config.surfaces.errors import ApiError
 

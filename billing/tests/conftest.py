@@ -9,7 +9,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from billing.backends.payments import PAYMENTS
-from clinics.authentication import issue_jwt
+from clinics.api.authentication import issue_jwt
 from clinics.models import Membership
 from clinics.tests.factories import MembershipFactory
 

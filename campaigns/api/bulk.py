@@ -6,7 +6,7 @@ from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from clinics.tenancy import ClinicScopedMixin
+from config.surfaces.tenancy import ClinicScopedMixin
 from config.surfaces import V1, VOICE
 from scheduling.models import Professional, Service
 

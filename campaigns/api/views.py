@@ -11,8 +11,8 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from clinics.permissions import HasClinicScope
-from clinics.tenancy import ClinicScopedMixin
+from clinics.api.permissions import HasClinicScope
+from config.surfaces.tenancy import ClinicScopedMixin
 from config.surfaces import V1, VOICE
 from scheduling.models import Appointment
 

@@ -16,7 +16,7 @@ from config.surfaces import DASHBOARD, V1
 
 from .. import audit, selectors, services
 from ..models import AuditEvent
-from ..permissions import ActsAsClinicAdmin, HasClinicScope, IsClinicAdmin, IsClinicMember
+from .permissions import ActsAsClinicAdmin, HasClinicScope, IsClinicAdmin, IsClinicMember
 from . import serializers
 
 

@@ -50,7 +50,7 @@ def test_record_reads_actor_ip_user_agent_and_extra_from_a_request(make_client, 
     from rest_framework.test import APIRequestFactory
     from rest_framework.request import Request
 
-    from clinics.authentication import ApiKeyAuthentication
+    from clinics.api.authentication import ApiKeyAuthentication
 
     client = make_client(clinic, name="Integração CRM")
     django_request = APIRequestFactory().get("/v1/patients/x", HTTP_AUTHORIZATION=f"Bearer {client.raw_key}",

@@ -10,7 +10,7 @@ Errors raised anywhere under a prefix (DRF, Django 404/500, body too large) come
 from rest_framework.renderers import JSONRenderer
 
 from clinics import ratelimit
-from clinics.authentication import ApiKeyAuthentication, JWTAuthentication, OAuthAuthentication
+from clinics.api.authentication import ApiKeyAuthentication, JWTAuthentication, OAuthAuthentication
 
 from . import pagination
 from .errors import Problem

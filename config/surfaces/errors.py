@@ -9,6 +9,8 @@ from django.utils.translation import gettext as _
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
+from clinics.errors import DomainError
+
 logger = logging.getLogger(__name__)
 
 
@@ -28,6 +30,51 @@ class PayloadTooLarge(ApiError):
         if received is not None:
             details["received_bytes"] = received
         super().__init__(413, "PAYLOAD_TOO_LARGE", _("Payload too large"), details)
+
+
+# The one table that turns a domain error code into an HTTP status, shared by every JSON surface (a surface may
+# override a code in its own `status_overrides`). A code missing here answers 422 and is caught by
+# `tests/test_error_codes.py`, which checks every app's `errors.py` enum against this table.
+STATUS_BY_CODE = {
+    # common
+    "NOT_FOUND": 404, "VALIDATION_ERROR": 400, "FORBIDDEN": 403, "CONFLICT": 409, "RATE_LIMIT_EXCEEDED": 429,
+    "PAYLOAD_TOO_LARGE": 413, "INVALID_PHONE_NUMBER": 400, "PROVIDER_ERROR": 502, "NOT_CONFIGURED": 503,
+    # clinics
+    "EMAIL_TAKEN": 400, "ACCOUNT_EXISTS": 409, "ALREADY_MEMBER": 409, "LAST_ADMIN": 409, "SLUG_TAKEN": 409,
+    "INVITATION_INVALID": 404, "INVITATION_EMAIL_MISMATCH": 403, "NO_REFRESH_TOKEN": 400,
+    "AUTHORIZATION_REFUSED": 400, "INVALID_FILTER": 400, "INVALID_SIGNATURE": 403,
+    # scheduling
+    "SLOT_TAKEN": 409, "APPOINTMENT_NOT_ACTIVE": 409, "HAS_FUTURE_APPOINTMENTS": 409,
+    "SERVICE_NOT_OFFERED": 422, "OUTSIDE_WORKING_HOURS": 422, "IN_THE_PAST": 422, "TOO_SOON": 422,
+    "TOO_FAR_AHEAD": 422, "PATIENT_ERASED": 409, "PATIENT_NOT_FOUND": 404, "NO_MATCHING_SERVICE": 422,
+    "PATIENT_HAS_NO_PHONE": 422, "NOT_CONNECTED": 404, "CALENDAR_PROVIDER_ERROR": 502,
+    "CALENDAR_NOT_CONFIGURED": 503,
+    # telephony
+    "EMPTY_MESSAGE": 400, "SCHEDULED_IN_PAST": 400, "NO_PHONE_NUMBER": 409, "RECORDING_NOT_FOUND": 404,
+    "MESSAGE_DELIVERY_FAILED": 502, "AGENT_NOT_FOUND": 404, "AGENT_PAUSED": 409, "CALL_FAILED": 502,
+    "MEETING_NOT_FOUND": 404, "REFERRAL_NOT_FOUND": 404, "MEETING_NOT_OF_REFERRAL": 409,
+    "USER_NOT_IN_REFERRAL": 400, "VIDEO_PROVIDER_ERROR": 502, "REJECTED": 400,
+    # campaigns
+    "CAMPAIGN_NOT_CANCELLABLE": 409,
+    # notes
+    "AUDIO_REQUIRED": 400, "INVALID_AUDIO_FORMAT": 400, "INVALID_EXPORT_FORMAT": 400, "INVALID_METADATA": 400,
+    "NOTE_NOT_FOUND": 404, "NOTE_SECTION_NOT_FOUND": 404, "NOTE_NOT_READY": 422, "NOTE_NOT_RETRYABLE": 422,
+    "INVALID_STATE": 400,
+    # knowledge
+    "FILE_REQUIRED": 400, "EMPTY_FILE": 400, "UNREADABLE_FILE": 400, "INVALID_UPLOAD": 400,
+    "UNSUPPORTED_FILE_TYPE": 415,
+    # billing
+    "UNKNOWN_PLAN": 400, "UNKNOWN_PRICE": 400, "PLAN_LIMIT_REACHED": 403, "ALREADY_SUBSCRIBED": 409,
+    "NO_BILLING_ACCOUNT": 409, "NO_SUBSCRIPTION": 409, "SAME_PLAN": 409, "PAYMENT_PROVIDER_ERROR": 502,
+}
+UNMAPPED_DOMAIN_STATUS = 422
+
+
+def status_for(code: str, overrides: dict | None = None) -> int:
+    """The HTTP status of a domain error code, on a surface with `overrides`."""
+    if overrides and code in overrides:
+        return overrides[code]
+    return STATUS_BY_CODE.get(code, UNMAPPED_DOMAIN_STATUS)
 
 
 DEFAULT_CODES = {
@@ -68,8 +115,11 @@ def _first_message(detail) -> str:
     return str(detail)
 
 
-def problem_from_exception(exc) -> Problem:
-    """Describe any exception raised while serving an API request."""
+def problem_from_exception(exc, overrides: dict | None = None) -> Problem:
+    """Describe any exception raised while serving an API request; `overrides` are the surface's own
+    code → status choices."""
+    if isinstance(exc, DomainError):
+        return Problem(status_for(exc.code, overrides), exc.code, exc.message, _plain(exc.details))
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
@@ -127,7 +177,7 @@ def exception_handler(exc, context):
     from . import DASHBOARD
 
     surface = getattr(view, "surface", None) or surface_for_path(request.path if request else "") or DASHBOARD
-    return problem_response(surface, problem_from_exception(exc))
+    return problem_response(surface, problem_from_exception(exc, getattr(surface, "status_overrides", None)))
 
 
 def problem_response(surface, problem: Problem) -> Response:

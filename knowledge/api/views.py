@@ -11,7 +11,7 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from clinics.tenancy import ClinicScopedMixin
+from config.surfaces.tenancy import ClinicScopedMixin
 from config.surfaces.errors import ApiError
 from knowledge import selectors, services
 from knowledge.models import KnowledgeChunk, KnowledgeFile

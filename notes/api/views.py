@@ -8,7 +8,7 @@ from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
-from clinics.tenancy import ClinicScopedMixin
+from config.surfaces.tenancy import ClinicScopedMixin
 from config.surfaces import NOTES
 from config.surfaces.errors import ApiError
 from notes import export, selectors, services
@@ -158,7 +158,6 @@ class TranscriptRetryView(NoteScopedView):
 
 class NoteSectionUpdateView(ClinicScopedMixin, generics.GenericAPIView):
     queryset = NoteSection.objects.all()
-    clinic_field = "note__clinic"
     parser_classes = [JSONParser, FormParser, MultiPartParser]
     serializer_class = SectionUpdateSerializer
 

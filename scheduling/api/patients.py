@@ -5,7 +5,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 
-from clinics.tenancy import ClinicScopedMixin
+from config.surfaces.tenancy import ClinicScopedMixin
 from config.surfaces import V1, VOICE
 from scheduling import patients
 from scheduling.models import Patient

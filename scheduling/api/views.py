@@ -12,7 +12,7 @@ from rest_framework import generics, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
-from clinics.tenancy import ClinicScopedMixin
+from config.surfaces.tenancy import ClinicScopedMixin
 from config.surfaces.errors import ApiError
 from scheduling import selectors, services
 from scheduling.models import Appointment, AvailabilityException, Patient, Professional, Service

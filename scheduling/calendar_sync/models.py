@@ -7,9 +7,10 @@ from django.utils import timezone as django_timezone
 from django.utils.translation import gettext_lazy as _
 
 from clinics.crypto import EncryptedTextField
+from clinics.tenancy import ClinicOwned
 
 
-class CalendarConnection(models.Model):
+class CalendarConnection(ClinicOwned):
     """A clinic's link to one Google account's calendar. Tokens are encrypted at rest and never leave the server."""
 
     class Status(models.TextChoices):
@@ -43,7 +44,7 @@ class CalendarConnection(models.Model):
         return self.status == self.Status.ACTIVE
 
 
-class CalendarOAuthState(models.Model):
+class CalendarOAuthState(ClinicOwned):
     """One started authorization: the `state` nonce, who started it, and the PKCE verifier; consumed once."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -60,7 +61,7 @@ class CalendarOAuthState(models.Model):
         indexes = [models.Index(fields=["expires_at"], name="calendar_oauth_state_expiry")]
 
 
-class CalendarEventLink(models.Model):
+class CalendarEventLink(ClinicOwned):
     """Which calendar event mirrors an appointment; makes the sync task idempotent."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)

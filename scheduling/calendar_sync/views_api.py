@@ -4,7 +4,7 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from clinics.permissions import IsClinicAdmin
+from clinics.api.permissions import IsClinicAdmin
 from config.surfaces import DASHBOARD
 
 from . import serializers, services

@@ -9,7 +9,7 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from clinics.authentication import issue_jwt
+from clinics.api.authentication import issue_jwt
 from clinics.models import Membership
 from clinics.tests.factories import MembershipFactory
 from scheduling.calendar_sync.backends import CALENDAR

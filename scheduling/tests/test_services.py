@@ -4,6 +4,8 @@ import datetime as dt
 import pytest
 from django.db import IntegrityError
 
+from clinics.phones import InvalidPhoneNumber
+
 from config.surfaces.errors import ApiError
 from scheduling import services
 from scheduling.models import Appointment, Patient, WorkingHours
@@ -119,9 +121,10 @@ def test_patient_is_found_again_by_phone_in_any_format(clinic):
 
 
 def test_invalid_phone_is_refused(clinic):
-    with pytest.raises(ApiError) as error:
+    with pytest.raises(InvalidPhoneNumber) as error:
         services.find_or_create_patient(clinic, name="X", phone="12")
-    assert (error.value.status_code, error.value.code) == (400, "INVALID_PHONE_NUMBER")
+    assert error.value.code == "INVALID_PHONE_NUMBER"
+    assert error.value.details == {"phone": [error.value.message]}
 
 
 def test_removing_a_service_with_future_appointments_is_refused_and_with_past_ones_archives(

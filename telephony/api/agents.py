@@ -18,9 +18,9 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from clinics.authentication import Credential
-from clinics.permissions import ActsAsClinicAdmin, HasClinicScope
-from clinics.tenancy import ClinicScopedMixin
+from clinics.api.authentication import Credential
+from clinics.api.permissions import ActsAsClinicAdmin, HasClinicScope
+from config.surfaces.tenancy import ClinicScopedMixin
 from config.surfaces import DASHBOARD
 from config.surfaces.errors import ApiError
 from scheduling import selectors as scheduling_selectors

@@ -10,7 +10,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from clinics.tenancy import ClinicScopedMixin
+from config.surfaces.tenancy import ClinicScopedMixin
 from config.surfaces import DASHBOARD
 from config.surfaces.errors import ApiError
 

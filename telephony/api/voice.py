@@ -19,9 +19,10 @@ from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from clinics.tenancy import ClinicScopedMixin
+from config.surfaces.tenancy import ClinicScopedMixin
 from config.surfaces import VOICE
-from config.surfaces.errors import ApiError
+from clinics.phones import InvalidPhoneNumber
+from config.surfaces.errors import ApiError, status_for
 from telephony import agents, outbound_webhooks, services
 from telephony.backends.voice import ElevenLabsVoiceBackend
 from telephony.exceptions import TelephonyError
@@ -155,10 +156,8 @@ class VoiceCallCreate(VOICE.view, ClinicScopedMixin, APIView):
                 self.clinic, agent, data["participant"]["number"], about=data["participant"]["about"],
                 prompt=prompt.get("content", ""), overwrite_prompt=prompt.get("overwrite", False),
                 first_message=(data.get("message") or {}).get("start", ""))
-        except TelephonyError as error:
-            if error.code == "INVALID_PHONE_NUMBER":
-                raise ApiError(400, error.code, str(error.detail), {"participant.number": [str(error.detail)]})
-            raise
+        except InvalidPhoneNumber as error:
+            raise InvalidPhoneNumber(error.raw, field="participant.number")
         return Response({"callId": str(call.id), "status": call.status})
 
 
@@ -184,10 +183,8 @@ class WhatsAppTemplateSend(VOICE.view, ClinicScopedMixin, APIView):
         try:
             message = services.send_whatsapp(self.clinic, data["to"], body, purpose=purpose,
                                              content_sid=data["templateSid"], content_variables=variables)
-        except TelephonyError as error:
-            if error.code == "INVALID_PHONE_NUMBER":
-                raise ApiError(400, error.code, str(error.detail), {"to": [str(error.detail)]})
-            raise
+        except InvalidPhoneNumber as error:
+            raise InvalidPhoneNumber(error.raw, field="to")
         response = Response({"messageId": str(message.id), "status": message.status, "to": message.to_phone,
                              "channel": message.channel})
         response.message = _("Template sent")
@@ -286,7 +283,7 @@ def elevenlabs_webhook(request):
     try:
         call = services.record_conversation(agent.clinic, payload)
     except TelephonyError as error:
-        return _error(error.status_code, error.code, str(error.detail))
+        return _error(status_for(error.code), error.code, error.message)
     if call.agent_id != agent.agent_id:
         # The report names the provider's id; the call log and the events speak of our agent id.
         call.agent_id = agent.agent_id

@@ -1,10 +1,22 @@
 """Phone numbers in E.164, the one form Frontdesk stores and sends."""
 import phonenumbers
+from django.utils.translation import gettext as _
 
-from .exceptions import InvalidPhoneNumber
+from .errors import CommonCode, InvalidInput
 
 # The clinic's locale tells which country a number written without "+" belongs to.
 LOCALE_REGIONS = {"pt-pt": "PT", "pt": "PT", "pt-br": "BR", "fr": "FR", "en": "GB"}
+
+
+class InvalidPhoneNumber(InvalidInput):
+    """Not a valid phone number; `details` names the field it came from."""
+
+    default_code = CommonCode.INVALID_PHONE_NUMBER
+
+    def __init__(self, raw: str, field: str = "phone_number"):
+        self.raw = raw
+        message = _("Not a valid phone number: %(number)s") % {"number": raw or "''"}
+        super().__init__(None, message, {field: [message]})
 
 
 def clinic_region(clinic) -> str | None:
@@ -35,9 +47,16 @@ def normalise_phone(raw: str, default_region: str | None = None) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+def normalise_clinic_phone(clinic, raw: str, field: str = "phone") -> str:
+    """E.164 of `raw` read in the clinic's country; InvalidPhoneNumber names `field`."""
+    try:
+        return normalise_phone(raw, clinic_region(clinic))
+    except InvalidPhoneNumber:
+        raise InvalidPhoneNumber(raw, field=field)
+
+
 def is_e164(value: str) -> bool:
     try:
         return normalise_phone(value) == value
     except InvalidPhoneNumber:
         return False
-

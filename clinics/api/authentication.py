@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from rest_framework import authentication, exceptions
 
-from .models import ApiKey, Clinic, Membership, hash_secret
+from ..models import ApiKey, Clinic, Membership, hash_secret
 
 
 @dataclass

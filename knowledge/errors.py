@@ -1,0 +1,13 @@
+"""Error codes of the knowledge base; statuses live at each surface's edge."""
+from enum import StrEnum
+
+
+class KnowledgeCode(StrEnum):
+    VALIDATION_ERROR = "VALIDATION_ERROR"
+    NOT_FOUND = "NOT_FOUND"
+    AGENT_NOT_FOUND = "AGENT_NOT_FOUND"
+    FILE_REQUIRED = "FILE_REQUIRED"
+    EMPTY_FILE = "EMPTY_FILE"
+    UNREADABLE_FILE = "UNREADABLE_FILE"
+    INVALID_UPLOAD = "INVALID_UPLOAD"
+    UNSUPPORTED_FILE_TYPE = "UNSUPPORTED_FILE_TYPE"

@@ -1,0 +1,16 @@
+"""Notes' part of the RGPD export and erasure of a patient (`scheduling/signals.py`)."""
+from django.dispatch import receiver
+
+from scheduling.signals import patient_erased, patient_exported
+
+from .services import erase_for_patient, export_for_patient
+
+
+@receiver(patient_exported, dispatch_uid="notes.patient_exported")
+def export_notes(sender, patient, data, **kwargs):
+    data["consultationNotes"] = export_for_patient(patient)
+
+
+@receiver(patient_erased, dispatch_uid="notes.patient_erased")
+def erase_notes(sender, patient, counts, **kwargs):
+    counts["consultation_notes"] = erase_for_patient(patient)

@@ -1,0 +1,16 @@
+"""What scheduling tells the apps above it. Higher apps connect receivers in their `AppConfig.ready()`;
+scheduling never imports them.
+
+- `patient_exported(sender=Patient, patient, data)`: each receiver adds its part to the RGPD export `data`.
+- `patient_erased(sender=Patient, patient, phone_index, counts)`: each receiver wipes the personal data it holds
+  about `patient` (whose phone had the blind index `phone_index`) and adds what it wiped to `counts`. It runs
+  inside the erasure's transaction: a failing receiver rolls the whole erasure back.
+- `appointment_booked(sender=Appointment, appointment)` and `appointment_cancelled(sender=Appointment,
+  appointment)`: sent once the booking or cancellation has committed.
+"""
+from django.dispatch import Signal
+
+patient_exported = Signal()
+patient_erased = Signal()
+appointment_booked = Signal()
+appointment_cancelled = Signal()
