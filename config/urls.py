@@ -25,7 +25,7 @@ urlpatterns = [
     path("api/", include("config.urls_dashboard")),
     path("attendance-service/", include("telephony.api.urls_attendance")),
     path("booking/", include("scheduling.public_urls")),
-    # OAuth 2.0 (seed 003): django-oauth-toolkit with a clinic-choosing consent; /oauth/authorize, /oauth/token.
+    # OAuth 2.0 (docs/api/voice.md, Authentication): django-oauth-toolkit with a clinic-choosing consent; /oauth/authorize, /oauth/token.
     path("oauth/", include("clinics.oauth_urls", namespace="oauth2_provider")),
     path("", include("campaigns.public_urls")),
     path("console/", include("telephony.urls")),

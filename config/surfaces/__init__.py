@@ -81,7 +81,7 @@ def _handler(exc, context):
 
 
 class ClinicV1Surface(Surface):
-    """Seed 000: `/v1/`, Bearer API key, keyset cursors, errors `{"error": {"code", "message", "details"}}`."""
+    """docs/api/clinic-v1.md: `/v1/`, Bearer API key, keyset cursors, errors `{"error": {"code", "message", "details"}}`."""
 
     name = "v1"
     prefix = "/v1/"
@@ -93,7 +93,7 @@ class ClinicV1Surface(Surface):
 
 
 class DashboardSurface(Surface):
-    """Seed 001: `/api/`, JWT (or API key), `{"detail": ...}` errors, page/per_page."""
+    """docs/api/dashboard.md: `/api/`, JWT (or API key), `{"detail": ...}` errors, page/per_page."""
 
     name = "dashboard"
     prefix = "/api/"
@@ -102,7 +102,7 @@ class DashboardSurface(Surface):
     throttle_classes = (ratelimit.DashboardRateThrottle, ratelimit.ApiCallCounter)
 
     def matches(self, path):
-        # The video consultations' attendance service (seed 002) speaks the dashboard's conventions.
+        # The video consultations' attendance service (docs/api/video.md) speaks the dashboard's conventions.
         return path.startswith(("/api/", "/attendance-service/"))
 
     def error_body(self, problem):
@@ -113,7 +113,7 @@ class DashboardSurface(Surface):
 
 
 class VoiceSurface(Surface):
-    """Seed 003: `/api/v1/`, Bearer API key or OAuth token, `{"success", "message", "data"}`."""
+    """docs/api/voice.md: `/api/v1/`, Bearer API key or OAuth token, `{"success", "message", "data"}`."""
 
     name = "voice"
     prefix = "/api/v1/"
@@ -132,7 +132,7 @@ class VoiceSurface(Surface):
 
 
 class NotesSurface(Surface):
-    """Seed 004: `/notes/v1/`, `X-API-KEY`, `{"data", "meta"}`, errors `{"error", "message", "code", "details"}`."""
+    """docs/api/notes.md: `/notes/v1/`, `X-API-KEY`, `{"data", "meta"}`, errors `{"error", "message", "code", "details"}`."""
 
     name = "notes"
     prefix = "/notes/v1/"
