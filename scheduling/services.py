@@ -488,7 +488,7 @@ def appointment_update(*, appointment, starts_at=None, professional=None, notes=
     """
     current = _locked(appointment)
     clinic = current.clinic
-    changes = {}
+    changes = {}  # audit action -> what changed; one row each, all in this transaction
     professional = _scoped(Professional, clinic, professional)
     moving = ((starts_at is not None and starts_at != current.starts_at)
               or (professional is not None and professional.pk != current.professional_id))
@@ -498,22 +498,23 @@ def appointment_update(*, appointment, starts_at=None, professional=None, notes=
         starts_at = starts_at or current.starts_at
         professional = professional or current.professional
         _check_bookable(clinic, professional, current.service, starts_at, source or current.source, now)
-        changes.update({"from": current.starts_at.isoformat(), "to": starts_at.isoformat()})
+        changes["appointment.reschedule"] = {"from": current.starts_at.isoformat(), "to": starts_at.isoformat()}
         current.professional = professional
         _set_times(current, current.service, starts_at)
     if notes is not None and notes != current.notes:
         current.notes = notes
-        changes["notes"] = True
+        changes["appointment.notes"] = {}
     previous_status = current.status
     if status is not None and status != current.status:
         if status not in Appointment.Status.values:
             raise InvalidInput.on("status", _("Unknown status."))
         current.status = status
-        changes.update({"statusFrom": previous_status, "statusTo": status})
+        changes["appointment.status"] = {"from": previous_status, "to": status}
     if not changes:
         return current
     _save_guarded(current)
-    audit(clinic, actor, "appointment.update", current, changes)
+    for action, details in changes.items():
+        audit(clinic, actor, action, current, details)
     if current.status == Appointment.Status.CANCELLED and previous_status != Appointment.Status.CANCELLED:
         _announce(signals.appointment_cancelled, current)
     return current

@@ -1,5 +1,6 @@
-"""Patients on /v1 (docs/api/clinic-v1.md) and contacts on the voice API (docs/api/voice.md): one model, the caller's role decides how
-much of it shows, and every response that carries personal data leaves an audit row with its purpose."""
+"""Patients on /v1 (docs/api/clinic-v1.md) and contacts on the voice API (docs/api/voice.md): one model, the
+caller's role decides how much of it shows, and every response that carries personal data leaves an audit row
+with its purpose."""
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, serializers, status
@@ -94,7 +95,7 @@ class PatientV1Detail(V1.view, PatientQuerysetMixin, generics.RetrieveAPIView):
         return Response(self.get_serializer(patient).data)
 
 
-# --- contacts (voice surface, docs/api/voice.md) ---------------------------------------------------------------------------
+# --- contacts (voice surface, docs/api/voice.md) ------------------------------------------------------------
 
 class ContactSerializer(PatientSerializer):
     """A contact: a patient (has appointments) or a lead (not yet a patient)."""

@@ -1,5 +1,5 @@
-"""The phone agent on the dashboard surface (docs/api/dashboard.md): its settings and action token, and the actions the agent
-calls during a conversation (`/api/agent-actions/...`, authenticated by `X-Agent-Token`).
+"""The phone agent on the dashboard surface (docs/api/dashboard.md): its settings and action token, and the
+actions the agent calls during a conversation (`/api/agent-actions/...`, authenticated by `X-Agent-Token`).
 
 Choice documented here: the action token is shown again by `GET /api/agents/{agent_id}/api-token`, as the seed
 shows, because an encrypted copy is kept next to its digest; only a clinic admin (or a write key) may read it.
@@ -242,7 +242,8 @@ class AgentActionMixin(DASHBOARD.view):
                    .order_by("-online_bookable", "name", "id").first())
         if service is None:
             raise InvalidInput(SchedulingCode.NO_MATCHING_SERVICE,
-                               _("The clinic offers no %(minutes)d-minute appointment.") % {"minutes": duration_minutes},
+                               _("The clinic offers no %(minutes)d-minute appointment.")
+                               % {"minutes": duration_minutes},
                                {"duration_minutes": [_("No service of this length.")]})
         return service
 
