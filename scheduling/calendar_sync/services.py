@@ -87,8 +87,8 @@ def _consume_state(clinic, membership, state: str) -> CalendarOAuthState:
         raise _bad_state()
     now = timezone.now()
     # One UPDATE decides which of two racing callbacks gets the state; the other sees zero rows.
-    used = CalendarOAuthState.objects.filter(nonce=claims.get("n"), clinic=clinic, membership=membership,
-                                             used_at__isnull=True, expires_at__gt=now).update(used_at=now)
+    used = CalendarOAuthState.objects.for_clinic(clinic).filter(
+        nonce=claims.get("n"), membership=membership, used_at__isnull=True, expires_at__gt=now).update(used_at=now)
     if not used:
         raise _bad_state()
     return CalendarOAuthState.objects.get(nonce=claims["n"])
