@@ -17,8 +17,8 @@ from django.views.decorators.http import require_POST
 from clinics.errors import DomainError, NotFound
 from clinics.views import console_page
 
-from . import selectors, services
-from .filters import ProfessionalFilter, ServiceFilter
+from . import patients, selectors, services
+from .filters import AppointmentFilter, ProfessionalFilter, ServiceFilter
 from .forms import AppointmentCreateForm, AppointmentEditForm, ExceptionForm, ProfessionalForm, ServiceForm
 from .models import Appointment, AvailabilityException, Professional, Service
 
@@ -40,10 +40,10 @@ def agenda(request):
     professionals = list(Professional.objects.for_clinic(clinic).filter(active=True))
     chosen = request.GET.get("professional") or ""
     shown = [p for p in professionals if str(p.pk) == chosen] or professionals
-    appointments = selectors.appointments_for(
-        clinic, starts_from=selectors.local_midnight(days[0], zone),
-        starts_to=selectors.local_midnight(days[-1] + dt.timedelta(days=1), zone),
-    ).filter(professional__in=shown).select_related("patient", "service", "professional").order_by("starts_at")
+    window = {"from": selectors.local_midnight(days[0], zone).isoformat(),
+              "to": selectors.local_midnight(days[-1] + dt.timedelta(days=1), zone).isoformat()}
+    appointments = _filtered(AppointmentFilter, request, Appointment.objects.for_clinic(clinic), data=window).filter(
+        professional__in=shown).select_related("patient", "service", "professional").order_by("starts_at")
     cells = {(d, p.pk): [] for d in days for p in shown}
     for appointment in appointments:
         appointment.local_start = appointment.starts_at.astimezone(zone)
@@ -59,9 +59,10 @@ def agenda(request):
     })
 
 
-def _filtered(filterset_class, request, queryset):
-    """The console list narrowed by the same FilterSet as the API; unreadable filters are ignored."""
-    filterset = filterset_class(request.GET, queryset=queryset, request=request)
+def _filtered(filterset_class, request, queryset, data=None):
+    """The console list narrowed by the same FilterSet as the API (from the query string, or `data`);
+    unreadable filters are ignored."""
+    filterset = filterset_class(request.GET if data is None else data, queryset=queryset, request=request)
     try:
         return filterset.qs if filterset.is_valid() else queryset
     except DjangoValidationError:
@@ -105,6 +106,9 @@ def patient_matches(request):
         raise PermissionDenied
     phone = (request.GET.get("phone") or "")[:40]
     found = services.patients_matching_phone(clinic=request.clinic, phone=phone) if len(phone) >= 6 else []
+    if found:
+        patients._audit(request, "patient.list", None, _("console booking form"),
+                        clinic=request.clinic, hashes=[patient.hash for patient in found], masked=False)
     return JsonResponse({"patients": [{"id": str(patient.pk), "name": patient.name} for patient in found]})
 
 

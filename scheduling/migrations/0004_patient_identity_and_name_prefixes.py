@@ -9,9 +9,16 @@ BATCH = 500
 
 
 def recompute_indexes(apps, schema_editor):
-    """The same indexes `Patient.refresh_indexes()` writes, computed on the historical model."""
-    from clinics.crypto import blind_index, name_tokens
-    from scheduling.models import identity_hash, name_prefix_hashes
+    """The same indexes `Patient.refresh_indexes()` writes (as of this migration), on the historical model; the
+    encrypted fields decrypt with the settings' PII keys."""
+    from clinics.crypto import blind_index, name_tokens, normalise_text
+
+    def name_prefix_hashes(tokens):
+        prefixes = {token[:length] for token in tokens for length in range(2, len(token) + 1)}
+        return [blind_index(prefix, "name-prefix") for prefix in sorted(prefixes)]
+
+    def identity_hash(phone, name):
+        return blind_index(f"{phone}|{normalise_text(name or '')}", "identity") if phone else ""
 
     Patient = apps.get_model("scheduling", "Patient")
     batch = []
