@@ -116,6 +116,17 @@ def patients_for(clinic, search: str = ""):
     return queryset.annotate(has_appointments=Exists(Appointment.objects.filter(patient=OuterRef("pk"))))
 
 
+def patients_with_phone(*, clinic, phone: str) -> list[Patient]:
+    """The clinic's patients with this phone (several when a family shares it), oldest first, at most 20; [] for
+    a number that does not read as a phone."""
+    try:
+        e164 = normalise_patient_phone(clinic, phone)
+    except InvalidPhoneNumber:
+        return []
+    return list(Patient.objects.for_clinic(clinic).filter(phone_index=blind_index(e164, "phone"))
+                .order_by("created_at", "id")[:20])
+
+
 # --- services -----------------------------------------------------------------------------------------------------
 
 def normalise_patient_phone(clinic, raw: str, field: str = "phone") -> str:

@@ -16,12 +16,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from clinics.audit import record
-from clinics.crypto import blind_index
-from clinics.errors import Conflict, DomainError, InvalidInput, NotFound
-from clinics.phones import InvalidPhoneNumber
+from clinics.errors import Conflict, InvalidInput, NotFound
 
 from . import selectors, signals
 from .errors import SchedulingCode as Code
+from .errors import Unprocessable
 from .models import (ACTIVE_STATUSES, Appointment, AvailabilityException, Patient, Professional, Service,
                      WorkingHours)
 from .patients import ERASED_TAG, normalise_patient_phone
@@ -33,12 +32,6 @@ PATIENT_IDENTITY = "patient_unique_clinic_identity"
 # Channels a patient uses on their own are held to the clinic's notice and horizon; the clinic's own staff
 # and systems (`staff`, `api`) may book a walk-in inside the notice window (never in the past).
 PATIENT_FACING_SOURCES = (Appointment.Source.ONLINE, Appointment.Source.PHONE_AGENT)
-
-
-class Unprocessable(DomainError):
-    """The request is understood but the agenda cannot take it (outside hours, not offered, in the past...)."""
-
-    default_code = Code.OUTSIDE_WORKING_HOURS
 
 
 def audit(clinic, actor, action: str, target, changes: dict | None = None):
@@ -117,16 +110,6 @@ def patient_find_or_create(*, clinic, name: str = "", phone: str = "", email: st
             return Patient.objects.for_clinic(clinic).get(identity_index=candidate.identity_index), False
         record(actor, "patient.created", "patient", candidate.hash, "contact registration", clinic=clinic)
         return candidate, True
-
-
-def patients_matching_phone(*, clinic, phone: str) -> list[Patient]:
-    """The clinic's patients with this phone (several when a family shares it); [] for an unreadable number."""
-    try:
-        e164 = normalise_patient_phone(clinic, phone)
-    except InvalidPhoneNumber:
-        return []
-    return list(Patient.objects.for_clinic(clinic).filter(phone_index=blind_index(e164, "phone"))
-                .exclude(tags__contains=[ERASED_TAG]).order_by("created_at", "id")[:20])
 
 
 # --- services and professionals ---------------------------------------------------------------------------
@@ -486,6 +469,8 @@ def appointment_update(*, appointment, starts_at=None, professional=None, notes=
     it) and needs an active appointment (APPOINTMENT_NOT_ACTIVE); making a cancelled appointment active again can
     meet SLOT_TAKEN.
     """
+    if starts_at is not None and (not isinstance(starts_at, dt.datetime) or starts_at.tzinfo is None):
+        raise InvalidInput.on("startsAt", _("The start time needs a time zone offset."))
     current = _locked(appointment)
     clinic = current.clinic
     changes = {}  # audit action -> what changed; one row each, all in this transaction

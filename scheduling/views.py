@@ -105,7 +105,7 @@ def patient_matches(request):
     if not request.auth.can("write"):
         raise PermissionDenied
     phone = (request.GET.get("phone") or "")[:40]
-    found = services.patients_matching_phone(clinic=request.clinic, phone=phone) if len(phone) >= 6 else []
+    found = patients.patients_with_phone(clinic=request.clinic, phone=phone) if len(phone) >= 6 else []
     if found:
         patients._audit(request, "patient.list", None, _("console booking form"),
                         clinic=request.clinic, hashes=[patient.hash for patient in found], masked=False)

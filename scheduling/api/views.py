@@ -1,6 +1,4 @@
 """Domain views of scheduling, written once and mounted on the v1 and voice surfaces (see urls_*.py)."""
-import datetime as dt
-
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Q
 from django.utils import timezone

@@ -285,3 +285,36 @@ def test_another_clinic_s_time_off_cannot_be_removed(clinic, other_clinic):
         services.availability_exception_remove(clinic=clinic, exception=foreign.pk)
     assert error.value.code == "NOT_FOUND"
     assert AvailabilityException.objects.filter(pk=foreign.pk).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_creations_of_the_same_person_make_one_patient():
+    import threading
+
+    from django.db import connection
+
+    from clinics.tests.factories import ClinicFactory
+
+    clinic = ClinicFactory()
+    barrier = threading.Barrier(10)
+    found, unexpected = [], []
+
+    def attempt(index):
+        try:
+            barrier.wait()
+            patient, _created = services.patient_find_or_create(
+                clinic=clinic, name="Maria da Silva" if index % 2 else "MARIA  DA SÍLVA", phone="912 345 678")
+            found.append(patient.pk)
+        except Exception as error:  # noqa: BLE001 - reported by the assertion below
+            unexpected.append(repr(error))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=attempt, args=(index,)) for index in range(10)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not unexpected and len(found) == 10
+    assert len(set(found)) == 1
+    assert Patient.objects.filter(clinic=clinic).count() == 1
