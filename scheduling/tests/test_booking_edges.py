@@ -133,6 +133,8 @@ def test_console_books_rui_costa_with_maria_s_phone_as_rui(editor_client, clinic
 def test_console_offers_the_patients_with_a_phone_and_books_the_one_chosen(editor_client, clinic, professional,
                                                                           service, maria, other_clinic):
     PatientFactory(clinic=other_clinic, name="Outra Clínica", phone=MARIA_PHONE)
+    page = editor_client.get(reverse("scheduling:appointment_new")).content.decode()
+    assert 'id="patient-matches"' in page and 'name="patient"' in page and "patient_matches" not in page
     matches = editor_client.get(reverse("scheduling:patient_matches"), {"phone": "912 345 678"}).json()
     assert matches == {"patients": [{"id": str(maria.pk), "name": "Maria da Silva"}]}
     response = editor_client.post(reverse("scheduling:appointment_new"), console_booking(
@@ -286,3 +288,9 @@ def test_mar_finds_maria_da_silva_in_the_api_search(client_for, clinic, maria):
         items = client_for.get("/v1/patients", {"search": search}).json()["items"]
         assert [item["hash"] for item in items] == [maria.hash], search
     assert client_for.get("/v1/patients", {"search": "Mariana"}).json()["items"] == []
+
+
+def test_viewers_cannot_look_patients_up_by_phone(client, clinic, maria):
+    viewer = MembershipFactory(clinic=clinic, role=Membership.Role.VIEWER, user=UserFactory())
+    client.force_login(viewer.user)
+    assert client.get(reverse("scheduling:patient_matches"), {"phone": MARIA_PHONE}).status_code == 403

@@ -1,5 +1,5 @@
-"""Connecting Google Calendar on the dashboard API (seed 001): auth-url, callback and disconnect, with Google's
-token and revoke endpoints faked at the HTTP boundary."""
+"""Connecting Google Calendar on the dashboard API (docs/api/dashboard.md): auth-url, callback and disconnect,
+with Google's token and revoke endpoints faked at the HTTP boundary."""
 import base64
 import hashlib
 from datetime import timedelta

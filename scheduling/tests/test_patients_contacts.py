@@ -1,4 +1,4 @@
-"""Contacts on the voice API (seed 003): patients and leads, deduplicated by phone."""
+"""Contacts on the voice API (docs/api/voice.md): patients and leads, deduplicated by phone and name."""
 import pytest
 
 from campaigns.tests.factories import AppointmentFactory
