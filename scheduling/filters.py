@@ -41,11 +41,16 @@ class InstantFilter(django_filters.CharFilter):
             day = parse_date(value) if len(value) == 10 else None
         except ValueError:
             parsed = day = None
-        if parsed is None:
-            if day is None:
-                raise ValidationError({self.field_name: [_("Use an ISO 8601 date or date-time.")]})
-            return selectors.local_midnight(day + dt.timedelta(days=1 if self.end else 0), zone)
-        return parsed.replace(tzinfo=zone) if timezone.is_naive(parsed) else parsed
+        try:
+            if parsed is None:
+                if day is None:
+                    raise ValueError
+                return selectors.local_midnight(day + dt.timedelta(days=1 if self.end else 0), zone)
+            parsed = parsed.replace(tzinfo=zone) if timezone.is_naive(parsed) else parsed
+            parsed.astimezone(dt.timezone.utc)  # a date at the very end of the calendar has no UTC instant
+            return parsed
+        except (ValueError, OverflowError):
+            raise ValidationError({self.field_name: [_("Use an ISO 8601 date or date-time.")]})
 
 
 class StatusListFilter(django_filters.CharFilter):

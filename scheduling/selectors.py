@@ -18,6 +18,8 @@ from .models import ACTIVE_STATUSES, Appointment, AvailabilityException, Profess
 UTC = dt.timezone.utc
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 DEFAULT_RULES = {"min_notice_minutes": 60, "max_days_ahead": 90, "slot_step_minutes": 15}
+# Bounds of the clinic's own rules, so that no setting pushes date arithmetic past what a datetime holds.
+RULE_LIMITS = {"min_notice_minutes": 60 * 24 * 365, "max_days_ahead": 365 * 5, "slot_step_minutes": 60 * 24}
 DEFAULT_OPENING_HOURS = {day: [["09:00", "18:00"]] for day in WEEKDAYS[:5]}
 
 
@@ -32,8 +34,8 @@ def booking_rules(clinic) -> dict:
     """The clinic's booking rules over the defaults (minimum notice, horizon, slot step)."""
     rules = dict(DEFAULT_RULES)
     for key, value in (clinic.booking_rules or {}).items():
-        if key in DEFAULT_RULES and isinstance(value, int) and value >= 0:
-            rules[key] = value
+        if key in DEFAULT_RULES and isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+            rules[key] = min(value, RULE_LIMITS[key])
     rules["slot_step_minutes"] = max(rules["slot_step_minutes"], 1)
     return rules
 
@@ -175,6 +177,10 @@ def free_slots(clinic, service, from_date: dt.date, to_date: dt.date, profession
     zone = clinic_zone(clinic)
     earliest = now + dt.timedelta(minutes=rules["min_notice_minutes"])
     latest = now + dt.timedelta(days=rules["max_days_ahead"])
+    last_day = latest.astimezone(zone).date()
+    if from_date > last_day:
+        return []
+    to_date = min(to_date, last_day)  # also keeps date arithmetic away from date.max
     # The open intervals are fetched from local midnight (not from `earliest`) so that the slot grid stays
     # anchored at each interval's start; notice is applied when walking the grid.
     window_start = local_midnight(from_date, zone)

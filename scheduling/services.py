@@ -32,6 +32,8 @@ PATIENT_IDENTITY = "patient_unique_clinic_identity"
 # Channels a patient uses on their own are held to the clinic's notice and horizon; the clinic's own staff
 # and systems (`staff`, `api`) may book a walk-in inside the notice window (never in the past).
 PATIENT_FACING_SOURCES = (Appointment.Source.ONLINE, Appointment.Source.PHONE_AGENT)
+# Staff and integrations have no booking horizon of the clinic's, but an agenda does not reach past this.
+STAFF_HORIZON = dt.timedelta(days=365 * 5)
 
 
 def audit(clinic, actor, action: str, target, changes: dict | None = None):
@@ -325,6 +327,9 @@ def _check_time(clinic, starts_at, source, now):
     now = now or timezone.now()
     if starts_at < now:
         raise Unprocessable(Code.IN_THE_PAST, _("That time has already passed; please choose a later time."))
+    if starts_at > now + STAFF_HORIZON:
+        raise Unprocessable(Code.TOO_FAR_AHEAD, _("Appointments can be booked at most %(days)d days ahead.")
+                            % {"days": STAFF_HORIZON.days})
     if source in PATIENT_FACING_SOURCES:
         rules = selectors.booking_rules(clinic)
         if starts_at < now + dt.timedelta(minutes=rules["min_notice_minutes"]):

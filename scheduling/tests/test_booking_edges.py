@@ -294,3 +294,31 @@ def test_viewers_cannot_look_patients_up_by_phone(client, clinic, maria):
     viewer = MembershipFactory(clinic=clinic, role=Membership.Role.VIEWER, user=UserFactory())
     client.force_login(viewer.user)
     assert client.get(reverse("scheduling:patient_matches"), {"phone": MARIA_PHONE}).status_code == 403
+
+
+def test_dates_at_the_end_of_the_calendar_are_refused_not_500(client_for, client, editor_client, clinic,
+                                                              professional, service, patient):
+    far = "9999-12-31T23:50:00+00:00"
+    response = client_for.post("/v1/appointments", {"professionalId": str(professional.pk),
+                                                    "serviceId": str(service.pk), "startsAt": far,
+                                                    "patientId": patient.hash}, format="json")
+    assert (response.status_code, response.json()["error"]["code"]) == (422, "TOO_FAR_AHEAD")
+    response = client.post(f"/booking/{clinic.slug}", public_booking(service, dt.datetime.fromisoformat(far),
+                                                                     "Ana", "916555444"),
+                           content_type="application/json")
+    assert response.status_code == 422
+    slots = client.get(f"/booking/{clinic.slug}/slots", {"serviceId": str(service.pk), "from": "9999-12-30",
+                                                         "to": "9999-12-31"})
+    assert slots.status_code == 200 and slots.json()["slots"] == []
+    page = editor_client.post(reverse("scheduling:appointment_new"), {
+        "professional": professional.pk, "service": service.pk, "date": "9999-12-31", "time": "23:50",
+        "patient_name": "Ana", "patient_phone": "916555444"})
+    assert page.status_code == 400
+
+
+def test_list_filters_at_the_end_of_the_calendar_are_400_not_500(client_for):
+    for path in ("/v1/appointments", "/api/v1/appointments", "/api/v1/schedules"):
+        response = client_for.get(path, {"from": "9999-12-31", "to": "9999-12-31"})
+        assert response.status_code in (200, 400), (path, response.status_code)
+    assert client_for.get("/v1/appointments", {"to": "9999-12-31"}).status_code == 400
+    assert client_for.get("/v1/appointments", {"from": "yesterday"}).status_code == 400
