@@ -97,9 +97,10 @@ def main():
 
         clinic = Clinic.objects.create(name="Bench clinic", slug="bench-slots", timezone="Europe/Lisbon")
         service = Service.objects.create(clinic=clinic, name="Consulta", duration_minutes=SERVICE_MINUTES)
-        professionals = [services.create_professional(clinic, name=f"Professional {n}", service_ids=[service.pk])
+        professionals = [services.professional_create(clinic=clinic, name=f"Professional {n}", service_ids=[service.pk])
                          for n in range(PROFESSIONALS)]
-        patient = services.find_or_create_patient(clinic, name="Bench Patient", phone="+351912345678")
+        patient, _created = services.patient_find_or_create(clinic=clinic, name="Bench Patient",
+                                                            phone="+351912345678")
         zone = ZoneInfo(clinic.timezone)
         start_day = dt.datetime.now(zone).date() - dt.timedelta(days=60)
         generators = {p.pk: working_half_hours(zone, start_day) for p in professionals}

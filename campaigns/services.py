@@ -425,11 +425,11 @@ def handle_inbound_reply(clinic, from_phone: str, body: str, now=None) -> ReplyO
                 .order_by("appointment__starts_at").first())
     if reminder is None:
         return None
-    from scheduling.services import set_status
+    from scheduling.services import appointment_update
 
     appointment = reminder.appointment
     target = Appointment.Status.CONFIRMED if action == "confirmed" else Appointment.Status.CANCELLED
-    set_status(appointment, target, actor=None)
+    appointment = appointment_update(appointment=appointment, status=target, actor=None)
     Reminder.objects.filter(pk=reminder.pk).update(reply=action)
     _audit(None, f"appointment.{action}_by_sms", "appointment", appointment.id, "reminder reply", clinic=clinic,
            actor_kind="public")

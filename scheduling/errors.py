@@ -1,6 +1,8 @@
 """Error codes of scheduling (patients, agenda, bookings, calendar sync); statuses live at each surface's edge."""
 from enum import StrEnum
 
+from clinics.errors import DomainError
+
 
 class SchedulingCode(StrEnum):
     VALIDATION_ERROR = "VALIDATION_ERROR"
@@ -20,3 +22,14 @@ class SchedulingCode(StrEnum):
     NOT_CONNECTED = "NOT_CONNECTED"
     CALENDAR_PROVIDER_ERROR = "CALENDAR_PROVIDER_ERROR"
     CALENDAR_NOT_CONFIGURED = "CALENDAR_NOT_CONFIGURED"
+    INVALID_STATE = "INVALID_STATE"
+    AUTHORIZATION_REFUSED = "AUTHORIZATION_REFUSED"
+    NO_REFRESH_TOKEN = "NO_REFRESH_TOKEN"
+    REJECTED = "REJECTED"
+
+
+class Unprocessable(DomainError):
+    """The request is understood but the agenda cannot take it: not offered, outside working hours, in the past,
+    inside the notice or beyond the horizon."""
+
+    default_code = SchedulingCode.OUTSIDE_WORKING_HOURS

@@ -4,10 +4,12 @@ import datetime as dt
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from config.surfaces.errors import ApiError
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+
+from clinics.errors import DomainError
 
 from . import selectors, services
-from .models import Appointment, AvailabilityException, Professional, Service
+from .models import LIMITS, Appointment, AvailabilityException, Patient, Professional, Service
 
 
 def clinic_instant(clinic, day: dt.date, time: dt.time) -> dt.datetime:
@@ -25,15 +27,25 @@ class AppointmentCreateForm(ClinicForm):
     service = forms.ModelChoiceField(queryset=Service.objects.none(), label=_("Service"))
     date = forms.DateField(label=_("Date"), widget=forms.DateInput(attrs={"type": "date"}))
     time = forms.TimeField(label=_("Time"), widget=forms.TimeInput(attrs={"type": "time"}))
-    patient_name = forms.CharField(label=_("Patient name"), max_length=200)
-    patient_phone = forms.CharField(label=_("Patient phone"), max_length=40)
-    patient_email = forms.EmailField(label=_("Patient e-mail"), required=False)
-    notes = forms.CharField(label=_("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    patient_phone = forms.CharField(label=_("Patient phone"), max_length=LIMITS["phone"])
+    # Filled in by the page's script when staff pick one of the patients with that phone; empty = a new patient.
+    patient = forms.ModelChoiceField(queryset=Patient.objects.none(), required=False, widget=forms.HiddenInput)
+    patient_name = forms.CharField(label=_("Patient name"), max_length=LIMITS["name"], required=False)
+    patient_email = forms.EmailField(label=_("Patient e-mail"), required=False, max_length=LIMITS["email"])
+    notes = forms.CharField(label=_("Notes"), required=False, max_length=LIMITS["notes"],
+                            widget=forms.Textarea(attrs={"rows": 3}))
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["professional"].queryset = Professional.objects.filter(clinic=self.clinic, active=True)
-        self.fields["service"].queryset = Service.objects.filter(clinic=self.clinic, active=True)
+        self.fields["professional"].queryset = Professional.objects.for_clinic(self.clinic).filter(active=True)
+        self.fields["service"].queryset = Service.objects.for_clinic(self.clinic).filter(active=True)
+        self.fields["patient"].queryset = Patient.objects.for_clinic(self.clinic)
+
+    def clean(self):
+        cleaned = super().clean()
+        if not cleaned.get("patient") and not (cleaned.get("patient_name") or "").strip():
+            self.add_error("patient_name", _("Type the patient's name, or choose one of the patients listed."))
+        return cleaned
 
     @property
     def starts_at(self):
@@ -45,11 +57,12 @@ class AppointmentEditForm(ClinicForm):
     date = forms.DateField(label=_("Date"), widget=forms.DateInput(attrs={"type": "date"}))
     time = forms.TimeField(label=_("Time"), widget=forms.TimeInput(attrs={"type": "time"}))
     status = forms.ChoiceField(label=_("Status"), choices=Appointment.Status.choices)
-    notes = forms.CharField(label=_("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    notes = forms.CharField(label=_("Notes"), required=False, max_length=LIMITS["notes"],
+                            widget=forms.Textarea(attrs={"rows": 3}))
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["professional"].queryset = Professional.objects.filter(clinic=self.clinic)
+        self.fields["professional"].queryset = Professional.objects.for_clinic(self.clinic)
 
     @property
     def starts_at(self):
@@ -66,11 +79,19 @@ class ServiceForm(forms.ModelForm):
                   "buffer_after_minutes": _("Buffer after (minutes)"), "online_bookable": _("Bookable online"),
                   "active": _("Active")}
 
-    def clean_duration_minutes(self):
-        value = self.cleaned_data["duration_minutes"]
-        if not value:
-            raise forms.ValidationError(_("Must be at least one minute."))
-        return value
+    BOUNDS = {"duration_minutes": (1, LIMITS["duration_minutes"]), "price": (0, LIMITS["price"]),
+              "buffer_before_minutes": (0, LIMITS["buffer_minutes"]),
+              "buffer_after_minutes": (0, LIMITS["buffer_minutes"])}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name, (low, high) in self.BOUNDS.items():
+            field = self.fields[name]
+            field.min_value, field.max_value = low, high
+            field.widget.attrs.update(min=low, max=high)
+            field.validators += [MinValueValidator(low), MaxValueValidator(high)]
+        self.fields["currency"].validators.append(
+            RegexValidator(r"^[A-Z]{3}$", _("Three capital letters, e.g. EUR.")))
 
 
 class ProfessionalForm(forms.ModelForm):
@@ -90,14 +111,14 @@ class ProfessionalForm(forms.ModelForm):
     def __init__(self, *args, clinic, **kwargs):
         self.clinic = clinic
         super().__init__(*args, **kwargs)
-        self.fields["services"].queryset = Service.objects.filter(clinic=clinic)
+        self.fields["services"].queryset = Service.objects.for_clinic(clinic)
         if not self.instance._state.adding:
             schedule = selectors.weekly_schedule(self.instance.working_hours.all())
         else:
             schedule = {day: selectors.opening_hours(clinic).get(day, []) for day in selectors.WEEKDAYS}
         for day, label in zip(selectors.WEEKDAYS, self.DAY_LABELS):
             self.fields[f"hours_{day}"] = forms.CharField(
-                label=label, required=False, help_text=_("e.g. 09:00-13:00, 14:00-18:00"),
+                label=label, required=False, max_length=200, help_text=_("e.g. 09:00-13:00, 14:00-18:00"),
                 initial=", ".join(f"{start}-{end}" for start, end in schedule.get(day, [])))
 
     def hour_fields(self):
@@ -115,8 +136,8 @@ class ProfessionalForm(forms.ModelForm):
             schedule[day] = pairs
         try:
             cleaned["working_hours"] = services.parse_weekly_schedule(schedule)
-        except ApiError as error:
-            raise forms.ValidationError(str(error.detail))
+        except DomainError as error:
+            raise forms.ValidationError(error.message)
         return cleaned
 
 
@@ -128,11 +149,11 @@ class ExceptionForm(ClinicForm):
     kind = forms.ChoiceField(label=_("Kind"), choices=AvailabilityException.Kind.choices)
     starts = forms.DateTimeField(label=_("From"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
     ends = forms.DateTimeField(label=_("Until"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
-    reason = forms.CharField(label=_("Reason"), required=False, max_length=200)
+    reason = forms.CharField(label=_("Reason"), required=False, max_length=LIMITS["reason"])
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["professional"].queryset = Professional.objects.filter(clinic=self.clinic, active=True)
+        self.fields["professional"].queryset = Professional.objects.for_clinic(self.clinic).filter(active=True)
 
     def clean(self):
         cleaned = super().clean()

@@ -14,8 +14,17 @@ from django.db.models import F, Q
 from django.utils import timezone as django_timezone
 from django.utils.translation import gettext_lazy as _
 
-from clinics.crypto import BlindIndexArrayField, EncryptedTextField, blind_index, name_tokens
+from clinics.crypto import BlindIndexArrayField, EncryptedTextField, blind_index, name_tokens, normalise_text
 from clinics.tenancy import ClinicOwned
+
+
+# Bounds of every number and text an edge accepts (forms and serializers), inside what the columns hold, so
+# nothing the database would refuse ever reaches it.
+LIMITS = {
+    "name": 200, "phone": 40, "email": 254, "notes": 5000, "reason": 200,
+    "price": 100_000_000,  # minor units: 1,000,000.00
+    "duration_minutes": 24 * 60, "buffer_minutes": 240, "services_per_professional": 200,
+}
 
 
 def new_patient_hash() -> str:
@@ -36,6 +45,10 @@ class Patient(ClinicOwned):
     email = EncryptedTextField(blank=True, default="")
     phone_index = models.CharField(max_length=32, blank=True, default="")
     name_index = BlindIndexArrayField()
+    # Keyed hashes of every prefix (2 letters and up) of each name token: "Mar" finds "Maria" as staff type.
+    name_prefix_index = BlindIndexArrayField()
+    # Keyed hash of phone + normalised name: who this person is when a booking gives no patient id.
+    identity_index = models.CharField(max_length=32, blank=True, default="")
     birth_date = models.DateField(null=True, blank=True)
     gender = models.CharField(max_length=20, blank=True, default="")
     species = models.CharField(max_length=60, blank=True, default="")
@@ -48,11 +61,14 @@ class Patient(ClinicOwned):
 
     class Meta:
         constraints = [
-            # One patient per phone number in a clinic: bookings by phone find the same person again.
-            models.UniqueConstraint(fields=["clinic", "phone_index"], condition=~Q(phone_index=""),
-                                    name="patient_unique_clinic_phone"),
+            # Families share a phone, so a phone alone is not a person; one phone with one (normalised) name is.
+            # Two concurrent bookings of the same new person meet here and the loser reuses the winner's row.
+            models.UniqueConstraint(fields=["clinic", "identity_index"], condition=~Q(identity_index=""),
+                                    name="patient_unique_clinic_identity"),
         ]
-        indexes = [GinIndex(fields=["name_index"], name="patient_name_index_gin")]
+        indexes = [GinIndex(fields=["name_index"], name="patient_name_index_gin"),
+                   GinIndex(fields=["name_prefix_index"], name="patient_name_prefix_gin"),
+                   models.Index(fields=["clinic", "phone_index"], name="patient_clinic_phone")]
 
     def __str__(self):
         return f"patient {self.hash}"
@@ -63,6 +79,24 @@ class Patient(ClinicOwned):
         # The owner's name is searchable too: a vet's front desk finds "Rex" by "Maria Silva".
         tokens = set(name_tokens(self.name or "")) | set(name_tokens(self.owner_name or ""))
         self.name_index = [blind_index(token, "name") for token in sorted(tokens)]
+        self.name_prefix_index = name_prefix_hashes(tokens)
+        self.identity_index = identity_hash(self.phone, self.name)
+
+
+MIN_PREFIX = 2
+
+
+def name_prefix_hashes(tokens) -> list[str]:
+    """Keyed hashes of each token's prefixes of 2 letters and more (the whole token included)."""
+    prefixes = {token[:length] for token in tokens for length in range(MIN_PREFIX, len(token) + 1)}
+    return [blind_index(prefix, "name-prefix") for prefix in sorted(prefixes)]
+
+
+def identity_hash(phone_e164: str, name: str) -> str:
+    """Keyed hash of (E.164 phone, normalised name); empty without a phone (erased patients)."""
+    if not phone_e164:
+        return ""
+    return blind_index(f"{phone_e164}|{normalise_text(name or '')}", "identity")
 
 
 class Service(ClinicOwned):

@@ -1,19 +1,20 @@
 """Patients under the RGPD: find them without decrypting the table, show only what the caller may see, export
 everything held about one of them, and erase one of them. Every read of personal data leaves an audit row.
 
-Search goes through the blind indexes `Patient.refresh_indexes()` writes: each normalised name token and the
-E.164 phone, hashed with `clinics.crypto.blind_index`. A query hashes its terms the same way.
+Search goes through the blind indexes `Patient.refresh_indexes()` writes: each normalised name token, every
+prefix of it (2 letters and up), and the E.164 phone, hashed with `clinics.crypto.blind_index`. A query hashes
+its terms the same way.
 """
 import re
 
-from django.db import IntegrityError, transaction
+import phonenumbers
+from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
+from clinics.audit import record
 from clinics.crypto import blind_index, name_tokens
 from clinics.phones import InvalidPhoneNumber, clinic_region, normalise_clinic_phone, normalise_phone
-from config.surfaces.errors import ApiError
 
 from . import signals
 from .models import Appointment, Patient
@@ -49,8 +50,6 @@ def mask_phone(phone: str) -> str:
     if not phone:
         return ""
     try:
-        import phonenumbers
-
         number = phonenumbers.parse(phone, None)
         country, national = f"+{number.country_code}", str(number.national_number)
     except Exception:  # noqa: BLE001 — a stored number that no longer parses is still masked
@@ -74,8 +73,6 @@ def mask_email(email: str) -> str:
 
 def _audit(source, action, patient=None, purpose="", *, clinic=None, **extra):
     """One audit row for an access to or a change of a patient's personal data."""
-    from clinics.audit import record
-
     return record(source, action, "patient" if patient is not None or "hashes" in extra else "",
                   patient.hash if patient is not None else "", purpose or DEFAULT_PURPOSE,
                   clinic=clinic or (patient.clinic if patient is not None else None), **extra)
@@ -90,17 +87,18 @@ def purpose_of(request) -> str:
 # --- selectors ----------------------------------------------------------------------------------------------------
 
 def search_terms(query: str, clinic=None):
-    """A Q that matches patients whose name holds every token of `query`, or whose phone equals it.
+    """A Q that matches patients whose name has a word starting with each token of `query` ("Mar Sil" finds
+    "Maria da Silva"; a whole word is its own prefix), or whose phone equals it.
 
     Nothing is decrypted: the tokens and the phone are hashed as the indexes were.
     """
-    query = (query or "").strip()
+    query = (query or "").strip()[:200]
     if not query:
         return Q()
     condition = Q(pk__in=[])
-    tokens = name_tokens(query)
+    tokens = name_tokens(query)[:10]
     if tokens:
-        condition |= Q(name_index__contains=[blind_index(token, "name") for token in tokens])
+        condition |= Q(name_prefix_index__contains=[blind_index(token, "name-prefix") for token in tokens])
     digits = re.sub(r"[\s().-]", "", query)
     if re.fullmatch(r"\+?\d{6,15}", digits):
         try:
@@ -112,17 +110,21 @@ def search_terms(query: str, clinic=None):
 
 def patients_for(clinic, search: str = ""):
     """The clinic's patients, narrowed by `search` (name tokens or full phone), with `has_appointments`."""
-    queryset = Patient.objects.filter(clinic=clinic)
+    queryset = Patient.objects.for_clinic(clinic)
     if search:
         queryset = queryset.filter(search_terms(search, clinic))
     return queryset.annotate(has_appointments=Exists(Appointment.objects.filter(patient=OuterRef("pk"))))
 
 
-def find_by_phone(clinic, e164: str):
-    """The clinic's patient with this E.164 phone, or None."""
-    if not e164:
-        return None
-    return Patient.objects.filter(clinic=clinic, phone_index=blind_index(e164, "phone")).first()
+def patients_with_phone(*, clinic, phone: str) -> list[Patient]:
+    """The clinic's patients with this phone (several when a family shares it), oldest first, at most 20; [] for
+    a number that does not read as a phone."""
+    try:
+        e164 = normalise_patient_phone(clinic, phone)
+    except InvalidPhoneNumber:
+        return []
+    return list(Patient.objects.for_clinic(clinic).filter(phone_index=blind_index(e164, "phone"))
+                .order_by("created_at", "id")[:20])
 
 
 # --- services -----------------------------------------------------------------------------------------------------
@@ -130,31 +132,6 @@ def find_by_phone(clinic, e164: str):
 def normalise_patient_phone(clinic, raw: str, field: str = "phone") -> str:
     """E.164 of `raw` in the clinic's country; raises InvalidPhoneNumber naming `field`."""
     return normalise_clinic_phone(clinic, raw, field)
-
-
-def find_or_create_patient(clinic, *, phone: str, name: str = "", email: str = "", tags=None,
-                           source=None) -> tuple[Patient, bool]:
-    """The patient with this phone (deduplicated by its blind index), or a new one; returns (patient, created).
-
-    A concurrent creation of the same phone loses to the unique constraint and returns the winner's row.
-    """
-    e164 = normalise_patient_phone(clinic, phone)
-    existing = find_by_phone(clinic, e164)
-    if existing is not None:
-        return existing, False
-    patient = Patient(clinic=clinic, name=(name or "").strip(), phone=e164, email=(email or "").strip(),
-                      tags=list(tags or []))
-    patient.refresh_indexes()
-    try:
-        with transaction.atomic():
-            patient.save()
-    except IntegrityError:
-        winner = find_by_phone(clinic, e164)
-        if winner is None:
-            raise
-        return winner, False
-    _audit(source, "patient.created", patient, "contact registration")
-    return patient, True
 
 
 def export_patient(patient: Patient, source=None, purpose: str = "data subject access request") -> dict:
@@ -208,11 +185,4 @@ def erase_patient(patient: Patient, source=None, purpose: str = "right to erasur
     counts = {}
     signals.patient_erased.send(sender=Patient, patient=patient, phone_index=phone_index, counts=counts)
     _audit(source, "patient.erased", patient, purpose, **counts)
-    return patient
-
-
-def get_patient_or_404(clinic, patient_hash: str) -> Patient:
-    patient = Patient.objects.filter(clinic=clinic, hash=patient_hash).first()
-    if patient is None:
-        raise ApiError(404, "NOT_FOUND", _("Patient not found."))
     return patient

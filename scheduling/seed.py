@@ -29,19 +29,19 @@ def seed_scheduling(seed):
     clinic = seed.clinic
     by_name = {}
     for fields in SERVICES:
-        service = Service.objects.filter(clinic=clinic, name=fields["name"]).first()
-        by_name[fields["name"]] = service or services.create_service(clinic, **fields)
+        service = Service.objects.for_clinic(clinic).filter(name=fields["name"]).first()
+        by_name[fields["name"]] = service or services.service_create(clinic=clinic, **fields)
     professionals = []
     for fields in PROFESSIONALS:
-        professional = Professional.objects.filter(clinic=clinic, name=fields["name"]).first()
+        professional = Professional.objects.for_clinic(clinic).filter(name=fields["name"]).first()
         if professional is None:
-            professional = services.create_professional(
-                clinic, service_ids=[by_name[name].pk for name in fields["services"]],
+            professional = services.professional_create(
+                clinic=clinic, service_ids=[by_name[name].pk for name in fields["services"]],
                 **{key: value for key, value in fields.items() if key != "services"})
         professionals.append(professional)
-    patients = [services.find_or_create_patient(clinic, name=name, phone=phone, email=email)
+    patients = [services.patient_find_or_create(clinic=clinic, name=name, phone=phone, email=email)[0]
                 for name, phone, email in PATIENTS]
-    if Appointment.objects.filter(clinic=clinic).exists():
+    if Appointment.objects.for_clinic(clinic).exists():
         seed.say("Agenda: demo appointments exist")
         return
     # Next Monday to Wednesday at 10:00 clinic time, one per patient.
@@ -52,8 +52,8 @@ def seed_scheduling(seed):
         starts_at = dt.datetime.combine(monday + dt.timedelta(days=offset), dt.time(10), tzinfo=zone)
         professional = professionals[offset % len(professionals)]
         service = professional.services.order_by("name").first()
-        services.book(clinic=clinic, patient=patient, professional=professional, service=service,
-                      starts_at=starts_at, source=Appointment.Source.STAFF)
+        services.appointment_book(clinic=clinic, patient=patient, professional=professional, service=service,
+                                  starts_at=starts_at, source=Appointment.Source.STAFF)
     seed.say(f"Agenda: {len(patients)} appointments from {monday.isoformat()}")
 
 

@@ -18,6 +18,8 @@ from .models import ACTIVE_STATUSES, Appointment, AvailabilityException, Profess
 UTC = dt.timezone.utc
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 DEFAULT_RULES = {"min_notice_minutes": 60, "max_days_ahead": 90, "slot_step_minutes": 15}
+# Bounds of the clinic's own rules, so that no setting pushes date arithmetic past what a datetime holds.
+RULE_LIMITS = {"min_notice_minutes": 60 * 24 * 365, "max_days_ahead": 365 * 5, "slot_step_minutes": 60 * 24}
 DEFAULT_OPENING_HOURS = {day: [["09:00", "18:00"]] for day in WEEKDAYS[:5]}
 
 
@@ -32,8 +34,8 @@ def booking_rules(clinic) -> dict:
     """The clinic's booking rules over the defaults (minimum notice, horizon, slot step)."""
     rules = dict(DEFAULT_RULES)
     for key, value in (clinic.booking_rules or {}).items():
-        if key in DEFAULT_RULES and isinstance(value, int) and value >= 0:
-            rules[key] = value
+        if key in DEFAULT_RULES and isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+            rules[key] = min(value, RULE_LIMITS[key])
     rules["slot_step_minutes"] = max(rules["slot_step_minutes"], 1)
     return rules
 
@@ -110,12 +112,13 @@ def availability(clinic, professional_ids, window_start, window_end):
     first_day = window_start.astimezone(zone).date() - dt.timedelta(days=1)
     last_day = window_end.astimezone(zone).date() + dt.timedelta(days=1)
     rows_by_professional = {pid: [] for pid in professional_ids}
-    for row in WorkingHours.objects.filter(professional_id__in=professional_ids):
+    for row in WorkingHours.objects.for_clinic(clinic).filter(professional_id__in=professional_ids):
         rows_by_professional[row.professional_id].append(row)
 
-    exceptions = AvailabilityException.objects.filter(
+    # Clinic-wide closures are this clinic's only: another clinic's holiday never hides these slots.
+    exceptions = AvailabilityException.objects.for_clinic(clinic).filter(
         Q(professional_id__in=professional_ids) | Q(professional__isnull=True),
-        clinic=clinic, starts_at__lt=window_end, ends_at__gt=window_start,
+        starts_at__lt=window_end, ends_at__gt=window_start,
     ).values_list("professional_id", "kind", "starts_at", "ends_at")
     extra = {pid: [] for pid in professional_ids}
     blocked = {pid: [] for pid in professional_ids}
@@ -139,9 +142,9 @@ def _clip(intervals, window):
     return [(max(start, low), min(end, high)) for start, end in intervals if end > low and start < high]
 
 
-def busy_times(professional_ids, window_start, window_end, exclude_appointment_id=None):
+def busy_times(clinic, professional_ids, window_start, window_end, exclude_appointment_id=None):
     """Occupied ranges (buffers included) of active appointments, per professional, merged. One query."""
-    queryset = Appointment.objects.filter(
+    queryset = Appointment.objects.for_clinic(clinic).filter(
         professional_id__in=professional_ids, status__in=ACTIVE_STATUSES,
         occupied__overlap=(window_start, window_end),
     )
@@ -155,7 +158,7 @@ def busy_times(professional_ids, window_start, window_end, exclude_appointment_i
 
 def bookable_professionals(clinic, service, professional=None):
     """Active professionals of the clinic who perform `service` (optionally just `professional`). One query."""
-    queryset = Professional.objects.filter(clinic=clinic, active=True, services=service)
+    queryset = Professional.objects.for_clinic(clinic).filter(active=True, services=service)
     if professional is not None:
         queryset = queryset.filter(pk=professional.pk)
     return list(queryset.order_by("name", "id").values_list("id", flat=True))
@@ -174,6 +177,10 @@ def free_slots(clinic, service, from_date: dt.date, to_date: dt.date, profession
     zone = clinic_zone(clinic)
     earliest = now + dt.timedelta(minutes=rules["min_notice_minutes"])
     latest = now + dt.timedelta(days=rules["max_days_ahead"])
+    last_day = latest.astimezone(zone).date()
+    if from_date > last_day:
+        return []
+    to_date = min(to_date, last_day)  # also keeps date arithmetic away from date.max
     # The open intervals are fetched from local midnight (not from `earliest`) so that the slot grid stays
     # anchored at each interval's start; notice is applied when walking the grid.
     window_start = local_midnight(from_date, zone)
@@ -184,7 +191,7 @@ def free_slots(clinic, service, from_date: dt.date, to_date: dt.date, profession
     if not professional_ids:
         return []
     open_times = availability(clinic, professional_ids, window_start, window_end)
-    busy = busy_times(professional_ids, max(window_start, earliest) - _buffer_before(service),
+    busy = busy_times(clinic, professional_ids, max(window_start, earliest) - _buffer_before(service),
                       window_end + _buffer_after(service))
 
     duration = dt.timedelta(minutes=service.duration_minutes)
@@ -241,7 +248,7 @@ def fits_availability(clinic, professional, service, starts_at) -> bool:
 
 def appointments_for(clinic, *, starts_from=None, starts_to=None, professional_id=None, status=None):
     """The clinic's appointments, optionally within [starts_from, starts_to) and by professional/status."""
-    queryset = Appointment.objects.filter(clinic=clinic)
+    queryset = Appointment.objects.for_clinic(clinic)
     if starts_from is not None:
         queryset = queryset.filter(starts_at__gte=starts_from)
     if starts_to is not None:

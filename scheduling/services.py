@@ -1,28 +1,39 @@
-"""Writes of the scheduling app: professionals, services, patients found by phone, and appointments.
+"""Writes of the scheduling app, one use case each: patients, services, professionals, availability exceptions
+and appointments.
 
-Each public function is one transaction and raises `ApiError` with a stable code on a domain refusal; the
-database's exclusion constraint is the last word on double booking (`SLOT_TAKEN`, 409).
+Every function is keyword-only, runs in ONE transaction (everything it writes commits or nothing does), leaves an
+audit row, and refuses with a `DomainError` subclass carrying a `SchedulingCode`; the surfaces map codes to
+statuses (docs/api/clinic-v1.md, Errors). The database's exclusion constraint is the last word on double
+booking (`SLOT_TAKEN`).
 """
 import datetime as dt
 import logging
+import uuid
 
 from django.db import IntegrityError, OperationalError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from clinics.audit import record
-from config.surfaces.errors import ApiError
+from clinics.errors import Conflict, InvalidInput, NotFound
 
-from . import patients, selectors
+from . import selectors, signals
+from .errors import SchedulingCode as Code
+from .errors import Unprocessable
 from .models import (ACTIVE_STATUSES, Appointment, AvailabilityException, Patient, Professional, Service,
                      WorkingHours)
+from .patients import ERASED_TAG, normalise_patient_phone
 
 logger = logging.getLogger(__name__)
 
 NO_OVERLAP = "appointment_no_overlap"
+PATIENT_IDENTITY = "patient_unique_clinic_identity"
 # Channels a patient uses on their own are held to the clinic's notice and horizon; the clinic's own staff
-# and systems (`staff`, `api`) may book a walk-in inside the notice window.
+# and systems (`staff`, `api`) may book a walk-in inside the notice window (never in the past).
 PATIENT_FACING_SOURCES = (Appointment.Source.ONLINE, Appointment.Source.PHONE_AGENT)
+# Staff and integrations have no booking horizon of the clinic's, but an agenda does not reach past this.
+STAFF_HORIZON = dt.timedelta(days=365 * 5)
 
 
 def audit(clinic, actor, action: str, target, changes: dict | None = None):
@@ -33,31 +44,74 @@ def audit(clinic, actor, action: str, target, changes: dict | None = None):
     record(actor, action, type(target).__name__.lower(), str(target.pk), clinic=clinic, **(changes or {}))
 
 
+def _scoped(model, clinic, value, code=Code.NOT_FOUND, message=None):
+    """`value` (an instance or its id) as a row of `clinic`; another clinic's row is the same as none."""
+    if value is None:
+        return None
+    pk = value.pk if isinstance(value, model) else value
+    try:
+        pk = uuid.UUID(str(pk))
+    except ValueError:
+        pk = None
+    found = model.objects.for_clinic(clinic).filter(pk=pk).first() if pk else None
+    if found is None:
+        raise NotFound(code, message or _("Not found."))
+    return found
+
+
 # --- patients ---------------------------------------------------------------------------------------------
 
-def normalise_phone(phone: str, clinic) -> str:
-    """E.164 form of `phone`, reading national numbers in the clinic's country; 400 INVALID_PHONE_NUMBER if not."""
-    return patients.normalise_patient_phone(clinic, phone)
+def _patient_not_found():
+    return NotFound(Code.PATIENT_NOT_FOUND, _("Patient not found."))
 
 
-def find_or_create_patient(clinic, *, name: str, phone: str, email: str = "", actor=None) -> Patient:
-    """The clinic's patient with this phone (blind index), created if new; a missing name or e-mail is filled in."""
-    patient, created = patients.find_or_create_patient(clinic, phone=phone, name=name, email=email, source=actor)
-    if created:
+def _chosen_patient(clinic, patient) -> Patient:
+    """The patient the caller chose explicitly: an instance, its id or its public hash, of this clinic."""
+    if isinstance(patient, Patient):
+        if not patient.belongs_to(clinic):
+            raise _patient_not_found()
         return patient
-    name, email = (name or "").strip(), (email or "").strip()
-    changed = []
-    if name and not patient.name:
-        patient.name = name
-        patient.refresh_indexes()
-        changed += ["name", "name_index"]
-    if email and not patient.email:
-        patient.email = email
-        changed.append("email")
-    if changed:
-        patient.save(update_fields=changed)
-        audit(clinic, actor, "patient.update", patient, {"fields": changed})
-    return patient
+    text = str(patient).strip()
+    condition = Q(hash=text)
+    try:
+        condition |= Q(pk=uuid.UUID(text))
+    except ValueError:
+        pass
+    found = Patient.objects.for_clinic(clinic).filter(condition).first() if text else None
+    if found is None:
+        raise _patient_not_found()
+    return found
+
+
+def patient_find_or_create(*, clinic, name: str = "", phone: str = "", email: str = "", patient=None, tags=None,
+                           actor=None) -> tuple[Patient, bool]:
+    """The patient a booking or contact is for; returns (patient, created).
+
+    `patient` (instance, id or hash) is an explicit choice and is used as is. Otherwise an existing patient is
+    reused only when BOTH the phone and the normalised name (case, accents, spacing) match; anyone else gets a new
+    patient, who may share the phone (families do). An existing patient's data is never changed here, so no
+    caller can fill in or overwrite another person's e-mail. Two concurrent creations of the same person meet on
+    the `patient_unique_clinic_identity` constraint and the loser reuses the winner's row.
+    """
+    if patient is not None:
+        return _chosen_patient(clinic, patient), False
+    with transaction.atomic():
+        e164 = normalise_patient_phone(clinic, phone)
+        candidate = Patient(clinic=clinic, name=(name or "").strip(), phone=e164, email=(email or "").strip(),
+                            tags=list(tags or []))
+        candidate.refresh_indexes()
+        existing = Patient.objects.for_clinic(clinic).filter(identity_index=candidate.identity_index).first()
+        if existing is not None:
+            return existing, False
+        try:
+            with transaction.atomic():
+                candidate.save()
+        except IntegrityError as error:
+            if PATIENT_IDENTITY not in str(error):
+                raise
+            return Patient.objects.for_clinic(clinic).get(identity_index=candidate.identity_index), False
+        record(actor, "patient.created", "patient", candidate.hash, "contact registration", clinic=clinic)
+        return candidate, True
 
 
 # --- services and professionals ---------------------------------------------------------------------------
@@ -68,7 +122,7 @@ PROFESSIONAL_FIELDS = ("name", "specialty", "email", "phone", "active", "colour"
 
 
 @transaction.atomic
-def create_service(clinic, *, actor=None, **fields) -> Service:
+def service_create(*, clinic, actor=None, **fields) -> Service:
     """A new consultation type of the clinic."""
     service = Service.objects.create(clinic=clinic, **{k: v for k, v in fields.items() if k in SERVICE_FIELDS})
     audit(clinic, actor, "service.create", service)
@@ -76,7 +130,7 @@ def create_service(clinic, *, actor=None, **fields) -> Service:
 
 
 @transaction.atomic
-def update_service(service, *, actor=None, **fields) -> Service:
+def service_update(*, service, actor=None, **fields) -> Service:
     """Change a service; appointments already booked keep their times (their range was fixed when booked)."""
     changed = _assign(service, fields, SERVICE_FIELDS)
     if changed:
@@ -90,16 +144,15 @@ def _future_active(queryset):
 
 
 @transaction.atomic
-def remove_service(service, *, actor=None) -> str:
+def service_remove(*, service, actor=None) -> str:
     """Delete a service, or archive it (active=false) when past appointments refer to it.
 
-    Refused (409 HAS_FUTURE_APPOINTMENTS) while active appointments lie ahead: archiving silently would leave
+    Refused (HAS_FUTURE_APPOINTMENTS) while active appointments lie ahead: archiving silently would leave
     patients booked for a consultation the clinic no longer offers; staff must move or cancel them first.
-    Past appointments keep their history, so such a service is archived rather than deleted.
     Returns "deleted" or "archived".
     """
     if _future_active(service.appointments.all()):
-        raise ApiError(409, "HAS_FUTURE_APPOINTMENTS",
+        raise Conflict(Code.HAS_FUTURE_APPOINTMENTS,
                        _("This service has upcoming appointments; reschedule or cancel them first."))
     if service.appointments.exists():
         service.active = False
@@ -113,14 +166,14 @@ def remove_service(service, *, actor=None) -> str:
 
 
 def _clinic_services(clinic, service_ids):
-    services = list(Service.objects.filter(clinic=clinic, pk__in=service_ids))
+    services = list(Service.objects.for_clinic(clinic).filter(pk__in=service_ids))
     if len(services) != len(set(service_ids)):
-        raise ApiError(400, "VALIDATION_ERROR", _("Unknown service."), {"serviceIds": [_("Unknown service.")]})
+        raise InvalidInput.on("serviceIds", _("Unknown service."))
     return services
 
 
 @transaction.atomic
-def create_professional(clinic, *, service_ids=(), working_hours=None, actor=None, **fields) -> Professional:
+def professional_create(*, clinic, service_ids=(), working_hours=None, actor=None, **fields) -> Professional:
     """A new professional; without `working_hours` they work the clinic's opening hours until edited."""
     professional = Professional.objects.create(
         clinic=clinic, **{k: v for k, v in fields.items() if k in PROFESSIONAL_FIELDS})
@@ -132,7 +185,8 @@ def create_professional(clinic, *, service_ids=(), working_hours=None, actor=Non
 
 
 @transaction.atomic
-def update_professional(professional, *, service_ids=None, working_hours=None, actor=None, **fields):
+def professional_update(*, professional, service_ids=None, working_hours=None, actor=None,
+                        **fields) -> Professional:
     """Change a professional; `working_hours` (parsed) replaces the whole weekly routine when given."""
     changed = _assign(professional, fields, PROFESSIONAL_FIELDS)
     if changed:
@@ -149,14 +203,14 @@ def update_professional(professional, *, service_ids=None, working_hours=None, a
 
 
 @transaction.atomic
-def remove_professional(professional, *, actor=None) -> str:
+def professional_remove(*, professional, actor=None) -> str:
     """Delete a professional, or archive them (active=false) when past appointments refer to them.
 
-    Refused (409 HAS_FUTURE_APPOINTMENTS) while they have active appointments ahead, for the same reason as
+    Refused (HAS_FUTURE_APPOINTMENTS) while they have active appointments ahead, for the same reason as
     services: those patients must be moved or told first. Returns "deleted" or "archived".
     """
     if _future_active(professional.appointments.all()):
-        raise ApiError(409, "HAS_FUTURE_APPOINTMENTS",
+        raise Conflict(Code.HAS_FUTURE_APPOINTMENTS,
                        _("This professional has upcoming appointments; reschedule or cancel them first."))
     if professional.appointments.exists():
         professional.active = False
@@ -168,23 +222,30 @@ def remove_professional(professional, *, actor=None) -> str:
     return "deleted"
 
 
+MAX_INTERVALS_PER_DAY = 12
+
+
 def parse_weekly_schedule(schedule) -> list[tuple[int, dt.time, dt.time]]:
-    """`{"mon": [["09:00", "13:00"], ...], ...}` → [(weekday, start, end)]; ApiError 400 when malformed or
-    when intervals of one day overlap."""
+    """`{"mon": [["09:00", "13:00"], ...], ...}` → [(weekday, start, end)]; InvalidInput (`workingHours`) when
+    malformed or when intervals of one day overlap."""
     def invalid(message):
-        return ApiError(400, "VALIDATION_ERROR", message, {"workingHours": [message]})
+        return InvalidInput.on("workingHours", message)
 
     if not isinstance(schedule, dict):
         raise invalid(_('Expected an object like {"mon": [["09:00", "18:00"]]}.'))
     rows = []
     for day, intervals in schedule.items():
         if day not in selectors.WEEKDAYS:
-            raise invalid(_("Unknown day %(day)s; use mon, tue, wed, thu, fri, sat, sun.") % {"day": day})
+            raise invalid(_("Unknown day %(day)s; use mon, tue, wed, thu, fri, sat, sun.") % {"day": str(day)[:10]})
         if not isinstance(intervals, list):
             raise invalid(_("Each day holds a list of [start, end] pairs."))
+        if len(intervals) > MAX_INTERVALS_PER_DAY:
+            raise invalid(_("At most %(count)d intervals per day.") % {"count": MAX_INTERVALS_PER_DAY})
         parsed = []
         for pair in intervals:
             try:
+                if not isinstance(pair, (list, tuple)) or len(pair) != 2:
+                    raise ValueError
                 start, end = (dt.time.fromisoformat(value) for value in pair)
             except (TypeError, ValueError):
                 raise invalid(_("Times are [\"HH:MM\", \"HH:MM\"] pairs."))
@@ -200,28 +261,31 @@ def parse_weekly_schedule(schedule) -> list[tuple[int, dt.time, dt.time]]:
 
 
 @transaction.atomic
-def add_exception(clinic, *, kind, starts_at, ends_at, professional=None, reason="", actor=None):
+def availability_exception_create(*, clinic, kind, starts_at, ends_at, professional=None, reason="",
+                                  actor=None) -> AvailabilityException:
     """Time off or extra hours of one professional, or a clinic-wide closure (no professional).
 
     Existing appointments are kept: a closure does not cancel anyone, it only stops new bookings.
     """
-    if professional is not None and professional.clinic_id != clinic.pk:
-        raise ApiError(404, "NOT_FOUND", _("Not found."))
+    if kind not in AvailabilityException.Kind.values:
+        raise InvalidInput.on("kind", _("Unknown kind."))
+    professional = _scoped(Professional, clinic, professional)
     if starts_at >= ends_at:
-        raise ApiError(400, "VALIDATION_ERROR", _("The end must be after the start."),
-                       {"endsAt": [_("The end must be after the start.")]})
+        raise InvalidInput.on("endsAt", _("The end must be after the start."))
     if kind == AvailabilityException.Kind.CLOSURE:
         professional = None
     exception = AvailabilityException.objects.create(clinic=clinic, professional=professional, kind=kind,
-                                                     starts_at=starts_at, ends_at=ends_at, reason=reason or "")
+                                                     starts_at=starts_at, ends_at=ends_at,
+                                                     reason=(reason or "")[:200])
     audit(clinic, actor, "availability_exception.create", exception, {"kind": kind})
     return exception
 
 
 @transaction.atomic
-def remove_exception(exception, *, actor=None):
-    """Delete a dated exception; the weekly hours apply again."""
-    audit(exception.clinic, actor, "availability_exception.delete", exception, {"kind": exception.kind})
+def availability_exception_remove(*, clinic, exception, actor=None) -> None:
+    """Delete a dated exception of `clinic` (another clinic's is NOT_FOUND); the weekly hours apply again."""
+    exception = _scoped(AvailabilityException, clinic, exception)
+    audit(clinic, actor, "availability_exception.delete", exception, {"kind": exception.kind})
     exception.delete()
 
 
@@ -243,26 +307,53 @@ def _assign(instance, fields, allowed):
 
 # --- appointments -----------------------------------------------------------------------------------------
 
-def _check_bookable(clinic, professional, service, starts_at, source, now=None):
-    if starts_at.tzinfo is None:
-        raise ApiError(400, "VALIDATION_ERROR", _("startsAt needs a time zone offset."),
-                       {"startsAt": [_("Use ISO 8601 with an offset.")]})
-    if professional.clinic_id != clinic.pk or service.clinic_id != clinic.pk:
-        raise ApiError(404, "NOT_FOUND", _("Not found."))
-    if not professional.active or not service.active or not professional.services.filter(pk=service.pk).exists():
-        raise ApiError(422, "SERVICE_NOT_OFFERED", _("This professional does not offer this service."))
+def _service_not_offered():
+    return Unprocessable(Code.SERVICE_NOT_OFFERED, _("This professional does not offer this service."))
+
+
+def _outside_hours():
+    return Unprocessable(Code.OUTSIDE_WORKING_HOURS,
+                         _("Nobody is working for the whole appointment at that time; please choose another time."))
+
+
+def _slot_taken():
+    return Conflict(Code.SLOT_TAKEN, _("That time is no longer available; please choose another time."))
+
+
+def _check_time(clinic, starts_at, source, now):
+    """Refusals that depend only on the time: no offset, in the past, inside the notice, past the horizon."""
+    if not isinstance(starts_at, dt.datetime) or starts_at.tzinfo is None:
+        raise InvalidInput.on("startsAt", _("The start time needs a time zone offset."))
+    now = now or timezone.now()
+    if starts_at < now:
+        raise Unprocessable(Code.IN_THE_PAST, _("That time has already passed; please choose a later time."))
+    if starts_at > now + STAFF_HORIZON:
+        raise Unprocessable(Code.TOO_FAR_AHEAD, _("Appointments can be booked at most %(days)d days ahead.")
+                            % {"days": STAFF_HORIZON.days})
     if source in PATIENT_FACING_SOURCES:
         rules = selectors.booking_rules(clinic)
-        now = now or timezone.now()
         if starts_at < now + dt.timedelta(minutes=rules["min_notice_minutes"]):
-            raise ApiError(422, "TOO_SOON", _("Appointments must be booked at least %(minutes)d minutes ahead.")
-                           % {"minutes": rules["min_notice_minutes"]})
+            raise Unprocessable(Code.TOO_SOON,
+                                _("Appointments must be booked at least %(minutes)d minutes ahead.")
+                                % {"minutes": rules["min_notice_minutes"]})
         if starts_at > now + dt.timedelta(days=rules["max_days_ahead"]):
-            raise ApiError(422, "TOO_FAR_AHEAD", _("Appointments can be booked at most %(days)d days ahead.")
-                           % {"days": rules["max_days_ahead"]})
+            raise Unprocessable(Code.TOO_FAR_AHEAD, _("Appointments can be booked at most %(days)d days ahead.")
+                                % {"days": rules["max_days_ahead"]})
+
+
+def _offers(professional, service) -> bool:
+    return (professional.active and service.active
+            and professional.services.filter(pk=service.pk).exists())
+
+
+def _check_bookable(clinic, professional, service, starts_at, source, now):
+    _check_time(clinic, starts_at, source, now)
+    if not _offers(professional, service):
+        raise _service_not_offered()
     if not selectors.fits_availability(clinic, professional, service, starts_at):
-        raise ApiError(422, "OUTSIDE_WORKING_HOURS",
-                       _("The professional is not available for the whole appointment at that time."))
+        raise Unprocessable(Code.OUTSIDE_WORKING_HOURS,
+                            _("The professional is not working for the whole appointment at that time; "
+                              "please choose another time."))
 
 
 DEADLOCK_DETECTED = "40P01"
@@ -270,7 +361,7 @@ SAVE_ATTEMPTS = 3
 
 
 def _save_guarded(appointment, **save_kwargs):
-    """Save inside a savepoint; the exclusion constraint's refusal becomes 409 SLOT_TAKEN.
+    """Save inside a savepoint; the exclusion constraint's refusal becomes SLOT_TAKEN.
 
     Two transactions inserting overlapping ranges at the same instant can each wait for the other inside the
     exclusion check, and PostgreSQL then aborts one as a deadlock. The victim retries from its savepoint:
@@ -294,102 +385,138 @@ def _save_guarded(appointment, **save_kwargs):
     raise _slot_taken()
 
 
-def _slot_taken():
-    return ApiError(409, "SLOT_TAKEN", _("That time is no longer available; please choose another slot."))
-
-
 def _set_times(appointment, service, starts_at):
     starts_at, ends_at, lower, upper = selectors.occupied_range(service, starts_at)
     appointment.starts_at, appointment.ends_at = starts_at, ends_at
     appointment.occupied = (lower, upper)
 
 
-@transaction.atomic
-def book(*, clinic, patient, professional, service, starts_at, source=Appointment.Source.STAFF, notes="",
-         actor=None, now=None) -> Appointment:
-    """Book `patient` with `professional` for `service` at `starts_at`.
+def _candidates(clinic, service, starts_at):
+    """Professionals who could take `service` at `starts_at`, free ones first; raises the real reason when
+    there are none: nobody offers it (SERVICE_NOT_OFFERED), nobody works then (OUTSIDE_WORKING_HOURS),
+    everyone who works then is busy (SLOT_TAKEN)."""
+    offering = selectors.bookable_professionals(clinic, service) if service.active else []
+    if not offering:
+        raise Unprocessable(Code.SERVICE_NOT_OFFERED, _("Nobody at the clinic offers this service."))
+    ends_at = starts_at + selectors.service_length(service)
+    margin = dt.timedelta(days=1)
+    open_time = selectors.availability(clinic, offering, starts_at - margin, ends_at + margin)
+    working = [pid for pid in offering
+               if any(start <= starts_at and ends_at <= end for start, end in open_time[pid])]
+    if not working:
+        raise _outside_hours()
+    _starts, _ends, lower, upper = selectors.occupied_range(service, starts_at)
+    busy = selectors.busy_times(clinic, working, lower, upper)
+    free = [pid for pid in working if not busy[pid]]
+    if not free:
+        raise _slot_taken()
+    professionals = Professional.objects.for_clinic(clinic).in_bulk(free)
+    return [professionals[pid] for pid in free]
 
-    Refuses with 422 outside the professional's open time (or across its boundary), for a service they do
-    not offer, and — for patient-facing sources — inside the minimum notice or beyond the horizon;
-    409 SLOT_TAKEN when the time overlaps another active appointment (decided by the database).
+
+@transaction.atomic
+def appointment_book(*, clinic, service, starts_at, professional=None, patient=None, patient_name: str = "",
+                     patient_phone: str = "", patient_email: str = "", source=Appointment.Source.STAFF,
+                     notes: str = "", actor=None, now=None) -> Appointment:
+    """Book `service` at `starts_at` with `professional` (an instance or id; None = the first professional free
+    then) for `patient` (instance, id or hash, chosen explicitly) or for the person described by
+    `patient_name`/`patient_phone`/`patient_email` (found or created by `patient_find_or_create`, inside this
+    transaction: a refused booking leaves no new patient behind).
+
+    Refusals (docs/api/clinic-v1.md, Appointments): NOT_FOUND / PATIENT_NOT_FOUND for ids not of this clinic;
+    IN_THE_PAST; TOO_SOON and TOO_FAR_AHEAD for patient-facing sources; SERVICE_NOT_OFFERED;
+    OUTSIDE_WORKING_HOURS (or across the boundary); SLOT_TAKEN only when another appointment overlaps.
     """
-    if patient.clinic_id != clinic.pk:
-        raise ApiError(404, "NOT_FOUND", _("Not found."))
-    _check_bookable(clinic, professional, service, starts_at, source, now)
-    appointment = Appointment(clinic=clinic, patient=patient, professional=professional, service=service,
-                              source=source, notes=notes or "")
-    _set_times(appointment, service, starts_at)
-    _save_guarded(appointment)
-    audit(clinic, actor, "appointment.create", appointment, {"startsAt": starts_at.isoformat()})
-    return appointment
-
-
-@transaction.atomic
-def reschedule(appointment, *, starts_at, professional=None, source=None, actor=None, now=None) -> Appointment:
-    """Move an active appointment to `starts_at` (optionally another professional); same refusals as book().
-
-    `source` is the channel asking for the move (notice and horizon bind patient-facing ones); by default
-    the channel that booked it.
-    """
-    if not appointment.is_active:
-        raise ApiError(409, "APPOINTMENT_NOT_ACTIVE", _("Only scheduled or confirmed appointments can be moved."))
-    professional = professional or appointment.professional
-    _check_bookable(appointment.clinic, professional, appointment.service, starts_at, source or appointment.source,
-                    now)
-    previous = appointment.starts_at
-    appointment.professional = professional
-    _set_times(appointment, appointment.service, starts_at)
-    _save_guarded(appointment)
-    audit(appointment.clinic, actor, "appointment.reschedule", appointment,
-          {"from": previous.isoformat(), "to": starts_at.isoformat()})
-    return appointment
-
-
-@transaction.atomic
-def set_status(appointment, status, *, actor=None) -> Appointment:
-    """Change the status; making a cancelled appointment active again can meet SLOT_TAKEN."""
-    if status not in Appointment.Status.values:
-        raise ApiError(400, "VALIDATION_ERROR", _("Unknown status."), {"status": [_("Unknown status.")]})
-    if status == appointment.status:
-        return appointment
-    previous = appointment.status
-    appointment.status = status
-    _save_guarded(appointment, update_fields=["status", "updated_at"])
-    audit(appointment.clinic, actor, "appointment.status", appointment, {"from": previous, "to": status})
-    return appointment
-
-
-def cancel(appointment, *, actor=None) -> Appointment:
-    """Cancel, keeping the row; the time becomes free at once (the constraint ignores cancelled rows)."""
-    return set_status(appointment, Appointment.Status.CANCELLED, actor=actor)
-
-
-@transaction.atomic
-def update_notes(appointment, notes, *, actor=None) -> Appointment:
-    """Replace the appointment's notes."""
-    if appointment.notes != notes:
-        appointment.notes = notes
-        appointment.save(update_fields=["notes", "updated_at"])
-        audit(appointment.clinic, actor, "appointment.notes", appointment)
-    return appointment
-
-
-def book_first_free(*, clinic, patient, service, starts_at, professional=None, source, notes="", actor=None):
-    """Book at `starts_at` with `professional`, or with the first professional free then; 409 if none is."""
+    service = _scoped(Service, clinic, service)
+    professional = _scoped(Professional, clinic, professional)
+    chosen = _chosen_patient(clinic, patient) if patient is not None else None
+    if chosen is not None and ERASED_TAG in (chosen.tags or []):
+        raise Conflict(Code.PATIENT_ERASED, _("This patient's data was erased; register them again."))
+    _check_time(clinic, starts_at, source, now)
     if professional is not None:
-        return book(clinic=clinic, patient=patient, professional=professional, service=service,
-                    starts_at=starts_at, source=source, notes=notes, actor=actor)
-    candidates = [slot.professional_id for slot in selectors.free_slots(
-        clinic, service, starts_at.astimezone(selectors.clinic_zone(clinic)).date(),
-        starts_at.astimezone(selectors.clinic_zone(clinic)).date()) if slot.starts_at == starts_at]
-    if not candidates:
-        raise ApiError(409, "SLOT_TAKEN", _("That time is no longer available; please choose another slot."))
-    professionals = Professional.objects.in_bulk(candidates)
+        _check_bookable(clinic, professional, service, starts_at, source, now)
+        candidates = [professional]
+    else:
+        candidates = _candidates(clinic, service, starts_at)
+    if chosen is None:
+        chosen, _created = patient_find_or_create(clinic=clinic, name=patient_name, phone=patient_phone,
+                                                  email=patient_email, actor=actor)
     for candidate in candidates:
+        appointment = Appointment(clinic=clinic, patient=chosen, professional=candidate, service=service,
+                                  source=source, notes=notes or "")
+        _set_times(appointment, service, starts_at)
         try:
-            return book(clinic=clinic, patient=patient, professional=professionals[candidate], service=service,
-                        starts_at=starts_at, source=source, notes=notes, actor=actor)
-        except ApiError as error:
-            if error.code != "SLOT_TAKEN":
-                raise
-    raise ApiError(409, "SLOT_TAKEN", _("That time is no longer available; please choose another slot."))
+            _save_guarded(appointment)
+        except Conflict:
+            continue  # someone took this professional's time since we looked: try the next one free
+        audit(clinic, actor, "appointment.create", appointment, {"startsAt": starts_at.isoformat()})
+        _announce(signals.appointment_booked, appointment)
+        return appointment
+    raise _slot_taken()
+
+
+def _announce(signal, appointment):
+    transaction.on_commit(lambda: signal.send(sender=Appointment, appointment=appointment), robust=True)
+
+
+def _locked(appointment) -> Appointment:
+    return (Appointment.objects.select_for_update().select_related("clinic", "patient", "professional", "service")
+            .get(pk=appointment.pk))
+
+
+@transaction.atomic
+def appointment_update(*, appointment, starts_at=None, professional=None, notes=None, status=None, source=None,
+                       actor=None, now=None) -> Appointment:
+    """Change the time (and/or professional), the notes and the status of an appointment together: all or
+    nothing, so a taken slot changes no field. Returns the updated appointment (a fresh instance).
+
+    A move has the same refusals as `appointment_book` (judged for `source`, by default the channel that booked
+    it) and needs an active appointment (APPOINTMENT_NOT_ACTIVE); making a cancelled appointment active again can
+    meet SLOT_TAKEN.
+    """
+    if starts_at is not None and (not isinstance(starts_at, dt.datetime) or starts_at.tzinfo is None):
+        raise InvalidInput.on("startsAt", _("The start time needs a time zone offset."))
+    current = _locked(appointment)
+    clinic = current.clinic
+    changes = {}  # audit action -> what changed; one row each, all in this transaction
+    professional = _scoped(Professional, clinic, professional)
+    moving = ((starts_at is not None and starts_at != current.starts_at)
+              or (professional is not None and professional.pk != current.professional_id))
+    if moving:
+        if not current.is_active:
+            raise Conflict(Code.APPOINTMENT_NOT_ACTIVE, _("Only scheduled or confirmed appointments can be moved."))
+        starts_at = starts_at or current.starts_at
+        professional = professional or current.professional
+        _check_bookable(clinic, professional, current.service, starts_at, source or current.source, now)
+        changes["appointment.reschedule"] = {"from": current.starts_at.isoformat(), "to": starts_at.isoformat()}
+        current.professional = professional
+        _set_times(current, current.service, starts_at)
+    if notes is not None and notes != current.notes:
+        current.notes = notes
+        changes["appointment.notes"] = {}
+    previous_status = current.status
+    if status is not None and status != current.status:
+        if status not in Appointment.Status.values:
+            raise InvalidInput.on("status", _("Unknown status."))
+        current.status = status
+        changes["appointment.status"] = {"from": previous_status, "to": status}
+    if not changes:
+        return current
+    _save_guarded(current)
+    for action, details in changes.items():
+        audit(clinic, actor, action, current, details)
+    if current.status == Appointment.Status.CANCELLED and previous_status != Appointment.Status.CANCELLED:
+        _announce(signals.appointment_cancelled, current)
+    return current
+
+
+def appointment_reschedule(*, appointment, starts_at, professional=None, source=None, actor=None,
+                           now=None) -> Appointment:
+    """Move an active appointment to `starts_at` (optionally another professional); see `appointment_update`."""
+    return appointment_update(appointment=appointment, starts_at=starts_at, professional=professional,
+                              source=source, actor=actor, now=now)
+
+
+def appointment_cancel(*, appointment, actor=None) -> Appointment:
+    """Cancel, keeping the row; the time becomes free at once (the constraint ignores cancelled rows)."""
+    return appointment_update(appointment=appointment, status=Appointment.Status.CANCELLED, actor=actor)

@@ -7,6 +7,7 @@ app_name = "scheduling"
 urlpatterns = [
     path("", views.agenda, name="agenda"),
     path("appointments/new/", views.appointment_new, name="appointment_new"),
+    path("appointments/new/patients/", views.patient_matches, name="patient_matches"),
     path("appointments/<uuid:appointment_id>/", views.appointment_edit, name="appointment_edit"),
     path("appointments/<uuid:appointment_id>/cancel/", views.appointment_cancel, name="appointment_cancel"),
     path("professionals/", views.professional_list, name="professionals"),

@@ -1,9 +1,12 @@
 """Console pages of scheduling: the agenda (day and week, in the clinic's zone), appointments, professionals,
-services and working hours. They call the same services as the API."""
+services and working hours. They call the same services as the API; a refused use case (a `DomainError`) is
+shown as a form error or a message."""
 import datetime as dt
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -11,27 +14,19 @@ from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from clinics.errors import DomainError, NotFound
 from clinics.views import console_page
-from config.surfaces.errors import ApiError
 
-from . import selectors, services
+from . import patients, selectors, services
+from .filters import AppointmentFilter, ProfessionalFilter, ServiceFilter
 from .forms import AppointmentCreateForm, AppointmentEditForm, ExceptionForm, ProfessionalForm, ServiceForm
 from .models import Appointment, AvailabilityException, Professional, Service
-
-
-def _require_write(request):
-    if not request.auth.can("write"):
-        raise PermissionDenied
-
-
-def _clinic(request):
-    return request.membership.clinic
 
 
 @console_page
 def agenda(request):
     """Day or week of appointments per professional; times in the clinic's zone."""
-    clinic = _clinic(request)
+    clinic = request.clinic
     zone = selectors.clinic_zone(clinic)
     today = timezone.now().astimezone(zone).date()
     try:
@@ -42,13 +37,13 @@ def agenda(request):
     first = day - dt.timedelta(days=day.weekday()) if mode == "week" else day
     length = 7 if mode == "week" else 1
     days = [first + dt.timedelta(days=offset) for offset in range(length)]
-    professionals = list(Professional.objects.filter(clinic=clinic, active=True))
+    professionals = list(Professional.objects.for_clinic(clinic).filter(active=True))
     chosen = request.GET.get("professional") or ""
     shown = [p for p in professionals if str(p.pk) == chosen] or professionals
-    appointments = selectors.appointments_for(
-        clinic, starts_from=selectors.local_midnight(days[0], zone),
-        starts_to=selectors.local_midnight(days[-1] + dt.timedelta(days=1), zone),
-    ).filter(professional__in=shown).select_related("patient", "service", "professional").order_by("starts_at")
+    window = {"from": selectors.local_midnight(days[0], zone).isoformat(),
+              "to": selectors.local_midnight(days[-1] + dt.timedelta(days=1), zone).isoformat()}
+    appointments = _filtered(AppointmentFilter, request, Appointment.objects.for_clinic(clinic), data=window).filter(
+        professional__in=shown).select_related("patient", "service", "professional").order_by("starts_at")
     cells = {(d, p.pk): [] for d in days for p in shown}
     for appointment in appointments:
         appointment.local_start = appointment.starts_at.astimezone(zone)
@@ -64,31 +59,14 @@ def agenda(request):
     })
 
 
-def _error_text(error: ApiError) -> str:
-    return str(error.detail)
-
-
-@console_page
-def appointment_new(request):
-    _require_write(request)
-    clinic = _clinic(request)
-    initial = {"date": request.GET.get("date"), "professional": request.GET.get("professional")}
-    form = AppointmentCreateForm(request.POST or None, clinic=clinic, initial=initial)
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            patient = services.find_or_create_patient(clinic, name=data["patient_name"], phone=data["patient_phone"],
-                                                      email=data["patient_email"], actor=request)
-            appointment = services.book(clinic=clinic, patient=patient, professional=data["professional"],
-                                        service=data["service"], starts_at=form.starts_at,
-                                        source=Appointment.Source.STAFF, notes=data["notes"], actor=request)
-        except ApiError as error:
-            form.add_error(None, _error_text(error))
-        else:
-            messages.success(request, _("Appointment booked."))
-            return redirect(_agenda_url(appointment, clinic))
-    return render(request, "scheduling/console/appointment_form.html", {"form": form, "appointment": None},
-                  status=400 if form.errors else 200)
+def _filtered(filterset_class, request, queryset, data=None):
+    """The console list narrowed by the same FilterSet as the API (from the query string, or `data`);
+    unreadable filters are ignored."""
+    filterset = filterset_class(request.GET if data is None else data, queryset=queryset, request=request)
+    try:
+        return filterset.qs if filterset.is_valid() else queryset
+    except DjangoValidationError:
+        return queryset
 
 
 def _agenda_url(appointment, clinic):
@@ -96,92 +74,128 @@ def _agenda_url(appointment, clinic):
     return f"{reverse('scheduling:agenda')}?date={local.isoformat()}"
 
 
-@console_page
+@console_page(write=True)
+def appointment_new(request):
+    """Book from the console: staff pick one of the patients with the phone typed, or book a new patient."""
+    if not request.auth.can("write"):
+        raise PermissionDenied
+    clinic = request.clinic
+    initial = {"date": request.GET.get("date"), "professional": request.GET.get("professional")}
+    form = AppointmentCreateForm(request.POST or None, clinic=clinic, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            appointment = services.appointment_book(
+                clinic=clinic, professional=data["professional"], service=data["service"],
+                starts_at=form.starts_at, patient=data["patient"], patient_name=data["patient_name"],
+                patient_phone=data["patient_phone"], patient_email=data["patient_email"],
+                source=Appointment.Source.STAFF, notes=data["notes"], actor=request)
+        except DomainError as error:
+            form.add_error(None, error.message)
+        else:
+            messages.success(request, _("Appointment booked."))
+            return redirect(_agenda_url(appointment, clinic))
+    return render(request, "scheduling/console/appointment_form.html", {"form": form, "appointment": None},
+                  status=400 if form.errors else 200)
+
+
+@console_page(write=True)
+def patient_matches(request):
+    """JSON for the new-appointment form: the clinic's patients with the phone being typed (id and name)."""
+    if not request.auth.can("write"):
+        raise PermissionDenied
+    phone = (request.GET.get("phone") or "")[:40]
+    found = patients.patients_with_phone(clinic=request.clinic, phone=phone) if len(phone) >= 6 else []
+    if found:
+        patients._audit(request, "patient.list", None, _("console booking form"),
+                        clinic=request.clinic, hashes=[patient.hash for patient in found], masked=False)
+    return JsonResponse({"patients": [{"id": str(patient.pk), "name": patient.name} for patient in found]})
+
+
+@console_page(write=True)
 def appointment_edit(request, appointment_id):
-    clinic = _clinic(request)
-    appointment = get_object_or_404(Appointment.objects.select_related("patient", "service", "professional"),
-                                    clinic=clinic, pk=appointment_id)
+    clinic = request.clinic
+    appointment = get_object_or_404(
+        Appointment.objects.for_clinic(clinic).select_related("patient", "service", "professional"),
+        pk=appointment_id)
     local = appointment.starts_at.astimezone(selectors.clinic_zone(clinic))
     initial = {"professional": appointment.professional_id, "date": local.date(), "time": local.time(),
                "status": appointment.status, "notes": appointment.notes}
     form = AppointmentEditForm(request.POST or None, clinic=clinic, initial=initial)
-    if request.method == "POST":
-        _require_write(request)
-        if form.is_valid():
-            data = form.cleaned_data
-            try:
-                if form.starts_at != appointment.starts_at or data["professional"] != appointment.professional:
-                    services.reschedule(appointment, starts_at=form.starts_at, professional=data["professional"],
-                                        source=Appointment.Source.STAFF, actor=request)
-                services.update_notes(appointment, data["notes"], actor=request)
-                services.set_status(appointment, data["status"], actor=request)
-            except ApiError as error:
-                form.add_error(None, _error_text(error))
-            else:
-                messages.success(request, _("Appointment saved."))
-                return redirect(_agenda_url(appointment, clinic))
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            appointment = services.appointment_update(
+                appointment=appointment, starts_at=form.starts_at, professional=data["professional"],
+                notes=data["notes"], status=data["status"], source=Appointment.Source.STAFF, actor=request)
+        except DomainError as error:
+            form.add_error(None, error.message)
+        else:
+            messages.success(request, _("Appointment saved."))
+            return redirect(_agenda_url(appointment, clinic))
     return render(request, "scheduling/console/appointment_form.html", {"form": form, "appointment": appointment},
                   status=400 if form.errors else 200)
 
 
 @require_POST
-@console_page
+@console_page(write=True)
 def appointment_cancel(request, appointment_id):
-    _require_write(request)
-    clinic = _clinic(request)
-    appointment = get_object_or_404(Appointment, clinic=clinic, pk=appointment_id)
-    services.cancel(appointment, actor=request)
-    messages.success(request, _("Appointment cancelled."))
+    clinic = request.clinic
+    appointment = get_object_or_404(Appointment.objects.for_clinic(clinic), pk=appointment_id)
+    try:
+        services.appointment_cancel(appointment=appointment, actor=request)
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, _("Appointment cancelled."))
     return redirect(_agenda_url(appointment, clinic))
 
 
 @console_page
 def professional_list(request):
-    clinic = _clinic(request)
-    professionals = Professional.objects.filter(clinic=clinic).prefetch_related("services", "working_hours")
+    queryset = Professional.objects.for_clinic(request.clinic).prefetch_related("services", "working_hours")
+    professionals = list(_filtered(ProfessionalFilter, request, queryset))
     for professional in professionals:
         professional.week = selectors.weekly_schedule(professional.working_hours.all())
     return render(request, "scheduling/console/professionals.html", {
         "professionals": professionals, "can_write": request.auth.can("write")})
 
 
-@console_page
+@console_page(write=True)
 def professional_form(request, professional_id=None):
-    clinic = _clinic(request)
-    professional = get_object_or_404(Professional, clinic=clinic, pk=professional_id) if professional_id else None
+    clinic = request.clinic
+    professional = (get_object_or_404(Professional.objects.for_clinic(clinic), pk=professional_id)
+                    if professional_id else None)
     form = ProfessionalForm(request.POST or None, instance=professional, clinic=clinic)
-    if request.method == "POST":
-        _require_write(request)
-        if form.is_valid():
-            data = form.cleaned_data
-            fields = {key: data[key] for key in services.PROFESSIONAL_FIELDS if key in data}
-            service_ids = [service.pk for service in data["services"]]
-            try:
-                if professional is None:
-                    services.create_professional(clinic, service_ids=service_ids,
-                                                 working_hours=data["working_hours"], actor=request, **fields)
-                else:
-                    professional.refresh_from_db()
-                    services.update_professional(professional, service_ids=service_ids,
-                                                 working_hours=data["working_hours"], actor=request, **fields)
-            except ApiError as error:
-                form.add_error(None, _error_text(error))
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        fields = {key: data[key] for key in services.PROFESSIONAL_FIELDS if key in data}
+        service_ids = [service.pk for service in data["services"]]
+        try:
+            if professional is None:
+                services.professional_create(clinic=clinic, service_ids=service_ids,
+                                             working_hours=data["working_hours"], actor=request, **fields)
             else:
-                messages.success(request, _("Professional saved."))
-                return redirect("scheduling:professionals")
+                professional.refresh_from_db()
+                services.professional_update(professional=professional, service_ids=service_ids,
+                                             working_hours=data["working_hours"], actor=request, **fields)
+        except DomainError as error:
+            form.add_error(None, error.message)
+        else:
+            messages.success(request, _("Professional saved."))
+            return redirect("scheduling:professionals")
     return render(request, "scheduling/console/professional_form.html", {"form": form, "professional": professional},
                   status=400 if form.errors else 200)
 
 
 @require_POST
-@console_page
+@console_page(write=True)
 def professional_remove(request, professional_id):
-    _require_write(request)
-    professional = get_object_or_404(Professional, clinic=_clinic(request), pk=professional_id)
+    professional = get_object_or_404(Professional.objects.for_clinic(request.clinic), pk=professional_id)
     try:
-        outcome = services.remove_professional(professional, actor=request)
-    except ApiError as error:
-        messages.error(request, _error_text(error))
+        outcome = services.professional_remove(professional=professional, actor=request)
+    except DomainError as error:
+        messages.error(request, error.message)
     else:
         messages.success(request, _("Professional archived.") if outcome == "archived" else _("Professional deleted."))
     return redirect("scheduling:professionals")
@@ -189,24 +203,27 @@ def professional_remove(request, professional_id):
 
 @console_page
 def service_list(request):
+    services_list = _filtered(ServiceFilter, request, Service.objects.for_clinic(request.clinic))
     return render(request, "scheduling/console/services.html", {
-        "services": Service.objects.filter(clinic=_clinic(request)), "can_write": request.auth.can("write")})
+        "services": services_list, "can_write": request.auth.can("write")})
 
 
-@console_page
+@console_page(write=True)
 def service_form(request, service_id=None):
-    clinic = _clinic(request)
-    service = get_object_or_404(Service, clinic=clinic, pk=service_id) if service_id else None
+    clinic = request.clinic
+    service = get_object_or_404(Service.objects.for_clinic(clinic), pk=service_id) if service_id else None
     form = ServiceForm(request.POST or None, instance=service)
-    if request.method == "POST":
-        _require_write(request)
-        if form.is_valid():
-            fields = {key: form.cleaned_data[key] for key in services.SERVICE_FIELDS}
+    if request.method == "POST" and form.is_valid():
+        fields = {key: form.cleaned_data[key] for key in services.SERVICE_FIELDS}
+        try:
             if service is None:
-                services.create_service(clinic, actor=request, **fields)
+                services.service_create(clinic=clinic, actor=request, **fields)
             else:
                 service.refresh_from_db()
-                services.update_service(service, actor=request, **fields)
+                services.service_update(service=service, actor=request, **fields)
+        except DomainError as error:
+            form.add_error(None, error.message)
+        else:
             messages.success(request, _("Service saved."))
             return redirect("scheduling:services")
     return render(request, "scheduling/console/service_form.html", {"form": form, "service": service},
@@ -214,34 +231,36 @@ def service_form(request, service_id=None):
 
 
 @require_POST
-@console_page
+@console_page(write=True)
 def service_remove(request, service_id):
-    _require_write(request)
-    service = get_object_or_404(Service, clinic=_clinic(request), pk=service_id)
+    service = get_object_or_404(Service.objects.for_clinic(request.clinic), pk=service_id)
     try:
-        outcome = services.remove_service(service, actor=request)
-    except ApiError as error:
-        messages.error(request, _error_text(error))
+        outcome = services.service_remove(service=service, actor=request)
+    except DomainError as error:
+        messages.error(request, error.message)
     else:
         messages.success(request, _("Service archived.") if outcome == "archived" else _("Service deleted."))
     return redirect("scheduling:services")
 
 
-@console_page
+@console_page(write=True)
 def exception_list(request):
     """Upcoming time off, extra hours and closures, and a form to add one."""
-    clinic = _clinic(request)
+    clinic = request.clinic
     form = ExceptionForm(request.POST or None, clinic=clinic)
-    if request.method == "POST":
-        _require_write(request)
-        if form.is_valid():
-            data = form.cleaned_data
-            services.add_exception(clinic, kind=data["kind"], starts_at=data["starts"], ends_at=data["ends"],
-                                   professional=data["professional"], reason=data["reason"], actor=request)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.availability_exception_create(
+                clinic=clinic, kind=data["kind"], starts_at=data["starts"], ends_at=data["ends"],
+                professional=data["professional"], reason=data["reason"], actor=request)
+        except DomainError as error:
+            form.add_error(None, error.message)
+        else:
             messages.success(request, _("Saved."))
             return redirect("scheduling:exceptions")
     zone = selectors.clinic_zone(clinic)
-    exceptions = list(AvailabilityException.objects.filter(clinic=clinic, ends_at__gt=timezone.now())
+    exceptions = list(AvailabilityException.objects.for_clinic(clinic).filter(ends_at__gt=timezone.now())
                       .select_related("professional").order_by("starts_at"))
     for exception in exceptions:
         exception.local_start = exception.starts_at.astimezone(zone)
@@ -252,10 +271,11 @@ def exception_list(request):
 
 
 @require_POST
-@console_page
+@console_page(write=True)
 def exception_remove(request, exception_id):
-    _require_write(request)
-    exception = get_object_or_404(AvailabilityException, clinic=_clinic(request), pk=exception_id)
-    services.remove_exception(exception, actor=request)
+    try:
+        services.availability_exception_remove(clinic=request.clinic, exception=exception_id, actor=request)
+    except NotFound:
+        raise Http404
     messages.success(request, _("Removed."))
     return redirect("scheduling:exceptions")

@@ -1,12 +1,45 @@
 """Telephony's part of what scheduling announces (`scheduling/signals.py`): the RGPD export and erasure of the
-messages and calls exchanged with a patient's phone."""
+messages and calls exchanged with a patient's phone, and the SMS confirming an online booking."""
+import logging
+
+from django.db import transaction
 from django.db.models import Q
 from django.dispatch import receiver
+from django.utils.translation import gettext as _
 
-from scheduling.signals import patient_erased, patient_exported
+from scheduling.models import Appointment
+from scheduling.selectors import clinic_zone
+from scheduling.signals import appointment_booked, patient_erased, patient_exported
 
 from .models import Call, Message
-from .services import erase_contact
+from .services import enqueue_sms, erase_contact
+
+logger = logging.getLogger(__name__)
+
+
+@receiver(appointment_booked, dispatch_uid="telephony.booking_confirmation")
+def text_booking_confirmation(sender, appointment, **kwargs):
+    """A patient who booked on the public page gets an SMS; sent after the booking commits, and a failure to
+    text never undoes the booking (the outbox shows what was not sent)."""
+    if appointment.source != Appointment.Source.ONLINE or not appointment.patient.phone:
+        return
+    transaction.on_commit(lambda: _queue_confirmation(appointment), robust=True)
+
+
+def confirmation_text(appointment) -> str:
+    local = appointment.starts_at.astimezone(clinic_zone(appointment.clinic))
+    return _("%(clinic)s: your appointment (%(service)s with %(professional)s) is booked for %(when)s.") % {
+        "clinic": appointment.clinic.name, "service": appointment.service.name,
+        "professional": appointment.professional.name, "when": local.strftime("%d/%m/%Y %H:%M")}
+
+
+def _queue_confirmation(appointment):
+    try:
+        with transaction.atomic():
+            enqueue_sms(appointment.clinic, appointment.patient.phone, confirmation_text(appointment),
+                        purpose="booking_confirmation")
+    except Exception:  # noqa: BLE001 - the booking stands; the outbox shows what was not sent
+        logger.exception("Booking confirmation SMS for appointment %s was not queued", appointment.pk)
 
 
 @receiver(patient_exported, dispatch_uid="telephony.patient_exported")

@@ -1,4 +1,4 @@
-"""Patient routes on the v1 surface (seed 000), kept apart from scheduling's own module."""
+"""Patient routes on the v1 surface (docs/api/clinic-v1.md), kept apart from scheduling's own module."""
 from django.urls import path
 
 from . import patients

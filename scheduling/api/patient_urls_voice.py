@@ -1,4 +1,4 @@
-"""Contact routes on the voice surface (seed 003): the clinic's patients and leads."""
+"""Contact routes on the voice surface (docs/api/voice.md): the clinic's patients and leads."""
 from django.urls import path
 
 from . import patients

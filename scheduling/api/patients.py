@@ -1,5 +1,6 @@
-"""Patients on /v1 (seed 000) and contacts on the voice API (seed 003): one model, the caller's role decides how
-much of it shows, and every response that carries personal data leaves an audit row with its purpose."""
+"""Patients on /v1 (docs/api/clinic-v1.md) and contacts on the voice API (docs/api/voice.md): one model, the
+caller's role decides how much of it shows, and every response that carries personal data leaves an audit row
+with its purpose."""
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, serializers, status
@@ -7,11 +8,13 @@ from rest_framework.response import Response
 
 from config.surfaces.tenancy import ClinicScopedMixin
 from config.surfaces import V1, VOICE
-from scheduling import patients
-from scheduling.models import Patient
+from scheduling import patients, services
+from scheduling.filters import PatientFilter
+from scheduling.models import LIMITS, Patient
 
 SEARCH_PARAMETER = OpenApiParameter("search", str, required=False,
-                                    description="Name words (all must match) or a full phone number")
+                                    description="Name words or their beginnings (all must match: \"Mar Sil\" "
+                                                "finds Maria da Silva) or a full phone number")
 PURPOSE_PARAMETER = OpenApiParameter("purpose", str, required=False,
                                      description="Why the personal data is read (kept in the audit log); "
                                                  "also the X-Purpose header")
@@ -49,8 +52,10 @@ class PatientSerializer(serializers.ModelSerializer):
 class PatientQuerysetMixin(ClinicScopedMixin):
     queryset = Patient.objects.all()
 
+    filterset_class = PatientFilter
+
     def get_queryset(self):
-        return patients.patients_for(self.clinic, self.request.query_params.get("search", ""))
+        return patients.patients_for(self.clinic)
 
     def get_serializer_context(self):
         return {**super().get_serializer_context(), "full_pii": patients.can_read_pii(self.request.auth)}
@@ -81,7 +86,7 @@ class PatientV1Detail(V1.view, PatientQuerysetMixin, generics.RetrieveAPIView):
     lookup_field = "hash"
 
     def get_queryset(self):
-        return Patient.objects.filter(clinic=self.clinic)
+        return Patient.objects.for_clinic(self.clinic)
 
     def retrieve(self, request, *args, **kwargs):
         patient = self.get_object()
@@ -90,7 +95,7 @@ class PatientV1Detail(V1.view, PatientQuerysetMixin, generics.RetrieveAPIView):
         return Response(self.get_serializer(patient).data)
 
 
-# --- contacts (voice surface, seed 003) ---------------------------------------------------------------------------
+# --- contacts (voice surface, docs/api/voice.md) ------------------------------------------------------------
 
 class ContactSerializer(PatientSerializer):
     """A contact: a patient (has appointments) or a lead (not yet a patient)."""
@@ -106,16 +111,18 @@ class ContactSerializer(PatientSerializer):
 
 
 class ContactCreateSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
-    phone = serializers.CharField(max_length=40)
-    email = serializers.EmailField(required=False, allow_blank=True)
-    tags = serializers.ListField(child=serializers.CharField(max_length=40), required=False, default=list)
+    name = serializers.CharField(max_length=LIMITS["name"], required=False, allow_blank=True, default="")
+    phone = serializers.CharField(max_length=LIMITS["phone"])
+    email = serializers.EmailField(required=False, allow_blank=True, max_length=LIMITS["email"])
+    tags = serializers.ListField(child=serializers.CharField(max_length=40), required=False, default=list,
+                                 max_length=50)
 
 
 @extend_schema(parameters=[SEARCH_PARAMETER])
 class ContactVoiceListCreate(VOICE.view, PatientQuerysetMixin, generics.ListCreateAPIView):
-    """GET /api/v1/contacts lists contacts (search, page/per_page); POST adds one, deduplicated by phone:
-    an existing phone answers 200 with the existing contact, a new one 201."""
+    """GET /api/v1/contacts lists contacts (search, page/per_page); POST adds one, deduplicated by phone and
+    name: the same phone and (normalised) name answers 200 with the existing contact, anyone else 201 — a new
+    contact, who may share the phone (docs/api/voice.md, Contacts)."""
 
     serializer_class = ContactSerializer
 
@@ -134,7 +141,8 @@ class ContactVoiceListCreate(VOICE.view, PatientQuerysetMixin, generics.ListCrea
     def post(self, request, *args, **kwargs):
         payload = ContactCreateSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        patient, created = patients.find_or_create_patient(self.clinic, source=request, **payload.validated_data)
+        patient, created = services.patient_find_or_create(clinic=self.clinic, actor=request,
+                                                           **payload.validated_data)
         patient = patients.patients_for(self.clinic).get(pk=patient.pk)
         response = Response(self.get_serializer(patient).data,
                             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)

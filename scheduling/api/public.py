@@ -5,7 +5,7 @@ Abuse protection: a per-IP counter of booking POSTs in the cache (`BOOKING_RATE_
 minutes) and a honeypot field `website` that people never see and bots fill in.
 """
 import datetime as dt
-import logging
+import uuid
 
 from django.conf import settings
 from django.core.cache import cache
@@ -20,15 +20,15 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from clinics.errors import InvalidInput
 from clinics.models import Clinic
 from config.surfaces import PUBLIC
-from config.surfaces.errors import ApiError
 from scheduling import selectors, services
+from scheduling.errors import SchedulingCode
 from scheduling.models import Appointment, Professional, Service
 
 from .serializers import AppointmentSerializer, ClinicDateTimeField, PatientInputSerializer, SlotSerializer
 
-logger = logging.getLogger(__name__)
 MAX_RANGE_DAYS = 31
 
 
@@ -51,14 +51,14 @@ class PublicView(PUBLIC.view, APIView):
 
 
 def bookable_services(clinic):
-    return Service.objects.filter(clinic=clinic, active=True, online_bookable=True).order_by("name", "id")
+    return Service.objects.for_clinic(clinic).filter(active=True, online_bookable=True).order_by("name", "id")
 
 
 def clinic_summary(clinic):
     """What the public page shows: the clinic, its online-bookable services and who performs them."""
     services_list = list(bookable_services(clinic))
     bookable_ids = {service.pk for service in services_list}
-    professionals = Professional.objects.filter(clinic=clinic, active=True, services__in=services_list).distinct(
+    professionals = Professional.objects.for_clinic(clinic).filter(active=True, services__in=services_list).distinct(
     ).prefetch_related("services").order_by("name", "id")
     rules = selectors.booking_rules(clinic)
     return {
@@ -81,7 +81,7 @@ class PublicBookingSerializer(serializers.Serializer):
     professionalId = serializers.UUIDField(required=False, allow_null=True)
     startsAt = ClinicDateTimeField()
     patient = PatientInputSerializer()
-    website = serializers.CharField(required=False, allow_blank=True)
+    website = serializers.CharField(required=False, allow_blank=True, max_length=200)
 
 
 def check_rate(request):
@@ -101,7 +101,9 @@ def check_rate(request):
 class BookingView(PublicView):
     """GET: clinic info, bookable services and professionals (JSON), or the booking page (HTML).
     POST: book `{serviceId, professionalId?, startsAt, patient: {name, phone, email?}}` → 201 with the
-    appointment, 409 SLOT_TAKEN when someone was faster; the patient is created if new and gets an SMS."""
+    appointment, 409 SLOT_TAKEN when someone was faster. The patient is reused only when phone and name both match
+    (another patient's data is never shown or changed) and is texted a confirmation once the booking commits
+    (docs/api/public.md)."""
 
     @extend_schema(responses={200: inline_serializer("PublicClinic", {
         "clinic": serializers.DictField(), "services": serializers.ListField(child=serializers.DictField()),
@@ -121,41 +123,24 @@ class BookingView(PublicView):
         clinic = self.get_clinic(slug)
         if not hasattr(request.data, "get"):
             raise ValidationError(_("Expected a JSON object."))
-        if (request.data.get("website") or "").strip():
-            raise ApiError(400, "REJECTED", _("This request was rejected."))
+        if str(request.data.get("website") or "").strip():
+            raise InvalidInput(SchedulingCode.REJECTED, _("This request was rejected."))
         payload = PublicBookingSerializer(data=request.data, context={"clinic": clinic})
         payload.is_valid(raise_exception=True)
         data = payload.validated_data
         service = get_object_or_404(bookable_services(clinic), pk=data["serviceId"])
         professional = None
         if data.get("professionalId"):
-            professional = get_object_or_404(Professional, clinic=clinic, active=True, pk=data["professionalId"])
-        patient = services.find_or_create_patient(clinic, actor=request, **data["patient"])
-        appointment = services.book_first_free(clinic=clinic, patient=patient, service=service,
-                                               starts_at=data["startsAt"], professional=professional,
-                                               source=Appointment.Source.ONLINE, actor=request)
-        send_confirmation(appointment)
+            professional = get_object_or_404(Professional.objects.for_clinic(clinic).filter(active=True),
+                                             pk=data["professionalId"])
+        details = data["patient"]
+        appointment = services.appointment_book(
+            clinic=clinic, service=service, starts_at=data["startsAt"], professional=professional,
+            patient_name=details["name"], patient_phone=details["phone"], patient_email=details.get("email", ""),
+            source=Appointment.Source.ONLINE, actor=request)
         body = AppointmentSerializer(appointment, context={"clinic": clinic}).data
         body.update({"serviceName": service.name, "professionalName": appointment.professional.name})
         return Response(body, status=status.HTTP_201_CREATED)
-
-
-def confirmation_text(appointment) -> str:
-    local = appointment.starts_at.astimezone(selectors.clinic_zone(appointment.clinic))
-    return _("%(clinic)s: your appointment (%(service)s with %(professional)s) is booked for %(when)s.") % {
-        "clinic": appointment.clinic.name, "service": appointment.service.name,
-        "professional": appointment.professional.name, "when": local.strftime("%d/%m/%Y %H:%M")}
-
-
-def send_confirmation(appointment):
-    """Queue the confirmation SMS; a failure to text never undoes the booking."""
-    try:
-        from telephony.services import enqueue_sms
-
-        enqueue_sms(appointment.clinic, appointment.patient.phone, confirmation_text(appointment),
-                    purpose="booking_confirmation")
-    except Exception:  # noqa: BLE001 - the booking stands; the outbox shows what was not sent
-        logger.exception("Booking confirmation SMS for appointment %s was not queued", appointment.pk)
 
 
 class SlotsView(PublicView):
@@ -175,7 +160,8 @@ class SlotsView(PublicView):
         professional = None
         professional_id = _uuid_param(params, "professionalId")
         if professional_id:
-            professional = get_object_or_404(Professional, clinic=clinic, active=True, pk=professional_id)
+            professional = get_object_or_404(Professional.objects.for_clinic(clinic).filter(active=True),
+                                             pk=professional_id)
         today = timezone.now().astimezone(selectors.clinic_zone(clinic)).date()
         from_date = _date_param(params, "from") or today
         to_date = _date_param(params, "to") or from_date + dt.timedelta(days=6)
@@ -187,8 +173,6 @@ class SlotsView(PublicView):
 
 
 def _uuid_param(params, name, required=False):
-    import uuid
-
     raw = params.get(name)
     if not raw:
         if required:

@@ -1,4 +1,4 @@
-"""Shapes of the scheduling resources (camelCase, as seed 000 and ENDPOINTS.md name them).
+"""Shapes of the scheduling resources (camelCase, docs/api/clinic-v1.md).
 
 Serializers convert; the rules live in `scheduling.services`. Instants are written in the clinic's own offset
 (`2026-05-14T10:00:00+01:00`) and read in any offset.
@@ -7,8 +7,9 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from clinics.errors import DomainError
 from scheduling import selectors, services
-from scheduling.models import Appointment, AvailabilityException, Professional, Service
+from scheduling.models import LIMITS, Appointment, AvailabilityException, Professional, Service
 
 
 class ClinicDateTimeField(serializers.DateTimeField):
@@ -34,13 +35,16 @@ def _has_offset(text: str) -> bool:
 
 
 class ServiceSerializer(serializers.ModelSerializer):
-    durationMinutes = serializers.IntegerField(source="duration_minutes", min_value=1, max_value=24 * 60)
-    price = serializers.IntegerField(min_value=0, required=False, help_text=_("Minor units (cents)."))
-    currency = serializers.RegexField(r"^[A-Z]{3}$", required=False)
-    bufferBeforeMinutes = serializers.IntegerField(source="buffer_before_minutes", min_value=0, max_value=240,
-                                                   required=False)
-    bufferAfterMinutes = serializers.IntegerField(source="buffer_after_minutes", min_value=0, max_value=240,
-                                                  required=False)
+    name = serializers.CharField(max_length=LIMITS["name"])
+    durationMinutes = serializers.IntegerField(source="duration_minutes", min_value=1,
+                                               max_value=LIMITS["duration_minutes"])
+    price = serializers.IntegerField(min_value=0, max_value=LIMITS["price"], required=False,
+                                     help_text=_("Minor units (cents)."))
+    currency = serializers.RegexField(r"^[A-Z]{3}$", max_length=3, required=False)
+    bufferBeforeMinutes = serializers.IntegerField(source="buffer_before_minutes", min_value=0,
+                                                   max_value=LIMITS["buffer_minutes"], required=False)
+    bufferAfterMinutes = serializers.IntegerField(source="buffer_after_minutes", min_value=0,
+                                                  max_value=LIMITS["buffer_minutes"], required=False)
     onlineBookable = serializers.BooleanField(source="online_bookable", required=False)
     createdAt = serializers.DateTimeField(source="created_at", read_only=True)
 
@@ -73,21 +77,23 @@ class WorkingHoursField(serializers.JSONField):
     def to_internal_value(self, data):
         try:
             return services.parse_weekly_schedule(data)
-        except services.ApiError as error:
-            raise serializers.ValidationError(str(error.detail))
+        except DomainError as error:
+            raise serializers.ValidationError(error.message)
 
     def to_representation(self, value):
         return selectors.weekly_schedule(value.all())
 
 
 class ProfessionalSerializer(serializers.ModelSerializer):
-    serviceIds = serializers.ListField(child=serializers.UUIDField(), required=False, write_only=True)
+    name = serializers.CharField(max_length=LIMITS["name"])
+    serviceIds = serializers.ListField(child=serializers.UUIDField(), required=False, write_only=True,
+                                       max_length=LIMITS["services_per_professional"])
     workingHours = WorkingHoursField(source="working_hours", required=False)
     createdAt = serializers.DateTimeField(source="created_at", read_only=True)
     colour = serializers.RegexField(r"^#[0-9a-fA-F]{6}$", required=False)
     email = serializers.EmailField(required=False, allow_blank=True, max_length=254)
     phone = serializers.CharField(required=False, allow_blank=True, max_length=20)
-    specialty = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    specialty = serializers.CharField(required=False, allow_blank=True, max_length=LIMITS["name"])
 
     class Meta:
         model = Professional
@@ -102,9 +108,9 @@ class ProfessionalSerializer(serializers.ModelSerializer):
 
 
 class PatientInputSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=200)
-    phone = serializers.CharField(max_length=40)
-    email = serializers.EmailField(required=False, allow_blank=True)
+    name = serializers.CharField(max_length=LIMITS["name"])
+    phone = serializers.CharField(max_length=LIMITS["phone"])
+    email = serializers.EmailField(required=False, allow_blank=True, max_length=LIMITS["email"])
 
 
 class AppointmentSerializer(serializers.ModelSerializer):
@@ -131,7 +137,7 @@ class AppointmentCreateSerializer(serializers.Serializer):
     professionalId = serializers.UUIDField()
     serviceId = serializers.UUIDField()
     startsAt = ClinicDateTimeField()
-    notes = serializers.CharField(required=False, allow_blank=True, max_length=5000)
+    notes = serializers.CharField(required=False, allow_blank=True, max_length=LIMITS["notes"])
     source = serializers.ChoiceField(choices=Appointment.Source.choices, required=False)
 
     def validate(self, attrs):
@@ -142,7 +148,7 @@ class AppointmentCreateSerializer(serializers.Serializer):
 
 class AppointmentUpdateSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=Appointment.Status.choices, required=False)
-    notes = serializers.CharField(required=False, allow_blank=True, max_length=5000)
+    notes = serializers.CharField(required=False, allow_blank=True, max_length=LIMITS["notes"])
     startsAt = ClinicDateTimeField(required=False)
     professionalId = serializers.UUIDField(required=False)
 

@@ -1,4 +1,4 @@
-"""Routes of the scheduling app on the voice surface (seed 003): `{"success", "message", "data"}`."""
+"""Routes of the scheduling app on the voice surface (docs/api/voice.md): `{"success", "message", "data"}`."""
 from django.urls import include, path
 
 from config.surfaces import VOICE

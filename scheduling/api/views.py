@@ -1,11 +1,7 @@
 """Domain views of scheduling, written once and mounted on the v1 and voice surfaces (see urls_*.py)."""
-import datetime as dt
-
-from django.db import transaction
-from django.db.models import Prefetch, Q
-from django.shortcuts import get_object_or_404
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import Q
 from django.utils import timezone
-from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import generics, status
@@ -13,9 +9,9 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from config.surfaces.tenancy import ClinicScopedMixin
-from config.surfaces.errors import ApiError
 from scheduling import selectors, services
-from scheduling.models import Appointment, AvailabilityException, Patient, Professional, Service
+from scheduling.filters import AppointmentFilter, InstantFilter, ProfessionalFilter, ServiceFilter
+from scheduling.models import Appointment, AvailabilityException, Professional, Service
 
 from .serializers import (
     AppointmentCreateSerializer, AppointmentSerializer, AppointmentUpdateSerializer, ExceptionSerializer,
@@ -35,10 +31,12 @@ class ServiceListView(ClinicContextMixin, generics.ListCreateAPIView):
 
     queryset = Service.objects.all()
     serializer_class = ServiceSerializer
+    filterset_class = ServiceFilter
     cursor_fields = (("name", "name"), ("id", "id"))
 
     def perform_create(self, serializer):
-        serializer.instance = services.create_service(self.clinic, actor=self.request, **serializer.validated_data)
+        serializer.instance = services.service_create(clinic=self.clinic, actor=self.request,
+                                                      **serializer.validated_data)
 
 
 class ServiceDetailView(ClinicContextMixin, generics.RetrieveUpdateDestroyAPIView):
@@ -51,11 +49,11 @@ class ServiceDetailView(ClinicContextMixin, generics.RetrieveUpdateDestroyAPIVie
     http_method_names = ["get", "patch", "delete", "options"]
 
     def perform_update(self, serializer):
-        serializer.instance = services.update_service(serializer.instance, actor=self.request,
+        serializer.instance = services.service_update(service=serializer.instance, actor=self.request,
                                                       **serializer.validated_data)
 
     def perform_destroy(self, instance):
-        services.remove_service(instance, actor=self.request)
+        services.service_remove(service=instance, actor=self.request)
 
 
 # --- professionals ----------------------------------------------------------------------------------------
@@ -75,10 +73,11 @@ class ProfessionalQuerysetMixin(ClinicContextMixin):
 class ProfessionalListView(ProfessionalQuerysetMixin, generics.ListCreateAPIView):
     """Professionals of the clinic. POST without `workingHours` gives them the clinic's opening hours."""
 
+    filterset_class = ProfessionalFilter
     cursor_fields = (("name", "name"), ("id", "id"))
 
     def perform_create(self, serializer):
-        professional = services.create_professional(self.clinic, actor=self.request,
+        professional = services.professional_create(clinic=self.clinic, actor=self.request,
                                                     **self._arguments(serializer.validated_data))
         serializer.instance = self.get_queryset().get(pk=professional.pk)
 
@@ -90,12 +89,12 @@ class ProfessionalDetailView(ProfessionalQuerysetMixin, generics.RetrieveUpdateD
     http_method_names = ["get", "patch", "delete", "options"]
 
     def perform_update(self, serializer):
-        services.update_professional(serializer.instance, actor=self.request,
+        services.professional_update(professional=serializer.instance, actor=self.request,
                                      **self._arguments(serializer.validated_data))
         serializer.instance = self.get_queryset().get(pk=serializer.instance.pk)
 
     def perform_destroy(self, instance):
-        services.remove_professional(instance, actor=self.request)
+        services.professional_remove(professional=instance, actor=self.request)
 
 
 # --- appointments -----------------------------------------------------------------------------------------
@@ -103,91 +102,40 @@ class ProfessionalDetailView(ProfessionalQuerysetMixin, generics.RetrieveUpdateD
 def _instant(value: str, name: str, clinic, end=False):
     """An ISO datetime, or a date read as the clinic's local midnight (the day after for `to`)."""
     try:
-        parsed = parse_datetime(value) if len(value) > 10 else None
-        day = parse_date(value) if len(value) == 10 else None
-    except ValueError:
-        parsed = day = None
-    if parsed is None:
-        if day is None:
-            raise ValidationError({name: [_("Use an ISO 8601 date or date-time.")]})
-        return selectors.local_midnight(day + dt.timedelta(days=1 if end else 0), selectors.clinic_zone(clinic))
-    if timezone.is_naive(parsed):
-        parsed = parsed.replace(tzinfo=selectors.clinic_zone(clinic))
-    return parsed
-
-
-def filtered_appointments(request, clinic):
-    """Appointments of `clinic` filtered by `from`, `to`, `professionalId` and `status` (comma-separated)."""
-    params = request.query_params
-    try:
-        professional_id = params.get("professionalId") or None
-        if professional_id:
-            import uuid
-
-            professional_id = uuid.UUID(professional_id)
-    except ValueError:
-        raise ValidationError({"professionalId": [_("Must be a UUID.")]})
-    statuses = [value for value in (params.get("status") or "").split(",") if value]
-    unknown = [value for value in statuses if value not in Appointment.Status.values]
-    if unknown:
-        raise ValidationError({"status": [_("Unknown status: %(value)s.") % {"value": ", ".join(unknown)}]})
-    return selectors.appointments_for(
-        clinic,
-        starts_from=_instant(params["from"], "from", clinic) if params.get("from") else None,
-        starts_to=_instant(params["to"], "to", clinic, end=True) if params.get("to") else None,
-        professional_id=professional_id, status=statuses or None,
-    ).select_related("patient")
+        return InstantFilter(field_name=name, end=end).instant(value[:40], clinic)
+    except DjangoValidationError:
+        raise ValidationError({name: [_("Use an ISO 8601 date or date-time.")]})
 
 
 @extend_schema_view(post=extend_schema(request=AppointmentCreateSerializer, responses={201: AppointmentSerializer}))
 class AppointmentListView(ClinicContextMixin, generics.ListCreateAPIView):
     """Appointments (filters `from`, `to`, `professionalId`, `status`); POST books one with `patientId` or a
-    `patient: {name, phone, email}` found or created by phone. 409 SLOT_TAKEN if the time is taken."""
+    `patient: {name, phone, email}` (reused only when phone and name both match, else a new patient), in one
+    transaction (docs/api/clinic-v1.md, Appointments)."""
 
+    queryset = Appointment.objects.select_related("patient")
     serializer_class = AppointmentSerializer
+    filterset_class = AppointmentFilter
     cursor_fields = (("startsAt", "starts_at"), ("id", "id"))
-
-    def get_queryset(self):
-        if getattr(self, "swagger_fake_view", False):
-            return Appointment.objects.none()
-        return filtered_appointments(self.request, self.clinic)
 
     def create(self, request, *args, **kwargs):
         payload = AppointmentCreateSerializer(data=request.data, context=self.get_serializer_context())
         payload.is_valid(raise_exception=True)
-        appointment = book_from_payload(request, self.clinic, payload.validated_data)
+        data = payload.validated_data
+        details = data.get("patient") or {}
+        appointment = services.appointment_book(
+            clinic=self.clinic, professional=data["professionalId"], service=data["serviceId"],
+            starts_at=data["startsAt"], patient=data.get("patientId") or None,
+            patient_name=details.get("name", ""), patient_phone=details.get("phone", ""),
+            patient_email=details.get("email", ""), source=data.get("source") or caller_source(request),
+            notes=data.get("notes", ""), actor=request)
         return Response(AppointmentSerializer(appointment, context=self.get_serializer_context()).data,
                         status=status.HTTP_201_CREATED)
-
-
-def book_from_payload(request, clinic, data):
-    """Resolve the ids of a create payload inside `clinic` and book (404 for anything of another clinic)."""
-    professional = get_object_or_404(Professional, clinic=clinic, pk=data["professionalId"])
-    service = get_object_or_404(Service, clinic=clinic, pk=data["serviceId"])
-    if data.get("patientId"):
-        patient = Patient.objects.filter(clinic=clinic).filter(
-            Q(hash=data["patientId"]) | Q(pk=_uuid_or_none(data["patientId"]))).first()
-        if patient is None:
-            raise ApiError(404, "PATIENT_NOT_FOUND", _("Patient not found."))
-    else:
-        patient = services.find_or_create_patient(clinic, actor=request, **data["patient"])
-    return services.book(clinic=clinic, patient=patient, professional=professional, service=service,
-                         starts_at=data["startsAt"], source=data.get("source") or caller_source(request),
-                         notes=data.get("notes", ""), actor=request)
 
 
 def caller_source(request):
     """Members act as staff; keys and OAuth clients as the API."""
     return Appointment.Source.STAFF if request.auth.actor_kind == "user" else Appointment.Source.API
-
-
-def _uuid_or_none(value):
-    import uuid
-
-    try:
-        return uuid.UUID(str(value))
-    except ValueError:
-        return None
 
 
 @extend_schema_view(patch=extend_schema(request=AppointmentUpdateSerializer, responses=AppointmentSerializer),
@@ -205,23 +153,13 @@ class AppointmentDetailView(ClinicContextMixin, generics.RetrieveUpdateDestroyAP
         payload = AppointmentUpdateSerializer(data=request.data, context=self.get_serializer_context())
         payload.is_valid(raise_exception=True)
         data = payload.validated_data
-        with transaction.atomic():
-            appointment = Appointment.objects.select_for_update().select_related(
-                "patient", "service", "professional", "clinic").get(pk=appointment.pk)
-            if "startsAt" in data or "professionalId" in data:
-                professional = None
-                if data.get("professionalId"):
-                    professional = get_object_or_404(Professional, clinic=self.clinic, pk=data["professionalId"])
-                services.reschedule(appointment, starts_at=data.get("startsAt") or appointment.starts_at,
-                                    professional=professional, source=caller_source(request), actor=request)
-            if "notes" in data:
-                services.update_notes(appointment, data["notes"], actor=request)
-            if "status" in data:
-                services.set_status(appointment, data["status"], actor=request)
+        appointment = services.appointment_update(
+            appointment=appointment, starts_at=data.get("startsAt"), professional=data.get("professionalId"),
+            notes=data.get("notes"), status=data.get("status"), source=caller_source(request), actor=request)
         return Response(self.get_serializer(appointment).data)
 
     def destroy(self, request, *args, **kwargs):
-        appointment = services.cancel(self.get_object(), actor=request)
+        appointment = services.appointment_cancel(appointment=self.get_object(), actor=request)
         return Response(self.get_serializer(appointment).data)
 
 
@@ -236,7 +174,7 @@ class ScheduleListView(ClinicContextMixin, generics.ListAPIView):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return Professional.objects.none()
-        return Professional.objects.filter(clinic=self.clinic).prefetch_related("working_hours").order_by(
+        return Professional.objects.for_clinic(self.clinic).prefetch_related("working_hours").order_by(
             "name", "id")
 
     def list(self, request, *args, **kwargs):
@@ -244,7 +182,7 @@ class ScheduleListView(ClinicContextMixin, generics.ListAPIView):
         params = request.query_params
         starts = _instant(params["from"], "from", self.clinic) if params.get("from") else timezone.now()
         ends = _instant(params["to"], "to", self.clinic, end=True) if params.get("to") else None
-        exceptions = AvailabilityException.objects.filter(clinic=self.clinic, ends_at__gt=starts).filter(
+        exceptions = AvailabilityException.objects.for_clinic(self.clinic).filter(ends_at__gt=starts).filter(
             Q(professional__in=page) | Q(professional__isnull=True))
         if ends is not None:
             exceptions = exceptions.filter(starts_at__lt=ends)

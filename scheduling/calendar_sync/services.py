@@ -16,7 +16,9 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from config.surfaces.errors import ApiError
+from clinics.audit import record
+from clinics.errors import InvalidInput, NotFound, ProviderUnavailable
+from scheduling.errors import SchedulingCode as Code
 
 from .backends import (CALENDAR, SCOPE, AuthorizationLost, CalendarError, EventExists, EventGone)
 from .models import CalendarConnection, CalendarEventLink, CalendarOAuthState
@@ -29,8 +31,6 @@ CALLBACK_PATH = "/integrations/google/callback"
 
 
 def _audit(actor, action, target, clinic, **changes):
-    from clinics.audit import record
-
     record(actor, action, type(target).__name__.lower(), str(target.pk), clinic=clinic, **changes)
 
 
@@ -58,8 +58,7 @@ def start_authorization(clinic, membership) -> Authorization:
     """Google's consent URL for this clinic's admin: a signed single-use `state` bound to clinic and member, and a
     PKCE S256 challenge whose verifier stays on the server."""
     if CALENDAR.choice == "google" and not (settings.GOOGLE_CLIENT_ID and settings.GOOGLE_CLIENT_SECRET):
-        raise ApiError(503, "CALENDAR_NOT_CONFIGURED",
-                       _("Google Calendar is not configured on this server."))
+        raise ProviderUnavailable(Code.CALENDAR_NOT_CONFIGURED, _("Google Calendar is not configured on this server."))
     now = timezone.now()
     nonce = secrets.token_urlsafe(32)
     verifier = secrets.token_urlsafe(64)  # 86 characters of [A-Za-z0-9_-]: within RFC 7636's 43–128
@@ -76,7 +75,7 @@ def start_authorization(clinic, membership) -> Authorization:
 
 
 def _bad_state():
-    return ApiError(400, "INVALID_STATE", _("Invalid, expired or already used authorization state."))
+    return InvalidInput(Code.INVALID_STATE, _("Invalid, expired or already used authorization state."))
 
 
 def _consume_state(clinic, membership, state: str) -> CalendarOAuthState:
@@ -88,8 +87,8 @@ def _consume_state(clinic, membership, state: str) -> CalendarOAuthState:
         raise _bad_state()
     now = timezone.now()
     # One UPDATE decides which of two racing callbacks gets the state; the other sees zero rows.
-    used = CalendarOAuthState.objects.filter(nonce=claims.get("n"), clinic=clinic, membership=membership,
-                                             used_at__isnull=True, expires_at__gt=now).update(used_at=now)
+    used = CalendarOAuthState.objects.for_clinic(clinic).filter(
+        nonce=claims.get("n"), membership=membership, used_at__isnull=True, expires_at__gt=now).update(used_at=now)
     if not used:
         raise _bad_state()
     return CalendarOAuthState.objects.get(nonce=claims["n"])
@@ -105,11 +104,11 @@ def complete_authorization(clinic, membership, *, code: str, state: str, actor=N
     except CalendarError as exc:
         logger.warning("Google code exchange failed for clinic %s: %s", clinic.pk, exc)
         if exc.transient:
-            raise ApiError(502, "CALENDAR_PROVIDER_ERROR", _("Google could not be reached; please try again."))
-        raise ApiError(400, "AUTHORIZATION_REFUSED", _("Google refused the authorization code."))
+            raise ProviderUnavailable(Code.CALENDAR_PROVIDER_ERROR, _("Google could not be reached; please try again."))
+        raise InvalidInput(Code.AUTHORIZATION_REFUSED, _("Google refused the authorization code."))
     if not grant.refresh_token:
         # Without offline access the sync would stop within the hour; prompt=consent should always give one.
-        raise ApiError(400, "NO_REFRESH_TOKEN", _("Google did not grant offline access; please connect again."))
+        raise InvalidInput(Code.NO_REFRESH_TOKEN, _("Google did not grant offline access; please connect again."))
     with transaction.atomic():
         connection, _created = CalendarConnection.objects.select_for_update().get_or_create(clinic=clinic)
         connection.status = CalendarConnection.Status.ACTIVE
@@ -125,7 +124,7 @@ def complete_authorization(clinic, membership, *, code: str, state: str, actor=N
         connection.save()
         # Possibly another account's calendar now: forget the old links. Event ids are derived from the
         # appointment, so an event that does exist there is found (409) and updated, never duplicated.
-        CalendarEventLink.objects.filter(clinic=clinic).delete()
+        CalendarEventLink.objects.for_clinic(clinic).delete()
         _audit(actor, "calendar.connect", connection, clinic, provider="google", email=connection.google_email)
 
         def backfill():
@@ -144,14 +143,14 @@ def upcoming_appointments(clinic_id):
     """The clinic's active appointments from now on, soonest first, at most BACKFILL_LIMIT."""
     from scheduling.models import ACTIVE_STATUSES, Appointment
 
-    return (Appointment.objects.filter(clinic_id=clinic_id, status__in=ACTIVE_STATUSES, ends_at__gte=timezone.now())
+    return (Appointment.objects.for_clinic(clinic_id).filter(status__in=ACTIVE_STATUSES, ends_at__gte=timezone.now())
             .select_related("clinic", "patient", "professional", "service").order_by("starts_at", "id")
             [:BACKFILL_LIMIT])
 
 
 def connection_of(clinic) -> CalendarConnection | None:
     """The clinic's calendar connection, or None."""
-    return CalendarConnection.objects.filter(clinic=clinic).select_related("connected_by").first()
+    return CalendarConnection.objects.for_clinic(clinic).select_related("connected_by").first()
 
 
 def disconnect(clinic, *, actor=None) -> None:
@@ -159,13 +158,13 @@ def disconnect(clinic, *, actor=None) -> None:
     connection with its event links. 404 when the clinic is not connected."""
     connection = connection_of(clinic)
     if connection is None:
-        raise ApiError(404, "NOT_CONNECTED", _("Google Calendar is not connected."))
+        raise NotFound(Code.NOT_CONNECTED, _("Google Calendar is not connected."))
     try:
         CALENDAR.backend().revoke(connection)
     except CalendarError as exc:
         logger.warning("Revoking the Google token of clinic %s failed: %s", clinic.pk, exc)
     with transaction.atomic():
-        CalendarEventLink.objects.filter(clinic=clinic).delete()
+        CalendarEventLink.objects.for_clinic(clinic).delete()
         _audit(actor, "calendar.disconnect", connection, clinic, provider=connection.provider)
         connection.delete()
 
@@ -208,7 +207,7 @@ def sync_appointment(appointment) -> str:
     Returns what happened: created, updated, deleted, unchanged or not_connected."""
     from scheduling.models import Appointment
 
-    connection = CalendarConnection.objects.filter(clinic_id=appointment.clinic_id).first()
+    connection = CalendarConnection.objects.for_clinic(appointment.clinic_id).first()
     if connection is None or not connection.is_active:
         return "not_connected"
     backend = CALENDAR.backend()

@@ -9,7 +9,7 @@ def _queue_sync(appointment_id, clinic_id):
     from .tasks import sync_appointment
 
     # Checked after commit, so an unconnected clinic's booking costs no query inside its transaction.
-    if CalendarConnection.objects.filter(clinic_id=clinic_id, status=CalendarConnection.Status.ACTIVE).exists():
+    if CalendarConnection.objects.for_clinic(clinic_id).filter(status=CalendarConnection.Status.ACTIVE).exists():
         sync_appointment.delay(str(appointment_id))
 
 
@@ -26,9 +26,9 @@ def _queue_patient_events(patient_id, clinic_id):
     from .models import CalendarConnection, CalendarEventLink
     from .tasks import sync_appointment
 
-    if not CalendarConnection.objects.filter(clinic_id=clinic_id, status=CalendarConnection.Status.ACTIVE).exists():
+    if not CalendarConnection.objects.for_clinic(clinic_id).filter(status=CalendarConnection.Status.ACTIVE).exists():
         return
-    for appointment_id in (CalendarEventLink.objects.filter(clinic_id=clinic_id, appointment__patient_id=patient_id)
+    for appointment_id in (CalendarEventLink.objects.for_clinic(clinic_id).filter(appointment__patient_id=patient_id)
                            .exclude(event_id="").values_list("appointment_id", flat=True)):
         sync_appointment.delay(str(appointment_id))
 

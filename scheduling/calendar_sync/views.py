@@ -1,5 +1,7 @@
 """Console page "Integrations": the clinic's Google Calendar connection with Connect and Disconnect, and the page
 Google redirects the browser back to. Admins only; each action calls the same service as the API."""
+from urllib.parse import urlencode
+
 from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -7,7 +9,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from clinics.views import console_page
-from config.surfaces.errors import ApiError
+from clinics.errors import DomainError
 
 from . import services
 from .backends import CALENDAR
@@ -19,12 +21,12 @@ ADMIN = ("admin",)
 @console_page(roles=ADMIN)
 def integrations(request):
     """The connection state; with the offline backend, the events that would be in Google Calendar."""
-    clinic = request.membership.clinic
+    clinic = request.clinic
     connection = services.connection_of(clinic)
     offline = CALENDAR.choice == "local"
     return render(request, "calendar_sync/integrations.html", {
         "connection": connection, "offline": offline,
-        "synced_count": CalendarEventLink.objects.filter(clinic=clinic).exclude(event_id="").count(),
+        "synced_count": CalendarEventLink.objects.for_clinic(clinic).exclude(event_id="").count(),
         "local_events": (LocalCalendarEvent.objects.filter(clinic=clinic, status=LocalCalendarEvent.Status.CONFIRMED)
                          .order_by("-starts_at")[:20] if offline and connection else []),
     })
@@ -36,13 +38,11 @@ def connect(request):
     """Send the admin to Google's consent screen; the offline backend stands in for Google and comes straight
     back to the callback with a made-up code, as Google would."""
     try:
-        authorization = services.start_authorization(request.membership.clinic, request.membership)
-    except ApiError as exc:
-        messages.error(request, str(exc.detail))
+        authorization = services.start_authorization(request.clinic, request.membership)
+    except DomainError as exc:
+        messages.error(request, exc.message)
         return redirect("calendar_sync:integrations")
     if CALENDAR.choice == "local":
-        from urllib.parse import urlencode
-
         return redirect(reverse("calendar_sync:google_callback") + "?" + urlencode(
             {"code": "local-consent", "state": authorization.state}))
     return redirect(authorization.auth_url)
@@ -57,10 +57,10 @@ def google_callback(request):
                                   "incomplete."))
         return redirect("calendar_sync:integrations")
     try:
-        connection = services.complete_authorization(request.membership.clinic, request.membership, code=code,
+        connection = services.complete_authorization(request.clinic, request.membership, code=code,
                                                      state=state, actor=request)
-    except ApiError as exc:
-        messages.error(request, str(exc.detail))
+    except DomainError as exc:
+        messages.error(request, exc.message)
         return redirect("calendar_sync:integrations")
     messages.success(request, _("Google Calendar connected%(account)s.") % {
         "account": f" ({connection.google_email})" if connection.google_email else ""})
@@ -71,9 +71,9 @@ def google_callback(request):
 @require_POST
 def disconnect(request):
     try:
-        services.disconnect(request.membership.clinic, actor=request)
-    except ApiError as exc:
-        messages.error(request, str(exc.detail))
+        services.disconnect(request.clinic, actor=request)
+    except DomainError as exc:
+        messages.error(request, exc.message)
     else:
         messages.success(request, _("Calendar disconnected successfully"))
     return redirect("calendar_sync:integrations")

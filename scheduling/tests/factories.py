@@ -5,7 +5,8 @@ from factory.django import DjangoModelFactory
 
 from clinics.crypto import blind_index, name_tokens
 from clinics.tests.factories import ClinicFactory
-from scheduling.models import Appointment, AvailabilityException, Patient, Professional, Service, WorkingHours
+from scheduling.models import (Appointment, AvailabilityException, Patient, Professional, Service, WorkingHours,
+                               identity_hash, name_prefix_hashes)
 
 
 class ServiceFactory(DjangoModelFactory):
@@ -55,6 +56,8 @@ class PatientFactory(DjangoModelFactory):
     email = factory.Sequence(lambda n: f"patient{n}@example.test")
     phone_index = factory.LazyAttribute(lambda o: blind_index(o.phone, "phone"))
     name_index = factory.LazyAttribute(lambda o: [blind_index(t, "name") for t in name_tokens(o.name)])
+    name_prefix_index = factory.LazyAttribute(lambda o: name_prefix_hashes(name_tokens(o.name)))
+    identity_index = factory.LazyAttribute(lambda o: identity_hash(o.phone, o.name))
 
 
 class AvailabilityExceptionFactory(DjangoModelFactory):

@@ -1,4 +1,4 @@
-"""/v1 professionals, services and appointments (seed 000): shapes, tenancy, errors."""
+"""/v1 professionals, services and appointments (docs/api/clinic-v1.md): shapes, tenancy, errors."""
 import datetime as dt
 
 import pytest

@@ -1,4 +1,4 @@
-"""/api/v1/appointments and /api/v1/schedules in the voice surface envelope (seed 003)."""
+"""/api/v1/appointments and /api/v1/schedules in the voice surface envelope (docs/api/voice.md)."""
 import pytest
 
 from scheduling.models import AvailabilityException

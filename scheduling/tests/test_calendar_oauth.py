@@ -1,5 +1,5 @@
-"""Connecting Google Calendar on the dashboard API (seed 001): auth-url, callback and disconnect, with Google's
-token and revoke endpoints faked at the HTTP boundary."""
+"""Connecting Google Calendar on the dashboard API (docs/api/dashboard.md): auth-url, callback and disconnect,
+with Google's token and revoke endpoints faked at the HTTP boundary."""
 import base64
 import hashlib
 from datetime import timedelta
@@ -287,9 +287,10 @@ def test_connecting_puts_the_upcoming_appointments_in_the_calendar(admin_api, cl
     from scheduling.calendar_sync.models import LocalCalendarEvent
     from scheduling.tests.conftest import upcoming
 
-    booked = [scheduling_services.book(clinic=clinic, patient=patient, professional=professional, service=service,
+    booked = [scheduling_services.appointment_book(clinic=clinic, patient=patient, professional=professional,
+                                                service=service,
                                        starts_at=upcoming(days=days, clinic=clinic)) for days in (1, 2)]
-    scheduling_services.cancel(booked[1])
+    scheduling_services.appointment_cancel(appointment=booked[1])
     state, _query = _start(admin_api)
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -306,7 +307,7 @@ def test_connecting_again_rewrites_the_events_without_duplicating_them(admin_api
     from scheduling.calendar_sync.models import CalendarEventLink, LocalCalendarEvent
     from scheduling.tests.conftest import upcoming
 
-    appointment = scheduling_services.book(clinic=clinic, patient=patient, professional=professional,
+    appointment = scheduling_services.appointment_book(clinic=clinic, patient=patient, professional=professional,
                                            service=service, starts_at=upcoming(clinic=clinic))
     for code in ("first-code", "second-code"):
         state, _query = _start(admin_api)

@@ -23,7 +23,8 @@ EVENTS = "/calendar/v3/calendars/primary/events"
 
 @pytest.fixture
 def appointment(clinic, professional, service, patient):
-    return scheduling_services.book(clinic=clinic, patient=patient, professional=professional, service=service,
+    return scheduling_services.appointment_book(clinic=clinic, patient=patient, professional=professional,
+                                                service=service,
                                     starts_at=upcoming(clinic=clinic))
 
 
@@ -151,9 +152,9 @@ def test_reschedule_updates_and_cancel_deletes_through_the_post_save_hook(
     with django_capture_on_commit_callbacks(execute=True):
         appointment.save(update_fields=["notes"])  # as after book(): the first save creates the event
     with django_capture_on_commit_callbacks(execute=True):
-        scheduling_services.reschedule(appointment, starts_at=new_start)
+        scheduling_services.appointment_reschedule(appointment=appointment, starts_at=new_start)
     with django_capture_on_commit_callbacks(execute=True):
-        scheduling_services.cancel(appointment)
+        scheduling_services.appointment_cancel(appointment=appointment)
 
     methods = [request.method for request, _answer in fake_google.log]
     assert methods == ["POST", "PATCH", "DELETE"]
@@ -168,7 +169,7 @@ def test_a_status_change_updates_the_event(clinic, appointment, fake_google):
     fake_google.expect_ordered_request(f"{EVENTS}/{event_id}", method="PATCH").respond_with_json({"id": event_id})
     tasks.sync_appointment.delay(str(appointment.pk))
 
-    scheduling_services.set_status(appointment, "confirmed")
+    scheduling_services.appointment_update(appointment=appointment, status="confirmed")
     assert tasks.sync_appointment.delay(str(appointment.pk)).get() == "updated"
 
     assert json_of(fake_google.log[1][0])["extendedProperties"]["private"]["frontdeskStatus"] == "confirmed"
@@ -177,7 +178,8 @@ def test_a_status_change_updates_the_event(clinic, appointment, fake_google):
 def test_booking_for_an_unconnected_clinic_sends_nothing(clinic, professional, service, patient, fake_google,
                                                          django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
-        scheduling_services.book(clinic=clinic, patient=patient, professional=professional, service=service,
+        scheduling_services.appointment_book(clinic=clinic, patient=patient, professional=professional,
+                                                service=service,
                                  starts_at=upcoming(clinic=clinic))
 
     assert fake_google.log == []
@@ -189,7 +191,7 @@ def test_another_clinics_connection_never_receives_this_clinics_appointments(
     connect(other_clinic)
 
     with django_capture_on_commit_callbacks(execute=True):
-        scheduling_services.set_status(appointment, "confirmed")
+        scheduling_services.appointment_update(appointment=appointment, status="confirmed")
     assert tasks.sync_appointment.delay(str(appointment.pk)).get() == "not_connected"
 
     assert fake_google.log == []
@@ -229,11 +231,11 @@ def test_the_local_backend_keeps_the_events_that_would_be_in_google(clinic, appo
     assert event.event_id == event_id_for(appointment) and event.clinic == clinic
     assert event.starts_at == appointment.starts_at and event.status == "confirmed"
 
-    scheduling_services.cancel(appointment)
+    scheduling_services.appointment_cancel(appointment=appointment)
     assert tasks.sync_appointment.delay(str(appointment.pk)).get() == "deleted"
     assert LocalCalendarEvent.objects.get().status == "cancelled"
 
-    scheduling_services.set_status(appointment, "scheduled")
+    scheduling_services.appointment_update(appointment=appointment, status="scheduled")
     assert tasks.sync_appointment.delay(str(appointment.pk)).get() == "created"
     assert LocalCalendarEvent.objects.get().status == "confirmed"
 

@@ -1,4 +1,4 @@
-"""Contacts on the voice API (seed 003): patients and leads, deduplicated by phone."""
+"""Contacts on the voice API (docs/api/voice.md): patients and leads, deduplicated by phone and name."""
 import pytest
 
 from campaigns.tests.factories import AppointmentFactory
@@ -24,11 +24,11 @@ def test_post_new_contact_creates_a_lead_with_201_in_voice_envelope(clinic, clie
     assert AuditEvent.objects.filter(action="patient.created", object_id=patient.hash).exists()
 
 
-def test_post_existing_phone_returns_the_existing_contact_with_200(clinic, client_for):
+def test_post_existing_phone_and_name_returns_the_existing_contact_with_200(clinic, client_for):
     patient = PatientFactory(clinic=clinic, name="Ana Lopes", phone="+351912000111")
     AppointmentFactory(clinic=clinic, patient=patient)
 
-    response = client_for.post("/api/v1/contacts", {"name": "Outra Pessoa", "phone": "+351 912 000 111"},
+    response = client_for.post("/api/v1/contacts", {"name": "ana  LOPES", "phone": "+351 912 000 111"},
                                format="json")
 
     assert response.status_code == 200
@@ -36,6 +36,20 @@ def test_post_existing_phone_returns_the_existing_contact_with_200(clinic, clien
     assert response.json()["data"]["type"] == "patient"
     assert response.json()["data"]["name"] == "Ana Lopes"
     assert Patient.objects.filter(clinic=clinic).count() == 1
+
+
+def test_post_existing_phone_with_another_name_creates_a_contact_sharing_the_phone(clinic, client_for):
+    patient = PatientFactory(clinic=clinic, name="Ana Lopes", phone="+351912000111")
+
+    response = client_for.post("/api/v1/contacts", {"name": "Outra Pessoa", "phone": "+351 912 000 111"},
+                               format="json")
+
+    assert response.status_code == 201
+    assert response.json()["data"]["id"] != patient.hash
+    assert response.json()["data"]["name"] == "Outra Pessoa"
+    patient.refresh_from_db()
+    assert patient.name == "Ana Lopes"
+    assert Patient.objects.filter(clinic=clinic, phone_index=patient.phone_index).count() == 2
 
 
 def test_same_phone_in_another_clinic_is_another_contact(clinic, client_for, foreign_client):

@@ -75,12 +75,14 @@ def test_slots_bad_input_gets_public_error(client, clinic, service, other_clinic
     assert_public_error(client.get(url, {"serviceId": str(foreign_service.pk)}), 404)
 
 
-def test_public_booking_creates_patient_appointment_and_sms(client, clinic, professional, service):
+def test_public_booking_creates_patient_appointment_and_sms(client, clinic, professional, service,
+                                                            django_capture_on_commit_callbacks):
     from telephony.models import Message
 
     starts = upcoming(days=2, clinic=clinic)
-    response = client.post(f"/booking/{clinic.slug}", booking_payload(service, starts),
-                           content_type="application/json")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(f"/booking/{clinic.slug}", booking_payload(service, starts),
+                               content_type="application/json")
     body = response.json()
     assert response.status_code == 201, body
     assert {"id", "patientId", "professionalId", "serviceId", "startsAt", "endsAt", "status"} <= set(body)

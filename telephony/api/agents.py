@@ -1,12 +1,11 @@
-"""The phone agent on the dashboard surface (seed 001): its settings and action token, and the actions the agent
-calls during a conversation (`/api/agent-actions/...`, authenticated by `X-Agent-Token`).
+"""The phone agent on the dashboard surface (docs/api/dashboard.md): its settings and action token, and the
+actions the agent calls during a conversation (`/api/agent-actions/...`, authenticated by `X-Agent-Token`).
 
 Choice documented here: the action token is shown again by `GET /api/agents/{agent_id}/api-token`, as the seed
 shows, because an encrypted copy is kept next to its digest; only a clinic admin (or a write key) may read it.
 """
 import datetime as dt
 
-from django.db import transaction
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.formats import date_format, time_format
@@ -22,10 +21,11 @@ from clinics.api.authentication import Credential
 from clinics.api.permissions import ActsAsClinicAdmin, HasClinicScope
 from config.surfaces.tenancy import ClinicScopedMixin
 from config.surfaces import DASHBOARD
-from config.surfaces.errors import ApiError
+from clinics.errors import InvalidInput
 from scheduling import selectors as scheduling_selectors
 from scheduling import services as scheduling_services
-from scheduling.models import ACTIVE_STATUSES, Appointment, Service
+from scheduling.errors import SchedulingCode
+from scheduling.models import ACTIVE_STATUSES, LIMITS, Appointment, Service
 from telephony import agents
 from telephony.models import Agent
 
@@ -79,11 +79,11 @@ class AgentAvailabilitySerializer(serializers.Serializer):
 class AgentBookingRequestSerializer(serializers.Serializer):
     """The seed names `patient_phone`/`patient_email`; `phone`/`email` are accepted too."""
 
-    patient_name = serializers.CharField(max_length=200)
-    patient_phone = serializers.CharField(max_length=40, required=False)
-    phone = serializers.CharField(max_length=40, required=False)
-    patient_email = serializers.EmailField(required=False, allow_blank=True)
-    email = serializers.EmailField(required=False, allow_blank=True)
+    patient_name = serializers.CharField(max_length=LIMITS["name"])
+    patient_phone = serializers.CharField(max_length=LIMITS["phone"], required=False)
+    phone = serializers.CharField(max_length=LIMITS["phone"], required=False)
+    patient_email = serializers.EmailField(required=False, allow_blank=True, max_length=LIMITS["email"])
+    email = serializers.EmailField(required=False, allow_blank=True, max_length=LIMITS["email"])
     date = serializers.DateField()
     time = serializers.TimeField(input_formats=["%H:%M", "%H:%M:%S"])
     duration_minutes = serializers.IntegerField(min_value=5, max_value=480, default=30)
@@ -235,15 +235,16 @@ class AgentActionMixin(DASHBOARD.view):
 
     def service_for(self, duration_minutes: int, service_id=None) -> Service:
         """The service the agent books: the one named, else the clinic's active service of that length."""
-        services = Service.objects.filter(clinic=self.clinic, active=True)
+        services = Service.objects.for_clinic(self.clinic).filter(active=True)
         if service_id is not None:
             return get_object_or_404(services, pk=service_id)
         service = (services.filter(duration_minutes=duration_minutes)
                    .order_by("-online_bookable", "name", "id").first())
         if service is None:
-            raise ApiError(422, "NO_MATCHING_SERVICE",
-                           _("The clinic offers no %(minutes)d-minute appointment.") % {"minutes": duration_minutes},
-                           {"duration_minutes": [_("No service of this length.")]})
+            raise InvalidInput(SchedulingCode.NO_MATCHING_SERVICE,
+                               _("The clinic offers no %(minutes)d-minute appointment.")
+                               % {"minutes": duration_minutes},
+                               {"duration_minutes": [_("No service of this length.")]})
         return service
 
 
@@ -273,7 +274,10 @@ class CheckAvailability(AgentActionMixin, APIView):
 
 
 class BookAppointment(AgentActionMixin, APIView):
-    """POST /api/agent-actions/book-appointment/{agent_id}: book for the caller (409 when the time is taken)."""
+    """POST /api/agent-actions/book-appointment/{agent_id}: book for the caller with the first professional free.
+
+    A refusal carries the real reason as `code` and a sentence the agent can read out (`detail`):
+    SERVICE_NOT_OFFERED, OUTSIDE_WORKING_HOURS, IN_THE_PAST, TOO_SOON, TOO_FAR_AHEAD, or SLOT_TAKEN (409)."""
 
     @extend_schema(request=AgentBookingRequestSerializer, responses={201: AgentBookingSerializer})
     def post(self, request, agent_id):
@@ -284,14 +288,10 @@ class BookAppointment(AgentActionMixin, APIView):
         service = self.service_for(data["duration_minutes"], data.get("service_id"))
         zone = scheduling_selectors.clinic_zone(self.clinic)
         starts_at = dt.datetime.combine(data["date"], data["time"], tzinfo=zone)
-        # A refused booking leaves no new patient behind.
-        with transaction.atomic():
-            patient = scheduling_services.find_or_create_patient(
-                self.clinic, name=data["patient_name"], phone=data["patient_phone"], email=data["patient_email"],
-                actor=request)
-            appointment = scheduling_services.book_first_free(
-                clinic=self.clinic, patient=patient, service=service, starts_at=starts_at,
-                source=Appointment.Source.PHONE_AGENT, notes=data["reason"], actor=request)
+        appointment = scheduling_services.appointment_book(
+            clinic=self.clinic, service=service, starts_at=starts_at, patient_name=data["patient_name"],
+            patient_phone=data["patient_phone"], patient_email=data["patient_email"],
+            source=Appointment.Source.PHONE_AGENT, notes=data["reason"], actor=request)
         local = appointment.starts_at.astimezone(zone)
         confirmation = _("Appointment booked for %(date)s at %(time)s") % {
             "date": date_format(local, "F jS"), "time": time_format(local, "g:i A")}

@@ -113,6 +113,54 @@ def test_booking_a_taken_slot_answers_409_detail_and_keeps_no_new_patient(agent_
     assert Patient.objects.count() == patients
 
 
+def agent_booking(agent_client, agent, day, time, **extra):
+    return agent_client.post(f"/api/agent-actions/book-appointment/{agent.agent_id}", {
+        "patient_name": "Jane Roe", "phone": "+351912000111", "date": day.isoformat(), "time": time,
+        "duration_minutes": 30, **extra}, format="json")
+
+
+def assert_readable_refusal(response, status, code):
+    body = response.json()
+    assert (response.status_code, body["code"]) == (status, code), body
+    # A sentence the voice agent can read out, not a code.
+    assert body["detail"].endswith(".") and " " in body["detail"] and code not in body["detail"]
+    return body
+
+
+def test_a_new_professional_without_services_is_service_not_offered_not_slot_taken(agent_client, agent, clinic,
+                                                                                  service):
+    ProfessionalFactory(clinic=clinic, hours=[(d, "09:00", "11:00") for d in range(7)])
+    patients = Patient.objects.count()
+    assert_readable_refusal(agent_booking(agent_client, agent, in_days(4), "10:00"), 422, "SERVICE_NOT_OFFERED")
+    assert Patient.objects.count() == patients
+
+
+def test_a_time_outside_working_hours_is_outside_working_hours_not_slot_taken(agent_client, agent, professional):
+    assert_readable_refusal(agent_booking(agent_client, agent, in_days(4), "15:00"), 422, "OUTSIDE_WORKING_HOURS")
+    # 10:45 + 30 minutes runs past the end of the day at 11:00.
+    assert_readable_refusal(agent_booking(agent_client, agent, in_days(4), "10:45"), 422, "OUTSIDE_WORKING_HOURS")
+    assert not Appointment.objects.exists()
+
+
+def test_a_time_in_the_past_is_in_the_past(agent_client, agent, professional):
+    assert_readable_refusal(agent_booking(agent_client, agent, in_days(-1), "10:00"), 422, "IN_THE_PAST")
+    assert not Patient.objects.exists()
+
+
+def test_a_taken_time_is_slot_taken_with_a_readable_message(agent_client, agent, clinic, professional, service):
+    day = in_days(4)
+    AppointmentFactory(professional=professional, service=service,
+                       starts_at=dt.datetime.combine(day, dt.time(10), tzinfo=LISBON))
+    assert_readable_refusal(agent_booking(agent_client, agent, day, "10:00"), 409, "SLOT_TAKEN")
+
+
+def test_another_clinic_s_service_id_in_the_body_is_404(agent_client, agent, other_clinic, professional):
+    foreign = ServiceFactory(clinic=other_clinic)
+    response = agent_booking(agent_client, agent, in_days(4), "10:00", service_id=str(foreign.pk))
+    assert response.status_code == 404
+    assert not Appointment.objects.exists()
+
+
 def test_book_appointment_without_phone_answers_400(agent_client, agent, professional):
     response = agent_client.post(f"/api/agent-actions/book-appointment/{agent.agent_id}", {
         "patient_name": "John Doe", "date": in_days(4).isoformat(), "time": "25:00"}, format="json")

@@ -33,7 +33,7 @@ def _patient(slug, patient_hash):
     clinic = Clinic.objects.filter(slug=slug).first()
     if clinic is None:
         raise CommandError(f"No clinic with slug {slug!r}")
-    patient = Patient.objects.filter(clinic=clinic, hash=patient_hash).first()
+    patient = Patient.objects.for_clinic(clinic).filter(hash=patient_hash).first()
     if patient is None:
         raise CommandError(f"No patient {patient_hash!r} in clinic {slug!r}")
     return patient
