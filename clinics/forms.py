@@ -63,7 +63,7 @@ class TokenForm(forms.Form):
 
 
 class InviteForm(forms.Form):
-    email = forms.EmailField(label=_("E-mail"))
+    email = forms.EmailField(label=_("E-mail"), max_length=254)
     role = forms.ChoiceField(label=_("Role"), choices=Membership.Role.choices, initial=Membership.Role.VIEWER)
 
     def clean_email(self):
@@ -113,7 +113,7 @@ class ClinicSettingsForm(forms.Form):
     timezone = forms.CharField(label=_("Time zone"), max_length=64, help_text=_("An IANA name such as Europe/Lisbon."))
     locale = forms.ChoiceField(label=_("Language of the clinic"), choices=[])
     phone = forms.CharField(label=_("Phone"), max_length=20, required=False)
-    email = forms.EmailField(label=_("E-mail"), required=False)
+    email = forms.EmailField(label=_("E-mail"), max_length=254, required=False)
     address = forms.CharField(label=_("Address"), max_length=300, required=False)
 
     def __init__(self, *args, clinic, **kwargs):

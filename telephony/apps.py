@@ -7,3 +7,8 @@ class TelephonyConfig(AppConfig):
 
     def ready(self):
         from . import receivers  # noqa: F401 — connects this app's signal receivers
+        from clinics import extensions
+
+        from .agent_directory import TelephonyAgentDirectory
+
+        extensions.register_agent_directory(TelephonyAgentDirectory())

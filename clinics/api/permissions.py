@@ -2,7 +2,7 @@
 from django.utils.translation import gettext_lazy as _
 from rest_framework import permissions
 
-from .authentication import Credential
+from ..credentials import Credential
 
 
 class HasClinicScope(permissions.BasePermission):

@@ -233,7 +233,7 @@ def test_purging_drops_only_long_expired_refresh_tokens(admin_client):
     stale = DashboardRefreshToken.objects.create(jti="old", session_id=live.session_id,
                                                  membership=live.membership,
                                                  expires_at=timezone.now() - timedelta(days=2))
-    assert services.purge_refresh_tokens() == 1
+    assert services.refresh_token_purge() == 1
     assert list(DashboardRefreshToken.objects.all()) == [live]
     from clinics.tasks import purge_refresh_tokens
 
