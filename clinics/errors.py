@@ -6,6 +6,8 @@ enum. Each surface maps a code to its status and body in one table at its edge
 """
 from enum import StrEnum
 
+from django.utils.translation import gettext as _
+
 
 class CommonCode(StrEnum):
     """Codes any app may raise."""
@@ -81,7 +83,7 @@ class PayloadTooLarge(DomainError):
         details = {"limit_bytes": limit}
         if received is not None:
             details["received_bytes"] = received
-        super().__init__(None, message or "Payload too large", details)
+        super().__init__(None, message or _("Payload too large"), details)
 
 
 class RateLimited(DomainError):

@@ -155,6 +155,8 @@ def _plain(detail):
         return {key: _plain(value) for key, value in detail.items()}
     if isinstance(detail, list):
         return [_plain(value) for value in detail]
+    if detail is None or isinstance(detail, (bool, int, float)):
+        return detail  # numbers stay numbers (a 413's limit_bytes)
     return str(detail)
 
 
