@@ -1,5 +1,5 @@
-"""The dashboard's knowledge base files (docs/api/dashboard.md): upload of each accepted type, the list, delete, the size and
-type limits, and the agent id of the query string."""
+"""The dashboard's knowledge base files (docs/api/dashboard.md): upload of each accepted type, the list, delete,
+the size and type limits, and the agent id of the query string."""
 import json
 
 import pytest
