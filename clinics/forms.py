@@ -14,7 +14,7 @@ class EmailAuthenticationForm(AuthenticationForm):
     """Django's sign-in form, labelled for e-mail addresses; users are stored with lower-case e-mails."""
 
     username = forms.EmailField(
-        label=_("E-mail"), widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "username"})
+        label=_("E-mail"), max_length=254, widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "username"})
     )
     error_messages = {
         "invalid_login": _("Your e-mail and password didn't match. Please try again."),
@@ -92,9 +92,9 @@ class ApiKeyForm(forms.Form):
 class AcceptInvitationForm(forms.Form):
     """A new invitee chooses the password of their account; Django's validators judge it in the service."""
 
-    password1 = forms.CharField(label=_("Password"), strip=False,
+    password1 = forms.CharField(label=_("Password"), strip=False, max_length=256,
                                 widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
-    password2 = forms.CharField(label=_("Password again"), strip=False,
+    password2 = forms.CharField(label=_("Password again"), strip=False, max_length=256,
                                 widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
 
     def clean(self):

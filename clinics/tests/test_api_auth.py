@@ -1,4 +1,5 @@
-"""Dashboard auth (seed 001): register → login → me → refresh → logout, expiry, lockout and clinic choice."""
+"""Dashboard auth (docs/api/dashboard.md): register → login → me → refresh → logout, expiry, lockout and
+clinic choice."""
 from datetime import timedelta
 
 import jwt

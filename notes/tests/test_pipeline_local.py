@@ -1,4 +1,4 @@
-"""The seed's own upload example, end to end on the offline backends (espeak-ng speech, faster-whisper)."""
+"""The upload example of docs/api/notes.md, end to end on the offline backends (espeak-ng speech, faster-whisper)."""
 import json
 
 import pytest
@@ -17,7 +17,7 @@ def english_clinic(clinic):
     return clinic
 
 
-def test_seed_curl_upload_reaches_completed_with_transcript_and_sections(
+def test_documented_curl_upload_reaches_completed_with_transcript_and_sections(
         notes_client, english_clinic, spoken_note_wav, django_capture_on_commit_callbacks):
     with open(spoken_note_wav, "rb") as audio, django_capture_on_commit_callbacks(execute=True):
         response = notes_client.post(URL, {
