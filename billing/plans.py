@@ -1,7 +1,7 @@
 """The plan catalogue: what each plan costs and allows. Stripe knows the prices; we know the limits.
 
 Price ids come from settings (STRIPE_PRICE_*), so test and live Stripe accounts map to the same plans. The free
-plan has no price: a clinic without a paid subscription is on it (seed 003: 1,000 API calls a month).
+plan has no price: a clinic without a paid subscription is on it (docs/api/voice.md: 1,000 API calls a month).
 """
 from dataclasses import dataclass
 

@@ -6,8 +6,10 @@ from django.db.models import Count, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from clinics.extensions import PlanSummary
 from clinics.models import Clinic
 from clinics.ratelimit import monthly_api_calls
+from telephony.models import Call
 
 from .models import Invoice, Subscription
 from .plans import FREE, Plan, get_plan
@@ -15,11 +17,18 @@ from .plans import FREE, Plan, get_plan
 
 def subscription_of(clinic: Clinic) -> Subscription:
     """The clinic's subscription; an unsaved free, active one when it never subscribed."""
-    return Subscription.objects.filter(clinic=clinic).first() or Subscription(clinic=clinic, plan=FREE)
+    return Subscription.objects.for_clinic(clinic).first() or Subscription(clinic=clinic, plan=FREE)
 
 
 def plan_of(subscription: Subscription) -> Plan:
     return get_plan(subscription.plan)
+
+
+def plan_summary(clinic: Clinic) -> PlanSummary:
+    """The clinic's plan, subscription status and features, as `clinics.extensions` hands them to the login."""
+    subscription = subscription_of(clinic)
+    plan = plan_of(subscription)
+    return PlanSummary(name=plan.name, status=subscription.status or "active", features=plan.features())
 
 
 def billing_period(subscription: Subscription, now: datetime | None = None) -> tuple[datetime, datetime]:
@@ -37,12 +46,10 @@ def billing_period(subscription: Subscription, now: datetime | None = None) -> t
 
 def usage_of(clinic: Clinic, now: datetime | None = None) -> dict:
     """Minutes of calls and conversations in the current period, and API calls this month, against the plan."""
-    from telephony.models import Call
-
     subscription = subscription_of(clinic)
     plan = plan_of(subscription)
     start, end = billing_period(subscription, now)
-    calls = Call.objects.filter(clinic=clinic, created_at__gte=start, created_at__lt=end).aggregate(
+    calls = Call.objects.for_clinic(clinic).filter(created_at__gte=start, created_at__lt=end).aggregate(
         seconds=Coalesce(Sum("duration_secs"), 0), conversations=Count("id"))
     minutes_used = round(calls["seconds"] / 60, 1)
     api_calls_used = monthly_api_calls(clinic)
@@ -66,4 +73,4 @@ def _percentage(used, limit) -> float:
 
 def invoices_for(clinic: Clinic):
     """The clinic's invoices (unordered; the API orders them by its cursor)."""
-    return Invoice.objects.filter(clinic=clinic)
+    return Invoice.objects.for_clinic(clinic)

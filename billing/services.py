@@ -4,9 +4,13 @@ Stripe's webhooks are the source of truth for a subscription. Every verified eve
 else (StripeEvent), then processed in its own transaction; a handler that fails leaves the event stored with
 its error, and `replay_stripe_events` processes it again once the cause is fixed. Handlers are upserts keyed by
 Stripe ids, and subscription state only moves forward in Stripe's time, so a replay or a late duplicate
-changes nothing.
+changes nothing. An event never moves a clinic's subscription when its Stripe ids belong to another clinic.
+
+Services are keyword-only and audited, and raise `clinics.errors.DomainError`s with the codes of
+`billing/errors.py`; the API, the console and `replay_stripe_events` call the same ones.
 """
 import logging
+import uuid
 from datetime import datetime, timezone as dt_timezone
 
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -16,12 +20,13 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
 from clinics import audit
+from clinics.errors import Conflict, InvalidInput, ProviderUnavailable
 from clinics.models import Clinic
-from config.surfaces.errors import ApiError
 
 from .backends.payments import PAYMENTS, PaymentsError, verify_webhook
+from .errors import BillingCode
 from .models import Invoice, StripeEvent, Subscription
-from .plans import FREE, Plan, get_plan, plan_for_price
+from .plans import FREE, PLANS, Plan, get_plan, plan_for_price
 
 logger = logging.getLogger(__name__)
 
@@ -36,26 +41,46 @@ ENDED = (Subscription.Status.CANCELED, Subscription.Status.INCOMPLETE_EXPIRED)
 # --- Actions of a clinic admin -------------------------------------------------------------------------------
 
 
-def _provider_error(exc: PaymentsError) -> ApiError:
+def _provider_error(exc: PaymentsError) -> ProviderUnavailable:
     logger.warning("Payment provider error: %s", exc)
-    return ApiError(502, "PAYMENT_PROVIDER_ERROR", _("The payment provider could not complete the request."),
-                    {"provider": PAYMENTS.choice})
+    return ProviderUnavailable(BillingCode.PAYMENT_PROVIDER_ERROR,
+                               _("The payment provider could not complete the request."),
+                               {"provider": PAYMENTS.choice})
 
 
-def paid_plan_for_price(price_id: str) -> Plan:
-    plan = plan_for_price(price_id)
-    if plan is None:
-        raise ApiError(400, "UNKNOWN_PRICE", _("Unknown price: %(price)s") % {"price": price_id},
-                       {"price_id": [_("Not the price of any plan.")]})
+def paid_plan(*, price_id: str | None = None, plan_name: str | None = None) -> Plan:
+    """The paid plan a caller names by Stripe price id (dashboard) or by plan name (v1, console):
+    UNKNOWN_PRICE or UNKNOWN_PLAN otherwise."""
+    if price_id:
+        plan = plan_for_price(price_id)
+        if plan is None:
+            raise InvalidInput(BillingCode.UNKNOWN_PRICE, _("Unknown price: %(price)s") % {"price": price_id[:255]},
+                               {"price_id": [_("Not the price of any plan.")]})
+        return plan
+    plan = PLANS.get(plan_name or "")
+    if plan is None or not plan.is_paid:
+        raise InvalidInput(BillingCode.UNKNOWN_PLAN, _("Unknown plan: %(plan)s") % {"plan": (plan_name or "")[:40]},
+                           {"plan": [_("Choose one of: %(plans)s") % {
+                               "plans": ", ".join(name for name, plan in PLANS.items() if plan.is_paid)}]})
     return plan
 
 
-def start_checkout(source, clinic: Clinic, plan: Plan, success_url: str, cancel_url: str, email: str = ""):
-    """A Stripe Checkout session that subscribes `clinic` to `plan`; returns (session id, URL)."""
-    subscription = Subscription.objects.filter(clinic=clinic).first()
+def _subscription_of(clinic: Clinic, *, lock: bool = False) -> Subscription | None:
+    subscriptions = Subscription.objects.for_clinic(clinic)
+    if lock:
+        subscriptions = subscriptions.select_for_update()
+    return subscriptions.first()
+
+
+def checkout_start(*, clinic: Clinic, actor, success_url: str, cancel_url: str, price_id: str | None = None,
+                   plan_name: str | None = None, email: str = ""):
+    """A Stripe Checkout session that subscribes `clinic` to the paid plan named by `price_id` or `plan_name`;
+    returns the session (`id`, `url`). A clinic already paying is ALREADY_SUBSCRIBED."""
+    plan = paid_plan(price_id=price_id, plan_name=plan_name)
+    subscription = _subscription_of(clinic)
     if subscription and subscription.stripe_subscription_id and subscription.status not in ENDED:
         # A second Checkout would start a second subscription, billed on top of the first.
-        raise ApiError(409, "ALREADY_SUBSCRIBED",
+        raise Conflict(BillingCode.ALREADY_SUBSCRIBED,
                        _("The clinic already has a subscription; change its plan instead."))
     try:
         session = PAYMENTS.backend().create_checkout(
@@ -63,43 +88,46 @@ def start_checkout(source, clinic: Clinic, plan: Plan, success_url: str, cancel_
             customer_email=email or clinic.email, success_url=success_url, cancel_url=cancel_url)
     except PaymentsError as exc:
         raise _provider_error(exc)
-    audit.record(source, "billing.checkout_started", "subscription", clinic=clinic, plan=plan.name)
+    audit.record(actor, "billing.checkout_started", "subscription", clinic=clinic, plan=plan.name)
     return session
 
 
 def _paying_subscription(clinic: Clinic) -> Subscription:
-    subscription = Subscription.objects.filter(clinic=clinic).first()
+    subscription = _subscription_of(clinic)
     if subscription is None or not subscription.stripe_subscription_id or subscription.status in ENDED:
-        raise ApiError(409, "NO_SUBSCRIPTION", _("The clinic has no paid subscription."))
+        raise Conflict(BillingCode.NO_SUBSCRIPTION, _("The clinic has no paid subscription."))
     return subscription
 
 
-def open_portal(source, clinic: Clinic, return_url: str) -> str:
-    """The Stripe Customer Portal URL where the clinic manages its card, plan and invoices."""
-    subscription = Subscription.objects.filter(clinic=clinic).first()
+def portal_open(*, clinic: Clinic, actor, return_url: str) -> str:
+    """The Stripe Customer Portal URL where `clinic` manages its card, plan and invoices."""
+    subscription = _subscription_of(clinic)
     if subscription is None or not subscription.stripe_customer_id:
-        raise ApiError(409, "NO_BILLING_ACCOUNT", _("The clinic has no billing account yet; subscribe first."))
+        raise Conflict(BillingCode.NO_BILLING_ACCOUNT, _("The clinic has no billing account yet; subscribe first."))
     try:
         url = PAYMENTS.backend().create_portal(customer_id=subscription.stripe_customer_id, return_url=return_url)
     except PaymentsError as exc:
         raise _provider_error(exc)
-    audit.record(source, "billing.portal_opened", "subscription", subscription.pk, clinic=clinic)
+    audit.record(actor, "billing.portal_opened", "subscription", subscription.pk, clinic=clinic)
     return url
 
 
-def change_plan(source, clinic: Clinic, plan: Plan) -> Subscription:
-    """Move the clinic's paid subscription to `plan`; the new price is billed from the next renewal."""
+def subscription_change_plan(*, clinic: Clinic, actor, price_id: str | None = None,
+                             plan_name: str | None = None) -> Subscription:
+    """Move `clinic`'s paid subscription to the named paid plan; the new price is billed from the next renewal.
+    Without a paid subscription NO_SUBSCRIPTION; to the plan it is on, SAME_PLAN."""
+    plan = paid_plan(price_id=price_id, plan_name=plan_name)
     subscription = _paying_subscription(clinic)
     if subscription.plan == plan.name and not subscription.cancel_at_period_end:
-        raise ApiError(409, "SAME_PLAN", _("The clinic is already on this plan."))
+        raise Conflict(BillingCode.SAME_PLAN, _("The clinic is already on this plan."))
     try:
         updated = PAYMENTS.backend().change_price(subscription, plan.price_id)
     except PaymentsError as exc:
         raise _provider_error(exc)
     _apply_answer(updated, clinic)
-    audit.record(source, "billing.plan_changed", "subscription", subscription.pk, clinic=clinic,
+    audit.record(actor, "billing.plan_changed", "subscription", subscription.pk, clinic=clinic,
                  previous=subscription.plan, plan=plan.name)
-    return Subscription.objects.get(pk=subscription.pk)
+    return Subscription.objects.for_clinic(clinic).get(pk=subscription.pk)
 
 
 def _apply_answer(updated: dict | None, clinic: Clinic) -> None:
@@ -114,8 +142,8 @@ def _apply_answer(updated: dict | None, clinic: Clinic) -> None:
         logger.warning("Stripe's answer for clinic %s not applied now: %s", clinic.pk, exc)
 
 
-def cancel_subscription(source, clinic: Clinic) -> Subscription:
-    """Cancel at the end of the paid period: the clinic keeps its plan until then."""
+def subscription_cancel(*, clinic: Clinic, actor) -> Subscription:
+    """Cancel `clinic`'s paid subscription at the end of the paid period: the clinic keeps its plan until then."""
     subscription = _paying_subscription(clinic)
     if not subscription.cancel_at_period_end:
         try:
@@ -123,8 +151,8 @@ def cancel_subscription(source, clinic: Clinic) -> Subscription:
         except PaymentsError as exc:
             raise _provider_error(exc)
         _apply_answer(updated, clinic)
-        audit.record(source, "billing.subscription_cancelled", "subscription", subscription.pk, clinic=clinic)
-    return Subscription.objects.get(pk=subscription.pk)
+        audit.record(actor, "billing.subscription_cancelled", "subscription", subscription.pk, clinic=clinic)
+    return Subscription.objects.for_clinic(clinic).get(pk=subscription.pk)
 
 
 # --- Stripe's events -----------------------------------------------------------------------------------------
@@ -138,16 +166,16 @@ def _moment(value) -> datetime | None:
     return parse_datetime(str(value))
 
 
-def receive_webhook(payload: bytes, sig_header: str | None) -> tuple[StripeEvent, bool]:
+def stripe_webhook_receive(*, payload: bytes, signature: str | None) -> tuple[StripeEvent, bool]:
     """Verify, store and process one delivery; returns (event, duplicate). Raises InvalidSignature.
 
     A duplicate of a processed event is answered without touching anything; a duplicate of an event whose
     processing failed is processed again (that is Stripe retrying for us)."""
-    data = verify_webhook(payload, sig_header)
+    data = verify_webhook(payload, signature)
     event, created = store_event(data)
     if event.processed_at is not None:
         return event, True
-    process_event(event)
+    stripe_event_process(event=event)
     event.refresh_from_db()
     return event, not created
 
@@ -164,7 +192,7 @@ def store_event(data: dict) -> tuple[StripeEvent, bool]:
         return StripeEvent.objects.get(stripe_id=data["id"]), False
 
 
-def process_event(event: StripeEvent, *, force: bool = False) -> bool:
+def stripe_event_process(*, event: StripeEvent, force: bool = False) -> bool:
     """Apply a stored event in one transaction; True when applied. A processed event is skipped unless `force`
     (a replay); a failure is written to the event and never raised, so the caller can still answer 2xx."""
     with transaction.atomic():
@@ -190,6 +218,13 @@ def process_event(event: StripeEvent, *, force: bool = False) -> bool:
         return True
 
 
+def _uuid_or_none(value) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(value)) if value else None
+    except ValueError:
+        return None
+
+
 def _clinic_by_id(value) -> Clinic | None:
     if not value:
         return None
@@ -200,18 +235,26 @@ def _clinic_by_id(value) -> Clinic | None:
 
 
 def _subscription_for(customer: str = "", subscription_id: str = "", clinic_id: str = "",
-                      create: bool = False) -> Subscription:
-    """The subscription row an object of Stripe's belongs to, by subscription id, customer, then our clinic id."""
+                      create: bool = False, clinic: Clinic | None = None) -> Subscription:
+    """The subscription row an object of Stripe's belongs to, by subscription id, customer, then our clinic id.
+
+    When the object names a clinic (`clinic`, or `clinic_id` from its metadata) and its Stripe ids are another
+    clinic's, nothing is touched: the event is kept with an EventError, for a human to look at.
+    """
     found = None
     if subscription_id:
         found = Subscription.objects.select_for_update().filter(stripe_subscription_id=subscription_id).first()
     if found is None and customer:
         found = Subscription.objects.select_for_update().filter(stripe_customer_id=customer).first()
+    expected_id = _uuid_or_none(clinic.pk if clinic is not None else clinic_id)
+    if found is not None and expected_id is not None and found.clinic_id != expected_id:
+        raise EventError(f"Customer {customer or '-'} / subscription {subscription_id or '-'} belongs to another "
+                         f"clinic than {expected_id}")
     if found is None:
-        clinic = _clinic_by_id(clinic_id)
+        clinic = clinic or _clinic_by_id(clinic_id)
         if clinic is None:
             raise EventError(f"No clinic for customer {customer or '-'} / subscription {subscription_id or '-'}")
-        found = Subscription.objects.select_for_update().filter(clinic=clinic).first()
+        found = Subscription.objects.for_clinic(clinic).select_for_update().first()
         if found is None:
             if not create:
                 raise EventError(f"Clinic {clinic.pk} has no subscription")
@@ -240,8 +283,7 @@ def apply_subscription_object(obj: dict, event_at: datetime | None = None, delet
                               clinic: Clinic | None = None) -> Clinic:
     """Bring our Subscription in line with Stripe's subscription object, unless a newer event already did."""
     subscription = _subscription_for(obj.get("customer") or "", obj.get("id") or "",
-                                     str(clinic.pk) if clinic else (obj.get("metadata") or {}).get("clinic_id"),
-                                     create=True)
+                                     (obj.get("metadata") or {}).get("clinic_id"), create=True, clinic=clinic)
     if event_at and subscription.stripe_event_at and event_at < subscription.stripe_event_at:
         logger.info("Skipping stale state of subscription %s", obj.get("id"))
         return subscription.clinic
@@ -295,8 +337,8 @@ def _on_invoice(event: dict) -> Clinic:
                                      (invoice.get("metadata") or {}).get("clinic_id"))
     failed = event["type"] == "invoice.payment_failed"
     paid_at = _moment((invoice.get("status_transitions") or {}).get("paid_at"))
-    Invoice.objects.update_or_create(stripe_invoice_id=invoice["id"], defaults={
-        "clinic": subscription.clinic, "stripe_subscription_id": subscription_id,
+    values = {
+        "stripe_subscription_id": subscription_id,
         "number": invoice.get("number") or "", "status": invoice.get("status") or ("open" if failed else "paid"),
         "amount_due": invoice.get("amount_due") or 0, "amount_paid": invoice.get("amount_paid") or 0,
         "currency": (invoice.get("currency") or "eur").upper(),
@@ -304,7 +346,15 @@ def _on_invoice(event: dict) -> Clinic:
         "payment_failed": failed, "period_start": _moment(invoice.get("period_start")),
         "period_end": _moment(invoice.get("period_end")), "paid_at": None if failed else paid_at,
         "created_at": _moment(invoice.get("created")) or timezone.now(),
-    })
+    }
+    stored = Invoice.objects.select_for_update().filter(stripe_invoice_id=invoice["id"]).first()
+    if stored is None:
+        Invoice.objects.create(clinic=subscription.clinic, stripe_invoice_id=invoice["id"], **values)
+    elif stored.clinic_id != subscription.clinic_id:
+        # An invoice id never moves to another clinic's books.
+        raise EventError(f"Invoice {invoice['id']} belongs to another clinic")
+    else:
+        Invoice.objects.for_clinic(subscription.clinic_id).filter(pk=stored.pk).update(**values)
     # Stripe sends customer.subscription.updated with the status as well; these keep the clinic's status right
     # even when that event is late, and never move a cancelled subscription.
     if subscription.status != Subscription.Status.CANCELED and (
@@ -328,7 +378,7 @@ HANDLERS = {
 }
 
 
-def replay_events(*, failed_only: bool = False, since: datetime | None = None) -> tuple[int, int]:
+def stripe_events_replay(*, failed_only: bool = False, since: datetime | None = None) -> tuple[int, int]:
     """Process stored events again in Stripe's order; returns (applied, failed). Safe to run repeatedly."""
     events = StripeEvent.objects.all()
     if failed_only:
@@ -337,7 +387,7 @@ def replay_events(*, failed_only: bool = False, since: datetime | None = None) -
         events = events.filter(received_at__gte=since)
     applied = failed = 0
     for event in events.order_by("stripe_created_at", "received_at", "id").iterator():
-        if process_event(event, force=True):
+        if stripe_event_process(event=event, force=True):
             applied += 1
         else:
             failed += 1

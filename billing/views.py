@@ -9,33 +9,21 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from clinics.errors import DomainError
 from clinics.views import console_page
-from config.surfaces.errors import ApiError
 
 from . import selectors, services
-from .api.views import console_url
 from .backends.payments import PAYMENTS, LocalPaymentsBackend
 from .plans import PLANS, paid_plans
+from .return_urls import console_url
 
 ADMIN = ("admin",)
-
-
-def _clinic(request):
-    return request.membership.clinic
-
-
-def _paid_plan(request):
-    plan = PLANS.get(request.POST.get("plan", ""))
-    if plan is None or not plan.is_paid:
-        messages.error(request, _("Choose a paid plan."))
-        return None
-    return plan
 
 
 @console_page(roles=ADMIN)
 def index(request):
     """The clinic's plan, usage and invoices (newest first)."""
-    clinic = _clinic(request)
+    clinic = request.clinic
     subscription = selectors.subscription_of(clinic)
     outcome = request.GET.get("checkout")
     if outcome == "success":
@@ -53,65 +41,63 @@ def index(request):
 def _act(request, action):
     try:
         return action()
-    except ApiError as exc:
-        messages.error(request, str(exc.detail))
+    except DomainError as exc:
+        messages.error(request, exc.message)
         return redirect("billing:index")
 
 
-@console_page(roles=ADMIN)
+def _chosen_plan(request) -> str:
+    return request.POST.get("plan", "")[:40]
+
+
+@console_page(roles=ADMIN, write=True)
 @require_POST
 def upgrade(request):
-    plan = _paid_plan(request)
-    if plan is None:
-        return redirect("billing:index")
-
     def start():
-        session = services.start_checkout(request, _clinic(request), plan, console_url("?checkout=success"),
-                                          console_url("?checkout=cancelled"), email=request.user.email)
+        session = services.checkout_start(clinic=request.clinic, actor=request, plan_name=_chosen_plan(request),
+                                          success_url=console_url("?checkout=success"),
+                                          cancel_url=console_url("?checkout=cancelled"), email=request.user.email)
         return redirect(session.url)
 
     return _act(request, start)
 
 
-@console_page(roles=ADMIN)
+@console_page(roles=ADMIN, write=True)
 @require_POST
 def change_plan(request):
-    plan = _paid_plan(request)
-    if plan is None:
-        return redirect("billing:index")
-
     def change():
-        services.change_plan(request, _clinic(request), plan)
+        services.subscription_change_plan(clinic=request.clinic, actor=request, plan_name=_chosen_plan(request))
         messages.success(request, _("Plan change scheduled."))
         return redirect("billing:index")
 
     return _act(request, change)
 
 
-@console_page(roles=ADMIN)
+@console_page(roles=ADMIN, write=True)
 @require_POST
 def cancel(request):
     def cancel_now():
-        services.cancel_subscription(request, _clinic(request))
+        services.subscription_cancel(clinic=request.clinic, actor=request)
         messages.success(request, _("Your subscription will end with the current period."))
         return redirect("billing:index")
 
     return _act(request, cancel_now)
 
 
-@console_page(roles=ADMIN)
+@console_page(roles=ADMIN, write=True)
 @require_POST
 def portal(request):
-    return _act(request, lambda: redirect(services.open_portal(request, _clinic(request), console_url())))
+    return _act(request, lambda: redirect(services.portal_open(clinic=request.clinic, actor=request,
+                                                               return_url=console_url())))
 
 
-@console_page(roles=ADMIN)
+@console_page(roles=ADMIN, write=True)
 def local_checkout(request, session):
     """The offline Checkout: shows what is bought; paying sends Stripe's events through the webhook processing."""
     backend = PAYMENTS.backend()
     checkout = LocalPaymentsBackend.open_session(session)
     if not isinstance(backend, LocalPaymentsBackend) or checkout is None or checkout["clinic"] != str(
-            _clinic(request).pk):
+            request.clinic.pk):
         raise Http404
     plan = PLANS[checkout["plan"]]
     if request.method == "POST":

@@ -1,7 +1,7 @@
 """Stripe's webhook: `POST /api/webhooks/stripe`.
 
 Authenticated by the `Stripe-Signature` alone (v1 HMAC-SHA256 of `t.payload` under STRIPE_WEBHOOK_SECRET, at
-most 300 s old); a missing or wrong signature answers 400 `{"detail"}`. Never rate limited (clinics.ratelimit
+most 300 s old); a missing or wrong signature answers 400 `{"detail"}`. Never rate limited (clinics/api/throttles.py
 exempts /api/webhooks/).
 
 Every verified event is stored before it is processed. The answer is 2xx whenever the event is stored:
@@ -29,7 +29,8 @@ logger = logging.getLogger(__name__)
 @require_POST
 def stripe_webhook(request):
     try:
-        event, duplicate = services.receive_webhook(request.body, request.headers.get("Stripe-Signature"))
+        event, duplicate = services.stripe_webhook_receive(payload=request.body,
+                                                           signature=request.headers.get("Stripe-Signature"))
     except InvalidSignature as exc:
         logger.info("Stripe webhook refused: %s", exc)
         return JsonResponse({"detail": _("Invalid Stripe signature."), "code": "INVALID_SIGNATURE"}, status=400)

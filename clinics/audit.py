@@ -1,6 +1,7 @@
 """The RGPD audit log's single entry point: every app calls `record()` on writes and on reads of personal data."""
 from django.http import HttpRequest
 
+from .credentials import Credential
 from .models import AuditEvent, Clinic
 
 _ACTOR_KINDS = {kind.value for kind in AuditEvent.ActorKind}
@@ -42,8 +43,6 @@ def record(source, action: str, obj_type: str = "", obj_id="", purpose: str = ""
     `Credential`, or None for the system. `clinic`, `actor_*` override what the source tells (e.g. a failed
     login has no credential yet). Remaining keyword arguments are kept in `extra` (JSON-serialisable values).
     """
-    from .api.authentication import Credential
-
     credential = source if isinstance(source, Credential) else getattr(source, "auth", None)
     if not isinstance(credential, Credential):
         credential = None

@@ -6,6 +6,8 @@ enum. Each surface maps a code to its status and body in one table at its edge
 """
 from enum import StrEnum
 
+from django.utils.translation import gettext as _
+
 
 class CommonCode(StrEnum):
     """Codes any app may raise."""
@@ -72,6 +74,34 @@ class ProviderUnavailable(DomainError):
     default_code = CommonCode.PROVIDER_ERROR
 
 
+class PayloadTooLarge(DomainError):
+    """An upload over its limit, refused before (or while) its body is read."""
+
+    default_code = CommonCode.PAYLOAD_TOO_LARGE
+
+    def __init__(self, limit: int, received: int | None = None, message: str = ""):
+        details = {"limit_bytes": limit}
+        if received is not None:
+            details["received_bytes"] = received
+        super().__init__(None, message or _("Payload too large"), details)
+
+
+class RateLimited(DomainError):
+    """Too many attempts; `retry_after` says in how many seconds the caller may try again."""
+
+    default_code = CommonCode.RATE_LIMITED
+
+    def __init__(self, message: str = "", retry_after: int | None = None):
+        self.retry_after = retry_after
+        super().__init__(None, message, {"retry_after": retry_after} if retry_after else None)
+
+
+class NotAuthenticated(DomainError):
+    """A credential (password, token, key) that is wrong, expired or revoked."""
+
+    default_code = "UNAUTHORIZED"
+
+
 class ClinicCode(StrEnum):
     """Codes of the clinics app: accounts, memberships, invitations, credentials."""
 
@@ -86,3 +116,5 @@ class ClinicCode(StrEnum):
     AUTHORIZATION_REFUSED = "AUTHORIZATION_REFUSED"
     INVALID_FILTER = "INVALID_FILTER"
     INVALID_SIGNATURE = "INVALID_SIGNATURE"
+    UNAUTHORIZED = "UNAUTHORIZED"
+

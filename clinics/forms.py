@@ -14,7 +14,7 @@ class EmailAuthenticationForm(AuthenticationForm):
     """Django's sign-in form, labelled for e-mail addresses; users are stored with lower-case e-mails."""
 
     username = forms.EmailField(
-        label=_("E-mail"), widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "username"})
+        label=_("E-mail"), max_length=254, widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "username"})
     )
     error_messages = {
         "invalid_login": _("Your e-mail and password didn't match. Please try again."),
@@ -63,7 +63,7 @@ class TokenForm(forms.Form):
 
 
 class InviteForm(forms.Form):
-    email = forms.EmailField(label=_("E-mail"))
+    email = forms.EmailField(label=_("E-mail"), max_length=254)
     role = forms.ChoiceField(label=_("Role"), choices=Membership.Role.choices, initial=Membership.Role.VIEWER)
 
     def clean_email(self):
@@ -92,9 +92,9 @@ class ApiKeyForm(forms.Form):
 class AcceptInvitationForm(forms.Form):
     """A new invitee chooses the password of their account; Django's validators judge it in the service."""
 
-    password1 = forms.CharField(label=_("Password"), strip=False,
+    password1 = forms.CharField(label=_("Password"), strip=False, max_length=256,
                                 widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
-    password2 = forms.CharField(label=_("Password again"), strip=False,
+    password2 = forms.CharField(label=_("Password again"), strip=False, max_length=256,
                                 widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
 
     def clean(self):
@@ -113,7 +113,7 @@ class ClinicSettingsForm(forms.Form):
     timezone = forms.CharField(label=_("Time zone"), max_length=64, help_text=_("An IANA name such as Europe/Lisbon."))
     locale = forms.ChoiceField(label=_("Language of the clinic"), choices=[])
     phone = forms.CharField(label=_("Phone"), max_length=20, required=False)
-    email = forms.EmailField(label=_("E-mail"), required=False)
+    email = forms.EmailField(label=_("E-mail"), max_length=254, required=False)
     address = forms.CharField(label=_("Address"), max_length=300, required=False)
 
     def __init__(self, *args, clinic, **kwargs):

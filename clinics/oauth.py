@@ -1,4 +1,4 @@
-"""OAuth 2.0 (seed 003) on django-oauth-toolkit: the consent page picks the clinic a token acts for.
+"""OAuth 2.0 (docs/api/voice.md) on django-oauth-toolkit: the consent page picks the clinic a token acts for.
 
 The chosen clinic travels with the authorization code (OAuthGrantClinic) and then with every access token minted
 from it or refreshed from one (OAuthTokenClinic); clinics.api.authentication.OAuthAuthentication reads it back.

@@ -2,11 +2,8 @@
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from . import extensions
 from .models import ApiKey, AuditEvent, Clinic, Invitation, Membership, User, hash_secret
-
-# Plans of seed 001/003 come from billing's catalogue. Billing owns subscriptions; until a clinic has one it is on
-# the free tier (1,000 API calls a month, seed 003).
-from billing.plans import PLAN_FEATURES  # noqa: E402
 
 NOTIFICATION_DEFAULTS = {
     "email_notifications": {"new_conversation": True, "appointment_booked": True, "usage_limit_warning": True,
@@ -22,12 +19,12 @@ def memberships_of(user: User) -> QuerySet:
 
 def team_members(clinic: Clinic) -> QuerySet:
     """Members of a clinic with their users, in joining order."""
-    return Membership.objects.filter(clinic=clinic).select_related("user").order_by("joined_at", "id")
+    return Membership.objects.for_clinic(clinic).select_related("user").order_by("joined_at", "id")
 
 
 def pending_invitations(clinic: Clinic) -> QuerySet:
     """Invitations of a clinic that can still be accepted."""
-    return Invitation.objects.filter(clinic=clinic, accepted_at__isnull=True, revoked_at__isnull=True,
+    return Invitation.objects.for_clinic(clinic).filter(accepted_at__isnull=True, revoked_at__isnull=True,
                                      expires_at__gt=timezone.now())
 
 
@@ -39,32 +36,26 @@ def invitation_for_token(token: str) -> Invitation | None:
 
 def api_keys_of(clinic: Clinic) -> QuerySet:
     """A clinic's keys, newest first, revoked ones included (the console shows them struck through)."""
-    return ApiKey.objects.filter(clinic=clinic).order_by("-created_at")
+    return ApiKey.objects.for_clinic(clinic).order_by("-created_at")
 
 
 def plan_of(clinic: Clinic) -> str:
-    """The clinic's plan name: the billing subscription's plan when one exists, otherwise the free tier."""
-    subscription = getattr(clinic, "subscription", None)
-    plan = getattr(subscription, "plan", None)
-    return plan if plan in PLAN_FEATURES else "free"
+    """The clinic's plan name (billing's subscription, registered in clinics.extensions; else the free tier)."""
+    return extensions.plan_summary(clinic).name
 
 
 def subscription_status_of(clinic: Clinic) -> str:
-    subscription = getattr(clinic, "subscription", None)
-    return getattr(subscription, "status", None) or "active"
+    return extensions.plan_summary(clinic).status
 
 
 def features_of(clinic: Clinic) -> dict:
     """What the clinic's plan allows (limits the dashboard shows and the API enforces)."""
-    return dict(PLAN_FEATURES[plan_of(clinic)])
+    return dict(extensions.plan_summary(clinic).features)
 
 
-def agent_summary(clinic: Clinic) -> dict:
-    """The clinic's phone agent as the dashboard login shows it (telephony's Agent, created on first use)."""
-    from telephony.agents import agent_for
-
-    agent = agent_for(clinic)
-    return {"agent_id": agent.agent_id, "agent_name": agent.agent_name, "status": agent.status}
+def agent_summary(clinic: Clinic) -> dict | None:
+    """The clinic's phone agent as the dashboard login shows it (telephony's, registered in clinics.extensions)."""
+    return extensions.agent_summary(clinic)
 
 
 def notification_settings(membership: Membership) -> dict:
@@ -76,4 +67,4 @@ def notification_settings(membership: Membership) -> dict:
 
 def audit_events(clinic: Clinic) -> QuerySet:
     """The clinic's audit log, newest first."""
-    return AuditEvent.objects.filter(clinic=clinic)
+    return AuditEvent.objects.for_clinic(clinic)

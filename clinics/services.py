@@ -1,6 +1,8 @@
 """Writes of the clinics app: accounts, sessions, API keys, team and clinic settings. Each is audited.
 
-Services raise `ApiError` (status, machine code, message) which every surface and the console can show.
+Every service is keyword-only and runs in one transaction; `actor` is what acts (a request or a Credential,
+read by `clinics.audit.record`). Refusals are `clinics.errors.DomainError`s, which every surface and the console
+render in their own way.
 """
 import hashlib
 import secrets
@@ -16,17 +18,21 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
-from rest_framework import exceptions
-
-from config.surfaces.errors import ApiError
 
 from . import audit, selectors
-from .api.authentication import decode_jwt, issue_jwt, revoke_session_access
+from .credentials import decode_jwt, issue_jwt, revoke_session_access
+from .errors import ClinicCode, Conflict, Forbidden, InvalidInput, NotAuthenticated, NotFound, RateLimited
 from .models import ApiKey, Clinic, DashboardRefreshToken, Invitation, Membership, User, hash_secret
 
 LOGIN_MAX_FAILURES = 5
 LOGIN_WINDOW_SECONDS = 15 * 60
 INVITATION_DAYS = 7
+
+
+def _acting_user(actor):
+    """The signed-in person behind `actor` (a request), or None (an API key's service user, the system)."""
+    user = getattr(actor, "user", None)
+    return user if getattr(user, "pk", None) else None
 
 
 # --- Accounts and sessions -------------------------------------------------------------------------------
@@ -47,64 +53,30 @@ def _validate_password(password: str, user: User) -> None:
     try:
         password_validation.validate_password(password, user)
     except DjangoValidationError as error:
-        raise ApiError(400, "VALIDATION_ERROR", " ".join(error.messages), {"password": error.messages})
+        raise InvalidInput(None, " ".join(error.messages), {"password": error.messages})
 
 
 @transaction.atomic
-def register(email: str, password: str, company_name: str, request=None) -> Membership:
-    """Create a user, their clinic and their admin membership; returns the membership."""
+def account_register(*, email: str, password: str, company_name: str, actor=None) -> Membership:
+    """Create a user, their clinic and their admin membership; returns the membership (docs/api/dashboard.md,
+    Authentication). An e-mail already registered is EMAIL_TAKEN."""
     email = User.objects.normalize_email(email).lower()
     if User.objects.filter(email__iexact=email).exists():
-        raise ApiError(400, "EMAIL_TAKEN", _("An account with this e-mail already exists."),
-                       {"email": [_("An account with this e-mail already exists.")]})
+        message = _("An account with this e-mail already exists.")
+        raise InvalidInput(ClinicCode.EMAIL_TAKEN, message, {"email": [message]})
     user = User(email=email, username=email)
     _validate_password(password, user)
     user.set_password(password)
     user.save()
     clinic = Clinic.objects.create(name=company_name, slug=unique_clinic_slug(company_name), email=email)
     membership = Membership.objects.create(clinic=clinic, user=user, role=Membership.Role.ADMIN)
-    audit.record(request, "account.registered", "clinic", clinic.id, clinic=clinic, actor_kind="user",
+    audit.record(actor, "account.registered", "clinic", clinic.id, clinic=clinic, actor_kind="user",
                  actor_id=str(user.id), actor_label=email)
     return membership
 
 
 def _failure_key(email: str) -> str:
     return "auth:login-failures:" + hashlib.sha256(email.lower().encode()).hexdigest()
-
-
-def login(email: str, password: str, clinic_id=None, request=None) -> Membership:
-    """Check a member's password and pick the clinic (given, else the oldest membership).
-
-    After five failures for one e-mail within 15 minutes every attempt is refused with 429 until the window ends.
-    """
-    email = (email or "").strip().lower()
-    key = _failure_key(email)
-    failures = cache.get(key, 0)
-    if failures >= LOGIN_MAX_FAILURES:
-        audit.record(request, "auth.login_locked", "user", "", actor_kind="public", actor_label=email)
-        error = exceptions.Throttled(detail=_("Too many failed login attempts. Try again in 15 minutes."))
-        error.wait = cache.ttl(key) if hasattr(cache, "ttl") else LOGIN_WINDOW_SECONDS
-        raise error
-    user = User.objects.filter(email__iexact=email, is_active=True).first()
-    if user is None:
-        User().set_password(password)  # spend the same time as a real check: no user enumeration by timing
-    membership = None
-    if user is not None and user.check_password(password):
-        memberships = selectors.memberships_of(user)
-        membership = memberships.filter(clinic_id=clinic_id).first() if clinic_id else memberships.first()
-    if membership is None:
-        cache.add(key, 0, timeout=LOGIN_WINDOW_SECONDS)
-        cache.incr(key)
-        # Attach the failure to the person's clinic so its admins see attacks on their accounts.
-        first = selectors.memberships_of(user).first() if user is not None else None
-        audit.record(request, "auth.login_failed", "user", user.id if user else "", actor_kind="public",
-                     actor_label=email, clinic=first.clinic if first else None)
-        raise exceptions.AuthenticationFailed(_("Invalid credentials"))
-    cache.delete(key)
-    User.objects.filter(pk=user.pk).update(last_login=timezone.now())
-    audit.record(request, "auth.login", "user", user.id, clinic=membership.clinic, actor_kind="user",
-                 actor_id=str(user.id), actor_label=user.email)
-    return membership
 
 
 def _mint(membership: Membership, session_id) -> dict:
@@ -117,12 +89,53 @@ def _mint(membership: Membership, session_id) -> dict:
             "expires_in": settings.JWT_ACCESS_MINUTES * 60}
 
 
-def start_session(membership: Membership) -> dict:
+@transaction.atomic
+def session_start(*, membership: Membership) -> dict:
     """Issue an access token (30 min) and a revocable refresh token (7 days) for a new login."""
     return _mint(membership, uuid.uuid4())
 
 
-def refresh_session(refresh_token: str) -> dict:
+# Other apps' tests sign in through this name; new code calls session_start.
+def start_session(membership: Membership) -> dict:
+    return session_start(membership=membership)
+
+
+def session_login(*, email: str, password: str, clinic_id=None, actor=None) -> tuple[Membership, dict]:
+    """Check a member's password, pick the clinic (given, else the oldest membership) and start a session;
+    returns (membership, tokens). Wrong credentials are NotAuthenticated; after five failures for one e-mail
+    within 15 minutes every attempt is RateLimited until the window ends."""
+    email = (email or "").strip().lower()
+    key = _failure_key(email)
+    failures = cache.get(key, 0)
+    if failures >= LOGIN_MAX_FAILURES:
+        audit.record(actor, "auth.login_locked", "user", "", actor_kind="public", actor_label=email)
+        wait = cache.ttl(key) if hasattr(cache, "ttl") else LOGIN_WINDOW_SECONDS
+        raise RateLimited(_("Too many failed login attempts. Try again in 15 minutes."), retry_after=wait)
+    user = User.objects.filter(email__iexact=email, is_active=True).first()
+    if user is None:
+        User().set_password(password)  # spend the same time as a real check: no user enumeration by timing
+    membership = None
+    if user is not None and user.check_password(password):
+        memberships = selectors.memberships_of(user)
+        membership = memberships.filter(clinic_id=clinic_id).first() if clinic_id else memberships.first()
+    if membership is None:
+        cache.add(key, 0, timeout=LOGIN_WINDOW_SECONDS)
+        cache.incr(key)
+        # Attach the failure to the person's clinic so its admins see attacks on their accounts.
+        first = selectors.memberships_of(user).first() if user is not None else None
+        audit.record(actor, "auth.login_failed", "user", user.id if user else "", actor_kind="public",
+                     actor_label=email, clinic=first.clinic if first else None)
+        raise NotAuthenticated(message=_("Invalid credentials"))
+    cache.delete(key)
+    with transaction.atomic():
+        User.objects.filter(pk=user.pk).update(last_login=timezone.now())
+        tokens = _mint(membership, uuid.uuid4())
+        audit.record(actor, "auth.login", "user", user.id, clinic=membership.clinic, actor_kind="user",
+                     actor_id=str(user.id), actor_label=user.email)
+    return membership, tokens
+
+
+def session_refresh(*, refresh_token: str) -> dict:
     """Trade a refresh token for a new pair; the old refresh token stops working (rotation).
 
     Presenting a refresh token that was already rotated revokes its whole session.
@@ -139,7 +152,7 @@ def refresh_session(refresh_token: str) -> dict:
             return _mint(record.membership, record.session_id)
     if record is not None and record.rotated_at is not None:
         _revoke_session(record.session_id)
-    raise exceptions.AuthenticationFailed(_("Invalid or revoked refresh token."))
+    raise NotAuthenticated(message=_("Invalid or revoked refresh token."))
 
 
 def _revoke_session(session_id) -> None:
@@ -148,84 +161,85 @@ def _revoke_session(session_id) -> None:
     revoke_session_access(session_id)
 
 
-def purge_refresh_tokens(older_than_days: int = 1) -> int:
+def refresh_token_purge(*, older_than_days: int = 1) -> int:
     """Delete refresh-token records that expired more than `older_than_days` ago; returns how many."""
     cutoff = timezone.now() - timedelta(days=older_than_days)
     deleted, _by_model = DashboardRefreshToken.objects.filter(expires_at__lt=cutoff).delete()
     return deleted
 
 
-def logout(request, refresh_token: str | None = None) -> None:
+@transaction.atomic
+def session_logout(*, actor, refresh_token: str | None = None) -> None:
     """End the caller's login: its refresh tokens are revoked and its access tokens stop working."""
-    credential = request.auth
+    credential = getattr(actor, "auth", None)
+    user = getattr(actor, "user", None)
     session_id = credential.extra.get("sid") if credential is not None else None
     if refresh_token:
         try:
             payload = decode_jwt(refresh_token, "refresh")
-        except exceptions.AuthenticationFailed:
+        except NotAuthenticated:
             payload = {}
-        if payload.get("sub") == str(request.user.pk) and payload.get("sid"):
+        if payload.get("sub") == str(getattr(user, "pk", "")) and payload.get("sid"):
             _revoke_session(payload["sid"])
     if session_id:
         _revoke_session(session_id)
-    audit.record(request, "auth.logout", "user", getattr(request.user, "pk", ""))
+    audit.record(actor, "auth.logout", "user", getattr(user, "pk", ""))
 
 
 # --- API keys ---------------------------------------------------------------------------------------------
 
 
-def create_api_key(request, name: str, permissions=("read", "write"), expires_at=None) -> tuple[ApiKey, str]:
-    """Issue a key for the caller's clinic; returns (key, full_key). The full key is never stored."""
+@transaction.atomic
+def api_key_create(*, clinic: Clinic, actor, name: str, permissions=("read", "write"),
+                   expires_at=None) -> tuple[ApiKey, str]:
+    """Issue a key for `clinic`; returns (key, full_key). The full key is never stored."""
     permissions = sorted(set(permissions))
     if not permissions or not set(permissions) <= {"read", "write"}:
-        raise ApiError(400, "VALIDATION_ERROR", _("Permissions must be read and/or write."),
-                       {"permissions": [_("Permissions must be read and/or write.")]})
+        raise InvalidInput.on("permissions", _("Permissions must be read and/or write."))
     if expires_at is not None and expires_at <= timezone.now():
-        raise ApiError(400, "VALIDATION_ERROR", _("The expiry must be in the future."),
-                       {"expires_at": [_("The expiry must be in the future.")]})
-    user = request.user if getattr(request.user, "pk", None) else None
-    key, raw = ApiKey.issue(request.auth.clinic, name, permissions=permissions, created_by=user,
+        raise InvalidInput.on("expires_at", _("The expiry must be in the future."))
+    key, raw = ApiKey.issue(clinic, name, permissions=permissions, created_by=_acting_user(actor),
                             expires_at=expires_at)
-    audit.record(request, "api_key.created", "api_key", key.id, name=name, permissions=permissions)
+    audit.record(actor, "api_key.created", "api_key", key.id, clinic=clinic, name=name, permissions=permissions)
     return key, raw
 
 
-def revoke_api_key(request, key_id) -> ApiKey:
-    """Revoke one of the caller's clinic's keys; it stops authenticating on the next request."""
-    key = ApiKey.objects.filter(clinic=request.auth.clinic, pk=key_id).first()
+@transaction.atomic
+def api_key_revoke(*, clinic: Clinic, actor, key_id) -> ApiKey:
+    """Revoke one of `clinic`'s keys; it stops authenticating on the next request. Another clinic's is NotFound."""
+    key = ApiKey.objects.for_clinic(clinic).select_for_update().filter(pk=key_id).first()
     if key is None:
-        raise ApiError(404, "NOT_FOUND", _("API key not found"))
+        raise NotFound(None, _("API key not found"))
     if key.revoked_at is None:
         key.revoked_at = timezone.now()
         key.save(update_fields=["revoked_at"])
-        audit.record(request, "api_key.revoked", "api_key", key.id, name=key.name)
+        audit.record(actor, "api_key.revoked", "api_key", key.id, clinic=clinic, name=key.name)
     return key
 
 
 # --- Team -------------------------------------------------------------------------------------------------
 
 
-def invite_member(request, email: str, role: str) -> tuple[Invitation, str]:
-    """Invite someone to the caller's clinic by e-mail; returns (invitation, raw token).
+def invitation_create(*, clinic: Clinic, actor, email: str, role: str) -> tuple[Invitation, str]:
+    """Invite someone to `clinic` by e-mail; returns (invitation, raw token).
 
     The token is single-use, expires after seven days and is stored only as a digest. The e-mail carries the
-    console's accept URL `/invite/<token>`.
+    console's accept URL `/invite/<token>`, and is sent once the invitation is committed.
     """
-    clinic = request.auth.clinic
     email = User.objects.normalize_email(email).lower()
     if role not in Membership.Role.values:
-        raise ApiError(400, "VALIDATION_ERROR", _("Unknown role."), {"role": [_("Unknown role.")]})
-    if Membership.objects.filter(clinic=clinic, user__email__iexact=email).exists():
-        raise ApiError(409, "ALREADY_MEMBER", _("This person is already a member of the clinic."))
+        raise InvalidInput.on("role", _("Unknown role."))
+    if Membership.objects.for_clinic(clinic).filter(user__email__iexact=email).exists():
+        raise Conflict(ClinicCode.ALREADY_MEMBER, _("This person is already a member of the clinic."))
     raw = secrets.token_urlsafe(32)
     with transaction.atomic():
         # A new invitation replaces any earlier pending one for the same address.
         selectors.pending_invitations(clinic).filter(email__iexact=email).update(revoked_at=timezone.now())
         invitation = Invitation.objects.create(
-            clinic=clinic, email=email, role=role, digest=hash_secret(raw),
-            invited_by=request.user if getattr(request.user, "pk", None) else None,
+            clinic=clinic, email=email, role=role, digest=hash_secret(raw), invited_by=_acting_user(actor),
             expires_at=timezone.now() + timedelta(days=INVITATION_DAYS))
-        audit.record(request, "membership.invited", "invitation", invitation.id, email=email, role=role)
+        audit.record(actor, "membership.invited", "invitation", invitation.id, clinic=clinic, email=email,
+                     role=role)
     accept_url = f"{settings.SITE_URL.rstrip('/')}/invite/{raw}"
     send_mail(
         subject=_("You are invited to join %(clinic)s on Frontdesk") % {"clinic": clinic.name},
@@ -238,28 +252,27 @@ def invite_member(request, email: str, role: str) -> tuple[Invitation, str]:
 
 
 @transaction.atomic
-def accept_invitation(token: str, *, user: User | None = None, password: str | None = None,
-                      request=None) -> Membership:
+def invitation_accept(*, token: str, user: User | None = None, password: str | None = None,
+                      actor=None) -> Membership:
     """Turn an invitation token into a membership and burn the token.
 
     Either `user` (the signed-in person, whose e-mail must be the invited one) or `password` (creates the
     account of the invited e-mail; refused if that account already exists — sign in first) must be given.
-    Raises ApiError 404 INVITATION_INVALID for an unknown, used, revoked or expired token.
+    An unknown, used, revoked or expired token is INVITATION_INVALID.
     """
     invitation = (Invitation.objects.select_for_update().select_related("clinic")
                   .filter(digest=hash_secret(token or "")).first())
     if invitation is None or not invitation.is_pending:
-        raise ApiError(404, "INVITATION_INVALID", _("This invitation is invalid or has expired."))
+        raise NotFound(ClinicCode.INVITATION_INVALID, _("This invitation is invalid or has expired."))
     if user is not None and getattr(user, "pk", None):
         if user.email.lower() != invitation.email.lower():
-            raise ApiError(403, "INVITATION_EMAIL_MISMATCH",
-                           _("This invitation was sent to another e-mail address."))
+            raise Forbidden(ClinicCode.INVITATION_EMAIL_MISMATCH,
+                            _("This invitation was sent to another e-mail address."))
     else:
         if User.objects.filter(email__iexact=invitation.email).exists():
-            raise ApiError(409, "ACCOUNT_EXISTS", _("An account with this e-mail exists: sign in to accept."))
+            raise Conflict(ClinicCode.ACCOUNT_EXISTS, _("An account with this e-mail exists: sign in to accept."))
         if not password:
-            raise ApiError(400, "VALIDATION_ERROR", _("A password is required."),
-                           {"password": [_("A password is required.")]})
+            raise InvalidInput.on("password", _("A password is required."))
         user = User(email=invitation.email, username=invitation.email)
         _validate_password(password, user)
         user.set_password(password)
@@ -268,65 +281,71 @@ def accept_invitation(token: str, *, user: User | None = None, password: str | N
         with transaction.atomic():
             membership = Membership.objects.create(clinic=invitation.clinic, user=user, role=invitation.role)
     except IntegrityError:
-        raise ApiError(409, "ALREADY_MEMBER", _("This person is already a member of the clinic."))
+        raise Conflict(ClinicCode.ALREADY_MEMBER, _("This person is already a member of the clinic."))
     invitation.accepted_at = timezone.now()
     invitation.save(update_fields=["accepted_at"])
-    audit.record(request, "membership.created", "membership", membership.id, clinic=invitation.clinic,
+    audit.record(actor, "membership.created", "membership", membership.id, clinic=invitation.clinic,
                  actor_kind="user", actor_id=str(user.pk), actor_label=user.email, role=invitation.role,
                  invitation=str(invitation.id))
     return membership
 
 
 @transaction.atomic
-def remove_member(request, member_id) -> None:
-    """Remove a membership (or cancel a pending invitation) of the caller's clinic; the last admin stays."""
-    clinic = request.auth.clinic
+def member_remove(*, clinic: Clinic, actor, member_id) -> None:
+    """Remove a membership (or cancel a pending invitation) of `clinic`; the last admin stays (LAST_ADMIN).
+    Another clinic's member or invitation is NotFound and stays untouched."""
     # Lock the clinic's admins so two concurrent removals cannot both pass the last-admin check.
-    admins = list(Membership.objects.select_for_update().filter(clinic=clinic, role=Membership.Role.ADMIN)
+    admins = list(Membership.objects.for_clinic(clinic).select_for_update().filter(role=Membership.Role.ADMIN)
                   .values_list("id", flat=True))
-    membership = Membership.objects.filter(clinic=clinic, pk=member_id).select_related("user").first()
+    membership = Membership.objects.for_clinic(clinic).filter(pk=member_id).select_related("user").first()
     if membership is None:
         invitation = selectors.pending_invitations(clinic).filter(pk=member_id).first()
         if invitation is None:
-            raise ApiError(404, "NOT_FOUND", _("Team member not found"))
+            raise NotFound(None, _("Team member not found"))
         invitation.revoked_at = timezone.now()
         invitation.save(update_fields=["revoked_at"])
-        audit.record(request, "membership.invitation_revoked", "invitation", invitation.id, email=invitation.email)
+        audit.record(actor, "membership.invitation_revoked", "invitation", invitation.id, clinic=clinic,
+                     email=invitation.email)
         return
     if membership.role == Membership.Role.ADMIN and admins == [membership.id]:
-        raise ApiError(409, "LAST_ADMIN", _("The last admin of a clinic cannot be removed."))
+        raise Conflict(ClinicCode.LAST_ADMIN, _("The last admin of a clinic cannot be removed."))
     DashboardRefreshToken.objects.filter(membership=membership, revoked_at__isnull=True).update(
         revoked_at=timezone.now())
-    membership.delete()
-    audit.record(request, "membership.removed", "membership", member_id, email=membership.user.email,
+    Membership.objects.for_clinic(clinic).filter(pk=membership.pk).delete()
+    audit.record(actor, "membership.removed", "membership", member_id, clinic=clinic, email=membership.user.email,
                  role=membership.role)
 
 
 # --- Settings ---------------------------------------------------------------------------------------------
 
 
-def update_notification_settings(membership: Membership, changes: dict) -> dict:
-    """Merge a partial update into a member's notification preferences; unknown keys are refused."""
+def notification_settings_update(*, membership: Membership, changes: dict, actor=None) -> dict:
+    """Merge a partial update into a member's notification preferences and return them as stored; unknown
+    groups or names and non-boolean values are refused (nothing is saved then)."""
     errors = {}
+    if not isinstance(changes, dict):
+        raise InvalidInput.on("non_field_errors", _("Expected an object."))
     for group, options in changes.items():
         known = selectors.NOTIFICATION_DEFAULTS.get(group)
         if known is None or not isinstance(options, dict):
-            errors[group] = [_("Unknown notification group.") if known is None else _("Must be an object.")]
+            errors[str(group)[:100]] = [_("Unknown notification group.") if known is None else _("Must be an object.")]
             continue
         for name, value in options.items():
             if name not in known:
-                errors[f"{group}.{name}"] = [_("Unknown notification.")]
+                errors[f"{group}.{str(name)[:100]}"] = [_("Unknown notification.")]
             elif not isinstance(value, bool):
                 errors[f"{group}.{name}"] = [_("Must be true or false.")]
     if errors:
-        raise ApiError(400, "VALIDATION_ERROR", next(iter(errors.values()))[0], errors)
+        raise InvalidInput(None, next(iter(errors.values()))[0], errors)
     with transaction.atomic():
-        membership = Membership.objects.select_for_update().get(pk=membership.pk)
-        stored = membership.notification_settings or {}
+        membership = Membership.objects.for_clinic(membership.clinic_id).select_for_update().get(pk=membership.pk)
+        stored = dict(membership.notification_settings or {})
         for group, options in changes.items():
-            stored.setdefault(group, {}).update(options)
+            stored[group] = {**(stored.get(group) or {}), **options}
         membership.notification_settings = stored
         membership.save(update_fields=["notification_settings"])
+        audit.record(actor, "membership.notifications_updated", "membership", membership.pk,
+                     clinic=membership.clinic, groups=sorted(changes))
     return selectors.notification_settings(membership)
 
 
@@ -334,9 +353,9 @@ CLINIC_FIELDS = ("name", "slug", "timezone", "locale", "phone", "email", "addres
                  "booking_rules")
 
 
-def update_clinic(request, changes: dict) -> Clinic:
-    """Apply validated changes to the caller's clinic and audit which fields changed."""
-    clinic = request.auth.clinic
+def clinic_update(*, clinic: Clinic, actor, changes: dict) -> Clinic:
+    """Apply validated changes to `clinic` and audit which fields changed; a slug another clinic uses is
+    SLUG_TAKEN."""
     changed = [name for name in CLINIC_FIELDS if name in changes and getattr(clinic, name) != changes[name]]
     if not changed:
         return clinic
@@ -345,8 +364,8 @@ def update_clinic(request, changes: dict) -> Clinic:
     try:
         with transaction.atomic():
             clinic.save(update_fields=changed)
+            audit.record(actor, "clinic.updated", "clinic", clinic.id, clinic=clinic, fields=changed)
     except IntegrityError:
-        raise ApiError(409, "SLUG_TAKEN", _("This slug is already used by another clinic."),
-                       {"slug": [_("This slug is already used by another clinic.")]})
-    audit.record(request, "clinic.updated", "clinic", clinic.id, fields=changed)
+        message = _("This slug is already used by another clinic.")
+        raise Conflict(ClinicCode.SLUG_TAKEN, message, {"slug": [message]})
     return clinic

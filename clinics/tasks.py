@@ -7,4 +7,4 @@ from . import services
 @shared_task(name="clinics.purge_refresh_tokens")
 def purge_refresh_tokens():
     """Drop refresh-token records a day after they expired; running it twice deletes nothing more."""
-    return services.purge_refresh_tokens()
+    return services.refresh_token_purge()

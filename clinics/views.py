@@ -26,10 +26,9 @@ from django_otp import devices_for_user, user_has_device
 from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from config.surfaces.errors import ApiError
-
 from . import audit, selectors, services
-from .api.authentication import ROLE_SCOPES, Credential
+from .credentials import ROLE_SCOPES, Credential
+from .errors import DomainError, NotFound
 from .context_processors import SESSION_CLINIC_KEY, active_membership_for, memberships_of
 from .forms import (AcceptInvitationForm, ApiKeyForm, ClinicSettingsForm, EmailAuthenticationForm, InviteForm,
                     TokenForm)
@@ -278,13 +277,9 @@ def home(request):
     return render(request, "console/home.html")
 
 
-def _error_message(error):
-    return str(error.detail)
-
-
 @console_page
 def team(request):
-    clinic = request.membership.clinic
+    clinic = request.clinic
     is_admin = request.membership.role == Membership.Role.ADMIN
     return render(request, "console/team.html", {
         "members": selectors.team_members(clinic), "is_admin": is_admin,
@@ -294,34 +289,35 @@ def team(request):
 
 
 @require_POST
-@console_page(roles=[Membership.Role.ADMIN])
+@console_page(roles=[Membership.Role.ADMIN], write=True)
 def team_invite(request):
     form = InviteForm(request.POST)
     if not form.is_valid():
-        clinic = request.membership.clinic
+        clinic = request.clinic
         return render(request, "console/team.html", {
             "members": selectors.team_members(clinic), "is_admin": True, "invite_form": form,
             "invitations": selectors.pending_invitations(clinic).order_by("email"),
         }, status=400)
     try:
-        services.invite_member(request, form.cleaned_data["email"], form.cleaned_data["role"])
-    except ApiError as error:
-        messages.error(request, _error_message(error))
+        services.invitation_create(clinic=request.clinic, actor=request, email=form.cleaned_data["email"],
+                                   role=form.cleaned_data["role"])
+    except DomainError as error:
+        messages.error(request, error.message)
     else:
         messages.success(request, _("An invitation was sent to %(email)s.") % {"email": form.cleaned_data["email"]})
     return redirect("console:team")
 
 
 @require_POST
-@console_page(roles=[Membership.Role.ADMIN])
+@console_page(roles=[Membership.Role.ADMIN], write=True)
 def team_remove(request, member_id):
     """Remove a member, or cancel a pending invitation (same id space as the dashboard API)."""
     try:
-        services.remove_member(request, member_id)
-    except ApiError as error:
-        if error.status_code == 404:
-            raise Http404
-        messages.error(request, _error_message(error))
+        services.member_remove(clinic=request.clinic, actor=request, member_id=member_id)
+    except NotFound:
+        raise Http404
+    except DomainError as error:
+        messages.error(request, error.message)
     else:
         messages.success(request, _("Removed from the team."))
     return redirect("console:team")
@@ -337,14 +333,14 @@ def accept_invitation(request, token):
     form = AcceptInvitationForm(request.POST or None) if not account_exists else None
     if request.method == "POST" and (form is None or form.is_valid()):
         try:
-            membership = services.accept_invitation(
-                token, user=request.user if signed_in else None,
-                password=form.cleaned_data["password1"] if form is not None else None, request=request)
-        except ApiError as error:
+            membership = services.invitation_accept(
+                token=token, user=request.user if signed_in else None,
+                password=form.cleaned_data["password1"] if form is not None else None, actor=request)
+        except DomainError as error:
             if form is not None and error.details.get("password"):
                 form.add_error("password1", error.details["password"])
             else:
-                messages.error(request, _error_message(error))
+                messages.error(request, error.message)
         else:
             request.session[SESSION_CLINIC_KEY] = str(membership.clinic_id)
             messages.success(request, _("Welcome to %(clinic)s.") % {"clinic": membership.clinic.name})
@@ -360,17 +356,17 @@ def accept_invitation(request, token):
 NEW_KEY_SESSION_KEY = "console_new_api_key"
 
 
-@console_page(roles=[Membership.Role.ADMIN])
+@console_page(roles=[Membership.Role.ADMIN], write=True)
 def api_keys(request):
-    clinic = request.membership.clinic
+    clinic = request.clinic
     form = ApiKeyForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            _key, raw = services.create_api_key(
-                request, form.cleaned_data["name"], permissions=form.cleaned_data["permissions"],
-                expires_at=form.cleaned_data["expires_at"])
-        except ApiError as error:
-            form.add_error(None, _error_message(error))
+            _key, raw = services.api_key_create(
+                clinic=clinic, actor=request, name=form.cleaned_data["name"],
+                permissions=form.cleaned_data["permissions"], expires_at=form.cleaned_data["expires_at"])
+        except DomainError as error:
+            form.add_error(None, error.message)
         else:
             # Post/redirect/get, so a reload cannot mint a second key; the session holds the full key only until
             # the very next page view, which shows it once.
@@ -386,29 +382,27 @@ def api_keys(request):
 
 
 @require_POST
-@console_page(roles=[Membership.Role.ADMIN])
+@console_page(roles=[Membership.Role.ADMIN], write=True)
 def api_key_revoke(request, key_id):
     try:
-        key = services.revoke_api_key(request, key_id)
-    except ApiError as error:
-        if error.status_code == 404:
-            raise Http404
-        raise
+        key = services.api_key_revoke(clinic=request.clinic, actor=request, key_id=key_id)
+    except NotFound:
+        raise Http404
     messages.success(request, _("The key “%(name)s” was revoked.") % {"name": key.name})
     return redirect("console:api_keys")
 
 
-@console_page(roles=[Membership.Role.ADMIN])
+@console_page(roles=[Membership.Role.ADMIN], write=True)
 def clinic_settings(request):
-    clinic = request.membership.clinic
+    clinic = request.clinic
     initial = {name: getattr(clinic, name) for name in ("name", "slug", "timezone", "locale", "phone", "email",
                                                          "address")}
     form = ClinicSettingsForm(request.POST or None, initial=initial, clinic=clinic)
     if request.method == "POST" and form.is_valid():
         try:
-            services.update_clinic(request, form.validated)
-        except ApiError as error:
-            form.add_error(None, _error_message(error))
+            services.clinic_update(clinic=clinic, actor=request, changes=form.validated)
+        except DomainError as error:
+            form.add_error(None, error.message)
         else:
             messages.success(request, _("The clinic's settings were saved."))
             return redirect("console:settings")

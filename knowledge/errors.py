@@ -1,4 +1,4 @@
-"""Error codes of the knowledge base; statuses live at each surface's edge."""
+"""Error codes of the knowledge base; statuses live at each surface's edge (config/surfaces/errors.py)."""
 from enum import StrEnum
 
 
@@ -11,3 +11,5 @@ class KnowledgeCode(StrEnum):
     UNREADABLE_FILE = "UNREADABLE_FILE"
     INVALID_UPLOAD = "INVALID_UPLOAD"
     UNSUPPORTED_FILE_TYPE = "UNSUPPORTED_FILE_TYPE"
+    PLAN_LIMIT_REACHED = "PLAN_LIMIT_REACHED"
+    PAYLOAD_TOO_LARGE = "PAYLOAD_TOO_LARGE"

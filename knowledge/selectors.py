@@ -3,6 +3,8 @@ from django.db import connection, transaction
 from django.db.models import BooleanField, Case, QuerySet, Value, When
 from pgvector.django import CosineDistance
 
+from clinics import extensions
+
 from .embeddings import EMBEDDINGS
 from .models import KnowledgeChunk, KnowledgeFile
 
@@ -16,7 +18,7 @@ def current_model_id() -> str:
 
 def chunks_for(clinic, file_id=None) -> QuerySet:
     """The clinic's chunks, without their vectors, annotated `is_embedded` (has a vector of the current model)."""
-    chunks = (KnowledgeChunk.objects.filter(clinic=clinic).defer("embedding")
+    chunks = (KnowledgeChunk.objects.for_clinic(clinic).defer("embedding")
               .annotate(is_embedded=Case(When(embedding__isnull=False, embedding_model=current_model_id(),
                                               then=Value(True)), default=Value(False), output_field=BooleanField())))
     if file_id is not None:
@@ -26,7 +28,7 @@ def chunks_for(clinic, file_id=None) -> QuerySet:
 
 def files_for(clinic) -> QuerySet:
     """The clinic's uploaded files, newest first."""
-    return KnowledgeFile.objects.filter(clinic=clinic).order_by("-uploaded_at", "id")
+    return KnowledgeFile.objects.for_clinic(clinic).order_by("-uploaded_at", "id")
 
 
 def search(clinic, query: str, k: int = 5, file_id=None) -> list[KnowledgeChunk]:
@@ -39,7 +41,7 @@ def search(clinic, query: str, k: int = 5, file_id=None) -> list[KnowledgeChunk]
         return []
     backend = EMBEDDINGS.backend()
     vector = backend.embed_query(query)
-    chunks = (KnowledgeChunk.objects.filter(clinic=clinic, embedding__isnull=False, embedding_model=backend.model_id)
+    chunks = (KnowledgeChunk.objects.for_clinic(clinic).filter(embedding__isnull=False, embedding_model=backend.model_id)
               .defer("embedding")
               .annotate(distance=CosineDistance("embedding", vector), is_embedded=Value(True))
               .order_by("distance", "id"))
@@ -56,38 +58,7 @@ def search(clinic, query: str, k: int = 5, file_id=None) -> list[KnowledgeChunk]
     return results
 
 
-def _own_agent_ids(clinic) -> set[str]:
-    from clinics.selectors import agent_summary
-    from telephony.agents import default_agent_id
-    from telephony.models import Agent
-
-    voice = clinic.voice_settings or {}
-    ids = {agent_summary(clinic)["agent_id"], default_agent_id(clinic), voice.get("agent_id") or ""}
-    for agent_id, metadata in Agent.objects.filter(clinic=clinic).values_list("agent_id", "elevenlabs_metadata"):
-        ids |= {agent_id, (metadata or {}).get("agent_id") or ""}
-    return {value for value in ids if value}
-
-
 def agent_of_another_clinic(clinic, agent_id: str) -> bool:
-    """True when `agent_id` names another clinic's phone agent (the dashboard answers 404 then).
-
-    A clinic has one agent, so its own id in any spelling the product uses (the login's `agent.agent_id`, the
-    provider's id in the voice settings, the telephony agent's id) and an id no clinic claims all mean it.
-    """
-    from django.db.models import Q
-
-    from clinics.models import Clinic
-    from telephony.models import Agent
-
-    agent_id = (agent_id or "").strip()
-    if not agent_id or agent_id in _own_agent_ids(clinic):
-        return False
-    slugs = set()
-    if agent_id.startswith("agent_"):
-        rest = agent_id.removeprefix("agent_")
-        slugs = {rest, rest.replace("_", "-")}
-    others = Clinic.objects.exclude(pk=clinic.pk)
-    if others.filter(Q(voice_settings__agent_id=agent_id) | Q(slug__in=slugs)).exists():
-        return True
-    return Agent.objects.exclude(clinic=clinic).filter(
-        Q(agent_id=agent_id) | Q(elevenlabs_metadata__agent_id=agent_id)).exists()
+    """True when `agent_id` names another clinic's phone agent (the dashboard answers 404 then). Phone agents
+    belong to telephony, which answers through `clinics.extensions`; knowledge takes the id as plain data."""
+    return extensions.agent_of_another_clinic(clinic, (agent_id or "").strip())

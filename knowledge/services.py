@@ -1,7 +1,8 @@
 """Writes of the knowledge base: chunks written by hand, uploaded files cut into chunks, and their embeddings.
 
 Embedding happens in a Celery task queued when the transaction commits; a chunk is searchable once it has an
-embedding of the configured model. Every write is audited.
+embedding of the configured model. Every write is keyword-only, audited, runs in one transaction and raises
+`clinics.errors.DomainError`s with the codes of `knowledge/errors.py`; the API and the console call the same ones.
 """
 import logging
 
@@ -13,16 +14,18 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from clinics import audit
+from clinics.errors import Forbidden, InvalidInput, NotFound, PayloadTooLarge
 from clinics.selectors import features_of
-from config.surfaces.errors import ApiError, PayloadTooLarge
 
 from . import chunking, extraction
 from .embeddings import EMBEDDINGS
+from .errors import KnowledgeCode
 from .models import KnowledgeChunk, KnowledgeFile
 
 logger = logging.getLogger(__name__)
 
 MAX_CHUNK_CHARS = 4000
+MAX_TITLE_CHARS = 200
 # One task embeds at most this many chunks, so a large file is spread over several tasks (and workers).
 TASK_BATCH = 64
 
@@ -40,28 +43,45 @@ def _queue_embedding(chunk_ids) -> None:
 def _clean_content(content: str) -> str:
     content = (content or "").strip()
     if not content:
-        raise ApiError(400, "VALIDATION_ERROR", _("content: This field may not be blank."),
-                       {"content": [_("This field may not be blank.")]})
+        raise InvalidInput(KnowledgeCode.VALIDATION_ERROR, _("content: This field may not be blank."),
+                           {"content": [_("This field may not be blank.")]})
     if len(content) > MAX_CHUNK_CHARS:
-        raise ApiError(400, "VALIDATION_ERROR", _("content: Keep a chunk under %(limit)d characters.")
-                       % {"limit": MAX_CHUNK_CHARS}, {"content": [_("Too long.")]})
+        raise InvalidInput(KnowledgeCode.VALIDATION_ERROR, _("content: Keep a chunk under %(limit)d characters.")
+                           % {"limit": MAX_CHUNK_CHARS}, {"content": [_("Too long.")]})
     return content
 
 
-def create_chunk(clinic, *, content: str, title: str = "", actor=None) -> KnowledgeChunk:
-    """Add a chunk written by hand and queue its embedding."""
+def _clean_title(title) -> str:
+    title = (title or "").strip()
+    if len(title) > MAX_TITLE_CHARS:
+        raise InvalidInput.on("title", _("Keep the title under %(limit)d characters.") % {"limit": MAX_TITLE_CHARS})
+    return title
+
+
+def _chunk_of(clinic, chunk_id) -> KnowledgeChunk:
+    chunk = KnowledgeChunk.objects.for_clinic(clinic).defer("embedding").filter(pk=chunk_id).first()
+    if chunk is None:
+        raise NotFound(KnowledgeCode.NOT_FOUND, _("Chunk not found"))
+    return chunk
+
+
+def chunk_create(*, clinic, actor, content: str, title: str = "") -> KnowledgeChunk:
+    """Add a chunk written by hand to `clinic`'s knowledge base and queue its embedding."""
     with transaction.atomic():
-        chunk = KnowledgeChunk.objects.create(clinic=clinic, content=_clean_content(content), title=title.strip())
+        chunk = KnowledgeChunk.objects.create(clinic=clinic, content=_clean_content(content),
+                                              title=_clean_title(title))
         audit.record(actor, "knowledge.chunk.create", "knowledge_chunk", chunk.pk, clinic=clinic)
         _queue_embedding([chunk.pk])
     return chunk
 
 
-def update_chunk(chunk: KnowledgeChunk, *, actor=None, **fields) -> KnowledgeChunk:
-    """Change a chunk's title or text; either is part of what is embedded, so a change queues a new embedding."""
+def chunk_update(*, clinic, chunk_id, actor, **fields) -> KnowledgeChunk:
+    """Change the title or text of one of `clinic`'s chunks; either is part of what is embedded, so a change
+    queues a new embedding. Another clinic's chunk is NOT_FOUND."""
+    chunk = _chunk_of(clinic, chunk_id)
     changed = []
-    if "title" in fields and (fields["title"] or "").strip() != chunk.title:
-        chunk.title = (fields["title"] or "").strip()
+    if "title" in fields and _clean_title(fields["title"]) != chunk.title:
+        chunk.title = _clean_title(fields["title"])
         changed.append("title")
     if "content" in fields:
         content = _clean_content(fields["content"])
@@ -78,49 +98,51 @@ def update_chunk(chunk: KnowledgeChunk, *, actor=None, **fields) -> KnowledgeChu
     with transaction.atomic():
         chunk.save(update_fields=[*changed, "revision", "embedding", "embedding_model", "embedded_at", "updated_at"])
         if chunk.file_id:
-            KnowledgeFile.objects.filter(pk=chunk.file_id).update(processed=False)
+            KnowledgeFile.objects.for_clinic(clinic).filter(pk=chunk.file_id).update(processed=False)
         _queue_embedding([chunk.pk])
-        audit.record(actor, "knowledge.chunk.update", "knowledge_chunk", chunk.pk, clinic=chunk.clinic,
+        audit.record(actor, "knowledge.chunk.update", "knowledge_chunk", chunk.pk, clinic=clinic,
                      fields=changed)
     return chunk
 
 
-def delete_chunk(chunk: KnowledgeChunk, *, actor=None) -> None:
-    """Remove a chunk; a file it came from stays (and stays processed)."""
+def chunk_delete(*, clinic, chunk_id, actor) -> None:
+    """Remove one of `clinic`'s chunks; a file it came from stays (and stays processed)."""
     with transaction.atomic():
-        audit.record(actor, "knowledge.chunk.delete", "knowledge_chunk", chunk.pk, clinic=chunk.clinic)
-        chunk.delete()
+        chunk = _chunk_of(clinic, chunk_id)
+        audit.record(actor, "knowledge.chunk.delete", "knowledge_chunk", chunk.pk, clinic=clinic)
+        KnowledgeChunk.objects.for_clinic(clinic).filter(pk=chunk.pk).delete()
 
 
 def max_upload_bytes() -> int:
     return settings.KNOWLEDGE_MAX_UPLOAD_BYTES
 
 
-def upload_file(clinic, uploaded, *, actor=None) -> KnowledgeFile:
+def knowledge_file_upload(*, clinic, uploaded, actor) -> KnowledgeFile:
     """Store an uploaded document, cut its text into chunks and queue their embedding.
 
-    Refuses (ApiError) a file over the size limit (413), of an unsupported type (415), one that cannot be read
-    or holds no text (400), and one more file than the clinic's plan allows (403).
+    Refuses a file over the size limit (PAYLOAD_TOO_LARGE), of an unsupported type (UNSUPPORTED_FILE_TYPE), one
+    that cannot be read or holds no text (EMPTY_FILE, UNREADABLE_FILE), and one more file than the clinic's plan
+    allows (PLAN_LIMIT_REACHED); nothing is stored then.
     """
     if uploaded.size > max_upload_bytes():
         raise PayloadTooLarge(max_upload_bytes(), uploaded.size)
     filename = (uploaded.name or "").replace("\\", "/").rsplit("/", 1)[-1][:255] or "document"
     kind = extraction.kind_of(filename, getattr(uploaded, "content_type", "") or "")
     if kind is None:
-        raise ApiError(415, "UNSUPPORTED_FILE_TYPE",
-                       _("Unsupported file type: send a PDF, DOCX, TXT, CSV, JSON or XLSX file."),
-                       {"file": [_("Supported types: PDF, DOCX, TXT, CSV, JSON, XLSX.")]})
+        raise InvalidInput(KnowledgeCode.UNSUPPORTED_FILE_TYPE,
+                           _("Unsupported file type: send a PDF, DOCX, TXT, CSV, JSON or XLSX file."),
+                           {"file": [_("Supported types: PDF, DOCX, TXT, CSV, JSON, XLSX.")]})
     if uploaded.size == 0:
-        raise ApiError(400, "EMPTY_FILE", _("The file is empty."), {"file": [_("The file is empty.")]})
+        raise InvalidInput(KnowledgeCode.EMPTY_FILE, _("The file is empty."), {"file": [_("The file is empty.")]})
     limit = features_of(clinic).get("knowledge_base_files")
-    if limit is not None and KnowledgeFile.objects.filter(clinic=clinic).count() >= limit:
-        raise ApiError(403, "PLAN_LIMIT_REACHED",
-                       _("Your plan allows %(limit)d knowledge base files; delete one or upgrade.") % {"limit": limit})
+    if limit is not None and KnowledgeFile.objects.for_clinic(clinic).count() >= limit:
+        raise Forbidden(KnowledgeCode.PLAN_LIMIT_REACHED,
+                        _("Your plan allows %(limit)d knowledge base files; delete one or upgrade.") % {"limit": limit})
     data = b"".join(uploaded.chunks())
     try:
         text = extraction.extract_text(kind, data)
     except extraction.ExtractionError as exc:
-        raise ApiError(400, "UNREADABLE_FILE", str(exc), {"file": [str(exc)]})
+        raise InvalidInput(KnowledgeCode.UNREADABLE_FILE, str(exc), {"file": [str(exc)]})
     pieces = chunking.split_into_chunks(text, settings.KNOWLEDGE_CHUNK_CHARS, settings.KNOWLEDGE_CHUNK_OVERLAP_CHARS)
 
     file_kind = extraction.KINDS[kind]
@@ -144,17 +166,21 @@ def upload_file(clinic, uploaded, *, actor=None) -> KnowledgeFile:
     return document
 
 
-def delete_file(document: KnowledgeFile, *, actor=None) -> None:
-    """Remove an uploaded file, its chunks, and (once committed) the stored document."""
+def knowledge_file_delete(*, clinic, file_id, actor) -> None:
+    """Remove one of `clinic`'s uploaded files, its chunks, and (once committed) the stored document. Another
+    clinic's file is NOT_FOUND."""
+    document = KnowledgeFile.objects.for_clinic(clinic).filter(pk=file_id).first()
+    if document is None:
+        raise NotFound(KnowledgeCode.NOT_FOUND, _("File not found"))
     storage, name = document.file.storage, document.file.name
     with transaction.atomic():
-        audit.record(actor, "knowledge.file.delete", "knowledge_file", document.pk, clinic=document.clinic,
+        audit.record(actor, "knowledge.file.delete", "knowledge_file", document.pk, clinic=clinic,
                      filename=document.filename)
         document.delete()
         transaction.on_commit(lambda: storage.delete(name) if name else None, robust=True)
 
 
-def embed_chunks(chunk_ids) -> int:
+def chunks_embed(*, chunk_ids) -> int:
     """Embed the listed chunks that lack an embedding of the configured model; returns how many were saved.
 
     Idempotent: a chunk already embedded is skipped, and a chunk whose text changed meanwhile keeps waiting for
@@ -193,12 +219,12 @@ def mark_processed_files(file_ids, model_id: str) -> int:
         processed=True)
 
 
-def queue_stale_embeddings(clinic=None) -> int:
+def stale_embeddings_queue(*, clinic=None) -> int:
     """Queue every chunk without an embedding of the configured model (after switching models, or a lost task)."""
     model_id = EMBEDDINGS.backend().model_id
     chunks = KnowledgeChunk.objects.filter(Q(embedding__isnull=True) | ~Q(embedding_model=model_id))
     if clinic is not None:
-        chunks = chunks.filter(clinic=clinic)
+        chunks = chunks.for_clinic(clinic)
     ids = list(chunks.values_list("pk", flat=True))
     with transaction.atomic():
         KnowledgeFile.objects.filter(chunks__pk__in=ids, processed=True).update(processed=False)

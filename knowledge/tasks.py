@@ -1,4 +1,4 @@
-"""Celery entry points of the knowledge base: thin and idempotent (see services.embed_chunks)."""
+"""Celery entry points of the knowledge base: thin and idempotent (see services.chunks_embed)."""
 from celery import shared_task
 
 from . import services
@@ -8,4 +8,4 @@ from .embeddings import EmbeddingError
 @shared_task(name="knowledge.embed_chunks", acks_late=True, autoretry_for=(EmbeddingError,), retry_backoff=True,
              retry_backoff_max=600, max_retries=8)
 def embed_chunks(chunk_ids: list[str]) -> int:
-    return services.embed_chunks(chunk_ids)
+    return services.chunks_embed(chunk_ids=chunk_ids)

@@ -1,5 +1,5 @@
 """The knowledge-base upload's size limit, enforced before the body is read."""
-from config.surfaces.uploads import SizeLimitHandler
+from clinics.uploads import SizeLimitHandler
 
 from .services import max_upload_bytes
 

@@ -1,14 +1,14 @@
 """Console pages of the knowledge base: chunks and files, upload, edit, delete, and a search box that shows
 what the phone agent would find. They call the same services as the API."""
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from clinics.errors import DomainError, NotFound
 from clinics.views import console_page
-from config.surfaces.errors import ApiError
 
 from . import selectors, services
 from .embeddings import EmbeddingError
@@ -18,19 +18,10 @@ from .models import KnowledgeFile
 CHUNKS_PER_PAGE = 50
 
 
-def _require_write(request):
-    if not request.auth.can("write"):
-        raise PermissionDenied
-
-
-def _clinic(request):
-    return request.membership.clinic
-
-
 @console_page
 def index(request):
     """Files, chunks (paged) and, when asked, the chunks that answer a question best."""
-    clinic = _clinic(request)
+    clinic = request.clinic
     search_form = SearchForm(request.GET or None)
     results, search_error = None, ""
     if search_form.is_valid() and search_form.cleaned_data["q"].strip():
@@ -47,67 +38,65 @@ def index(request):
     })
 
 
-@console_page
+@console_page(write=True)
 @require_POST
 def chunk_new(request):
-    _require_write(request)
     form = ChunkForm(request.POST)
     if form.is_valid():
-        services.create_chunk(_clinic(request), actor=request, **form.cleaned_data)
+        services.chunk_create(clinic=request.clinic, actor=request, **form.cleaned_data)
         messages.success(request, _("Chunk added; it can be found once its embedding is made."))
     else:
         messages.error(request, _("The chunk was not added: %(errors)s") % {"errors": _form_errors(form)})
     return redirect("knowledge:index")
 
 
-@console_page
+@console_page(write=True)
 def chunk_edit(request, chunk_id):
-    clinic = _clinic(request)
+    clinic = request.clinic
     chunk = get_object_or_404(selectors.chunks_for(clinic), pk=chunk_id)
     form = ChunkForm(request.POST or None, initial={"title": chunk.title, "content": chunk.content})
     if request.method == "POST":
-        _require_write(request)
         if form.is_valid():
-            services.update_chunk(chunk, actor=request, **form.cleaned_data)
+            services.chunk_update(clinic=clinic, chunk_id=chunk.pk, actor=request, **form.cleaned_data)
             messages.success(request, _("Chunk saved."))
             return redirect("knowledge:index")
     return render(request, "knowledge/chunk_edit.html", {"chunk": chunk, "form": form,
                                                          "can_write": request.auth.can("write")})
 
 
-@console_page
+@console_page(write=True)
 @require_POST
 def chunk_delete(request, chunk_id):
-    _require_write(request)
-    chunk = get_object_or_404(selectors.chunks_for(_clinic(request)), pk=chunk_id)
-    services.delete_chunk(chunk, actor=request)
+    try:
+        services.chunk_delete(clinic=request.clinic, chunk_id=chunk_id, actor=request)
+    except NotFound:
+        raise Http404
     messages.success(request, _("Chunk deleted."))
     return redirect("knowledge:index")
 
 
-@console_page
+@console_page(write=True)
 @require_POST
 def file_upload(request):
-    _require_write(request)
     form = UploadForm(request.POST, request.FILES)
     if not form.is_valid():
         messages.error(request, _("Choose a document to upload."))
         return redirect("knowledge:index")
     try:
-        document = services.upload_file(_clinic(request), form.cleaned_data["file"], actor=request)
-    except ApiError as error:
-        messages.error(request, str(error.detail))
+        document = services.knowledge_file_upload(clinic=request.clinic, uploaded=form.cleaned_data["file"],
+                                                  actor=request)
+    except DomainError as error:
+        messages.error(request, error.message)
     else:
         messages.success(request, _("%(name)s uploaded; its text is being embedded.") % {"name": document.filename})
     return redirect("knowledge:index")
 
 
-@console_page
+@console_page(write=True)
 @require_POST
 def file_delete(request, file_id):
-    _require_write(request)
-    document = get_object_or_404(KnowledgeFile, clinic=_clinic(request), pk=file_id)
-    services.delete_file(document, actor=request)
+    document = get_object_or_404(KnowledgeFile.objects.for_clinic(request.clinic), pk=file_id)
+    services.knowledge_file_delete(clinic=request.clinic, file_id=document.pk, actor=request)
     messages.success(request, _("%(name)s deleted with its chunks.") % {"name": document.filename})
     return redirect("knowledge:index")
 

@@ -1,4 +1,4 @@
-"""Error codes of consultation notes; statuses live at each surface's edge."""
+"""Error codes of consultation notes; statuses live at each surface's edge (config/surfaces/errors.py)."""
 from enum import StrEnum
 
 
@@ -13,4 +13,5 @@ class NoteCode(StrEnum):
     NOTE_NOT_READY = "NOTE_NOT_READY"
     NOTE_NOT_RETRYABLE = "NOTE_NOT_RETRYABLE"
     INVALID_STATE = "INVALID_STATE"
+    INVALID_UPLOAD = "INVALID_UPLOAD"
     PAYLOAD_TOO_LARGE = "PAYLOAD_TOO_LARGE"

@@ -35,9 +35,9 @@ class NoteFilterSet(django_filters.FilterSet):
     (YYYY-MM-DD, inclusive, UTC dates), `days` (created in the last N days), `external_id`; all combinable."""
 
     transcription_status = django_filters.ChoiceFilter(choices=Note.Status.choices)
-    name = django_filters.CharFilter(method="filter_name")
+    name = django_filters.CharFilter(method="filter_name", max_length=200)
     days = IntegerFilter(method="filter_days", min_value=1, max_value=36500)
-    external_id = django_filters.CharFilter(field_name="external_id")
+    external_id = django_filters.CharFilter(field_name="external_id", max_length=120)
 
     class Meta:
         model = Note

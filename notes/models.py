@@ -82,7 +82,7 @@ class Note(ClinicOwned):
     gender = models.CharField(max_length=10, choices=Gender.choices, blank=True, default="")
     external_id = models.CharField(max_length=120, blank=True, default="")
     metadata = EncryptedJSONField(blank=True, default=list)
-    # Optional links to the clinic's records; a note stands on its own (the seed API knows neither).
+    # Optional links to the clinic's records; a note stands on its own (docs/api/notes.md knows neither).
     patient = models.ForeignKey("scheduling.Patient", null=True, blank=True, on_delete=models.SET_NULL,
                                 related_name="consultation_notes")
     appointment = models.ForeignKey("scheduling.Appointment", null=True, blank=True, on_delete=models.SET_NULL,

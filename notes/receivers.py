@@ -1,7 +1,7 @@
-"""Notes' part of the RGPD export and erasure of a patient (`scheduling/signals.py`)."""
+"""Notes' part of the RGPD export and erasure of a patient (`clinics/signals.py`, sent by scheduling)."""
 from django.dispatch import receiver
 
-from scheduling.signals import patient_erased, patient_exported
+from clinics.signals import patient_erased, patient_exported
 
 from .services import erase_for_patient, export_for_patient
 

@@ -5,7 +5,7 @@ from .models import Note, NoteSection
 
 def notes_of(clinic):
     """All notes of `clinic`, newest first."""
-    return Note.objects.filter(clinic=clinic).order_by("-created_at", "-id")
+    return Note.objects.for_clinic(clinic).order_by("-created_at", "-id")
 
 
 def filtered_notes(clinic, params):
@@ -23,4 +23,4 @@ def note_with_sections(clinic, note_id):
 
 def section_of(clinic, section_id):
     """One section of a note of `clinic`."""
-    return NoteSection.objects.select_related("note").get(pk=section_id, note__clinic=clinic)
+    return NoteSection.objects.for_clinic(clinic).select_related("note").get(pk=section_id)

@@ -1,4 +1,8 @@
-"""Writes on consultation notes: create from an upload, run the pipeline, retry, edit a section."""
+"""Writes on consultation notes: create from an upload, run the pipeline, retry, edit a section.
+
+Services are keyword-only, run in one transaction, are audited and raise `clinics.errors.DomainError`s with the
+codes of `notes/errors.py`; the API (docs/api/notes.md) and the console call the same ones.
+"""
 import contextlib
 import json
 import logging
@@ -13,15 +17,22 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from clinics import audit
-from config.surfaces.errors import ApiError, PayloadTooLarge
+from clinics.bounded_json import json_problem
+from clinics.errors import InvalidInput, NotFound, PayloadTooLarge
 
 from . import structuring, stt
 from .audio import ACCEPTED_MIME_TYPES, HEAD_BYTES, describe_unknown, detect_audio_format
+from .errors import NoteCode
 from .models import Note, NoteSection
 
 logger = logging.getLogger(__name__)
 
 FAILURE_REASON_MAX = 1000
+METADATA_MAX_ITEMS = 50
+METADATA_MAX_BYTES = 16 * 1024
+METADATA_MAX_DEPTH = 4
+METADATA_KEY_MAX = 100
+METADATA_VALUE_MAX = 2000
 
 
 def clinic_language(clinic) -> str:
@@ -29,28 +40,48 @@ def clinic_language(clinic) -> str:
     return (clinic.locale or "en").split("-")[0].lower()
 
 
+def _invalid_metadata(message, detail=None):
+    return InvalidInput(NoteCode.INVALID_METADATA, message, {"metadata": [detail or message]})
+
+
 def metadata_items(raw) -> list[dict]:
-    """Normalise metadata to the documented list of `{key, value}`; a plain JSON object is accepted too
-    (the seed's own curl example sends one) and becomes one item per key."""
+    """Normalise metadata to the documented list of `{key, value}` (docs/api/notes.md, MetadataItem); a plain JSON
+    object is accepted too and becomes one item per key. At most METADATA_MAX_ITEMS items, METADATA_MAX_BYTES
+    bytes and METADATA_MAX_DEPTH levels; keys of at most METADATA_KEY_MAX characters and values of at most
+    METADATA_VALUE_MAX."""
     if raw in (None, "", b""):
         return []
     if isinstance(raw, (str, bytes)):
+        if len(raw) > METADATA_MAX_BYTES:
+            raise _invalid_metadata(_("metadata is too large."),
+                                    _("At most %(size)d bytes.") % {"size": METADATA_MAX_BYTES})
         try:
             raw = json.loads(raw)
         except ValueError:
-            raise ApiError(400, "INVALID_METADATA", _("metadata must be JSON."),
-                           {"metadata": [_("Not valid JSON.")]})
+            raise _invalid_metadata(_("metadata must be JSON."), _("Not valid JSON."))
+    problem = json_problem(raw, max_depth=METADATA_MAX_DEPTH, max_bytes=METADATA_MAX_BYTES)
+    if problem:
+        raise _invalid_metadata(_("metadata is too large or too deep."), problem)
     if isinstance(raw, dict):
         raw = [{"key": key, "value": value} for key, value in raw.items()]
     if not isinstance(raw, list) or not all(isinstance(item, dict) and "key" in item for item in raw):
-        raise ApiError(400, "INVALID_METADATA",
-                       _("metadata must be a list of {key, value} items or a JSON object."),
-                       {"metadata": [_("Expected [{\"key\": ..., \"value\": ...}].")]})
+        raise _invalid_metadata(_("metadata must be a list of {key, value} items or a JSON object."),
+                                _("Expected [{\"key\": ..., \"value\": ...}]."))
+    if len(raw) > METADATA_MAX_ITEMS:
+        raise _invalid_metadata(_("metadata has too many items."),
+                                _("At most %(count)d items.") % {"count": METADATA_MAX_ITEMS})
     items = []
     for item in raw:
-        value = item.get("value")
-        items.append({"key": str(item["key"])[:100],
-                      "value": "" if value is None else (value if isinstance(value, str) else json.dumps(value))})
+        key, value = item["key"], item.get("value")
+        key = "" if key is None else str(key)
+        value = "" if value is None else (value if isinstance(value, str) else json.dumps(value))
+        if not key or len(key) > METADATA_KEY_MAX:
+            raise _invalid_metadata(_("Each metadata key is a text of 1 to %(size)d characters.")
+                                    % {"size": METADATA_KEY_MAX})
+        if len(value) > METADATA_VALUE_MAX:
+            raise _invalid_metadata(_("A metadata value is longer than %(size)d characters.")
+                                    % {"size": METADATA_VALUE_MAX})
+        items.append({"key": key, "value": value})
     return items
 
 
@@ -64,12 +95,14 @@ def _name_from(name: str, metadata: list[dict]) -> str:
 
 
 @transaction.atomic
-def create_note(*, clinic, audio, name="", gender="", external_id="", metadata=None, template="",
-                language="", patient_id=None, appointment_id=None, source=None) -> Note:
-    """Store an uploaded recording as a `pending` note of `clinic` and queue its processing.
+def note_create(*, clinic, audio, metadata=None, patient=None, appointment=None, actor, name="", gender="",
+                external_id="", template="", language="") -> Note:
+    """Store an uploaded recording as a `pending` note of `clinic` and queue its processing
+    (docs/api/notes.md, Create a note).
 
     The format is decided from the file's first bytes: anything but wav, mp3, m4a/aac, ogg or webm is
-    refused with 400 INVALID_AUDIO_FORMAT; a file over NOTES_MAX_AUDIO_BYTES with 413.
+    INVALID_AUDIO_FORMAT; a file over NOTES_MAX_AUDIO_BYTES is PAYLOAD_TOO_LARGE. `patient` and `appointment` are
+    the ids the caller names; another clinic's are refused like unknown ones, and nothing is stored then.
     """
     if audio.size is not None and audio.size > settings.NOTES_MAX_AUDIO_BYTES:
         raise PayloadTooLarge(settings.NOTES_MAX_AUDIO_BYTES, audio.size)
@@ -78,16 +111,17 @@ def create_note(*, clinic, audio, name="", gender="", external_id="", metadata=N
     audio.seek(0)
     audio_format = detect_audio_format(head)
     if audio_format is None:
-        raise ApiError(400, "INVALID_AUDIO_FORMAT", _("Invalid audio format"), {
+        raise InvalidInput(NoteCode.INVALID_AUDIO_FORMAT, _("Invalid audio format"), {
             "expected": ", ".join(ACCEPTED_MIME_TYPES),
             "received": describe_unknown(head, getattr(audio, "content_type", None)),
         })
     if not head:
-        raise ApiError(400, "INVALID_AUDIO_FORMAT", _("The audio file is empty"),
-                       {"expected": ", ".join(ACCEPTED_MIME_TYPES), "received": "empty"})
+        raise InvalidInput(NoteCode.INVALID_AUDIO_FORMAT, _("The audio file is empty"),
+                           {"expected": ", ".join(ACCEPTED_MIME_TYPES), "received": "empty"})
     items = metadata_items(metadata)
-    patient, appointment = _linked_records(clinic, patient_id, appointment_id)
-    note = Note(clinic=clinic, patient=patient, appointment=appointment, gender=gender or "", external_id=external_id or "", metadata=items,
+    patient, appointment = _linked_records(clinic, patient, appointment)
+    note = Note(clinic=clinic, patient=patient, appointment=appointment, gender=gender or "",
+                external_id=external_id or "", metadata=items,
                 audio_format=audio_format.name, audio_mime=audio_format.mime, audio_bytes=audio.size or 0,
                 template=template or (Note.Template.VETERINARY if clinic.kind == "veterinary"
                                       else Note.Template.HUMAN),
@@ -95,30 +129,35 @@ def create_note(*, clinic, audio, name="", gender="", external_id="", metadata=N
     note.set_name(_name_from(name, items) or (patient.name if patient else ""))
     note.audio.save(f"{note.id}.{audio_format.name}", audio, save=False)
     note.save()
-    audit.record(source, "note.created", "note", note.pk, purpose="consultation note", clinic=clinic)
+    audit.record(actor, "note.created", "note", note.pk, purpose="consultation note", clinic=clinic)
     enqueue_processing(note)
     return note
 
 
+def _related(field_name):
+    # Notes refer to scheduling's patients and appointments by string references only (notes never imports
+    # scheduling): the model comes from the foreign key itself.
+    return Note._meta.get_field(field_name).related_model
+
+
 def _linked_records(clinic, patient_id, appointment_id):
     """The clinic's patient and appointment a note refers to; another clinic's id is as unknown as no id."""
-    from scheduling.models import Appointment, Patient
-
     patient = appointment = None
     if appointment_id:
-        appointment = Appointment.objects.filter(clinic=clinic, pk=appointment_id).select_related("patient").first()
+        appointment = (_related("appointment").objects.for_clinic(clinic).filter(pk=appointment_id)
+                       .select_related("patient").first())
         if appointment is None:
-            raise ApiError(400, "VALIDATION_ERROR", _("Unknown appointment."),
-                           {"appointment_id": [_("No such appointment in this clinic.")]})
+            raise InvalidInput(NoteCode.VALIDATION_ERROR, _("Unknown appointment."),
+                               {"appointment_id": [_("No such appointment in this clinic.")]})
     if patient_id:
-        patient = Patient.objects.filter(clinic=clinic, pk=patient_id).first()
+        patient = _related("patient").objects.for_clinic(clinic).filter(pk=patient_id).first()
         if patient is None:
-            raise ApiError(400, "VALIDATION_ERROR", _("Unknown patient."),
-                           {"patient_id": [_("No such patient in this clinic.")]})
+            raise InvalidInput(NoteCode.VALIDATION_ERROR, _("Unknown patient."),
+                               {"patient_id": [_("No such patient in this clinic.")]})
     if appointment is not None:
         if patient is not None and appointment.patient_id != patient.pk:
-            raise ApiError(400, "VALIDATION_ERROR", _("The appointment belongs to another patient."),
-                           {"appointment_id": [_("The appointment belongs to another patient.")]})
+            raise InvalidInput(NoteCode.VALIDATION_ERROR, _("The appointment belongs to another patient."),
+                               {"appointment_id": [_("The appointment belongs to another patient.")]})
         patient = patient or appointment.patient
     return patient, appointment
 
@@ -223,7 +262,7 @@ def structure(note: Note) -> None:
                                                failure_reason="", updated_at=timezone.now())
 
 
-def process_note(note_id) -> str:
+def note_process(*, note_id) -> str:
     """Run the pipeline of one note: transcription then structuring; each step is skipped when already done,
     so running it twice (a redelivered task) or after a failure never repeats finished work.
     Returns the note's final status."""
@@ -246,26 +285,43 @@ def process_note(note_id) -> str:
     return Note.Status.COMPLETED
 
 
+def _note_of(clinic, note_id, *, lock=False) -> Note:
+    notes = Note.objects.for_clinic(clinic)
+    if lock:
+        notes = notes.select_for_update()
+    note = notes.filter(pk=note_id).first()
+    if note is None:
+        raise NotFound(NoteCode.NOTE_NOT_FOUND, _("Note not found"), {"id": str(note_id)})
+    return note
+
+
 @transaction.atomic
-def retry_note(note: Note, source=None) -> Note:
-    """Queue a failed note again from the step that failed (a transcription failure forgets the partial
-    transcript; a structuring failure keeps it). Any other status is 422 NOTE_NOT_RETRYABLE."""
-    note = Note.objects.select_for_update().get(pk=note.pk)
+def note_retry(*, clinic, note_id, actor) -> Note:
+    """Queue a failed note of `clinic` again from the step that failed (a transcription failure forgets the
+    partial transcript; a structuring failure keeps it). Any other status is NOTE_NOT_RETRYABLE; another
+    clinic's note is NOTE_NOT_FOUND."""
+    note = _note_of(clinic, note_id, lock=True)
     if note.transcription_status != Note.Status.FAILED:
-        raise ApiError(422, "NOTE_NOT_RETRYABLE", _("Only a failed note can be processed again."),
-                       {"transcription_status": note.transcription_status})
+        raise InvalidInput(NoteCode.NOTE_NOT_RETRYABLE, _("Only a failed note can be processed again."),
+                           {"transcription_status": note.transcription_status})
     if note.failed_step != Note.Step.STRUCTURING:
         note.transcript = ""
     note.transcription_status = Note.Status.PENDING
     note.save(update_fields=["transcript", "transcription_status", "updated_at"])
-    audit.record(source, "note.retried", "note", note.pk, purpose="consultation note", clinic=note.clinic,
+    audit.record(actor, "note.retried", "note", note.pk, purpose="consultation note", clinic=clinic,
                  failed_step=note.failed_step)
     enqueue_processing(note)
     return note
 
 
-def update_section(section: NoteSection, *, source=None, content=None, title=None) -> NoteSection:
-    """Edit a section's content and/or title, recording who and when; structuring reruns keep the edit."""
+@transaction.atomic
+def note_section_update(*, clinic, section_id, actor, content=None, title=None) -> NoteSection:
+    """Edit the content and/or title of a section of one of `clinic`'s notes, recording who and when;
+    structuring reruns keep the edit. Another clinic's section is NOTE_SECTION_NOT_FOUND."""
+    section = (NoteSection.objects.for_clinic(clinic).select_for_update(of=("self",)).select_related("note")
+               .filter(pk=section_id).first())
+    if section is None:
+        raise NotFound(NoteCode.NOTE_SECTION_NOT_FOUND, _("Note section not found"), {"id": str(section_id)})
     fields = ["edited_by", "edited_by_actor", "edited_at", "updated_at"]
     if content is not None:
         section.content = content
@@ -273,23 +329,21 @@ def update_section(section: NoteSection, *, source=None, content=None, title=Non
     if title is not None:
         section.title = title
         fields.append("title")
-    credential = getattr(source, "auth", None)
-    user = getattr(source, "user", None)
+    credential = getattr(actor, "auth", None)
+    user = getattr(actor, "user", None)
     # An API key acts for the user who created it, when that user still exists.
     section.edited_by = user if getattr(user, "pk", None) and getattr(user, "is_authenticated", False) else None
     section.edited_by_actor = f"{credential.actor_kind}:{credential.actor_id}" if credential is not None else ""
     section.edited_at = timezone.now()
     section.save(update_fields=fields)
-    audit.record(source, "note.section_edited", "note_section", section.pk, purpose="consultation note",
-                 clinic=section.note.clinic, note=str(section.note_id),
-                 fields=sorted(set(fields) & {"content", "title"}))
+    audit.record(actor, "note.section_edited", "note_section", section.pk, purpose="consultation note",
+                 clinic=clinic, note=str(section.note_id), fields=sorted(set(fields) & {"content", "title"}))
     return section
 
 
-def record_read(source, note: Note, what: str) -> None:
-    """Audit a read of a note's personal content (`what`: "read", "export")."""
-    audit.record(source, f"note.{what}", "note", note.pk, purpose="consultation note", clinic=note.clinic)
-
+def note_read_record(*, note: Note, actor, what: str) -> None:
+    """Audit a read of a note's personal content (`what`: "read", "export", "audio")."""
+    audit.record(actor, f"note.{what}", "note", note.pk, purpose="consultation note", clinic=note.clinic)
 
 
 def export_for_patient(patient) -> list[dict]:

@@ -1,4 +1,4 @@
-"""Celery entry points of the notes pipeline: thin, idempotent (see services.process_note)."""
+"""Celery entry points of the notes pipeline: thin, idempotent (see services.note_process)."""
 from celery import shared_task
 
 from . import services
@@ -6,4 +6,4 @@ from . import services
 
 @shared_task(name="notes.process_note", acks_late=True)
 def process_note(note_id: str) -> str:
-    return services.process_note(note_id)
+    return services.note_process(note_id=note_id)

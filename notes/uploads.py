@@ -1,7 +1,7 @@
 """The audio upload's size limit (`NOTES_MAX_AUDIO_BYTES`), enforced before the body is read."""
 from django.conf import settings
 
-from config.surfaces.uploads import SizeLimitHandler
+from clinics.uploads import SizeLimitHandler
 
 
 class AudioSizeLimitHandler(SizeLimitHandler):

@@ -4,15 +4,17 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_POST
 
+from clinics.errors import DomainError, InvalidInput, NotFound, PayloadTooLarge
 from clinics.models import Membership
 from clinics.views import console_page
-from config.surfaces.errors import ApiError
 
 from . import export, selectors, services
+from .errors import NoteCode
 from .filters import NoteFilterSet
 from .forms import NoteUploadForm, SectionForm
 from .models import Note, NoteSection
@@ -23,7 +25,7 @@ EDITORS = [Membership.Role.ADMIN, Membership.Role.EDITOR]
 
 def _note_or_404(request, note_id):
     try:
-        return selectors.note_with_sections(request.membership.clinic, note_id)
+        return selectors.note_with_sections(request.clinic, note_id)
     except Note.DoesNotExist:
         raise Http404
 
@@ -31,7 +33,7 @@ def _note_or_404(request, note_id):
 @console_page
 def index(request):
     """The active clinic's notes, filtered like the API list, with the upload and record form."""
-    clinic = request.membership.clinic
+    clinic = request.clinic
     filterset = NoteFilterSet(request.GET or None, queryset=selectors.notes_of(clinic))
     notes = filterset.qs if filterset.is_bound and filterset.is_valid() else selectors.notes_of(clinic)
     page = Paginator(notes, 25).get_page(request.GET.get("page"))
@@ -48,23 +50,24 @@ def upload(request):
         return HttpResponse(status=405)
     try:
         check_declared_length(request.META)
-    except ApiError as error:
+    except PayloadTooLarge as error:
         return _upload_failed(request, error)
     request.upload_handlers.insert(0, AudioSizeLimitHandler(request))
     return csrf_protect(_upload)(request)
 
 
-@console_page(roles=EDITORS)
+@console_page(roles=EDITORS, write=True)
 def _upload(request):
     try:
         form = NoteUploadForm(request.POST, request.FILES)
         if not form.is_valid():
-            raise ApiError(400, "INVALID_UPLOAD", " ".join(str(error) for errors in form.errors.values()
-                                                           for error in errors))
-        note = services.create_note(clinic=request.membership.clinic, audio=form.cleaned_data["audio"],
-                                    name=form.cleaned_data["name"], gender=form.cleaned_data["gender"],
-                                    external_id=form.cleaned_data["external_id"], source=request)
-    except ApiError as error:
+            raise InvalidInput(NoteCode.INVALID_UPLOAD, " ".join(str(error) for errors in form.errors.values()
+                                                                 for error in errors))
+        note = services.note_create(clinic=request.clinic, audio=form.cleaned_data["audio"], metadata=None,
+                                    actor=request, name=form.cleaned_data["name"],
+                                    gender=form.cleaned_data["gender"],
+                                    external_id=form.cleaned_data["external_id"])
+    except DomainError as error:
         return _upload_failed(request, error)
     if _wants_json(request):
         return JsonResponse({"id": str(note.id), "url": note_url(note)}, status=201)
@@ -78,15 +81,14 @@ def _wants_json(request):
 
 def _upload_failed(request, error):
     if _wants_json(request):
-        return JsonResponse({"code": error.code, "message": str(error.detail), "details": error.details},
-                            status=error.status_code)
-    messages.error(request, str(error.detail))
+        # The recorder's script only tells "too big" from "refused"; the API surfaces own the full code table.
+        return JsonResponse({"code": error.code, "message": error.message, "details": error.details},
+                            status=413 if isinstance(error, PayloadTooLarge) else 400)
+    messages.error(request, error.message)
     return redirect("notes:index")
 
 
 def note_url(note):
-    from django.urls import reverse
-
     return reverse("notes:detail", kwargs={"note_id": note.id})
 
 
@@ -94,7 +96,7 @@ def note_url(note):
 def detail(request, note_id):
     """One note: status (polled while processing), transcript beside its editable sections, exports."""
     note = _note_or_404(request, note_id)
-    services.record_read(request, note, "read")
+    services.note_read_record(note=note, actor=request, what="read")
     sections = [(section, SectionForm(initial={"title": section.title, "content": section.content},
                                       prefix=str(section.id))) for section in note.sections.all()]
     return render(request, "notes/detail.html", {
@@ -106,22 +108,22 @@ def detail(request, note_id):
 @console_page
 def status(request, note_id):
     """What the detail page polls: status, valid, and why it failed."""
-    note = get_object_or_404(Note.objects.only("transcription_status", "transcript", "failed_step",
-                                               "failure_reason"), pk=note_id, clinic=request.membership.clinic)
+    note = get_object_or_404(Note.objects.for_clinic(request.clinic).only(
+        "transcription_status", "transcript", "failed_step", "failure_reason"), pk=note_id)
     return JsonResponse({"status": note.transcription_status,
                          "valid": note.transcription_status == Note.Status.COMPLETED and bool(note.transcript),
                          "failed_step": note.failed_step, "failure_reason": note.failure_reason})
 
 
 @require_POST
-@console_page(roles=EDITORS)
+@console_page(roles=EDITORS, write=True)
 def section_update(request, note_id, section_id):
-    section = get_object_or_404(NoteSection.objects.select_related("note"), pk=section_id, note_id=note_id,
-                                note__clinic=request.membership.clinic)
+    section = get_object_or_404(NoteSection.objects.for_clinic(request.clinic), pk=section_id, note_id=note_id)
     form = SectionForm(request.POST, prefix=str(section.id))
     if form.is_valid():
-        services.update_section(section, source=request, title=form.cleaned_data["title"],
-                                content=form.cleaned_data["content"])
+        section = services.note_section_update(clinic=request.clinic, section_id=section.pk, actor=request,
+                                               title=form.cleaned_data["title"],
+                                               content=form.cleaned_data["content"])
         messages.success(request, _("Section “%(title)s” saved.") % {"title": section.title})
     else:
         messages.error(request, _("The section was not saved: %(errors)s") % {
@@ -130,13 +132,14 @@ def section_update(request, note_id, section_id):
 
 
 @require_POST
-@console_page(roles=EDITORS)
+@console_page(roles=EDITORS, write=True)
 def retry(request, note_id):
-    note = _note_or_404(request, note_id)
     try:
-        services.retry_note(note, source=request)
-    except ApiError as error:
-        messages.error(request, str(error.detail))
+        services.note_retry(clinic=request.clinic, note_id=note_id, actor=request)
+    except NotFound:
+        raise Http404
+    except DomainError as error:
+        messages.error(request, error.message)
     else:
         messages.success(request, _("Processing restarted."))
     return redirect("notes:detail", note_id=note_id)
@@ -149,7 +152,7 @@ def export_note(request, note_id):
     chosen = request.GET.get("format", "rtf")
     if chosen not in ("rtf", "txt") or not note.transcript:
         raise Http404
-    services.record_read(request, note, "export")
+    services.note_read_record(note=note, actor=request, what="export")
     if chosen == "rtf":
         response = HttpResponse(export.as_rtf(note).encode("utf-8"), content_type="application/rtf")
     else:
@@ -162,8 +165,8 @@ def export_note(request, note_id):
 @console_page
 def audio(request, note_id):
     """The recording, streamed to a member of the clinic (storage URLs are never handed out)."""
-    note = get_object_or_404(Note, pk=note_id, clinic=request.membership.clinic)
+    note = get_object_or_404(Note.objects.for_clinic(request.clinic), pk=note_id)
     if not note.audio:
         raise Http404
-    services.record_read(request, note, "audio")
+    services.note_read_record(note=note, actor=request, what="audio")
     return FileResponse(note.audio.open("rb"), content_type=note.audio_mime.split(";")[0] or "audio/wav")

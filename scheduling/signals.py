@@ -10,7 +10,8 @@ scheduling never imports them.
 """
 from django.dispatch import Signal
 
-patient_exported = Signal()
-patient_erased = Signal()
+# Defined in the shared kernel so apps that may not import scheduling (notes) can receive them.
+from clinics.signals import patient_erased, patient_exported  # noqa: F401
+
 appointment_booked = Signal()
 appointment_cancelled = Signal()

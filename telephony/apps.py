@@ -1,5 +1,7 @@
 from django.apps import AppConfig
 
+from clinics import extensions
+
 
 class TelephonyConfig(AppConfig):
     name = "telephony"
@@ -7,3 +9,7 @@ class TelephonyConfig(AppConfig):
 
     def ready(self):
         from . import receivers  # noqa: F401 — connects this app's signal receivers
+        from .agent_directory import TelephonyAgentDirectory
+
+        # The login's agent summary and the knowledge base's agent-id check ask telephony through the kernel.
+        extensions.register_agent_directory(TelephonyAgentDirectory())

@@ -284,7 +284,7 @@ def run_walk(object_routes, exempt_routes):
 @pytest.fixture
 def generous_limits(monkeypatch):
     """The walk sends more than a minute's allowance from one address."""
-    from clinics import ratelimit
+    from clinics.api import throttles as ratelimit
 
     monkeypatch.setattr(ratelimit.DashboardRateThrottle, "user_per_minute", 10_000)
     monkeypatch.setattr(ratelimit.DashboardRateThrottle, "ip_per_minute", 10_000)

@@ -1,4 +1,5 @@
-"""Shapes of billing on the dashboard API (seed 001, snake_case) and the clinic API v1 (seed 000, camelCase)."""
+"""Shapes of billing on the dashboard API (docs/api/dashboard.md, snake_case) and the clinic API v1
+(docs/api/clinic-v1.md, camelCase)."""
 from datetime import timedelta
 
 from django.utils.translation import gettext_lazy as _
@@ -12,7 +13,7 @@ def last_day(end):
     return (end - timedelta(microseconds=1)).date()
 
 
-# --- Dashboard (seed 001) ---------------------------------------------------------------------------------------
+# --- Dashboard (docs/api/dashboard.md) --------------------------------------------------------------------------------
 
 
 class SubscriptionSerializer(serializers.Serializer):
@@ -83,7 +84,7 @@ class PortalSerializer(serializers.Serializer):
     portal_url = serializers.URLField()
 
 
-# --- Clinic API v1 (seed 000) -----------------------------------------------------------------------------------
+# --- Clinic API v1 (docs/api/clinic-v1.md) ----------------------------------------------------------------------------
 
 
 class CheckoutRequestV1Serializer(serializers.Serializer):

@@ -1,10 +1,9 @@
 """Billing on the API surfaces: thin views over billing.services and billing.selectors.
 
 Billing is managed by the clinic's admins only: on the dashboard an admin member (editors and viewers get 403);
-on /v1 an admin member or an API key with `write`, which seed 000 treats as the clinic's administrator.
+on /v1 an admin member or an API key with `write`, which docs/api/clinic-v1.md treats as the clinic's
+administrator.
 """
-from django.conf import settings
-from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics
@@ -14,25 +13,15 @@ from rest_framework.views import APIView
 from clinics.api.permissions import ActsAsClinicAdmin, IsClinicAdmin
 from config.surfaces.tenancy import ClinicScopedMixin
 from config.surfaces import DASHBOARD, V1
-from config.surfaces.errors import ApiError
 
 from .. import selectors, services
+from ..return_urls import console_url
 from ..models import Invoice
-from ..plans import PLANS, Plan
 from . import serializers
 
 ERRORS = {400: OpenApiResponse(description="Invalid body"), 403: OpenApiResponse(description="Not an admin"),
           409: OpenApiResponse(description="No subscription, or already on that plan"),
           502: OpenApiResponse(description="The payment provider failed")}
-
-
-def console_url(query: str = "") -> str:
-    """The console billing page, where Checkout and the portal send the admin back."""
-    try:
-        path = reverse("billing:index")
-    except NoReverseMatch:  # the console is not mounted (API-only deployment)
-        path = "/"
-    return settings.SITE_URL.rstrip("/") + path + query
 
 
 def _valid(serializer_class, request):
@@ -45,7 +34,7 @@ def _email(request) -> str:
     return getattr(request.user, "email", "") or ""
 
 
-# --- Dashboard (seed 001) ---------------------------------------------------------------------------------------
+# --- Dashboard (docs/api/dashboard.md) --------------------------------------------------------------------------------
 
 
 class DashboardBillingView(DASHBOARD.view, APIView):
@@ -79,10 +68,9 @@ class CreateCheckoutView(DashboardBillingView):
                    responses={200: serializers.CheckoutSerializer, **ERRORS})
     def post(self, request):
         data = _valid(serializers.CreateCheckoutSerializer, request)
-        plan = services.paid_plan_for_price(data["price_id"])
-        session = services.start_checkout(request, self.clinic, plan,
-                                          data.get("success_url") or console_url("?checkout=success"),
-                                          data.get("cancel_url") or console_url("?checkout=cancelled"),
+        session = services.checkout_start(clinic=self.clinic, actor=request, price_id=data["price_id"],
+                                          success_url=data.get("success_url") or console_url("?checkout=success"),
+                                          cancel_url=data.get("cancel_url") or console_url("?checkout=cancelled"),
                                           email=_email(request))
         return Response({"checkout_url": session.url, "session_id": session.id})
 
@@ -94,8 +82,8 @@ class ChangePlanView(DashboardBillingView):
                    responses={200: serializers.PlanChangedSerializer, **ERRORS})
     def post(self, request):
         data = _valid(serializers.ChangePlanSerializer, request)
-        plan = services.paid_plan_for_price(data["new_price_id"])
-        subscription = services.change_plan(request, self.clinic, plan)
+        subscription = services.subscription_change_plan(clinic=self.clinic, actor=request,
+                                                         price_id=data["new_price_id"])
         return Response({"message": _("Plan change scheduled"), "plan": subscription.plan,
                          "effective_date": subscription.current_period_end})
 
@@ -105,7 +93,7 @@ class CancelView(DashboardBillingView):
 
     @extend_schema(request=None, responses={200: serializers.CancelledSerializer, **ERRORS})
     def post(self, request):
-        subscription = services.cancel_subscription(request, self.clinic)
+        subscription = services.subscription_cancel(clinic=self.clinic, actor=request)
         end = subscription.current_period_end
         message = (_("Subscription will cancel on %(date)s") % {"date": end.date().isoformat()} if end
                    else _("Subscription will cancel at the end of the period"))
@@ -119,11 +107,12 @@ class PortalView(DashboardBillingView):
                    responses={200: serializers.PortalSerializer, **ERRORS})
     def post(self, request):
         data = _valid(serializers.PortalRequestSerializer, request)
-        url = services.open_portal(request, self.clinic, data.get("return_url") or console_url())
+        url = services.portal_open(clinic=self.clinic, actor=request,
+                                   return_url=data.get("return_url") or console_url())
         return Response({"portal_url": url})
 
 
-# --- Clinic API v1 (seed 000) -----------------------------------------------------------------------------------
+# --- Clinic API v1 (docs/api/clinic-v1.md) ----------------------------------------------------------------------------
 
 
 class V1BillingView(V1.view, APIView):
@@ -147,17 +136,6 @@ class BillingStatusV1(V1BillingView):
             "usage": selectors.usage_of(self.clinic)}).data)
 
 
-def _plan_for_v1(data) -> Plan:
-    if data.get("priceId"):
-        return services.paid_plan_for_price(data["priceId"])
-    plan = PLANS.get(data["plan"])
-    if plan is None or not plan.is_paid:
-        raise ApiError(400, "UNKNOWN_PLAN", _("Unknown plan: %(plan)s") % {"plan": data["plan"]},
-                       {"plan": [_("Choose one of: %(plans)s") % {
-                           "plans": ", ".join(name for name, plan in PLANS.items() if plan.is_paid)}]})
-    return plan
-
-
 class CheckoutV1(V1BillingView):
     """POST /v1/billing/checkout {priceId | plan, successUrl?, cancelUrl?} → Stripe Checkout URL."""
 
@@ -165,9 +143,10 @@ class CheckoutV1(V1BillingView):
                    responses={200: serializers.CheckoutV1Serializer, **ERRORS})
     def post(self, request):
         data = _valid(serializers.CheckoutRequestV1Serializer, request)
-        session = services.start_checkout(request, self.clinic, _plan_for_v1(data),
-                                          data.get("successUrl") or console_url("?checkout=success"),
-                                          data.get("cancelUrl") or console_url("?checkout=cancelled"),
+        session = services.checkout_start(clinic=self.clinic, actor=request, price_id=data.get("priceId"),
+                                          plan_name=data.get("plan"),
+                                          success_url=data.get("successUrl") or console_url("?checkout=success"),
+                                          cancel_url=data.get("cancelUrl") or console_url("?checkout=cancelled"),
                                           email=_email(request))
         return Response({"sessionId": session.id, "url": session.url})
 
@@ -179,7 +158,8 @@ class PortalV1(V1BillingView):
                    responses={200: serializers.PortalV1Serializer, **ERRORS})
     def post(self, request):
         data = _valid(serializers.PortalRequestV1Serializer, request)
-        return Response({"url": services.open_portal(request, self.clinic, data.get("returnUrl") or console_url())})
+        return Response({"url": services.portal_open(clinic=self.clinic, actor=request,
+                                                     return_url=data.get("returnUrl") or console_url())})
 
 
 class InvoiceListV1(V1.view, ClinicScopedMixin, generics.ListAPIView):

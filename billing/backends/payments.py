@@ -19,6 +19,7 @@ from django.core import signing
 from django.urls import reverse
 from django.utils import timezone
 
+from billing.plans import get_plan
 from config.providers import Capability, register
 
 logger = logging.getLogger(__name__)
@@ -219,8 +220,6 @@ class LocalPaymentsBackend(PaymentsBackend):
 
     def complete_checkout(self, checkout: dict) -> None:
         """Pay a local checkout: the three events Stripe sends for a new subscription, in Stripe's order."""
-        from billing.plans import get_plan
-
         now = timezone.now()
         plan = get_plan(checkout["plan"])
         customer = checkout["customer"] or _local_id("cus")
@@ -272,7 +271,8 @@ class LocalPaymentsBackend(PaymentsBackend):
         event = {"id": _local_id("evt"), "object": "event", "type": event_type, "api_version": "local",
                  "created": int(time.time()), "livemode": False, "data": {"object": data_object}}
         payload = json.dumps(event)
-        services.receive_webhook(payload.encode(), sign_payload(payload, webhook_secret()))
+        services.stripe_webhook_receive(payload=payload.encode(),
+                                        signature=sign_payload(payload, webhook_secret()))
 
 
 def _epoch(moment) -> int | None:

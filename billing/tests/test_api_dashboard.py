@@ -1,4 +1,4 @@
-"""Billing on the dashboard API (seed 001): subscription, usage, checkout, plan change, cancel, portal.
+"""Billing on the dashboard API (docs/api/dashboard.md): subscription, usage, checkout, plan change, cancel, portal.
 
 The payments backend here is `local`, whose actions travel as signed events through the webhook processing;
 billing/tests/test_stripe_backend.py runs the same endpoints through the Stripe SDK against a fake Stripe.

@@ -1,4 +1,4 @@
-"""Billing on the clinic API v1 (seed 000): status, checkout, portal, invoices with keyset cursors."""
+"""Billing on the clinic API v1 (docs/api/clinic-v1.md): status, checkout, portal, invoices with keyset cursors."""
 from datetime import timedelta
 
 import pytest

@@ -2,7 +2,7 @@
 from django.utils.translation import gettext_lazy as _
 from rest_framework import permissions
 
-from .authentication import Credential
+from ..credentials import Credential
 
 
 class HasClinicScope(permissions.BasePermission):
@@ -31,7 +31,8 @@ class IsClinicAdmin(HasClinicScope):
 
 class ActsAsClinicAdmin(HasClinicScope):
     """Admin-level reads and clinic settings: an admin member (any credential) or an API key with `write`,
-    which the clinic API (seed 000) treats as the clinic's own administrator. The method's scope still applies."""
+    which the clinic API (docs/api/clinic-v1.md) treats as the clinic's own administrator. The method's scope
+    still applies."""
 
     def has_permission(self, request, view):
         return super().has_permission(request, view) and request.auth.role == "admin"

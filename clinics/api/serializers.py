@@ -1,4 +1,5 @@
-"""Shapes of the clinics app on the dashboard (seed 001, snake_case) and clinic API (seed 000, camelCase)."""
+"""Shapes of the clinics app on the dashboard (docs/api/dashboard.md, snake_case) and the clinic API
+(docs/api/clinic-v1.md, camelCase). Every input is bounded so nothing the database would refuse reaches it."""
 import zoneinfo
 
 import phonenumbers
@@ -6,33 +7,36 @@ from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
+from ..bounded_json import json_problem
 from ..models import ApiKey, AuditEvent, Clinic, Membership
+
+TOKEN_MAX_LENGTH = 2000
 
 
 class RegisterSerializer(serializers.Serializer):
-    email = serializers.EmailField()
+    email = serializers.EmailField(max_length=254)
     password = serializers.CharField(write_only=True, trim_whitespace=False, max_length=256)
     company_name = serializers.CharField(max_length=200)
 
 
 class LoginSerializer(serializers.Serializer):
-    email = serializers.EmailField()
+    email = serializers.EmailField(max_length=254)
     password = serializers.CharField(trim_whitespace=False, max_length=256)
     clinic_id = serializers.UUIDField(required=False, allow_null=True)
 
 
 class RefreshSerializer(serializers.Serializer):
-    refresh_token = serializers.CharField()
+    refresh_token = serializers.CharField(max_length=TOKEN_MAX_LENGTH)
 
 
 class LogoutSerializer(serializers.Serializer):
-    refresh_token = serializers.CharField(required=False, allow_blank=True)
+    refresh_token = serializers.CharField(required=False, allow_blank=True, max_length=TOKEN_MAX_LENGTH)
 
 
 class ApiKeyCreateSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=120)
     permissions = serializers.ListField(child=serializers.ChoiceField(choices=ApiKey.Permission.choices),
-                                        allow_empty=False, default=lambda: ["read", "write"])
+                                        allow_empty=False, max_length=2, default=lambda: ["read", "write"])
     expires_at = serializers.DateTimeField(required=False, allow_null=True)
 
 
@@ -68,7 +72,7 @@ class TeamMemberSerializer(serializers.ModelSerializer):
 
 
 class InviteSerializer(serializers.Serializer):
-    email = serializers.EmailField()
+    email = serializers.EmailField(max_length=254)
     role = serializers.ChoiceField(choices=Membership.Role.choices)
 
 
@@ -117,14 +121,19 @@ class TenantSerializer(serializers.ModelSerializer):
         return value
 
     def validate_voice(self, value):
-        if not isinstance(value, dict):
-            raise serializers.ValidationError(_("Must be an object."))
-        return value
+        return _settings_object(value)
 
     def validate_bookingRules(self, value):  # noqa: N802 (DRF names validators after the field)
-        if not isinstance(value, dict):
-            raise serializers.ValidationError(_("Must be an object."))
-        return value
+        return _settings_object(value)
+
+
+def _settings_object(value):
+    if not isinstance(value, dict):
+        raise serializers.ValidationError(_("Must be an object."))
+    problem = json_problem(value)
+    if problem:
+        raise serializers.ValidationError(problem)
+    return value
 
 
 class AuditEventSerializer(serializers.ModelSerializer):

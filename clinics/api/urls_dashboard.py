@@ -1,4 +1,4 @@
-"""Routes of the clinics app on the dashboard surface (seed 001)."""
+"""Routes of the clinics app on the dashboard surface (docs/api/dashboard.md)."""
 from django.urls import path
 
 from . import views

@@ -1,4 +1,4 @@
-"""Routes of the clinics app on the v1 surface (seed 000)."""
+"""Routes of the clinics app on the v1 surface (docs/api/clinic-v1.md)."""
 from django.urls import path
 
 from . import views

@@ -7,7 +7,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import generics, serializers as drf_serializers, status
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import Throttled, ValidationError
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 from config.surfaces import DASHBOARD, V1
 
 from .. import audit, selectors, services
+from ..errors import RateLimited
 from ..models import AuditEvent
 from .permissions import ActsAsClinicAdmin, HasClinicScope, IsClinicAdmin, IsClinicMember
 from . import serializers
@@ -26,7 +27,7 @@ def _account(membership):
             "plan": selectors.plan_of(clinic)}
 
 
-# --- Dashboard (seed 001) -----------------------------------------------------------------------------------
+# --- Dashboard (docs/api/dashboard.md) -----------------------------------------------------------------------------------
 
 
 class PublicAuthView(DASHBOARD.view, APIView):
@@ -47,7 +48,7 @@ class RegisterView(PublicAuthView):
     def post(self, request):
         data = serializers.RegisterSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        membership = services.register(request=request, **data.validated_data)
+        membership = services.account_register(actor=request, **data.validated_data)
         return Response({"id": str(membership.user_id), "email": membership.user.email,
                          "company_name": membership.clinic.name, "clinic_id": str(membership.clinic_id),
                          "created_at": membership.user.date_joined}, status=status.HTTP_201_CREATED)
@@ -60,9 +61,11 @@ class LoginView(PublicAuthView):
     def post(self, request):
         data = serializers.LoginSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        membership = services.login(data.validated_data["email"], data.validated_data["password"],
-                                    clinic_id=data.validated_data.get("clinic_id"), request=request)
-        body = services.start_session(membership)
+        try:
+            membership, body = services.session_login(actor=request, **data.validated_data)
+        except RateLimited as error:
+            # DRF's 429 carries the Retry-After header the locked-out client needs.
+            raise Throttled(wait=error.retry_after, detail=error.message)
         body.update({"user": _account(membership), "agent": selectors.agent_summary(membership.clinic),
                      "features": selectors.features_of(membership.clinic),
                      "clinic": {"id": str(membership.clinic_id), "name": membership.clinic.name,
@@ -75,7 +78,7 @@ class RefreshView(PublicAuthView):
     def post(self, request):
         data = serializers.RefreshSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        return Response(services.refresh_session(data.validated_data["refresh_token"]))
+        return Response(services.session_refresh(refresh_token=data.validated_data["refresh_token"]))
 
 
 class LogoutView(DASHBOARD.view, APIView):
@@ -85,7 +88,7 @@ class LogoutView(DASHBOARD.view, APIView):
     def post(self, request):
         data = serializers.LogoutSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        services.logout(request, data.validated_data.get("refresh_token"))
+        services.session_logout(actor=request, refresh_token=data.validated_data.get("refresh_token"))
         return Response({"message": _("Successfully logged out")})
 
 
@@ -120,7 +123,7 @@ class ApiKeyListCreateView(DASHBOARD.view, APIView):
     def post(self, request):
         data = serializers.ApiKeyCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        key, raw = services.create_api_key(request, **data.validated_data)
+        key, raw = services.api_key_create(clinic=request.auth.clinic, actor=request, **data.validated_data)
         body = serializers.ApiKeySerializer(key).data
         body["full_key"] = raw
         return Response(body, status=status.HTTP_201_CREATED)
@@ -131,7 +134,7 @@ class ApiKeyDetailView(DASHBOARD.view, APIView):
 
     @extend_schema(responses={200: serializers.MessageSerializer})
     def delete(self, request, key_id):
-        services.revoke_api_key(request, key_id)
+        services.api_key_revoke(clinic=request.auth.clinic, actor=request, key_id=key_id)
         return Response({"message": _("API key revoked")})
 
 
@@ -156,7 +159,8 @@ class TeamInviteView(DASHBOARD.view, APIView):
     def post(self, request):
         data = serializers.InviteSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        invitation, raw = services.invite_member(request, **data.validated_data)
+        invitation, raw = services.invitation_create(clinic=request.auth.clinic, actor=request,
+                                                     **data.validated_data)
         return Response({"id": str(invitation.id), "email": invitation.email, "role": invitation.role,
                          "invitation_token": raw, "expires_at": invitation.expires_at},
                         status=status.HTTP_201_CREATED)
@@ -167,7 +171,7 @@ class TeamMemberDetailView(DASHBOARD.view, APIView):
 
     @extend_schema(responses={200: serializers.MessageSerializer})
     def delete(self, request, member_id):
-        services.remove_member(request, member_id)
+        services.member_remove(clinic=request.auth.clinic, actor=request, member_id=member_id)
         return Response({"message": _("Team member removed successfully")})
 
 
@@ -183,10 +187,11 @@ class NotificationSettingsView(DASHBOARD.view, APIView):
     def put(self, request):
         if not isinstance(request.data, dict):
             raise ValidationError({"non_field_errors": [_("Expected an object.")]})
-        return Response(services.update_notification_settings(request.auth.membership, dict(request.data)))
+        return Response(services.notification_settings_update(membership=request.auth.membership,
+                                                              changes=dict(request.data), actor=request))
 
 
-# --- Clinic API v1 (seed 000) -------------------------------------------------------------------------------
+# --- Clinic API v1 (docs/api/clinic-v1.md) -------------------------------------------------------------------------------
 
 
 class TenantMeView(V1.view, APIView):
@@ -205,7 +210,7 @@ class TenantMeView(V1.view, APIView):
     def patch(self, request):
         data = serializers.TenantSerializer(request.auth.clinic, data=request.data, partial=True)
         data.is_valid(raise_exception=True)
-        clinic = services.update_clinic(request, data.validated_data)
+        clinic = services.clinic_update(clinic=request.auth.clinic, actor=request, changes=data.validated_data)
         return Response(serializers.TenantSerializer(clinic).data)
 
 

@@ -1,4 +1,5 @@
-"""Dashboard auth (seed 001): register → login → me → refresh → logout, expiry, lockout and clinic choice."""
+"""Dashboard auth (docs/api/dashboard.md): register → login → me → refresh → logout, expiry, lockout and
+clinic choice."""
 from datetime import timedelta
 
 import jwt
@@ -233,7 +234,7 @@ def test_purging_drops_only_long_expired_refresh_tokens(admin_client):
     stale = DashboardRefreshToken.objects.create(jti="old", session_id=live.session_id,
                                                  membership=live.membership,
                                                  expires_at=timezone.now() - timedelta(days=2))
-    assert services.purge_refresh_tokens() == 1
+    assert services.refresh_token_purge() == 1
     assert list(DashboardRefreshToken.objects.all()) == [live]
     from clinics.tasks import purge_refresh_tokens
 

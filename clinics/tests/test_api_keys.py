@@ -1,4 +1,5 @@
-"""API keys (seed 001 `/api/settings/api-keys`): shown once, stored hashed, scoped, expiring and revocable."""
+"""API keys (docs/api/dashboard.md `/api/settings/api-keys`): shown once, stored hashed, scoped, expiring
+and revocable."""
 from datetime import timedelta
 
 import pytest

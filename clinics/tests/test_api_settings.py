@@ -1,4 +1,5 @@
-"""Notification settings (seed 001) and the clinic's configuration at `/v1/tenants/me` (seed 000)."""
+"""Notification settings (docs/api/dashboard.md) and the clinic's configuration at `/v1/tenants/me`
+(docs/api/clinic-v1.md)."""
 import pytest
 
 from clinics.models import AuditEvent, Membership

@@ -1,4 +1,4 @@
-"""Team (seed 001): list, invite by e-mail with a single-use expiring token, remove; the last admin stays."""
+"""Team (docs/api/dashboard.md, Team): list, invite by e-mail with a single-use expiring token, remove; the last admin stays."""
 import re
 from datetime import timedelta
 
@@ -9,7 +9,7 @@ from django.utils import timezone
 from clinics import services
 from clinics.models import AuditEvent, Invitation, Membership, User, hash_secret
 from clinics.tests.factories import MembershipFactory, UserFactory
-from config.surfaces.errors import ApiError
+from clinics.errors import DomainError, Forbidden, NotFound
 
 pytestmark = pytest.mark.django_db
 
@@ -47,34 +47,34 @@ def test_invite_sends_an_email_with_the_accept_url_and_stores_only_a_digest(admi
 
 def test_accepting_an_invitation_with_a_password_creates_the_member_and_burns_the_token(admin_client, clinic):
     token = _invite(admin_client, role="editor")["invitation_token"]
-    membership = services.accept_invitation(token, password="A-long-enough-pass-42")
+    membership = services.invitation_accept(token=token, password="A-long-enough-pass-42")
     assert membership.clinic == clinic
     assert membership.role == "editor"
     assert membership.user.check_password("A-long-enough-pass-42")
-    with pytest.raises(ApiError) as reused:
-        services.accept_invitation(token, password="A-long-enough-pass-42")
-    assert reused.value.status_code == 404
+    with pytest.raises(DomainError) as reused:
+        services.invitation_accept(token=token, password="A-long-enough-pass-42")
+    assert isinstance(reused.value, NotFound)
     assert AuditEvent.objects.filter(action="membership.created", object_id=str(membership.id)).exists()
 
 
 def test_signed_in_user_accepts_only_an_invitation_for_their_email(admin_client, clinic):
     existing = UserFactory(email="new@example.com")
     token = _invite(admin_client)["invitation_token"]
-    with pytest.raises(ApiError) as mismatch:
-        services.accept_invitation(token, user=UserFactory())
-    assert mismatch.value.status_code == 403
-    with pytest.raises(ApiError) as needs_sign_in:
-        services.accept_invitation(token, password="A-long-enough-pass-42")
+    with pytest.raises(DomainError) as mismatch:
+        services.invitation_accept(token=token, user=UserFactory())
+    assert isinstance(mismatch.value, Forbidden)
+    with pytest.raises(DomainError) as needs_sign_in:
+        services.invitation_accept(token=token, password="A-long-enough-pass-42")
     assert needs_sign_in.value.code == "ACCOUNT_EXISTS"
-    membership = services.accept_invitation(token, user=existing)
+    membership = services.invitation_accept(token=token, user=existing)
     assert membership.user == existing
 
 
 def test_expired_invitation_cannot_be_accepted(admin_client):
     body = _invite(admin_client)
     Invitation.objects.filter(pk=body["id"]).update(expires_at=timezone.now() - timedelta(minutes=1))
-    with pytest.raises(ApiError) as expired:
-        services.accept_invitation(body["invitation_token"], password="A-long-enough-pass-42")
+    with pytest.raises(DomainError) as expired:
+        services.invitation_accept(token=body["invitation_token"], password="A-long-enough-pass-42")
     assert expired.value.code == "INVITATION_INVALID"
     assert not User.objects.filter(email="new@example.com").exists()
 
@@ -101,8 +101,8 @@ def test_admin_removes_a_member(admin_client, clinic):
 def test_deleting_a_pending_invitation_revokes_it(admin_client):
     body = _invite(admin_client)
     assert admin_client.delete(f"/api/team/members/{body['id']}").status_code == 200
-    with pytest.raises(ApiError):
-        services.accept_invitation(body["invitation_token"], password="A-long-enough-pass-42")
+    with pytest.raises(DomainError):
+        services.invitation_accept(token=body["invitation_token"], password="A-long-enough-pass-42")
 
 
 def test_the_last_admin_cannot_be_removed(admin_client, admin_membership):

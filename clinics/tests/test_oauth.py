@@ -1,4 +1,4 @@
-"""OAuth 2.0 (seed 003): authorization code + PKCE through /oauth/authorize and /oauth/token, clinic chosen at
+"""OAuth 2.0 (docs/api/voice.md): authorization code + PKCE through /oauth/authorize and /oauth/token, clinic chosen at
 consent, and the token used on the API surfaces like a key of the same scopes."""
 import base64
 import hashlib

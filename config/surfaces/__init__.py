@@ -9,7 +9,7 @@ Errors raised anywhere under a prefix (DRF, Django 404/500, body too large) come
 """
 from rest_framework.renderers import JSONRenderer
 
-from clinics import ratelimit
+from clinics.api import throttles
 from clinics.api.authentication import ApiKeyAuthentication, JWTAuthentication, OAuthAuthentication
 
 from . import pagination
@@ -33,8 +33,8 @@ class Surface:
     prefix = ""
     pagination_class = None
     authentication_classes = (ApiKeyAuthentication,)
-    # Rate limits (clinics.ratelimit); their X-RateLimit-* headers are added to every answer, 429s included.
-    throttle_classes = (ratelimit.ApiCallCounter,)
+    # Rate limits (clinics/api/throttles.py); their X-RateLimit-* headers are added to every answer, 429s included.
+    throttle_classes = (throttles.ApiCallCounter,)
 
     def error_body(self, problem: Problem) -> dict:
         raise NotImplementedError
@@ -59,7 +59,7 @@ class Surface:
 
         def finalize_response(view, request, response, *args, **kwargs):
             response = super(SurfaceView, view).finalize_response(request, response, *args, **kwargs)
-            return ratelimit.add_headers(request, response)
+            return throttles.add_headers(request, response)
 
         SurfaceView.finalize_response = finalize_response
         SurfaceView.renderer_classes = [renderer]
@@ -99,7 +99,7 @@ class DashboardSurface(Surface):
     prefix = "/api/"
     pagination_class = pagination.DashboardPagination
     authentication_classes = (JWTAuthentication, ApiKeyAuthentication, OAuthAuthentication)
-    throttle_classes = (ratelimit.DashboardRateThrottle, ratelimit.ApiCallCounter)
+    throttle_classes = (throttles.DashboardRateThrottle, throttles.ApiCallCounter)
 
     def matches(self, path):
         # The video consultations' attendance service (docs/api/video.md) speaks the dashboard's conventions.
@@ -138,7 +138,7 @@ class NotesSurface(Surface):
     prefix = "/notes/v1/"
     pagination_class = pagination.NotesPagination
     authentication_classes = (ApiKeyAuthentication,)
-    throttle_classes = (ratelimit.NotesRateThrottle, ratelimit.ApiCallCounter)
+    throttle_classes = (throttles.NotesRateThrottle, throttles.ApiCallCounter)
 
     def error_body(self, problem):
         body = {"error": problem.word, "message": problem.message, "code": problem.code}

@@ -42,7 +42,7 @@ STATUS_BY_CODE = {
     # clinics
     "EMAIL_TAKEN": 400, "ACCOUNT_EXISTS": 409, "ALREADY_MEMBER": 409, "LAST_ADMIN": 409, "SLUG_TAKEN": 409,
     "INVITATION_INVALID": 404, "INVITATION_EMAIL_MISMATCH": 403, "NO_REFRESH_TOKEN": 400,
-    "AUTHORIZATION_REFUSED": 400, "INVALID_FILTER": 400, "INVALID_SIGNATURE": 403,
+    "AUTHORIZATION_REFUSED": 400, "INVALID_FILTER": 400, "INVALID_SIGNATURE": 403, "UNAUTHORIZED": 401,
     # scheduling
     "SLOT_TAKEN": 409, "APPOINTMENT_NOT_ACTIVE": 409, "HAS_FUTURE_APPOINTMENTS": 409,
     "SERVICE_NOT_OFFERED": 422, "OUTSIDE_WORKING_HOURS": 422, "IN_THE_PAST": 422, "TOO_SOON": 422,
@@ -155,6 +155,8 @@ def _plain(detail):
         return {key: _plain(value) for key, value in detail.items()}
     if isinstance(detail, list):
         return [_plain(value) for value in detail]
+    if detail is None or isinstance(detail, (bool, int, float)):
+        return detail  # numbers stay numbers (a 413's limit_bytes)
     return str(detail)
 
 

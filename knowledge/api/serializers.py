@@ -1,4 +1,5 @@
-"""Shapes of the knowledge base: v1 chunks in camelCase (seed 000), dashboard files in snake_case (seed 001)."""
+"""Shapes of the knowledge base: v1 chunks in camelCase (docs/api/clinic-v1.md), dashboard files in snake_case
+(docs/api/dashboard.md)."""
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field

@@ -1,4 +1,4 @@
-"""Routes of the knowledge app on the dashboard surface (seed 001)."""
+"""Routes of the knowledge app on the dashboard surface (docs/api/dashboard.md)."""
 from django.urls import path
 
 from config.surfaces import DASHBOARD

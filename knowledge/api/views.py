@@ -1,7 +1,6 @@
 """Domain views of the knowledge base, mounted on the v1 surface (chunks, search) and the dashboard (files)."""
 import uuid
 
-from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
@@ -11,9 +10,10 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from clinics.errors import InvalidInput, NotFound
 from config.surfaces.tenancy import ClinicScopedMixin
-from config.surfaces.errors import ApiError
 from knowledge import selectors, services
+from knowledge.errors import KnowledgeCode
 from knowledge.models import KnowledgeChunk, KnowledgeFile
 from knowledge.uploads import UploadSizeLimitHandler, check_declared_length
 
@@ -29,6 +29,7 @@ SEARCH_PARAMETERS = [
     OpenApiParameter("fileId", OpenApiTypes.UUID, description="Only the chunks cut from this uploaded file."),
 ]
 DEFAULT_SEARCH_RESULTS = 5
+MAX_AGENT_ID_CHARS = 200
 
 
 def _uuid_param(request, name):
@@ -82,7 +83,7 @@ class ChunkListView(ClinicScopedMixin, generics.ListCreateAPIView):
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        chunk = services.create_chunk(self.clinic, actor=request, content=serializer.validated_data["content"],
+        chunk = services.chunk_create(clinic=self.clinic, actor=request, content=serializer.validated_data["content"],
                                       title=serializer.validated_data.get("title", ""))
         chunk = selectors.chunks_for(self.clinic).get(pk=chunk.pk)
         return Response(KnowledgeChunkSerializer(chunk).data, status=status.HTTP_201_CREATED)
@@ -105,14 +106,14 @@ class ChunkDetailView(ClinicScopedMixin, generics.RetrieveUpdateDestroyAPIView):
         chunk = self.get_object()
         payload = KnowledgeChunkUpdateSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        services.update_chunk(chunk, actor=request, **payload.validated_data)
+        services.chunk_update(clinic=self.clinic, chunk_id=chunk.pk, actor=request, **payload.validated_data)
         return Response(KnowledgeChunkSerializer(self.get_queryset().get(pk=chunk.pk)).data)
 
     def perform_destroy(self, instance):
-        services.delete_chunk(instance, actor=self.request)
+        services.chunk_delete(clinic=self.clinic, chunk_id=instance.pk, actor=self.request)
 
 
-# --- dashboard: files of the agent's knowledge base (seed 001) ---------------------------------------------
+# --- dashboard: files of the agent's knowledge base (docs/api/dashboard.md) ---------------------------------------------
 
 AGENT_PARAMETER = OpenApiParameter(
     "agent_id", str, description="The clinic's agent (`agent.agent_id` of the login); another clinic's agent is 404.")
@@ -120,8 +121,12 @@ AGENT_PARAMETER = OpenApiParameter(
 
 class AgentKnowledgeMixin(ClinicScopedMixin):
     def check_agent(self, request):
-        if selectors.agent_of_another_clinic(self.clinic, request.query_params.get("agent_id", "")):
-            raise ApiError(404, "AGENT_NOT_FOUND", _("Agent not found"))
+        agent_id = request.query_params.get("agent_id", "")
+        if len(agent_id) > MAX_AGENT_ID_CHARS:
+            raise ValidationError({"agent_id": [_("Keep the agent id under %(limit)d characters.")
+                                                % {"limit": MAX_AGENT_ID_CHARS}]})
+        if selectors.agent_of_another_clinic(self.clinic, agent_id):
+            raise NotFound(KnowledgeCode.AGENT_NOT_FOUND, _("Agent not found"))
 
 
 class KnowledgeUploadView(AgentKnowledgeMixin, APIView):
@@ -140,9 +145,9 @@ class KnowledgeUploadView(AgentKnowledgeMixin, APIView):
                                             *request._request.upload_handlers]
         uploaded = request.FILES.get("file")
         if uploaded is None:
-            raise ApiError(400, "FILE_REQUIRED", _("Send the document as the multipart field 'file'."),
-                           {"file": [_("This field is required.")]})
-        document = services.upload_file(self.clinic, uploaded, actor=request)
+            raise InvalidInput(KnowledgeCode.FILE_REQUIRED, _("Send the document as the multipart field 'file'."),
+                               {"file": [_("This field is required.")]})
+        document = services.knowledge_file_upload(clinic=self.clinic, uploaded=uploaded, actor=request)
         document.refresh_from_db(fields=["processed"])
         return Response(KnowledgeUploadedFileSerializer(document, context={"request": request}).data)
 
@@ -160,6 +165,5 @@ class KnowledgeFileView(AgentKnowledgeMixin, APIView):
                    responses=KnowledgeMessageSerializer)
     def delete(self, request, file_id):
         self.check_agent(request)
-        document = get_object_or_404(KnowledgeFile, clinic=self.clinic, pk=file_id)
-        services.delete_file(document, actor=request)
+        services.knowledge_file_delete(clinic=self.clinic, file_id=file_id, actor=request)
         return Response({"message": _("File deleted successfully")})

@@ -1,5 +1,5 @@
-"""The dashboard's knowledge base files (seed 001): upload of each accepted type, the list, delete, the size and
-type limits, and the agent id of the query string."""
+"""The dashboard's knowledge base files (docs/api/dashboard.md): upload of each accepted type, the list, delete,
+the size and type limits, and the agent id of the query string."""
 import json
 
 import pytest
@@ -188,10 +188,7 @@ def test_the_clinics_own_agent_in_any_spelling_is_accepted(dashboard_client, cli
 
 
 def test_the_telephony_agent_id_is_accepted(dashboard_client, clinic):
-    from telephony.agents import agent_for
-
-    agent = agent_for(clinic)
-    response = upload(dashboard_client, clinic, "a.txt", b"Some text.", agent_id=agent.agent_id)
+    response = upload(dashboard_client, clinic, "a.txt", b"Some text.", agent_id=agent_summary(clinic)["agent_id"])
     assert response.status_code == 200
 
 

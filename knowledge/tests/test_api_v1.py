@@ -1,4 +1,4 @@
-"""`/v1/knowledge` (seed 000): chunks listed with cursors, created and edited with their embedding made by a
+"""`/v1/knowledge` (docs/api/clinic-v1.md): chunks listed with cursors, created and edited with their embedding made by a
 Celery task, deleted, and searched by meaning with the real local model (all-MiniLM-L6-v2)."""
 import pytest
 from django.db import connection
@@ -126,7 +126,7 @@ def test_an_embedding_made_for_an_older_text_is_not_saved(client_for, add_chunk,
     chunk = KnowledgeChunk.objects.get(pk=chunk_id)
     KnowledgeChunk.objects.filter(pk=chunk_id).update(embedding=None, embedding_model="")
     with django_capture_on_commit_callbacks():
-        services.update_chunk(KnowledgeChunk.objects.get(pk=chunk_id), content="Second text.")
+        services.chunk_update(clinic=chunk.clinic, chunk_id=chunk_id, actor=None, content="Second text.")
     # A task that read revision 1 ("First text.") finishes after the edit: its vector must not be kept.
     KnowledgeChunk.objects.filter(pk=chunk_id, revision=chunk.revision).update(embedding=[0.1] * 384)
     assert KnowledgeChunk.objects.get(pk=chunk_id).embedding is None

@@ -35,8 +35,8 @@ def test_page_lists_the_clinics_files_and_chunks_only(console, clinic, other_cli
 
 def test_search_box_shows_the_best_chunk_first_with_its_score(console, clinic, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
-        services.create_chunk(clinic, content="Free parking is available behind the building.")
-        services.create_chunk(clinic, content="We are open on Saturdays from 9:00 to 13:00.")
+        services.chunk_create(clinic=clinic, actor=None, content="Free parking is available behind the building.")
+        services.chunk_create(clinic=clinic, actor=None, content="We are open on Saturdays from 9:00 to 13:00.")
 
     response = console.get("/knowledge/", {"q": "what time do you open on saturday"})
 

@@ -33,7 +33,7 @@ def test_upload_then_ask_a_question_in_the_browser(transactional_db, live_server
     settings.MEDIA_ROOT = str(tmp_path / "media")
     member = MembershipFactory(clinic=clinic, role=Membership.Role.EDITOR)
     client.force_login(member.user)
-    services.create_chunk(clinic, title="Parking", content="Free parking is available behind the building.")
+    services.chunk_create(clinic=clinic, actor=None, title="Parking", content="Free parking is available behind the building.")
     document = tmp_path / "opening-hours.docx"
     document.write_bytes(make_docx(["Opening hours", "We are open on Saturdays from 9:00 to 13:00.",
                                     "On Sundays the clinic is closed."]))

@@ -1,4 +1,4 @@
-"""Shapes of seed 004: Note, NoteSection, StatusResult, MetadataItem."""
+"""Shapes of the notes API (docs/api/notes.md): Note, NoteSection, StatusResult, MetadataItem."""
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
@@ -13,7 +13,7 @@ class MetadataItemSerializer(serializers.Serializer):
 
 
 class NoteSectionSerializer(serializers.ModelSerializer):
-    # The seed writes `"order": "1"`: a string.
+    # docs/api/notes.md writes `"order": "1"`: a string.
     order = serializers.CharField(read_only=True)
     edited_at = serializers.DateTimeField(format=ISO_UTC, read_only=True)
 

@@ -1,4 +1,4 @@
-"""Routes of the notes API (`/notes/v1/`), exactly as seed 004 writes them (no trailing slashes)."""
+"""Routes of the notes API (`/notes/v1/`), exactly as docs/api/notes.md writes them (no trailing slashes)."""
 from django.urls import path
 
 from . import views

@@ -1,4 +1,4 @@
-"""The notes API of seed 004, written once and mounted on the NOTES surface (`/notes/v1/`)."""
+"""The notes API (docs/api/notes.md), written once and mounted on the NOTES surface (`/notes/v1/`)."""
 from django.http import HttpResponse
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
@@ -10,8 +10,9 @@ from rest_framework.response import Response
 
 from config.surfaces.tenancy import ClinicScopedMixin
 from config.surfaces import NOTES
-from config.surfaces.errors import ApiError
+from clinics.errors import InvalidInput, NotFound
 from notes import export, selectors, services
+from notes.errors import NoteCode
 from notes.models import Note, NoteSection
 from notes.uploads import AudioSizeLimitHandler, check_declared_length
 
@@ -41,7 +42,7 @@ class NoteScopedView(ClinicScopedMixin, generics.GenericAPIView):
         try:
             return queryset.get(pk=self.kwargs["note_id"])
         except Note.DoesNotExist:
-            raise ApiError(404, "NOTE_NOT_FOUND", _("Note not found"), {"id": str(self.kwargs["note_id"])})
+            raise NotFound(NoteCode.NOTE_NOT_FOUND, _("Note not found"), {"id": str(self.kwargs["note_id"])})
 
 
 class NoteListCreateView(NoteScopedView):
@@ -52,8 +53,8 @@ class NoteListCreateView(NoteScopedView):
     def get(self, request):
         queryset, errors = selectors.filtered_notes(self.clinic, request.query_params)
         if errors is not None:
-            raise ApiError(400, "INVALID_FILTER", _("Invalid filter value"),
-                           {field: [str(message) for message in messages] for field, messages in errors.items()})
+            raise InvalidInput("INVALID_FILTER", _("Invalid filter value"),
+                               {field: [str(message) for message in messages] for field, messages in errors.items()})
         page = self.paginate_queryset(queryset)
         return self.get_paginated_response(NoteSerializer(page, many=True).data)
 
@@ -66,12 +67,14 @@ class NoteListCreateView(NoteScopedView):
                                             *request._request.upload_handlers]
         audio = request.FILES.get("audio")
         if audio is None:
-            raise ApiError(400, "AUDIO_REQUIRED", _("Send the recording as the multipart field 'audio'."),
-                           {"audio": [_("This field is required.")]})
+            raise InvalidInput(NoteCode.AUDIO_REQUIRED, _("Send the recording as the multipart field 'audio'."),
+                               {"audio": [_("This field is required.")]})
         fields = NoteCreateSerializer(data=request.data)
         fields.is_valid(raise_exception=True)
-        note = services.create_note(clinic=self.clinic, audio=audio, metadata=request.data.get("metadata"),
-                                    source=request, **fields.validated_data)
+        data = dict(fields.validated_data)
+        note = services.note_create(clinic=self.clinic, audio=audio, metadata=request.data.get("metadata"),
+                                    patient=data.pop("patient_id", None),
+                                    appointment=data.pop("appointment_id", None), actor=request, **data)
         return Response(NoteSerializer(note).data, status=status.HTTP_201_CREATED)
 
 
@@ -81,13 +84,13 @@ class NoteDetailView(NoteScopedView):
     @extend_schema(operation_id="notes_retrieve", responses=NoteDetailSerializer)
     def get(self, request, note_id):
         note = self.get_note(with_sections=True)
-        services.record_read(request, note, "read")
+        services.note_read_record(note=note, actor=request, what="read")
         return Response(NoteDetailSerializer(note).data)
 
 
 class NoteStatusView(NoteScopedView):
     """`{"data": {"status", "valid"}}`: `valid` says the note completed with a usable transcript.
-    Never rate limited: seed 004 recommends it for polling."""
+    Never rate limited: docs/api/notes.md recommends it for polling."""
 
     rate_limit_exempt = True
     serializer_class = StatusResultSerializer
@@ -97,7 +100,7 @@ class NoteStatusView(NoteScopedView):
         row = (self.get_queryset().filter(pk=note_id)
                .values("transcription_status", "transcript").first())
         if row is None:
-            raise ApiError(404, "NOTE_NOT_FOUND", _("Note not found"), {"id": str(note_id)})
+            raise NotFound(NoteCode.NOTE_NOT_FOUND, _("Note not found"), {"id": str(note_id)})
         completed = row["transcription_status"] == Note.Status.COMPLETED
         return Response({"status": row["transcription_status"], "valid": completed and bool(row["transcript"])})
 
@@ -122,13 +125,13 @@ class NoteExportView(NoteScopedView):
     def get(self, request, note_id):
         chosen = (request.query_params.get("format") or "rtf").lower()
         if chosen not in self.FORMATS:
-            raise ApiError(400, "INVALID_EXPORT_FORMAT", _("format must be rtf or txt"),
-                           {"expected": "rtf, txt", "received": chosen})
+            raise InvalidInput(NoteCode.INVALID_EXPORT_FORMAT, _("format must be rtf or txt"),
+                               {"expected": "rtf, txt", "received": chosen[:20]})
         note = self.get_note(with_sections=True)
         if not note.transcript:
-            raise ApiError(422, "NOTE_NOT_READY", _("The note has no transcript to export yet."),
-                           {"transcription_status": note.transcription_status})
-        services.record_read(request, note, "export")
+            raise InvalidInput(NoteCode.NOTE_NOT_READY, _("The note has no transcript to export yet."),
+                               {"transcription_status": note.transcription_status})
+        services.note_read_record(note=note, actor=request, what="export")
         content_type, render, extension = self.FORMATS[chosen]
         response = HttpResponse(render(note).encode("utf-8"), content_type=content_type)
         response["Content-Disposition"] = f'attachment; filename="note-{note.id}.{extension}"'
@@ -138,7 +141,7 @@ class NoteExportView(NoteScopedView):
 class NoteRetryView(NoteScopedView):
     @extend_schema(operation_id="notes_retry", request=None, responses={202: NoteSerializer})
     def post(self, request, note_id):
-        note = services.retry_note(self.get_note(), source=request)
+        note = services.note_retry(clinic=self.clinic, note_id=note_id, actor=request)
         return Response(NoteSerializer(note).data, status=status.HTTP_202_ACCEPTED)
 
 
@@ -151,8 +154,7 @@ class TranscriptRetryView(NoteScopedView):
     def post(self, request):
         body = TranscriptRetrySerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        self.kwargs["note_id"] = body.validated_data["note_id"]
-        note = services.retry_note(self.get_note(), source=request)
+        note = services.note_retry(clinic=self.clinic, note_id=body.validated_data["note_id"], actor=request)
         return Response(NoteSerializer(note).data, status=status.HTTP_202_ACCEPTED)
 
 
@@ -166,17 +168,13 @@ class NoteSectionUpdateView(ClinicScopedMixin, generics.GenericAPIView):
     def patch(self, request):
         body = SectionUpdateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        section = self.get_queryset().filter(pk=body.validated_data["id"]).first()
-        if section is None:
-            raise ApiError(404, "NOTE_SECTION_NOT_FOUND", _("Note section not found"),
-                           {"id": str(body.validated_data["id"])})
-        section = services.update_section(section, source=request,
-                                          content=body.validated_data.get("content"),
-                                          title=body.validated_data.get("title"))
+        section = services.note_section_update(clinic=self.clinic, section_id=body.validated_data["id"],
+                                               actor=request, content=body.validated_data.get("content"),
+                                               title=body.validated_data.get("title"))
         return Response(NoteSectionSerializer(section).data)
 
 
-# --- Mounted on the notes surface (seed 004).
+# --- Mounted on the notes surface (docs/api/notes.md).
 class NoteListCreateNotesView(NOTES.view, NoteListCreateView):
     pass
 

@@ -32,7 +32,7 @@ def local_providers(settings):
 
 @pytest.fixture
 def notes_client(make_client, clinic):
-    """A client of `clinic` sending its key as `X-API-KEY`, as seed 004 documents."""
+    """A client of `clinic` sending its key as `X-API-KEY`, as docs/api/notes.md documents."""
     return make_client(clinic, header="x-api-key")
 
 

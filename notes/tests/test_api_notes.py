@@ -1,4 +1,4 @@
-"""The notes API of seed 004 through HTTP: bodies, errors, filters, tenancy."""
+"""The notes API (docs/api/notes.md) through HTTP: bodies, errors, filters, tenancy."""
 import datetime
 import io
 import json

@@ -16,7 +16,7 @@ def curl(*args) -> tuple[int, dict]:
     return int(code), json.loads(body)
 
 
-def test_seed_curl_example_against_live_server_reaches_completed(transactional_db, live_server, make_client,
+def test_documented_curl_example_against_live_server_reaches_completed(transactional_db, live_server, make_client,
                                                                  clinic, spoken_note_wav):
     clinic.locale = "en"
     clinic.save()

@@ -1,4 +1,4 @@
-"""The seed's own upload example, end to end on the offline backends (espeak-ng speech, faster-whisper)."""
+"""The upload example of docs/api/notes.md, end to end on the offline backends (espeak-ng speech, faster-whisper)."""
 import json
 
 import pytest
@@ -17,7 +17,7 @@ def english_clinic(clinic):
     return clinic
 
 
-def test_seed_curl_upload_reaches_completed_with_transcript_and_sections(
+def test_documented_curl_upload_reaches_completed_with_transcript_and_sections(
         notes_client, english_clinic, spoken_note_wav, django_capture_on_commit_callbacks):
     with open(spoken_note_wav, "rb") as audio, django_capture_on_commit_callbacks(execute=True):
         response = notes_client.post(URL, {
@@ -64,10 +64,10 @@ def test_processing_twice_does_not_duplicate_sections(english_clinic, spoken_not
 
     with open(spoken_note_wav, "rb") as handle:
         upload = SimpleUploadedFile("speech.wav", handle.read(), content_type="audio/wav")
-    note = services.create_note(clinic=english_clinic, audio=upload, name="Rex")
-    assert services.process_note(note.pk) == "completed"
+    note = services.note_create(clinic=english_clinic, audio=upload, name="Rex", actor=None)
+    assert services.note_process(note_id=note.pk) == "completed"
     Note.objects.filter(pk=note.pk).update(transcription_status="processing")  # a redelivered task
-    assert services.process_note(note.pk) == "completed"
+    assert services.note_process(note_id=note.pk) == "completed"
     assert note.sections.count() == 4
 
 
@@ -83,11 +83,11 @@ def test_recording_in_remote_storage_is_fetched_for_the_recogniser(english_clini
                          "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"}}
     with open(spoken_note_wav, "rb") as handle:
         upload = SimpleUploadedFile("speech.wav", handle.read(), content_type="audio/wav")
-    note = services.create_note(clinic=english_clinic, audio=upload)
+    note = services.note_create(clinic=english_clinic, audio=upload, actor=None)
     assert type(note.audio.storage._wrapped).__name__ == "InMemoryStorage"
     assert not os.path.exists(note.audio.storage.path(note.audio.name))
 
-    assert services.process_note(note.pk) == "completed"
+    assert services.note_process(note_id=note.pk) == "completed"
     note.refresh_from_db()
     assert "bronchitis" in note.transcript.lower()
 
@@ -100,8 +100,8 @@ def test_a_model_size_that_is_not_bundled_needs_a_path_and_fails_the_note_saying
 
     settings.NOTES_STT_MODEL_PATH = ""
     settings.NOTES_STT_MODEL_SIZE = "small"
-    note = services.create_note(clinic=english_clinic, audio=SimpleUploadedFile("a.wav", wav_bytes()))
-    assert services.process_note(note.pk) == "failed"
+    note = services.note_create(clinic=english_clinic, audio=SimpleUploadedFile("a.wav", wav_bytes()), actor=None)
+    assert services.note_process(note_id=note.pk) == "failed"
     note.refresh_from_db()
     assert note.failed_step == "transcription"
     assert "NOTES_STT_MODEL_PATH" in note.failure_reason

@@ -26,7 +26,8 @@ class Command(BaseCommand):
         parser.add_argument("--since", help="Only events received at or after this date or date-time (UTC).")
 
     def handle(self, *args, failed=False, since=None, **options):
-        applied, failed_count = services.replay_events(failed_only=failed, since=_since(since) if since else None)
+        applied, failed_count = services.stripe_events_replay(failed_only=failed,
+                                                              since=_since(since) if since else None)
         self.stdout.write(f"Replayed {applied + failed_count} Stripe events: {applied} applied, "
                           f"{failed_count} failed.")
         if failed_count:

@@ -1,7 +1,8 @@
 """`manage.py seed_demo`: a demo clinic anyone can sign in to. Safe to run again; it never duplicates rows.
 
 Other apps add demo data by defining `SEED_STEPS` (a list of callables taking a `DemoSeed`) in `<app>/seed.py`;
-they run after the clinic, its people and its API key exist, in INSTALLED_APPS order.
+they run after the clinic, its people and its API key exist, in INSTALLED_APPS order. The command finds those
+modules by name (a registry the installed apps fill), so clinics never imports the apps it seeds.
 """
 from dataclasses import dataclass, field
 from importlib import import_module, util
@@ -9,6 +10,9 @@ from importlib import import_module, util
 from django.apps import apps
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from clinics.models import ApiKey, Clinic, Membership, User
 
 DEMO_CLINIC = {"slug": "demo", "name": "Clínica Demo", "timezone": "Europe/Lisbon", "locale": "pt-pt",
                "phone": "+351210000000", "email": "demo@frontdesk.local"}
@@ -38,16 +42,12 @@ class DemoSeed:
 
 
 def seed_clinic(seed):
-    from clinics.models import Clinic
-
     values = {k: v for k, v in DEMO_CLINIC.items() if k != "slug"}
     seed.clinic, created = Clinic.objects.get_or_create(slug=DEMO_CLINIC["slug"], defaults=values)
     seed.say(f"Clinic: {seed.clinic.name} ({'created' if created else 'exists'})")
 
 
 def _user(email, password):
-    from clinics.models import User
-
     user = User.objects.filter(email=email).first()
     if user is None:
         user = User.objects.create_user(email=email, password=password)
@@ -59,8 +59,6 @@ def _user(email, password):
 
 
 def seed_people(seed):
-    from clinics.models import Membership
-
     seed.admin = _user(DEMO_ADMIN_EMAIL, DEMO_PASSWORD)
     seed.viewer = _user(DEMO_VIEWER_EMAIL, DEMO_PASSWORD)
     Membership.objects.update_or_create(clinic=seed.clinic, user=seed.admin, defaults={"role": Membership.Role.ADMIN})
@@ -69,8 +67,6 @@ def seed_people(seed):
 
 
 def seed_two_factor(seed):
-    from django_otp.plugins.otp_totp.models import TOTPDevice
-
     TOTPDevice.objects.update_or_create(
         user=seed.admin, name=DEMO_DEVICE_NAME,
         defaults={"key": DEMO_TOTP_KEY_HEX, "confirmed": True, "step": 30, "t0": 0, "digits": 6},
@@ -78,9 +74,7 @@ def seed_two_factor(seed):
 
 
 def seed_api_key(seed):
-    from clinics.models import ApiKey
-
-    seed.api_key = ApiKey.objects.filter(clinic=seed.clinic, name=DEMO_API_KEY_NAME, revoked_at__isnull=True).first()
+    seed.api_key = ApiKey.objects.for_clinic(seed.clinic).filter(name=DEMO_API_KEY_NAME, revoked_at__isnull=True).first()
     if seed.api_key is None:
         seed.api_key, seed.raw_api_key = ApiKey.issue(seed.clinic, DEMO_API_KEY_NAME, permissions=("read", "write"),
                                                       created_by=seed.admin)

@@ -8,5 +8,5 @@ class Command(BaseCommand):
     help = "Queue embeddings for knowledge chunks not yet embedded with the configured model."
 
     def handle(self, *args, **options):
-        count = services.queue_stale_embeddings()
+        count = services.stale_embeddings_queue()
         self.stdout.write(f"Queued {count} chunk(s) for embedding.")

@@ -1,0 +1,59 @@
+"""What higher apps tell the shared kernel, without the kernel importing them.
+
+Clinics shows a member's plan and phone agent at login, and the knowledge base needs to know whether an agent id
+is another clinic's, but plans belong to billing and agents to telephony, which sit above clinics. Those apps
+register a provider here in their `AppConfig.ready()` (as healthchecks' core looks integrations up by name);
+clinics and the apps beside it only call the functions below, which answer a neutral default when no provider
+is installed.
+"""
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class PlanSummary:
+    """A clinic's plan as the dashboard shows it: name, subscription status and what the plan allows."""
+
+    name: str = "free"
+    status: str = "active"
+    features: dict = field(default_factory=dict)
+
+
+class AgentDirectory(Protocol):
+    def summary(self, clinic) -> dict:
+        """The clinic's phone agent: `{"agent_id", "agent_name", "status"}`."""
+
+    def belongs_to_another_clinic(self, clinic, agent_id: str) -> bool:
+        """True when `agent_id` names another clinic's phone agent."""
+
+
+_plan_provider: Callable | None = None
+_agent_directory: AgentDirectory | None = None
+
+
+def register_plan_provider(provider: Callable) -> None:
+    """`provider(clinic) -> PlanSummary`; billing registers its subscriptions here."""
+    global _plan_provider
+    _plan_provider = provider
+
+
+def register_agent_directory(directory: AgentDirectory) -> None:
+    """Telephony registers its agents here."""
+    global _agent_directory
+    _agent_directory = directory
+
+
+def plan_summary(clinic) -> PlanSummary:
+    """The clinic's plan; the free tier with no listed features when no billing is installed."""
+    return _plan_provider(clinic) if _plan_provider is not None else PlanSummary()
+
+
+def agent_summary(clinic) -> dict | None:
+    """The clinic's phone agent, or None when no telephony is installed."""
+    return _agent_directory.summary(clinic) if _agent_directory is not None else None
+
+
+def agent_of_another_clinic(clinic, agent_id: str) -> bool:
+    """True when `agent_id` names another clinic's agent; False without telephony (every id is the clinic's own)."""
+    return _agent_directory is not None and _agent_directory.belongs_to_another_clinic(clinic, agent_id)
