@@ -216,3 +216,25 @@ def get_patient_or_404(clinic, patient_hash: str) -> Patient:
     if patient is None:
         raise ApiError(404, "NOT_FOUND", _("Patient not found."))
     return patient
+
+
+def patient_merge_details(*, patient: Patient, name: str = "", email: str = "", tags=(), actor=None) -> list[str]:
+    """Merge newer contact details into a patient: a given name or e-mail replaces the stored one, given tags are
+    added to the stored ones. Audited when something changed; returns the changed fields."""
+    name, email = (name or "").strip(), (email or "").strip()
+    changed = []
+    if name and name != patient.name:
+        patient.name = name
+        patient.refresh_indexes()
+        changed += ["name", "name_index"]
+    if email and email != patient.email:
+        patient.email = email
+        changed.append("email")
+    merged = list(patient.tags or []) + [tag for tag in tags or () if tag not in (patient.tags or [])]
+    if merged != list(patient.tags or []):
+        patient.tags = merged
+        changed.append("tags")
+    if changed:
+        patient.save(update_fields=changed)
+        _audit(actor, "patient.updated", patient, "contact registration", fields=changed)
+    return changed

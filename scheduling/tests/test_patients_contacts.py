@@ -24,7 +24,7 @@ def test_post_new_contact_creates_a_lead_with_201_in_voice_envelope(clinic, clie
     assert AuditEvent.objects.filter(action="patient.created", object_id=patient.hash).exists()
 
 
-def test_post_existing_phone_returns_the_existing_contact_with_200(clinic, client_for):
+def test_post_existing_phone_merges_into_the_existing_contact_with_200(clinic, client_for):
     patient = PatientFactory(clinic=clinic, name="Ana Lopes", phone="+351912000111")
     AppointmentFactory(clinic=clinic, patient=patient)
 
@@ -34,7 +34,8 @@ def test_post_existing_phone_returns_the_existing_contact_with_200(clinic, clien
     assert response.status_code == 200
     assert response.json()["data"]["id"] == patient.hash
     assert response.json()["data"]["type"] == "patient"
-    assert response.json()["data"]["name"] == "Ana Lopes"
+    # The merge itself (name, e-mail, tags) is telephony's contact_upsert: telephony/tests/test_api_contacts.py.
+    assert response.json()["data"]["name"] == "Outra Pessoa"
     assert Patient.objects.filter(clinic=clinic).count() == 1
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from telephony.agents import agent_for, update_agent
 from telephony.models import Call, WebhookDelivery
-from telephony.outbound_webhooks import create_endpoint
+from telephony.outbound_webhooks import webhook_endpoint_create
 
 pytestmark = pytest.mark.django_db
 
@@ -161,7 +161,7 @@ def test_a_completed_conversation_queues_the_end_report_once(client, clinic, dja
     from scheduling.tests.factories import PatientFactory
 
     PatientFactory(clinic=clinic, name="John Doe", phone="+351912345678")
-    endpoint, _secret = create_endpoint(clinic, httpserver.url_for("/hook"), ["conversation.end_report"])
+    endpoint, _secret = webhook_endpoint_create(clinic=clinic, url=httpserver.url_for("/hook"), events=["conversation.end_report"])
     httpserver.expect_request("/hook", method="POST").respond_with_data("ok")
     agent = agent_for(clinic)
     with django_capture_on_commit_callbacks(execute=True):

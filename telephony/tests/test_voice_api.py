@@ -225,9 +225,9 @@ def test_transcriptions_queries_do_not_grow_with_calls(client_for, clinic, djang
 
 def test_initiating_a_call_tells_subscribed_endpoints(client_for, clinic, local_voice, httpserver,
                                                       django_capture_on_commit_callbacks):
-    from telephony.outbound_webhooks import create_endpoint
+    from telephony.outbound_webhooks import webhook_endpoint_create
 
-    create_endpoint(clinic, httpserver.url_for("/hook"), ["conversation.status"])
+    webhook_endpoint_create(clinic=clinic, url=httpserver.url_for("/hook"), events=["conversation.status"])
     httpserver.expect_request("/hook", method="POST").respond_with_data("ok")
     with django_capture_on_commit_callbacks(execute=True):
         response = client_for.post("/api/v1/call", seed_call(agent_for(clinic).agent_id), format="json")
