@@ -19,6 +19,7 @@ import httpx
 from django.conf import settings
 from django.utils import timezone
 
+from config.providers import Capability, register
 from telephony.exceptions import ProviderError
 
 logger = logging.getLogger(__name__)
@@ -151,13 +152,7 @@ def verify_webhook(raw_body: bytes, signature: str) -> bool:
     return False
 
 
-def _register():
-    from config.providers import Capability, register
-
-    return register(Capability("video", {
-        "local": "telephony.backends.video.LocalVideoBackend",
-        "dyte": "telephony.backends.video.DyteVideoBackend",
-    }))
-
-
-VIDEO = _register()
+VIDEO = register(Capability("video", {
+    "local": "telephony.backends.video.LocalVideoBackend",
+    "dyte": "telephony.backends.video.DyteVideoBackend",
+}))

@@ -8,6 +8,7 @@ from clinics.models import Membership
 from clinics.tests.factories import MembershipFactory
 from telephony.agents import agent_for
 from telephony.models import Agent
+from clinics.models import AuditEvent
 
 pytestmark = pytest.mark.django_db
 
@@ -118,8 +119,6 @@ def test_regenerated_token_replaces_the_old_one_at_once(client_for, clinic):
 
 
 def test_regenerating_the_token_is_audited(client_for, clinic):
-    from clinics.models import AuditEvent
-
     agent = agent_for(clinic)
     client_for.post(f"/api/agents/{agent.agent_id}/regenerate-token")
     event = AuditEvent.objects.get(clinic=clinic, action="agent.token.regenerate")

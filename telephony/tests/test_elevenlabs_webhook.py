@@ -9,6 +9,7 @@ import pytest
 from telephony.agents import agent_for, update_agent
 from telephony.models import Call, WebhookDelivery
 from telephony.outbound_webhooks import webhook_endpoint_create
+from scheduling.tests.factories import PatientFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -158,8 +159,6 @@ def test_other_event_types_are_acknowledged_and_ignored(client, clinic):
 
 def test_a_completed_conversation_queues_the_end_report_once(client, clinic, django_capture_on_commit_callbacks,
                                                              httpserver):
-    from scheduling.tests.factories import PatientFactory
-
     PatientFactory(clinic=clinic, name="John Doe", phone="+351912345678")
     endpoint, _secret = webhook_endpoint_create(clinic=clinic, url=httpserver.url_for("/hook"), events=["conversation.end_report"])
     httpserver.expect_request("/hook", method="POST").respond_with_data("ok")

@@ -8,6 +8,7 @@ from werkzeug import Response
 from telephony.models import WebhookDelivery, WebhookEndpoint
 from telephony.outbound_webhooks import (MAX_ATTEMPTS, backoff_seconds, webhook_endpoint_create, emit, sign, verify)
 from telephony.tests.factories import CallFactory
+from clinics.models import AuditEvent
 
 pytestmark = pytest.mark.django_db
 
@@ -174,8 +175,6 @@ def test_an_endpoint_on_a_local_or_private_address_is_refused(client_for, url):
 
 
 def test_creating_and_deleting_an_endpoint_is_audited(client_for, clinic):
-    from clinics.models import AuditEvent
-
     created = client_for.post("/api/v1/webhooks", {"url": "https://integration.example/h",
                                                    "events": ["conversation.status"]}, format="json").json()
     client_for.delete(f"/api/v1/webhooks/{created['data']['id']}")

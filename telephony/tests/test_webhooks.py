@@ -188,27 +188,3 @@ def test_inbound_whatsapp_message_is_stored_on_the_whatsapp_channel(client, clin
     assert message.channel == Message.Channel.WHATSAPP
     assert message.from_phone == "+351912345678"
     assert message.clinic == clinic
-
-
-def test_sim_reply_by_sms_confirms_the_reminded_appointment(client, clinic, settings):
-    import datetime as dt
-
-    from django.utils import timezone
-
-    from campaigns.services import reminders_send_due
-    from campaigns.tests.factories import AppointmentFactory
-    from scheduling.models import Appointment
-
-    # 14:00 in two days; the reminder goes at 10:00 that day, outside Lisbon's quiet hours.
-    starts = (timezone.now() + dt.timedelta(days=2)).replace(hour=14, minute=0, second=0, microsecond=0)
-    appointment = AppointmentFactory(clinic=clinic, starts_at=starts, patient__phone="+351912345678")
-    assert reminders_send_due(now=starts - dt.timedelta(hours=4)) == 1
-    settings.TWILIO_AUTH_TOKEN = AUTH_TOKEN
-
-    response = signed_post(client, INBOUND_URL, inbound_params(body="SIM", to=clinic.phone))
-    replay = signed_post(client, INBOUND_URL, inbound_params(body="SIM", to=clinic.phone))
-
-    assert response.status_code == replay.status_code == 200
-    appointment.refresh_from_db()
-    assert appointment.status == Appointment.Status.CONFIRMED
-    assert Message.objects.filter(direction=Message.Direction.INBOUND).count() == 1

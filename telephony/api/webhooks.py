@@ -14,9 +14,9 @@ from django.views.decorators.http import require_POST
 from clinics.errors import DomainError, InvalidInput
 from config.surfaces.errors import status_for
 
-from .backends.sms import TwilioSMSBackend
-from .exceptions import InvalidSignature
-from .services import message_receive, message_status_record
+from telephony.backends.sms import TwilioSMSBackend
+from telephony.exceptions import InvalidSignature
+from telephony.services import message_receive, message_status_record
 
 logger = logging.getLogger(__name__)
 
