@@ -38,6 +38,8 @@ MAX_CONTENT_VARIABLE_KEY = 40
 MAX_CONTENT_VARIABLE_VALUE = 1000
 MAX_TAGS = 50
 MAX_TAG_LENGTH = 40
+# A call back is for the coming months, not a date typed with the wrong year.
+MAX_SCHEDULE_AHEAD = timedelta(days=366)
 
 
 # --- contacts -----------------------------------------------------------------------------------------------------
@@ -315,8 +317,8 @@ def call_request_callback(*, clinic, call: Call | None = None, phone_number: str
     Calls), POST /api/calls the number (docs/api/dashboard.md, Calls), which returns the clinic's last inbound
     call from it when there is one. Audited.
 
-    Raises CallNotFound (another clinic's call), NoPhoneNumber, InvalidPhoneNumber or ScheduledInPast; nothing
-    is stored then.
+    Raises CallNotFound (another clinic's call), NoPhoneNumber, InvalidPhoneNumber, ScheduledInPast or
+    InvalidInput (more than a year ahead); nothing is stored then.
     """
     if call is not None:
         if not call.belongs_to(clinic):
@@ -332,6 +334,8 @@ def call_request_callback(*, clinic, call: Call | None = None, phone_number: str
     # A minute of slack: "now" typed by a person is already a few seconds old when it arrives.
     if scheduled_at is not None and scheduled_at < timezone.now() - timedelta(minutes=1):
         raise ScheduledInPast()
+    if scheduled_at is not None and scheduled_at > timezone.now() + MAX_SCHEDULE_AHEAD:
+        raise InvalidInput.on("scheduled_at", _("At most a year ahead."))
     status = Call.Status.SCHEDULED if scheduled_at else Call.Status.PENDING
     with transaction.atomic():
         callback = Call.objects.create(
