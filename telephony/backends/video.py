@@ -24,7 +24,7 @@ from telephony.exceptions import ProviderError
 
 logger = logging.getLogger(__name__)
 
-# The payload the video API documents for every new meeting (seed 002).
+# The payload the video API documents for every new meeting (docs/api/video.md).
 MEETING_DEFAULTS = {"preferred_region": "ap-south-1", "record_on_start": False, "live_stream_on_start": False}
 PRESETS = ("group_call_host", "group_call_participant")
 

@@ -58,7 +58,7 @@ def test_signed_report_is_stored_for_the_agents_clinic(client, clinic):
     assert response.json() == {"status": "ok", "call_id": str(call.id), "conversation_id": "conv_abc123"}
 
 
-def test_the_seeds_flat_report_with_the_elevenlabs_agent_id_maps_to_the_clinic(client, clinic):
+def test_the_documented_flat_report_with_the_elevenlabs_agent_id_maps_to_the_clinic(client, clinic):
     update_agent(agent_for(clinic), elevenlabs_metadata={"agent_id": "J3Pbu5gP6NNKBscdCdwB"})
     payload = {"type": "post_call_transcription", "data": {
         "conversation_id": "conv_xxx", "agent_id": "J3Pbu5gP6NNKBscdCdwB", "duration_secs": 180,
