@@ -70,12 +70,7 @@ def agent_update(*, agent: Agent, actor=None, **fields) -> Agent:
     return agent
 
 
-def update_agent(agent: Agent, actor=None, **fields) -> Agent:
-    """The positional form the dashboard's agent view calls; see `agent_update`."""
-    return agent_update(agent=agent, actor=actor, **fields)
-
-
-def regenerate_token(agent: Agent, actor=None) -> tuple[Agent, str]:
+def agent_token_regenerate(*, agent: Agent, actor=None) -> tuple[Agent, str]:
     """Issue a new action token; the previous one is refused from now on. Audited. Returns (agent, new token)."""
     token = _new_token()
     fields = _token_fields(token)

@@ -63,6 +63,21 @@ def test_put_agent_with_bad_status_answers_400_detail(client_for, clinic):
     assert empty.status_code == 400 and empty.json()["detail"]
 
 
+@pytest.mark.parametrize("metadata", [{"agent_id": {"nested": ["deep"]}}, {"notes": "x" * 5000}])
+def test_put_agent_with_oversized_or_nested_metadata_is_400_and_changes_nothing(client_for, clinic, metadata):
+    agent = agent_for(clinic)
+    response = client_for.put(f"/api/agents/{agent.agent_id}", {"elevenlabs_metadata": metadata}, format="json")
+    assert response.status_code == 400 and "elevenlabs_metadata" in response.json()["detail"]
+    agent.refresh_from_db()
+    assert agent.elevenlabs_metadata == {}
+
+
+def test_put_agent_is_audited(client_for, clinic):
+    agent = agent_for(clinic)
+    client_for.put(f"/api/agents/{agent.agent_id}", {"agent_name": "Recepção"}, format="json")
+    assert AuditEvent.objects.filter(action="agent.update", object_id=str(agent.id)).exists()
+
+
 def test_another_clinics_agent_is_404_on_every_agent_route(foreign_client, clinic):
     agent = agent_for(clinic)
     digest = agent.token_digest

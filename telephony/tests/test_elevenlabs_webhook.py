@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from telephony.agents import agent_for, update_agent
+from telephony.agents import agent_for, agent_update
 from telephony.models import Call, WebhookDelivery
 from telephony.outbound_webhooks import webhook_endpoint_create
 from scheduling.tests.factories import PatientFactory
@@ -59,7 +59,7 @@ def test_signed_report_is_stored_for_the_agents_clinic(client, clinic):
 
 
 def test_the_documented_flat_report_with_the_elevenlabs_agent_id_maps_to_the_clinic(client, clinic):
-    update_agent(agent_for(clinic), elevenlabs_metadata={"agent_id": "J3Pbu5gP6NNKBscdCdwB"})
+    agent_update(agent=agent_for(clinic), elevenlabs_metadata={"agent_id": "J3Pbu5gP6NNKBscdCdwB"})
     payload = {"type": "post_call_transcription", "data": {
         "conversation_id": "conv_xxx", "agent_id": "J3Pbu5gP6NNKBscdCdwB", "duration_secs": 180,
         "call_successful": "success", "summary": "Patient booked appointment...", "transcript": [],

@@ -5,7 +5,7 @@ from urllib.parse import parse_qs
 import pytest
 
 from config.providers import SMS
-from telephony.agents import agent_for, update_agent
+from telephony.agents import agent_for, agent_update
 from telephony.backends.voice import VOICE
 from telephony.models import Call, Message
 from telephony.tests.conftest import ACCOUNT_SID
@@ -61,7 +61,7 @@ def test_call_accepts_the_agents_public_id(client_for, clinic, local_voice):
 
 
 def test_elevenlabs_call_sends_the_documented_outbound_request(client_for, clinic, elevenlabs):
-    agent = update_agent(agent_for(clinic), elevenlabs_metadata={"agent_id": "el_agent_1",
+    agent = agent_update(agent=agent_for(clinic), elevenlabs_metadata={"agent_id": "el_agent_1",
                                                                  "agent_phone_number_id": "phnum_clinic"})
     elevenlabs.expect_request("/v1/convai/twilio/outbound-call", method="POST").respond_with_json(
         {"success": True, "message": "Success", "conversation_id": "conv_out_1", "callSid": "CA123"})
@@ -131,7 +131,7 @@ def test_another_clinics_agent_is_404(foreign_client, clinic, local_voice):
 
 
 def test_a_paused_agent_places_no_call(client_for, clinic, local_voice):
-    agent = update_agent(agent_for(clinic), status="paused")
+    agent = agent_update(agent=agent_for(clinic), status="paused")
     response = client_for.post("/api/v1/call", documented_call(agent.agent_id), format="json")
     assert response.status_code == 409 and response.json()["code"] == "AGENT_PAUSED"
 
