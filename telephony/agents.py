@@ -113,18 +113,17 @@ def call_place(*, clinic, agent: Agent, number: str, about: str = "", prompt: st
     (docs/api/voice.md, Outbound call). Audited.
 
     Raises InvalidPhoneNumber naming `participant.number` or AgentPaused (nothing stored), or CallFailed (the
-    call is kept, marked failed, so the call log shows the attempt).
+    call is kept, marked failed and audited as such, so the call log shows the attempt; only a call the provider
+    took is audited as placed).
     """
     phone = normalise_clinic_phone(clinic, number, "participant.number")
     if not agent.belongs_to(clinic):
         raise AgentNotFound()
     if agent.status != Agent.Status.ACTIVE:
         raise AgentPaused()
-    with transaction.atomic():
-        call = Call.objects.create(clinic=clinic, direction=Call.Direction.OUTBOUND, phone_number=phone,
-                                   phone_index=phone_index(phone), status=Call.Status.INITIATED,
-                                   agent_id=agent.agent_id, started_at=timezone.now())
-        record(actor, "call.placed", "call", str(call.id), clinic=clinic, agent=agent.agent_id)
+    call = Call.objects.create(clinic=clinic, direction=Call.Direction.OUTBOUND, phone_number=phone,
+                               phone_index=phone_index(phone), status=Call.Status.INITIATED,
+                               agent_id=agent.agent_id, started_at=timezone.now())
     metadata = agent.elevenlabs_metadata or {}
     try:
         conversation_id = VOICE.backend().place_call(
@@ -137,12 +136,15 @@ def call_place(*, clinic, agent: Agent, number: str, about: str = "", prompt: st
             call.ended_at = timezone.now()
             call.save(update_fields=["status", "ended_at"])
             call_status_changed(call)
+            record(actor, "call.failed", "call", str(call.id), clinic=clinic, agent=agent.agent_id,
+                   reason=exc.reason[:200])
         raise CallFailed(call, exc.reason)
     with transaction.atomic():
         if conversation_id:
             call.conversation_id = conversation_id[:100]
             call.save(update_fields=["conversation_id"])
         call_status_changed(call)
+        record(actor, "call.placed", "call", str(call.id), clinic=clinic, agent=agent.agent_id)
     return call
 
 

@@ -17,7 +17,7 @@ from telephony import services
 class ContactUpsertSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
     phone = serializers.CharField(max_length=40)
-    email = serializers.EmailField(max_length=254, required=False, allow_blank=True, default="")
+    email = serializers.EmailField(max_length=254, required=False, allow_blank=True)
     tags = serializers.ListField(child=serializers.CharField(max_length=services.MAX_TAG_LENGTH), required=False,
                                  default=list, max_length=services.MAX_TAGS)
 
@@ -31,8 +31,10 @@ class ContactVoiceListCreate(PatientContactList):
     def post(self, request, *args, **kwargs):
         payload = ContactUpsertSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        patient, created, changed = services.contact_upsert(clinic=self.clinic, actor=request,
-                                                            **payload.validated_data)
+        data = payload.validated_data
+        patient, created, changed = services.contact_upsert(
+            clinic=self.clinic, phone=data["phone"], name=data["name"], email=data.get("email", ""), tags=data["tags"],
+            actor=request)
         patient = patients.patients_for(self.clinic).get(pk=patient.pk)
         response = Response(self.get_serializer(patient).data,
                             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)

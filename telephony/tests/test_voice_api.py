@@ -4,6 +4,7 @@ from urllib.parse import parse_qs
 
 import pytest
 
+from clinics.models import AuditEvent
 from config.providers import SMS
 from telephony.agents import agent_for, agent_update
 from telephony.backends.voice import VOICE
@@ -105,6 +106,23 @@ def test_elevenlabs_refusal_marks_the_call_failed_and_answers_502(client_for, cl
     body = response.json()
     assert body["success"] is False and body["code"] == "CALL_FAILED"
     assert Call.objects.get(pk=body["errors"]["callId"]).status == "failed"
+
+
+def test_a_refused_call_is_audited_as_failed_never_as_placed(client_for, clinic, elevenlabs):
+    elevenlabs.expect_request("/v1/convai/twilio/outbound-call").respond_with_json(
+        {"detail": "Invalid phone number id"}, status=422)
+
+    response = client_for.post("/api/v1/call", documented_call(agent_for(clinic).agent_id), format="json")
+
+    call_id = response.json()["errors"]["callId"]
+    assert list(AuditEvent.objects.filter(object_id=call_id).values_list("action", flat=True)) == ["call.failed"]
+
+
+def test_a_placed_call_is_audited_once(client_for, clinic, local_voice):
+    response = client_for.post("/api/v1/call", documented_call(agent_for(clinic).agent_id), format="json")
+
+    call_id = response.json()["data"]["callId"]
+    assert list(AuditEvent.objects.filter(object_id=call_id).values_list("action", flat=True)) == ["call.placed"]
 
 
 @pytest.mark.parametrize("payload, field", [
