@@ -373,6 +373,7 @@ def reminders_reconcile_interrupted(*, now=None) -> int:
     Never sends: a patient who got the SMS must not get it twice.
     """
     now = now or timezone.now()
+    # The beat job settles every clinic's interrupted claims.
     stale = list(Reminder.objects.filter(state=Reminder.State.SENDING, claimed_at__lt=now - CLAIM_RECONCILE_AFTER))
     if not stale:
         return 0
@@ -501,7 +502,7 @@ def questionnaire_save(*, clinic, service, questions, title: str = "", actor=Non
         return None
     cleaned = selectors.clean_questions(questions)
     with transaction.atomic():
-        questionnaire, _created = TriageQuestionnaire.objects.update_or_create(
+        questionnaire, _created = TriageQuestionnaire.objects.for_clinic(clinic).update_or_create(
             clinic=clinic, service=service, defaults={"questions": cleaned, "title": (title or "")[:200]})
         _audit(actor, "triage.questions_saved", "triage_questionnaire", questionnaire.id, clinic=clinic)
     return questionnaire

@@ -139,7 +139,7 @@ def message_deliver(*, message: Message) -> Message:
     failed with the reason and MessageDeliveryFailed is raised: the outbox shows what was not sent.
     """
     with transaction.atomic():
-        message = Message.objects.select_for_update().get(pk=message.pk)
+        message = Message.objects.for_clinic(message.clinic_id).select_for_update().get(pk=message.pk)
         if message.status != Message.Status.QUEUED or message.provider_message_id:
             return message
         backend = SMS.backend()
@@ -277,6 +277,7 @@ def message_receive(*, provider: str, provider_message_id: str, from_phone: str,
     """Store an inbound message once per provider id and let the apps above react (`message_received`, e.g. a
     reminder's SIM/NAO), in one transaction: a replayed webhook returns the row already stored."""
     provider_message_id = (provider_message_id or "")[:64]
+    # The provider's id is the only key an inbound webhook carries; the clinic is found from the numbers below.
     existing = Message.objects.filter(provider=provider, provider_message_id=provider_message_id).first()
     if existing is not None:
         return existing

@@ -119,7 +119,7 @@ def referral_attendance_set(*, clinic, referral_id, meeting_id, user_id, in_meet
     meeting = meeting_for(clinic, meeting_id)
     with transaction.atomic():
         referral = referral_for(clinic, referral_id)
-        referral = Referral.objects.select_for_update().get(pk=referral.pk)
+        referral = Referral.objects.for_clinic(clinic).select_for_update().get(pk=referral.pk)
         if referral.meeting_id and referral.meeting_id != meeting.id:
             raise MeetingNotOfReferral()
         user_uuid = _uuid(user_id)
@@ -173,6 +173,7 @@ def handle_webhook(payload: dict) -> Referral | None:
     meeting_data = payload.get("meeting") or {}
     reason = payload.get("reason")
     referral_uuid = _uuid(meeting_data.get("title"))
+    # The provider's event carries no clinic: the referral named by the meeting's title tells which one it is.
     referral = Referral.objects.filter(pk=referral_uuid).first() if referral_uuid else None
     if referral is None:
         logger.info("Dyte webhook %s for a meeting titled %r: no such referral", payload.get("event"),
@@ -185,9 +186,10 @@ def handle_webhook(payload: dict) -> Referral | None:
             logger.warning("Dyte webhook: meeting %s is not of the referral's clinic", provider_id)
             return None
         if meeting is not None and meeting_data.get("status"):
-            VideoMeeting.objects.filter(pk=meeting.pk).update(status=str(meeting_data["status"])[:20])
+            VideoMeeting.objects.for_clinic(referral.clinic_id).filter(pk=meeting.pk).update(
+                status=str(meeting_data["status"])[:20])
     if reason in WEBHOOK_REASONS:
-        Referral.objects.filter(pk=referral.pk).update(requester_in_meeting=False, specialist_in_meeting=False,
-                                                       updated_at=timezone.now())
+        Referral.objects.for_clinic(referral.clinic_id).filter(pk=referral.pk).update(
+            requester_in_meeting=False, specialist_in_meeting=False, updated_at=timezone.now())
         referral.refresh_from_db()
     return referral
