@@ -1,11 +1,11 @@
 """Bulk SMS campaigns: who an audience filter reaches, what it costs, and sending it in batches at most once.
 
 Selectors (`audience_queryset`, `preview`, `campaigns_for`) read; services (`campaign_send`, `campaign_batch_send`,
-`campaign_cancel`) write. Every edge that starts a campaign (the console, POST /v1/campaigns) calls
-`campaign_send`, which stores it and queues the Celery task: the request never sends the SMS itself. A campaign's recipients are fixed when it is created, one CampaignRecipient row per
-patient under a unique (campaign, patient) constraint. Each row is claimed (pending -> sending) in its own
-transaction before its SMS leaves, so a restarted worker, a duplicated task or a cancel in the middle of a batch
-never texts a patient twice nor after the cancel.
+`campaign_cancel`) write. Every edge that starts a campaign (the console, POST /v1/campaigns) calls `campaign_send`,
+which stores it and queues the Celery task: the request never sends the SMS itself. A campaign's recipients are
+fixed when it is created, one CampaignRecipient row per patient under a unique (campaign, patient) constraint. Each
+row is claimed (pending -> sending) in its own transaction before its SMS leaves, so a restarted worker, a
+duplicated task or a cancel in the middle of a batch never texts a patient twice nor after the cancel.
 """
 import datetime as dt
 import logging

@@ -163,10 +163,11 @@ def _call_counts(clinic, start, end) -> dict:
 
 def engagement_export(patient) -> dict:
     """Triage answers, feedback, reminders and tasks about one patient, for the RGPD export."""
-    triage = TriageResponse.objects.for_clinic(patient.clinic_id).filter(appointment__patient=patient).order_by("submitted_at")
-    feedback = FeedbackResponse.objects.for_clinic(patient.clinic_id).filter(appointment__patient=patient).order_by("submitted_at")
-    reminders = Reminder.objects.for_clinic(patient.clinic_id).filter(appointment__patient=patient).order_by("claimed_at")
-    tasks = Task.objects.for_clinic(patient.clinic_id).filter(patient=patient).order_by("created_at")
+    clinic = patient.clinic_id
+    triage = TriageResponse.objects.for_clinic(clinic).filter(appointment__patient=patient).order_by("submitted_at")
+    feedback = FeedbackResponse.objects.for_clinic(clinic).filter(appointment__patient=patient).order_by("submitted_at")
+    reminders = Reminder.objects.for_clinic(clinic).filter(appointment__patient=patient).order_by("claimed_at")
+    tasks = Task.objects.for_clinic(clinic).filter(patient=patient).order_by("created_at")
     return {
         "triageResponses": [{"appointmentId": str(row.appointment_id), "submittedAt": row.submitted_at.isoformat(),
                              "answers": row.answers} for row in triage],

@@ -338,11 +338,13 @@ def reminder_send(*, appointment: Appointment, now=None) -> Reminder | None:
     try:
         message = _send(clinic, patient.phone, body, purpose=reminder.message_purpose)
     except MessageDeliveryFailed as exc:
-        Reminder.objects.for_clinic(reminder.clinic_id).filter(pk=reminder.pk).update(state=Reminder.State.FAILED, error=exc.reason[:1000],
+        Reminder.objects.for_clinic(clinic).filter(pk=reminder.pk).update(state=Reminder.State.FAILED,
+                                                                          error=exc.reason[:1000],
                                                        message_id=exc.message_row.id)
         return reminder
     except DomainError as exc:
-        Reminder.objects.for_clinic(reminder.clinic_id).filter(pk=reminder.pk).update(state=Reminder.State.FAILED, error=exc.message[:1000])
+        Reminder.objects.for_clinic(clinic).filter(pk=reminder.pk).update(state=Reminder.State.FAILED,
+                                                                          error=exc.message[:1000])
         return reminder
     with transaction.atomic():
         Reminder.objects.for_clinic(reminder.clinic_id).filter(pk=reminder.pk, state=Reminder.State.SENDING).update(

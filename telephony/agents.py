@@ -2,8 +2,8 @@
 
 The token (`X-Agent-Token`) is what the voice provider sends when the agent calls a tool (check availability,
 book). It is found by its SHA-256 digest; a copy encrypted with the PII keys lets the dashboard show it again
-(`GET /api/agents/{agent_id}/api-token`, docs/api/dashboard.md) to an admin. Rotating it replaces the digest, so the old token
-stops working on the next request.
+(`GET /api/agents/{agent_id}/api-token`, docs/api/dashboard.md) to an admin. Rotating it replaces the digest, so
+the old token stops working on the next request.
 """
 import secrets
 

@@ -1,4 +1,5 @@
-"""Webhooks out (docs/api/voice.md, Webhooks): the clinic's integration receives the voice events it chose, signed and retried.
+"""Webhooks out (docs/api/voice.md, Webhooks): the clinic's integration receives the voice events it chose, signed
+and retried.
 
 Each event becomes one `WebhookDelivery` per subscribed endpoint, unique by (endpoint, event id), so an event
 reported twice (a replayed provider webhook) is sent once. A Celery task posts it; a refusal or a network error is

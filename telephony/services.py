@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from clinics.audit import record
-from clinics.errors import InvalidInput
+from clinics.errors import DomainError, InvalidInput
 from clinics.models import Clinic
 from clinics.phones import InvalidPhoneNumber, normalise_clinic_phone, normalise_phone
 from config.providers import SMS
@@ -275,7 +275,8 @@ def _clinic_for_inbound(to_e164: str, from_index: str):
 def message_receive(*, provider: str, provider_message_id: str, from_phone: str, to_phone: str,
                     body: str) -> Message:
     """Store an inbound message once per provider id and let the apps above react (`message_received`, e.g. a
-    reminder's SIM/NAO), in one transaction: a replayed webhook returns the row already stored."""
+    reminder's SIM/NAO), in one transaction: a replayed webhook returns the row already stored. An unexpected
+    failure of a reaction stores nothing (the provider retries); a refused one keeps the message."""
     provider_message_id = (provider_message_id or "")[:64]
     # The provider's id is the only key an inbound webhook carries; the clinic is found from the numbers below.
     existing = Message.objects.filter(provider=provider, provider_message_id=provider_message_id).first()
@@ -294,11 +295,21 @@ def message_receive(*, provider: str, provider_message_id: str, from_phone: str,
                 provider=provider, provider_message_id=provider_message_id, delivered_at=timezone.now(),
             )
             if message.clinic_id:
-                message_received.send(sender=Message, message=message)
+                _announce_inbound(message)
             return message
     except IntegrityError:
         # The same webhook arrived twice at once; the other request stored it.
         return Message.objects.get(provider=provider, provider_message_id=provider_message_id)
+
+
+def _announce_inbound(message: Message) -> None:
+    """Let the apps above react to an inbound message; a reaction they refuse (a DomainError) never loses the
+    message, which the staff still read in the outbox."""
+    try:
+        with transaction.atomic():
+            message_received.send(sender=Message, message=message)
+    except DomainError as refused:
+        logger.warning("Inbound message %s: a reaction was refused: %s", message.id, refused)
 
 
 def _plain_phone(value: str) -> str:

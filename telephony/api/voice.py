@@ -5,8 +5,8 @@ docs/api/dashboard.md).
 Choices the documentation leaves open, documented here and in the schema:
 - `agentId` is the agent's UUID (`GET /api/agents` `id`), its public id (`agent_<slug>`) or its ElevenLabs id;
   `callId` is the call's UUID, the same id `/v1/calls/{id}` reads.
-- `/api/v1/webhooks` (GET, POST) and `/api/v1/webhooks/{id}` (DELETE) are our extension: the documentation shows a webhook
-  configuration (URL and chosen events) without its endpoints. The secret is shown once, at creation.
+- `/api/v1/webhooks` (GET, POST) and `/api/v1/webhooks/{id}` (DELETE) are our extension: the documentation shows a
+  webhook configuration (URL and chosen events) without its endpoints. The secret is shown once, at creation.
 """
 import json
 import re
