@@ -3,11 +3,14 @@ import base64
 
 import pytest
 
+from clinics.api.authentication import Credential
+from clinics.errors import DomainError
+from clinics.models import AuditEvent
 from config.providers import SMS
 from telephony.backends.sms import LocalSMSBackend, TwilioSMSBackend
 from telephony.exceptions import InvalidPhoneNumber, MessageDeliveryFailed
 from telephony.models import Message, phone_index
-from telephony.services import message_enqueue, message_send
+from telephony.services import MAX_BODY_LENGTH, MAX_CONTENT_VARIABLES, message_enqueue, message_send
 from telephony.tasks import send_sms_task
 
 from .conftest import ACCOUNT_SID, AUTH_TOKEN, FROM_NUMBER
@@ -156,6 +159,18 @@ def test_invalid_number_is_refused_and_nothing_is_stored(clinic, local_sms):
     with pytest.raises(InvalidPhoneNumber):
         message_send(clinic=clinic, to="12", body="Olá")
     assert not Message.objects.exists()
+
+
+@pytest.mark.parametrize("body, variables", [
+    ("", None), ("   ", None), ("x" * (MAX_BODY_LENGTH + 1), None), ("Olá", {"1": {"nested": "object"}}),
+    ("Olá", {str(n): "x" for n in range(MAX_CONTENT_VARIABLES + 1)}),
+])
+def test_refused_message_stores_nothing_and_audits_nothing(clinic, local_sms, body, variables):
+    with pytest.raises(DomainError):
+        message_send(clinic=clinic, to="+351912345678", body=body, content_variables=variables,
+                     actor=Credential(clinic, frozenset({"read", "write"}), "key", "test-key"))
+    assert not Message.objects.exists()
+    assert not AuditEvent.objects.filter(action="message.sent").exists()
 
 
 def test_local_number_takes_the_clinic_country(clinic, local_sms):
