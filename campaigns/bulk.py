@@ -1,16 +1,18 @@
 """Bulk SMS campaigns: who an audience filter reaches, what it costs, and sending it in batches at most once.
 
-Selectors (`audience_queryset`, `preview`, `campaigns_for`) read; services (`create_campaign`, `send_next_batch`,
-`cancel_campaign`) write. A campaign's recipients are fixed when it is created, one CampaignRecipient row per
-patient under a unique (campaign, patient) constraint. Each row is claimed (pending -> sending) in its own
-transaction before its SMS leaves, so a restarted worker, a duplicated task or a cancel in the middle of a batch
-never texts a patient twice nor after the cancel.
+Selectors (`audience_queryset`, `preview`, `campaigns_for`) read; services (`campaign_send`, `campaign_batch_send`,
+`campaign_cancel`) write. Every edge that starts a campaign (the console, POST /v1/campaigns) calls `campaign_send`,
+which stores it and queues the Celery task: the request never sends the SMS itself. A campaign's recipients are
+fixed when it is created, one CampaignRecipient row per patient under a unique (campaign, patient) constraint. Each
+row is claimed (pending -> sending) in its own transaction before its SMS leaves, so a restarted worker, a
+duplicated task or a cancel in the middle of a batch never texts a patient twice nor after the cancel.
 """
 import datetime as dt
 import logging
 import math
 import re
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.cache import cache
@@ -19,10 +21,16 @@ from django.db.models import Count, Exists, Max, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from config.surfaces.errors import ApiError
-from scheduling.models import ACTIVE_STATUSES, Appointment, Patient
+from clinics.audit import record
+from clinics.errors import Conflict, InvalidInput, NotFound
+from clinics.phones import InvalidPhoneNumber
+from scheduling.models import ACTIVE_STATUSES, Appointment, Patient, Professional, Service
+from telephony.exceptions import MessageDeliveryFailed
+from telephony.services import message_send
 
+from .errors import CampaignCode
 from .models import Campaign, CampaignRecipient
+from .services import in_quiet_hours, reminder_settings
 
 logger = logging.getLogger(__name__)
 
@@ -33,6 +41,9 @@ DEFAULT_SMS_PER_MINUTE = 60
 DEFAULT_SEGMENT_PRICE_MINOR = 5
 DEFAULT_CURRENCY = "EUR"
 MAX_MESSAGE_LENGTH = 1600
+MAX_NAME_LENGTH = 200
+MAX_AUDIENCE_TAGS = 50
+MAX_TAG_LENGTH = 60
 
 # The GSM 03.38 basic set and the extension table (each extension character costs two septets).
 GSM7_BASIC = set(
@@ -112,10 +123,10 @@ def audience_queryset(clinic, audience: Audience, now=None):
     """The clinic's patients the filters match, consent not yet considered. Last visit is the latest past
     appointment that was not cancelled nor missed; professional and service mean any such appointment with them."""
     now = now or timezone.now()
-    patients = Patient.objects.filter(clinic=clinic)
+    patients = Patient.objects.for_clinic(clinic)
     if audience.tags:
         patients = patients.filter(tags__has_any_keys=list(audience.tags))
-    visits = Appointment.objects.filter(patient=OuterRef("pk"), clinic=clinic).exclude(
+    visits = Appointment.objects.for_clinic(clinic).filter(patient=OuterRef("pk")).exclude(
         status__in=(Appointment.Status.CANCELLED, Appointment.Status.NO_SHOW))
     if audience.last_visit_before or audience.last_visit_after:
         patients = patients.annotate(last_visit=Max(
@@ -131,8 +142,8 @@ def audience_queryset(clinic, audience: Audience, now=None):
     if audience.service_id:
         patients = patients.filter(Exists(visits.filter(service_id=audience.service_id)))
     if audience.has_future_appointment is not None:
-        future = Exists(Appointment.objects.filter(patient=OuterRef("pk"), starts_at__gt=now,
-                                                   status__in=ACTIVE_STATUSES))
+        future = Exists(Appointment.objects.for_clinic(clinic).filter(patient=OuterRef("pk"), starts_at__gt=now,
+                                                                      status__in=ACTIVE_STATUSES))
         patients = patients.filter(future if audience.has_future_appointment else ~future)
     return patients
 
@@ -184,7 +195,7 @@ def campaigns_for(clinic):
     """The clinic's campaigns with their recipient counts (`count_<status>` and `count_total`), in one query."""
     counts = {f"count_{state}": Count("recipients", filter=Q(recipients__status=state))
               for state in CampaignRecipient.Status.values}
-    return Campaign.objects.filter(clinic=clinic).annotate(count_total=Count("recipients"), **counts)
+    return Campaign.objects.for_clinic(clinic).annotate(count_total=Count("recipients"), **counts)
 
 
 def counts_of(campaign) -> dict:
@@ -194,20 +205,63 @@ def counts_of(campaign) -> dict:
 
 
 def _audit(source, action, campaign, **extra):
-    from clinics.audit import record
-
     return record(source, action, "campaign", campaign.id, "marketing", clinic=campaign.clinic, **extra)
 
 
-def create_campaign(clinic, *, name: str, message: str, audience: Audience, created_by=None, source=None,
-                    now=None) -> Campaign:
-    """Store the campaign and its recipients (the consenting targets of `audience`) and start sending once the
-    transaction commits. A campaign with no target is completed at once."""
-    from .tasks import send_campaign
+def _invalid_audience(field: str, message: str) -> InvalidInput:
+    # Nested like the API's audience object, so that every surface names the same field.
+    return InvalidInput(None, message, {"audience": {field: [message]}})
 
-    now = now or timezone.now()
+
+def check_audience(clinic, audience: Audience) -> None:
+    """Refuse filters that name another clinic's professional or service, or are out of bounds (InvalidInput)."""
+    if audience.tags and (len(audience.tags) > MAX_AUDIENCE_TAGS
+                          or any(len(str(tag)) > MAX_TAG_LENGTH for tag in audience.tags)):
+        raise _invalid_audience("tags", _("At most %(n)s tags of %(length)s characters.")
+                                % {"n": MAX_AUDIENCE_TAGS, "length": MAX_TAG_LENGTH})
+    if (audience.last_visit_before and audience.last_visit_after
+            and audience.last_visit_after >= audience.last_visit_before):
+        raise _invalid_audience("lastVisitAfter", _("Must be before lastVisitBefore."))
+    if audience.professional_id and not Professional.objects.for_clinic(clinic).filter(
+            pk=audience.professional_id).exists():
+        raise _invalid_audience("professionalId", _("No such professional."))
+    if audience.service_id and not Service.objects.for_clinic(clinic).filter(pk=audience.service_id).exists():
+        raise _invalid_audience("serviceId", _("No such service."))
+
+
+def check_message(message: str) -> None:
+    """A campaign's text: not blank, at most MAX_MESSAGE_LENGTH, only the {name} and {clinic} placeholders."""
     if not (message or "").strip():
-        raise ApiError(400, "VALIDATION_ERROR", _("The message is empty."), {"message": [_("This field may not be blank.")]})
+        raise InvalidInput(CampaignCode.EMPTY_MESSAGE, _("The message is empty."),
+                           {"message": [_("This field may not be blank.")]})
+    if len(message) > MAX_MESSAGE_LENGTH:
+        raise InvalidInput.on("message", _("At most %(n)s characters.") % {"n": MAX_MESSAGE_LENGTH})
+    unknown = unknown_placeholders(message)
+    if unknown:
+        raise InvalidInput.on("message", _("Unknown placeholders: %(names)s. Use {name} and {clinic}.")
+                              % {"names": ", ".join("{%s}" % word for word in unknown)})
+
+
+def campaign_preview(*, clinic, message: str, audience: Audience, now=None) -> dict:
+    """The estimate shown before sending (docs/api/clinic-v1.md, Campaigns); refuses what `campaign_send` would."""
+    check_message(message)
+    check_audience(clinic, audience)
+    return preview(clinic, message, audience, now)
+
+
+def campaign_send(*, clinic, name: str, message: str, audience: Audience, created_by=None, actor=None,
+                  now=None) -> Campaign:
+    """Store the campaign and its recipients (the consenting targets of `audience`) and queue the Celery task that
+    sends it once the transaction commits; nothing is sent in the caller's request. A campaign with no target is
+    completed at once. Audited. Raises InvalidInput (nothing stored, nothing audited)."""
+    now = now or timezone.now()
+    check_message(message)
+    name = (name or "").strip()
+    if not name or len(name) > MAX_NAME_LENGTH:
+        raise InvalidInput.on("name", _("A name of 1 to %(n)s characters.") % {"n": MAX_NAME_LENGTH})
+    check_audience(clinic, audience)
+    if created_by is not None and created_by.clinic_id != clinic.pk:
+        created_by = None
     estimate = preview(clinic, message, audience, now)
     with transaction.atomic():
         campaign = Campaign.objects.create(
@@ -222,27 +276,36 @@ def create_campaign(clinic, *, name: str, message: str, audience: Audience, crea
             campaign.status, campaign.completed_at = Campaign.Status.COMPLETED, now
             campaign.save(update_fields=["status", "completed_at"])
         else:
-            transaction.on_commit(lambda: send_campaign.delay(str(campaign.id)))
-        _audit(source, "campaign.created", campaign, targets=estimate["targets"])
+            _queue_sending(campaign)
+        _audit(actor, "campaign.created", campaign, targets=estimate["targets"])
     return campaign
 
 
-def cancel_campaign(campaign, source=None, now=None) -> Campaign:
-    """Stop a draft or sending campaign: its pending recipients are cancelled and never sent. A message being
-    handed to the provider at this instant still goes. Cancelling a cancelled campaign changes nothing;
-    a completed one raises 409 CAMPAIGN_NOT_CANCELLABLE."""
+def _queue_sending(campaign) -> None:
+    # Imported here: tasks.py imports this module, and the task is what sends.
+    from .tasks import send_campaign
+
+    transaction.on_commit(lambda: send_campaign.delay(str(campaign.id)))
+
+
+def campaign_cancel(*, clinic, campaign, actor=None, now=None) -> Campaign:
+    """Stop a draft or sending campaign of the clinic: its pending recipients are cancelled and never sent. A
+    message being handed to the provider at this instant still goes. Cancelling a cancelled campaign changes
+    nothing; a completed one raises Conflict CAMPAIGN_NOT_CANCELLABLE; another clinic's campaign NotFound."""
     now = now or timezone.now()
     with transaction.atomic():
-        locked = Campaign.objects.select_for_update().get(pk=campaign.pk)
+        locked = Campaign.objects.for_clinic(clinic).select_for_update().filter(pk=campaign.pk).first()
+        if locked is None:
+            raise NotFound(None, _("Campaign not found."))
         if locked.status == Campaign.Status.CANCELLED:
             return locked
         if locked.status == Campaign.Status.COMPLETED:
-            raise ApiError(409, "CAMPAIGN_NOT_CANCELLABLE", _("This campaign has already been sent."))
+            raise Conflict(CampaignCode.CAMPAIGN_NOT_CANCELLABLE, _("This campaign has already been sent."))
         locked.status, locked.cancelled_at = Campaign.Status.CANCELLED, now
         locked.save(update_fields=["status", "cancelled_at"])
         locked.recipients.filter(status=CampaignRecipient.Status.PENDING).update(
             status=CampaignRecipient.Status.CANCELLED)
-        _audit(source, "campaign.cancelled", locked)
+        _audit(actor, "campaign.cancelled", locked)
     return locked
 
 
@@ -276,18 +339,13 @@ def _take_allowance(clinic, wanted: int, now) -> int:
     return granted
 
 
-def send_next_batch(campaign_id, batch_size: int = BATCH_SIZE, now=None) -> BatchResult:
+def campaign_batch_send(*, campaign_id, batch_size: int = BATCH_SIZE, now=None) -> BatchResult:
     """Send the next batch of a sending campaign, at most `batch_size` and the clinic's per-minute rate.
 
     Nothing is sent in the clinic's quiet hours (the engagement settings) nor after a cancel. Each recipient is
     claimed in its own transaction first; a claim left "sending" by a crash is never sent again. The campaign is
     completed when no recipient is left pending.
     """
-    from telephony.exceptions import InvalidPhoneNumber, MessageDeliveryFailed
-    from telephony.services import send_sms
-
-    from .services import in_quiet_hours
-
     now = now or timezone.now()
     campaign = Campaign.objects.select_related("clinic").filter(pk=campaign_id).first()
     result = BatchResult()
@@ -300,14 +358,14 @@ def send_next_batch(campaign_id, batch_size: int = BATCH_SIZE, now=None) -> Batc
         return result
     wanted = min(batch_size, pending.count())
     if not wanted:
-        Campaign.objects.filter(pk=campaign.pk, status=Campaign.Status.SENDING).update(
+        Campaign.objects.for_clinic(clinic).filter(pk=campaign.pk, status=Campaign.Status.SENDING).update(
             status=Campaign.Status.COMPLETED, completed_at=timezone.now())
         return result
     # Reserve only what this campaign can use, so campaigns sending side by side share the minute fairly.
     allowance = _take_allowance(clinic, wanted, now)
     batch = list(pending.select_related("patient").order_by("created_at", "id")[:allowance])
     for recipient in batch:
-        claimed = CampaignRecipient.objects.filter(
+        claimed = CampaignRecipient.objects.for_clinic(clinic).filter(
             pk=recipient.pk, status=CampaignRecipient.Status.PENDING,
             campaign__status=Campaign.Status.SENDING).update(status=CampaignRecipient.Status.SENDING)
         if not claimed:
@@ -315,14 +373,15 @@ def send_next_batch(campaign_id, batch_size: int = BATCH_SIZE, now=None) -> Batc
         body = render_message(campaign.message, recipient.patient.name, clinic.name)
         fields = {"sent_at": timezone.now()}
         try:
-            sms = send_sms(clinic, recipient.patient.phone, body, purpose=recipient.message_purpose)
+            sms = message_send(clinic=clinic, to=recipient.patient.phone, body=body,
+                               purpose=recipient.message_purpose)
         except MessageDeliveryFailed as exc:
             fields.update(status=CampaignRecipient.Status.FAILED, message_id=exc.message_row.id, error=exc.reason[:500])
         except InvalidPhoneNumber as exc:
             fields.update(status=CampaignRecipient.Status.FAILED, error=exc.message[:500])
         else:
             fields.update(status=CampaignRecipient.Status.SENT, message_id=sms.id)
-        CampaignRecipient.objects.filter(pk=recipient.pk).update(**fields)
+        CampaignRecipient.objects.for_clinic(clinic).filter(pk=recipient.pk).update(**fields)
         if fields["status"] == CampaignRecipient.Status.SENT:
             result.sent += 1
         else:
@@ -331,17 +390,13 @@ def send_next_batch(campaign_id, batch_size: int = BATCH_SIZE, now=None) -> Batc
         result.deferred = "rate_limit"
     result.remaining = pending.count()
     if not result.remaining:
-        Campaign.objects.filter(pk=campaign.pk, status=Campaign.Status.SENDING).update(
+        Campaign.objects.for_clinic(clinic).filter(pk=campaign.pk, status=Campaign.Status.SENDING).update(
             status=Campaign.Status.COMPLETED, completed_at=timezone.now())
     return result
 
 
 def seconds_until_quiet_hours_end(clinic, now=None) -> int:
     """How long a campaign waits when it meets the clinic's quiet hours (at least a minute)."""
-    from zoneinfo import ZoneInfo
-
-    from .services import reminder_settings
-
     now = now or timezone.now()
     _hours, _start, end = reminder_settings(clinic)
     local = now.astimezone(ZoneInfo(clinic.timezone or "UTC"))

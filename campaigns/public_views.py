@@ -10,10 +10,14 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
-from config.surfaces.errors import ApiError
+from clinics.errors import DomainError
 
 from . import selectors, services
 from .models import PatientLink
+
+# A little over what the services keep, so that an over-long answer is refused, not silently cut.
+MAX_ANSWER_LENGTH = 2001
+MAX_COMMENT_LENGTH = 2000
 
 STATE_PAGES = {
     "unknown": (404, gettext_lazy("This link is not valid"),
@@ -55,10 +59,10 @@ def triage(request, token):
         questions = selectors.questions_for(appointment)
         errors, submitted = {}, {}
         if request.method == "POST":
-            submitted = {str(q["id"]): request.POST.get(f"q_{q['id']}", "") for q in questions}
+            submitted = {str(q["id"]): request.POST.get(f"q_{q['id']}", "")[:MAX_ANSWER_LENGTH] for q in questions}
             try:
-                services.submit_triage(link, submitted)
-            except ApiError as exc:
+                services.triage_submit(link=link, submitted=submitted)
+            except DomainError as exc:
                 errors = exc.details
             except services.LinkNotUsable as exc:
                 return _state_page(request, exc.state)
@@ -84,9 +88,10 @@ def feedback(request, token):
         error = ""
         if request.method == "POST":
             try:
-                services.submit_feedback(link, request.POST.get("score"), request.POST.get("comment", ""))
-            except ApiError as exc:
-                error = str(exc.detail)
+                services.feedback_submit(link=link, score=request.POST.get("score"),
+                                         comment=request.POST.get("comment", "")[:MAX_COMMENT_LENGTH])
+            except DomainError as exc:
+                error = exc.message
             except services.LinkNotUsable as exc:
                 return _state_page(request, exc.state)
             else:
@@ -94,4 +99,4 @@ def feedback(request, token):
                     "clinic": appointment.clinic, "text": _("Thank you for your feedback.")})
         return render(request, "campaigns/public/feedback.html", {
             "clinic": appointment.clinic, "appointment": appointment, "scores": range(11), "error": error,
-            "comment": request.POST.get("comment", "")}, status=400 if error else 200)
+            "comment": request.POST.get("comment", "")[:MAX_COMMENT_LENGTH]}, status=400 if error else 200)

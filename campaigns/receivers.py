@@ -6,7 +6,7 @@ from scheduling.signals import patient_erased, patient_exported
 from telephony.signals import message_received
 
 from .selectors import engagement_export
-from .services import erase_engagement, handle_inbound_reply
+from .services import engagement_erase, reminder_reply_handle
 
 
 @receiver(patient_exported, dispatch_uid="campaigns.patient_exported")
@@ -16,10 +16,10 @@ def export_engagement(sender, patient, data, **kwargs):
 
 @receiver(patient_erased, dispatch_uid="campaigns.patient_erased")
 def erase_engagement_of(sender, patient, counts, **kwargs):
-    erase_engagement(patient)
+    engagement_erase(patient=patient)
 
 
 @receiver(message_received, dispatch_uid="campaigns.message_received")
 def answer_reminder_reply(sender, message, **kwargs):
     # A patient's SIM/NAO answers a reminder; a replay re-applies the same status, which changes nothing.
-    handle_inbound_reply(message.clinic, message.from_phone, message.body)
+    reminder_reply_handle(clinic=message.clinic, from_phone=message.from_phone, body=message.body)

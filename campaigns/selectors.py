@@ -4,14 +4,18 @@ import datetime as dt
 from django.db.models import Count, Exists, OuterRef, Q
 from django.utils.translation import gettext as _
 
-from config.surfaces.errors import ApiError
+from clinics.errors import InvalidInput
 from scheduling.models import ACTIVE_STATUSES, Appointment
+from telephony.models import Call
 
 from .models import FeedbackResponse, Reminder, Task, TriageQuestionnaire, TriageResponse
 
 # A clinic may ask for reminders at most a week ahead; the beat job looks no further.
 MAX_REMINDER_HOURS = 168
 QUESTION_TYPES = {choice.value for choice in TriageQuestionnaire.QuestionType}
+MAX_QUESTIONS = 50
+MAX_CHOICES = 20
+MAX_CHOICE_LENGTH = 100
 
 
 def default_questions() -> list[dict]:
@@ -26,8 +30,8 @@ def default_questions() -> list[dict]:
 
 def questionnaire_for(appointment):
     """The service's questionnaire, else the clinic's default one, else None (built-in questions)."""
-    rows = {row.service_id: row for row in TriageQuestionnaire.objects.filter(
-        Q(service_id=appointment.service_id) | Q(service__isnull=True), clinic_id=appointment.clinic_id)}
+    rows = {row.service_id: row for row in TriageQuestionnaire.objects.for_clinic(appointment.clinic_id).filter(
+        Q(service_id=appointment.service_id) | Q(service__isnull=True))}
     return rows.get(appointment.service_id) or rows.get(None)
 
 
@@ -39,23 +43,30 @@ def questions_for(appointment) -> list[dict]:
     return default_questions()
 
 
+def _invalid_question(message: str) -> InvalidInput:
+    return InvalidInput.on("questions", message)
+
+
 def clean_questions(questions) -> list[dict]:
-    """Validate a list of questions as the editor or an API sends it; ApiError(400) naming the bad one."""
+    """Validate a list of questions as the editor or an API sends it; InvalidInput naming the bad one."""
     if not isinstance(questions, list) or not questions:
-        raise ApiError(400, "VALIDATION_ERROR", _("Add at least one question."), {"questions": [_("Required.")]})
+        raise InvalidInput(None, _("Add at least one question."), {"questions": [_("Required.")]})
+    if len(questions) > MAX_QUESTIONS:
+        raise _invalid_question(_("At most %(n)s questions.") % {"n": MAX_QUESTIONS})
     cleaned, seen = [], set()
     for position, question in enumerate(questions, start=1):
         if not isinstance(question, dict) or not str(question.get("label", "")).strip():
-            raise ApiError(400, "VALIDATION_ERROR", _("Question %(n)s has no text.") % {"n": position},
-                           {"questions": [_("Question %(n)s has no text.") % {"n": position}]})
+            raise _invalid_question(_("Question %(n)s has no text.") % {"n": position})
         kind = question.get("type") or "text"
         if kind not in QUESTION_TYPES:
-            raise ApiError(400, "VALIDATION_ERROR", _("Question %(n)s has an unknown type.") % {"n": position},
-                           {"questions": [_("Unknown type: %(type)s") % {"type": kind}]})
-        choices = [str(choice).strip() for choice in question.get("choices") or [] if str(choice).strip()]
+            raise _invalid_question(_("Unknown type: %(type)s") % {"type": str(kind)[:40]})
+        raw_choices = question.get("choices") or []
+        if not isinstance(raw_choices, list) or len(raw_choices) > MAX_CHOICES:
+            raise _invalid_question(_("Question %(n)s has more than %(max)s choices.")
+                                    % {"n": position, "max": MAX_CHOICES})
+        choices = [str(choice).strip()[:MAX_CHOICE_LENGTH] for choice in raw_choices if str(choice).strip()]
         if kind == "choice" and len(choices) < 2:
-            raise ApiError(400, "VALIDATION_ERROR", _("Question %(n)s needs two choices.") % {"n": position},
-                           {"questions": [_("Question %(n)s needs two choices.") % {"n": position}]})
+            raise _invalid_question(_("Question %(n)s needs two choices.") % {"n": position})
         qid = str(question.get("id") or f"q{position}").strip()[:40]
         if qid in seen:
             qid = f"q{position}"
@@ -93,7 +104,7 @@ def nps_from(counts: dict) -> dict:
 
 def nps(clinic, start=None, end=None, professional=None) -> dict:
     """The clinic's NPS over feedback submitted in [start, end), optionally for one professional."""
-    rows = FeedbackResponse.objects.filter(clinic=clinic)
+    rows = FeedbackResponse.objects.for_clinic(clinic)
     if start:
         rows = rows.filter(submitted_at__gte=start)
     if end:
@@ -105,7 +116,7 @@ def nps(clinic, start=None, end=None, professional=None) -> dict:
 
 def nps_by_professional(clinic, start=None, end=None) -> list[dict]:
     """One NPS per professional who received feedback in [start, end), in one query."""
-    rows = FeedbackResponse.objects.filter(clinic=clinic)
+    rows = FeedbackResponse.objects.for_clinic(clinic)
     if start:
         rows = rows.filter(submitted_at__gte=start)
     if end:
@@ -118,7 +129,7 @@ def nps_by_professional(clinic, start=None, end=None) -> list[dict]:
 
 def dashboard_stats(clinic, start, end) -> dict:
     """Calls, bookings, conversion (bookings per call), NPS and no-shows for [start, end), in five queries."""
-    appointments = Appointment.objects.filter(clinic=clinic).aggregate(
+    appointments = Appointment.objects.for_clinic(clinic).aggregate(
         bookings=Count("id", filter=Q(created_at__gte=start, created_at__lt=end)),
         phone_bookings=Count("id", filter=Q(created_at__gte=start, created_at__lt=end,
                                             source=Appointment.Source.PHONE_AGENT)),
@@ -141,25 +152,22 @@ def dashboard_stats(clinic, start, end) -> dict:
                        if appointments["no_shows"] + appointments["completed"] else None),
         "nps": nps(clinic, start, end),
         "npsByProfessional": nps_by_professional(clinic, start, end),
-        "openTasks": Task.objects.filter(clinic=clinic, status=Task.Status.OPEN).count(),
+        "openTasks": Task.objects.for_clinic(clinic).filter(status=Task.Status.OPEN).count(),
     }
 
 
 def _call_counts(clinic, start, end) -> dict:
-    try:
-        from telephony.models import Call
-    except ImportError:  # pragma: no cover
-        return {"total": 0, "booked": 0}
-    return Call.objects.filter(clinic=clinic, created_at__gte=start, created_at__lt=end).aggregate(
+    return Call.objects.for_clinic(clinic).filter(created_at__gte=start, created_at__lt=end).aggregate(
         total=Count("id"), booked=Count("id", filter=Q(appointment_booked=True)))
 
 
 def engagement_export(patient) -> dict:
     """Triage answers, feedback, reminders and tasks about one patient, for the RGPD export."""
-    triage = TriageResponse.objects.filter(appointment__patient=patient).order_by("submitted_at")
-    feedback = FeedbackResponse.objects.filter(appointment__patient=patient).order_by("submitted_at")
-    reminders = Reminder.objects.filter(appointment__patient=patient).order_by("claimed_at")
-    tasks = Task.objects.filter(patient=patient).order_by("created_at")
+    clinic = patient.clinic_id
+    triage = TriageResponse.objects.for_clinic(clinic).filter(appointment__patient=patient).order_by("submitted_at")
+    feedback = FeedbackResponse.objects.for_clinic(clinic).filter(appointment__patient=patient).order_by("submitted_at")
+    reminders = Reminder.objects.for_clinic(clinic).filter(appointment__patient=patient).order_by("claimed_at")
+    tasks = Task.objects.for_clinic(clinic).filter(patient=patient).order_by("created_at")
     return {
         "triageResponses": [{"appointmentId": str(row.appointment_id), "submittedAt": row.submitted_at.isoformat(),
                              "answers": row.answers} for row in triage],
@@ -175,7 +183,7 @@ def engagement_export(patient) -> dict:
 
 def tasks_for(clinic, *, status=None, due_before=None, assignee=None):
     """The clinic's tasks, filtered; soonest due first, undated last."""
-    rows = Task.objects.filter(clinic=clinic).select_related("patient")
+    rows = Task.objects.for_clinic(clinic).select_related("patient")
     if status:
         rows = rows.filter(status=status)
     if due_before:

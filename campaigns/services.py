@@ -1,6 +1,7 @@
-"""Writes of patient engagement: triage and feedback links, reminders and their replies, follow-up tasks.
+"""Writes of patient engagement, one use case each: triage and feedback links, reminders and their replies,
+follow-up tasks, triage questionnaires, and the RGPD erasure of engagement data.
 
-Every SMS goes through `telephony.services.send_sms`. Sends that a scheduler repeats (reminders, feedback
+Every SMS goes through `telephony.services.message_send`. Sends that a scheduler repeats (reminders, feedback
 requests) claim a row under a unique constraint first, in its own transaction, and only then send: a second
 run, a second worker or a restarted beat finds the claim and sends nothing. That makes them at most once.
 """
@@ -19,12 +20,20 @@ from django.utils import timezone, translation
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
+from clinics.audit import record
 from clinics.crypto import blind_index, normalise_text
-from config.surfaces.errors import ApiError
+from clinics.errors import Conflict, DomainError, InvalidInput, NotFound
+from clinics.phones import InvalidPhoneNumber
 from scheduling.models import ACTIVE_STATUSES, Appointment
+from scheduling.patients import normalise_patient_phone
+from scheduling.services import appointment_update
+from telephony.exceptions import MessageDeliveryFailed
+from telephony.models import Message
+from telephony.services import message_send
 
 from . import selectors
-from .models import FeedbackResponse, PatientLink, Reminder, Task, TriageResponse
+from .errors import CampaignCode
+from .models import FeedbackResponse, PatientLink, Reminder, Task, TriageQuestionnaire, TriageResponse
 
 logger = logging.getLogger(__name__)
 
@@ -36,8 +45,6 @@ CLAIM_RECONCILE_AFTER = dt.timedelta(minutes=10)
 
 
 def _audit(source, action, obj_type, obj_id, purpose="", clinic=None, **extra):
-    from clinics.audit import record
-
     return record(source, action, obj_type, obj_id, purpose, clinic=clinic, **extra)
 
 
@@ -55,9 +62,7 @@ def _local(clinic, moment):
 
 
 def _send(clinic, phone, body, purpose):
-    from telephony.services import send_sms
-
-    return send_sms(clinic, phone, body, purpose=purpose)
+    return message_send(clinic=clinic, to=phone, body=body, purpose=purpose)
 
 
 def _sms_allowed(patient) -> bool:
@@ -118,28 +123,32 @@ def _consume(link_id, now) -> PatientLink:
 
 # --- triage -------------------------------------------------------------------------------------------------------
 
-def send_triage_link(appointment: Appointment, source=None, now=None) -> tuple[PatientLink, object]:
-    """Text the patient a single-use link to the triage form of this appointment; returns (link, message).
+def triage_link_send(*, clinic, appointment: Appointment, actor=None, now=None) -> tuple[PatientLink, object]:
+    """Text the patient a single-use link to the triage form of this appointment (docs/api/clinic-v1.md, Triage);
+    returns (link, message). One transaction: a refused or failed send leaves no link and no audit row.
 
-    Refuses (409) an appointment that is no longer active and (422) a patient without a phone.
+    Raises NotFound (another clinic's appointment), Conflict APPOINTMENT_NOT_ACTIVE, InvalidInput
+    PATIENT_HAS_NO_PHONE, InvalidPhoneNumber, or MessageDeliveryFailed.
     """
     now = now or timezone.now()
+    if not appointment.belongs_to(clinic):
+        raise NotFound(None, _("Appointment not found."))
     if appointment.status not in ACTIVE_STATUSES:
-        raise ApiError(409, "APPOINTMENT_NOT_ACTIVE", _("Triage can only be sent for an upcoming appointment."))
+        raise Conflict(CampaignCode.APPOINTMENT_NOT_ACTIVE, _("Triage can only be sent for an upcoming appointment."))
     patient = appointment.patient
     if not patient.phone:
-        raise ApiError(422, "PATIENT_HAS_NO_PHONE", _("The patient has no phone number."))
+        raise InvalidInput(CampaignCode.PATIENT_HAS_NO_PHONE, _("The patient has no phone number."))
     with transaction.atomic():
         link, token = _new_link(appointment, PatientLink.Kind.TRIAGE, dt.timedelta(hours=TRIAGE_LINK_HOURS), now)
-    clinic = appointment.clinic
-    with translation.override(clinic.locale):
-        body = _("%(clinic)s: before your appointment on %(when)s, please answer a few questions: %(url)s") % {
-            "clinic": clinic.name, "when": date_format(_local(clinic, appointment.starts_at), "SHORT_DATETIME_FORMAT"),
-            "url": public_url(PatientLink.Kind.TRIAGE, token)}
-    message = _send(clinic, patient.phone, body, purpose=f"triage:{link.id}")
-    PatientLink.objects.filter(pk=link.pk).update(message_id=message.id)
-    link.message_id = message.id
-    _audit(source, "triage.sent", "appointment", appointment.id, "triage", clinic=clinic, link=str(link.id))
+        with translation.override(clinic.locale):
+            body = _("%(clinic)s: before your appointment on %(when)s, please answer a few questions: %(url)s") % {
+                "clinic": clinic.name,
+                "when": date_format(_local(clinic, appointment.starts_at), "SHORT_DATETIME_FORMAT"),
+                "url": public_url(PatientLink.Kind.TRIAGE, token)}
+        message = _send(clinic, patient.phone, body, purpose=f"triage:{link.id}")
+        PatientLink.objects.for_clinic(clinic).filter(pk=link.pk).update(message_id=message.id)
+        link.message_id = message.id
+        _audit(actor, "triage.sent", "appointment", appointment.id, "triage", clinic=clinic, link=str(link.id))
     return link, message
 
 
@@ -168,14 +177,14 @@ def validate_answers(questions: list, submitted: dict) -> tuple[list, dict]:
 
 
 @transaction.atomic
-def submit_triage(link: PatientLink, submitted: dict, now=None) -> TriageResponse:
-    """Store the answers of a triage form and spend its link. Raises ApiError(400) with per-question errors,
-    LinkNotUsable when the link was spent or expired in the meantime."""
+def triage_submit(*, link: PatientLink, submitted: dict, now=None) -> TriageResponse:
+    """Store the answers of a triage form and spend its link (docs/api/public.md, Triage). Raises InvalidInput
+    with per-question errors, LinkNotUsable when the link was spent or expired in the meantime."""
     now = now or timezone.now()
     questions = selectors.questions_for(link.appointment)
     answers, errors = validate_answers(questions, submitted)
     if errors:
-        raise ApiError(400, "VALIDATION_ERROR", _("Some answers are missing or invalid."), errors)
+        raise InvalidInput(CampaignCode.VALIDATION_ERROR, _("Some answers are missing or invalid."), errors)
     link = _consume(link.pk, now)
     response = TriageResponse.objects.create(clinic_id=link.clinic_id, appointment_id=link.appointment_id,
                                              link=link, answers_json=json.dumps(answers, ensure_ascii=False),
@@ -187,7 +196,7 @@ def submit_triage(link: PatientLink, submitted: dict, now=None) -> TriageRespons
 
 # --- feedback -----------------------------------------------------------------------------------------------------
 
-def request_feedback(appointment: Appointment, now=None) -> PatientLink | None:
+def feedback_request(*, appointment: Appointment, now=None) -> PatientLink | None:
     """Text the patient of a completed appointment a link to the feedback form, once per appointment.
 
     The link row is the claim (one feedback link per appointment, a unique constraint); None when already
@@ -206,18 +215,16 @@ def request_feedback(appointment: Appointment, now=None) -> PatientLink | None:
     with translation.override(clinic.locale):
         body = _("%(clinic)s: thank you for your visit. How likely are you to recommend us? %(url)s") % {
             "clinic": clinic.name, "url": public_url(PatientLink.Kind.FEEDBACK, token)}
-    from clinics.errors import DomainError
-
     try:
         message = _send(clinic, appointment.patient.phone, body, purpose=f"feedback:{link.id}")
     except DomainError as exc:
         logger.warning("Feedback request for appointment %s not sent: %s", appointment.id, exc)
         return link
-    PatientLink.objects.filter(pk=link.pk).update(message_id=message.id)
+    PatientLink.objects.for_clinic(clinic).filter(pk=link.pk).update(message_id=message.id)
     return link
 
 
-def request_pending_feedback(now=None) -> int:
+def feedback_request_pending(*, now=None) -> int:
     """Request feedback for every appointment completed in the last days that has none; returns how many."""
     now = now or timezone.now()
     pending = (Appointment.objects
@@ -228,7 +235,7 @@ def request_pending_feedback(now=None) -> int:
     sent = 0
     for appointment in pending.iterator(chunk_size=200):
         try:
-            if request_feedback(appointment, now=now):
+            if feedback_request(appointment=appointment, now=now):
                 sent += 1
         except DatabaseError:
             logger.exception("Feedback request for appointment %s failed", appointment.id)
@@ -236,16 +243,16 @@ def request_pending_feedback(now=None) -> int:
 
 
 @transaction.atomic
-def submit_feedback(link: PatientLink, score, comment: str = "", now=None) -> FeedbackResponse:
-    """Store a 0–10 score and a comment, and spend the link. ApiError(400) on a bad score."""
+def feedback_submit(*, link: PatientLink, score, comment: str = "", now=None) -> FeedbackResponse:
+    """Store a 0–10 score and a comment, and spend the link (docs/api/public.md, Feedback). InvalidInput on a bad
+    score; LinkNotUsable when the link was spent or expired in the meantime."""
     now = now or timezone.now()
     try:
-        score = int(str(score).strip())
+        score = int(str(score).strip()[:3])
     except (TypeError, ValueError):
         score = -1
     if not 0 <= score <= 10:
-        raise ApiError(400, "VALIDATION_ERROR", _("Choose a score from 0 to 10."),
-                       {"score": [_("Choose a score from 0 to 10.")]})
+        raise InvalidInput.on("score", _("Choose a score from 0 to 10."))
     comment = (comment or "").strip()[:2000]
     link = _consume(link.pk, now)
     appointment = link.appointment
@@ -308,11 +315,11 @@ def _claim(appointment, kind="reminder", now=None) -> Reminder | None:
         return None
 
 
-def send_reminder(appointment: Appointment, now=None) -> Reminder | None:
+def reminder_send(*, appointment: Appointment, now=None) -> Reminder | None:
     """Claim, send, then record the reminder of one appointment; None when it was already claimed.
 
     Claim and record are separate transactions around the SMS: a crash after the send leaves the claim
-    "sending", which `reconcile_interrupted_reminders` settles from the outbox without sending again.
+    "sending", which `reminders_reconcile_interrupted` settles from the outbox without sending again.
     """
     now = now or timezone.now()
     reminder = _claim(appointment, now=now)
@@ -320,7 +327,7 @@ def send_reminder(appointment: Appointment, now=None) -> Reminder | None:
         return None
     patient, clinic = appointment.patient, appointment.clinic
     if not _sms_allowed(patient):
-        Reminder.objects.filter(pk=reminder.pk).update(state=Reminder.State.FAILED,
+        Reminder.objects.for_clinic(reminder.clinic_id).filter(pk=reminder.pk).update(state=Reminder.State.FAILED,
                                                        error="no phone or no SMS consent")
         return reminder
     with translation.override(clinic.locale):
@@ -328,25 +335,24 @@ def send_reminder(appointment: Appointment, now=None) -> Reminder | None:
                  "Reply YES to confirm or NO to cancel.") % {
             "clinic": clinic.name, "when": date_format(_local(clinic, appointment.starts_at), "SHORT_DATETIME_FORMAT"),
             "professional": appointment.professional.name}
-    from clinics.errors import DomainError
-    from telephony.exceptions import MessageDeliveryFailed
-
     try:
         message = _send(clinic, patient.phone, body, purpose=reminder.message_purpose)
     except MessageDeliveryFailed as exc:
-        Reminder.objects.filter(pk=reminder.pk).update(state=Reminder.State.FAILED, error=exc.reason[:1000],
+        Reminder.objects.for_clinic(clinic).filter(pk=reminder.pk).update(state=Reminder.State.FAILED,
+                                                                          error=exc.reason[:1000],
                                                        message_id=exc.message_row.id)
         return reminder
     except DomainError as exc:
-        Reminder.objects.filter(pk=reminder.pk).update(state=Reminder.State.FAILED, error=exc.message[:1000])
+        Reminder.objects.for_clinic(clinic).filter(pk=reminder.pk).update(state=Reminder.State.FAILED,
+                                                                          error=exc.message[:1000])
         return reminder
     with transaction.atomic():
-        Reminder.objects.filter(pk=reminder.pk, state=Reminder.State.SENDING).update(
+        Reminder.objects.for_clinic(reminder.clinic_id).filter(pk=reminder.pk, state=Reminder.State.SENDING).update(
             state=Reminder.State.SENT, message_id=message.id, sent_at=now)
     return reminder
 
 
-def send_due_reminders(now=None) -> int:
+def reminders_send_due(*, now=None) -> int:
     """The beat job: send every reminder that is due now; returns how many were sent. Safe to run twice."""
     now = now or timezone.now()
     sent = 0
@@ -354,35 +360,35 @@ def send_due_reminders(now=None) -> int:
         if not reminder_due(appointment, now):
             continue
         try:
-            if send_reminder(appointment, now=now) is not None:
+            if reminder_send(appointment=appointment, now=now) is not None:
                 sent += 1
         except DatabaseError:
             # The claim stands: this reminder is not retried (at most once), the next appointments still go.
             logger.exception("Reminder bookkeeping failed for appointment %s", appointment.id)
-    reconcile_interrupted_reminders(now)
+    reminders_reconcile_interrupted(now=now)
     return sent
 
 
-def reconcile_interrupted_reminders(now=None) -> int:
+def reminders_reconcile_interrupted(*, now=None) -> int:
     """Settle claims a crash left "sending": "sent" when the outbox holds their message, else "unknown".
 
     Never sends: a patient who got the SMS must not get it twice.
     """
-    from telephony.models import Message
-
     now = now or timezone.now()
+    # The beat job settles every clinic's interrupted claims.
     stale = list(Reminder.objects.filter(state=Reminder.State.SENDING, claimed_at__lt=now - CLAIM_RECONCILE_AFTER))
     if not stale:
         return 0
+    # Purposes name the reminder's own id, so this lookup across clinics finds only each reminder's message.
     messages = {message.purpose: message for message in Message.objects.filter(
         purpose__in=[reminder.message_purpose for reminder in stale])}
     for reminder in stale:
         message = messages.get(reminder.message_purpose)
         if message is not None and message.status != Message.Status.FAILED:
-            Reminder.objects.filter(pk=reminder.pk, state=Reminder.State.SENDING).update(
+            Reminder.objects.for_clinic(reminder.clinic_id).filter(pk=reminder.pk, state=Reminder.State.SENDING).update(
                 state=Reminder.State.SENT, message_id=message.id, sent_at=message.sent_at or message.created_at)
         else:
-            Reminder.objects.filter(pk=reminder.pk, state=Reminder.State.SENDING).update(
+            Reminder.objects.for_clinic(reminder.clinic_id).filter(pk=reminder.pk, state=Reminder.State.SENDING).update(
                 state=Reminder.State.UNKNOWN, message_id=message.id if message else None)
     return len(stale)
 
@@ -397,7 +403,7 @@ class ReplyOutcome:
     appointment: Appointment
 
 
-def handle_inbound_reply(clinic, from_phone: str, body: str, now=None) -> ReplyOutcome | None:
+def reminder_reply_handle(*, clinic, from_phone: str, body: str, now=None) -> ReplyOutcome | None:
     """Apply a patient's answer to a reminder: SIM/YES/1 confirms, NAO/NO/2/CANCELAR cancels.
 
     The appointment is the patient's next active one that was reminded; None when the text is not an answer
@@ -411,79 +417,94 @@ def handle_inbound_reply(clinic, from_phone: str, body: str, now=None) -> ReplyO
     action = "confirmed" if word in CONFIRM_WORDS else "cancelled" if word in CANCEL_WORDS else None
     if action is None:
         return None
-    from scheduling.patients import normalise_patient_phone
-    from clinics.phones import InvalidPhoneNumber
-
     try:
         e164 = normalise_patient_phone(clinic, from_phone)
     except InvalidPhoneNumber:
         return None
-    reminder = (Reminder.objects.select_related("appointment__clinic", "appointment__patient")
-                .filter(clinic=clinic, state=Reminder.State.SENT,
+    reminder = (Reminder.objects.for_clinic(clinic).select_related("appointment__clinic", "appointment__patient")
+                .filter(state=Reminder.State.SENT,
                         appointment__patient__phone_index=blind_index(e164, "phone"),
                         appointment__status__in=ACTIVE_STATUSES, appointment__starts_at__gt=now)
                 .order_by("appointment__starts_at").first())
     if reminder is None:
         return None
-    from scheduling.services import appointment_update
-
     appointment = reminder.appointment
     target = Appointment.Status.CONFIRMED if action == "confirmed" else Appointment.Status.CANCELLED
-    appointment = appointment_update(appointment=appointment, status=target, actor=None)
-    Reminder.objects.filter(pk=reminder.pk).update(reply=action)
-    _audit(None, f"appointment.{action}_by_sms", "appointment", appointment.id, "reminder reply", clinic=clinic,
-           actor_kind="public")
+    with transaction.atomic():
+        appointment_update(appointment=appointment, status=target, actor=None)
+        Reminder.objects.for_clinic(clinic).filter(pk=reminder.pk).update(reply=action)
+        _audit(None, f"appointment.{action}_by_sms", "appointment", appointment.id, "reminder reply", clinic=clinic,
+               actor_kind="public")
     return ReplyOutcome(action, appointment)
 
 
 # --- tasks --------------------------------------------------------------------------------------------------------
 
-def create_task(clinic, *, title, description="", patient=None, due_at=None, assignee=None, phone_agent=False,
-                status=Task.Status.OPEN, source=None) -> Task:
-    """A follow-up for a member (`assignee`, a Membership of the clinic) or for the phone agent."""
-    task = Task.objects.create(
-        clinic=clinic, title=title, description=description or "", patient=patient, due_at=due_at,
-        assignee=assignee, assigned_to_phone_agent=bool(phone_agent), status=status,
-        completed_at=timezone.now() if status != Task.Status.OPEN else None)
-    _audit(source, "task.created", "task", task.id, clinic=clinic)
+def task_create(*, clinic, title: str, description: str = "", patient=None, due_at=None, assignee=None,
+                phone_agent: bool = False, status=Task.Status.OPEN, actor=None) -> Task:
+    """A follow-up for a member (`assignee`, a Membership of the clinic) or for the phone agent
+    (docs/api/voice.md, Tasks). Audited. Raises InvalidInput for a patient or member of another clinic, or both
+    assignees at once."""
+    if patient is not None and not patient.belongs_to(clinic):
+        raise InvalidInput.on("contactId", _("No such contact."))
+    if assignee is not None and assignee.clinic_id != clinic.pk:
+        raise InvalidInput.on("assignee", _("Choose a member of this clinic."))
+    if assignee is not None and phone_agent:
+        raise InvalidInput.on("assignee", _("A task has one assignee."))
+    if status not in Task.Status.values:
+        raise InvalidInput.on("status", _("Unknown status."))
+    with transaction.atomic():
+        task = Task.objects.create(
+            clinic=clinic, title=title, description=description or "", patient=patient, due_at=due_at,
+            assignee=assignee, assigned_to_phone_agent=bool(phone_agent), status=status,
+            completed_at=timezone.now() if status != Task.Status.OPEN else None)
+        _audit(actor, "task.created", "task", task.id, clinic=clinic)
     return task
 
 
-def set_task_status(task: Task, status: str, source=None) -> Task:
-    """Close (done / cancelled) or reopen a task."""
-    task.status = status
-    task.completed_at = timezone.now() if status != Task.Status.OPEN else None
-    task.save(update_fields=["status", "completed_at"])
-    _audit(source, "task.status", "task", task.id, clinic=task.clinic, status=status)
+def task_status_set(*, clinic, task: Task, status: str, actor=None) -> Task:
+    """Close (done / cancelled) or reopen one of the clinic's tasks. Audited."""
+    if not task.belongs_to(clinic):
+        raise NotFound(None, _("Task not found."))
+    if status not in Task.Status.values:
+        raise InvalidInput.on("status", _("Unknown status."))
+    with transaction.atomic():
+        task.status = status
+        task.completed_at = timezone.now() if status != Task.Status.OPEN else None
+        task.save(update_fields=["status", "completed_at"])
+        _audit(actor, "task.status", "task", task.id, clinic=clinic, status=status)
     return task
 
 
 # --- RGPD ---------------------------------------------------------------------------------------------------------
 
-def erase_engagement(patient) -> None:
+def engagement_erase(*, patient) -> None:
     """Wipe what engagement holds about an erased patient: triage answers, feedback comments, task texts.
 
     Scores stay (anonymous once the patient is erased): they are the clinic's NPS history.
     """
-    TriageResponse.objects.filter(appointment__patient=patient).update(answers_json="")
-    FeedbackResponse.objects.filter(appointment__patient=patient).update(comment="")
-    Task.objects.filter(patient=patient).update(title=_("Follow-up of an erased patient"), description="")
+    TriageResponse.objects.for_clinic(patient.clinic_id).filter(appointment__patient=patient).update(answers_json="")
+    FeedbackResponse.objects.for_clinic(patient.clinic_id).filter(appointment__patient=patient).update(comment="")
+    Task.objects.for_clinic(patient.clinic_id).filter(patient=patient).update(
+        title=_("Follow-up of an erased patient"), description="")
 
 
-def save_questionnaire(clinic, service, questions, title="", source=None):
+def questionnaire_save(*, clinic, service, questions, title: str = "", actor=None):
     """Create or replace the triage questions of a service (or the clinic default when `service` is None).
 
-    An empty list for a service removes its own questions: it falls back to the clinic default.
+    An empty list for a service removes its own questions: it falls back to the clinic default. Raises
+    InvalidInput naming the bad question (selectors.clean_questions), NotFound for another clinic's service.
     """
-    from .models import TriageQuestionnaire
-
+    if service is not None and service.clinic_id != clinic.pk:
+        raise NotFound(None, _("Service not found."))
     if service is not None and not questions:
-        TriageQuestionnaire.objects.filter(clinic=clinic, service=service).delete()
-        _audit(source, "triage.questions_removed", "service", service.id, clinic=clinic)
+        with transaction.atomic():
+            TriageQuestionnaire.objects.for_clinic(clinic).filter(service=service).delete()
+            _audit(actor, "triage.questions_removed", "service", service.id, clinic=clinic)
         return None
     cleaned = selectors.clean_questions(questions)
-    questionnaire, _created = TriageQuestionnaire.objects.update_or_create(
-        clinic=clinic, service=service, defaults={"questions": cleaned, "title": title})
-    _audit(source, "triage.questions_saved", "triage_questionnaire", questionnaire.id, clinic=clinic)
+    with transaction.atomic():
+        questionnaire, _created = TriageQuestionnaire.objects.for_clinic(clinic).update_or_create(
+            clinic=clinic, service=service, defaults={"questions": cleaned, "title": (title or "")[:200]})
+        _audit(actor, "triage.questions_saved", "triage_questionnaire", questionnaire.id, clinic=clinic)
     return questionnaire
-

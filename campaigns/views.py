@@ -4,35 +4,33 @@ Each page calls the same services and selectors as the API; personal data shown 
 """
 import datetime as dt
 import json
+import uuid
 
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from clinics.errors import DomainError
 from clinics.models import Membership
 from clinics.views import console_page
-from config.surfaces.errors import ApiError
 from scheduling import patients
 from scheduling.models import Patient, Service
+from telephony.selectors import messages_of_patient
 
 from . import selectors, services
+from .forms import TaskForm
 from .models import FeedbackResponse, Task, TriageQuestionnaire, TriageResponse
 
 ADMIN = [Membership.Role.ADMIN]
 STAFF = [Membership.Role.ADMIN, Membership.Role.EDITOR]
 
 
-def _clinic(request):
-    return request.membership.clinic
-
-
 def _patient_or_404(request, patient_hash) -> Patient:
-    patient = Patient.objects.filter(clinic=_clinic(request), hash=patient_hash).first()
+    patient = Patient.objects.for_clinic(request.clinic).filter(hash=patient_hash[:32]).first()
     if patient is None:
         raise Http404
     return patient
@@ -41,7 +39,7 @@ def _patient_or_404(request, patient_hash) -> Patient:
 @console_page
 def index(request):
     """Engagement at a glance: NPS of the last 30 days, per professional, and the open tasks."""
-    clinic = _clinic(request)
+    clinic = request.clinic
     end = timezone.now()
     start = end - dt.timedelta(days=30)
     return render(request, "campaigns/index.html", {
@@ -53,7 +51,7 @@ def index(request):
 @console_page
 def patient_list(request):
     """Search by name words or phone (blind indexes); viewers see masked data."""
-    clinic = _clinic(request)
+    clinic = request.clinic
     query = request.GET.get("q", "").strip()
     page = Paginator(patients.patients_for(clinic, query).order_by("-created_at", "-id"), 50).get_page(
         request.GET.get("page"))
@@ -82,10 +80,12 @@ def patient_detail(request, patient_hash):
     appointments = list(patient.appointments.select_related("professional", "service").order_by("-starts_at"))
     context = {
         "patient": patient, "row": _patient_row(patient, full), "full": full, "appointments": appointments,
-        "triage": TriageResponse.objects.filter(appointment__patient=patient).select_related("appointment"),
-        "feedback": FeedbackResponse.objects.filter(appointment__patient=patient).select_related("appointment"),
-        "tasks": Task.objects.filter(patient=patient),
-        "messages_sent": patients._messages_of(patient) if full else [],
+        "triage": TriageResponse.objects.for_clinic(request.clinic).filter(appointment__patient=patient)
+        .select_related("appointment"),
+        "feedback": FeedbackResponse.objects.for_clinic(request.clinic).filter(appointment__patient=patient)
+        .select_related("appointment"),
+        "tasks": Task.objects.for_clinic(request.clinic).filter(patient=patient),
+        "messages_sent": messages_of_patient(patient) if full else [],
         "is_admin": request.membership.role == Membership.Role.ADMIN,
     }
     return render(request, "campaigns/patient.html", context)
@@ -102,7 +102,7 @@ def patient_export(request, patient_hash):
 
 
 @require_POST
-@console_page(roles=ADMIN)
+@console_page(roles=ADMIN, write=True)
 def patient_erase(request, patient_hash):
     """Erase one patient after the admin typed the confirmation word (audited)."""
     patient = _patient_or_404(request, patient_hash)
@@ -114,19 +114,24 @@ def patient_erase(request, patient_hash):
     return redirect("campaigns:patient", patient_hash=patient.hash)
 
 
-@console_page
+@console_page(write=True)
 def task_list(request):
     """Open tasks first (soonest due first); staff can add one and close it."""
-    clinic = _clinic(request)
+    clinic = request.clinic
     status = request.GET.get("status") if request.GET.get("status") in Task.Status.values else Task.Status.OPEN
     error = ""
     if request.method == "POST":
-        if request.membership.role not in STAFF:
-            raise Http404
-        error = _create_task_from_form(request, clinic)
-        if not error:
-            messages.success(request, _("Task added."))
-            return redirect("campaigns:tasks")
+        form = TaskForm(request.POST, clinic=clinic)
+        if form.is_valid():
+            try:
+                services.task_create(clinic=clinic, actor=request, **form.task_fields())
+            except DomainError as exc:
+                error = exc.message
+            else:
+                messages.success(request, _("Task added."))
+                return redirect("campaigns:tasks")
+        else:
+            error = " ".join(str(message) for messages_ in form.errors.values() for message in messages_)
     rows = selectors.tasks_for(clinic, status=status).select_related("assignee__user").order_by("due_at", "created_at")
     return render(request, "campaigns/tasks.html", {
         "tasks": rows, "status": status, "statuses": Task.Status.choices, "error": error, "form": request.POST,
@@ -135,39 +140,21 @@ def task_list(request):
     }, status=400 if error else 200)
 
 
-def _create_task_from_form(request, clinic) -> str:
-    title = request.POST.get("title", "").strip()
-    if not title:
-        return _("A task needs a title.")
-    due_at = None
-    if request.POST.get("due_at"):
-        due_at = parse_datetime(request.POST["due_at"])
-        if due_at is None:
-            return _("Use a valid due date.")
-        if timezone.is_naive(due_at):
-            from zoneinfo import ZoneInfo
+@require_POST
+@console_page(roles=STAFF, write=True)
+def task_status(request, task_id):
+    task = Task.objects.for_clinic(request.clinic).filter(pk=task_id).first()
+    status = request.POST.get("status")
+    if task is None or status not in Task.Status.values:
+        raise Http404
+    services.task_status_set(clinic=request.clinic, task=task, status=status, actor=request)
+    return redirect("campaigns:tasks")
 
-            due_at = timezone.make_aware(due_at, ZoneInfo(clinic.timezone))
-    patient = None
-    if request.POST.get("patient"):
-        patient = Patient.objects.filter(clinic=clinic, hash=request.POST["patient"].strip()).first()
-        if patient is None:
-            return _("No patient with that reference.")
-    assignee_value = request.POST.get("assignee", "")
-    assignee = None
-    if assignee_value and assignee_value != Task.PHONE_AGENT:
-        assignee = clinic.memberships.filter(pk=assignee_value).first() if _is_uuid(assignee_value) else None
-        if assignee is None:
-            return _("Choose a member of this clinic.")
-    services.create_task(clinic, title=title, description=request.POST.get("description", ""), patient=patient,
-                         due_at=due_at, assignee=assignee, phone_agent=assignee_value == Task.PHONE_AGENT,
-                         source=request)
-    return ""
+
+EXTRA_ROWS = 3
 
 
 def _is_uuid(value):
-    import uuid
-
     try:
         uuid.UUID(str(value))
     except ValueError:
@@ -175,41 +162,27 @@ def _is_uuid(value):
     return True
 
 
-@require_POST
-@console_page(roles=STAFF)
-def task_status(request, task_id):
-    task = Task.objects.filter(clinic=_clinic(request), pk=task_id).first()
-    status = request.POST.get("status")
-    if task is None or status not in Task.Status.values:
-        raise Http404
-    services.set_task_status(task, status, source=request)
-    return redirect("campaigns:tasks")
-
-
-EXTRA_ROWS = 3
-
-
-@console_page(roles=STAFF)
+@console_page(roles=STAFF, write=True)
 def triage_questions(request):
     """Edit the triage questions of the clinic (default) or of one service."""
-    clinic = _clinic(request)
-    services_list = Service.objects.filter(clinic=clinic).order_by("name")
+    clinic = request.clinic
+    services_list = Service.objects.for_clinic(clinic).order_by("name")
     service_id = request.GET.get("service") or request.POST.get("service") or ""
     service = services_list.filter(pk=service_id).first() if _is_uuid(service_id) else None
     error = ""
     if request.method == "POST":
         questions = _questions_from_form(request.POST)
         try:
-            services.save_questionnaire(clinic, service, questions, source=request)
-        except ApiError as exc:
-            error = str(exc.detail)
+            services.questionnaire_save(clinic=clinic, service=service, questions=questions, actor=request)
+        except DomainError as exc:
+            error = exc.message
         else:
             messages.success(request, _("Triage questions saved."))
             target = f"?service={service.id}" if service else ""
             return redirect(request.path + target)
         current = questions
     else:
-        row = TriageQuestionnaire.objects.filter(clinic=clinic, service=service).first()
+        row = TriageQuestionnaire.objects.for_clinic(clinic).filter(service=service).first()
         current = row.questions if row and row.questions else (
             selectors.default_questions() if service is None else [])
     rows = [{**q, "choices_text": ", ".join(q.get("choices") or [])} for q in current]
@@ -223,11 +196,11 @@ def triage_questions(request):
 def _questions_from_form(data) -> list[dict]:
     questions = []
     index = 0
-    while f"q-{index}-label" in data:
+    while f"q-{index}-label" in data and index < selectors.MAX_QUESTIONS + EXTRA_ROWS:
         label = data.get(f"q-{index}-label", "").strip()
         if label:
             questions.append({
-                "id": data.get(f"q-{index}-id", "").strip(), "label": label,
+                "id": data.get(f"q-{index}-id", "").strip()[:40], "label": label[:300],
                 "type": data.get(f"q-{index}-type", "text"),
                 "choices": [c.strip() for c in data.get(f"q-{index}-choices", "").split(",") if c.strip()],
                 "required": data.get(f"q-{index}-required") == "on",

@@ -114,6 +114,32 @@ def patient_find_or_create(*, clinic, name: str = "", phone: str = "", email: st
         return candidate, True
 
 
+@transaction.atomic
+def patient_merge_details(*, patient: Patient, name: str = "", email: str = "", tags=(), actor=None) -> list[str]:
+    """Merge newer contact details into a patient the caller identified (docs/api/voice.md, Contacts): a given
+    e-mail replaces the stored one, given tags are added, and a name is filled in only where none is stored (a
+    different name is a different person: `patient_find_or_create`). Audited when something changed; returns the
+    changed fields."""
+    name, email = (name or "").strip(), (email or "").strip()
+    changed = []
+    if name and not patient.name:
+        patient.name = name
+        patient.refresh_indexes()
+        changed += ["name", "name_index", "name_prefix_index", "identity_index"]
+    if email and email != patient.email:
+        patient.email = email
+        changed.append("email")
+    merged = list(patient.tags or []) + [tag for tag in tags or () if tag not in (patient.tags or [])]
+    if merged != list(patient.tags or []):
+        patient.tags = merged
+        changed.append("tags")
+    if changed:
+        patient.save(update_fields=changed)
+        record(actor, "patient.updated", "patient", patient.hash, "contact registration", clinic=patient.clinic,
+               fields=changed)
+    return changed
+
+
 # --- services and professionals ---------------------------------------------------------------------------
 
 SERVICE_FIELDS = ("name", "duration_minutes", "price", "currency", "buffer_before_minutes",

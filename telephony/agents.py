@@ -2,35 +2,23 @@
 
 The token (`X-Agent-Token`) is what the voice provider sends when the agent calls a tool (check availability,
 book). It is found by its SHA-256 digest; a copy encrypted with the PII keys lets the dashboard show it again
-(`GET /api/agents/{agent_id}/api-token`, seed 001) to an admin. Rotating it replaces the digest, so the old token
-stops working on the next request.
+(`GET /api/agents/{agent_id}/api-token`, docs/api/dashboard.md) to an admin. Rotating it replaces the digest, so
+the old token stops working on the next request.
 """
 import secrets
 
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
+from clinics.audit import record
 from clinics.models import hash_secret
+from clinics.phones import normalise_clinic_phone
 
-from .errors import TelephonyCode
-from .exceptions import TelephonyError
-from .models import Agent
-
-
-class AgentPaused(TelephonyError):
-    def __init__(self):
-        super().__init__(TelephonyCode.AGENT_PAUSED, _("This agent is paused; set it active to place calls."))
-
-
-class CallFailed(TelephonyError):
-    """The voice provider refused the call or could not be reached; the call is kept, marked failed."""
-
-    def __init__(self, call, reason: str):
-        self.call = call
-        super().__init__(TelephonyCode.CALL_FAILED, _("The call could not be placed: %(reason)s") % {"reason": reason},
-                         {"callId": str(call.id)})
+from .backends.voice import VOICE
+from .exceptions import AgentNotFound, AgentPaused, CallFailed, ProviderError
+from .models import Agent, Call, phone_index
+from .outbound_webhooks import call_status_changed
 
 
 def _new_token() -> str:
@@ -52,7 +40,7 @@ def default_agent_id(clinic) -> str:
 
 def agent_for(clinic) -> Agent:
     """The clinic's agent, created on first use from the clinic's voice settings (name, status, provider id)."""
-    agent = Agent.objects.filter(clinic=clinic).first()
+    agent = Agent.objects.for_clinic(clinic).first()
     if agent is not None:
         return agent
     voice = clinic.voice_settings or {}
@@ -66,24 +54,24 @@ def agent_for(clinic) -> Agent:
                 elevenlabs_metadata=metadata, **_token_fields(_new_token()))
     except IntegrityError:
         # Two first requests at once: the other one created it.
-        return Agent.objects.get(clinic=clinic)
+        return Agent.objects.for_clinic(clinic).get()
 
 
-def update_agent(agent: Agent, **fields) -> Agent:
-    """Change the agent's name, status or provider metadata (other keys are ignored)."""
+def agent_update(*, agent: Agent, actor=None, **fields) -> Agent:
+    """Change the agent's name, status or provider metadata (other keys are ignored). Audited when it changed."""
     changed = [name for name in ("agent_name", "status", "elevenlabs_metadata")
                if name in fields and getattr(agent, name) != fields[name]]
     for name in changed:
         setattr(agent, name, fields[name])
     if changed:
-        agent.save(update_fields=changed)
+        with transaction.atomic():
+            agent.save(update_fields=changed)
+            record(actor, "agent.update", "agent", str(agent.id), clinic=agent.clinic, fields=changed)
     return agent
 
 
-def regenerate_token(agent: Agent, actor=None) -> tuple[Agent, str]:
+def agent_token_regenerate(*, agent: Agent, actor=None) -> tuple[Agent, str]:
     """Issue a new action token; the previous one is refused from now on. Audited. Returns (agent, new token)."""
-    from clinics.audit import record
-
     token = _new_token()
     fields = _token_fields(token)
     for name, value in fields.items():
@@ -119,19 +107,18 @@ def agent_in_clinic(clinic, identifier: str) -> Agent | None:
     return agent if identifier in names or identifier.lower() == str(agent.id) else None
 
 
-def place_outbound_call(clinic, agent: Agent, number: str, *, about: str = "", prompt: str = "",
-                        overwrite_prompt: bool = False, first_message: str = ""):
-    """Record an outbound call as initiated and hand it to the voice provider (`settings.PROVIDERS["voice"]`).
+def call_place(*, clinic, agent: Agent, number: str, about: str = "", prompt: str = "",
+               overwrite_prompt: bool = False, first_message: str = "", actor=None) -> Call:
+    """Record an outbound call as initiated and hand it to the voice provider (`settings.PROVIDERS["voice"]`)
+    (docs/api/voice.md, Outbound call). Audited.
 
-    Raises InvalidPhoneNumber (nothing stored), AgentPaused, or CallFailed (the call is kept, marked failed).
+    Raises InvalidPhoneNumber naming `participant.number` or AgentPaused (nothing stored), or CallFailed (the
+    call is kept, marked failed and audited as such, so the call log shows the attempt; only a call the provider
+    took is audited as placed).
     """
-    from .backends.voice import VOICE
-    from .exceptions import ProviderError
-    from .models import Call, phone_index
-    from .outbound_webhooks import call_status_changed
-    from clinics.phones import clinic_region, normalise_phone
-
-    phone = normalise_phone(number, clinic_region(clinic))
+    phone = normalise_clinic_phone(clinic, number, "participant.number")
+    if not agent.belongs_to(clinic):
+        raise AgentNotFound()
     if agent.status != Agent.Status.ACTIVE:
         raise AgentPaused()
     call = Call.objects.create(clinic=clinic, direction=Call.Direction.OUTBOUND, phone_number=phone,
@@ -144,31 +131,33 @@ def place_outbound_call(clinic, agent: Agent, number: str, *, about: str = "", p
             phone_number_id=str(metadata.get("agent_phone_number_id") or ""), prompt=prompt,
             overwrite_prompt=overwrite_prompt, first_message=first_message, about=about)
     except ProviderError as exc:
-        call.status = Call.Status.FAILED
-        call.ended_at = timezone.now()
-        call.save(update_fields=["status", "ended_at"])
-        call_status_changed(call)
+        with transaction.atomic():
+            call.status = Call.Status.FAILED
+            call.ended_at = timezone.now()
+            call.save(update_fields=["status", "ended_at"])
+            call_status_changed(call)
+            record(actor, "call.failed", "call", str(call.id), clinic=clinic, agent=agent.agent_id,
+                   reason=exc.reason[:200])
         raise CallFailed(call, exc.reason)
-    if conversation_id:
-        call.conversation_id = conversation_id[:100]
-        call.save(update_fields=["conversation_id"])
-    call_status_changed(call)
+    with transaction.atomic():
+        if conversation_id:
+            call.conversation_id = conversation_id[:100]
+            call.save(update_fields=["conversation_id"])
+        call_status_changed(call)
+        record(actor, "call.placed", "call", str(call.id), clinic=clinic, agent=agent.agent_id)
     return call
 
 
-def record_call_failure(agent: Agent, conversation_id: str):
+def call_failure_record(*, agent: Agent, conversation_id: str) -> Call | None:
     """The provider could not connect a call we placed: mark it failed (once) and tell subscribed endpoints.
 
     Returns the call, or None when no call of the agent's clinic has that conversation id.
     """
-    from .models import Call
-    from .outbound_webhooks import call_status_changed
-
     if not conversation_id:
         return None
     with transaction.atomic():
-        call = (Call.objects.select_for_update()
-                .filter(clinic=agent.clinic, conversation_id=conversation_id[:100]).first())
+        call = (Call.objects.for_clinic(agent.clinic_id).select_for_update()
+                .filter(conversation_id=conversation_id[:100]).first())
         if call is None or call.status in (Call.Status.FAILED, Call.Status.COMPLETED):
             return call
         call.status = Call.Status.FAILED

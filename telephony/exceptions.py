@@ -1,7 +1,7 @@
 """Domain errors of telephony: codes in `telephony.errors.TelephonyCode`, no HTTP (each surface maps codes)."""
 from django.utils.translation import gettext as _
 
-from clinics.errors import DomainError
+from clinics.errors import ClinicCode, CommonCode, DomainError
 from clinics.phones import InvalidPhoneNumber  # noqa: F401 — raised by telephony services, caught by callers
 
 from .errors import TelephonyCode
@@ -56,3 +56,65 @@ class ProviderError(Exception):
         self.reason = reason
         self.code = code
         super().__init__(reason)
+
+
+class AgentNotFound(TelephonyError):
+    def __init__(self):
+        super().__init__(TelephonyCode.AGENT_NOT_FOUND, _("Agent not found"))
+
+
+class AgentPaused(TelephonyError):
+    def __init__(self):
+        super().__init__(TelephonyCode.AGENT_PAUSED, _("This agent is paused; set it active to place calls."))
+
+
+class CallFailed(TelephonyError):
+    """The voice provider refused the call or could not be reached; the call is kept, marked failed."""
+
+    def __init__(self, call, reason: str):
+        self.call = call
+        super().__init__(TelephonyCode.CALL_FAILED, _("The call could not be placed: %(reason)s") % {"reason": reason},
+                         {"callId": str(call.id)})
+
+
+class CallNotFound(TelephonyError):
+    """No call with this id in the clinic (another clinic's call is the same as none)."""
+
+    default_code = CommonCode.NOT_FOUND
+
+    def __init__(self):
+        super().__init__(CommonCode.NOT_FOUND, _("Call not found."))
+
+
+class ReferralNotFound(TelephonyError):
+    def __init__(self):
+        super().__init__(TelephonyCode.REFERRAL_NOT_FOUND, _("Referral not found."))
+
+
+class MeetingNotFound(TelephonyError):
+    def __init__(self):
+        super().__init__(TelephonyCode.MEETING_NOT_FOUND, _("Meeting not found."))
+
+
+class MeetingNotOfReferral(TelephonyError):
+    def __init__(self):
+        super().__init__(TelephonyCode.MEETING_NOT_OF_REFERRAL, _("This meeting is not the referral's meeting."))
+
+
+class UserNotInReferral(TelephonyError):
+    def __init__(self):
+        message = _("Not a professional of this referral.")
+        super().__init__(TelephonyCode.USER_NOT_IN_REFERRAL, message, {"userId": [message]})
+
+
+class VideoProviderError(TelephonyError):
+    def __init__(self, provider: str):
+        super().__init__(TelephonyCode.VIDEO_PROVIDER_ERROR,
+                         _("The video provider could not be reached or refused the request."), {"provider": provider})
+
+
+class InvalidSignature(TelephonyError):
+    """A provider webhook whose signature is missing or wrong."""
+
+    def __init__(self, provider: str):
+        super().__init__(ClinicCode.INVALID_SIGNATURE, _("Invalid %(provider)s signature.") % {"provider": provider})

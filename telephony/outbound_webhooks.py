@@ -1,4 +1,5 @@
-"""Webhooks out (seed 003): the clinic's integration receives the voice events it chose, signed and retried.
+"""Webhooks out (docs/api/voice.md, Webhooks): the clinic's integration receives the voice events it chose, signed
+and retried.
 
 Each event becomes one `WebhookDelivery` per subscribed endpoint, unique by (endpoint, event id), so an event
 reported twice (a replayed provider webhook) is sent once. A Celery task posts it; a refusal or a network error is
@@ -15,19 +16,28 @@ receiver recomputes the HMAC over the exact bytes it received and rejects old ti
 """
 import hashlib
 import hmac
+import ipaddress
 import json
 import logging
 import secrets
 import time
+from urllib.parse import urlsplit
 
 import httpx
 from celery import shared_task
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from clinics.audit import record
+from clinics.errors import InvalidInput, NotFound
+from scheduling.models import Patient
 
 from .models import WebhookDelivery, WebhookEndpoint
+from .recordings import recording_link
 
 logger = logging.getLogger(__name__)
 
@@ -37,10 +47,13 @@ SIGNATURE_HEADER = "X-Frontdesk-Signature"
 EVENTS = WebhookEndpoint.Event.values
 
 
-def create_endpoint(clinic, url: str, events, active: bool = True, actor=None) -> tuple[WebhookEndpoint, str]:
-    """Register an endpoint for `events` of the clinic; returns it with its signing secret (shown once). Audited."""
-    from clinics.audit import record
-
+def webhook_endpoint_create(*, clinic, url: str, events, active: bool = True,
+                            actor=None) -> tuple[WebhookEndpoint, str]:
+    """Register an endpoint for `events` of the clinic; returns it with its signing secret (shown once). Audited
+    (docs/api/voice.md, Webhooks)."""
+    unknown = sorted(set(events) - set(EVENTS))
+    if unknown or not events:
+        raise InvalidInput.on("events", _("Choose among: %(events)s.") % {"events": ", ".join(EVENTS)})
     secret = "whsec_" + secrets.token_urlsafe(32)
     with transaction.atomic():
         endpoint = WebhookEndpoint.objects.create(clinic=clinic, url=url, secret=secret,
@@ -49,10 +62,16 @@ def create_endpoint(clinic, url: str, events, active: bool = True, actor=None) -
     return endpoint, secret
 
 
-def delete_endpoint(endpoint: WebhookEndpoint, actor=None) -> None:
-    """Stop sending events to the endpoint; its delivery log goes with it. Audited."""
-    from clinics.audit import record
+def create_endpoint(clinic, url: str, events, active: bool = True, actor=None) -> tuple[WebhookEndpoint, str]:
+    """The positional form the tenancy walk still calls; see `webhook_endpoint_create`."""
+    return webhook_endpoint_create(clinic=clinic, url=url, events=events, active=active, actor=actor)
 
+
+def webhook_endpoint_delete(*, clinic, endpoint: WebhookEndpoint, actor=None) -> None:
+    """Stop sending events to the clinic's endpoint; its delivery log goes with it. Audited. Another clinic's
+    endpoint is not found."""
+    if not endpoint.belongs_to(clinic):
+        raise NotFound(None, _("Webhook not found."))
     with transaction.atomic():
         record(actor, "webhook_endpoint.delete", "webhook_endpoint", str(endpoint.id), clinic=endpoint.clinic,
                url=endpoint.url)
@@ -62,9 +81,6 @@ def delete_endpoint(endpoint: WebhookEndpoint, actor=None) -> None:
 def is_public_url(url: str) -> bool:
     """False for a URL naming this machine or a private network by name or address literal: the clinic's
     integration lives on the internet, and a webhook must not become a way to probe our own network."""
-    import ipaddress
-    from urllib.parse import urlsplit
-
     host = (urlsplit(url).hostname or "").lower()
     if not host or host == "localhost" or host.endswith((".localhost", ".local", ".internal")):
         return False
@@ -77,7 +93,7 @@ def is_public_url(url: str) -> bool:
 
 def endpoints_for(clinic):
     """The clinic's endpoints, oldest first."""
-    return WebhookEndpoint.objects.filter(clinic=clinic).order_by("created_at", "id")
+    return WebhookEndpoint.objects.for_clinic(clinic).order_by("created_at", "id")
 
 
 def sign(secret: str, body: bytes, timestamp: int) -> str:
@@ -111,7 +127,7 @@ def emit(clinic, event: str, event_id: str, data: dict) -> list[WebhookDelivery]
                "data": data}
     payload = json.loads(json.dumps(payload, cls=DjangoJSONEncoder))
     queued = []
-    for endpoint in WebhookEndpoint.objects.filter(clinic=clinic, active=True, events__contains=[event]):
+    for endpoint in WebhookEndpoint.objects.for_clinic(clinic).filter(active=True, events__contains=[event]):
         try:
             with transaction.atomic():
                 delivery = WebhookDelivery.objects.create(endpoint=endpoint, event=event, event_id=event_id,
@@ -196,20 +212,14 @@ def _conversation_key(call) -> str:
 
 def _patient_name(call) -> str | None:
     """The name of the clinic's patient with the caller's number (the same blind index), if there is one."""
-    from scheduling.models import Patient
-
     if not call.phone_index:
         return None
-    patient = Patient.objects.filter(clinic_id=call.clinic_id, phone_index=call.phone_index).only("name").first()
+    patient = Patient.objects.for_clinic(call.clinic_id).filter(phone_index=call.phone_index).only("name").first()
     return (patient.name or None) if patient else None
 
 
 def end_report_data(call) -> dict:
-    """The `conversation.end_report` body of seed 003 for a completed call."""
-    from django.urls import reverse
-
-    from .recordings import recording_link
-
+    """The `conversation.end_report` body for a completed call (docs/api/voice.md, Webhooks)."""
     recording_url = recording_link(call)[0] if call.recording_path else None
     return {
         "call_id": str(call.id),

@@ -3,7 +3,6 @@ messages and calls exchanged with a patient's phone, and the SMS confirming an o
 import logging
 
 from django.db import transaction
-from django.db.models import Q
 from django.dispatch import receiver
 from django.utils.translation import gettext as _
 
@@ -11,8 +10,9 @@ from scheduling.models import Appointment
 from scheduling.selectors import clinic_zone
 from scheduling.signals import appointment_booked, patient_erased, patient_exported
 
-from .models import Call, Message
-from .services import enqueue_sms, erase_contact
+from .models import Call
+from .selectors import messages_of_patient
+from .services import contact_erase, message_enqueue
 
 logger = logging.getLogger(__name__)
 
@@ -36,31 +36,21 @@ def confirmation_text(appointment) -> str:
 def _queue_confirmation(appointment):
     try:
         with transaction.atomic():
-            enqueue_sms(appointment.clinic, appointment.patient.phone, confirmation_text(appointment),
-                        purpose="booking_confirmation")
+            message_enqueue(clinic=appointment.clinic, to=appointment.patient.phone,
+                            body=confirmation_text(appointment), purpose="booking_confirmation")
     except Exception:  # noqa: BLE001 - the booking stands; the outbox shows what was not sent
         logger.exception("Booking confirmation SMS for appointment %s was not queued", appointment.pk)
 
 
 @receiver(patient_exported, dispatch_uid="telephony.patient_exported")
 def export_messages_and_calls(sender, patient, data, **kwargs):
-    data["messages"] = _messages_of(patient)
+    data["messages"] = messages_of_patient(patient)
     data["calls"] = _calls_of(patient)
 
 
 @receiver(patient_erased, dispatch_uid="telephony.patient_erased")
 def erase_messages_and_calls(sender, patient, phone_index, counts, **kwargs):
-    counts.update(erase_contact(patient.clinic, phone_index))
-
-
-def _messages_of(patient):
-    if not patient.phone_index:
-        return []
-    rows = Message.objects.for_clinic(patient.clinic_id).filter(
-        Q(to_phone_index=patient.phone_index) | Q(from_phone_index=patient.phone_index)).order_by("created_at")
-    return [{"id": str(message.id), "direction": message.direction, "channel": message.channel,
-             "body": message.body, "status": message.status, "purpose": message.purpose,
-             "createdAt": message.created_at.isoformat()} for message in rows]
+    counts.update(contact_erase(clinic=patient.clinic_id, phone_index_value=phone_index))
 
 
 def _calls_of(patient):

@@ -5,11 +5,12 @@ from django.db.models import Avg, Count, Q, Sum
 from django.utils import timezone
 
 from .models import Call, Message
+from .recordings import call_id_for_token
 
 
 def calls_for(clinic, status: str | None = None, direction: str | None = None):
     """The clinic's calls, optionally narrowed by status and direction (unordered: the paginator orders)."""
-    queryset = Call.objects.filter(clinic=clinic)
+    queryset = Call.objects.for_clinic(clinic)
     if status:
         queryset = queryset.filter(status=status)
     if direction:
@@ -19,12 +20,12 @@ def calls_for(clinic, status: str | None = None, direction: str | None = None):
 
 def conversations_for(clinic):
     """Calls the voice agent held (those with a conversation id), newest first."""
-    return Call.objects.filter(clinic=clinic, conversation_id__isnull=False).order_by("-created_at", "-id")
+    return Call.objects.for_clinic(clinic).filter(conversation_id__isnull=False).order_by("-created_at", "-id")
 
 
 def messages_for(clinic):
     """The clinic's text messages, newest first."""
-    return Message.objects.filter(clinic=clinic).order_by("-created_at", "-id")
+    return Message.objects.for_clinic(clinic).order_by("-created_at", "-id")
 
 
 def _breakdown(queryset, field: str) -> dict:
@@ -35,7 +36,7 @@ def _breakdown(queryset, field: str) -> dict:
 def call_stats(clinic, days: int = 7) -> dict:
     """Call KPIs of the last `days` days; three aggregate queries whatever the number of calls."""
     since = timezone.now() - timedelta(days=days)
-    calls = Call.objects.filter(clinic=clinic, created_at__gte=since)
+    calls = Call.objects.for_clinic(clinic).filter(created_at__gte=since)
     totals = calls.aggregate(
         total_calls=Count("id"),
         total_seconds=Sum("duration_secs"),
@@ -56,3 +57,28 @@ def call_stats(clinic, days: int = 7) -> dict:
         "sentiment_breakdown": _breakdown(calls, "sentiment"),
         "intent_breakdown": _breakdown(calls, "intent"),
     }
+
+
+def call_for_recording_token(token: str) -> Call | None:
+    """The call a signed recording link names, when it has a recording; the token is the only credential (like a
+    presigned URL), so it alone says which clinic's call it is."""
+    call_id = call_id_for_token(token)
+    return Call.objects.filter(pk=call_id).exclude(recording_path="").first() if call_id else None
+
+
+def transcriptions_for(clinic):
+    """The clinic's calls that have a transcript, newest first."""
+    return Call.objects.for_clinic(clinic).exclude(transcript=[]).order_by("-created_at", "-id")
+
+
+def messages_of_patient(patient) -> list[dict]:
+    """The messages the patient's clinic exchanged with the patient's phone, oldest first, as the RGPD export and
+    the console's patient page show them."""
+    if not patient.phone_index:
+        return []
+    rows = (Message.objects.for_clinic(patient.clinic_id)
+            .filter(Q(to_phone_index=patient.phone_index) | Q(from_phone_index=patient.phone_index))
+            .order_by("created_at"))
+    return [{"id": str(message.id), "direction": message.direction, "channel": message.channel,
+             "body": message.body, "status": message.status, "purpose": message.purpose,
+             "createdAt": message.created_at.isoformat()} for message in rows]

@@ -1,50 +1,151 @@
-"""Writes of telephony: send and receive text messages, record provider status, schedule calls."""
+"""Writes of telephony, one use case each: contacts, text messages (send, queue, receive, delivery reports),
+call-backs and the voice agent's post-call reports, and the RGPD erasure of what a phone exchanged with the clinic.
+
+Every service is keyword-only, runs in one transaction, is audited where a person or an integration acts, and
+raises domain errors (`telephony/exceptions.py`, `clinics.errors`) that each edge maps to its own answer.
+"""
 import logging
+import re
 from datetime import datetime, timedelta
 from datetime import timezone as dt_timezone
 
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
+from clinics.audit import record
+from clinics.errors import DomainError, InvalidInput
 from clinics.models import Clinic
+from clinics.phones import InvalidPhoneNumber, normalise_clinic_phone, normalise_phone
 from config.providers import SMS
+from scheduling import patients as scheduling_patients
+from scheduling import services as scheduling_services
 
-from .exceptions import (EmptyMessage, InvalidPhoneNumber, MessageDeliveryFailed, MissingConversationId, NoPhoneNumber,
+from . import outbound_webhooks
+from .exceptions import (CallNotFound, EmptyMessage, MessageDeliveryFailed, MissingConversationId, NoPhoneNumber,
                          ProviderError, ScheduledInPast)
 from .models import Call, Message, phone_index
-from clinics.phones import clinic_region, normalise_phone
+from .signals import message_received
 
 logger = logging.getLogger(__name__)
 
 # What an erased message body reads; not translated, since it is stored.
 ERASED = "[erased]"
+# Bounds of what a message may carry, checked here so that every edge refuses the same input.
+MAX_BODY_LENGTH = 4096
+MAX_CONTENT_VARIABLES = 50
+MAX_CONTENT_VARIABLE_KEY = 40
+MAX_CONTENT_VARIABLE_VALUE = 1000
+MAX_TAGS = 50
+MAX_TAG_LENGTH = 40
+# A call back is for the coming months, not a date typed with the wrong year.
+MAX_SCHEDULE_AHEAD = timedelta(days=366)
 
 
-def queue_message(clinic, to, body, purpose="", channel=Message.Channel.SMS, content_sid="",
-                  content_variables=None) -> Message:
+# --- contacts -----------------------------------------------------------------------------------------------------
+
+def contact_upsert(*, clinic, phone: str, name: str = "", email: str = "", tags=(), actor=None):
+    """Add a contact or merge into the known one (docs/api/voice.md, Contacts). The known contact is the patient
+    with this phone and name (a different name is another person sharing the phone, as families do), or, when no
+    name is given, the only patient with this phone. Merging sets the e-mail and adds the tags.
+    Returns (patient, created, changed fields).
+
+    Raises InvalidPhoneNumber (naming `phone`) or InvalidInput for tags out of bounds; nothing is written then.
+    """
+    tags = _clean_tags(tags)
+    with transaction.atomic():
+        known = [] if (name or "").strip() else scheduling_patients.patients_with_phone(clinic=clinic, phone=phone)
+        if len(known) == 1:
+            patient, created = known[0], False
+        else:
+            patient, created = scheduling_services.patient_find_or_create(
+                clinic=clinic, phone=phone, name=name, email=email, tags=tags, actor=actor)
+        changed = []
+        if not created:
+            changed = scheduling_services.patient_merge_details(patient=patient, name=name, email=email, tags=tags,
+                                                                actor=actor)
+    return patient, created, changed
+
+
+def _clean_tags(tags) -> list[str]:
+    cleaned = []
+    for tag in tags or ():
+        text = str(tag).strip()
+        if not text:
+            continue
+        if len(text) > MAX_TAG_LENGTH:
+            raise InvalidInput.on("tags", _("A tag has at most %(n)s characters.") % {"n": MAX_TAG_LENGTH})
+        if text not in cleaned:
+            cleaned.append(text)
+    if len(cleaned) > MAX_TAGS:
+        raise InvalidInput.on("tags", _("At most %(n)s tags.") % {"n": MAX_TAGS})
+    return cleaned
+
+
+def contact_erase(*, clinic, phone_index_value: str) -> dict:
+    """Right to erasure: wipe the bodies, numbers and transcripts of the clinic's messages and calls with this
+    phone (its blind index); another clinic's rows with the same phone stay as they are. Rows stay, so counts and
+    statuses still add up. Returns how many messages and calls were wiped."""
+    if not phone_index_value:
+        return {"messages": 0, "calls": 0}
+    with transaction.atomic():
+        messages = (Message.objects.for_clinic(clinic)
+                    .filter(Q(to_phone_index=phone_index_value) | Q(from_phone_index=phone_index_value))
+                    .update(body=ERASED, to_phone="", from_phone="", to_phone_index="", from_phone_index=""))
+        calls = Call.objects.for_clinic(clinic).filter(phone_index=phone_index_value).update(
+            phone_number="", phone_index="", summary="", transcript=[], tool_calls=[], webhook_payload={},
+            recording_path="")
+    return {"messages": messages, "calls": calls}
+
+
+# --- outbound messages ----------------------------------------------------------------------------------------
+
+def _check_content_variables(content_variables) -> dict:
+    variables = content_variables or {}
+    if not isinstance(variables, dict) or len(variables) > MAX_CONTENT_VARIABLES:
+        raise InvalidInput.on("variables", _("At most %(n)s variables.") % {"n": MAX_CONTENT_VARIABLES})
+    cleaned = {}
+    for key, value in variables.items():
+        if not isinstance(value, (str, int, float)) or isinstance(value, bool):
+            raise InvalidInput.on("variables", _("Each variable is a short text."))
+        key, value = str(key), str(value)
+        if not key or len(key) > MAX_CONTENT_VARIABLE_KEY or len(value) > MAX_CONTENT_VARIABLE_VALUE:
+            raise InvalidInput.on("variables", _("A variable name has at most %(key)s characters and its value at "
+                                                 "most %(value)s.") % {"key": MAX_CONTENT_VARIABLE_KEY,
+                                                                       "value": MAX_CONTENT_VARIABLE_VALUE})
+        cleaned[key] = value
+    return cleaned
+
+
+def message_queue(*, clinic, to: str, body: str, purpose: str = "", channel=Message.Channel.SMS,
+                  content_sid: str = "", content_variables=None, field: str = "to") -> Message:
     """Normalise `to` to E.164 and store the message as queued (nothing is sent yet).
 
-    Raises InvalidPhoneNumber for a number that is not valid and EmptyMessage for an empty body.
+    Raises InvalidPhoneNumber (naming `field`), EmptyMessage, or InvalidInput for a body or variables out of
+    bounds; nothing is stored then.
     """
-    phone = normalise_phone(to, clinic_region(clinic))
+    phone = normalise_clinic_phone(clinic, to, field)
     if not (body or "").strip():
         raise EmptyMessage()
+    if len(body) > MAX_BODY_LENGTH:
+        raise InvalidInput.on("body", _("At most %(n)s characters.") % {"n": MAX_BODY_LENGTH})
+    variables = _check_content_variables(content_variables)
     return Message.objects.create(
         clinic=clinic, channel=channel, direction=Message.Direction.OUTBOUND, to_phone=phone,
-        to_phone_index=phone_index(phone), body=body, status=Message.Status.QUEUED, purpose=purpose[:60],
-        content_sid=content_sid or "", content_variables=content_variables or {},
+        to_phone_index=phone_index(phone), body=body, status=Message.Status.QUEUED, purpose=(purpose or "")[:60],
+        content_sid=(content_sid or "")[:64], content_variables=variables,
     )
 
 
-def deliver(message: Message) -> Message:
+def message_deliver(*, message: Message) -> Message:
     """Hand a queued message to the configured SMS backend; store its id and status, or the failure.
 
     A message already handed over is returned untouched (idempotent). On a provider failure the row is marked
-    failed with the reason and MessageDeliveryFailed is raised: the message is never lost.
+    failed with the reason and MessageDeliveryFailed is raised: the outbox shows what was not sent.
     """
     with transaction.atomic():
-        message = Message.objects.select_for_update().get(pk=message.pk)
+        message = Message.objects.for_clinic(message.clinic_id).select_for_update().get(pk=message.pk)
         if message.status != Message.Status.QUEUED or message.provider_message_id:
             return message
         backend = SMS.backend()
@@ -71,33 +172,61 @@ def deliver(message: Message) -> Message:
     raise MessageDeliveryFailed(message, failure.reason)
 
 
-def send_sms(clinic, to, body, purpose="") -> Message:
-    """Send an SMS now through the configured backend and return its Message row.
+def message_send(*, clinic, to: str, body: str, channel=Message.Channel.SMS, purpose: str = "",
+                 content_sid: str = "", content_variables=None, actor=None, field: str = "to") -> Message:
+    """Send an SMS or WhatsApp message now through the configured backend and return its row; audited once the
+    provider took it.
 
-    Raises InvalidPhoneNumber (nothing stored) or MessageDeliveryFailed (row kept, status failed; a caller inside
-    its own transaction that lets the error escape rolls the row back with it, so catch it there).
+    Raises InvalidPhoneNumber, EmptyMessage or InvalidInput (nothing stored), or MessageDeliveryFailed (the row is
+    kept, marked failed with the reason, and no success is audited; a caller inside its own transaction that
+    lets the error escape rolls the row back with it).
     """
-    return deliver(queue_message(clinic, to, body, purpose, Message.Channel.SMS))
+    message = message_queue(clinic=clinic, to=to, body=body, purpose=purpose, channel=channel,
+                            content_sid=content_sid, content_variables=content_variables, field=field)
+    message = message_deliver(message=message)
+    if actor is not None:
+        record(actor, "message.sent", "message", str(message.id), clinic=clinic, channel=message.channel,
+               purpose=message.purpose)
+    return message
 
 
-def send_whatsapp(clinic, to, body, purpose="", content_sid="", content_variables=None) -> Message:
-    """As send_sms, over WhatsApp (Twilio addresses the number as `whatsapp:+E164`).
-
-    With `content_sid` the provider sends that approved template filled with `content_variables`; `body` is the
-    rendered text kept in the outbox.
-    """
-    return deliver(queue_message(clinic, to, body, purpose, Message.Channel.WHATSAPP, content_sid,
-                                 content_variables))
-
-
-def enqueue_sms(clinic, to, body, purpose="", channel=Message.Channel.SMS) -> Message:
-    """Store the message as queued and let a Celery worker send it after the transaction commits."""
+def message_enqueue(*, clinic, to: str, body: str, purpose: str = "", channel=Message.Channel.SMS) -> Message:
+    """Store the message as queued; a Celery worker sends it once the surrounding transaction commits."""
+    # Imported here: tasks.py imports this module (the task calls message_deliver).
     from .tasks import send_sms_task
 
-    message = queue_message(clinic, to, body, purpose, channel)
+    message = message_queue(clinic=clinic, to=to, body=body, purpose=purpose, channel=channel)
     transaction.on_commit(lambda: send_sms_task.delay(str(message.id)))
     return message
 
+
+def enqueue_sms(clinic, to, body, purpose="", channel=Message.Channel.SMS) -> Message:
+    """The positional form scheduling's public booking page still calls; see `message_enqueue`."""
+    return message_enqueue(clinic=clinic, to=to, body=body, purpose=purpose, channel=channel)
+
+
+def _render_template(body: str, variables: dict) -> str:
+    return re.sub(r"\{\{\s*(\w+)\s*\}\}", lambda match: variables.get(match.group(1), match.group(0)), body)
+
+
+def whatsapp_template_send(*, clinic, to: str, template_name: str = "", template_sid: str = "", variables=None,
+                           body: str = "", actor=None) -> Message:
+    """Send an approved WhatsApp template (a Twilio Content SID filled with `variables`), or, without a SID, the
+    template's text rendered with them (docs/api/voice.md, WhatsApp). The outbox keeps the rendered text."""
+    if not template_name and not template_sid:
+        raise InvalidInput.on("templateName", _("Give templateName or templateSid."))
+    if not template_sid and not body:
+        raise InvalidInput.on("body", _("Without templateSid the template's body is required."))
+    variables = _check_content_variables(variables)
+    text = _render_template(body, variables) if body else (
+        f"[{template_name or template_sid}] "
+        + ", ".join(f"{key}: {value}" for key, value in sorted(variables.items()))).strip()
+    return message_send(clinic=clinic, to=to, body=text, channel=Message.Channel.WHATSAPP,
+                        purpose=f"whatsapp_template:{template_name or template_sid}", content_sid=template_sid,
+                        content_variables=variables, actor=actor)
+
+
+# --- delivery reports and inbound messages ------------------------------------------------------------------------
 
 # Twilio's message statuses, folded into ours; the rank keeps late callbacks from moving a message backwards.
 TWILIO_STATUSES = {
@@ -111,13 +240,16 @@ STATUS_RANK = {Message.Status.QUEUED: 0, Message.Status.SENT: 1, Message.Status.
                Message.Status.FAILED: 2, Message.Status.RECEIVED: 2}
 
 
-def record_provider_status(provider: str, provider_message_id: str, provider_status: str, error_code="",
-                           error_message="") -> Message | None:
-    """Apply a delivery report to the message it names; None when no message has that id."""
+def message_status_record(*, provider: str, provider_message_id: str, provider_status: str, error_code: str = "",
+                          error_message: str = "") -> Message | None:
+    """Apply a delivery report to the message it names; None when no message has that id.
+
+    The provider's id is the only key a report carries, so this lookup is across clinics by design.
+    """
     status = TWILIO_STATUSES.get((provider_status or "").lower())
     with transaction.atomic():
         message = (Message.objects.select_for_update()
-                   .filter(provider=provider, provider_message_id=provider_message_id).first())
+                   .filter(provider=provider, provider_message_id=provider_message_id[:64]).first())
         if message is None or status is None:
             return message
         if STATUS_RANK[status] < STATUS_RANK[message.status] or message.status == status:
@@ -146,8 +278,13 @@ def _clinic_for_inbound(to_e164: str, from_index: str):
     return last.clinic if last else None
 
 
-def receive_message(provider: str, provider_message_id: str, from_phone: str, to_phone: str, body: str) -> Message:
-    """Store an inbound message once per provider id: a replayed webhook returns the row already stored."""
+def message_receive(*, provider: str, provider_message_id: str, from_phone: str, to_phone: str,
+                    body: str) -> Message:
+    """Store an inbound message once per provider id and let the apps above react (`message_received`, e.g. a
+    reminder's SIM/NAO), in one transaction: a replayed webhook returns the row already stored. An unexpected
+    failure of a reaction stores nothing (the provider retries); a refused one keeps the message."""
+    provider_message_id = (provider_message_id or "")[:64]
+    # The provider's id is the only key an inbound webhook carries; the clinic is found from the numbers below.
     existing = Message.objects.filter(provider=provider, provider_message_id=provider_message_id).first()
     if existing is not None:
         return existing
@@ -157,15 +294,28 @@ def receive_message(provider: str, provider_message_id: str, from_phone: str, to
     sender_index = phone_index(sender)
     try:
         with transaction.atomic():
-            return Message.objects.create(
+            message = Message.objects.create(
                 clinic=_clinic_for_inbound(recipient, sender_index), channel=channel,
                 direction=Message.Direction.INBOUND, to_phone=recipient, to_phone_index=phone_index(recipient),
                 from_phone=sender, from_phone_index=sender_index, body=body or "", status=Message.Status.RECEIVED,
                 provider=provider, provider_message_id=provider_message_id, delivered_at=timezone.now(),
             )
+            if message.clinic_id:
+                _announce_inbound(message)
+            return message
     except IntegrityError:
         # The same webhook arrived twice at once; the other request stored it.
         return Message.objects.get(provider=provider, provider_message_id=provider_message_id)
+
+
+def _announce_inbound(message: Message) -> None:
+    """Let the apps above react to an inbound message; a reaction they refuse (a DomainError) never loses the
+    message, which the staff still read in the outbox."""
+    try:
+        with transaction.atomic():
+            message_received.send(sender=Message, message=message)
+    except DomainError as refused:
+        logger.warning("Inbound message %s: a reaction was refused: %s", message.id, refused)
 
 
 def _plain_phone(value: str) -> str:
@@ -173,66 +323,67 @@ def _plain_phone(value: str) -> str:
         return normalise_phone(value)
     except InvalidPhoneNumber:
         # Short codes and alphanumeric senders are not E.164; keep them as sent.
-        return (value or "").removeprefix("whatsapp:")
+        return (value or "").removeprefix("whatsapp:")[:40]
 
 
-def schedule_call(clinic, phone_number, scheduled_at=None, callback_of=None, agent_id="") -> Call:
-    """Record an outbound call to place now (pending) or at `scheduled_at` (scheduled).
+# --- calls --------------------------------------------------------------------------------------------------------
 
-    The voice provider places it later; raises InvalidPhoneNumber or ScheduledInPast.
+def call_request_callback(*, clinic, call: Call | None = None, phone_number: str = "", scheduled_at=None,
+                          actor=None) -> Call:
+    """Record an outbound call back to a person, placed by the voice provider now (pending) or at
+    `scheduled_at` (scheduled): POST /v1/calls/{id}/callback names the call to return (docs/api/clinic-v1.md,
+    Calls), POST /api/calls the number (docs/api/dashboard.md, Calls), which returns the clinic's last inbound
+    call from it when there is one. Audited.
+
+    Raises CallNotFound (another clinic's call), NoPhoneNumber, InvalidPhoneNumber, ScheduledInPast or
+    InvalidInput (more than a year ahead); nothing is stored then.
     """
-    phone = normalise_phone(phone_number, clinic_region(clinic))
+    if call is not None:
+        if not call.belongs_to(clinic):
+            raise CallNotFound()
+        if not call.phone_number:
+            raise NoPhoneNumber()
+        phone, origin = call.phone_number, call
+    else:
+        phone = normalise_clinic_phone(clinic, phone_number, "phone_number")
+        origin = (Call.objects.for_clinic(clinic)
+                  .filter(phone_index=phone_index(phone), direction=Call.Direction.INBOUND)
+                  .order_by("-created_at", "-id").first())
     # A minute of slack: "now" typed by a person is already a few seconds old when it arrives.
     if scheduled_at is not None and scheduled_at < timezone.now() - timedelta(minutes=1):
         raise ScheduledInPast()
+    if scheduled_at is not None and scheduled_at > timezone.now() + MAX_SCHEDULE_AHEAD:
+        raise InvalidInput.on("scheduled_at", _("At most a year ahead."))
     status = Call.Status.SCHEDULED if scheduled_at else Call.Status.PENDING
-    return Call.objects.create(clinic=clinic, direction=Call.Direction.OUTBOUND, phone_number=phone,
-                               phone_index=phone_index(phone), status=status, scheduled_at=scheduled_at,
-                               callback_of=callback_of, agent_id=agent_id)
-
-
-def request_callback(call: Call, scheduled_at=None) -> Call:
-    """Record an outbound call back to the person of `call`, placed by the voice provider when it is due.
-
-    Raises NoPhoneNumber when the original call has no number to call back.
-    """
-    if not call.phone_number:
-        raise NoPhoneNumber()
-    return schedule_call(call.clinic, call.phone_number, scheduled_at, callback_of=call, agent_id=call.agent_id)
-
-
-def erase_contact(clinic, e164_index: str) -> dict:
-    """Right to erasure: wipe the bodies, numbers and transcripts of every message and call with this phone.
-
-    Takes the phone's blind index (`phone_index(e164)`); rows stay, so counts and statuses still add up.
-    Returns how many messages and calls were wiped.
-    """
-    if not e164_index:
-        return {"messages": 0, "calls": 0}
-    messages = (Message.objects.filter(clinic=clinic)
-                .filter(Q(to_phone_index=e164_index) | Q(from_phone_index=e164_index))
-                .update(body=ERASED, to_phone="", from_phone="", to_phone_index="", from_phone_index=""))
-    calls = Call.objects.filter(clinic=clinic, phone_index=e164_index).update(
-        phone_number="", phone_index="", summary="", transcript=[], tool_calls=[], webhook_payload={},
-        recording_path="")
-    return {"messages": messages, "calls": calls}
+    with transaction.atomic():
+        callback = Call.objects.create(
+            clinic=clinic, direction=Call.Direction.OUTBOUND, phone_number=phone, phone_index=phone_index(phone),
+            status=status, scheduled_at=scheduled_at, callback_of=origin,
+            agent_id=origin.agent_id if origin is not None else "")
+        record(actor, "call.callback_requested", "call", str(callback.id), clinic=clinic,
+               callback_of=str(origin.id) if origin is not None else None)
+    return callback
 
 
 def _conversation_fields(data: dict) -> dict:
-    """Read a post-call payload in the seed's flat shape or in ElevenLabs' nested one (metadata, analysis)."""
-    metadata = data.get("metadata") or {}
-    analysis = data.get("analysis") or {}
-    phone_call = metadata.get("phone_call") or {}
-    transcript = data.get("transcript") or []
-    tool_calls = data.get("tool_calls") or [
+    """Read a post-call payload in the flat shape of docs/api/dashboard.md or in ElevenLabs' nested one."""
+    metadata = data.get("metadata") if isinstance(data.get("metadata"), dict) else {}
+    analysis = data.get("analysis") if isinstance(data.get("analysis"), dict) else {}
+    phone_call = metadata.get("phone_call") if isinstance(metadata.get("phone_call"), dict) else {}
+    transcript = data.get("transcript") if isinstance(data.get("transcript"), list) else []
+    tool_calls = data.get("tool_calls") if isinstance(data.get("tool_calls"), list) else [
         call for turn in transcript if isinstance(turn, dict) for call in (turn.get("tool_calls") or [])]
     started = metadata.get("start_time_unix_secs")
     duration = data.get("duration_secs", metadata.get("call_duration_secs")) or 0
+    try:
+        duration = max(int(duration), 0)
+    except (TypeError, ValueError):
+        duration = 0
     fields = {
         "agent_id": str(data.get("agent_id") or "")[:100],
-        "duration_secs": max(int(duration), 0),
+        "duration_secs": min(duration, 2_147_483_647),
         "call_successful": str(data.get("call_successful") or analysis.get("call_successful") or "")[:20],
-        "summary": data.get("summary") or analysis.get("transcript_summary") or "",
+        "summary": str(data.get("summary") or analysis.get("transcript_summary") or ""),
         "title": str(data.get("title") or analysis.get("call_summary_title") or "")[:200],
         "sentiment": str(data.get("sentiment") or "")[:20],
         "intent": str(data.get("intent") or "")[:40],
@@ -245,10 +396,13 @@ def _conversation_fields(data: dict) -> dict:
         "direction": (Call.Direction.OUTBOUND if (phone_call.get("direction") or data.get("direction")) == "outbound"
                       else Call.Direction.INBOUND),
     }
-    if started:
-        fields["started_at"] = datetime.fromtimestamp(int(started), tz=dt_timezone.utc)
-        fields["ended_at"] = fields["started_at"] + timedelta(seconds=fields["duration_secs"])
-    number = data.get("end_user_id") or phone_call.get("external_number") or ""
+    try:
+        if started:
+            fields["started_at"] = datetime.fromtimestamp(int(started), tz=dt_timezone.utc)
+            fields["ended_at"] = fields["started_at"] + timedelta(seconds=fields["duration_secs"])
+    except (TypeError, ValueError, OverflowError, OSError):
+        fields.pop("started_at", None)
+    number = str(data.get("end_user_id") or phone_call.get("external_number") or "")
     if number:
         try:
             fields["phone_number"] = normalise_phone(number)
@@ -258,17 +412,23 @@ def _conversation_fields(data: dict) -> dict:
     return fields
 
 
-def record_conversation(clinic, payload: dict) -> Call:
-    """Store the voice agent's post-call report (`{"type": "post_call_transcription", "data": {...}}`).
+def conversation_record(*, clinic, payload: dict, agent_id: str = "") -> Call:
+    """Store the voice agent's post-call report (`{"type": "post_call_transcription", "data": {...}}`) as the
+    clinic's completed call and queue its webhooks out, in one transaction (docs/api/voice.md, Webhooks).
 
-    Idempotent by the conversation id within the clinic: a replayed report updates the same call.
+    Idempotent by the conversation id within the clinic: a replayed report updates the same call. `agent_id` is
+    our id of the agent the report came from (the report names the provider's). Raises MissingConversationId.
     """
     data = payload.get("data") or {}
     conversation_id = str(data.get("conversation_id") or "")[:100]
     if not conversation_id:
         raise MissingConversationId()
     fields = {**_conversation_fields(data), "status": Call.Status.COMPLETED, "webhook_payload": payload}
+    if agent_id:
+        fields["agent_id"] = agent_id
     with transaction.atomic():
-        call, _created = Call.objects.select_for_update().update_or_create(
+        call, _created = Call.objects.for_clinic(clinic).select_for_update().update_or_create(
             clinic=clinic, conversation_id=conversation_id, defaults=fields)
+        analysis = data.get("analysis") if isinstance(data.get("analysis"), dict) else {}
+        outbound_webhooks.conversation_completed(call, analysis)
     return call

@@ -6,7 +6,7 @@ from celery import shared_task
 from .exceptions import MessageDeliveryFailed
 from .models import Message
 from .outbound_webhooks import deliver_webhook  # noqa: F401 - registers the webhook task with the worker
-from .services import deliver
+from .services import message_deliver
 
 logger = logging.getLogger(__name__)
 
@@ -19,7 +19,7 @@ def send_sms_task(message_id: str) -> str:
         logger.warning("send_sms_task: message %s does not exist", message_id)
         return "missing"
     try:
-        message = deliver(message)
+        message = message_deliver(message=message)
     except MessageDeliveryFailed as exc:
         # The row already says failed and why; retrying blindly could text a patient twice.
         return exc.message_row.status

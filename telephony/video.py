@@ -4,6 +4,7 @@ A referral's meeting is titled with the referral's id (the provider echoes the t
 how a webhook finds the referral). Every lookup is scoped to the caller's clinic: another clinic's referral or
 meeting does not exist (404).
 """
+import json
 import logging
 import uuid
 
@@ -13,10 +14,12 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
-from config.surfaces.errors import ApiError
+from clinics.audit import record
+from clinics.errors import CommonCode, InvalidInput
 
 from .backends.video import VIDEO, verify_webhook  # noqa: F401 (verify_webhook is part of this module's API)
-from .exceptions import ProviderError
+from .exceptions import (InvalidSignature, MeetingNotFound, MeetingNotOfReferral, ProviderError, ReferralNotFound,
+                         UserNotInReferral, VideoProviderError)
 from .models import Referral, VideoMeeting, VideoParticipant
 
 logger = logging.getLogger(__name__)
@@ -37,17 +40,16 @@ def _moment(value):
 
 def _provider_failed(exc: ProviderError):
     logger.warning("Video provider error: %s", exc.reason)
-    return ApiError(502, "VIDEO_PROVIDER_ERROR", _("The video provider could not be reached or refused the request."),
-                    {"provider": VIDEO.choice})
+    return VideoProviderError(VIDEO.choice)
 
 
 def referral_for(clinic, referral_id) -> Referral:
     """The clinic's referral with this id; 404 REFERRAL_NOT_FOUND for any other id, another clinic's included."""
     referral_uuid = _uuid(referral_id)
-    referral = (Referral.objects.select_related("meeting").filter(clinic=clinic, pk=referral_uuid).first()
+    referral = (Referral.objects.for_clinic(clinic).select_related("meeting").filter(pk=referral_uuid).first()
                 if referral_uuid else None)
     if referral is None:
-        raise ApiError(404, "REFERRAL_NOT_FOUND", _("Referral not found."))
+        raise ReferralNotFound()
     return referral
 
 
@@ -56,15 +58,15 @@ def meeting_for(clinic, meeting_id) -> VideoMeeting:
     condition = Q(provider_meeting_id=str(meeting_id or ""))
     if _uuid(meeting_id):
         condition |= Q(pk=_uuid(meeting_id))
-    meeting = VideoMeeting.objects.filter(clinic=clinic).filter(condition).first() if meeting_id else None
+    meeting = VideoMeeting.objects.for_clinic(clinic).filter(condition).first() if meeting_id else None
     if meeting is None:
-        raise ApiError(404, "MEETING_NOT_FOUND", _("Meeting not found."))
+        raise MeetingNotFound()
     return meeting
 
 
-def create_meeting(clinic, title: str) -> VideoMeeting:
-    """Create a meeting at the video provider and store it. A title that is one of the clinic's referral ids
-    makes it that referral's meeting. Raises 502 VIDEO_PROVIDER_ERROR when the provider fails."""
+def meeting_create(*, clinic, title: str, actor=None) -> VideoMeeting:
+    """Create a meeting at the video provider and store it (docs/api/video.md). A title that is one of the
+    clinic's referral ids makes it that referral's meeting. Raises VideoProviderError when the provider fails."""
     try:
         data = VIDEO.backend().create_meeting(title)
     except ProviderError as exc:
@@ -81,27 +83,33 @@ def create_meeting(clinic, title: str) -> VideoMeeting:
             provider_created_at=_moment(data.get("created_at")), provider_updated_at=_moment(data.get("updated_at")))
         referral_uuid = _uuid(title)
         if referral_uuid:
-            Referral.objects.filter(clinic=clinic, pk=referral_uuid).update(meeting=meeting)
+            Referral.objects.for_clinic(clinic).filter(pk=referral_uuid).update(meeting=meeting)
+        record(actor, "video_meeting.create", "video_meeting", str(meeting.id), clinic=clinic)
     return meeting
 
 
-def add_participant(clinic, meeting_id, *, name: str, picture: str, user_id: str, preset: str) -> VideoParticipant:
-    """Let someone into one of the clinic's meetings; returns the participant with its join token."""
+def participant_add(*, clinic, meeting_id, name: str, picture: str, user_id: str, preset: str,
+                    actor=None) -> VideoParticipant:
+    """Let someone into one of the clinic's meetings; returns the participant with its join token. Audited."""
     meeting = meeting_for(clinic, meeting_id)
     try:
         data = VIDEO.backend().add_participant(meeting.provider_meeting_id, name=name, picture=picture,
                                                custom_participant_id=user_id, preset_name=preset)
     except ProviderError as exc:
         raise _provider_failed(exc)
-    return VideoParticipant.objects.create(
-        clinic=clinic, meeting=meeting, provider_participant_id=str(data["id"])[:100],
-        name=str(data.get("name") or name), picture=str(data.get("picture") or picture or "")[:500],
-        custom_participant_id=str(data.get("custom_participant_id") or user_id)[:100],
-        preset_name=str(data.get("preset_name") or preset)[:60], token=str(data.get("token") or ""),
-        provider_created_at=_moment(data.get("created_at")), provider_updated_at=_moment(data.get("updated_at")))
+    with transaction.atomic():
+        participant = VideoParticipant.objects.create(
+            clinic=clinic, meeting=meeting, provider_participant_id=str(data["id"])[:100],
+            name=str(data.get("name") or name), picture=str(data.get("picture") or picture or "")[:500],
+            custom_participant_id=str(data.get("custom_participant_id") or user_id)[:100],
+            preset_name=str(data.get("preset_name") or preset)[:60], token=str(data.get("token") or ""),
+            provider_created_at=_moment(data.get("created_at")), provider_updated_at=_moment(data.get("updated_at")))
+        record(actor, "video_participant.add", "video_meeting", str(meeting.id), clinic=clinic,
+               participant=participant.custom_participant_id)
+    return participant
 
 
-def set_in_meeting(clinic, referral_id, meeting_id, user_id, in_meeting: bool) -> Referral:
+def referral_attendance_set(*, clinic, referral_id, meeting_id, user_id, in_meeting: bool, actor=None) -> Referral:
     """Record that the requesting professional or the specialist (`user_id`) joined or left the referral's meeting.
 
     404 for a referral or meeting not of this clinic; 409 MEETING_NOT_OF_REFERRAL when the referral already has
@@ -111,9 +119,9 @@ def set_in_meeting(clinic, referral_id, meeting_id, user_id, in_meeting: bool) -
     meeting = meeting_for(clinic, meeting_id)
     with transaction.atomic():
         referral = referral_for(clinic, referral_id)
-        referral = Referral.objects.select_for_update().get(pk=referral.pk)
+        referral = Referral.objects.for_clinic(clinic).select_for_update().get(pk=referral.pk)
         if referral.meeting_id and referral.meeting_id != meeting.id:
-            raise ApiError(409, "MEETING_NOT_OF_REFERRAL", _("This meeting is not the referral's meeting."))
+            raise MeetingNotOfReferral()
         user_uuid = _uuid(user_id)
         fields = ["meeting", "updated_at"]
         referral.meeting = meeting
@@ -124,18 +132,38 @@ def set_in_meeting(clinic, referral_id, meeting_id, user_id, in_meeting: bool) -
             referral.specialist_in_meeting = in_meeting
             fields.append("specialist_in_meeting")
         if len(fields) == 2:
-            message = _("Not a professional of this referral.")
-            raise ApiError(400, "USER_NOT_IN_REFERRAL", message, {"userId": [message]})
+            raise UserNotInReferral()
         if in_meeting and referral.status == Referral.Status.REQUESTED:
             referral.status = Referral.Status.IN_PROGRESS
             fields.append("status")
         referral.save(update_fields=fields)
+        record(actor, "referral.attendance", "referral", str(referral.id), clinic=clinic, in_meeting=in_meeting)
     return referral
 
 
-def doctor_left(clinic, doctor_id, referral_id, meeting_id) -> Referral:
+def referral_doctor_left(*, clinic, doctor_id, referral_id, meeting_id, actor=None) -> Referral:
     """A professional of the referral left its meeting (the app tells us when a doctor closes the call)."""
-    return set_in_meeting(clinic, referral_id, meeting_id, doctor_id, False)
+    return referral_attendance_set(clinic=clinic, referral_id=referral_id, meeting_id=meeting_id, user_id=doctor_id,
+                                   in_meeting=False, actor=actor)
+
+
+def video_webhook_receive(*, raw: bytes, signature: str) -> Referral | None:
+    """Dyte's meeting event as it arrived: verified by its `dyte-signature` (InvalidSignature), read as JSON with
+    `event` and `meeting.title` (InvalidInput), then applied (see `handle_webhook`)."""
+    if not verify_webhook(raw, signature):
+        raise InvalidSignature("Dyte")
+    try:
+        payload = json.loads(raw or b"null")
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidInput(CommonCode.VALIDATION_ERROR, _("The body is not JSON."))
+    if not isinstance(payload, dict):
+        raise InvalidInput(CommonCode.VALIDATION_ERROR, _("The body is not a JSON object."))
+    meeting = payload.get("meeting")
+    if not isinstance(payload.get("event"), str) or not payload["event"]:
+        raise InvalidInput.on("event", _("This field is required."))
+    if not isinstance(meeting, dict) or not isinstance(meeting.get("title"), str) or not meeting["title"]:
+        raise InvalidInput.on("meeting", _("meeting.title is required."))
+    return handle_webhook(payload)
 
 
 def handle_webhook(payload: dict) -> Referral | None:
@@ -145,6 +173,7 @@ def handle_webhook(payload: dict) -> Referral | None:
     meeting_data = payload.get("meeting") or {}
     reason = payload.get("reason")
     referral_uuid = _uuid(meeting_data.get("title"))
+    # The provider's event carries no clinic: the referral named by the meeting's title tells which one it is.
     referral = Referral.objects.filter(pk=referral_uuid).first() if referral_uuid else None
     if referral is None:
         logger.info("Dyte webhook %s for a meeting titled %r: no such referral", payload.get("event"),
@@ -157,9 +186,10 @@ def handle_webhook(payload: dict) -> Referral | None:
             logger.warning("Dyte webhook: meeting %s is not of the referral's clinic", provider_id)
             return None
         if meeting is not None and meeting_data.get("status"):
-            VideoMeeting.objects.filter(pk=meeting.pk).update(status=str(meeting_data["status"])[:20])
+            VideoMeeting.objects.for_clinic(referral.clinic_id).filter(pk=meeting.pk).update(
+                status=str(meeting_data["status"])[:20])
     if reason in WEBHOOK_REASONS:
-        Referral.objects.filter(pk=referral.pk).update(requester_in_meeting=False, specialist_in_meeting=False,
-                                                       updated_at=timezone.now())
+        Referral.objects.for_clinic(referral.clinic_id).filter(pk=referral.pk).update(
+            requester_in_meeting=False, specialist_in_meeting=False, updated_at=timezone.now())
         referral.refresh_from_db()
     return referral

@@ -12,7 +12,7 @@ from .models import Call
 @console_page
 def outbox(request):
     """The active clinic's text messages, newest first, decrypted for the member who reads them (audited)."""
-    clinic = request.membership.clinic
+    clinic = request.clinic
     page = Paginator(selectors.messages_for(clinic), 50).get_page(request.GET.get("page"))
     audit.record(request, "message.list_read", "message", purpose="console outbox",
                  ids=[str(message.pk) for message in page.object_list])
@@ -22,7 +22,7 @@ def outbox(request):
 @console_page
 def calls(request):
     """The active clinic's calls, newest first, optionally narrowed to one status."""
-    clinic = request.membership.clinic
+    clinic = request.clinic
     status = request.GET.get("status") if request.GET.get("status") in Call.Status.values else None
     rows = selectors.calls_for(clinic, status=status).order_by("-created_at", "-id")
     page = Paginator(rows, 50).get_page(request.GET.get("page"))
@@ -35,7 +35,7 @@ def calls(request):
 @console_page
 def call_detail(request, pk):
     """One call of the active clinic with its summary and transcript (audited); another clinic's call is 404."""
-    clinic = request.membership.clinic
-    call = get_object_or_404(Call, pk=pk, clinic=clinic)
+    clinic = request.clinic
+    call = get_object_or_404(Call.objects.for_clinic(clinic), pk=pk)
     audit.record(request, "call.read", "call", call.pk, purpose="console call detail")
     return render(request, "telephony/call_detail.html", {"call": call, "clinic": clinic})

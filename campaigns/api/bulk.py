@@ -8,8 +8,6 @@ from rest_framework.views import APIView
 
 from config.surfaces.tenancy import ClinicScopedMixin
 from config.surfaces import V1, VOICE
-from scheduling.models import Professional, Service
-
 from .. import bulk
 from ..models import Campaign
 
@@ -17,7 +15,8 @@ from ..models import Campaign
 class AudienceSerializer(serializers.Serializer):
     """Who to reach; every filter is optional and they combine with AND (a patient needs one of the tags)."""
 
-    tags = serializers.ListField(child=serializers.CharField(max_length=60), required=False, max_length=50)
+    tags = serializers.ListField(child=serializers.CharField(max_length=bulk.MAX_TAG_LENGTH), required=False,
+                                 max_length=bulk.MAX_AUDIENCE_TAGS)
     lastVisitBefore = serializers.DateTimeField(required=False, allow_null=True)
     lastVisitAfter = serializers.DateTimeField(required=False, allow_null=True)
     professionalId = serializers.UUIDField(required=False, allow_null=True)
@@ -25,15 +24,8 @@ class AudienceSerializer(serializers.Serializer):
     hasFutureAppointment = serializers.BooleanField(required=False, allow_null=True, default=None)
 
     def validate(self, attrs):
-        clinic = self.context["clinic"]
+        # Whether the professional and service are the clinic's is the service's rule (bulk.check_audience).
         before, after = attrs.get("lastVisitBefore"), attrs.get("lastVisitAfter")
-        if before and after and after >= before:
-            raise serializers.ValidationError({"lastVisitAfter": [_("Must be before lastVisitBefore.")]})
-        if attrs.get("professionalId") and not Professional.objects.filter(
-                clinic=clinic, pk=attrs["professionalId"]).exists():
-            raise serializers.ValidationError({"professionalId": [_("No such professional.")]})
-        if attrs.get("serviceId") and not Service.objects.filter(clinic=clinic, pk=attrs["serviceId"]).exists():
-            raise serializers.ValidationError({"serviceId": [_("No such service.")]})
         return bulk.Audience(tags=attrs.get("tags") or None, last_visit_before=before, last_visit_after=after,
                              professional_id=attrs.get("professionalId"), service_id=attrs.get("serviceId"),
                              has_future_appointment=attrs.get("hasFutureAppointment"))
@@ -59,7 +51,7 @@ class PreviewRequestSerializer(serializers.Serializer):
 
 
 class CampaignCreateSerializer(PreviewRequestSerializer):
-    name = serializers.CharField(max_length=200)
+    name = serializers.CharField(max_length=bulk.MAX_NAME_LENGTH)
 
 
 class SegmentsSerializer(serializers.Serializer):
@@ -141,14 +133,15 @@ class CampaignPreviewV1(V1.view, CampaignScoped, APIView):
     @extend_schema(request=PreviewRequestSerializer, responses={200: PreviewSerializer},
                    operation_id="v1_campaigns_preview")
     def post(self, request):
-        payload = PreviewRequestSerializer(data=request.data, context={"clinic": self.clinic})
+        payload = PreviewRequestSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        return Response(bulk.preview(self.clinic, payload.validated_data["message"],
-                                     payload.validated_data["audience"]))
+        return Response(bulk.campaign_preview(clinic=self.clinic, message=payload.validated_data["message"],
+                                              audience=payload.validated_data["audience"]))
 
 
 class CampaignListCreateV1(V1.view, CampaignScoped, generics.ListAPIView):
-    """GET /v1/campaigns (newest first, cursor); POST creates the campaign and starts sending it."""
+    """GET /v1/campaigns (newest first, cursor); POST creates the campaign and queues its sending (the task sends
+    it in batches; the answer comes back before any SMS leaves)."""
 
     serializer_class = CampaignSerializer
     cursor_fields = (("createdAt", "-created_at"), ("id", "-id"))
@@ -156,12 +149,11 @@ class CampaignListCreateV1(V1.view, CampaignScoped, generics.ListAPIView):
     @extend_schema(request=CampaignCreateSerializer, responses={201: CampaignSerializer},
                    operation_id="v1_campaigns_create")
     def post(self, request):
-        payload = CampaignCreateSerializer(data=request.data, context={"clinic": self.clinic})
+        payload = CampaignCreateSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         data = payload.validated_data
-        campaign = bulk.create_campaign(self.clinic, name=data["name"], message=data["message"],
-                                        audience=data["audience"], created_by=request.auth.membership,
-                                        source=request)
+        campaign = bulk.campaign_send(clinic=self.clinic, name=data["name"], message=data["message"],
+                                      audience=data["audience"], created_by=request.auth.membership, actor=request)
         return Response(CampaignSerializer(self.campaign(campaign.pk)).data, status=status.HTTP_201_CREATED)
 
 
@@ -176,7 +168,7 @@ class CampaignCancelV1(V1.view, CampaignScoped, APIView):
 
     @extend_schema(request=None, responses={200: CampaignSerializer}, operation_id="v1_campaigns_cancel")
     def post(self, request, pk):
-        campaign = bulk.cancel_campaign(self.campaign(pk), source=request)
+        campaign = bulk.campaign_cancel(clinic=self.clinic, campaign=self.campaign(pk), actor=request)
         return Response(CampaignSerializer(self.campaign(campaign.pk)).data)
 
 

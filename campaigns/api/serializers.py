@@ -1,4 +1,4 @@
-"""Shapes of engagement on the API surfaces (camelCase, as the seeds write them)."""
+"""Shapes of engagement on the API surfaces (camelCase, as docs/api/clinic-v1.md and docs/api/voice.md write them)."""
 import uuid
 
 from django.utils.translation import gettext as _
@@ -53,7 +53,7 @@ class TaskSerializer(serializers.Serializer):
 
     id = serializers.UUIDField(read_only=True)
     title = serializers.CharField(max_length=200)
-    description = serializers.CharField(required=False, allow_blank=True, default="")
+    description = serializers.CharField(max_length=5000, required=False, allow_blank=True, default="")
     contactId = serializers.CharField(required=False, allow_null=True, default=None, max_length=32, write_only=True)
     patientId = serializers.CharField(required=False, allow_null=True, default=None, max_length=32, write_only=True)
     dueAt = serializers.DateTimeField(source="due_at", required=False, allow_null=True, default=None)
@@ -74,7 +74,7 @@ class TaskSerializer(serializers.Serializer):
         attrs.pop("patientId", None)
         attrs["patient"] = None
         if reference:
-            attrs["patient"] = Patient.objects.filter(clinic=clinic, hash=reference).first()
+            attrs["patient"] = Patient.objects.for_clinic(clinic).filter(hash=reference).first()
             if attrs["patient"] is None:
                 raise serializers.ValidationError({"contactId": [_("No such contact.")]})
         assignee = attrs.pop("assignee", None)
@@ -86,7 +86,8 @@ class TaskSerializer(serializers.Serializer):
                 member_id = uuid.UUID(str(assignee))
             except ValueError:
                 member_id = None
-            attrs["assignee"] = Membership.objects.filter(clinic=clinic, pk=member_id).first() if member_id else None
+            attrs["assignee"] = (Membership.objects.for_clinic(clinic).filter(pk=member_id).first()
+                                 if member_id else None)
             if attrs["assignee"] is None:
                 raise serializers.ValidationError(
                     {"assignee": [_("Use a member id of this clinic or \"phone_agent\".")]})

@@ -1,5 +1,7 @@
 """Engagement on the API surfaces: triage links and dashboard stats on /v1, follow-up tasks on the voice API."""
 import datetime as dt
+import uuid
+from zoneinfo import ZoneInfo
 
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -25,12 +27,23 @@ def parse_moment(value, name, *, end_of_day=False, zone=None):
     """An ISO 8601 date or datetime query parameter as an aware datetime; ValidationError naming it."""
     if value in (None, ""):
         return None
-    moment = parse_datetime(value)
+    if len(value) > 40:
+        raise ValidationError({name: [_("Use an ISO 8601 date or date-time.")]})
+    try:
+        moment = parse_datetime(value)
+    except ValueError:
+        moment = None
     if moment is None:
-        day = parse_date(value)
+        try:
+            day = parse_date(value)
+        except ValueError:
+            day = None
         if day is None:
             raise ValidationError({name: [_("Use an ISO 8601 date or date-time.")]})
-        moment = dt.datetime.combine(day + dt.timedelta(days=1) if end_of_day else day, dt.time())
+        try:
+            moment = dt.datetime.combine(day + dt.timedelta(days=1) if end_of_day else day, dt.time())
+        except OverflowError:
+            raise ValidationError({name: [_("Use an ISO 8601 date or date-time.")]})
     if timezone.is_naive(moment):
         moment = timezone.make_aware(moment, zone or dt.timezone.utc)
     return moment
@@ -41,9 +54,9 @@ class TriageSendV1(V1.view, ClinicScopedMixin, APIView):
 
     @extend_schema(request=None, responses={201: serializers.TriageSentSerializer})
     def post(self, request, appointment_id):
-        appointment = get_object_or_404(Appointment.objects.select_related("clinic", "patient"),
-                                        clinic=self.clinic, pk=appointment_id)
-        link, message = services.send_triage_link(appointment, source=request)
+        appointment = get_object_or_404(Appointment.objects.for_clinic(self.clinic).select_related("clinic", "patient"),
+                                        pk=appointment_id)
+        link, message = services.triage_link_send(clinic=self.clinic, appointment=appointment, actor=request)
         body = serializers.TriageSentSerializer({
             "appointment_id": appointment.id, "link_id": link.id, "message_id": message.id,
             "status": message.status, "expires_at": link.expires_at}).data
@@ -59,8 +72,6 @@ class DashboardStatsV1(V1.view, APIView):
                                OpenApiParameter("to", str, required=False)],
                    responses={200: serializers.DashboardStatsSerializer})
     def get(self, request):
-        from zoneinfo import ZoneInfo
-
         clinic = request.auth.clinic
         zone = ZoneInfo(clinic.timezone or "UTC")
         end = parse_moment(request.query_params.get("to"), "to", end_of_day=True, zone=zone) or timezone.now()
@@ -85,8 +96,14 @@ class TaskVoiceListCreate(VOICE.view, ClinicScopedMixin, generics.ListCreateAPIV
             raise ValidationError({"status": [_("Must be one of: %(choices)s.")
                                               % {"choices": ", ".join(Task.Status.values)}]})
         due_before = parse_moment(params.get("due_before") or params.get("dueBefore"), "due_before")
+        assignee = params.get("assignee") or None
+        if assignee and assignee != Task.PHONE_AGENT:
+            try:
+                assignee = str(uuid.UUID(assignee))
+            except ValueError:
+                raise ValidationError({"assignee": [_("Use a member id or \"phone_agent\".")]})
         return selectors.tasks_for(self.clinic, status=status_filter, due_before=due_before,
-                                   assignee=params.get("assignee") or None).order_by("due_at", "created_at", "id")
+                                   assignee=assignee).order_by("due_at", "created_at", "id")
 
     def get_serializer_context(self):
         return {**super().get_serializer_context(), "clinic": self.clinic}
@@ -96,7 +113,7 @@ class TaskVoiceListCreate(VOICE.view, ClinicScopedMixin, generics.ListCreateAPIV
         payload = serializers.TaskSerializer(data=request.data, context=self.get_serializer_context())
         payload.is_valid(raise_exception=True)
         data = payload.validated_data
-        task = services.create_task(self.clinic, source=request, **data)
+        task = services.task_create(clinic=self.clinic, actor=request, **data)
         response = Response(serializers.TaskSerializer(task, context=self.get_serializer_context()).data,
                             status=status.HTTP_201_CREATED)
         response.message = _("Task created")

@@ -1,4 +1,4 @@
-"""Tasks on the voice API (seed 003): follow-ups for staff or the phone agent."""
+"""Tasks on the voice API (docs/api/voice.md): follow-ups for staff or the phone agent."""
 import datetime as dt
 
 import pytest

@@ -153,12 +153,12 @@ def test_creating_a_campaign_sends_one_personalised_sms_per_consenting_patient(
 def test_running_the_send_task_twice_sends_one_message_per_patient(clinic, daytime):
     for _index in range(3):
         patient(clinic)
-    campaign = bulk.create_campaign(clinic, name="Check-up", message="Olá {name}", audience=bulk.Audience())
+    campaign = bulk.campaign_send(clinic=clinic, name="Check-up", message="Olá {name}", audience=bulk.Audience())
 
     send_campaign.delay(str(campaign.id))
     send_campaign.delay(str(campaign.id))
     # A worker restarted with the same task id in hand runs the service itself again.
-    bulk.send_next_batch(campaign.id)
+    bulk.campaign_batch_send(campaign_id=campaign.id)
 
     assert campaign_outbox(campaign).count() == 3
     assert CampaignRecipient.objects.filter(campaign=campaign, status="sent").count() == 3
@@ -166,7 +166,7 @@ def test_running_the_send_task_twice_sends_one_message_per_patient(clinic, dayti
 
 def test_a_claim_left_by_a_crashed_worker_is_never_sent_again(clinic, daytime):
     patient(clinic)
-    campaign = bulk.create_campaign(clinic, name="Check-up", message="Olá", audience=bulk.Audience())
+    campaign = bulk.campaign_send(clinic=clinic, name="Check-up", message="Olá", audience=bulk.Audience())
     CampaignRecipient.objects.filter(campaign=campaign).update(status=CampaignRecipient.Status.SENDING)
 
     send_campaign.delay(str(campaign.id))
@@ -177,9 +177,9 @@ def test_a_claim_left_by_a_crashed_worker_is_never_sent_again(clinic, daytime):
 def test_cancel_mid_way_stops_the_remaining_recipients(client_for, clinic, daytime):
     for _index in range(5):
         patient(clinic)
-    campaign = bulk.create_campaign(clinic, name="Check-up", message="Olá {name}", audience=bulk.Audience())
+    campaign = bulk.campaign_send(clinic=clinic, name="Check-up", message="Olá {name}", audience=bulk.Audience())
 
-    first = bulk.send_next_batch(campaign.id, batch_size=2)
+    first = bulk.campaign_batch_send(campaign_id=campaign.id, batch_size=2)
     assert (first.sent, first.remaining) == (2, 3)
     response = client_for.post(f"/v1/campaigns/{campaign.pk}/cancel")
     send_campaign.delay(str(campaign.id))
@@ -193,7 +193,7 @@ def test_cancel_mid_way_stops_the_remaining_recipients(client_for, clinic, dayti
 
 def test_cancelling_a_completed_campaign_is_a_conflict(client_for, clinic, daytime):
     patient(clinic)
-    campaign = bulk.create_campaign(clinic, name="Check-up", message="Olá", audience=bulk.Audience())
+    campaign = bulk.campaign_send(clinic=clinic, name="Check-up", message="Olá", audience=bulk.Audience())
     send_campaign.delay(str(campaign.id))
 
     response = client_for.post(f"/v1/campaigns/{campaign.pk}/cancel")
@@ -204,10 +204,10 @@ def test_cancelling_a_completed_campaign_is_a_conflict(client_for, clinic, dayti
 
 def test_nothing_is_sent_in_the_clinics_quiet_hours(clinic):
     patient(clinic)
-    campaign = bulk.create_campaign(clinic, name="Check-up", message="Olá", audience=bulk.Audience())
+    campaign = bulk.campaign_send(clinic=clinic, name="Check-up", message="Olá", audience=bulk.Audience())
     night = timezone.now().replace(hour=23, minute=30, second=0, microsecond=0)  # 23:30 UTC is night in Lisbon
 
-    result = bulk.send_next_batch(campaign.id, now=night)
+    result = bulk.campaign_batch_send(campaign_id=campaign.id, now=night)
 
     assert (result.sent, result.remaining, result.deferred) == (0, 1, "quiet_hours")
     assert campaign_outbox(campaign).count() == 0
@@ -218,11 +218,11 @@ def test_the_clinics_send_rate_caps_a_minute(clinic):
     clinic.save()
     for _index in range(3):
         patient(clinic)
-    campaign = bulk.create_campaign(clinic, name="Check-up", message="Olá", audience=bulk.Audience())
+    campaign = bulk.campaign_send(clinic=clinic, name="Check-up", message="Olá", audience=bulk.Audience())
 
-    first = bulk.send_next_batch(campaign.id, now=AFTERNOON)
-    second = bulk.send_next_batch(campaign.id, now=AFTERNOON)
-    third = bulk.send_next_batch(campaign.id, now=AFTERNOON + dt.timedelta(minutes=1))
+    first = bulk.campaign_batch_send(campaign_id=campaign.id, now=AFTERNOON)
+    second = bulk.campaign_batch_send(campaign_id=campaign.id, now=AFTERNOON)
+    third = bulk.campaign_batch_send(campaign_id=campaign.id, now=AFTERNOON + dt.timedelta(minutes=1))
 
     assert (first.sent, second.sent, second.deferred, third.sent) == (2, 0, "rate_limit", 1)
     assert Campaign.objects.get(pk=campaign.pk).status == "completed"
@@ -288,11 +288,11 @@ def test_campaigns_sending_side_by_side_share_the_clinics_rate(clinic):
     clinic.save()
     patient(clinic)
     patient(clinic)
-    first = bulk.create_campaign(clinic, name="A", message="Ola", audience=bulk.Audience())
-    second = bulk.create_campaign(clinic, name="B", message="Ola", audience=bulk.Audience())
+    first = bulk.campaign_send(clinic=clinic, name="A", message="Ola", audience=bulk.Audience())
+    second = bulk.campaign_send(clinic=clinic, name="B", message="Ola", audience=bulk.Audience())
 
-    sent_first = bulk.send_next_batch(first.id, now=AFTERNOON)
-    sent_second = bulk.send_next_batch(second.id, now=AFTERNOON)
+    sent_first = bulk.campaign_batch_send(campaign_id=first.id, now=AFTERNOON)
+    sent_second = bulk.campaign_batch_send(campaign_id=second.id, now=AFTERNOON)
 
     assert (sent_first.sent, sent_second.sent, sent_second.remaining) == (2, 1, 1)
     assert Message.objects.filter(clinic=clinic).count() == 3

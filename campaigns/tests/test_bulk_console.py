@@ -55,8 +55,8 @@ def test_create_sends_and_detail_shows_counts(editor, clinic, django_capture_on_
 def test_cancel_button_stops_a_sending_campaign(editor, clinic):
     for _index in range(3):
         consenting(clinic)
-    campaign = bulk.create_campaign(clinic, name="Gripe", message="Ola", audience=bulk.Audience())
-    bulk.send_next_batch(campaign.id, batch_size=1)
+    campaign = bulk.campaign_send(clinic=clinic, name="Gripe", message="Ola", audience=bulk.Audience())
+    bulk.campaign_batch_send(campaign_id=campaign.id, batch_size=1)
     assert "Cancel sending" in editor.get(reverse("campaigns:bulk_detail", args=[campaign.id])).content.decode()
 
     editor.post(reverse("campaigns:bulk_cancel", args=[campaign.id]))
@@ -76,7 +76,7 @@ def test_viewer_cannot_send_or_cancel(client, clinic):
     campaign = Campaign.objects.create(clinic=clinic, name="Gripe", message="Ola", status="sending")
     assert "Create and send" not in viewer.get(reverse("campaigns:bulk_list")).content.decode()
     assert viewer.post(reverse("campaigns:bulk_list"), {"action": "send", "name": "x",
-                                                         "message": "y"}).status_code == 404
+                                                         "message": "y"}).status_code == 403
     assert viewer.post(reverse("campaigns:bulk_cancel", args=[campaign.id])).status_code == 403
     assert Campaign.objects.get(pk=campaign.pk).status == "sending"
 

@@ -55,8 +55,8 @@ def test_viewer_sees_masked_patients(viewer, maria):
 
 def test_patient_page_shows_triage_answers_and_feedback(admin, clinic, maria):
     appointment = AppointmentFactory(clinic=clinic, patient=maria)
-    link, _message = services.send_triage_link(appointment)
-    services.submit_triage(link, {"reason": "Dor lombar", "allergies": "yes"})
+    link, _message = services.triage_link_send(clinic=appointment.clinic, appointment=appointment)
+    services.triage_submit(link=link, submitted={"reason": "Dor lombar", "allergies": "yes"})
 
     response = admin.get(reverse("campaigns:patient", args=[maria.hash]))
 

@@ -39,7 +39,7 @@ def test_scan_requests_feedback_once_per_completed_appointment(clinic):
 
 def test_feedback_form_stores_score_and_comment_once(clinic, client):
     appointment = completed(clinic)
-    services.request_feedback(appointment)
+    services.feedback_request(appointment=appointment)
     token = feedback_token(appointment)
 
     form = client.get(f"/feedback/{token}")
@@ -59,7 +59,7 @@ def test_feedback_form_stores_score_and_comment_once(clinic, client):
 @pytest.mark.parametrize("score", ["11", "-1", "", "ten"])
 def test_bad_score_shows_the_form_again(clinic, client, score):
     appointment = completed(clinic)
-    services.request_feedback(appointment)
+    services.feedback_request(appointment=appointment)
     response = client.post(f"/feedback/{feedback_token(appointment)}", {"score": score})
     assert response.status_code == 400
     assert "0 a 10" in response.content.decode()  # the clinic speaks pt-PT
@@ -68,7 +68,7 @@ def test_bad_score_shows_the_form_again(clinic, client, score):
 
 def test_expired_and_forged_feedback_links_get_clear_pages(clinic, client):
     appointment = completed(clinic)
-    services.request_feedback(appointment)
+    services.feedback_request(appointment=appointment)
     token = feedback_token(appointment)
     assert client.get(f"/feedback/{token[:-3]}abc").status_code == 404
     PatientLink.objects.update(expires_at=timezone.now() - dt.timedelta(seconds=1))

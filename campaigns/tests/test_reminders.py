@@ -25,8 +25,8 @@ def test_job_run_twice_sends_exactly_one_sms_per_appointment(clinic):
     first = AppointmentFactory(clinic=clinic, starts_at=NOON + dt.timedelta(hours=20))
     second = AppointmentFactory(clinic=clinic, starts_at=NOON + dt.timedelta(hours=23))
 
-    assert services.send_due_reminders(now=NOON) == 2
-    assert services.send_due_reminders(now=NOON + dt.timedelta(minutes=5)) == 0
+    assert services.reminders_send_due(now=NOON) == 2
+    assert services.reminders_send_due(now=NOON + dt.timedelta(minutes=5)) == 0
 
     assert reminder_messages().count() == 2
     for appointment in (first, second):
@@ -50,19 +50,19 @@ def test_beat_task_sends_due_reminders_once(clinic):
 
 def test_reminder_is_not_sent_before_the_clinic_reminder_window(clinic):
     AppointmentFactory(clinic=clinic, starts_at=NOON + dt.timedelta(hours=30))
-    assert services.send_due_reminders(now=NOON) == 0
+    assert services.reminders_send_due(now=NOON) == 0
 
     clinic.booking_rules = {"reminder_hours": 48}
     clinic.save()
-    assert services.send_due_reminders(now=NOON) == 1
+    assert services.reminders_send_due(now=NOON) == 1
 
 
 def test_reminder_due_in_quiet_hours_waits_for_their_end(clinic):
     appointment = AppointmentFactory(clinic=clinic, starts_at=dt.datetime(2026, 11, 27, 10, 0, tzinfo=UTC))
 
-    assert services.send_due_reminders(now=dt.datetime(2026, 11, 26, 22, 0, tzinfo=UTC)) == 0
-    assert services.send_due_reminders(now=dt.datetime(2026, 11, 27, 8, 59, tzinfo=UTC)) == 0
-    assert services.send_due_reminders(now=dt.datetime(2026, 11, 27, 9, 0, tzinfo=UTC)) == 1
+    assert services.reminders_send_due(now=dt.datetime(2026, 11, 26, 22, 0, tzinfo=UTC)) == 0
+    assert services.reminders_send_due(now=dt.datetime(2026, 11, 27, 8, 59, tzinfo=UTC)) == 0
+    assert services.reminders_send_due(now=dt.datetime(2026, 11, 27, 9, 0, tzinfo=UTC)) == 1
     assert Reminder.objects.get(appointment=appointment).state == Reminder.State.SENT
 
 
@@ -70,22 +70,22 @@ def test_clinic_quiet_hours_are_configurable(clinic):
     clinic.booking_rules = {"quiet_hours": {"start": "12:00", "end": "13:00"}}
     clinic.save()
     AppointmentFactory(clinic=clinic, starts_at=NOON + dt.timedelta(hours=5))
-    assert services.send_due_reminders(now=NOON) == 0
-    assert services.send_due_reminders(now=NOON + dt.timedelta(hours=1)) == 1
+    assert services.reminders_send_due(now=NOON) == 0
+    assert services.reminders_send_due(now=NOON + dt.timedelta(hours=1)) == 1
 
 
 def test_cancelled_and_past_appointments_get_no_reminder(clinic):
     AppointmentFactory(clinic=clinic, starts_at=NOON + dt.timedelta(hours=5), status=Appointment.Status.CANCELLED)
     AppointmentFactory(clinic=clinic, starts_at=NOON - dt.timedelta(hours=1))
-    assert services.send_due_reminders(now=NOON) == 0
+    assert services.reminders_send_due(now=NOON) == 0
     assert reminder_messages().count() == 0
 
 
 def test_patient_who_refused_sms_gets_none_and_is_not_retried(clinic):
     appointment = AppointmentFactory(clinic=clinic, starts_at=NOON + dt.timedelta(hours=5),
                                      patient__consents={"sms": False})
-    services.send_due_reminders(now=NOON)
-    services.send_due_reminders(now=NOON + dt.timedelta(minutes=5))
+    services.reminders_send_due(now=NOON)
+    services.reminders_send_due(now=NOON + dt.timedelta(minutes=5))
     assert reminder_messages().count() == 0
     assert Reminder.objects.get(appointment=appointment).state == Reminder.State.FAILED
 
@@ -106,17 +106,17 @@ def test_crash_between_send_and_bookkeeping_still_leads_to_one_sms(clinic):
     with connection.cursor() as cursor:
         cursor.execute(CRASH_TRIGGER)
 
-    services.send_due_reminders(now=NOON)  # the SMS leaves, then recording it fails
+    services.reminders_send_due(now=NOON)  # the SMS leaves, then recording it fails
 
     assert reminder_messages().count() == 1
     assert Reminder.objects.get(appointment=appointment).state == Reminder.State.SENDING
     with connection.cursor() as cursor:
         cursor.execute("DROP TRIGGER test_crash_before_bookkeeping ON campaigns_reminder")
 
-    services.send_due_reminders(now=NOON + dt.timedelta(minutes=5))  # restarted beat: the claim stands
+    services.reminders_send_due(now=NOON + dt.timedelta(minutes=5))  # restarted beat: the claim stands
     assert reminder_messages().count() == 1
 
-    services.send_due_reminders(now=NOON + dt.timedelta(minutes=15))  # later run settles the claim
+    services.reminders_send_due(now=NOON + dt.timedelta(minutes=15))  # later run settles the claim
     reminder = Reminder.objects.get(appointment=appointment)
     assert reminder.state == Reminder.State.SENT
     assert reminder.message_id == reminder_messages().get().id
@@ -128,7 +128,7 @@ def test_crash_before_the_sms_left_is_settled_as_unknown_and_not_resent(clinic):
     # A claim whose worker died before sending: nothing in the outbox carries its purpose.
     Reminder.objects.create(clinic=clinic, appointment=appointment, claimed_at=NOON - dt.timedelta(minutes=30))
 
-    services.send_due_reminders(now=NOON)
+    services.reminders_send_due(now=NOON)
 
     assert reminder_messages().count() == 0
     assert Reminder.objects.get(appointment=appointment).state == Reminder.State.UNKNOWN
@@ -149,13 +149,13 @@ def test_unique_claim_is_enforced_by_the_database(clinic):
 def reminded(clinic):
     appointment = AppointmentFactory(clinic=clinic, starts_at=NOON + dt.timedelta(hours=5),
                                      patient__phone="+351912345678")
-    services.send_due_reminders(now=NOON)
+    services.reminders_send_due(now=NOON)
     return appointment
 
 
 @pytest.mark.parametrize("body", ["SIM", "sim, obrigado", "YES", "1", "Confirmo"])
 def test_reply_confirms_the_reminded_appointment(clinic, reminded, body):
-    outcome = services.handle_inbound_reply(clinic, "+351912345678", body, now=NOON + dt.timedelta(minutes=10))
+    outcome = services.reminder_reply_handle(clinic=clinic, from_phone="+351912345678", body=body, now=NOON + dt.timedelta(minutes=10))
     assert outcome.action == "confirmed" and outcome.appointment == reminded
     reminded.refresh_from_db()
     assert reminded.status == Appointment.Status.CONFIRMED
@@ -164,14 +164,14 @@ def test_reply_confirms_the_reminded_appointment(clinic, reminded, body):
 
 @pytest.mark.parametrize("body", ["NAO", "Não", "no", "2", "CANCELAR"])
 def test_reply_cancels_the_reminded_appointment(clinic, reminded, body):
-    outcome = services.handle_inbound_reply(clinic, "912 345 678", body, now=NOON + dt.timedelta(minutes=10))
+    outcome = services.reminder_reply_handle(clinic=clinic, from_phone="912 345 678", body=body, now=NOON + dt.timedelta(minutes=10))
     assert outcome.action == "cancelled"
     reminded.refresh_from_db()
     assert reminded.status == Appointment.Status.CANCELLED
 
 
 def test_reply_that_is_not_an_answer_changes_nothing(clinic, reminded):
-    assert services.handle_inbound_reply(clinic, "+351912345678", "Posso levar o meu filho?",
+    assert services.reminder_reply_handle(clinic=clinic, from_phone="+351912345678", body="Posso levar o meu filho?",
                                          now=NOON + dt.timedelta(minutes=10)) is None
     reminded.refresh_from_db()
     assert reminded.status == Appointment.Status.SCHEDULED
@@ -179,7 +179,7 @@ def test_reply_that_is_not_an_answer_changes_nothing(clinic, reminded):
 
 def test_reply_from_another_number_or_clinic_changes_nothing(clinic, other_clinic, reminded):
     later = NOON + dt.timedelta(minutes=10)
-    assert services.handle_inbound_reply(clinic, "+351912999999", "SIM", now=later) is None
-    assert services.handle_inbound_reply(other_clinic, "+351912345678", "SIM", now=later) is None
+    assert services.reminder_reply_handle(clinic=clinic, from_phone="+351912999999", body="SIM", now=later) is None
+    assert services.reminder_reply_handle(clinic=other_clinic, from_phone="+351912345678", body="SIM", now=later) is None
     reminded.refresh_from_db()
     assert reminded.status == Appointment.Status.SCHEDULED

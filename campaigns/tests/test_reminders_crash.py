@@ -30,8 +30,8 @@ CLEAN_UP = """
 DROP TRIGGER IF EXISTS test_slow_bookkeeping ON campaigns_reminder;
 DROP FUNCTION IF EXISTS test_slow_bookkeeping();
 """
-WORKER = ("import datetime as dt; from campaigns.services import send_due_reminders; "
-          f"send_due_reminders(now=dt.datetime.fromisoformat({NOON.isoformat()!r}))")
+WORKER = ("import datetime as dt; from campaigns.services import reminders_send_due; "
+          f"reminders_send_due(now=dt.datetime.fromisoformat({NOON.isoformat()!r}))")
 
 
 def _backend_in_bookkeeping():
@@ -79,10 +79,10 @@ def test_worker_killed_between_send_and_bookkeeping_leads_to_one_sms(clinic):
     reminder = Reminder.objects.get(appointment=appointment)
     assert reminder.state == Reminder.State.SENDING and reminder.message_id is None
 
-    assert services.send_due_reminders(now=NOON + dt.timedelta(minutes=5)) == 0  # beat restarts
+    assert services.reminders_send_due(now=NOON + dt.timedelta(minutes=5)) == 0  # beat restarts
     assert reminder_messages().count() == 1
 
-    services.send_due_reminders(now=NOON + dt.timedelta(minutes=15))  # the claim is settled from the outbox
+    services.reminders_send_due(now=NOON + dt.timedelta(minutes=15))  # the claim is settled from the outbox
     reminder.refresh_from_db()
     assert reminder.state == Reminder.State.SENT
     assert reminder.message_id == reminder_messages().get().id

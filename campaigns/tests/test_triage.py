@@ -97,7 +97,7 @@ def test_service_questionnaire_replaces_the_clinic_default(clinic, appointment, 
         {"id": "fever", "label": "Tem febre?", "type": "yesno", "required": True}])
     assert "Tem febre?" in client.get(f"/triagem/{token}").content.decode()
 
-    services.save_questionnaire(clinic, appointment.service, [
+    services.questionnaire_save(clinic=clinic, service=appointment.service, questions=[
         {"id": "fasting", "label": "Está em jejum?", "type": "yesno", "required": True}])
     html = client.get(f"/triagem/{token}").content.decode()
     assert "Está em jejum?" in html and "Tem febre?" not in html
@@ -146,6 +146,6 @@ def test_forged_link_gets_a_clear_404_page(client, token):
 def test_feedback_token_does_not_open_the_triage_form(clinic, client):
     appointment = AppointmentFactory(clinic=clinic, status=Appointment.Status.COMPLETED,
                                      starts_at=timezone.now() - dt.timedelta(hours=2))
-    services.request_feedback(appointment)
+    services.feedback_request(appointment=appointment)
     token = re.search(r"/feedback/(\S+)", Message.objects.get().body).group(1)
     assert client.get(f"/triagem/{token}").status_code == 404

@@ -1,5 +1,5 @@
 """Routes of the scheduling app on the voice surface (docs/api/voice.md): `{"success", "message", "data"}`."""
-from django.urls import include, path
+from django.urls import path
 
 from config.surfaces import VOICE
 
@@ -17,5 +17,4 @@ class SchedulesVoice(VOICE.view, views.ScheduleListView):
 urlpatterns = [
     path("appointments", AppointmentsVoice.as_view(), name="voice-appointments"),
     path("schedules", SchedulesVoice.as_view(), name="voice-schedules"),
-    path("", include("scheduling.api.patient_urls_voice")),
 ]

@@ -34,6 +34,7 @@ def test_post_existing_phone_and_name_returns_the_existing_contact_with_200(clin
     assert response.status_code == 200
     assert response.json()["data"]["id"] == patient.hash
     assert response.json()["data"]["type"] == "patient"
+    # The merge itself (e-mail, tags) is telephony's contact_upsert: telephony/tests/test_api_contacts.py.
     assert response.json()["data"]["name"] == "Ana Lopes"
     assert Patient.objects.filter(clinic=clinic).count() == 1
 

@@ -29,12 +29,12 @@ def seen_patient(clinic):
                              email="maria@example.pt", consents={"sms": True, "marketing": True},
                              external_id="EXT-42")
     appointment = AppointmentFactory(clinic=clinic, patient=patient, notes="Dores de cabeça frequentes")
-    link, _message = engagement.send_triage_link(appointment)
-    engagement.submit_triage(link, {"reason": "Enxaqueca", "allergies": "no"})
+    link, _message = engagement.triage_link_send(clinic=appointment.clinic, appointment=appointment)
+    engagement.triage_submit(link=link, submitted={"reason": "Enxaqueca", "allergies": "no"})
     Appointment.objects.filter(pk=appointment.pk).update(status=Appointment.Status.COMPLETED)
     appointment.refresh_from_db()
-    feedback_link = engagement.request_feedback(appointment)
-    engagement.submit_feedback(feedback_link, 9, "Muito atenciosa")
+    feedback_link = engagement.feedback_request(appointment=appointment)
+    engagement.feedback_submit(link=feedback_link, score=9, comment="Muito atenciosa")
     TaskFactory(clinic=clinic, patient=patient, title="Ligar à Maria", description="Resultados das análises")
     CallFactory(clinic=clinic, phone_number="+351912345678", summary="Maria pediu uma consulta")
     return patient

@@ -5,6 +5,7 @@ Choice documented here: the action token is shown again by `GET /api/agents/{age
 shows, because an encrypted copy is kept next to its digest; only a clinic admin (or a write key) may read it.
 """
 import datetime as dt
+import json
 
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -43,6 +44,12 @@ class AgentUpdateSerializer(serializers.Serializer):
     agent_name = serializers.CharField(max_length=200, required=False)
     status = serializers.ChoiceField(choices=Agent.Status.values, required=False)
     elevenlabs_metadata = serializers.DictField(required=False)
+
+    def validate_elevenlabs_metadata(self, value):
+        # Provider ids and a few settings: a small flat object, not a document.
+        if len(json.dumps(value, default=str)) > 4000 or any(isinstance(item, (dict, list)) for item in value.values()):
+            raise serializers.ValidationError(_("A flat object of at most 4000 characters."))
+        return value
 
     def validate(self, attrs):
         if not attrs:
@@ -145,7 +152,7 @@ class AgentUpdate(AgentMixin, APIView):
         agent = self.get_agent(agent_id)
         payload = AgentUpdateSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        return Response(AgentSerializer(agents.update_agent(agent, **payload.validated_data)).data)
+        return Response(AgentSerializer(agents.agent_update(agent=agent, actor=request, **payload.validated_data)).data)
 
 
 class AgentToken(AgentMixin, APIView):
@@ -169,7 +176,7 @@ class AgentTokenRegenerate(AgentMixin, APIView):
 
     @extend_schema(request=None, responses=AgentTokenSerializer)
     def post(self, request, agent_id):
-        agent, token = agents.regenerate_token(self.get_agent(agent_id), actor=request)
+        agent, token = agents.agent_token_regenerate(agent=self.get_agent(agent_id), actor=request)
         return Response({"agent_id": agent.agent_id, "api_token": token, "token_preview": agent.token_preview,
                          "message": _("Token regenerated successfully. Update this token in your ElevenLabs agent "
                                       "configuration.")})

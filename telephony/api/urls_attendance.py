@@ -1,4 +1,4 @@
-"""The attendance service of video consultations (seed 002), mounted at /attendance-service/ on the dashboard
+"""The attendance service of video consultations (docs/api/video.md), mounted at /attendance-service/ on the dashboard
 surface's conventions, and the join page of the offline video backend."""
 from django.urls import path
 

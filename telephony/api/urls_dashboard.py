@@ -1,9 +1,7 @@
 """Routes of the telephony app on the dashboard surface, and Twilio's webhooks (signature-verified)."""
 from django.urls import path
 
-from telephony import webhooks
-
-from . import agents, video, views, voice
+from . import agents, video, views, voice, webhooks
 
 urlpatterns = [
     path("calls", views.CallDashboardListCreate.as_view(), name="dashboard-calls"),

@@ -1,9 +1,9 @@
-"""Video consultations (seed 002) on the dashboard surface: Dyte meetings and participants, who is in a
-referral's call, and Dyte's webhook. Field names are the seed's own (titleMeet, idMeet, type_preset, inMeeting...).
+"""Video consultations (docs/api/video.md) on the dashboard surface: Dyte meetings and participants, who is in a
+referral's call, and Dyte's webhook. Field names are the documented ones (titleMeet, idMeet, type_preset, inMeeting...).
 """
-import json
-
-from django.utils.translation import gettext as _
+from django.conf import settings
+from django.shortcuts import render
+from django.urls import reverse
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
@@ -12,10 +12,10 @@ from rest_framework.views import APIView
 
 from config.surfaces.tenancy import ClinicScopedMixin
 from config.surfaces import DASHBOARD
-from config.surfaces.errors import ApiError
 
 from .. import video
-from ..backends.video import PRESETS
+from ..backends.video import PRESETS, LocalVideoBackend
+from ..models import VideoParticipant
 
 WEBHOOK_DONE = "Videochamada atualizada com sucesso!"
 
@@ -80,9 +80,6 @@ class ParticipantSerializer(serializers.Serializer):
         data = super().to_representation(participant)
         if participant.meeting.provider == "local":
             # Dyte's clients join with the token; the offline backend has its own page to open instead.
-            from django.conf import settings
-            from django.urls import reverse
-
             data["join_url"] = settings.SITE_URL.rstrip("/") + reverse("video-local-join", args=[participant.token])
         return data
 
@@ -130,7 +127,7 @@ class DyteMeetingCreate(VideoView):
                    responses={201: data_envelope("DyteMeetingResponse", MeetingSerializer())})
     def post(self, request):
         data = self.payload(MeetingRequestSerializer)
-        meeting = video.create_meeting(self.clinic, data["titleMeet"])
+        meeting = video.meeting_create(clinic=self.clinic, title=data["titleMeet"], actor=request)
         return Response({"data": MeetingSerializer(meeting).data}, status=status.HTTP_201_CREATED)
 
 
@@ -141,9 +138,9 @@ class DyteParticipantCreate(VideoView):
                    responses={201: data_envelope("DyteParticipantResponse", ParticipantSerializer())})
     def post(self, request):
         data = self.payload(ParticipantRequestSerializer)
-        participant = video.add_participant(self.clinic, data["idMeet"], name=data["user"]["name"],
+        participant = video.participant_add(clinic=self.clinic, meeting_id=data["idMeet"], name=data["user"]["name"],
                                             picture=data["user"]["avatar"], user_id=data["user"]["id"],
-                                            preset=data["type_preset"])
+                                            preset=data["type_preset"], actor=request)
         return Response({"data": ParticipantSerializer(participant).data}, status=status.HTTP_201_CREATED)
 
 
@@ -154,7 +151,8 @@ class ReferralMeetingUser(VideoView):
                    responses={200: data_envelope("ReferralAttendanceResponse", ReferralSerializer())})
     def post(self, request, referral_id, meeting_id):
         data = self.payload(AttendanceRequestSerializer)
-        referral = video.set_in_meeting(self.clinic, referral_id, meeting_id, data["userId"], data["inMeeting"])
+        referral = video.referral_attendance_set(clinic=self.clinic, referral_id=referral_id, meeting_id=meeting_id,
+                                                 user_id=data["userId"], in_meeting=data["inMeeting"], actor=request)
         return Response({"data": ReferralSerializer(referral).data})
 
 
@@ -165,7 +163,8 @@ class UpdateDoctorMeet(VideoView):
                    responses={200: data_envelope("DoctorMeetResponse", ReferralSerializer())})
     def post(self, request):
         data = self.payload(DoctorMeetRequestSerializer)
-        referral = video.doctor_left(self.clinic, data["doctorID"], data["referralID"], data["meetID"])
+        referral = video.referral_doctor_left(clinic=self.clinic, doctor_id=data["doctorID"],
+                                              referral_id=data["referralID"], meeting_id=data["meetID"], actor=request)
         return Response({"data": ReferralSerializer(referral).data})
 
 
@@ -193,16 +192,7 @@ class DyteWebhook(DASHBOARD.view, APIView):
     @extend_schema(request=WebhookRequestSerializer, operation_id="dashboard_dyte_webhook",
                    responses={200: inline_serializer("DyteWebhookResponse", {"message": serializers.CharField()})})
     def post(self, request):
-        raw = request.body
-        if not video.verify_webhook(raw, request.headers.get("dyte-signature", "")):
-            raise ApiError(403, "INVALID_SIGNATURE", _("Invalid Dyte signature."))
-        try:
-            body = json.loads(raw or b"null")
-        except ValueError:
-            raise ApiError(400, "VALIDATION_ERROR", _("The body is not JSON."))
-        payload = WebhookRequestSerializer(data=body if isinstance(body, dict) else {})
-        payload.is_valid(raise_exception=True)
-        video.handle_webhook(body)
+        video.video_webhook_receive(raw=request.body, signature=request.headers.get("dyte-signature", ""))
         return Response({"message": WEBHOOK_DONE})
 
 
@@ -211,11 +201,6 @@ def local_join(request, token):
 
     It lets a person open a meeting of the offline `local` video backend: who joins, which meeting, and who else
     was let in. Dyte's own client replaces it when PROVIDERS["video"] is "dyte"."""
-    from django.shortcuts import render
-
-    from ..backends.video import LocalVideoBackend
-    from ..models import VideoParticipant
-
     opened = LocalVideoBackend.open_token(token)
     participant = (VideoParticipant.objects.select_related("meeting").filter(
         provider_participant_id=str(opened.get("participant")), meeting__provider="local",

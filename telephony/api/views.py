@@ -13,7 +13,7 @@ from config.surfaces import DASHBOARD, V1
 from telephony import selectors, services
 from telephony.exceptions import RecordingNotFound
 from telephony.models import Call
-from telephony.recordings import call_id_for_token, recording_link
+from telephony.recordings import recording_link
 
 from . import serializers
 
@@ -43,7 +43,7 @@ class CallQuerysetMixin(ClinicScopedMixin):
         return {**super().get_serializer_context(), "clinic": self.clinic}
 
 
-# --- /v1 (seed 000)
+# --- /v1 (docs/api/clinic-v1.md, Calls)
 @extend_schema(parameters=[STATUS_PARAMETER])
 class CallV1List(V1.view, CallQuerysetMixin, generics.ListAPIView):
     """GET /v1/calls: the clinic's calls, newest first, keyset cursor pagination."""
@@ -59,7 +59,8 @@ class CallV1Detail(V1.view, CallQuerysetMixin, generics.RetrieveAPIView):
 
 
 class CallV1Callback(V1.view, CallQuerysetMixin, generics.GenericAPIView):
-    """POST /v1/calls/:id/callback: record an outbound call back to the caller (placed by the voice provider)."""
+    """POST /v1/calls/:id/callback: record an outbound call back to the caller (placed by the voice provider);
+    the same use case as POST /api/calls."""
 
     serializer_class = serializers.CallV1Serializer
 
@@ -68,7 +69,8 @@ class CallV1Callback(V1.view, CallQuerysetMixin, generics.GenericAPIView):
         call = self.get_object()
         payload = serializers.CallbackV1RequestSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        callback = services.request_callback(call, payload.validated_data.get("scheduledAt"))
+        callback = services.call_request_callback(clinic=self.clinic, call=call,
+                                                  scheduled_at=payload.validated_data.get("scheduledAt"), actor=request)
         return Response(self.get_serializer(callback).data, status=status.HTTP_201_CREATED)
 
 
@@ -87,17 +89,17 @@ class CallV1Recording(V1.view, CallQuerysetMixin, generics.GenericAPIView):
 
 def recording_file(request, token):
     """The file behind a local recording link; the signed token is the only credential (like a presigned URL)."""
-    call_id = call_id_for_token(token)
-    call = Call.objects.filter(pk=call_id).exclude(recording_path="").first() if call_id else None
+    call = selectors.call_for_recording_token(token)
     if call is None or not default_storage.exists(call.recording_path):
         raise Http404
     return FileResponse(default_storage.open(call.recording_path, "rb"), as_attachment=False)
 
 
-# --- dashboard (seed 001)
+# --- dashboard (docs/api/dashboard.md, Calls and Analytics)
 @extend_schema(parameters=[STATUS_PARAMETER])
 class CallDashboardListCreate(DASHBOARD.view, CallQuerysetMixin, generics.ListCreateAPIView):
-    """GET /api/calls lists calls (status filter, page/per_page); POST schedules or starts an outbound call."""
+    """GET /api/calls lists calls (status filter, page/per_page); POST schedules or starts an outbound call back
+    to a number (the same use case as POST /v1/calls/:id/callback)."""
 
     serializer_class = serializers.CallDashboardSerializer
     results_key = "calls"
@@ -109,8 +111,8 @@ class CallDashboardListCreate(DASHBOARD.view, CallQuerysetMixin, generics.ListCr
     def post(self, request, *args, **kwargs):
         payload = serializers.CallCreateSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        call = services.schedule_call(self.clinic, payload.validated_data["phone_number"],
-                                      payload.validated_data.get("scheduled_at"))
+        call = services.call_request_callback(clinic=self.clinic, phone_number=payload.validated_data["phone_number"],
+                                              scheduled_at=payload.validated_data.get("scheduled_at"), actor=request)
         body = serializers.CallDashboardSerializer(call, context=self.get_serializer_context()).data
         return Response(body, status=status.HTTP_201_CREATED)
 

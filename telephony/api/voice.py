@@ -1,11 +1,12 @@
-"""The voice and messaging API (seed 003, `/api/v1/`): outbound calls, WhatsApp templates, transcriptions and the
-clinic's webhook endpoints; and ElevenLabs' post-call webhook (`/api/webhooks/elevenlabs`, seed 001).
+"""The voice and messaging API (docs/api/voice.md, `/api/v1/`): outbound calls, WhatsApp templates,
+transcriptions and the clinic's webhook endpoints; and ElevenLabs' post-call webhook (`/api/webhooks/elevenlabs`,
+docs/api/dashboard.md).
 
-Choices the seed leaves open, documented here and in the schema:
+Choices the documentation leaves open, documented here and in the schema:
 - `agentId` is the agent's UUID (`GET /api/agents` `id`), its public id (`agent_<slug>`) or its ElevenLabs id;
   `callId` is the call's UUID, the same id `/v1/calls/{id}` reads.
-- `/api/v1/webhooks` (GET, POST) and `/api/v1/webhooks/{id}` (DELETE) are our extension: the seed shows a webhook
-  configuration (URL and chosen events) without its endpoints. The secret is shown once, at creation.
+- `/api/v1/webhooks` (GET, POST) and `/api/v1/webhooks/{id}` (DELETE) are our extension: the documentation shows a
+  webhook configuration (URL and chosen events) without its endpoints. The secret is shown once, at creation.
 """
 import json
 import re
@@ -19,13 +20,13 @@ from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.surfaces.tenancy import ClinicScopedMixin
+from clinics.errors import DomainError
 from config.surfaces import VOICE
-from clinics.phones import InvalidPhoneNumber
-from config.surfaces.errors import ApiError, status_for
-from telephony import agents, outbound_webhooks, services
+from config.surfaces.errors import status_for
+from config.surfaces.tenancy import ClinicScopedMixin
+from telephony import agents, outbound_webhooks, selectors, services
 from telephony.backends.voice import ElevenLabsVoiceBackend
-from telephony.exceptions import TelephonyError
+from telephony.exceptions import AgentNotFound, InvalidSignature
 from telephony.models import Call, Message, WebhookEndpoint
 
 from .serializers import ClinicDateTimeField
@@ -69,8 +70,8 @@ class WhatsAppTemplateRequestSerializer(serializers.Serializer):
     to = serializers.CharField(max_length=40)
     templateName = serializers.CharField(max_length=120, required=False, allow_blank=True, default="")
     templateSid = serializers.CharField(max_length=34, required=False, allow_blank=True, default="")
-    variables = serializers.DictField(child=serializers.CharField(max_length=1000, allow_blank=True),
-                                      required=False, default=dict)
+    variables = serializers.DictField(child=serializers.CharField(
+        max_length=services.MAX_CONTENT_VARIABLE_VALUE, allow_blank=True), required=False, default=dict)
     body = serializers.CharField(max_length=4096, required=False, allow_blank=True, default="",
                                  help_text="The template's text with {{1}}-style placeholders, kept in the outbox.")
 
@@ -78,6 +79,14 @@ class WhatsAppTemplateRequestSerializer(serializers.Serializer):
         if value and not CONTENT_SID.match(value):
             raise serializers.ValidationError(_("A Twilio Content SID: HX followed by 32 hexadecimal characters."))
         return value
+
+    def validate_variables(self, value):
+        if len(value) > services.MAX_CONTENT_VARIABLES:
+            raise serializers.ValidationError(_("At most %(n)s variables.") % {"n": services.MAX_CONTENT_VARIABLES})
+        if any(not str(key) or len(str(key)) > services.MAX_CONTENT_VARIABLE_KEY for key in value):
+            raise serializers.ValidationError(_("A variable name has 1 to %(n)s characters.")
+                                              % {"n": services.MAX_CONTENT_VARIABLE_KEY})
+        return {str(key): item for key, item in value.items()}
 
     def validate(self, attrs):
         if not attrs["templateName"] and not attrs["templateSid"]:
@@ -111,7 +120,7 @@ class TranscriptionSerializer(serializers.ModelSerializer):
 
 class WebhookEndpointSerializer(serializers.ModelSerializer):
     events = serializers.ListField(child=serializers.ChoiceField(choices=WebhookEndpoint.Event.values),
-                                   allow_empty=False)
+                                   allow_empty=False, max_length=len(WebhookEndpoint.Event.values) * 2)
     createdAt = ClinicDateTimeField(source="created_at", read_only=True)
 
     class Meta:
@@ -149,20 +158,13 @@ class VoiceCallCreate(VOICE.view, ClinicScopedMixin, APIView):
         data = payload.validated_data
         agent = agents.agent_in_clinic(self.clinic, data["agentId"])
         if agent is None:
-            raise ApiError(404, "AGENT_NOT_FOUND", _("Agent not found"))
+            raise AgentNotFound()
         prompt = data.get("prompt") or {}
-        try:
-            call = agents.place_outbound_call(
-                self.clinic, agent, data["participant"]["number"], about=data["participant"]["about"],
-                prompt=prompt.get("content", ""), overwrite_prompt=prompt.get("overwrite", False),
-                first_message=(data.get("message") or {}).get("start", ""))
-        except InvalidPhoneNumber as error:
-            raise InvalidPhoneNumber(error.raw, field="participant.number")
+        call = agents.call_place(
+            clinic=self.clinic, agent=agent, number=data["participant"]["number"], about=data["participant"]["about"],
+            prompt=prompt.get("content", ""), overwrite_prompt=prompt.get("overwrite", False),
+            first_message=(data.get("message") or {}).get("start", ""), actor=request)
         return Response({"callId": str(call.id), "status": call.status})
-
-
-def _render(body: str, variables: dict) -> str:
-    return re.sub(r"\{\{\s*(\w+)\s*\}\}", lambda match: variables.get(match.group(1), match.group(0)), body)
 
 
 class WhatsAppTemplateSend(VOICE.view, ClinicScopedMixin, APIView):
@@ -175,16 +177,9 @@ class WhatsAppTemplateSend(VOICE.view, ClinicScopedMixin, APIView):
         payload = WhatsAppTemplateRequestSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         data = payload.validated_data
-        variables = {str(key): value for key, value in data["variables"].items()}
-        body = _render(data["body"], variables) if data["body"] else (
-            f"[{data['templateName'] or data['templateSid']}] "
-            + ", ".join(f"{key}: {value}" for key, value in sorted(variables.items()))).strip()
-        purpose = f"whatsapp_template:{data['templateName'] or data['templateSid']}"
-        try:
-            message = services.send_whatsapp(self.clinic, data["to"], body, purpose=purpose,
-                                             content_sid=data["templateSid"], content_variables=variables)
-        except InvalidPhoneNumber as error:
-            raise InvalidPhoneNumber(error.raw, field="to")
+        message = services.whatsapp_template_send(
+            clinic=self.clinic, to=data["to"], template_name=data["templateName"], template_sid=data["templateSid"],
+            variables=data["variables"], body=data["body"], actor=request)
         response = Response({"messageId": str(message.id), "status": message.status, "to": message.to_phone,
                              "channel": message.channel})
         response.message = _("Template sent")
@@ -198,7 +193,7 @@ class TranscriptionList(VOICE.view, ClinicScopedMixin, generics.ListAPIView):
     serializer_class = TranscriptionSerializer
 
     def get_queryset(self):
-        return super().get_queryset().exclude(transcript=[]).order_by("-created_at", "-id")
+        return selectors.transcriptions_for(self.clinic)
 
     def get_serializer_context(self):
         return {**super().get_serializer_context(), "clinic": self.clinic}
@@ -211,7 +206,7 @@ class WebhookEndpointListCreate(VOICE.view, ClinicScopedMixin, generics.ListCrea
     serializer_class = WebhookEndpointSerializer
 
     def get_queryset(self):
-        return super().get_queryset().order_by("created_at", "id")
+        return outbound_webhooks.endpoints_for(self.clinic)
 
     def get_serializer_context(self):
         return {**super().get_serializer_context(), "clinic": self.clinic}
@@ -220,9 +215,9 @@ class WebhookEndpointListCreate(VOICE.view, ClinicScopedMixin, generics.ListCrea
     def post(self, request, *args, **kwargs):
         payload = WebhookEndpointSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        endpoint, secret = outbound_webhooks.create_endpoint(
-            self.clinic, payload.validated_data["url"], payload.validated_data["events"],
-            payload.validated_data.get("active", True), actor=request)
+        endpoint, secret = outbound_webhooks.webhook_endpoint_create(
+            clinic=self.clinic, url=payload.validated_data["url"], events=payload.validated_data["events"],
+            active=payload.validated_data.get("active", True), actor=request)
         endpoint.secret = secret
         body = WebhookEndpointCreatedSerializer(endpoint, context=self.get_serializer_context()).data
         response = Response(body, status=status.HTTP_201_CREATED)
@@ -240,7 +235,7 @@ class WebhookEndpointDelete(VOICE.view, ClinicScopedMixin, generics.GenericAPIVi
     def delete(self, request, *args, **kwargs):
         endpoint = self.get_object()
         body = WebhookEndpointSerializer(endpoint, context={"clinic": self.clinic}).data
-        outbound_webhooks.delete_endpoint(endpoint, actor=request)
+        outbound_webhooks.webhook_endpoint_delete(clinic=self.clinic, endpoint=endpoint, actor=request)
         response = Response(body)
         response.message = _("Webhook deleted")
         return response
@@ -248,8 +243,8 @@ class WebhookEndpointDelete(VOICE.view, ClinicScopedMixin, generics.GenericAPIVi
 
 # --- ElevenLabs' post-call webhook ------------------------------------------------------------------------------
 
-def _error(status_code: int, code: str, message: str) -> JsonResponse:
-    return JsonResponse({"detail": message, "code": code}, status=status_code)
+def _refused(error: DomainError) -> JsonResponse:
+    return JsonResponse({"detail": error.message, "code": error.code}, status=status_for(error.code))
 
 
 @csrf_exempt
@@ -263,30 +258,29 @@ def elevenlabs_webhook(request):
     """
     raw = request.body
     if not ElevenLabsVoiceBackend.verify_webhook(raw, request.headers.get("ElevenLabs-Signature", "")):
-        return _error(401, "INVALID_SIGNATURE", _("Invalid ElevenLabs signature."))
+        # ElevenLabs documents 401 for a bad signature, unlike the 403 of the other providers' webhooks.
+        error = InvalidSignature("ElevenLabs")
+        return JsonResponse({"detail": error.message, "code": error.code}, status=401)
     try:
         payload = json.loads(raw)
     except (ValueError, UnicodeDecodeError):
-        return _error(400, "MALFORMED_REQUEST", _("The body is not JSON."))
+        return JsonResponse({"detail": _("The body is not JSON."), "code": "MALFORMED_REQUEST"}, status=400)
     if not isinstance(payload, dict) or not isinstance(payload.get("data"), dict):
-        return _error(400, "VALIDATION_ERROR", _("data is required."))
+        return JsonResponse({"detail": _("data is required."), "code": "VALIDATION_ERROR"}, status=400)
     kind = payload.get("type")
     if kind not in ("post_call_transcription", "call_initiation_failure"):
         # ElevenLabs also sends post-call audio; acknowledged so that it does not retry it.
-        return JsonResponse({"status": "ignored", "type": str(kind or "")})
-    agent = agents.agent_for_provider_id(str(payload["data"].get("agent_id") or ""))
-    if agent is None:
-        return _error(404, "AGENT_NOT_FOUND", _("Agent not found"))
-    if kind == "call_initiation_failure":
-        call = agents.record_call_failure(agent, str(payload["data"].get("conversation_id") or ""))
-        return JsonResponse({"status": "ok" if call else "unknown_call", "call_id": str(call.id) if call else None})
+        return JsonResponse({"status": "ignored", "type": str(kind or "")[:60]})
     try:
-        call = services.record_conversation(agent.clinic, payload)
-    except TelephonyError as error:
-        return _error(status_for(error.code), error.code, error.message)
-    if call.agent_id != agent.agent_id:
-        # The report names the provider's id; the call log and the events speak of our agent id.
-        call.agent_id = agent.agent_id
-        call.save(update_fields=["agent_id"])
-    outbound_webhooks.conversation_completed(call, payload["data"].get("analysis") or {})
+        agent = agents.agent_for_provider_id(str(payload["data"].get("agent_id") or "")[:100])
+        if agent is None:
+            raise AgentNotFound()
+        if kind == "call_initiation_failure":
+            call = agents.call_failure_record(agent=agent,
+                                              conversation_id=str(payload["data"].get("conversation_id") or ""))
+            return JsonResponse({"status": "ok" if call else "unknown_call",
+                                 "call_id": str(call.id) if call else None})
+        call = services.conversation_record(clinic=agent.clinic, payload=payload, agent_id=agent.agent_id)
+    except DomainError as error:
+        return _refused(error)
     return JsonResponse({"status": "ok", "call_id": str(call.id), "conversation_id": call.conversation_id})

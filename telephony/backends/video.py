@@ -19,11 +19,12 @@ import httpx
 from django.conf import settings
 from django.utils import timezone
 
+from config.providers import Capability, register
 from telephony.exceptions import ProviderError
 
 logger = logging.getLogger(__name__)
 
-# The payload the video API documents for every new meeting (seed 002).
+# The payload the video API documents for every new meeting (docs/api/video.md).
 MEETING_DEFAULTS = {"preferred_region": "ap-south-1", "record_on_start": False, "live_stream_on_start": False}
 PRESETS = ("group_call_host", "group_call_participant")
 
@@ -151,13 +152,7 @@ def verify_webhook(raw_body: bytes, signature: str) -> bool:
     return False
 
 
-def _register():
-    from config.providers import Capability, register
-
-    return register(Capability("video", {
-        "local": "telephony.backends.video.LocalVideoBackend",
-        "dyte": "telephony.backends.video.DyteVideoBackend",
-    }))
-
-
-VIDEO = _register()
+VIDEO = register(Capability("video", {
+    "local": "telephony.backends.video.LocalVideoBackend",
+    "dyte": "telephony.backends.video.DyteVideoBackend",
+}))

@@ -8,6 +8,7 @@ from clinics.models import Membership
 from clinics.tests.factories import MembershipFactory
 from telephony.agents import agent_for
 from telephony.models import Agent
+from clinics.models import AuditEvent
 
 pytestmark = pytest.mark.django_db
 
@@ -60,6 +61,21 @@ def test_put_agent_with_bad_status_answers_400_detail(client_for, clinic):
     assert "status" in response.json()["detail"]
     empty = client_for.put(f"/api/agents/{agent.agent_id}", {}, format="json")
     assert empty.status_code == 400 and empty.json()["detail"]
+
+
+@pytest.mark.parametrize("metadata", [{"agent_id": {"nested": ["deep"]}}, {"notes": "x" * 5000}])
+def test_put_agent_with_oversized_or_nested_metadata_is_400_and_changes_nothing(client_for, clinic, metadata):
+    agent = agent_for(clinic)
+    response = client_for.put(f"/api/agents/{agent.agent_id}", {"elevenlabs_metadata": metadata}, format="json")
+    assert response.status_code == 400 and "elevenlabs_metadata" in response.json()["detail"]
+    agent.refresh_from_db()
+    assert agent.elevenlabs_metadata == {}
+
+
+def test_put_agent_is_audited(client_for, clinic):
+    agent = agent_for(clinic)
+    client_for.put(f"/api/agents/{agent.agent_id}", {"agent_name": "Recepção"}, format="json")
+    assert AuditEvent.objects.filter(action="agent.update", object_id=str(agent.id)).exists()
 
 
 def test_another_clinics_agent_is_404_on_every_agent_route(foreign_client, clinic):
@@ -118,8 +134,6 @@ def test_regenerated_token_replaces_the_old_one_at_once(client_for, clinic):
 
 
 def test_regenerating_the_token_is_audited(client_for, clinic):
-    from clinics.models import AuditEvent
-
     agent = agent_for(clinic)
     client_for.post(f"/api/agents/{agent.agent_id}/regenerate-token")
     event = AuditEvent.objects.get(clinic=clinic, action="agent.token.regenerate")

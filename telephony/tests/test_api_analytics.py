@@ -1,4 +1,4 @@
-"""Call analytics on the dashboard API (seed 001): stats, conversations, one conversation."""
+"""Call analytics on the dashboard API (docs/api/dashboard.md): stats, conversations, one conversation."""
 from datetime import timedelta
 
 import pytest

@@ -1,4 +1,4 @@
-"""Calls on the clinic API (/v1, seed 000) and the dashboard API (/api, seed 001)."""
+"""Calls on the clinic API (/v1, docs/api/clinic-v1.md) and the dashboard API (/api, docs/api/dashboard.md)."""
 from datetime import timedelta
 
 import pytest

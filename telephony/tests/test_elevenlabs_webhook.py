@@ -6,9 +6,10 @@ import time
 
 import pytest
 
-from telephony.agents import agent_for, update_agent
+from telephony.agents import agent_for, agent_update
 from telephony.models import Call, WebhookDelivery
-from telephony.outbound_webhooks import create_endpoint
+from telephony.outbound_webhooks import webhook_endpoint_create
+from scheduling.tests.factories import PatientFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -57,8 +58,8 @@ def test_signed_report_is_stored_for_the_agents_clinic(client, clinic):
     assert response.json() == {"status": "ok", "call_id": str(call.id), "conversation_id": "conv_abc123"}
 
 
-def test_the_seeds_flat_report_with_the_elevenlabs_agent_id_maps_to_the_clinic(client, clinic):
-    update_agent(agent_for(clinic), elevenlabs_metadata={"agent_id": "J3Pbu5gP6NNKBscdCdwB"})
+def test_the_documented_flat_report_with_the_elevenlabs_agent_id_maps_to_the_clinic(client, clinic):
+    agent_update(agent=agent_for(clinic), elevenlabs_metadata={"agent_id": "J3Pbu5gP6NNKBscdCdwB"})
     payload = {"type": "post_call_transcription", "data": {
         "conversation_id": "conv_xxx", "agent_id": "J3Pbu5gP6NNKBscdCdwB", "duration_secs": 180,
         "call_successful": "success", "summary": "Patient booked appointment...", "transcript": [],
@@ -158,10 +159,8 @@ def test_other_event_types_are_acknowledged_and_ignored(client, clinic):
 
 def test_a_completed_conversation_queues_the_end_report_once(client, clinic, django_capture_on_commit_callbacks,
                                                              httpserver):
-    from scheduling.tests.factories import PatientFactory
-
     PatientFactory(clinic=clinic, name="John Doe", phone="+351912345678")
-    endpoint, _secret = create_endpoint(clinic, httpserver.url_for("/hook"), ["conversation.end_report"])
+    endpoint, _secret = webhook_endpoint_create(clinic=clinic, url=httpserver.url_for("/hook"), events=["conversation.end_report"])
     httpserver.expect_request("/hook", method="POST").respond_with_data("ok")
     agent = agent_for(clinic)
     with django_capture_on_commit_callbacks(execute=True):

@@ -6,8 +6,9 @@ import pytest
 from werkzeug import Response
 
 from telephony.models import WebhookDelivery, WebhookEndpoint
-from telephony.outbound_webhooks import (MAX_ATTEMPTS, backoff_seconds, create_endpoint, emit, sign, verify)
+from telephony.outbound_webhooks import (MAX_ATTEMPTS, backoff_seconds, webhook_endpoint_create, emit, sign, verify)
 from telephony.tests.factories import CallFactory
+from clinics.models import AuditEvent
 
 pytestmark = pytest.mark.django_db
 
@@ -20,7 +21,7 @@ def deliver_now(django_capture_on_commit_callbacks, clinic, event="conversation.
 
 def test_a_receiver_verifies_the_signature_over_the_raw_body(clinic, httpserver,
                                                              django_capture_on_commit_callbacks):
-    endpoint, secret = create_endpoint(clinic, httpserver.url_for("/hook"), ["conversation.end_report"])
+    endpoint, secret = webhook_endpoint_create(clinic=clinic, url=httpserver.url_for("/hook"), events=["conversation.end_report"])
     httpserver.expect_request("/hook", method="POST").respond_with_data("ok")
     deliver_now(django_capture_on_commit_callbacks, clinic)
     request = httpserver.log[0][0]
@@ -52,7 +53,7 @@ def test_an_old_signature_fails_verification():
 
 
 def test_a_500_is_retried_then_delivered(clinic, httpserver, django_capture_on_commit_callbacks):
-    create_endpoint(clinic, httpserver.url_for("/hook"), ["conversation.end_report"])
+    webhook_endpoint_create(clinic=clinic, url=httpserver.url_for("/hook"), events=["conversation.end_report"])
     answers = iter([Response("down", status=500), Response("ok", status=200)])
     httpserver.expect_request("/hook", method="POST").respond_with_handler(lambda request: next(answers))
     deliver_now(django_capture_on_commit_callbacks, clinic)
@@ -64,7 +65,7 @@ def test_a_500_is_retried_then_delivered(clinic, httpserver, django_capture_on_c
 
 
 def test_gives_up_after_the_maximum_attempts_and_records_it(clinic, httpserver, django_capture_on_commit_callbacks):
-    create_endpoint(clinic, httpserver.url_for("/hook"), ["conversation.end_report"])
+    webhook_endpoint_create(clinic=clinic, url=httpserver.url_for("/hook"), events=["conversation.end_report"])
     httpserver.expect_request("/hook", method="POST").respond_with_data("broken", status=503)
     deliver_now(django_capture_on_commit_callbacks, clinic)
     delivery = WebhookDelivery.objects.get()
@@ -74,7 +75,7 @@ def test_gives_up_after_the_maximum_attempts_and_records_it(clinic, httpserver, 
 
 
 def test_an_unreachable_endpoint_is_retried_and_recorded(clinic, django_capture_on_commit_callbacks):
-    create_endpoint(clinic, "http://127.0.0.1:9/hook", ["conversation.end_report"])
+    webhook_endpoint_create(clinic=clinic, url="http://127.0.0.1:9/hook", events=["conversation.end_report"])
     deliver_now(django_capture_on_commit_callbacks, clinic)
     delivery = WebhookDelivery.objects.get()
     assert delivery.status == "failed" and delivery.attempts == MAX_ATTEMPTS
@@ -87,10 +88,10 @@ def test_backoff_doubles_between_attempts():
 
 def test_an_event_is_queued_once_per_endpoint_and_only_where_chosen(clinic, other_clinic, httpserver,
                                                                     django_capture_on_commit_callbacks):
-    chosen, _ = create_endpoint(clinic, httpserver.url_for("/a"), ["conversation.end_report", "evaluation.text"])
-    create_endpoint(clinic, httpserver.url_for("/b"), ["evaluation.voice"])
-    create_endpoint(clinic, httpserver.url_for("/c"), ["conversation.end_report"], active=False)
-    create_endpoint(other_clinic, httpserver.url_for("/d"), ["conversation.end_report"])
+    chosen, _ = webhook_endpoint_create(clinic=clinic, url=httpserver.url_for("/a"), events=["conversation.end_report", "evaluation.text"])
+    webhook_endpoint_create(clinic=clinic, url=httpserver.url_for("/b"), events=["evaluation.voice"])
+    webhook_endpoint_create(clinic=clinic, url=httpserver.url_for("/c"), events=["conversation.end_report"], active=False)
+    webhook_endpoint_create(clinic=other_clinic, url=httpserver.url_for("/d"), events=["conversation.end_report"])
     httpserver.expect_request("/a", method="POST").respond_with_data("ok")
     deliver_now(django_capture_on_commit_callbacks, clinic)
     deliver_now(django_capture_on_commit_callbacks, clinic)
@@ -137,7 +138,7 @@ def test_bad_endpoint_is_400_in_the_voice_shape(client_for, payload, field):
 
 
 def test_another_clinics_endpoint_is_404_and_kept(foreign_client, clinic):
-    endpoint, _ = create_endpoint(clinic, "https://integration.example/h", ["conversation.end_report"])
+    endpoint, _ = webhook_endpoint_create(clinic=clinic, url="https://integration.example/h", events=["conversation.end_report"])
     response = foreign_client.delete(f"/api/v1/webhooks/{endpoint.id}")
     assert response.status_code == 404 and response.json()["success"] is False
     assert WebhookEndpoint.objects.filter(pk=endpoint.pk).exists()
@@ -154,7 +155,7 @@ def test_call_factory_end_report_reaches_a_subscribed_endpoint(clinic, httpserve
                                                                django_capture_on_commit_callbacks):
     from telephony.outbound_webhooks import conversation_completed
 
-    create_endpoint(clinic, httpserver.url_for("/hook"), ["conversation.end_report", "intent.call",
+    webhook_endpoint_create(clinic=clinic, url=httpserver.url_for("/hook"), events=["conversation.end_report", "intent.call",
                                                           "conversation.status"])
     httpserver.expect_request("/hook", method="POST").respond_with_data("ok")
     call = CallFactory(clinic=clinic)
@@ -174,8 +175,6 @@ def test_an_endpoint_on_a_local_or_private_address_is_refused(client_for, url):
 
 
 def test_creating_and_deleting_an_endpoint_is_audited(client_for, clinic):
-    from clinics.models import AuditEvent
-
     created = client_for.post("/api/v1/webhooks", {"url": "https://integration.example/h",
                                                    "events": ["conversation.status"]}, format="json").json()
     client_for.delete(f"/api/v1/webhooks/{created['data']['id']}")
@@ -191,7 +190,7 @@ def test_a_real_worker_delivers_a_queued_event(clinic, httpserver, celery_worker
 
     from telephony.outbound_webhooks import deliver_webhook
 
-    create_endpoint(clinic, httpserver.url_for("/hook"), ["conversation.status"])
+    webhook_endpoint_create(clinic=clinic, url=httpserver.url_for("/hook"), events=["conversation.status"])
     httpserver.expect_request("/hook", method="POST").respond_with_data("ok")
     delivery = WebhookDelivery.objects.create(endpoint=WebhookEndpoint.objects.get(), event="conversation.status",
                                               event_id="evt_worker", payload={"event": "conversation.status"})

@@ -3,11 +3,14 @@ import base64
 
 import pytest
 
+from clinics.api.authentication import Credential
+from clinics.errors import DomainError
+from clinics.models import AuditEvent
 from config.providers import SMS
 from telephony.backends.sms import LocalSMSBackend, TwilioSMSBackend
 from telephony.exceptions import InvalidPhoneNumber, MessageDeliveryFailed
 from telephony.models import Message, phone_index
-from telephony.services import enqueue_sms, send_sms, send_whatsapp
+from telephony.services import MAX_BODY_LENGTH, MAX_CONTENT_VARIABLES, message_enqueue, message_send
 from telephony.tasks import send_sms_task
 
 from .conftest import ACCOUNT_SID, AUTH_TOKEN, FROM_NUMBER
@@ -49,7 +52,7 @@ def test_twilio_sms_reaches_the_api_with_form_fields_and_credentials(clinic, twi
     httpserver.expect_oneshot_request(messages_path, method="POST").respond_with_json(
         twilio_message_json("+351912345678", "Lembrete: consulta amanhã às 10:00"), status=201)
 
-    message = send_sms(clinic, "912 345 678", "Lembrete: consulta amanhã às 10:00", purpose="reminder")
+    message = message_send(clinic=clinic, to="912 345 678", body="Lembrete: consulta amanhã às 10:00", purpose="reminder")
 
     httpserver.check_assertions()
     (request, _response), = httpserver.log
@@ -79,7 +82,7 @@ def test_twilio_uses_messaging_service_instead_of_from_when_set(clinic, twilio_s
         twilio_message_json("+351912345678", "Olá", status="accepted", from_=None,
                             messaging_service_sid="MG" + "9" * 32), status=201)
 
-    send_sms(clinic, "+351912345678", "Olá")
+    message_send(clinic=clinic, to="+351912345678", body="Olá")
 
     (request, _response), = httpserver.log
     assert request.form["MessagingServiceSid"] == "MG" + "9" * 32
@@ -91,7 +94,7 @@ def test_whatsapp_goes_through_twilio_with_prefixed_numbers(clinic, twilio_setti
     httpserver.expect_oneshot_request(messages_path, method="POST").respond_with_json(
         twilio_message_json("whatsapp:+351912345678", "Olá", from_="whatsapp:+14155238886"), status=201)
 
-    message = send_whatsapp(clinic, "+351912345678", "Olá")
+    message = message_send(channel=Message.Channel.WHATSAPP, clinic=clinic, to="+351912345678", body="Olá")
 
     (request, _response), = httpserver.log
     assert request.form["To"] == "whatsapp:+351912345678"
@@ -106,7 +109,7 @@ def test_twilio_server_error_marks_message_failed_with_reason(clinic, twilio_set
          "status": 500}, status=500)
 
     with pytest.raises(MessageDeliveryFailed) as raised:
-        send_sms(clinic, "+351912345678", "Olá")
+        message_send(clinic=clinic, to="+351912345678", body="Olá")
 
     message = Message.objects.get()
     assert raised.value.message_row.id == message.id
@@ -120,7 +123,7 @@ def test_unreachable_twilio_marks_message_failed(clinic, twilio_settings):
     twilio_settings.TWILIO_API_BASE_URL = "http://127.0.0.1:9"
 
     with pytest.raises(MessageDeliveryFailed):
-        send_sms(clinic, "+351912345678", "Olá")
+        message_send(clinic=clinic, to="+351912345678", body="Olá")
 
     message = Message.objects.get()
     assert message.status == Message.Status.FAILED
@@ -128,7 +131,7 @@ def test_unreachable_twilio_marks_message_failed(clinic, twilio_settings):
 
 
 def test_local_backend_lands_in_outbox_as_delivered(clinic, local_sms):
-    message = send_sms(clinic, "+351 912 345 678", "Olá", purpose="booking_confirmation")
+    message = message_send(clinic=clinic, to="+351 912 345 678", body="Olá", purpose="booking_confirmation")
 
     stored = Message.objects.get(clinic=clinic)
     assert stored.id == message.id
@@ -143,7 +146,7 @@ def test_local_backend_lands_in_outbox_as_delivered(clinic, local_sms):
 def test_phone_and_body_are_encrypted_at_rest(clinic, local_sms):
     from django.db import connection
 
-    message = send_sms(clinic, "+351912345678", "Resultado da análise disponível")
+    message = message_send(clinic=clinic, to="+351912345678", body="Resultado da análise disponível")
 
     with connection.cursor() as cursor:
         cursor.execute("select to_phone, body from telephony_message where id = %s", [message.id])
@@ -154,15 +157,27 @@ def test_phone_and_body_are_encrypted_at_rest(clinic, local_sms):
 
 def test_invalid_number_is_refused_and_nothing_is_stored(clinic, local_sms):
     with pytest.raises(InvalidPhoneNumber):
-        send_sms(clinic, "12", "Olá")
+        message_send(clinic=clinic, to="12", body="Olá")
     assert not Message.objects.exists()
+
+
+@pytest.mark.parametrize("body, variables", [
+    ("", None), ("   ", None), ("x" * (MAX_BODY_LENGTH + 1), None), ("Olá", {"1": {"nested": "object"}}),
+    ("Olá", {str(n): "x" for n in range(MAX_CONTENT_VARIABLES + 1)}),
+])
+def test_refused_message_stores_nothing_and_audits_nothing(clinic, local_sms, body, variables):
+    with pytest.raises(DomainError):
+        message_send(clinic=clinic, to="+351912345678", body=body, content_variables=variables,
+                     actor=Credential(clinic, frozenset({"read", "write"}), "key", "test-key"))
+    assert not Message.objects.exists()
+    assert not AuditEvent.objects.filter(action="message.sent").exists()
 
 
 def test_local_number_takes_the_clinic_country(clinic, local_sms):
     clinic.phone = "+5511987654321"
     clinic.save()
 
-    message = send_sms(clinic, "(11) 91234-5678", "Olá")
+    message = message_send(clinic=clinic, to="(11) 91234-5678", body="Olá")
 
     assert message.to_phone == "+5511912345678"
 
@@ -180,7 +195,7 @@ def eager_tasks():
 def test_queued_message_is_sent_once_by_the_task(clinic, local_sms, eager_tasks,
                                                  django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
-        message = enqueue_sms(clinic, "+351912345678", "Olá", purpose="reminder")
+        message = message_enqueue(clinic=clinic, to="+351912345678", body="Olá", purpose="reminder")
     message.refresh_from_db()
     assert message.status == Message.Status.DELIVERED
     first_id = message.provider_message_id
@@ -195,7 +210,7 @@ def test_task_does_not_resend_a_failed_message(clinic, twilio_settings, httpserv
     httpserver.expect_oneshot_request(messages_path, method="POST").respond_with_json(
         {"code": 21211, "message": "The 'To' number is not a valid phone number.", "status": 400}, status=400)
     with pytest.raises(MessageDeliveryFailed):
-        send_sms(clinic, "+351912345678", "Olá")
+        message_send(clinic=clinic, to="+351912345678", body="Olá")
     message = Message.objects.get()
 
     assert send_sms_task(str(message.id)) == Message.Status.FAILED
@@ -207,9 +222,9 @@ def test_task_does_not_resend_a_failed_message(clinic, twilio_settings, httpserv
 def test_real_worker_sends_a_queued_message(clinic, celery_worker_queue):
     from conftest import wait_for
 
-    from telephony.services import queue_message
+    from telephony.services import message_queue
 
-    message = queue_message(clinic, "+351912345678", "Olá", purpose="reminder")
+    message = message_queue(clinic=clinic, to="+351912345678", body="Olá", purpose="reminder")
     send_sms_task.apply_async(args=[str(message.id)], queue=celery_worker_queue)
 
     delivered = wait_for(lambda: Message.objects.filter(pk=message.id, status=Message.Status.DELIVERED).exists(),
@@ -220,7 +235,7 @@ def test_real_worker_sends_a_queued_message(clinic, celery_worker_queue):
 
 def test_erasing_a_contact_wipes_their_messages_and_calls_only(clinic, other_clinic):
     from telephony.models import Call
-    from telephony.services import erase_contact
+    from telephony.services import contact_erase
 
     from .factories import CallFactory, MessageFactory
 
@@ -231,7 +246,7 @@ def test_erasing_a_contact_wipes_their_messages_and_calls_only(clinic, other_cli
     other_clinics = MessageFactory(clinic=other_clinic, to_phone="+351912345678", body="Noutra clínica")
     call = CallFactory(clinic=clinic, phone_number="+351912345678")
 
-    wiped = erase_contact(clinic, phone_index("+351912345678"))
+    wiped = contact_erase(clinic=clinic, phone_index_value=phone_index("+351912345678"))
 
     assert wiped == {"messages": 2, "calls": 1}
     for message in (theirs, reply):
@@ -268,10 +283,10 @@ ELEVENLABS_REPORT = {
 
 def test_post_call_report_becomes_a_call_once(clinic):
     from telephony.models import Call
-    from telephony.services import record_conversation
+    from telephony.services import conversation_record
 
-    first = record_conversation(clinic, ELEVENLABS_REPORT)
-    again = record_conversation(clinic, ELEVENLABS_REPORT)
+    first = conversation_record(clinic=clinic, payload=ELEVENLABS_REPORT)
+    again = conversation_record(clinic=clinic, payload=ELEVENLABS_REPORT)
 
     assert first.pk == again.pk and Call.objects.count() == 1
     call = Call.objects.get()
@@ -287,9 +302,9 @@ def test_post_call_report_becomes_a_call_once(clinic):
 
 
 def test_post_call_report_in_the_documented_flat_shape(clinic):
-    from telephony.services import record_conversation
+    from telephony.services import conversation_record
 
-    call = record_conversation(clinic, {"type": "post_call_transcription", "data": {
+    call = conversation_record(clinic=clinic, payload={"type": "post_call_transcription", "data": {
         "conversation_id": "conv_xxx", "agent_id": "agent_xxx", "duration_secs": 180, "call_successful": "success",
         "summary": "Patient booked appointment...", "transcript": [], "sentiment": "positive",
         "intent": "appointment"}})
@@ -298,9 +313,9 @@ def test_post_call_report_in_the_documented_flat_shape(clinic):
 
 
 def test_post_call_report_with_a_booking_tool_call_counts_as_booked(clinic):
-    from telephony.services import record_conversation
+    from telephony.services import conversation_record
 
-    call = record_conversation(clinic, {"data": {"conversation_id": "conv_booked", "transcript": [
+    call = conversation_record(clinic=clinic, payload={"data": {"conversation_id": "conv_booked", "transcript": [
         {"role": "agent", "message": "Marcado.", "tool_calls": [{"tool_name": "book_appointment"}]}]}})
 
     assert call.appointment_booked is True
@@ -308,7 +323,7 @@ def test_post_call_report_with_a_booking_tool_call_counts_as_booked(clinic):
 
 def test_post_call_report_without_conversation_id_is_refused(clinic):
     from telephony.exceptions import MissingConversationId
-    from telephony.services import record_conversation
+    from telephony.services import conversation_record
 
     with pytest.raises(MissingConversationId):
-        record_conversation(clinic, {"type": "post_call_transcription", "data": {}})
+        conversation_record(clinic=clinic, payload={"type": "post_call_transcription", "data": {}})

@@ -1,4 +1,4 @@
-"""Video consultations (seed 002): Dyte meetings and participants faked at the HTTP boundary, attendance of a
+"""Video consultations (docs/api/video.md): Dyte meetings and participants faked at the HTTP boundary, attendance of a
 referral's professionals, Dyte's signed webhook, tenancy and bad input."""
 import base64
 import json

@@ -1,11 +1,12 @@
-"""The voice and messaging API (seed 003): outbound calls, WhatsApp templates, transcriptions."""
+"""The voice and messaging API (docs/api/voice.md): outbound calls, WhatsApp templates, transcriptions."""
 import json
 from urllib.parse import parse_qs
 
 import pytest
 
+from clinics.models import AuditEvent
 from config.providers import SMS
-from telephony.agents import agent_for, update_agent
+from telephony.agents import agent_for, agent_update
 from telephony.backends.voice import VOICE
 from telephony.models import Call, Message
 from telephony.tests.conftest import ACCOUNT_SID
@@ -13,7 +14,7 @@ from telephony.tests.factories import CallFactory
 
 pytestmark = pytest.mark.django_db
 
-SEED_CALL = {
+DOCUMENTED_CALL = {
     "agentId": None,
     "prompt": {"overwrite": True, "content": "You are Michael from the support team..."},
     "participant": {"number": "+1 (415) 555-0123", "about": "Customer named John Doe. Order #12345."},
@@ -38,13 +39,13 @@ def elevenlabs(settings, httpserver):
     VOICE.reset()
 
 
-def seed_call(agent_id):
-    return {**SEED_CALL, "agentId": agent_id}
+def documented_call(agent_id):
+    return {**DOCUMENTED_CALL, "agentId": agent_id}
 
 
-def test_local_call_is_recorded_as_initiated_in_the_seed_shape(client_for, clinic, local_voice):
+def test_local_call_is_recorded_as_initiated_in_the_documented_shape(client_for, clinic, local_voice):
     agent = agent_for(clinic)
-    response = client_for.post("/api/v1/call", seed_call(str(agent.id)), format="json")
+    response = client_for.post("/api/v1/call", documented_call(str(agent.id)), format="json")
     assert response.status_code == 200
     body = response.json()
     assert body["success"] is True and body["message"] == "Operation completed successfully"
@@ -61,11 +62,11 @@ def test_call_accepts_the_agents_public_id(client_for, clinic, local_voice):
 
 
 def test_elevenlabs_call_sends_the_documented_outbound_request(client_for, clinic, elevenlabs):
-    agent = update_agent(agent_for(clinic), elevenlabs_metadata={"agent_id": "el_agent_1",
+    agent = agent_update(agent=agent_for(clinic), elevenlabs_metadata={"agent_id": "el_agent_1",
                                                                  "agent_phone_number_id": "phnum_clinic"})
     elevenlabs.expect_request("/v1/convai/twilio/outbound-call", method="POST").respond_with_json(
         {"success": True, "message": "Success", "conversation_id": "conv_out_1", "callSid": "CA123"})
-    response = client_for.post("/api/v1/call", seed_call(agent.agent_id), format="json")
+    response = client_for.post("/api/v1/call", documented_call(agent.agent_id), format="json")
     assert response.status_code == 200, response.content
     request = elevenlabs.log[0][0]
     assert request.headers["xi-api-key"] == "xi-test-key"
@@ -100,11 +101,28 @@ def test_elevenlabs_prompt_without_overwrite_travels_as_a_dynamic_variable(clien
 def test_elevenlabs_refusal_marks_the_call_failed_and_answers_502(client_for, clinic, elevenlabs):
     elevenlabs.expect_request("/v1/convai/twilio/outbound-call").respond_with_json(
         {"detail": "Invalid phone number id"}, status=422)
-    response = client_for.post("/api/v1/call", seed_call(agent_for(clinic).agent_id), format="json")
+    response = client_for.post("/api/v1/call", documented_call(agent_for(clinic).agent_id), format="json")
     assert response.status_code == 502
     body = response.json()
     assert body["success"] is False and body["code"] == "CALL_FAILED"
     assert Call.objects.get(pk=body["errors"]["callId"]).status == "failed"
+
+
+def test_a_refused_call_is_audited_as_failed_never_as_placed(client_for, clinic, elevenlabs):
+    elevenlabs.expect_request("/v1/convai/twilio/outbound-call").respond_with_json(
+        {"detail": "Invalid phone number id"}, status=422)
+
+    response = client_for.post("/api/v1/call", documented_call(agent_for(clinic).agent_id), format="json")
+
+    call_id = response.json()["errors"]["callId"]
+    assert list(AuditEvent.objects.filter(object_id=call_id).values_list("action", flat=True)) == ["call.failed"]
+
+
+def test_a_placed_call_is_audited_once(client_for, clinic, local_voice):
+    response = client_for.post("/api/v1/call", documented_call(agent_for(clinic).agent_id), format="json")
+
+    call_id = response.json()["data"]["callId"]
+    assert list(AuditEvent.objects.filter(object_id=call_id).values_list("action", flat=True)) == ["call.placed"]
 
 
 @pytest.mark.parametrize("payload, field", [
@@ -125,14 +143,14 @@ def test_bad_call_body_is_400_in_the_voice_shape(client_for, clinic, local_voice
 def test_another_clinics_agent_is_404(foreign_client, clinic, local_voice):
     agent = agent_for(clinic)
     for identifier in (str(agent.id), agent.agent_id):
-        response = foreign_client.post("/api/v1/call", seed_call(identifier), format="json")
+        response = foreign_client.post("/api/v1/call", documented_call(identifier), format="json")
         assert response.status_code == 404 and response.json()["success"] is False
     assert not Call.objects.exists()
 
 
 def test_a_paused_agent_places_no_call(client_for, clinic, local_voice):
-    agent = update_agent(agent_for(clinic), status="paused")
-    response = client_for.post("/api/v1/call", seed_call(agent.agent_id), format="json")
+    agent = agent_update(agent=agent_for(clinic), status="paused")
+    response = client_for.post("/api/v1/call", documented_call(agent.agent_id), format="json")
     assert response.status_code == 409 and response.json()["code"] == "AGENT_PAUSED"
 
 
@@ -210,7 +228,7 @@ def test_transcriptions_bad_page_is_400(client_for):
 
 
 def test_a_read_only_key_cannot_place_a_call(make_client, clinic, local_voice):
-    response = make_client(clinic, permissions=("read",)).post("/api/v1/call", seed_call(agent_for(clinic).agent_id),
+    response = make_client(clinic, permissions=("read",)).post("/api/v1/call", documented_call(agent_for(clinic).agent_id),
                                                                format="json")
     assert response.status_code == 403 and response.json()["success"] is False
     assert not Call.objects.exists()
@@ -225,12 +243,12 @@ def test_transcriptions_queries_do_not_grow_with_calls(client_for, clinic, djang
 
 def test_initiating_a_call_tells_subscribed_endpoints(client_for, clinic, local_voice, httpserver,
                                                       django_capture_on_commit_callbacks):
-    from telephony.outbound_webhooks import create_endpoint
+    from telephony.outbound_webhooks import webhook_endpoint_create
 
-    create_endpoint(clinic, httpserver.url_for("/hook"), ["conversation.status"])
+    webhook_endpoint_create(clinic=clinic, url=httpserver.url_for("/hook"), events=["conversation.status"])
     httpserver.expect_request("/hook", method="POST").respond_with_data("ok")
     with django_capture_on_commit_callbacks(execute=True):
-        response = client_for.post("/api/v1/call", seed_call(agent_for(clinic).agent_id), format="json")
+        response = client_for.post("/api/v1/call", documented_call(agent_for(clinic).agent_id), format="json")
     sent = json.loads(httpserver.log[0][0].get_data())
     assert sent["event"] == "conversation.status"
     assert sent["data"]["status"] == "initiated" and sent["data"]["call_id"] == response.json()["data"]["callId"]
@@ -238,13 +256,13 @@ def test_initiating_a_call_tells_subscribed_endpoints(client_for, clinic, local_
 
 def test_unreachable_elevenlabs_fails_the_call_with_502(client_for, clinic, elevenlabs, settings):
     settings.ELEVENLABS_API_BASE = "http://127.0.0.1:9"
-    response = client_for.post("/api/v1/call", seed_call(agent_for(clinic).agent_id), format="json")
+    response = client_for.post("/api/v1/call", documented_call(agent_for(clinic).agent_id), format="json")
     assert response.status_code == 502 and "unreachable" in response.json()["message"]
     assert Call.objects.get().status == "failed"
 
 
 def test_elevenlabs_without_an_api_key_places_nothing(client_for, clinic, elevenlabs, settings):
     settings.ELEVENLABS_API_KEY = ""
-    response = client_for.post("/api/v1/call", seed_call(agent_for(clinic).agent_id), format="json")
+    response = client_for.post("/api/v1/call", documented_call(agent_for(clinic).agent_id), format="json")
     assert response.status_code == 502 and response.json()["code"] == "CALL_FAILED"
     assert elevenlabs.log == []

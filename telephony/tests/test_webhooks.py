@@ -5,7 +5,7 @@ import pytest
 from twilio.request_validator import RequestValidator
 
 from telephony.models import Message
-from telephony.services import send_sms
+from telephony.services import message_send
 
 from .conftest import ACCOUNT_SID, AUTH_TOKEN
 from .factories import MessageFactory
@@ -158,7 +158,7 @@ def test_status_callback_reaches_a_message_sent_through_twilio(client, clinic, w
     httpserver.expect_oneshot_request(messages_path, method="POST").respond_with_json(
         {"sid": sid, "status": "queued", "account_sid": ACCOUNT_SID, "to": "+351912345678", "body": "Olá"},
         status=201)
-    message = send_sms(clinic, "+351912345678", "Olá")
+    message = message_send(clinic=clinic, to="+351912345678", body="Olá")
     callback_path = httpserver.log[0][0].form["StatusCallback"].removeprefix("https://frontdesk.example")
 
     response = signed_post(client, callback_path, {"AccountSid": ACCOUNT_SID, "MessageSid": sid,
@@ -188,27 +188,3 @@ def test_inbound_whatsapp_message_is_stored_on_the_whatsapp_channel(client, clin
     assert message.channel == Message.Channel.WHATSAPP
     assert message.from_phone == "+351912345678"
     assert message.clinic == clinic
-
-
-def test_sim_reply_by_sms_confirms_the_reminded_appointment(client, clinic, settings):
-    import datetime as dt
-
-    from django.utils import timezone
-
-    from campaigns.services import send_due_reminders
-    from campaigns.tests.factories import AppointmentFactory
-    from scheduling.models import Appointment
-
-    # 14:00 in two days; the reminder goes at 10:00 that day, outside Lisbon's quiet hours.
-    starts = (timezone.now() + dt.timedelta(days=2)).replace(hour=14, minute=0, second=0, microsecond=0)
-    appointment = AppointmentFactory(clinic=clinic, starts_at=starts, patient__phone="+351912345678")
-    assert send_due_reminders(now=starts - dt.timedelta(hours=4)) == 1
-    settings.TWILIO_AUTH_TOKEN = AUTH_TOKEN
-
-    response = signed_post(client, INBOUND_URL, inbound_params(body="SIM", to=clinic.phone))
-    replay = signed_post(client, INBOUND_URL, inbound_params(body="SIM", to=clinic.phone))
-
-    assert response.status_code == replay.status_code == 200
-    appointment.refresh_from_db()
-    assert appointment.status == Appointment.Status.CONFIRMED
-    assert Message.objects.filter(direction=Message.Direction.INBOUND).count() == 1
