@@ -204,3 +204,22 @@ def test_env_example_lists_every_setting_read_from_the_environment():
         read |= set(re.findall(r'env(?:\.\w+)?\("([A-Z][A-Z0-9_]*)"', open(path, encoding="utf-8").read()))
     listed = set(re.findall(r"^([A-Z][A-Z0-9_]*)=", open(os.path.join(BASE_DIR, ".env.example")).read(), re.M))
     assert read and not read - listed, sorted(read - listed)
+
+
+@pytest.mark.django_db
+def test_jwt_client_for_signs_a_new_member_or_a_given_membership_in_to_the_dashboard(jwt_client_for, clinic,
+                                                                                     other_clinic):
+    from clinics.tests.factories import MembershipFactory
+
+    viewer = jwt_client_for(clinic, role="viewer")
+    me = viewer.get("/api/auth/me")
+    assert me.status_code == 200, me.content
+    assert (me.json()["role"], me.json()["clinic_id"]) == ("viewer", str(clinic.id))
+    assert viewer.membership.clinic == clinic and viewer.tokens["refresh_token"]
+
+    membership = MembershipFactory(clinic=other_clinic, role="editor")
+    editor = jwt_client_for(membership)
+    assert editor.membership == membership
+    assert editor.get("/api/auth/me").json()["clinic_id"] == str(other_clinic.id)
+    assert editor.post("/api/auth/logout").status_code in (200, 204)
+    assert editor.get("/api/auth/me").status_code == 401
