@@ -8,7 +8,7 @@ PORT ?= 8000
 export HF_HUB_OFFLINE := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test install install-test migrate seed system-deps clean-data
+.PHONY: run test lint install install-test database migrate seed system-deps clean-data
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,19 +24,28 @@ $(VENV)/.installed-test: requirements-test.txt $(VENV)/.installed
 install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test
 
-migrate: install
+# Settings never start a server: without DATABASE_URL (environment or .env), start the embedded PostgreSQL here
+# and export its URL to every later recipe of this make run.
+database: install
+ifeq ($(strip $(DATABASE_URL)),)
+	$(eval export DATABASE_URL := $(shell $(PY) -m config.embedded_db))
+	$(if $(DATABASE_URL),,$(error Could not start the embedded PostgreSQL: see the lines above))
+endif
+
+migrate: database
 	$(PY) manage.py migrate --noinput
 
 seed: migrate
 	$(PY) manage.py seed_demo
 
-# Console, API and tasks on embedded defaults: embedded PostgreSQL, Redis where it runs (else in-process tasks).
+# Console, API and tasks on embedded defaults: embedded PostgreSQL, Redis where it runs or can be started (else
+# in-process tasks and a local cache).
 run: seed
 	@bash scripts/run.sh $(HOST) $(PORT)
 
 # Debian packages the tests use, installed once where missing: Chromium drives the browser tests,
-# espeak-ng speaks the consultations the notes pipeline transcribes.
-SYSTEM_TOOLS := chromium:chromium espeak-ng:espeak-ng
+# espeak-ng speaks the consultations the notes pipeline transcribes, Redis is the broker and cache.
+SYSTEM_TOOLS := chromium:chromium espeak-ng:espeak-ng redis-server:redis-server
 system-deps:
 	@missing=""; for pair in $(SYSTEM_TOOLS); do command -v $${pair%%:*} >/dev/null 2>&1 || missing="$$missing $${pair##*:}"; done; \
 	if [ -n "$$missing" ]; then \
@@ -44,8 +53,13 @@ system-deps:
 	  (DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing || (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing)) >/dev/null; \
 	fi
 
-test: install-test system-deps
+test: install-test system-deps database
+	@bash scripts/redis.sh start || echo "Redis is not reachable: the tests that need it will fail."
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The layers of docs/architecture.md and "rest_framework only in surface code" (.importlinter).
+lint: install-test
+	$(VENV)/bin/lint-imports
 
 clean-data:
 	rm -rf .data

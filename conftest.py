@@ -1,4 +1,8 @@
-"""Shared fixtures: clinics and credentials, API clients per surface, a real Celery worker, a browser."""
+"""Shared fixtures: clinics and credentials, API clients per surface, a real Celery worker, a browser.
+
+Settings: `config.settings.test` (pytest.ini). The database is DATABASE_URL when given, else the embedded server's
+socket, which `make test` starts (`python -m config.embedded_db`); importing settings starts nothing.
+"""
 import os
 import subprocess
 import sys
@@ -7,19 +11,7 @@ import uuid
 
 import pytest
 
-os.environ.setdefault("CELERY_TASK_ALWAYS_EAGER", "1")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
-
-
-@pytest.fixture(autouse=True, scope="session")
-def tasks_run_in_process():
-    """Settings may load before this file sets CELERY_TASK_ALWAYS_EAGER; make it true for the app itself.
-    Tests about queueing use `celery_worker_queue`, which switches it off while a real worker runs."""
-    from config.celery import app
-
-    app.conf.task_always_eager = True
-    app.conf.task_eager_propagates = True
-    yield
 
 
 @pytest.fixture
@@ -58,6 +50,28 @@ def make_client(db):
         else:
             client.credentials(HTTP_X_API_KEY=raw)
         client.raw_key = raw
+        return client
+
+    return build
+
+
+@pytest.fixture
+def jwt_client_for(db):
+    """`jwt_client_for(membership)` or `jwt_client_for(clinic, role="admin")` -> an APIClient signed in to the
+    dashboard as after `POST /api/auth/login` (a real session, so logout and refresh work on it). The client
+    carries `.membership` and `.tokens` (access and refresh tokens)."""
+    from rest_framework.test import APIClient
+
+    from clinics import services
+    from clinics.models import Clinic, Membership
+    from clinics.tests.factories import MembershipFactory
+
+    def build(target, role=Membership.Role.ADMIN):
+        membership = MembershipFactory(clinic=target, role=role) if isinstance(target, Clinic) else target
+        tokens = services.start_session(membership)
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens['access_token']}")
+        client.membership, client.tokens = membership, tokens
         return client
 
     return build
@@ -128,7 +142,6 @@ def isolated_cache(settings):
     caches["default"]["KEY_PREFIX"] = f"test-{uuid.uuid4().hex[:12]}"
     settings.CACHES = caches
     yield
-
 
 
 @pytest.fixture(scope="session")

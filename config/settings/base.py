@@ -1,16 +1,28 @@
-"""Frontdesk settings: every value comes from the environment; `.env.example` lists them all."""
-import socket
+"""Settings shared by every environment: each value comes from the environment; `.env.example` lists them all.
+
+Importing settings only reads the environment: it starts no server and probes no service. The commands that need
+PostgreSQL or Redis start them first (`make run`, `make test`, `python -m config.embedded_db`) and say what they
+decided through the environment (`DATABASE_URL`, an empty `REDIS_URL`).
+Pick a module explicitly: `config.settings.development` (manage.py), `config.settings.test` (pytest),
+`config.settings.production` (wsgi, asgi, celery).
+"""
 from pathlib import Path
-from urllib.parse import urlparse
 
 import environ
 from django.utils.translation import gettext_lazy as _
 
-BASE_DIR = Path(__file__).resolve().parent.parent
+from config.embedded_db import socket_database_url
+
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
-SECRET_KEY = env("SECRET_KEY", default="dev-only-insecure-secret-key-change-me-in-production-0123456789")
+# Development defaults of the secrets: `production` refuses to start with any of them, `development` warns.
+DEVELOPMENT_SECRET_KEY = "dev-only-insecure-secret-key-change-me-in-production-0123456789"
+DEVELOPMENT_PII_KEY = "dev1:ZGV2LW9ubHktcGlpLWtleS0zMi1ieXRlcy1sb25nISE="
+DEVELOPMENT_BLIND_INDEX_KEY = "dev-only-blind-index-key"
+
+SECRET_KEY = env("SECRET_KEY", default=DEVELOPMENT_SECRET_KEY)
 DEBUG = env.bool("DEBUG", default=False)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
@@ -74,19 +86,25 @@ TEMPLATES = [
     },
 ]
 
-# --- Database: PostgreSQL only (exclusion constraints, ranges and pgvector are guarantees of the product).
-if env("DATABASE_URL", default=""):
-    DATABASES = {"default": env.db("DATABASE_URL")}
-else:
-    from config.embedded_db import embedded_database_url
 
-    DATABASES = {"default": env.db_url_config(embedded_database_url())}
+
+# --- Database: PostgreSQL only (exclusion constraints, ranges and pgvector are guarantees of the product).
+def database_config(url: str) -> dict:
+    """Django's DATABASES entry for a libpq URL (`postgresql://user:pass@host:port/name` or `...@/name?host=/dir`)."""
+    config = env.db_url_config(url)
     # django-environ keeps the socket directory of `?host=` in OPTIONS; Django expects it in HOST.
-    DATABASES["default"]["HOST"] = DATABASES["default"].get("OPTIONS", {}).pop("host", "")
-DATABASES["default"]["ENGINE"] = "django.db.backends.postgresql"
-DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=0))
-# A private test database name lets several suites share one server at once.
-DATABASES["default"]["TEST"] = {"NAME": env("TEST_DATABASE_NAME", default=None)}
+    socket_directory = config.get("OPTIONS", {}).pop("host", "")
+    if socket_directory:
+        config["HOST"] = socket_directory
+    config["ENGINE"] = "django.db.backends.postgresql"
+    config.setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=0))
+    # A private test database name lets several suites share one server at once.
+    config["TEST"] = {"NAME": env("TEST_DATABASE_NAME", default=None)}
+    return config
+
+
+# Unset: the embedded server's socket in .data/pg, which `python -m config.embedded_db` starts (make does it).
+DATABASES = {"default": database_config(env("DATABASE_URL", default="") or socket_database_url())}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "clinics.User"
@@ -103,28 +121,18 @@ LOGIN_URL = "console:login"
 LOGIN_REDIRECT_URL = "console:home"
 LOGOUT_REDIRECT_URL = "console:login"
 
-# --- Redis: broker, cache and rate-limit counters. Without it, tasks run in-process and the cache is local.
+# --- Redis: broker, cache and rate-limit counters. An empty REDIS_URL means no Redis: tasks run in-process and
+# the cache is local (`make run` empties it when Redis is down and cannot be started).
 REDIS_URL = env("REDIS_URL", default="redis://127.0.0.1:6379/0")
-
-
-def _redis_reachable(url: str) -> bool:
-    parsed = urlparse(url)
-    try:
-        with socket.create_connection((parsed.hostname or "127.0.0.1", parsed.port or 6379), timeout=0.3):
-            return True
-    except OSError:
-        return False
-
-
-REDIS_AVAILABLE = _redis_reachable(REDIS_URL)
+REDIS_AVAILABLE = bool(REDIS_URL)
 if REDIS_AVAILABLE:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL,
                           "KEY_PREFIX": env("CACHE_KEY_PREFIX", default="fd")}}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
-CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL)
-CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND", default=REDIS_URL)
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL or "memory://")
+CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND", default=REDIS_URL or None)
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=not REDIS_AVAILABLE)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
@@ -201,14 +209,14 @@ SPECTACULAR_SETTINGS = {
 }
 
 # Personal data at rest: newest key first, `id:base64(32 bytes)`; keep old keys until `rotate_pii_keys` ran.
-PII_ENCRYPTION_KEYS = env.list("PII_ENCRYPTION_KEYS", default=["dev1:ZGV2LW9ubHktcGlpLWtleS0zMi1ieXRlcy1sb25nISE="])
-PII_BLIND_INDEX_KEY = env("PII_BLIND_INDEX_KEY", default="dev-only-blind-index-key")
+PII_ENCRYPTION_KEYS = env.list("PII_ENCRYPTION_KEYS", default=[DEVELOPMENT_PII_KEY])
+PII_BLIND_INDEX_KEY = env("PII_BLIND_INDEX_KEY", default=DEVELOPMENT_BLIND_INDEX_KEY)
 
 JWT_SIGNING_KEY = env("JWT_SIGNING_KEY", default=SECRET_KEY)
 JWT_ACCESS_MINUTES = env.int("JWT_ACCESS_MINUTES", default=30)
 JWT_REFRESH_DAYS = env.int("JWT_REFRESH_DAYS", default=7)
 
-# --- OAuth 2.0 (seed 003): authorization code with PKCE; scopes map to the read/write of API keys.
+# --- OAuth 2.0 (docs/api/voice.md): authorization code with PKCE; scopes map to the read/write of API keys.
 OAUTH2_PROVIDER = {
     "SCOPES": {"read": _("Read your clinic's data"), "write": _("Change your clinic's data")},
     "DEFAULT_SCOPES": ["read"],
