@@ -105,7 +105,8 @@ class AcceptInvitationForm(forms.Form):
 
 
 class ClinicSettingsForm(forms.Form):
-    """The clinic's own details; the rules (time zone, E.164 phone, unique slug) are the API's, so both agree."""
+    """The clinic's own details; the rules (time zone, E.164 phone, unique slug) are `services.clinic_update`'s,
+    so the console and the API agree."""
 
     name = forms.CharField(label=_("Clinic name"), max_length=200)
     slug = forms.SlugField(label=_("Public booking address"), max_length=80,
@@ -125,16 +126,6 @@ class ClinicSettingsForm(forms.Form):
         self.validated = {}
 
     def clean(self):
-        from .api.serializers import TenantSerializer
-
         cleaned = super().clean()
-        if self.errors:
-            return cleaned
-        serializer = TenantSerializer(self.clinic, data=cleaned, partial=True)
-        if serializer.is_valid():
-            self.validated = dict(serializer.validated_data)
-        else:
-            for name, errors in serializer.errors.items():
-                for error in errors:
-                    self.add_error(name if name in self.fields else None, str(error))
+        self.validated = dict(cleaned)
         return cleaned

@@ -5,6 +5,7 @@ read by `clinics.audit.record`). Refusals are `clinics.errors.DomainError`s, whi
 render in their own way.
 """
 import hashlib
+import zoneinfo
 import secrets
 import uuid
 from datetime import timedelta
@@ -23,6 +24,7 @@ from . import audit, selectors
 from .credentials import decode_jwt, issue_jwt, revoke_session_access
 from .errors import ClinicCode, Conflict, Forbidden, InvalidInput, NotAuthenticated, NotFound, RateLimited
 from .models import ApiKey, Clinic, DashboardRefreshToken, Invitation, Membership, User, hash_secret
+from .phones import InvalidPhoneNumber, normalise_phone
 
 LOGIN_MAX_FAILURES = 5
 LOGIN_WINDOW_SECONDS = 15 * 60
@@ -353,9 +355,34 @@ CLINIC_FIELDS = ("name", "slug", "timezone", "locale", "phone", "email", "addres
                  "booking_rules")
 
 
+def _checked_clinic_changes(clinic: Clinic, changes: dict) -> dict:
+    """The rules every edge shares for a clinic's own details: an IANA time zone, a supported locale, a valid
+    phone (stored E.164) and a slug no other clinic uses. Raises InvalidInput naming the fields."""
+    changes = dict(changes)
+    problems = {}
+    if "timezone" in changes and changes["timezone"] not in zoneinfo.available_timezones():
+        problems["timezone"] = [_("Unknown time zone: use an IANA name such as Europe/Lisbon.")]
+    if "locale" in changes:
+        changes["locale"] = str(changes["locale"] or "").lower()
+        if changes["locale"] not in {code for code, _name in settings.LANGUAGES}:
+            problems["locale"] = [_("Unsupported locale.")]
+    if changes.get("phone"):
+        try:
+            changes["phone"] = normalise_phone(changes["phone"])
+        except InvalidPhoneNumber:
+            problems["phone"] = [_("Enter a valid phone number in E.164 format, e.g. +351912345678.")]
+    if "slug" in changes and Clinic.objects.filter(slug=changes["slug"]).exclude(pk=clinic.pk).exists():
+        problems["slug"] = [_("This slug is already used by another clinic.")]
+    if problems:
+        raise InvalidInput(None, next(iter(problems.values()))[0], problems)
+    return changes
+
+
 def clinic_update(*, clinic: Clinic, actor, changes: dict) -> Clinic:
-    """Apply validated changes to `clinic` and audit which fields changed; a slug another clinic uses is
-    SLUG_TAKEN."""
+    """Apply changes to `clinic` and audit which fields changed (docs/api/clinic-v1.md, Tenants). Refuses an
+    unknown time zone or locale, an invalid phone and a slug another clinic uses (InvalidInput naming the field;
+    SLUG_TAKEN when another clinic takes it at the same moment)."""
+    changes = _checked_clinic_changes(clinic, changes)
     changed = [name for name in CLINIC_FIELDS if name in changes and getattr(clinic, name) != changes[name]]
     if not changed:
         return clinic

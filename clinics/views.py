@@ -402,7 +402,9 @@ def clinic_settings(request):
         try:
             services.clinic_update(clinic=clinic, actor=request, changes=form.validated)
         except DomainError as error:
-            form.add_error(None, error.message)
+            for name, problems in (error.details or {None: [error.message]}).items():
+                for problem in problems:
+                    form.add_error(name if name in form.fields else None, problem)
         else:
             messages.success(request, _("The clinic's settings were saved."))
             return redirect("console:settings")

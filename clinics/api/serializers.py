@@ -1,9 +1,6 @@
 """Shapes of the clinics app on the dashboard (docs/api/dashboard.md, snake_case) and the clinic API
 (docs/api/clinic-v1.md, camelCase). Every input is bounded so nothing the database would refuse reaches it."""
-import zoneinfo
 
-import phonenumbers
-from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
@@ -89,36 +86,6 @@ class TenantSerializer(serializers.ModelSerializer):
                   "bookingRules", "createdAt"]
         read_only_fields = ["id"]
         extra_kwargs = {"slug": {"validators": []}}
-
-    def validate_timezone(self, value):
-        if value not in zoneinfo.available_timezones():
-            raise serializers.ValidationError(_("Unknown time zone: use an IANA name such as Europe/Lisbon."))
-        return value
-
-    def validate_locale(self, value):
-        codes = {code for code, _name in settings.LANGUAGES}
-        if value.lower() not in codes:
-            raise serializers.ValidationError(_("Unsupported locale."))
-        return value.lower()
-
-    def validate_phone(self, value):
-        if not value:
-            return ""
-        try:
-            number = phonenumbers.parse(value, None)
-        except phonenumbers.NumberParseException:
-            number = None
-        if number is None or not phonenumbers.is_valid_number(number):
-            raise serializers.ValidationError(_("Enter a valid phone number in E.164 format, e.g. +351912345678."))
-        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-
-    def validate_slug(self, value):
-        clash = Clinic.objects.filter(slug=value)
-        if self.instance is not None:
-            clash = clash.exclude(pk=self.instance.pk)
-        if clash.exists():
-            raise serializers.ValidationError(_("This slug is already used by another clinic."))
-        return value
 
     def validate_voice(self, value):
         return _settings_object(value)
