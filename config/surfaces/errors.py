@@ -9,27 +9,9 @@ from django.utils.translation import gettext as _
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
-from clinics.errors import DomainError
+from clinics.errors import DomainError, PayloadTooLarge
 
 logger = logging.getLogger(__name__)
-
-
-class ApiError(exceptions.APIException):
-    """A domain error with a stable machine code, e.g. ApiError(409, "SLOT_TAKEN", "...")."""
-
-    def __init__(self, status_code: int, code: str, message: str, details: dict | None = None):
-        self.status_code = status_code
-        self.code = code
-        self.details = details or {}
-        super().__init__(detail=message, code=code)
-
-
-class PayloadTooLarge(ApiError):
-    def __init__(self, limit: int, received: int | None = None):
-        details = {"limit_bytes": limit}
-        if received is not None:
-            details["received_bytes"] = received
-        super().__init__(413, "PAYLOAD_TOO_LARGE", _("Payload too large"), details)
 
 
 # The one table that turns a domain error code into an HTTP status, shared by every JSON surface (a surface may
@@ -118,21 +100,19 @@ def _first_message(detail) -> str:
 def problem_from_exception(exc, overrides: dict | None = None) -> Problem:
     """Describe any exception raised while serving an API request; `overrides` are the surface's own
     code → status choices."""
+    if isinstance(exc, RequestDataTooBig):
+        exc = PayloadTooLarge(_limit())
     if isinstance(exc, DomainError):
         return Problem(status_for(exc.code, overrides), exc.code, exc.message, _plain(exc.details))
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied()
-    elif isinstance(exc, RequestDataTooBig):
-        exc = PayloadTooLarge(_limit())
     elif isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(exc.message_dict if hasattr(exc, "error_dict") else exc.messages)
     elif isinstance(exc, SuspiciousOperation):
         exc = exceptions.ParseError(str(exc) or None)
 
-    if isinstance(exc, ApiError):
-        return Problem(exc.status_code, exc.code, str(exc.detail), exc.details)
     if isinstance(exc, exceptions.ValidationError):
         details = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
         return Problem(400, "VALIDATION_ERROR", _first_message(exc.detail), _plain(details))
