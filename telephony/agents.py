@@ -10,12 +10,15 @@ import secrets
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from clinics.audit import record
+from clinics.errors import Conflict
 from clinics.models import hash_secret
 from clinics.phones import normalise_clinic_phone
 
 from .backends.voice import VOICE
+from .errors import TelephonyCode
 from .exceptions import AgentNotFound, AgentPaused, CallFailed, ProviderError
 from .models import Agent, Call, phone_index
 from .outbound_webhooks import call_status_changed
@@ -39,22 +42,34 @@ def default_agent_id(clinic) -> str:
 
 
 def agent_for(clinic) -> Agent:
-    """The clinic's agent, created on first use from the clinic's voice settings (name, status, provider id)."""
+    """The clinic's agent, created on first use from the clinic's voice settings (name, status, provider id).
+
+    Its public id comes from the clinic's slug; slugs that differ only by "-" and "_" (or a slug renamed since)
+    can meet another clinic's agent id, and then a short random suffix keeps both.
+    """
     agent = Agent.objects.for_clinic(clinic).first()
     if agent is not None:
         return agent
     voice = clinic.voice_settings or {}
     status = voice.get("status") if voice.get("status") in Agent.Status.values else Agent.Status.ACTIVE
     metadata = {"agent_id": voice["agent_id"]} if voice.get("agent_id") else {}
-    try:
-        with transaction.atomic():
-            return Agent.objects.create(
-                clinic=clinic, agent_id=default_agent_id(clinic),
-                agent_name=(voice.get("agent_name") or f"{clinic.name} Agent")[:200], status=status,
-                elevenlabs_metadata=metadata, **_token_fields(_new_token()))
-    except IntegrityError:
-        # Two first requests at once: the other one created it.
-        return Agent.objects.for_clinic(clinic).get()
+    for attempt in range(AGENT_ID_ATTEMPTS):
+        agent_id = default_agent_id(clinic) + (f"_{secrets.token_hex(3)}" if attempt else "")
+        try:
+            with transaction.atomic():
+                return Agent.objects.create(
+                    clinic=clinic, agent_id=agent_id,
+                    agent_name=(voice.get("agent_name") or f"{clinic.name} Agent")[:200], status=status,
+                    elevenlabs_metadata=metadata, **_token_fields(_new_token()))
+        except IntegrityError:
+            # Two first requests at once: the other one created it; else the id is another clinic's.
+            agent = Agent.objects.for_clinic(clinic).first()
+            if agent is not None:
+                return agent
+    raise Conflict(TelephonyCode.AGENT_ID_TAKEN, _("No free agent id could be chosen; try again."))
+
+
+AGENT_ID_ATTEMPTS = 4
 
 
 def agent_update(*, agent: Agent, actor=None, **fields) -> Agent:

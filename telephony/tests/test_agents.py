@@ -5,7 +5,7 @@ from rest_framework.test import APIClient
 from clinics import selectors as clinic_selectors
 from clinics import services as clinic_services
 from clinics.models import Membership
-from clinics.tests.factories import MembershipFactory
+from clinics.tests.factories import ClinicFactory, MembershipFactory
 from telephony.agents import agent_for
 from telephony.models import Agent
 from clinics.models import AuditEvent
@@ -138,3 +138,16 @@ def test_regenerating_the_token_is_audited(client_for, clinic):
     client_for.post(f"/api/agents/{agent.agent_id}/regenerate-token")
     event = AuditEvent.objects.get(clinic=clinic, action="agent.token.regenerate")
     assert event.object_id == str(agent.id) and event.actor_kind == "key"
+
+
+def test_agent_of_a_clinic_whose_slug_meets_another_clinics_agent_id_is_created_with_its_own_id(db):
+    """Slugs "a-b" and "a_b" give the same default agent id; the second clinic still gets an agent (found by
+    schemathesis: GET /api/agents answered 500)."""
+    first = agent_for(ClinicFactory(slug="clinica-sol"))
+    second_clinic = ClinicFactory(slug="clinica_sol")
+
+    second = agent_for(second_clinic)
+
+    assert first.agent_id == "agent_clinica_sol"
+    assert second.clinic_id == second_clinic.pk and second.agent_id.startswith("agent_clinica_sol_")
+    assert agent_for(second_clinic).pk == second.pk
