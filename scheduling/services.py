@@ -28,7 +28,6 @@ from .patients import ERASED_TAG, normalise_patient_phone
 logger = logging.getLogger(__name__)
 
 NO_OVERLAP = "appointment_no_overlap"
-PATIENT_IDENTITY = "patient_unique_clinic_identity"
 # Channels a patient uses on their own are held to the clinic's notice and horizon; the clinic's own staff
 # and systems (`staff`, `api`) may book a walk-in inside the notice window (never in the past).
 PATIENT_FACING_SOURCES = (Appointment.Source.ONLINE, Appointment.Source.PHONE_AGENT)
@@ -48,6 +47,8 @@ def _scoped(model, clinic, value, code=Code.NOT_FOUND, message=None):
     """`value` (an instance or its id) as a row of `clinic`; another clinic's row is the same as none."""
     if value is None:
         return None
+    if isinstance(value, model) and value.clinic_lookup == "clinic" and value.belongs_to(clinic):
+        return value  # already this clinic's row (the key is on it): no need to read it again
     pk = value.pk if isinstance(value, model) else value
     try:
         pk = uuid.UUID(str(pk))
@@ -95,21 +96,22 @@ def patient_find_or_create(*, clinic, name: str = "", phone: str = "", email: st
     """
     if patient is not None:
         return _chosen_patient(clinic, patient), False
-    with transaction.atomic():
-        e164 = normalise_patient_phone(clinic, phone)
-        candidate = Patient(clinic=clinic, name=(name or "").strip(), phone=e164, email=(email or "").strip(),
-                            tags=list(tags or []))
-        candidate.refresh_indexes()
-        existing = Patient.objects.for_clinic(clinic).filter(identity_index=candidate.identity_index).first()
-        if existing is not None:
-            return existing, False
-        try:
-            with transaction.atomic():
-                candidate.save()
-        except IntegrityError as error:
-            if PATIENT_IDENTITY not in str(error):
-                raise
-            return Patient.objects.for_clinic(clinic).get(identity_index=candidate.identity_index), False
+    e164 = normalise_patient_phone(clinic, phone)  # refused before anything is written
+    candidate = Patient(clinic=clinic, name=(name or "").strip(), phone=e164, email=(email or "").strip(),
+                        tags=list(tags or []))
+    candidate.refresh_indexes()
+    # No savepoint of its own (inside a booking that is two statements fewer): the insert cannot fail on the
+    # identity constraint (`patient_unique_clinic_identity`), it does nothing instead (ON CONFLICT DO NOTHING),
+    # and the row read back is whoever holds that identity: this candidate, an existing patient, or the winner
+    # of a concurrent creation (the insert waits for that transaction, and the read sees it committed).
+    with transaction.atomic(savepoint=False):
+        Patient.objects.bulk_create([candidate], ignore_conflicts=True)
+        found = Patient.objects.for_clinic(clinic).filter(identity_index=candidate.identity_index).first()
+        if found is None:  # the insert met another conflict (a hash drawn twice): let the database say which
+            candidate.save(force_insert=True)
+            found = candidate
+        if found.pk != candidate.pk:
+            return found, False
         record(actor, "patient.created", "patient", candidate.hash, "contact registration", clinic=clinic)
         return candidate, True
 
@@ -341,33 +343,52 @@ def _check_time(clinic, starts_at, source, now):
                                 % {"days": rules["max_days_ahead"]})
 
 
-def _offers(professional, service) -> bool:
-    return (professional.active and service.active
-            and professional.services.filter(pk=service.pk).exists())
-
-
-def _check_bookable(clinic, professional, service, starts_at, source, now):
+def _check_bookable(clinic, professional, service, starts_at, source, now, exclude_appointment_id=None):
+    """Refusals of `service` at `starts_at` with `professional` (or with anyone, when None), in the order a caller
+    should hear them; returns the professionals free then, in name order (the constraint still has the last
+    word). One query besides the time checks (`selectors.booking_check`)."""
     _check_time(clinic, starts_at, source, now)
-    if not _offers(professional, service):
-        raise _service_not_offered()
-    if not selectors.fits_availability(clinic, professional, service, starts_at):
-        raise Unprocessable(Code.OUTSIDE_WORKING_HOURS,
-                            _("The professional is not working for the whole appointment at that time; "
-                              "please choose another time."))
+    check = selectors.booking_check(clinic, service, starts_at, professional=professional,
+                                    exclude_appointment_id=exclude_appointment_id)
+    if not check.offering:
+        if professional is not None:
+            raise _service_not_offered()
+        raise Unprocessable(Code.SERVICE_NOT_OFFERED, _("Nobody at the clinic offers this service."))
+    if not check.working:
+        if professional is not None:
+            raise Unprocessable(Code.OUTSIDE_WORKING_HOURS,
+                                _("The professional is not working for the whole appointment at that time; "
+                                  "please choose another time."))
+        raise _outside_hours()
+    return check.free
 
 
 DEADLOCK_DETECTED = "40P01"
 SAVE_ATTEMPTS = 3
 
 
-def _save_guarded(appointment, **save_kwargs):
+def _save_guarded(appointment, savepoint=True, **save_kwargs):
     """Save inside a savepoint; the exclusion constraint's refusal becomes SLOT_TAKEN.
 
     Two transactions inserting overlapping ranges at the same instant can each wait for the other inside the
     exclusion check, and PostgreSQL then aborts one as a deadlock. The victim retries from its savepoint:
     by then the winner holds the time, so the retry gets the constraint's verdict (or the time if the winner
-    rolled back).
+    rolled back). With `savepoint=False` (the caller's last try: its own transaction is the way back) a refusal
+    or a lost deadlock is SLOT_TAKEN at once, and the caller's transaction must end with it.
     """
+    if not savepoint:
+        try:
+            appointment.save(**save_kwargs)
+            return
+        except IntegrityError as error:
+            constraint = getattr(getattr(error.__cause__, "diag", None), "constraint_name", None)
+            if constraint == NO_OVERLAP or NO_OVERLAP in str(error):
+                raise _slot_taken()
+            raise
+        except OperationalError as error:
+            if getattr(error.__cause__, "sqlstate", None) != DEADLOCK_DETECTED:
+                raise
+            raise _slot_taken()
     for attempt in range(SAVE_ATTEMPTS):
         try:
             with transaction.atomic():
@@ -391,29 +412,6 @@ def _set_times(appointment, service, starts_at):
     appointment.occupied = (lower, upper)
 
 
-def _candidates(clinic, service, starts_at):
-    """Professionals who could take `service` at `starts_at`, free ones first; raises the real reason when
-    there are none: nobody offers it (SERVICE_NOT_OFFERED), nobody works then (OUTSIDE_WORKING_HOURS),
-    everyone who works then is busy (SLOT_TAKEN)."""
-    offering = selectors.bookable_professionals(clinic, service) if service.active else []
-    if not offering:
-        raise Unprocessable(Code.SERVICE_NOT_OFFERED, _("Nobody at the clinic offers this service."))
-    ends_at = starts_at + selectors.service_length(service)
-    margin = dt.timedelta(days=1)
-    open_time = selectors.availability(clinic, offering, starts_at - margin, ends_at + margin)
-    working = [pid for pid in offering
-               if any(start <= starts_at and ends_at <= end for start, end in open_time[pid])]
-    if not working:
-        raise _outside_hours()
-    _starts, _ends, lower, upper = selectors.occupied_range(service, starts_at)
-    busy = selectors.busy_times(clinic, working, lower, upper)
-    free = [pid for pid in working if not busy[pid]]
-    if not free:
-        raise _slot_taken()
-    professionals = Professional.objects.for_clinic(clinic).in_bulk(free)
-    return [professionals[pid] for pid in free]
-
-
 @transaction.atomic
 def appointment_book(*, clinic, service, starts_at, professional=None, patient=None, patient_name: str = "",
                      patient_phone: str = "", patient_email: str = "", source=Appointment.Source.STAFF,
@@ -432,27 +430,31 @@ def appointment_book(*, clinic, service, starts_at, professional=None, patient=N
     chosen = _chosen_patient(clinic, patient) if patient is not None else None
     if chosen is not None and ERASED_TAG in (chosen.tags or []):
         raise Conflict(Code.PATIENT_ERASED, _("This patient's data was erased; register them again."))
-    _check_time(clinic, starts_at, source, now)
+    # One check answers every refusal and names who is free (the same open time the slot search walks).
+    candidates = _check_bookable(clinic, professional, service, starts_at, source, now)
+    if not candidates:
+        raise _slot_taken()
     if professional is not None:
-        _check_bookable(clinic, professional, service, starts_at, source, now)
         candidates = [professional]
-    else:
-        candidates = _candidates(clinic, service, starts_at)
     if chosen is None:
         chosen, _created = patient_find_or_create(clinic=clinic, name=patient_name, phone=patient_phone,
                                                   email=patient_email, actor=actor)
-    for candidate in candidates:
+    last = len(candidates) - 1
+    for index, candidate in enumerate(candidates):
         appointment = Appointment(clinic=clinic, patient=chosen, professional=candidate, service=service,
                                   source=source, notes=notes or "")
         _set_times(appointment, service, starts_at)
         try:
-            _save_guarded(appointment)
+            # A savepoint only while another professional is left to try: the last try's refusal ends the
+            # booking, and this function's transaction takes everything back.
+            _save_guarded(appointment, savepoint=index < last)
         except Conflict:
+            if index == last:
+                raise
             continue  # someone took this professional's time since we looked: try the next one free
         audit(clinic, actor, "appointment.create", appointment, {"startsAt": starts_at.isoformat()})
         _announce(signals.appointment_booked, appointment)
         return appointment
-    raise _slot_taken()
 
 
 def _announce(signal, appointment):
@@ -487,7 +489,8 @@ def appointment_update(*, appointment, starts_at=None, professional=None, notes=
             raise Conflict(Code.APPOINTMENT_NOT_ACTIVE, _("Only scheduled or confirmed appointments can be moved."))
         starts_at = starts_at or current.starts_at
         professional = professional or current.professional
-        _check_bookable(clinic, professional, current.service, starts_at, source or current.source, now)
+        _check_bookable(clinic, professional, current.service, starts_at, source or current.source, now,
+                        exclude_appointment_id=current.pk)
         changes["appointment.reschedule"] = {"from": current.starts_at.isoformat(), "to": starts_at.isoformat()}
         current.professional = professional
         _set_times(current, current.service, starts_at)
