@@ -10,19 +10,20 @@ import datetime as dt
 import logging
 import uuid
 
-from django.db import IntegrityError, OperationalError, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from clinics.audit import record
+from clinics.audit import audit_event, record
 from clinics.errors import Conflict, InvalidInput, NotFound
+from clinics.models import AuditEvent
 
 from . import selectors, signals
 from .errors import SchedulingCode as Code
 from .errors import Unprocessable
 from .models import (ACTIVE_STATUSES, Appointment, AvailabilityException, Patient, Professional, Service,
-                     WorkingHours)
+                     WorkingHours, new_patient_hash)
 from .patients import ERASED_TAG, normalise_patient_phone
 
 logger = logging.getLogger(__name__)
@@ -36,11 +37,17 @@ STAFF_HORIZON = dt.timedelta(days=365 * 5)
 
 
 def audit(clinic, actor, action: str, target, changes: dict | None = None):
-    """The single call site of the audit log for every scheduling write.
+    """The audit log's call site for every scheduling write (`_audit_event` for a use case writing several).
 
     `actor` is what acted: the request (or its Credential), or None for the system.
     """
     record(actor, action, type(target).__name__.lower(), str(target.pk), clinic=clinic, **(changes or {}))
+
+
+def _audit_event(clinic, actor, action: str, target, changes: dict | None = None) -> AuditEvent:
+    """What `audit` writes, unsaved, for a use case that writes its events together."""
+    return audit_event(actor, action, type(target).__name__.lower(), str(target.pk), clinic=clinic,
+                       **(changes or {}))
 
 
 def _scoped(model, clinic, value, code=Code.NOT_FOUND, message=None):
@@ -96,24 +103,50 @@ def patient_find_or_create(*, clinic, name: str = "", phone: str = "", email: st
     """
     if patient is not None:
         return _chosen_patient(clinic, patient), False
+    with transaction.atomic(savepoint=False):
+        found, created_event = _find_or_create_person(clinic=clinic, name=name, phone=phone, email=email,
+                                                      tags=tags, actor=actor)
+        if created_event is not None:
+            created_event.save(force_insert=True)
+        return found, created_event is not None
+
+
+def _find_or_create_person(*, clinic, name, phone, email, tags, actor) -> tuple[Patient, AuditEvent | None]:
+    """`patient_find_or_create` without its audit row: returns the patient and, when it was created, the audit
+    event to write (unsaved), so that a booking writes it with its own. Call inside a transaction.
+
+    No savepoint, one statement for a new person: the INSERT does nothing where the identity is taken
+    (ON CONFLICT DO NOTHING) instead of failing, and its row count says which happened; only then is the
+    existing patient read (a concurrent creation of the same person makes the INSERT wait for that transaction,
+    and the read sees its row committed).
+    """
     e164 = normalise_patient_phone(clinic, phone)  # refused before anything is written
     candidate = Patient(clinic=clinic, name=(name or "").strip(), phone=e164, email=(email or "").strip(),
                         tags=list(tags or []))
     candidate.refresh_indexes()
-    # No savepoint of its own (inside a booking that is two statements fewer): the insert cannot fail on the
-    # identity constraint (`patient_unique_clinic_identity`), it does nothing instead (ON CONFLICT DO NOTHING),
-    # and the row read back is whoever holds that identity: this candidate, an existing patient, or the winner
-    # of a concurrent creation (the insert waits for that transaction, and the read sees it committed).
-    with transaction.atomic(savepoint=False):
-        Patient.objects.bulk_create([candidate], ignore_conflicts=True)
+    if not _inserted_unless_conflicting(candidate):
         found = Patient.objects.for_clinic(clinic).filter(identity_index=candidate.identity_index).first()
-        if found is None:  # the insert met another conflict (a hash drawn twice): let the database say which
-            candidate.save(force_insert=True)
-            found = candidate
-        if found.pk != candidate.pk:
-            return found, False
-        record(actor, "patient.created", "patient", candidate.hash, "contact registration", clinic=clinic)
-        return candidate, True
+        if found is not None:
+            return found, None
+        candidate.hash = new_patient_hash()  # what conflicted was the random public hash, drawn twice
+        candidate.save(force_insert=True)
+    return candidate, audit_event(actor, "patient.created", "patient", candidate.hash, "contact registration",
+                                  clinic=clinic)
+
+
+def _inserted_unless_conflicting(instance) -> bool:
+    """INSERT `instance` with ON CONFLICT DO NOTHING; whether its row went in (the statement's row count, read
+    through Django's documented `execute_wrapper`)."""
+    counts = []
+
+    def keep_row_count(execute, sql, params, many, context):
+        result = execute(sql, params, many, context)
+        counts.append(context["cursor"].rowcount)
+        return result
+
+    with connection.execute_wrapper(keep_row_count):
+        type(instance).objects.bulk_create([instance], ignore_conflicts=True)
+    return counts == [1]
 
 
 # --- services and professionals ---------------------------------------------------------------------------
@@ -367,40 +400,39 @@ DEADLOCK_DETECTED = "40P01"
 SAVE_ATTEMPTS = 3
 
 
-def _save_guarded(appointment, savepoint=True, **save_kwargs):
+class _LostRace(Exception):
+    """The time was free when checked and someone else's insert met ours: book again from the start."""
+
+
+def _refusal_of(error) -> str | None:
+    """Whether a database error is a booking race lost: "slot taken", "deadlock", or None (another error)."""
+    if isinstance(error, IntegrityError):
+        constraint = getattr(getattr(error.__cause__, "diag", None), "constraint_name", None)
+        if constraint == NO_OVERLAP or NO_OVERLAP in str(error):
+            return "slot taken"
+    elif isinstance(error, OperationalError) and getattr(error.__cause__, "sqlstate", None) == DEADLOCK_DETECTED:
+        return "deadlock"
+    return None
+
+
+def _save_guarded(appointment, **save_kwargs):
     """Save inside a savepoint; the exclusion constraint's refusal becomes SLOT_TAKEN.
 
     Two transactions inserting overlapping ranges at the same instant can each wait for the other inside the
     exclusion check, and PostgreSQL then aborts one as a deadlock. The victim retries from its savepoint:
     by then the winner holds the time, so the retry gets the constraint's verdict (or the time if the winner
-    rolled back). With `savepoint=False` (the caller's last try: its own transaction is the way back) a refusal
-    or a lost deadlock is SLOT_TAKEN at once, and the caller's transaction must end with it.
+    rolled back).
     """
-    if not savepoint:
-        try:
-            appointment.save(**save_kwargs)
-            return
-        except IntegrityError as error:
-            constraint = getattr(getattr(error.__cause__, "diag", None), "constraint_name", None)
-            if constraint == NO_OVERLAP or NO_OVERLAP in str(error):
-                raise _slot_taken()
-            raise
-        except OperationalError as error:
-            if getattr(error.__cause__, "sqlstate", None) != DEADLOCK_DETECTED:
-                raise
-            raise _slot_taken()
     for attempt in range(SAVE_ATTEMPTS):
         try:
             with transaction.atomic():
                 appointment.save(**save_kwargs)
             return
-        except IntegrityError as error:
-            constraint = getattr(getattr(error.__cause__, "diag", None), "constraint_name", None)
-            if constraint == NO_OVERLAP or NO_OVERLAP in str(error):
+        except (IntegrityError, OperationalError) as error:
+            refusal = _refusal_of(error)
+            if refusal == "slot taken":
                 raise _slot_taken()
-            raise
-        except OperationalError as error:
-            if getattr(error.__cause__, "sqlstate", None) != DEADLOCK_DETECTED:
+            if refusal is None:
                 raise
             logger.info("Booking of %s lost a deadlock (attempt %d)", appointment.pk, attempt + 1)
     raise _slot_taken()
@@ -412,49 +444,66 @@ def _set_times(appointment, service, starts_at):
     appointment.occupied = (lower, upper)
 
 
-@transaction.atomic
 def appointment_book(*, clinic, service, starts_at, professional=None, patient=None, patient_name: str = "",
                      patient_phone: str = "", patient_email: str = "", source=Appointment.Source.STAFF,
                      notes: str = "", actor=None, now=None) -> Appointment:
     """Book `service` at `starts_at` with `professional` (an instance or id; None = the first professional free
     then) for `patient` (instance, id or hash, chosen explicitly) or for the person described by
-    `patient_name`/`patient_phone`/`patient_email` (found or created by `patient_find_or_create`, inside this
+    `patient_name`/`patient_phone`/`patient_email` (found or created as `patient_find_or_create` does, inside this
     transaction: a refused booking leaves no new patient behind).
 
     Refusals (docs/api/clinic-v1.md, Appointments): NOT_FOUND / PATIENT_NOT_FOUND for ids not of this clinic;
     IN_THE_PAST; TOO_SOON and TOO_FAR_AHEAD for patient-facing sources; SERVICE_NOT_OFFERED;
     OUTSIDE_WORKING_HOURS (or across the boundary); SLOT_TAKEN only when another appointment overlaps.
+
+    One transaction per attempt, and no savepoint inside it: when the time was free at the check but another
+    booking's insert wins the race (or a deadlock between the two), the whole attempt is rolled back and run
+    again, so its check sees the winner and picks the next professional free or answers SLOT_TAKEN.
     """
+    for attempt in range(SAVE_ATTEMPTS):
+        try:
+            return _book_once(clinic=clinic, service=service, starts_at=starts_at, professional=professional,
+                              patient=patient, patient_name=patient_name, patient_phone=patient_phone,
+                              patient_email=patient_email, source=source, notes=notes, actor=actor, now=now)
+        except _LostRace:
+            logger.info("Booking at %s lost a race (attempt %d)", starts_at, attempt + 1)
+    raise _slot_taken()
+
+
+@transaction.atomic
+def _book_once(*, clinic, service, starts_at, professional, patient, patient_name, patient_phone, patient_email,
+               source, notes, actor, now) -> Appointment:
     service = _scoped(Service, clinic, service)
     professional = _scoped(Professional, clinic, professional)
     chosen = _chosen_patient(clinic, patient) if patient is not None else None
     if chosen is not None and ERASED_TAG in (chosen.tags or []):
         raise Conflict(Code.PATIENT_ERASED, _("This patient's data was erased; register them again."))
     # One check answers every refusal and names who is free (the same open time the slot search walks).
-    candidates = _check_bookable(clinic, professional, service, starts_at, source, now)
-    if not candidates:
+    free = _check_bookable(clinic, professional, service, starts_at, source, now)
+    if not free:
         raise _slot_taken()
-    if professional is not None:
-        candidates = [professional]
+    events = []  # written together, in one statement, once the appointment is in
     if chosen is None:
-        chosen, _created = patient_find_or_create(clinic=clinic, name=patient_name, phone=patient_phone,
-                                                  email=patient_email, actor=actor)
-    last = len(candidates) - 1
-    for index, candidate in enumerate(candidates):
-        appointment = Appointment(clinic=clinic, patient=chosen, professional=candidate, service=service,
-                                  source=source, notes=notes or "")
-        _set_times(appointment, service, starts_at)
-        try:
-            # A savepoint only while another professional is left to try: the last try's refusal ends the
-            # booking, and this function's transaction takes everything back.
-            _save_guarded(appointment, savepoint=index < last)
-        except Conflict:
-            if index == last:
-                raise
-            continue  # someone took this professional's time since we looked: try the next one free
-        audit(clinic, actor, "appointment.create", appointment, {"startsAt": starts_at.isoformat()})
-        _announce(signals.appointment_booked, appointment)
-        return appointment
+        chosen, created_event = _find_or_create_person(clinic=clinic, name=patient_name, phone=patient_phone,
+                                                       email=patient_email, tags=None, actor=actor)
+        events += [created_event] if created_event is not None else []
+    appointment = Appointment(clinic=clinic, patient=chosen, professional=professional or free[0],
+                              service=service, source=source, notes=notes or "")
+    _set_times(appointment, service, starts_at)
+    try:
+        appointment.save(force_insert=True)
+    except (IntegrityError, OperationalError) as error:
+        refusal = _refusal_of(error)
+        if refusal is None:
+            raise
+        if refusal == "slot taken" and len(free) == 1:
+            raise _slot_taken()  # nobody else to try: the winner holds the time
+        raise _LostRace() from error
+    events.append(_audit_event(clinic, actor, "appointment.create", appointment,
+                               {"startsAt": starts_at.isoformat()}))
+    AuditEvent.objects.bulk_create(events)
+    _announce(signals.appointment_booked, appointment)
+    return appointment
 
 
 def _announce(signal, appointment):
