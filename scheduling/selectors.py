@@ -361,7 +361,11 @@ def service_length(service):
 
 
 def occupied_range(service, starts_at):
-    """(starts_at, ends_at, occupied lower, occupied upper) of an appointment of `service` at `starts_at`."""
+    """(starts_at, ends_at, occupied lower, occupied upper) of an appointment of `service` at `starts_at`, in UTC.
+
+    Arithmetic on a datetime in the clinic's zone is wall-clock arithmetic: 01:45 + 30 minutes on the night the
+    clocks go back would be 02:15 on the clock, 90 minutes later. In UTC a duration is a duration."""
+    starts_at = starts_at.astimezone(UTC)
     ends_at = starts_at + service_length(service)
     return starts_at, ends_at, starts_at - _buffer_before(service), ends_at + _buffer_after(service)
 

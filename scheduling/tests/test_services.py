@@ -207,6 +207,23 @@ def test_first_free_takes_the_next_professional_and_says_slot_taken_only_when_al
     assert error.value.code == "SLOT_TAKEN"
 
 
+def at_utc(*fields):
+    return dt.datetime(*fields, tzinfo=dt.timezone.utc)
+
+
+def test_an_appointment_across_the_autumn_clock_change_lasts_its_duration(clinic, patient, professional, service):
+    from zoneinfo import ZoneInfo
+
+    # 01:45 on the clock, the first time round (summer time): the clocks go back at 02:00 to 01:00.
+    starts = dt.datetime(2027, 10, 31, 1, 45, tzinfo=ZoneInfo(clinic.timezone))
+    appointment = book(clinic, patient, professional, service, starts)
+    appointment.refresh_from_db()
+    # (an ambiguous wall time never equals an instant of another zone: compare in UTC)
+    assert appointment.starts_at == starts.astimezone(dt.timezone.utc) == at_utc(2027, 10, 31, 0, 45)
+    assert appointment.ends_at - appointment.starts_at == dt.timedelta(minutes=30)
+    assert appointment.occupied.upper - appointment.occupied.lower == dt.timedelta(minutes=30)
+
+
 def test_a_time_in_the_past_is_refused_for_every_source(clinic, patient, professional, service):
     past = dt.datetime.now(dt.timezone.utc).replace(microsecond=0) - dt.timedelta(hours=1)
     for source in ("staff", "api", "online", "phone_agent"):
