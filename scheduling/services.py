@@ -103,16 +103,24 @@ def patient_find_or_create(*, clinic, name: str = "", phone: str = "", email: st
     """
     if patient is not None:
         return _chosen_patient(clinic, patient), False
-    with transaction.atomic(savepoint=False):
-        found, created_event = _find_or_create_person(clinic=clinic, name=name, phone=phone, email=email,
-                                                      tags=tags, actor=actor)
+    candidate = _person(clinic=clinic, name=name, phone=phone, email=email, tags=tags)
+    with transaction.atomic(savepoint=False):  # no savepoint: nothing in it refuses, see `_find_or_create`
+        found, created_event = _find_or_create(candidate, actor=actor)
         if created_event is not None:
             created_event.save(force_insert=True)
         return found, created_event is not None
 
 
-def _find_or_create_person(*, clinic, name, phone, email, tags, actor) -> tuple[Patient, AuditEvent | None]:
-    """`patient_find_or_create` without its audit row: returns the patient and, when it was created, the audit
+def _person(*, clinic, name, phone, email, tags) -> Patient:
+    """The unsaved patient these details describe, its indexes computed; InvalidPhoneNumber before any write."""
+    candidate = Patient(clinic=clinic, name=(name or "").strip(), phone=normalise_patient_phone(clinic, phone),
+                        email=(email or "").strip(), tags=list(tags or []))
+    candidate.refresh_indexes()
+    return candidate
+
+
+def _find_or_create(candidate: Patient, *, actor) -> tuple[Patient, AuditEvent | None]:
+    """The patient holding `candidate`'s identity, or `candidate` saved; with, when it was created, the audit
     event to write (unsaved), so that a booking writes it with its own. Call inside a transaction.
 
     No savepoint, one statement for a new person: the INSERT does nothing where the identity is taken
@@ -120,10 +128,7 @@ def _find_or_create_person(*, clinic, name, phone, email, tags, actor) -> tuple[
     existing patient read (a concurrent creation of the same person makes the INSERT wait for that transaction,
     and the read sees its row committed).
     """
-    e164 = normalise_patient_phone(clinic, phone)  # refused before anything is written
-    candidate = Patient(clinic=clinic, name=(name or "").strip(), phone=e164, email=(email or "").strip(),
-                        tags=list(tags or []))
-    candidate.refresh_indexes()
+    clinic = candidate.clinic
     if not _inserted_unless_conflicting(candidate):
         found = Patient.objects.for_clinic(clinic).filter(identity_index=candidate.identity_index).first()
         if found is not None:
@@ -484,8 +489,8 @@ def _book_once(*, clinic, service, starts_at, professional, patient, patient_nam
         raise _slot_taken()
     events = []  # written together, in one statement, once the appointment is in
     if chosen is None:
-        chosen, created_event = _find_or_create_person(clinic=clinic, name=patient_name, phone=patient_phone,
-                                                       email=patient_email, tags=None, actor=actor)
+        person = _person(clinic=clinic, name=patient_name, phone=patient_phone, email=patient_email, tags=None)
+        chosen, created_event = _find_or_create(person, actor=actor)
         events += [created_event] if created_event is not None else []
     appointment = Appointment(clinic=clinic, patient=chosen, professional=professional or free[0],
                               service=service, source=source, notes=notes or "")
