@@ -137,6 +137,8 @@ def test_invalid_phone_is_refused(clinic):
         services.patient_find_or_create(clinic=clinic, name="X", phone="12")
     assert error.value.code == "INVALID_PHONE_NUMBER"
     assert error.value.details == {"phone": [error.value.message]}
+    # The caller's transaction (this test's) is still usable: the refusal came before any write.
+    assert not Patient.objects.filter(clinic=clinic).exists()
 
 
 def test_removing_a_service_with_future_appointments_is_refused_and_with_past_ones_archives(
