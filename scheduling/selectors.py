@@ -123,8 +123,9 @@ def _json_rows(queryset, *columns) -> Subquery:
                     .values("rows"), output_field=JSONField())
 
 
-def _weekly_intervals(rows, first_day: dt.date, last_day: dt.date, zone: ZoneInfo):
-    """Weekly (weekday, start, end) rows of one professional laid out on each local date, as UTC intervals."""
+def _weekly_intervals(rows, first_day: dt.date, last_day: dt.date, zone: ZoneInfo, instants: dict):
+    """Weekly (weekday, start, end) rows of one professional laid out on each local date, as UTC intervals.
+    `instants` keeps each (date, wall time) already turned into UTC: professionals mostly share their hours."""
     by_weekday = {}
     for weekday, start, end in rows:
         by_weekday.setdefault(weekday, []).append((start, end))
@@ -134,24 +135,28 @@ def _weekly_intervals(rows, first_day: dt.date, last_day: dt.date, zone: ZoneInf
         for start_time, end_time in by_weekday.get(day.weekday(), ()):
             # A wall time inside a spring-forward gap resolves with the earlier offset (fold=0), i.e. a little
             # later on the clock: no appointment can start at a time that does not exist.
-            start = dt.datetime.combine(day, start_time, tzinfo=zone).astimezone(UTC)
-            end = dt.datetime.combine(day, end_time, tzinfo=zone).astimezone(UTC)
+            start, end = instants.get((day, start_time)), instants.get((day, end_time))
+            if start is None:
+                start = instants[day, start_time] = dt.datetime.combine(day, start_time, tzinfo=zone).astimezone(UTC)
+            if end is None:
+                end = instants[day, end_time] = dt.datetime.combine(day, end_time, tzinfo=zone).astimezone(UTC)
             if start < end:
                 intervals.append((start, end))
         day += dt.timedelta(days=1)
     return intervals
 
 
-def _open_times(weekly, exceptions, window_start, window_end, zone: ZoneInfo):
+def _open_times(weekly, exceptions, window_start, window_end, zone: ZoneInfo, instants=None):
     """Open time of one professional in [window_start, window_end): `weekly` (weekday, start, end) rows on each
     local date + extra hours − time off − closures (`exceptions` as (kind, starts_at, ends_at)); UTC (start, end)
-    pairs, sorted, merged."""
+    pairs, sorted, merged. `instants`: see `_weekly_intervals`."""
     first_day = window_start.astimezone(zone).date() - dt.timedelta(days=1)
     last_day = window_end.astimezone(zone).date() + dt.timedelta(days=1)
     extra, blocked = [], []
     for kind, starts_at, ends_at in exceptions:
         (extra if kind == AvailabilityException.Kind.EXTRA_HOURS else blocked).append((starts_at, ends_at))
-    open_time = merge(_weekly_intervals(weekly, first_day, last_day, zone) + extra)
+    weekly = _weekly_intervals(weekly, first_day, last_day, zone, {} if instants is None else instants)
+    open_time = merge(weekly + extra)
     return _clip(subtract(open_time, merge(blocked)), [(window_start, window_end)])
 
 
@@ -182,7 +187,8 @@ def availability(clinic, professional_ids, window_start, window_end):
     ).order_by().values_list("professional_id", "kind", "starts_at", "ends_at"):
         for target in professional_ids if professional_id is None else [professional_id]:
             exceptions[target].append(row)
-    return {pid: _open_times(weekly[pid], exceptions[pid], window_start, window_end, zone)
+    instants = {}
+    return {pid: _open_times(weekly[pid], exceptions[pid], window_start, window_end, zone, instants)
             for pid in professional_ids}
 
 
@@ -221,13 +227,14 @@ def calendars(clinic, service, window_start, window_end, *, professional=None, b
             taken = taken.exclude(pk=exclude_appointment_id)
         queryset = queryset.annotate(busy=Exists(taken))
     zone = clinic_zone(clinic)
+    instants = {}
     result = []
     for row in queryset.order_by("name", "id"):
         weekly = [(weekday, dt.time.fromisoformat(start), dt.time.fromisoformat(end))
                   for weekday, start, end in row.weekly_rows or ()]
         exceptions = [(kind, from_micros(starts_at), from_micros(ends_at))
                       for kind, starts_at, ends_at in row.exception_rows or ()]
-        result.append(Calendar(row, _open_times(weekly, exceptions, window_start, window_end, zone),
+        result.append(Calendar(row, _open_times(weekly, exceptions, window_start, window_end, zone, instants),
                                bool(getattr(row, "busy", False))))
     return result
 
@@ -238,20 +245,24 @@ def _clip(intervals, window):
 
 
 def busy_intervals(clinic, professional_ids, window_start, window_end) -> dict:
-    """Occupied time (buffers included) of active appointments overlapping the window, per professional, merged;
-    as (start, end) integer microseconds since 1970 UTC (see `to_micros`). One query."""
-    # One row per professional holding two bigint arrays: the driver reads those in C, where a row per
-    # appointment would cost a Python conversion per value.
+    """Occupied time (buffers included) of active appointments overlapping the window, per professional, as two
+    lists of integer microseconds since 1970 UTC (see `to_micros`): `(starts, ends)`, in start order, NOT merged
+    (ranges may touch or overlap). One query."""
+    # One row per professional holding two bigint arrays, which the driver reads in C where a row per
+    # appointment would cost Python conversions per value; sorted inside the aggregate (the model's default
+    # ordering, on the rows, would be a sort of no use).
+    in_order = F("occupied").asc()
     rows = (Appointment.objects.for_clinic(clinic)
             .filter(professional_id__in=professional_ids, status__in=ACTIVE_STATUSES,
                     occupied__overlap=(window_start, window_end))
-            .order_by()  # the model's ordering would sort in SQL what `merge` sorts anyway
+            .order_by()
             .values("professional_id")
-            .annotate(lowers=ArrayAgg(_bound("occupied", "lower")), uppers=ArrayAgg(_bound("occupied", "upper")))
-            .values_list("professional_id", "lowers", "uppers"))
-    busy = {pid: [] for pid in professional_ids}
-    for professional_id, lowers, uppers in rows:
-        busy[professional_id] = merge(zip(lowers, uppers))
+            .annotate(starts=ArrayAgg(_bound("occupied", "lower"), order_by=in_order),
+                      ends=ArrayAgg(_bound("occupied", "upper"), order_by=in_order))
+            .values_list("professional_id", "starts", "ends"))
+    busy = {pid: ([], []) for pid in professional_ids}
+    for professional_id, starts, ends in rows:
+        busy[professional_id] = (starts, ends)
     return busy
 
 
@@ -295,24 +306,36 @@ def free_slots(clinic, service, from_date: dt.date, to_date: dt.date, profession
     starts = []
     for position, pid in enumerate(professional_ids):
         # An occupied range (lower, upper) refuses the starts s with lower - duration - after < s < upper + before
-        # (the new appointment, widened by its buffers, would overlap it); sorted like the merged ranges.
-        refused = [(lower - duration - after, upper + before) for lower, upper in busy[pid]]
-        index, count = 0, len(refused)
+        # (the new appointment, widened by its buffers, would overlap it). In order of their start, ranges that
+        # overlap need no merging: a start is refused by the first range not yet behind it, or by none.
+        lowers, uppers = busy[pid]
+        refused_from = [lower - duration - after for lower in lowers]
+        refused_to = [upper + before for upper in uppers]
+        index, count = 0, len(refused_from)
         for open_start, open_end in open_times[pid]:
             anchor = to_micros(open_start)  # the grid of this interval counts from its start
             start = anchor if anchor >= earliest else anchor + step * -(-(earliest - anchor) // step)
-            last = min(to_micros(open_end) - duration, latest)
+            last = to_micros(open_end) - duration
+            if last > latest:
+                last = latest
             while start <= last:
-                while index < count and refused[index][1] <= start:
+                while index < count and refused_to[index] <= start:
                     index += 1
-                if index < count and refused[index][0] < start:
-                    # Inside a refused range: go to its first grid start at or after its end.
-                    start = anchor + step * -(-(refused[index][1] - anchor) // step)
-                    continue
-                limit = last if index == count else min(last, refused[index][0])
-                free = range(start, limit + 1, step)
-                starts.extend(zip(free, repeat(position)))
-                start += step * len(free)
+                limit = last
+                if index < count:
+                    if refused_from[index] < start:
+                        # Inside a refused range: go to its first grid start at or after its end.
+                        start = anchor + step * -(-(refused_to[index] - anchor) // step)
+                        continue
+                    if refused_from[index] < last:
+                        limit = refused_from[index]
+                if limit - start < step:  # a run of one start: the usual case in a busy agenda
+                    starts.append((start, position))
+                    start += step
+                else:
+                    run = (limit - start) // step + 1
+                    starts.extend(zip(range(start, start + run * step, step), repeat(position)))
+                    start += run * step
     starts.sort()
     # Professionals free at one time share its datetimes, and one slot's end is often another's start.
     moments = {}
