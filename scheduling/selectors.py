@@ -213,7 +213,7 @@ def calendars(clinic, service, window_start, window_end, *, professional=None, b
     queryset = Professional.objects.for_clinic(clinic).filter(active=True, services=service)
     if professional is not None:
         queryset = queryset.filter(pk=professional.pk)
-    hours = WorkingHours.objects.filter(professional=OuterRef("pk"))
+    hours = WorkingHours.objects.for_clinic(clinic).filter(professional=OuterRef("pk"))
     exceptions = AvailabilityException.objects.for_clinic(clinic).filter(
         Q(professional=OuterRef("pk")) | Q(professional__isnull=True),
         starts_at__lt=window_end, ends_at__gt=window_start)
