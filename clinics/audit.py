@@ -34,10 +34,18 @@ def _actor_label(credential, user):
     return email or ""
 
 
-def record(source, action: str, obj_type: str = "", obj_id="", purpose: str = "", *, clinic: Clinic | None = None,
-           actor_kind: str | None = None, actor_id: str | None = None, actor_label: str | None = None,
-           **extra) -> AuditEvent:
-    """Append one audit event and return it.
+def record(source, action: str, obj_type: str = "", obj_id="", purpose: str = "", **kwargs) -> AuditEvent:
+    """Append one audit event and return it; the arguments are `audit_event`'s."""
+    event = audit_event(source, action, obj_type, obj_id, purpose, **kwargs)
+    event.save(force_insert=True)
+    return event
+
+
+def audit_event(source, action: str, obj_type: str = "", obj_id="", purpose: str = "", *,
+                clinic: Clinic | None = None, actor_kind: str | None = None, actor_id: str | None = None,
+                actor_label: str | None = None, **extra) -> AuditEvent:
+    """The audit event `record` appends, unsaved: a use case that leaves several events writes them in one
+    statement (`AuditEvent.objects.bulk_create`, inside its transaction).
 
     `source` is what acted: a DRF/Django request (its `auth` Credential, user, IP and user agent are read), a
     `Credential`, or None for the system. `clinic`, `actor_*` override what the source tells (e.g. a failed
@@ -65,7 +73,7 @@ def record(source, action: str, obj_type: str = "", obj_id="", purpose: str = ""
     if kind not in _ACTOR_KINDS:
         kind = AuditEvent.ActorKind.SYSTEM
     user_agent = http_request.META.get("HTTP_USER_AGENT", "")[:300] if http_request is not None else ""
-    return AuditEvent.objects.create(
+    return AuditEvent(
         clinic=clinic,
         actor_kind=kind,
         actor_id=str(actor_id if actor_id is not None else identifier or "")[:64],

@@ -1,16 +1,20 @@
 """Reads of the scheduling app: booking rules, availability and the slot engine.
 
-Availability is computed in Python from a fixed handful of queries (professionals, working hours, exceptions,
-appointments), so the cost in SQL does not depend on how many days, professionals or appointments are involved.
-Weekly hours are wall-clock times in the clinic's zone; every instant is turned into an aware UTC datetime
-before any arithmetic, which keeps days with a DST change correct.
+Availability is computed in Python from two queries whatever the range: one reads the professionals with their
+weekly hours and dated exceptions (aggregated per professional in PostgreSQL), the other the occupied time of
+active appointments as epoch bounds (integer microseconds: parsing thousands of `tstzrange` values as text cost
+far more than the SQL). Weekly hours are wall-clock times in the clinic's zone; every instant is turned into an
+aware UTC datetime before any arithmetic, which keeps days with a DST change correct.
 """
 import datetime as dt
-from bisect import bisect_left
 from dataclasses import dataclass
+from itertools import repeat
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
-from django.db.models import Q
+from django.contrib.postgres.aggregates import ArrayAgg
+from django.db.models import (BigIntegerField, DateTimeField, Exists, F, Func, JSONField, OuterRef, Q,
+                              Subquery)
 from django.utils import timezone
 
 from .models import ACTIVE_STATUSES, Appointment, AvailabilityException, Professional, WorkingHours
@@ -23,8 +27,9 @@ RULE_LIMITS = {"min_notice_minutes": 60 * 24 * 365, "max_days_ahead": 365 * 5, "
 DEFAULT_OPENING_HOURS = {day: [["09:00", "18:00"]] for day in WEEKDAYS[:5]}
 
 
-@dataclass(frozen=True)
-class Slot:
+class Slot(NamedTuple):
+    """A bookable time of one professional (a tuple: a month's search builds thousands of them)."""
+
     starts_at: dt.datetime
     ends_at: dt.datetime
     professional_id: object
@@ -86,54 +91,151 @@ def subtract(intervals, removals):
     return result
 
 
-def _weekly_intervals(rows, first_day: dt.date, last_day: dt.date, zone: ZoneInfo):
-    """Working-hours rows of one professional laid out on each local date, as UTC intervals."""
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=UTC)
+MICROSECOND = dt.timedelta(microseconds=1)
+
+
+def to_micros(moment: dt.datetime) -> int:
+    """An aware datetime as integer microseconds since 1970 UTC (exact, unlike a float timestamp)."""
+    return (moment - EPOCH) // MICROSECOND
+
+
+def from_micros(value: int) -> dt.datetime:
+    return EPOCH + dt.timedelta(microseconds=value)
+
+
+class EpochMicros(Func):
+    """A timestamp as integer microseconds since 1970 UTC: an integer is read far faster than a timestamp or a
+    range (EXTRACT gives an exact numeric)."""
+
+    template = "(EXTRACT(EPOCH FROM %(expressions)s) * 1000000)::bigint"
+    output_field = BigIntegerField()
+
+
+def _bound(field: str, which: str) -> EpochMicros:
+    return EpochMicros(Func(F(field), function=which, output_field=DateTimeField()))
+
+
+def _json_rows(queryset, *columns) -> Subquery:
+    """The rows of `queryset` as one jsonb array of `[column, ...]` lists (NULL when there is none)."""
+    row = Func(*columns, function="jsonb_build_array", output_field=JSONField())
+    return Subquery(queryset.order_by().annotate(rows=Func(row, function="jsonb_agg", output_field=JSONField()))
+                    .values("rows"), output_field=JSONField())
+
+
+def _weekly_intervals(rows, first_day: dt.date, last_day: dt.date, zone: ZoneInfo, instants: dict):
+    """Weekly (weekday, start, end) rows of one professional laid out on each local date, as UTC intervals.
+    `instants` keeps each (date, wall time) already turned into UTC: professionals mostly share their hours."""
     by_weekday = {}
-    for row in rows:
-        by_weekday.setdefault(row.weekday, []).append(row)
+    for weekday, start, end in rows:
+        by_weekday.setdefault(weekday, []).append((start, end))
     intervals = []
     day = first_day
     while day <= last_day:
-        for row in by_weekday.get(day.weekday(), ()):
+        for start_time, end_time in by_weekday.get(day.weekday(), ()):
             # A wall time inside a spring-forward gap resolves with the earlier offset (fold=0), i.e. a little
             # later on the clock: no appointment can start at a time that does not exist.
-            start = dt.datetime.combine(day, row.start, tzinfo=zone).astimezone(UTC)
-            end = dt.datetime.combine(day, row.end, tzinfo=zone).astimezone(UTC)
+            start, end = instants.get((day, start_time)), instants.get((day, end_time))
+            if start is None:
+                start = instants[day, start_time] = dt.datetime.combine(day, start_time, tzinfo=zone).astimezone(UTC)
+            if end is None:
+                end = instants[day, end_time] = dt.datetime.combine(day, end_time, tzinfo=zone).astimezone(UTC)
             if start < end:
                 intervals.append((start, end))
         day += dt.timedelta(days=1)
     return intervals
 
 
-def availability(clinic, professional_ids, window_start, window_end):
-    """Open time per professional in [window_start, window_end): working hours + extra hours − time off −
-    closures. Returns `{professional_id: [(start, end), ...]}` (UTC, sorted, merged). Two queries."""
-    zone = clinic_zone(clinic)
+def _open_times(weekly, exceptions, window_start, window_end, zone: ZoneInfo, instants=None):
+    """Open time of one professional in [window_start, window_end): `weekly` (weekday, start, end) rows on each
+    local date + extra hours − time off − closures (`exceptions` as (kind, starts_at, ends_at)); UTC (start, end)
+    pairs, sorted, merged. `instants`: see `_weekly_intervals`."""
     first_day = window_start.astimezone(zone).date() - dt.timedelta(days=1)
     last_day = window_end.astimezone(zone).date() + dt.timedelta(days=1)
-    rows_by_professional = {pid: [] for pid in professional_ids}
-    for row in WorkingHours.objects.for_clinic(clinic).filter(professional_id__in=professional_ids):
-        rows_by_professional[row.professional_id].append(row)
+    extra, blocked = [], []
+    for kind, starts_at, ends_at in exceptions:
+        (extra if kind == AvailabilityException.Kind.EXTRA_HOURS else blocked).append((starts_at, ends_at))
+    weekly = _weekly_intervals(weekly, first_day, last_day, zone, {} if instants is None else instants)
+    open_time = merge(weekly + extra)
+    return _clip(subtract(open_time, merge(blocked)), [(window_start, window_end)])
 
+
+def bookable_professionals(clinic, service, professional=None):
+    """Active professionals of the clinic who perform `service` (optionally just `professional`). One query."""
+    if not service.active:
+        return []
+    queryset = Professional.objects.for_clinic(clinic).filter(active=True, services=service)
+    if professional is not None:
+        queryset = queryset.filter(pk=professional.pk)
+    return list(queryset.order_by("name", "id").values_list("id", flat=True))
+
+
+def availability(clinic, professional_ids, window_start, window_end):
+    """Open time per professional in [window_start, window_end) (see `_open_times`), as
+    `{professional_id: [(start, end), ...]}`. Two queries (weekly hours, exceptions)."""
+    zone = clinic_zone(clinic)
+    weekly = {pid: [] for pid in professional_ids}
+    for professional_id, *row in (WorkingHours.objects.for_clinic(clinic)
+                                  .filter(professional_id__in=professional_ids).order_by()
+                                  .values_list("professional_id", "weekday", "start", "end")):
+        weekly[professional_id].append(row)
     # Clinic-wide closures are this clinic's only: another clinic's holiday never hides these slots.
-    exceptions = AvailabilityException.objects.for_clinic(clinic).filter(
-        Q(professional_id__in=professional_ids) | Q(professional__isnull=True),
-        starts_at__lt=window_end, ends_at__gt=window_start,
-    ).values_list("professional_id", "kind", "starts_at", "ends_at")
-    extra = {pid: [] for pid in professional_ids}
-    blocked = {pid: [] for pid in professional_ids}
-    for professional_id, kind, starts_at, ends_at in exceptions:
-        targets = professional_ids if professional_id is None else [professional_id]
-        bucket = extra if kind == AvailabilityException.Kind.EXTRA_HOURS else blocked
-        for target in targets:
-            bucket[target].append((starts_at, ends_at))
+    exceptions = {pid: [] for pid in professional_ids}
+    for professional_id, *row in AvailabilityException.objects.for_clinic(clinic).filter(
+            Q(professional_id__in=professional_ids) | Q(professional__isnull=True),
+            starts_at__lt=window_end, ends_at__gt=window_start,
+    ).order_by().values_list("professional_id", "kind", "starts_at", "ends_at"):
+        for target in professional_ids if professional_id is None else [professional_id]:
+            exceptions[target].append(row)
+    instants = {}
+    return {pid: _open_times(weekly[pid], exceptions[pid], window_start, window_end, zone, instants)
+            for pid in professional_ids}
 
-    result = {}
-    window = [(window_start, window_end)]
-    for pid in professional_ids:
-        open_time = merge(_weekly_intervals(rows_by_professional[pid], first_day, last_day, zone) + extra[pid])
-        open_time = subtract(open_time, merge(blocked[pid]))
-        result[pid] = _clip(open_time, window)
+
+@dataclass(frozen=True)
+class Calendar:
+    """A professional who performs a service, with their open time in a window (UTC (start, end) pairs, sorted,
+    merged) and whether an active appointment occupies the range asked for (see `calendars`)."""
+
+    professional: Professional
+    open_times: list
+    busy: bool = False
+
+
+def calendars(clinic, service, window_start, window_end, *, professional=None, busy_between=None,
+              exclude_appointment_id=None) -> list[Calendar]:
+    """What `bookable_professionals` + `availability` give, as Professional instances with their open time, in
+    one query (weekly hours and exceptions aggregated per professional in PostgreSQL). With
+    `busy_between=(lower, upper)`, each also says whether an active appointment (other than
+    `exclude_appointment_id`) occupies part of that range."""
+    if not service.active:
+        return []
+    queryset = Professional.objects.for_clinic(clinic).filter(active=True, services=service)
+    if professional is not None:
+        queryset = queryset.filter(pk=professional.pk)
+    hours = WorkingHours.objects.for_clinic(clinic).filter(professional=OuterRef("pk"))
+    exceptions = AvailabilityException.objects.for_clinic(clinic).filter(
+        Q(professional=OuterRef("pk")) | Q(professional__isnull=True),
+        starts_at__lt=window_end, ends_at__gt=window_start)
+    queryset = queryset.annotate(
+        weekly_rows=_json_rows(hours, F("weekday"), F("start"), F("end")),
+        exception_rows=_json_rows(exceptions, F("kind"), EpochMicros(F("starts_at")), EpochMicros(F("ends_at"))))
+    if busy_between is not None:
+        taken = Appointment.objects.for_clinic(clinic).filter(
+            professional=OuterRef("pk"), status__in=ACTIVE_STATUSES, occupied__overlap=busy_between)
+        if exclude_appointment_id:
+            taken = taken.exclude(pk=exclude_appointment_id)
+        queryset = queryset.annotate(busy=Exists(taken))
+    zone = clinic_zone(clinic)
+    instants = {}
+    result = []
+    for row in queryset.order_by("name", "id"):
+        weekly = [(weekday, dt.time.fromisoformat(start), dt.time.fromisoformat(end))
+                  for weekday, start, end in row.weekly_rows or ()]
+        exceptions = [(kind, from_micros(starts_at), from_micros(ends_at))
+                      for kind, starts_at, ends_at in row.exception_rows or ()]
+        result.append(Calendar(row, _open_times(weekly, exceptions, window_start, window_end, zone, instants),
+                               bool(getattr(row, "busy", False))))
     return result
 
 
@@ -142,26 +244,26 @@ def _clip(intervals, window):
     return [(max(start, low), min(end, high)) for start, end in intervals if end > low and start < high]
 
 
-def busy_times(clinic, professional_ids, window_start, window_end, exclude_appointment_id=None):
-    """Occupied ranges (buffers included) of active appointments, per professional, merged. One query."""
-    queryset = Appointment.objects.for_clinic(clinic).filter(
-        professional_id__in=professional_ids, status__in=ACTIVE_STATUSES,
-        occupied__overlap=(window_start, window_end),
-    )
-    if exclude_appointment_id:
-        queryset = queryset.exclude(pk=exclude_appointment_id)
-    busy = {pid: [] for pid in professional_ids}
-    for professional_id, occupied in queryset.values_list("professional_id", "occupied"):
-        busy[professional_id].append((occupied.lower, occupied.upper))
-    return {pid: merge(ranges) for pid, ranges in busy.items()}
-
-
-def bookable_professionals(clinic, service, professional=None):
-    """Active professionals of the clinic who perform `service` (optionally just `professional`). One query."""
-    queryset = Professional.objects.for_clinic(clinic).filter(active=True, services=service)
-    if professional is not None:
-        queryset = queryset.filter(pk=professional.pk)
-    return list(queryset.order_by("name", "id").values_list("id", flat=True))
+def busy_intervals(clinic, professional_ids, window_start, window_end) -> dict:
+    """Occupied time (buffers included) of active appointments overlapping the window, per professional, as two
+    lists of integer microseconds since 1970 UTC (see `to_micros`): `(starts, ends)`, in start order, NOT merged
+    (ranges may touch or overlap). One query."""
+    # One row per professional holding two bigint arrays, which the driver reads in C where a row per
+    # appointment would cost Python conversions per value; sorted inside the aggregate (the model's default
+    # ordering, on the rows, would be a sort of no use).
+    in_order = F("occupied").asc()
+    rows = (Appointment.objects.for_clinic(clinic)
+            .filter(professional_id__in=professional_ids, status__in=ACTIVE_STATUSES,
+                    occupied__overlap=(window_start, window_end))
+            .order_by()
+            .values("professional_id")
+            .annotate(starts=ArrayAgg(_bound("occupied", "lower"), order_by=in_order),
+                      ends=ArrayAgg(_bound("occupied", "upper"), order_by=in_order))
+            .values_list("professional_id", "starts", "ends"))
+    busy = {pid: ([], []) for pid in professional_ids}
+    for professional_id, starts, ends in rows:
+        busy[professional_id] = (starts, ends)
+    return busy
 
 
 def free_slots(clinic, service, from_date: dt.date, to_date: dt.date, professional=None, now=None):
@@ -170,7 +272,8 @@ def free_slots(clinic, service, from_date: dt.date, to_date: dt.date, profession
     A slot is an appointment [start, start + duration) lying inside one open interval of the professional,
     whose range widened by the service's buffers overlaps no active appointment's occupied range; starts lie on
     the clinic's step grid counted from each open interval's start, at least `min_notice_minutes` from `now`
-    and before `now + max_days_ahead`. Four queries whatever the size of the range.
+    and before `now + max_days_ahead`. Four queries whatever the size of the range (`bookable_professionals`,
+    `availability`, `busy_intervals`).
     """
     rules = booking_rules(clinic)
     now = now or timezone.now()
@@ -191,33 +294,81 @@ def free_slots(clinic, service, from_date: dt.date, to_date: dt.date, profession
     if not professional_ids:
         return []
     open_times = availability(clinic, professional_ids, window_start, window_end)
-    busy = busy_times(clinic, professional_ids, max(window_start, earliest) - _buffer_before(service),
-                      window_end + _buffer_after(service))
+    busy = busy_intervals(clinic, professional_ids, max(window_start, earliest) - _buffer_before(service),
+                          window_end + _buffer_after(service))
 
-    duration = dt.timedelta(minutes=service.duration_minutes)
-    step = dt.timedelta(minutes=rules["slot_step_minutes"])
-    before, after = _buffer_before(service), _buffer_after(service)
-    slots = []
-    for pid in professional_ids:
-        taken = busy[pid]
-        taken_starts = [start for start, _end in taken]
+    # The grid is walked in integer microseconds (exact), one run of free starts at a time: no datetime is built,
+    # and no start is tested, between two occupied ranges.
+    duration = service_length(service) // MICROSECOND
+    step = dt.timedelta(minutes=rules["slot_step_minutes"]) // MICROSECOND
+    before, after = _buffer_before(service) // MICROSECOND, _buffer_after(service) // MICROSECOND
+    earliest, latest = to_micros(earliest), to_micros(latest)
+    starts = []
+    for position, pid in enumerate(professional_ids):
+        # An occupied range (lower, upper) refuses the starts s with lower - duration - after < s < upper + before
+        # (the new appointment, widened by its buffers, would overlap it). In order of their start, ranges that
+        # overlap need no merging: a start is refused by the first range not yet behind it, or by none.
+        lowers, uppers = busy[pid]
+        refused_from = [lower - duration - after for lower in lowers]
+        refused_to = [upper + before for upper in uppers]
+        index, count = 0, len(refused_from)
         for open_start, open_end in open_times[pid]:
-            start = open_start
-            if start < earliest:
-                # Keep the grid anchored at the interval start while skipping what is too soon.
-                start += step * -(-(earliest - start) // step)
-            while start + duration <= open_end and start <= latest:
-                if not _overlaps(taken, taken_starts, start - before, start + duration + after):
-                    slots.append(Slot(start, start + duration, pid))
-                start += step
-    position = {pid: index for index, pid in enumerate(professional_ids)}
-    slots.sort(key=lambda slot: (slot.starts_at, position[slot.professional_id]))
-    return slots
+            anchor = to_micros(open_start)  # the grid of this interval counts from its start
+            start = anchor if anchor >= earliest else anchor + step * -(-(earliest - anchor) // step)
+            last = to_micros(open_end) - duration
+            if last > latest:
+                last = latest
+            while start <= last:
+                while index < count and refused_to[index] <= start:
+                    index += 1
+                limit = last
+                if index < count:
+                    if refused_from[index] < start:
+                        # Inside a refused range: go to its first grid start at or after its end.
+                        start = anchor + step * -(-(refused_to[index] - anchor) // step)
+                        continue
+                    if refused_from[index] < last:
+                        limit = refused_from[index]
+                if limit - start < step:  # a run of one start: the usual case in a busy agenda
+                    starts.append((start, position))
+                    start += step
+                else:
+                    run = (limit - start) // step + 1
+                    starts.extend(zip(range(start, start + run * step, step), repeat(position)))
+                    start += run * step
+    starts.sort()
+    # Professionals free at one time share its datetimes, and one slot's end is often another's start.
+    moments = {}
+    for start, _position in starts:
+        for value in (start, start + duration):
+            if value not in moments:
+                moments[value] = from_micros(value)
+    return [Slot(moments[start], moments[start + duration], professional_ids[position])
+            for start, position in starts]
 
 
-def _overlaps(taken, taken_starts, start, end) -> bool:
-    index = bisect_left(taken_starts, end) - 1
-    return index >= 0 and taken[index][1] > start
+@dataclass(frozen=True)
+class BookingCheck:
+    """Who could take one appointment: `offering` perform the service, `working` (of them) are open for the whole
+    appointment, `free` (of those) have no active appointment in its occupied range, buffers included."""
+
+    offering: list
+    working: list
+    free: list
+
+
+def booking_check(clinic, service, starts_at, *, professional=None, exclude_appointment_id=None) -> BookingCheck:
+    """Whether `service` can be booked at `starts_at`, and with whom (Professional instances, in name order),
+    judged on the same open time the slot search walks (`calendars`). One query."""
+    starts_at, ends_at, lower, upper = occupied_range(service, starts_at)
+    margin = dt.timedelta(days=1)  # open intervals are merged across the neighbouring days, as in the search
+    found = calendars(clinic, service, starts_at - margin, ends_at + margin, professional=professional,
+                      busy_between=(lower, upper), exclude_appointment_id=exclude_appointment_id)
+    working = [calendar for calendar in found
+               if any(start <= starts_at and ends_at <= end for start, end in calendar.open_times)]
+    return BookingCheck(offering=[calendar.professional for calendar in found],
+                        working=[calendar.professional for calendar in working],
+                        free=[calendar.professional for calendar in working if not calendar.busy])
 
 
 def _buffer_before(service):
@@ -233,17 +384,13 @@ def service_length(service):
 
 
 def occupied_range(service, starts_at):
-    """(starts_at, ends_at, occupied lower, occupied upper) of an appointment of `service` at `starts_at`."""
+    """(starts_at, ends_at, occupied lower, occupied upper) of an appointment of `service` at `starts_at`, in UTC.
+
+    Arithmetic on a datetime in the clinic's zone is wall-clock arithmetic: 01:45 + 30 minutes on the night the
+    clocks go back would be 02:15 on the clock, 90 minutes later. In UTC a duration is a duration."""
+    starts_at = starts_at.astimezone(UTC)
     ends_at = starts_at + service_length(service)
     return starts_at, ends_at, starts_at - _buffer_before(service), ends_at + _buffer_after(service)
-
-
-def fits_availability(clinic, professional, service, starts_at) -> bool:
-    """Whether [starts_at, starts_at + duration) lies inside one open interval of the professional. Two queries."""
-    ends_at = starts_at + service_length(service)
-    margin = dt.timedelta(days=1)
-    open_time = availability(clinic, [professional.pk], starts_at - margin, ends_at + margin)
-    return any(start <= starts_at and ends_at <= end for start, end in open_time[professional.pk])
 
 
 def appointments_for(clinic, *, starts_from=None, starts_to=None, professional_id=None, status=None):

@@ -10,25 +10,25 @@ import datetime as dt
 import logging
 import uuid
 
-from django.db import IntegrityError, OperationalError, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from clinics.audit import record
+from clinics.audit import audit_event, record
 from clinics.errors import Conflict, InvalidInput, NotFound
+from clinics.models import AuditEvent
 
 from . import selectors, signals
 from .errors import SchedulingCode as Code
 from .errors import Unprocessable
 from .models import (ACTIVE_STATUSES, Appointment, AvailabilityException, Patient, Professional, Service,
-                     WorkingHours)
+                     WorkingHours, new_patient_hash)
 from .patients import ERASED_TAG, normalise_patient_phone
 
 logger = logging.getLogger(__name__)
 
 NO_OVERLAP = "appointment_no_overlap"
-PATIENT_IDENTITY = "patient_unique_clinic_identity"
 # Channels a patient uses on their own are held to the clinic's notice and horizon; the clinic's own staff
 # and systems (`staff`, `api`) may book a walk-in inside the notice window (never in the past).
 PATIENT_FACING_SOURCES = (Appointment.Source.ONLINE, Appointment.Source.PHONE_AGENT)
@@ -37,17 +37,25 @@ STAFF_HORIZON = dt.timedelta(days=365 * 5)
 
 
 def audit(clinic, actor, action: str, target, changes: dict | None = None):
-    """The single call site of the audit log for every scheduling write.
+    """The audit log's call site for every scheduling write (`_audit_event` for a use case writing several).
 
     `actor` is what acted: the request (or its Credential), or None for the system.
     """
     record(actor, action, type(target).__name__.lower(), str(target.pk), clinic=clinic, **(changes or {}))
 
 
+def _audit_event(clinic, actor, action: str, target, changes: dict | None = None) -> AuditEvent:
+    """What `audit` writes, unsaved, for a use case that writes its events together."""
+    return audit_event(actor, action, type(target).__name__.lower(), str(target.pk), clinic=clinic,
+                       **(changes or {}))
+
+
 def _scoped(model, clinic, value, code=Code.NOT_FOUND, message=None):
     """`value` (an instance or its id) as a row of `clinic`; another clinic's row is the same as none."""
     if value is None:
         return None
+    if isinstance(value, model) and value.clinic_lookup == "clinic" and value.belongs_to(clinic):
+        return value  # already this clinic's row (the key is on it): no need to read it again
     pk = value.pk if isinstance(value, model) else value
     try:
         pk = uuid.UUID(str(pk))
@@ -95,23 +103,55 @@ def patient_find_or_create(*, clinic, name: str = "", phone: str = "", email: st
     """
     if patient is not None:
         return _chosen_patient(clinic, patient), False
-    with transaction.atomic():
-        e164 = normalise_patient_phone(clinic, phone)
-        candidate = Patient(clinic=clinic, name=(name or "").strip(), phone=e164, email=(email or "").strip(),
-                            tags=list(tags or []))
-        candidate.refresh_indexes()
-        existing = Patient.objects.for_clinic(clinic).filter(identity_index=candidate.identity_index).first()
-        if existing is not None:
-            return existing, False
-        try:
-            with transaction.atomic():
-                candidate.save()
-        except IntegrityError as error:
-            if PATIENT_IDENTITY not in str(error):
-                raise
-            return Patient.objects.for_clinic(clinic).get(identity_index=candidate.identity_index), False
-        record(actor, "patient.created", "patient", candidate.hash, "contact registration", clinic=clinic)
-        return candidate, True
+    candidate = _person(clinic=clinic, name=name, phone=phone, email=email, tags=tags)
+    with transaction.atomic(savepoint=False):  # no savepoint: nothing in it refuses, see `_find_or_create`
+        found, created_event = _find_or_create(candidate, actor=actor)
+        if created_event is not None:
+            created_event.save(force_insert=True)
+        return found, created_event is not None
+
+
+def _person(*, clinic, name, phone, email, tags) -> Patient:
+    """The unsaved patient these details describe, its indexes computed; InvalidPhoneNumber before any write."""
+    candidate = Patient(clinic=clinic, name=(name or "").strip(), phone=normalise_patient_phone(clinic, phone),
+                        email=(email or "").strip(), tags=list(tags or []))
+    candidate.refresh_indexes()
+    return candidate
+
+
+def _find_or_create(candidate: Patient, *, actor) -> tuple[Patient, AuditEvent | None]:
+    """The patient holding `candidate`'s identity, or `candidate` saved; with, when it was created, the audit
+    event to write (unsaved), so that a booking writes it with its own. Call inside a transaction.
+
+    No savepoint, one statement for a new person: the INSERT does nothing where the identity is taken
+    (ON CONFLICT DO NOTHING) instead of failing, and its row count says which happened; only then is the
+    existing patient read (a concurrent creation of the same person makes the INSERT wait for that transaction,
+    and the read sees its row committed).
+    """
+    clinic = candidate.clinic
+    if not _inserted_unless_conflicting(candidate):
+        found = Patient.objects.for_clinic(clinic).filter(identity_index=candidate.identity_index).first()
+        if found is not None:
+            return found, None
+        candidate.hash = new_patient_hash()  # what conflicted was the random public hash, drawn twice
+        candidate.save(force_insert=True)
+    return candidate, audit_event(actor, "patient.created", "patient", candidate.hash, "contact registration",
+                                  clinic=clinic)
+
+
+def _inserted_unless_conflicting(instance) -> bool:
+    """INSERT `instance` with ON CONFLICT DO NOTHING; whether its row went in (the statement's row count, read
+    through Django's documented `execute_wrapper`)."""
+    counts = []
+
+    def keep_row_count(execute, sql, params, many, context):
+        result = execute(sql, params, many, context)
+        counts.append(context["cursor"].rowcount)
+        return result
+
+    with connection.execute_wrapper(keep_row_count):
+        type(instance).objects.bulk_create([instance], ignore_conflicts=True)
+    return counts == [1]
 
 
 @transaction.atomic
@@ -367,23 +407,43 @@ def _check_time(clinic, starts_at, source, now):
                                 % {"days": rules["max_days_ahead"]})
 
 
-def _offers(professional, service) -> bool:
-    return (professional.active and service.active
-            and professional.services.filter(pk=service.pk).exists())
-
-
-def _check_bookable(clinic, professional, service, starts_at, source, now):
+def _check_bookable(clinic, professional, service, starts_at, source, now, exclude_appointment_id=None):
+    """Refusals of `service` at `starts_at` with `professional` (or with anyone, when None), in the order a caller
+    should hear them; returns the professionals free then, in name order (the constraint still has the last
+    word). One query besides the time checks (`selectors.booking_check`)."""
     _check_time(clinic, starts_at, source, now)
-    if not _offers(professional, service):
-        raise _service_not_offered()
-    if not selectors.fits_availability(clinic, professional, service, starts_at):
-        raise Unprocessable(Code.OUTSIDE_WORKING_HOURS,
-                            _("The professional is not working for the whole appointment at that time; "
-                              "please choose another time."))
+    check = selectors.booking_check(clinic, service, starts_at, professional=professional,
+                                    exclude_appointment_id=exclude_appointment_id)
+    if not check.offering:
+        if professional is not None:
+            raise _service_not_offered()
+        raise Unprocessable(Code.SERVICE_NOT_OFFERED, _("Nobody at the clinic offers this service."))
+    if not check.working:
+        if professional is not None:
+            raise Unprocessable(Code.OUTSIDE_WORKING_HOURS,
+                                _("The professional is not working for the whole appointment at that time; "
+                                  "please choose another time."))
+        raise _outside_hours()
+    return check.free
 
 
 DEADLOCK_DETECTED = "40P01"
 SAVE_ATTEMPTS = 3
+
+
+class _LostRace(Exception):
+    """The time was free when checked and someone else's insert met ours: book again from the start."""
+
+
+def _refusal_of(error) -> str | None:
+    """Whether a database error is a booking race lost: "slot taken", "deadlock", or None (another error)."""
+    if isinstance(error, IntegrityError):
+        constraint = getattr(getattr(error.__cause__, "diag", None), "constraint_name", None)
+        if constraint == NO_OVERLAP or NO_OVERLAP in str(error):
+            return "slot taken"
+    elif isinstance(error, OperationalError) and getattr(error.__cause__, "sqlstate", None) == DEADLOCK_DETECTED:
+        return "deadlock"
+    return None
 
 
 def _save_guarded(appointment, **save_kwargs):
@@ -399,13 +459,11 @@ def _save_guarded(appointment, **save_kwargs):
             with transaction.atomic():
                 appointment.save(**save_kwargs)
             return
-        except IntegrityError as error:
-            constraint = getattr(getattr(error.__cause__, "diag", None), "constraint_name", None)
-            if constraint == NO_OVERLAP or NO_OVERLAP in str(error):
+        except (IntegrityError, OperationalError) as error:
+            refusal = _refusal_of(error)
+            if refusal == "slot taken":
                 raise _slot_taken()
-            raise
-        except OperationalError as error:
-            if getattr(error.__cause__, "sqlstate", None) != DEADLOCK_DETECTED:
+            if refusal is None:
                 raise
             logger.info("Booking of %s lost a deadlock (attempt %d)", appointment.pk, attempt + 1)
     raise _slot_taken()
@@ -417,68 +475,66 @@ def _set_times(appointment, service, starts_at):
     appointment.occupied = (lower, upper)
 
 
-def _candidates(clinic, service, starts_at):
-    """Professionals who could take `service` at `starts_at`, free ones first; raises the real reason when
-    there are none: nobody offers it (SERVICE_NOT_OFFERED), nobody works then (OUTSIDE_WORKING_HOURS),
-    everyone who works then is busy (SLOT_TAKEN)."""
-    offering = selectors.bookable_professionals(clinic, service) if service.active else []
-    if not offering:
-        raise Unprocessable(Code.SERVICE_NOT_OFFERED, _("Nobody at the clinic offers this service."))
-    ends_at = starts_at + selectors.service_length(service)
-    margin = dt.timedelta(days=1)
-    open_time = selectors.availability(clinic, offering, starts_at - margin, ends_at + margin)
-    working = [pid for pid in offering
-               if any(start <= starts_at and ends_at <= end for start, end in open_time[pid])]
-    if not working:
-        raise _outside_hours()
-    _starts, _ends, lower, upper = selectors.occupied_range(service, starts_at)
-    busy = selectors.busy_times(clinic, working, lower, upper)
-    free = [pid for pid in working if not busy[pid]]
-    if not free:
-        raise _slot_taken()
-    professionals = Professional.objects.for_clinic(clinic).in_bulk(free)
-    return [professionals[pid] for pid in free]
-
-
-@transaction.atomic
 def appointment_book(*, clinic, service, starts_at, professional=None, patient=None, patient_name: str = "",
                      patient_phone: str = "", patient_email: str = "", source=Appointment.Source.STAFF,
                      notes: str = "", actor=None, now=None) -> Appointment:
     """Book `service` at `starts_at` with `professional` (an instance or id; None = the first professional free
     then) for `patient` (instance, id or hash, chosen explicitly) or for the person described by
-    `patient_name`/`patient_phone`/`patient_email` (found or created by `patient_find_or_create`, inside this
+    `patient_name`/`patient_phone`/`patient_email` (found or created as `patient_find_or_create` does, inside this
     transaction: a refused booking leaves no new patient behind).
 
     Refusals (docs/api/clinic-v1.md, Appointments): NOT_FOUND / PATIENT_NOT_FOUND for ids not of this clinic;
     IN_THE_PAST; TOO_SOON and TOO_FAR_AHEAD for patient-facing sources; SERVICE_NOT_OFFERED;
     OUTSIDE_WORKING_HOURS (or across the boundary); SLOT_TAKEN only when another appointment overlaps.
+
+    One transaction per attempt, and no savepoint inside it: when the time was free at the check but another
+    booking's insert wins the race (or a deadlock between the two), the whole attempt is rolled back and run
+    again, so its check sees the winner and picks the next professional free or answers SLOT_TAKEN.
     """
+    for attempt in range(SAVE_ATTEMPTS):
+        try:
+            return _book_once(clinic=clinic, service=service, starts_at=starts_at, professional=professional,
+                              patient=patient, patient_name=patient_name, patient_phone=patient_phone,
+                              patient_email=patient_email, source=source, notes=notes, actor=actor, now=now)
+        except _LostRace:
+            logger.info("Booking at %s lost a race (attempt %d)", starts_at, attempt + 1)
+    raise _slot_taken()
+
+
+@transaction.atomic
+def _book_once(*, clinic, service, starts_at, professional, patient, patient_name, patient_phone, patient_email,
+               source, notes, actor, now) -> Appointment:
     service = _scoped(Service, clinic, service)
     professional = _scoped(Professional, clinic, professional)
     chosen = _chosen_patient(clinic, patient) if patient is not None else None
     if chosen is not None and ERASED_TAG in (chosen.tags or []):
         raise Conflict(Code.PATIENT_ERASED, _("This patient's data was erased; register them again."))
-    _check_time(clinic, starts_at, source, now)
-    if professional is not None:
-        _check_bookable(clinic, professional, service, starts_at, source, now)
-        candidates = [professional]
-    else:
-        candidates = _candidates(clinic, service, starts_at)
+    # One check answers every refusal and names who is free (the same open time the slot search walks).
+    free = _check_bookable(clinic, professional, service, starts_at, source, now)
+    if not free:
+        raise _slot_taken()
+    events = []  # written together, in one statement, once the appointment is in
     if chosen is None:
-        chosen, _created = patient_find_or_create(clinic=clinic, name=patient_name, phone=patient_phone,
-                                                  email=patient_email, actor=actor)
-    for candidate in candidates:
-        appointment = Appointment(clinic=clinic, patient=chosen, professional=candidate, service=service,
-                                  source=source, notes=notes or "")
-        _set_times(appointment, service, starts_at)
-        try:
-            _save_guarded(appointment)
-        except Conflict:
-            continue  # someone took this professional's time since we looked: try the next one free
-        audit(clinic, actor, "appointment.create", appointment, {"startsAt": starts_at.isoformat()})
-        _announce(signals.appointment_booked, appointment)
-        return appointment
-    raise _slot_taken()
+        person = _person(clinic=clinic, name=patient_name, phone=patient_phone, email=patient_email, tags=None)
+        chosen, created_event = _find_or_create(person, actor=actor)
+        events += [created_event] if created_event is not None else []
+    appointment = Appointment(clinic=clinic, patient=chosen, professional=professional or free[0],
+                              service=service, source=source, notes=notes or "")
+    _set_times(appointment, service, starts_at)
+    try:
+        appointment.save(force_insert=True)
+    except (IntegrityError, OperationalError) as error:
+        refusal = _refusal_of(error)
+        if refusal is None:
+            raise
+        if refusal == "slot taken" and len(free) == 1:
+            raise _slot_taken()  # nobody else to try: the winner holds the time
+        raise _LostRace() from error
+    events.append(_audit_event(clinic, actor, "appointment.create", appointment,
+                               {"startsAt": starts_at.isoformat()}))
+    AuditEvent.objects.bulk_create(events)
+    _announce(signals.appointment_booked, appointment)
+    return appointment
 
 
 def _announce(signal, appointment):
@@ -513,7 +569,8 @@ def appointment_update(*, appointment, starts_at=None, professional=None, notes=
             raise Conflict(Code.APPOINTMENT_NOT_ACTIVE, _("Only scheduled or confirmed appointments can be moved."))
         starts_at = starts_at or current.starts_at
         professional = professional or current.professional
-        _check_bookable(clinic, professional, current.service, starts_at, source or current.source, now)
+        _check_bookable(clinic, professional, current.service, starts_at, source or current.source, now,
+                        exclude_appointment_id=current.pk)
         changes["appointment.reschedule"] = {"from": current.starts_at.isoformat(), "to": starts_at.isoformat()}
         current.professional = professional
         _set_times(current, current.service, starts_at)

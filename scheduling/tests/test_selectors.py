@@ -6,7 +6,7 @@ import pytest
 
 from clinics.tests.factories import ClinicFactory
 from scheduling.models import AvailabilityException
-from scheduling.selectors import free_slots
+from scheduling.selectors import booking_check, free_slots
 from scheduling.tests.factories import (
     AppointmentFactory, AvailabilityExceptionFactory, ProfessionalFactory, ServiceFactory,
 )
@@ -222,3 +222,29 @@ def test_query_count_does_not_grow_with_days_professionals_or_appointments(
     with django_assert_num_queries(4):
         large = free_slots(lisbon, service, dt.date(2027, 1, 11), dt.date(2027, 2, 9), now=now)
     assert len(large) > 10 * len(small)
+
+
+def test_the_booking_check_accepts_exactly_the_times_the_slot_search_offers(setup):
+    """The booking and the search judge a time on the same open time: across a spring-forward night with extra
+    hours in it, a closure, time off, and an appointment with its buffer, every 15 minutes of three days."""
+    clinic, service, professional = setup
+    service.buffer_after_minutes = 15
+    service.save()
+    AppointmentFactory(professional=professional, service=service, starts_at=at(clinic, "2027-03-26 10:00"))
+    AvailabilityExceptionFactory(professional=None, clinic=clinic, kind=AvailabilityException.Kind.CLOSURE,
+                                 starts_at=at(clinic, "2027-03-26 16:00"), ends_at=at(clinic, "2027-03-26 17:00"))
+    AvailabilityExceptionFactory(professional=professional, kind=AvailabilityException.Kind.EXTRA_HOURS,
+                                 starts_at=at(clinic, "2027-03-28 00:30"), ends_at=at(clinic, "2027-03-28 04:00"))
+    AvailabilityExceptionFactory(professional=professional, starts_at=at(clinic, "2027-03-29 14:00"),
+                                 ends_at=at(clinic, "2027-03-29 15:00"))
+    now = at(clinic, "2027-03-01 08:00")
+    offered = {slot.starts_at for slot in free_slots(clinic, service, dt.date(2027, 3, 26), dt.date(2027, 3, 29),
+                                                     now=now)}
+    assert at(clinic, "2027-03-28 00:30") in offered and at(clinic, "2027-03-28 03:30") in offered  # 01:00 → 02:00
+    instant = at(clinic, "2027-03-26 00:00").astimezone(UTC)  # steps of 15 real minutes, through the gap
+    accepted = set()
+    while instant < at(clinic, "2027-03-30 00:00"):
+        if booking_check(clinic, service, instant).free == [professional]:
+            accepted.add(instant)
+        instant += dt.timedelta(minutes=15)
+    assert accepted == offered

@@ -137,6 +137,8 @@ def test_invalid_phone_is_refused(clinic):
         services.patient_find_or_create(clinic=clinic, name="X", phone="12")
     assert error.value.code == "INVALID_PHONE_NUMBER"
     assert error.value.details == {"phone": [error.value.message]}
+    # The caller's transaction (this test's) is still usable: the refusal came before any write.
+    assert not Patient.objects.filter(clinic=clinic).exists()
 
 
 def test_removing_a_service_with_future_appointments_is_refused_and_with_past_ones_archives(
@@ -205,6 +207,23 @@ def test_first_free_takes_the_next_professional_and_says_slot_taken_only_when_al
     with pytest.raises(DomainError) as error:
         _book_new_patient(clinic, None, service, starts)
     assert error.value.code == "SLOT_TAKEN"
+
+
+def at_utc(*fields):
+    return dt.datetime(*fields, tzinfo=dt.timezone.utc)
+
+
+def test_an_appointment_across_the_autumn_clock_change_lasts_its_duration(clinic, patient, professional, service):
+    from zoneinfo import ZoneInfo
+
+    # 01:45 on the clock, the first time round (summer time): the clocks go back at 02:00 to 01:00.
+    starts = dt.datetime(2027, 10, 31, 1, 45, tzinfo=ZoneInfo(clinic.timezone))
+    appointment = book(clinic, patient, professional, service, starts)
+    appointment.refresh_from_db()
+    # (an ambiguous wall time never equals an instant of another zone: compare in UTC)
+    assert appointment.starts_at == starts.astimezone(dt.timezone.utc) == at_utc(2027, 10, 31, 0, 45)
+    assert appointment.ends_at - appointment.starts_at == dt.timedelta(minutes=30)
+    assert appointment.occupied.upper - appointment.occupied.lower == dt.timedelta(minutes=30)
 
 
 def test_a_time_in_the_past_is_refused_for_every_source(clinic, patient, professional, service):
@@ -317,4 +336,76 @@ def test_concurrent_creations_of_the_same_person_make_one_patient():
         thread.join()
     assert not unexpected and len(found) == 10
     assert len(set(found)) == 1
+    assert Patient.objects.filter(clinic=clinic).count() == 1
+
+
+def test_booking_with_anyone_free_checks_once_and_writes_without_savepoints(clinic, django_assert_max_num_queries):
+    """The booking's transaction (a savepoint here, BEGIN/COMMIT in production), one availability check (not the
+    professionals, hours, exceptions, appointments and professionals again), the new patient's INSERT, the
+    appointment's, one INSERT for both audit rows: no savepoint of their own."""
+    service = ServiceFactory(clinic=clinic, duration_minutes=30)
+    hours = [(d, "00:00", "23:45") for d in range(7)]
+    first = ProfessionalFactory(clinic=clinic, services=[service], hours=hours, name="A")
+    ProfessionalFactory(clinic=clinic, services=[service], hours=hours, name="B")
+    starts = upcoming(clinic=clinic)
+    with django_assert_max_num_queries(6):
+        appointment = _book_new_patient(clinic, None, service, starts, source="phone_agent")
+    assert appointment.professional == first
+    assert Appointment.objects.get().patient.name == "Rui Costa"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_bookings_of_one_time_fill_each_professional_once_and_leave_no_patient_of_the_refused():
+    """Six new callers want the same time at once and two professionals are free: two bookings, four SLOT_TAKEN,
+    and only the two booked callers exist as patients (a refusal at the check or at the database alike)."""
+    import threading
+
+    from django.db import connection
+
+    from clinics.tests.factories import ClinicFactory
+
+    clinic = ClinicFactory()
+    service = ServiceFactory(clinic=clinic, duration_minutes=30)
+    hours = [(d, "00:00", "23:45") for d in range(7)]
+    professionals = {ProfessionalFactory(clinic=clinic, services=[service], hours=hours).pk for _ in range(2)}
+    starts = upcoming(clinic=clinic)
+    barrier = threading.Barrier(6)
+    booked, refused, unexpected = [], [], []
+
+    def attempt(index):
+        try:
+            barrier.wait()
+            appointment = services.appointment_book(
+                clinic=clinic, service=service, starts_at=starts, patient_name=f"Caller {index}",
+                patient_phone=f"+35191600011{index}", source="phone_agent")
+            booked.append(appointment.professional_id)
+        except DomainError as error:
+            refused.append(error.code)
+        except Exception as error:  # noqa: BLE001 - reported by the assertion below
+            unexpected.append(repr(error))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=attempt, args=(index,)) for index in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not unexpected
+    assert set(booked) == professionals and len(booked) == 2
+    assert refused == ["SLOT_TAKEN"] * 4
+    assert Patient.objects.filter(clinic=clinic).count() == 2
+
+
+def test_finding_an_existing_patient_writes_nothing(clinic):
+    from clinics.models import AuditEvent
+
+    first, _created = services.patient_find_or_create(clinic=clinic, name="Maria Silva", phone="912 345 678",
+                                                      email="maria@example.test")
+    events = AuditEvent.objects.count()
+    again, created = services.patient_find_or_create(clinic=clinic, name="Maria Silva", phone="912345678",
+                                                     email="other@example.test")
+    assert (again.pk, created) == (first.pk, False)
+    assert AuditEvent.objects.count() == events
+    assert Patient.objects.get(pk=first.pk).email == "maria@example.test"
     assert Patient.objects.filter(clinic=clinic).count() == 1

@@ -5,6 +5,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from rest_framework.test import APIClient
 
+from clinics.models import AuditEvent
+
 from scheduling.models import Appointment, Patient
 from scheduling.tests.factories import AppointmentFactory, PatientFactory, ProfessionalFactory, ServiceFactory
 from telephony.agents import agent_for
@@ -214,7 +216,7 @@ def test_check_availability_queries_stay_bounded_with_many_professionals(agent_c
                                                                          django_assert_max_num_queries):
     for _ in range(5):
         ProfessionalFactory(clinic=clinic, services=[service], hours=[(d, "09:00", "11:00") for d in range(7)])
-    with django_assert_max_num_queries(12):
+    with django_assert_max_num_queries(6):  # token, service, the slot search's four
         response = agent_client.post(f"/api/agent-actions/check-availability/{agent.agent_id}",
                                      {"date": in_days(3).isoformat(), "duration_minutes": 30}, format="json")
     assert response.status_code == 200 and response.json()["available_slots"] == 7
@@ -229,3 +231,16 @@ def test_today_queries_do_not_grow_with_appointments(agent_client, agent, clinic
     with django_assert_max_num_queries(8):
         response = agent_client.get(f"/api/agent-actions/appointments/{agent.agent_id}/today")
     assert response.json()["total_appointments"] == 2
+
+
+def test_an_agent_booking_takes_at_most_eight_queries(agent_client, agent, clinic, professional, service,
+                                                      django_assert_max_num_queries):
+    """The token, the service, the booking's transaction (a savepoint here, BEGIN/COMMIT in production), ONE
+    availability check (not a slot search and a second check), the new patient's INSERT, the appointment's,
+    and one INSERT for both audit rows."""
+    with django_assert_max_num_queries(8):
+        response = agent_booking(agent_client, agent, in_days(4), "10:00")
+    assert response.status_code == 201, response.content
+    appointment = Appointment.objects.get()
+    assert appointment.professional == professional and appointment.patient.name == "Jane Roe"
+    assert set(AuditEvent.objects.values_list("action", flat=True)) == {"patient.created", "appointment.create"}
