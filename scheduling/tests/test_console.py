@@ -221,7 +221,7 @@ def test_agenda_of_a_past_day_offers_no_time_to_book(editor_client, clinic, prof
 
 
 def test_agenda_colours_each_service_and_marks_each_status(editor_client, clinic, professional):
-    from scheduling.views import service_colour
+    from scheduling.views import service_colours
 
     cleaning, surgery = ServiceFactory(clinic=clinic), ServiceFactory(clinic=clinic)
     professional.services.add(cleaning, surgery)
@@ -232,15 +232,15 @@ def test_agenda_colours_each_service_and_marks_each_status(editor_client, clinic
                        status="cancelled")
     date = upcoming(clinic=clinic).date().isoformat()
     page = editor_client.get(reverse("scheduling:agenda"), {"date": date}).content.decode()
-    assert service_colour(cleaning) != service_colour(surgery)
-    assert f"--fill: {service_colour(cleaning)['fill']}" in page
-    assert f"--fill: {service_colour(surgery)['fill']}" in page
+    colours = service_colours(clinic)
+    assert colours[cleaning.pk] != colours[surgery.pk]
+    assert f"--fill: {colours[cleaning.pk]['fill']}" in page and f"--fill: {colours[surgery.pk]['fill']}" in page
     assert "status-scheduled movable" in page and "status-confirmed movable" in page
     assert "appointment status-cancelled" not in page  # hidden unless asked for
     shown = editor_client.get(reverse("scheduling:agenda"), {"date": date, "cancelled": "1"}).content.decode()
     assert 'class="appointment status-cancelled"' in shown  # shown, and not draggable
     week = editor_client.get(reverse("scheduling:agenda"), {"date": date, "view": "week"}).content.decode()
-    assert f"--fill: {service_colour(cleaning)['fill']}" in week
+    assert f"--fill: {colours[cleaning.pk]['fill']}" in week
 
 
 def test_agenda_today_has_a_now_line(editor_client, clinic):

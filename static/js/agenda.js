@@ -6,15 +6,21 @@
   var grid = document.getElementById("agenda");
   if (!grid) return;
   var statusBox = document.getElementById("agenda-status");
+  var statusText = statusBox.querySelector(".agenda-status-text"), statusTimer = null;
+  statusBox.querySelector(".agenda-status-close").addEventListener("click", function () { say(""); });
   var step = parseInt(grid.dataset.step, 10);
   var firstMinute = parseInt(grid.dataset.firstMinute, 10);
   var rows = parseInt(grid.dataset.rows, 10);
   var DRAG_THRESHOLD = 5;
 
+  // A toast over the grid (nothing shifts under the pointer); refusals stay until closed or the next action.
   function say(text, kind) {
-    statusBox.textContent = text;
+    clearTimeout(statusTimer);
+    statusText.textContent = text || "";
     statusBox.className = "agenda-status" + (kind ? " " + kind : "");
+    statusBox.setAttribute("role", kind === "error" ? "alert" : "status");
     statusBox.hidden = !text;
+    if (kind === "ok") statusTimer = setTimeout(function () { statusBox.hidden = true; }, 6000);
   }
 
   function slotHeight(column) {
