@@ -132,6 +132,7 @@ def agenda(request):
         column["id"] = f"column-{index}"
         column["is_today"] = column["day"] == today
         midnight = selectors.local_midnight(column["day"], zone)
+        next_midnight = selectors.local_midnight(column["day"] + dt.timedelta(days=1), zone)
         ids = [p.pk for p in column["professionals"]]
         intervals = selectors.merge([interval for pid in ids for interval in open_time.get(pid, [])])
         slots = []
@@ -155,10 +156,11 @@ def agenda(request):
         for appointment in appointments:
             local_start = appointment.starts_at.astimezone(zone)
             local_end = appointment.ends_at.astimezone(zone)
-            if appointment.professional_id not in ids or not (midnight <= local_start < midnight + dt.timedelta(days=1)):
+            if appointment.professional_id not in ids or not midnight <= local_start < next_midnight:
                 continue
             start = local_start.hour * 60 + local_start.minute
-            end = min(24 * 60, (local_end - midnight).total_seconds() // 60)
+            # Wall-clock minutes, as the rows are; an appointment running past midnight stops at the bottom.
+            end = local_end.hour * 60 + local_end.minute if local_end.date() == column["day"] else 24 * 60
             appointment.local_start, appointment.local_end = local_start, local_end
             column["items"].append({
                 "appointment": appointment, "start": start, "end": end,

@@ -143,7 +143,8 @@ def test_refused_drag_snaps_back_and_says_why(page, desk, width):
     before = item.evaluate("element => [element.offsetTop, element.parentNode.dataset.professional]")
     drag(page, item, slot(page, desk["ana"], "11:15"))
     page.locator("#agenda-status.error").wait_for()
-    assert page.locator("#agenda-status .agenda-status-text").inner_text() == "That time is no longer available; please choose another time."
+    assert (page.locator("#agenda-status .agenda-status-text").inner_text()
+            == "That time is no longer available; please choose another time.")
     page.wait_for_function("id => !document.querySelector(`[data-id='${id}']`).classList.contains('saving')",
                            arg=str(moving.pk))
     assert item.evaluate("element => [element.offsetTop, element.parentNode.dataset.professional]") == before
@@ -196,4 +197,5 @@ def test_week_view_and_cancel_with_a_reason(page, desk, width):
     page.get_by_role("button", name="Yes, cancel the appointment").click()
     page.locator("#agenda").wait_for()
     cancelled = Appointment.objects.get(starts_at=upcoming(days=2, hour=14, clinic=desk["clinic"]))
-    assert cancelled.patient.name == "João Pires" and cancelled.status == "cancelled" and cancelled.notes.endswith("Patient is ill")
+    assert cancelled.patient.name == "João Pires" and cancelled.status == "cancelled"
+    assert cancelled.notes.endswith("Patient is ill")

@@ -67,8 +67,8 @@
       element.classList.remove("saving");
       element.removeAttribute("aria-busy");
       if (!result.ok) return snapBack(element, origin, result.data.message || grid.dataset.msgFailed);
-      var time = element.querySelector(".appointment-time");
-      if (time) time.textContent = result.data.time + "\u2013" + result.data.endTime;
+      element.querySelector(".appointment-start").textContent = result.data.time;
+      element.querySelector(".appointment-end").textContent = "\u2013" + result.data.endTime;
       element.dataset.moved = "true";
       say(result.data.message, "ok");
     }).catch(function () {
