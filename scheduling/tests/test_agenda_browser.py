@@ -13,7 +13,7 @@ from clinics.tests.factories import MembershipFactory
 from scheduling.models import Appointment
 from scheduling.tests.conftest import upcoming
 from scheduling.tests.factories import AppointmentFactory, PatientFactory, ProfessionalFactory, ServiceFactory
-from tests.browser.conftest import browser  # noqa: F401  (the session's Chromium, reused)
+from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = [pytest.mark.browser, pytest.mark.urls("scheduling.tests.urls_console")]
 
@@ -42,9 +42,23 @@ def desk(transactional_db, clinic):
 
 
 @pytest.fixture
-def page(browser, live_server, client, desk, width):  # noqa: F811
+def chromium():
+    """Chromium for one test, like test_console_browser's: a Playwright session kept open for the whole run would
+    stop the next module's own `sync_playwright()` from starting."""
+    if not os.path.exists(CHROMIUM):
+        pytest.skip("Debian's Chromium is not installed (make test installs it)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(chromium, live_server, client, desk, width):
     client.force_login(desk["member"].user)
-    context = browser.new_context(base_url=live_server.url, locale="en-GB", viewport=WIDTHS[width])
+    context = chromium.new_context(base_url=live_server.url, locale="en-GB", viewport=WIDTHS[width])
     context.set_default_timeout(15_000)
     context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}])
     page = context.new_page()
@@ -54,6 +68,7 @@ def page(browser, live_server, client, desk, width):  # noqa: F811
 
 def shoot(page, name):
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.evaluate("window.scrollTo(0, 0)")  # the sticky top bar would otherwise be drawn mid-page
     page.screenshot(path=str(SCREENSHOTS / name), full_page=True)
 
 
