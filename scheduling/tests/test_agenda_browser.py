@@ -29,14 +29,16 @@ def width(request):
 
 @pytest.fixture
 def desk(transactional_db, clinic):
-    """A small clinic: two professionals working 08:00-18:00 every day, two services, one editor."""
+    """A small clinic: two professionals working 08:00-18:00 every day (Rui has lunch at 13:00), two services,
+    one editor."""
     consult = ServiceFactory(clinic=clinic, name="Consulta geral", duration_minutes=30)
     cleaning = ServiceFactory(clinic=clinic, name="Higiene oral", duration_minutes=45)
     hours = [(day, "08:00", "18:00") for day in range(7)]
     ana = ProfessionalFactory(clinic=clinic, name="Dra. Ana Sousa", colour="#0ea5e9", services=[consult, cleaning],
                               hours=hours)
+    lunch_break = [(day, start, end) for day in range(7) for start, end in (("08:00", "13:00"), ("14:00", "18:00"))]
     rui = ProfessionalFactory(clinic=clinic, name="Dr. Rui Costa", colour="#f97316", services=[consult, cleaning],
-                              hours=hours)
+                              hours=lunch_break)
     member = MembershipFactory(clinic=clinic, role=Membership.Role.EDITOR)
     return {"clinic": clinic, "consult": consult, "cleaning": cleaning, "ana": ana, "rui": rui, "member": member}
 
@@ -176,6 +178,10 @@ def test_a_past_time_cannot_be_booked_and_says_so(page, desk, width):
     slot(page, desk["ana"], "10:00").click()
     assert "already passed" in page.locator("#agenda-status.error .agenda-status-text").inner_text()
     shoot(page, f"agenda-past-{width}.png")
+    page.locator(".agenda-status-close").click()
+    assert page.locator("#agenda-status").is_hidden()
+    open_day(page, upcoming(days=0, clinic=desk["clinic"]).date())
+    shoot(page, f"agenda-today-{width}.png")  # past time greyed, the now-line while anyone works
 
 
 def test_keyboard_moves_an_appointment_and_walks_free_times(page, desk, width):

@@ -66,7 +66,8 @@
     }).then(function (result) {
       element.classList.remove("saving");
       element.removeAttribute("aria-busy");
-      if (!result.ok) return snapBack(element, origin, result.data.message || grid.dataset.msgFailed);
+      // A sign-in page (the session ended) answers 200 too: only the endpoint's own answer counts as moved.
+      if (!result.ok || !result.data.id) return snapBack(element, origin, result.data.message || grid.dataset.msgFailed);
       element.querySelector(".appointment-start").textContent = result.data.time;
       element.querySelector(".appointment-end").textContent = "\u2013" + result.data.endTime;
       element.dataset.moved = "true";
@@ -194,7 +195,7 @@
     open.forEach(function (slot, index) { slot.tabIndex = index === 0 ? 0 : -1; });
   });
 
-  // --- the now-line follows the clock; the grid opens scrolled to it (or to the first appointment) ---
+  // --- the now-line follows the clock; today's grid opens scrolled to it ---
   var nowLine = grid.querySelector(".now-line");
   var loadedAt = Date.now();
   if (nowLine) {
@@ -207,7 +208,7 @@
     }, 30000);
   }
   var scroller = document.getElementById("agenda-scroll");
-  var anchor = nowLine || grid.querySelector(".appointment");
+  var anchor = nowLine;  // other days open at the top: the first hour anyone works
   if (scroller && anchor) {
     var header = grid.querySelector(".agenda-head");
     var offset = anchor.getBoundingClientRect().top - scroller.getBoundingClientRect().top;
