@@ -72,6 +72,10 @@ class AppointmentEditForm(ClinicForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["professional"].queryset = Professional.objects.for_clinic(self.clinic)
+        if self.initial.get("status") != Appointment.Status.CANCELLED:
+            # Cancelling goes through its own confirmation, which asks for the reason (CancelForm).
+            self.fields["status"].choices = [choice for choice in Appointment.Status.choices
+                                             if choice[0] != Appointment.Status.CANCELLED]
 
     @property
     def starts_at(self):

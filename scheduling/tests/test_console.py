@@ -96,6 +96,15 @@ def test_cancel_without_a_reason_is_refused_and_keeps_the_appointment(editor_cli
     assert (appointment.status, appointment.notes) == ("scheduled", "")
 
 
+def test_edit_form_cannot_cancel_without_the_confirmation(editor_client, clinic, professional, service):
+    starts = upcoming(clinic=clinic)
+    appointment = AppointmentFactory(professional=professional, service=service, starts_at=starts)
+    response = editor_client.post(reverse("scheduling:appointment_edit", args=[appointment.pk]), {
+        "professional": professional.pk, "date": starts.date().isoformat(), "time": "10:00", "status": "cancelled"})
+    assert response.status_code == 400 and "status" in response.context["form"].errors
+    assert Appointment.objects.get(pk=appointment.pk).status == "scheduled"
+
+
 def test_edit_page_asks_to_confirm_a_cancellation_with_a_reason(editor_client, clinic, professional, service):
     appointment = AppointmentFactory(professional=professional, service=service, starts_at=upcoming(clinic=clinic))
     page = editor_client.get(reverse("scheduling:appointment_edit", args=[appointment.pk])).content.decode()
