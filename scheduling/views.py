@@ -283,7 +283,10 @@ def appointment_move(request, appointment_id):
     appointment = Appointment.objects.for_clinic(clinic).filter(pk=appointment_id).first()
     if appointment is None:
         return _json_error("NOT_FOUND", _("Appointment not found."))
-    form = AppointmentMoveForm(_json_body(request), clinic=clinic)
+    body = _json_body(request)
+    if body is None:
+        return _json_error("VALIDATION_ERROR", _("Send a JSON object with the new date and time."))
+    form = AppointmentMoveForm(body, clinic=clinic)
     if not form.is_valid():
         field, errors = next(iter(form.errors.items()))
         return _json_error("VALIDATION_ERROR", errors[0], {field: errors[0]})
@@ -305,12 +308,15 @@ def appointment_move(request, appointment_id):
     })
 
 
-def _json_body(request) -> dict:
+def _json_body(request) -> dict | None:
     try:
         body = json.loads(request.body or b"{}")
     except (ValueError, UnicodeDecodeError):
-        return {"__invalid__": True}
-    return body if isinstance(body, dict) else {"__invalid__": True}
+        return None
+    if not isinstance(body, dict):
+        return None
+    # Every field is a string; anything else counts as missing (the form then says which).
+    return {key: value for key, value in body.items() if isinstance(value, str)}
 
 
 def _json_error(code, message, details=None):

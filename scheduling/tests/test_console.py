@@ -252,6 +252,12 @@ def test_agenda_colours_each_service_and_marks_each_status(editor_client, clinic
     assert f"--fill: {colours[cleaning.pk]['fill']}" in week
 
 
+@pytest.mark.parametrize("query", [{"date": "0001-01-01"}, {"date": "9999-12-31", "view": "week"},
+                                   {"date": "2027-02-30"}, {"professional": "not-an-id", "cancelled": "yes"}])
+def test_agenda_answers_odd_queries_with_a_page(editor_client, clinic, professional, query):
+    assert editor_client.get(reverse("scheduling:agenda"), query).status_code == 200
+
+
 def test_agenda_today_has_a_now_line(editor_client, clinic):
     ProfessionalFactory(clinic=clinic, hours=[(d, "00:00", "23:45") for d in range(7)])
     page = editor_client.get(reverse("scheduling:agenda")).content.decode()
@@ -370,7 +376,8 @@ def test_viewer_cannot_move(viewer_client, clinic, professional, service):
 @pytest.mark.parametrize("body", [
     b"not json", b"[1, 2]", b'{"date": "31/01/2027", "time": "10:00"}', b'{"date": "2027-01-31", "time": "25:00"}',
     b'{"date": "9999-12-31", "time": "23:59"}', b'{"date": "2027-01-31"}',
-    b'{"date": "2027-01-31", "time": "10:00", "professionalId": "x"}'])
+    b'{"date": "2027-01-31", "time": "10:00", "professionalId": "x"}', b'{"date": "0001-01-01", "time": "00:00"}',
+    b'{"date": 20270131, "time": ["10:00"]}'])
 def test_move_with_bad_input_is_a_4xx_with_a_message(editor_client, clinic, professional, service, body):
     starts = upcoming(clinic=clinic)
     appointment = AppointmentFactory(professional=professional, service=service, starts_at=starts)
