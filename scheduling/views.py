@@ -163,7 +163,7 @@ def agenda(request):
             end = local_end.hour * 60 + local_end.minute if local_end.date() == column["day"] else 24 * 60
             appointment.local_start, appointment.local_end = local_start, local_end
             column["items"].append({
-                "appointment": appointment, "start": start, "end": end,
+                "appointment": appointment, "start": start, "end": end, "minutes": int(end - start),
                 "top": (start - first_minute) / step, "height": max(end - start, step / 2) / step,
                 "colour": colours.get(appointment.service_id, {"fill": "#fff", "edge": "#334155"}),
                 "short": end - start < 30,

@@ -68,10 +68,11 @@ def page(chromium, live_server, client, desk, width):
     context.close()
 
 
-def shoot(page, name):
+def shoot(page, name, whole=True):
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.evaluate("window.scrollTo(0, 0)")  # the sticky top bar would otherwise be drawn mid-page
-    page.screenshot(path=str(SCREENSHOTS / name), full_page=True)
+    if whole:
+        page.evaluate("window.scrollTo(0, 0)")  # the sticky top bar would otherwise be drawn mid-page
+    page.screenshot(path=str(SCREENSHOTS / name), full_page=whole)
 
 
 def open_day(page, day):
@@ -84,7 +85,7 @@ def slot(page, professional, time):
                         f'.slot[data-row="{(int(time[:2]) * 60 + int(time[3:]) - 8 * 60) // 15}"]')
 
 
-def drag(page, item, target):
+def drag(page, item, target, before_release=None):
     """Press near the top of `item`, move in small steps onto the top of `target`, release."""
     target.scroll_into_view_if_needed()
     item.scroll_into_view_if_needed()
@@ -92,6 +93,8 @@ def drag(page, item, target):
     page.mouse.move(start["x"] + start["width"] / 2, start["y"] + 4)
     page.mouse.down()
     page.mouse.move(end["x"] + end["width"] / 2, end["y"] + 4, steps=12)
+    if before_release:
+        before_release()
     page.mouse.up()
 
 
@@ -137,7 +140,7 @@ def test_drag_moves_an_appointment_to_another_time_and_professional(page, desk, 
                                      patient=PatientFactory(clinic=desk["clinic"], name="Carla Nunes"))
     open_day(page, starts.date())
     item = page.locator(f'.appointment[data-id="{appointment.pk}"]')
-    drag(page, item, slot(page, desk["rui"], "11:30"))
+    drag(page, item, slot(page, desk["rui"], "11:30"), before_release=lambda: shoot(page, f"agenda-drag-{width}.png", whole=False))
     page.locator("#agenda-status.ok").wait_for()
     assert "Moved to" in page.locator("#agenda-status .agenda-status-text").inner_text()
     assert "11:30–12:00" in item.inner_text()

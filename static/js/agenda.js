@@ -28,14 +28,37 @@
     return slot ? slot.getBoundingClientRect().height : 14;
   }
 
-  function clockOf(row) {
-    var minute = firstMinute + row * step;
+  function clockAt(minute) {
+    minute = Math.min(minute, 24 * 60);
     return String(Math.floor(minute / 60)).padStart(2, "0") + ":" + String(minute % 60).padStart(2, "0");
   }
 
-  function place(element, column, top) {
+  function clockOf(row) {
+    return clockAt(firstMinute + row * step);
+  }
+
+  function labels(element) {
+    return [element.querySelector(".appointment-start"), element.querySelector(".appointment-end")];
+  }
+
+  // Where it is: the position and the times it shows (while dragging, the times it would get).
+  function place(element, column, top, shown) {
     if (element.parentNode !== column) column.appendChild(element);
     element.style.setProperty("--top", String(top));
+    var parts = labels(element);
+    if (shown) {
+      parts[0].textContent = shown[0];
+      parts[1].textContent = shown[1];
+    } else if (top === Math.round(top)) {
+      var start = firstMinute + top * step;
+      parts[0].textContent = clockAt(start);
+      parts[1].textContent = "\u2013" + clockAt(start + parseInt(element.dataset.minutes, 10));
+    }
+  }
+
+  function whereIs(element) {
+    return {column: element.parentNode, top: parseFloat(element.style.getPropertyValue("--top")),
+            shown: labels(element).map(function (part) { return part.textContent; })};
   }
 
   function columnAt(x, y) {
@@ -67,7 +90,9 @@
       element.classList.remove("saving");
       element.removeAttribute("aria-busy");
       // A sign-in page (the session ended) answers 200 too: only the endpoint's own answer counts as moved.
-      if (!result.ok || !result.data.id) return snapBack(element, origin, result.data.message || grid.dataset.msgFailed);
+      if (!result.ok || !result.data.id) {
+        return snapBack(element, origin, result.data.message || grid.dataset.msgFailed);
+      }
       element.querySelector(".appointment-start").textContent = result.data.time;
       element.querySelector(".appointment-end").textContent = "\u2013" + result.data.endTime;
       element.dataset.moved = "true";
@@ -80,7 +105,7 @@
   }
 
   function snapBack(element, origin, reason) {
-    place(element, origin.column, origin.top);
+    place(element, origin.column, origin.top, origin.shown);
     element.classList.remove("refused");
     void element.offsetWidth;  // restart the shake
     element.classList.add("refused");
@@ -94,9 +119,7 @@
   grid.addEventListener("pointerdown", function (event) {
     var element = event.target.closest(".appointment.movable");
     if (!element || event.button !== 0) return;
-    var column = element.parentNode;
-    drag = {element: element, startX: event.clientX, startY: event.clientY, moving: false,
-            origin: {column: column, top: parseFloat(element.style.getPropertyValue("--top"))},
+    drag = {element: element, startX: event.clientX, startY: event.clientY, moving: false, origin: whereIs(element),
             grabOffset: event.clientY - element.getBoundingClientRect().top, pointerId: event.pointerId};
   });
 
@@ -127,7 +150,7 @@
     setTimeout(function () { justDragged = false; }, 0);
     var column = current.element.parentNode;
     if (cancelled || (column === current.origin.column && current.row === current.origin.top)) {
-      place(current.element, current.origin.column, current.origin.top);
+      place(current.element, current.origin.column, current.origin.top, current.origin.shown);
       return;
     }
     move(current.element, column, current.row, current.origin);
@@ -154,9 +177,9 @@
     var appointment = event.target.closest(".appointment.movable");
     if (appointment && event.altKey && /^Arrow/.test(event.key)) {
       event.preventDefault();
-      var origin = {column: appointment.parentNode, top: parseFloat(appointment.style.getPropertyValue("--top"))};
-      var index = columns.indexOf(origin.column);
-      var row = Math.round(origin.top), column = origin.column;
+      var from = whereIs(appointment);
+      var index = columns.indexOf(from.column);
+      var row = Math.round(from.top), column = from.column;
       if (event.key === "ArrowUp") row -= 1;
       if (event.key === "ArrowDown") row += 1;
       if (event.key === "ArrowLeft") column = columns[index - 1];
@@ -164,7 +187,7 @@
       if (!column) return;
       place(appointment, column, row);
       appointment.focus();
-      move(appointment, column, row, origin);
+      move(appointment, column, row, from);
       return;
     }
     var slot = event.target.closest(".slot.open");
@@ -175,7 +198,9 @@
       target = open[open.indexOf(slot) + (event.key === "ArrowUp" ? -1 : 1)];
     } else {
       var next = columns[columns.indexOf(here) + (event.key === "ArrowLeft" ? -1 : 1)];
-      if (next) target = next.querySelector('.slot.open[data-row="' + slotRow + '"]') || next.querySelector(".slot.open");
+      if (next) {
+        target = next.querySelector('.slot.open[data-row="' + slotRow + '"]') || next.querySelector(".slot.open");
+      }
     }
     if (target) {
       event.preventDefault();
