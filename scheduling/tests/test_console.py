@@ -391,3 +391,15 @@ def test_move_with_bad_input_is_a_4xx_with_a_message(editor_client, clinic, prof
 def test_move_needs_post(editor_client, clinic, professional, service):
     appointment = AppointmentFactory(professional=professional, service=service, starts_at=upcoming(clinic=clinic))
     assert editor_client.get(reverse("scheduling:appointment_move", args=[appointment.pk])).status_code == 405
+
+
+def test_overlapping_appointments_of_a_week_column_sit_side_by_side(editor_client, clinic, professional, service):
+    other = ProfessionalFactory(clinic=clinic, services=[service], hours=[(d, "00:00", "23:45") for d in range(7)])
+    starts = upcoming(clinic=clinic)
+    AppointmentFactory(professional=professional, service=service, starts_at=starts)
+    AppointmentFactory(professional=other, service=service, starts_at=starts.replace(minute=15))
+    AppointmentFactory(professional=other, service=service, starts_at=starts.replace(hour=15))
+    page = editor_client.get(reverse("scheduling:agenda"),
+                             {"date": starts.date().isoformat(), "view": "week"}).content.decode()
+    assert page.count("--lane: 0; --lanes: 2;") == 1 and page.count("--lane: 1; --lanes: 2;") == 1
+    assert page.count("--lane: 0; --lanes: 1;") == 1  # the 15:00 one alone has the whole width
