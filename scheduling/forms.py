@@ -2,6 +2,7 @@
 import datetime as dt
 
 from django import forms
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
@@ -14,6 +15,13 @@ from .models import LIMITS, Appointment, AvailabilityException, Patient, Profess
 
 def clinic_instant(clinic, day: dt.date, time: dt.time) -> dt.datetime:
     return dt.datetime.combine(day, time, tzinfo=selectors.clinic_zone(clinic))
+
+
+def _no_past_dates(form):
+    """The date picker starts at the clinic's today, so staff do not pick a past day by mistake (the service
+    still refuses a past time: IN_THE_PAST)."""
+    today = timezone.localdate(timezone=selectors.clinic_zone(form.clinic))
+    form.fields["date"].widget.attrs["min"] = today.isoformat()
 
 
 class ClinicForm(forms.Form):
@@ -40,6 +48,7 @@ class AppointmentCreateForm(ClinicForm):
         self.fields["professional"].queryset = Professional.objects.for_clinic(self.clinic).filter(active=True)
         self.fields["service"].queryset = Service.objects.for_clinic(self.clinic).filter(active=True)
         self.fields["patient"].queryset = Patient.objects.for_clinic(self.clinic)
+        _no_past_dates(self)
 
     def clean(self):
         cleaned = super().clean()
@@ -63,10 +72,63 @@ class AppointmentEditForm(ClinicForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["professional"].queryset = Professional.objects.for_clinic(self.clinic)
+        if self.initial.get("status") != Appointment.Status.CANCELLED:
+            # Cancelling goes through its own confirmation, which asks for the reason (CancelForm).
+            self.fields["status"].choices = [choice for choice in Appointment.Status.choices
+                                             if choice[0] != Appointment.Status.CANCELLED]
 
     @property
     def starts_at(self):
         return clinic_instant(self.clinic, self.cleaned_data["date"], self.cleaned_data["time"])
+
+
+class AppointmentMoveForm(ClinicForm):
+    """The agenda's drag and drop (a JSON body): the new local date and time, and the column's professional."""
+
+    date = forms.DateField(input_formats=["%Y-%m-%d"], error_messages={"required": _("Say the new date."),
+                                                                       "invalid": _("Use a date like 2027-01-31.")})
+    time = forms.TimeField(input_formats=["%H:%M"], error_messages={"required": _("Say the new time."),
+                                                                    "invalid": _("Use a time like 09:30.")})
+    professionalId = forms.UUIDField(required=False)
+
+    def clean_professionalId(self):
+        value = self.cleaned_data.get("professionalId")
+        if value is None:
+            return None
+        professional = Professional.objects.for_clinic(self.clinic).filter(pk=value).first()
+        if professional is None:
+            raise forms.ValidationError(_("Unknown professional."))
+        return professional
+
+    @property
+    def starts_at(self):
+        return clinic_instant(self.clinic, self.cleaned_data["date"], self.cleaned_data["time"])
+
+
+class CancelForm(forms.Form):
+    """Cancelling asks why: the reason is added to the appointment's notes, dated, so the desk sees it later."""
+
+    reason = forms.CharField(label=_("Reason for cancelling"), max_length=LIMITS["reason"],
+                             widget=forms.Textarea(attrs={"rows": 2}),
+                             error_messages={"required": _("Say why the appointment is cancelled.")})
+
+    def __init__(self, *args, appointment, **kwargs):
+        self.appointment = appointment
+        super().__init__(*args, **kwargs)
+
+    def clean_reason(self):
+        reason = " ".join(self.cleaned_data["reason"].split())
+        if not reason:
+            raise forms.ValidationError(_("Say why the appointment is cancelled."))
+        return reason
+
+    @property
+    def notes(self) -> str:
+        line = _("Cancelled (%(day)s): %(reason)s") % {
+            "day": timezone.localdate(timezone=selectors.clinic_zone(self.appointment.clinic)).isoformat(),
+            "reason": self.cleaned_data["reason"]}
+        notes = "\n".join(filter(None, [self.appointment.notes.rstrip(), str(line)]))
+        return notes[-LIMITS["notes"]:]
 
 
 class ServiceForm(forms.ModelForm):

@@ -9,6 +9,7 @@ urlpatterns = [
     path("appointments/new/", views.appointment_new, name="appointment_new"),
     path("appointments/new/patients/", views.patient_matches, name="patient_matches"),
     path("appointments/<uuid:appointment_id>/", views.appointment_edit, name="appointment_edit"),
+    path("appointments/<uuid:appointment_id>/move/", views.appointment_move, name="appointment_move"),
     path("appointments/<uuid:appointment_id>/cancel/", views.appointment_cancel, name="appointment_cancel"),
     path("professionals/", views.professional_list, name="professionals"),
     path("professionals/new/", views.professional_form, name="professional_new"),
