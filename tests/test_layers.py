@@ -14,11 +14,12 @@ BASE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def is_surface_code(path: str) -> bool:
-    """`<app>/**/api/**`, `config/surfaces/**`, settings, tests and conftest files."""
+    """`<app>/**/api/**`, `config/surfaces/**`, settings, tests, conftest files and the benches (which drive the
+    API as a client would)."""
     parts = PurePosixPath(path).parts
     folders = parts[:-1]
     return ("api" in folders or parts[:2] in (("config", "surfaces"), ("config", "settings"))
-            or "tests" in folders or parts[-1] == "conftest.py")
+            or "tests" in folders or parts[-1] == "conftest.py" or parts[0] == "bench")
 
 
 def test_surface_code_is_the_api_packages_surfaces_settings_and_tests():
@@ -28,6 +29,7 @@ def test_surface_code_is_the_api_packages_surfaces_settings_and_tests():
     assert is_surface_code("config/settings/base.py")
     assert is_surface_code("tests/test_surfaces.py") and is_surface_code("notes/tests/test_api.py")
     assert is_surface_code("conftest.py") and is_surface_code("notes/tests/conftest.py")
+    assert is_surface_code("bench/agent_booking.py")
     assert not is_surface_code("scheduling/services.py")
     assert not is_surface_code("clinics/ratelimit.py")
     assert not is_surface_code("scheduling/calendar_sync/views_api.py")
