@@ -40,3 +40,6 @@ forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 # Heartbeat files in memory, not on a container's overlay disk (a slow disk would look like a hung worker).
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
 proc_name = "frontdesk-web"
+# gunicorn's control socket (`gunicornc`) defaults to one path per user, which two servers on one machine would
+# share; nothing here uses it.
+control_socket_disable = True
