@@ -135,15 +135,50 @@ CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL or "memory://")
 CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND", default=REDIS_URL or None)
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=not REDIS_AVAILABLE)
 CELERY_TASK_EAGER_PROPAGATES = True
+# Queues (docs/deploy.md, "Workers"): `messaging` (reminders, SMS, WhatsApp, webhooks out) and `voice` (calls)
+# are consumed by the fast worker beside `default`; `heavy` (transcription, embeddings, document parsing) by its
+# own worker, so a reminder never waits behind a transcription. Every task is routed by name;
+# tests/test_operations.py fails on a task without a route.
+CELERY_QUEUE_NAMES = ("default", "messaging", "voice", "heavy")
+CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_TASK_ROUTES = {
+    "campaigns.send_due_reminders": {"queue": "messaging"},
+    "campaigns.request_pending_feedback": {"queue": "messaging"},
+    "campaigns.send_campaign": {"queue": "messaging"},
+    "telephony.send_sms": {"queue": "messaging"},
+    "telephony.deliver_webhook": {"queue": "messaging"},
+    "telephony.*call*": {"queue": "voice"},
+    "notes.*": {"queue": "heavy"},
+    "knowledge.*": {"queue": "heavy"},
+    "scheduling.calendar_sync.*": {"queue": "default"},
+    "clinics.*": {"queue": "default"},
+    "frontdesk.*": {"queue": "default"},
+}
+# Workers that recover: a task is acknowledged only once it finished, and a task whose worker died (OOM, kill -9,
+# lost node) goes back to the queue instead of being lost. Redis hands an unacknowledged task to another worker
+# after `visibility_timeout`: longer than the longest task (the heavy tasks' hard time limits, 30 minutes), so a
+# slow transcription is never run twice at once. A countdown longer than it (a campaign waiting out the night's
+# quiet hours) may be delivered twice; send_campaign claims each recipient, so no patient is texted twice. Notes
+# and campaigns lost meanwhile are re-queued sooner by the sweeper below.
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=7200)}
+CELERY_TASK_TRACK_STARTED = True
 CELERY_TIMEZONE = "UTC"
+CELERY_IMPORTS = ("config.sweeper",)
+# The sweeper's deadlines: a note pending or processing for longer than the notes task's time limit, or a sending
+# campaign without progress for this long outside quiet hours, was lost by a worker and is queued again.
+SWEEP_NOTE_STUCK_MINUTES = env.int("SWEEP_NOTE_STUCK_MINUTES", default=45)
+SWEEP_CAMPAIGN_STUCK_MINUTES = env.int("SWEEP_CAMPAIGN_STUCK_MINUTES", default=15)
 CELERY_BEAT_SCHEDULE = {
     # Each run sends only what is due and claims before sending, so overlapping or repeated runs are safe.
     "campaigns-send-due-reminders": {"task": "campaigns.send_due_reminders", "schedule": 300.0},
     "campaigns-request-pending-feedback": {"task": "campaigns.request_pending_feedback", "schedule": 900.0},
     "clinics-purge-refresh-tokens": {"task": "clinics.purge_refresh_tokens", "schedule": 86400.0},
+    "frontdesk-sweep-stuck-work": {"task": "frontdesk.sweep_stuck_work", "schedule": 300.0},
 }
 
 # --- i18n: the console speaks Portuguese (Portugal and Brazil), French and English.
