@@ -126,8 +126,11 @@ LOGOUT_REDIRECT_URL = "console:login"
 REDIS_URL = env("REDIS_URL", default="redis://127.0.0.1:6379/0")
 REDIS_AVAILABLE = bool(REDIS_URL)
 if REDIS_AVAILABLE:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL,
-                          "KEY_PREFIX": env("CACHE_KEY_PREFIX", default="fd")}}
+    # Redis down at run time: reads miss, writes are dropped, rate limits fail open (config/cache.py); short
+    # socket timeouts so a request never waits long for an unreachable Redis.
+    CACHES = {"default": {"BACKEND": "config.cache.DegradingRedisCache", "LOCATION": REDIS_URL,
+                          "KEY_PREFIX": env("CACHE_KEY_PREFIX", default="fd"),
+                          "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5}}}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
