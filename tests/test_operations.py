@@ -2,12 +2,15 @@
 a Redis outage, and the deployment files (docs/deploy.md)."""
 import datetime as dt
 import fnmatch
+import glob
 import os
+import re
 import runpy
 import subprocess
 import sys
 
 import pytest
+import yaml
 from django.utils import timezone
 
 from tests.test_foundation import BASE_DIR, production_secrets, python, without
@@ -185,3 +188,76 @@ def test_the_sweeper_leaves_a_campaign_waiting_out_quiet_hours_alone(clinic, eag
         pytest.skip("the last minute of the day is outside these quiet hours")
     assert sweep_stuck_work.delay().get()["campaigns"] == 0
     assert Campaign.objects.get(pk=campaign.pk).status == Campaign.Status.SENDING
+
+
+# --- 5. The deployment files agree with the code -----------------------------------------------------------------
+
+APPLICATION_SERVICES = ("migrate", "web", "worker", "worker-heavy", "beat")
+READ_BY_DJANGO = {"DJANGO_SETTINGS_MODULE"}
+
+
+def read_file(*parts):
+    with open(os.path.join(BASE_DIR, *parts), encoding="utf-8") as source:
+        return source.read()
+
+
+def read_by_settings():
+    names = set()
+    for path in glob.glob(os.path.join(BASE_DIR, "config", "settings", "*.py")):
+        names |= set(re.findall(r'env(?:\.\w+)?\("([A-Z][A-Z0-9_]*)"', read_file(path)))
+    return names
+
+
+def read_by_gunicorn():
+    return set(re.findall(r'(?:environ\.get|_int)\("([A-Z][A-Z0-9_]*)"', read_file("config", "gunicorn.conf.py")))
+
+
+def compose():
+    return yaml.safe_load(read_file("compose.yaml"))
+
+
+def listed_in_env_example():
+    return set(re.findall(r"^([A-Z][A-Z0-9_]*)=", read_file(".env.example"), re.M))
+
+
+def test_every_variable_compose_gives_the_application_is_read_by_the_code():
+    services = compose()["services"]
+    for name in APPLICATION_SERVICES:
+        given = set(services[name]["environment"])
+        assert {"DATABASE_URL", "REDIS_URL", "SECRET_KEY", "AWS_STORAGE_BUCKET_NAME"} <= given, name
+        unread = given - read_by_settings() - read_by_gunicorn() - READ_BY_DJANGO
+        assert not unread, (name, sorted(unread))
+        assert services[name]["environment"]["DJANGO_SETTINGS_MODULE"] == "config.settings.production"
+
+
+def test_compose_runs_the_web_server_a_worker_per_queue_beat_and_the_backing_services(settings):
+    services = compose()["services"]
+    assert services["web"]["command"][:3] == ["gunicorn", "-c", "config/gunicorn.conf.py"]
+    consumed = set()
+    for name in ("worker", "worker-heavy"):
+        command = services[name]["command"]
+        consumed |= set(command[command.index("-Q") + 1].split(","))
+    assert consumed == set(settings.CELERY_QUEUE_NAMES)
+    assert services["worker-heavy"]["command"][services["worker-heavy"]["command"].index("-Q") + 1] == "heavy"
+    assert "beat" in services["beat"]["command"]
+    assert services["db"]["image"].startswith("pgvector/pgvector:")
+    assert {"redis", "minio"} <= set(services)
+
+
+def test_compose_takes_from_the_environment_only_what_env_example_lists():
+    interpolated = set(re.findall(r"\$\{([A-Z][A-Z0-9_]*)", read_file("compose.yaml")))
+    assert interpolated and not interpolated - listed_in_env_example(), sorted(interpolated - listed_in_env_example())
+
+
+def test_env_example_lists_nothing_that_no_one_reads():
+    interpolated = set(re.findall(r"\$\{([A-Z][A-Z0-9_]*)", read_file("compose.yaml")))
+    unread = listed_in_env_example() - read_by_settings() - read_by_gunicorn() - interpolated
+    assert not unread, sorted(unread)
+
+
+def test_the_image_serves_with_gunicorn_and_collects_static_files():
+    dockerfile = read_file("Dockerfile")
+    assert dockerfile.startswith("# ") and "FROM python:3.11-slim" in dockerfile
+    assert "collectstatic --noinput" in dockerfile
+    assert 'CMD ["gunicorn", "-c", "config/gunicorn.conf.py", "config.wsgi"]' in dockerfile
+    assert "gunicorn==" in read_file("requirements.txt")

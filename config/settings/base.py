@@ -207,6 +207,11 @@ if env("AWS_STORAGE_BUCKET_NAME", default=""):
             "bucket_name": env("AWS_STORAGE_BUCKET_NAME"),
             "endpoint_url": env("AWS_S3_ENDPOINT_URL", default=None),
             "region_name": env("AWS_S3_REGION_NAME", default=None),
+            # Unset: boto3's own chain (instance role, ~/.aws); MinIO and other S3-compatible stores need them.
+            "access_key": env("AWS_ACCESS_KEY_ID", default=None),
+            "secret_key": env("AWS_SECRET_ACCESS_KEY", default=None),
+            "addressing_style": env("AWS_S3_ADDRESSING_STYLE", default=None),
+            "signature_version": "s3v4",
             "default_acl": "private",
             "querystring_auth": True,
         },
@@ -361,10 +366,16 @@ SMS_SEGMENT_PRICE_MINOR = env.int("SMS_SEGMENT_PRICE_MINOR", default=5)
 SMS_SEGMENT_CURRENCY = env("SMS_SEGMENT_CURRENCY", default="EUR")
 
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+if env("EMAIL_URL", default=""):  # smtp+tls://user:password@smtp.example.com:587: host, port, credentials, TLS
+    _email = env.email_url("EMAIL_URL")
+    _email.pop("EMAIL_BACKEND", None)  # EMAIL_BACKEND alone picks the backend
+    globals().update(_email)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Frontdesk <no-reply@frontdesk.local>")
 
 # --- Production hardening (checked by `manage.py check --deploy`).
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Load balancers and container health checks probe /health over plain HTTP inside the network.
+SECURE_REDIRECT_EXEMPT = [r"^health$"]
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=False)
 CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=False)
