@@ -102,6 +102,9 @@ $py manage.py shell -v 0 -c "from django.conf import settings
 from clinics.management.commands.seed_demo import DEMO_CLINIC
 print(f\"Booking:   {settings.SITE_URL.rstrip('/')}/booking/{DEMO_CLINIC['slug']}   (the demo clinic's public page)\")"
 $py manage.py demo_login
-echo "Ctrl-C stops the web server, the workers$([ -n "$redis_started" ] && echo ", Redis")$([ -n "$database_started" ] && echo " and the database")."
+stopped="gunicorn$([ ${#pids[@]} -gt 1 ] && echo ", the Celery workers and beat")"
+[ -n "$redis_started" ] && stopped="$stopped, Redis"
+[ -n "$database_started" ] && stopped="$stopped, the embedded PostgreSQL"
+echo "Ctrl-C stops $stopped."
 echo
 wait "$web_pid"
