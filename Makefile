@@ -8,7 +8,7 @@ PORT ?= 8000
 export HF_HUB_OFFLINE := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test lint install install-test database migrate seed system-deps clean-data
+.PHONY: run dev test lint install install-test database migrate seed system-deps clean-data
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,10 +38,15 @@ migrate: database
 seed: migrate
 	$(PY) manage.py seed_demo
 
-# Console, API and tasks on embedded defaults: embedded PostgreSQL, Redis where it runs or can be started (else
-# in-process tasks and a local cache).
-run: seed
+# Console, API and tasks served as in production (gunicorn, DEBUG off, two Celery workers and beat) on embedded
+# defaults: the embedded PostgreSQL, Redis where it runs or can be started (else in-process tasks and a local
+# cache). scripts/run.sh starts the database itself so that Ctrl-C (or SIGTERM to make) stops everything it started.
+run: install
 	@bash scripts/run.sh $(HOST) $(PORT)
+
+# Development server with debug pages and autoreload (no workers: tasks in-process unless a worker runs).
+dev: seed
+	DEBUG=1 SITE_URL=http://$(HOST):$(PORT) $(PY) manage.py runserver $(HOST):$(PORT)
 
 # Debian packages the tests use, installed once where missing: Chromium drives the browser tests,
 # espeak-ng speaks the consultations the notes pipeline transcribes, Redis is the broker and cache.

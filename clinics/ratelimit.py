@@ -4,7 +4,11 @@ The DRF throttles that apply these windows to each surface live in `clinics/api/
 allows 60 requests a minute and 1000 an hour per user plus 100 a minute per IP (docs/api/dashboard.md); the
 notes API 100 a minute and 1000 an hour per key (docs/api/notes.md). Every authenticated API call also counts
 towards the clinic's month, which billing reads against the plan's allowance.
+
+Redis unreachable: the limits fail open (a request is never refused because the counters are gone) and say so in
+the log, at most once a minute per process; the cache backend (config/cache.py) answers as an empty cache.
 """
+import logging
 import time
 from dataclasses import dataclass
 
@@ -15,7 +19,23 @@ from django.utils import timezone
 
 from .models import ApiUsage
 
+logger = logging.getLogger(__name__)
 WEBHOOK_PREFIXES = ("/api/webhooks/",)
+LOG_EVERY_SECONDS = 60
+_logged_at = 0.0
+
+
+def _counting_failed(what: str, exc: Exception | None = None) -> bool:
+    """True when the cache could not count (it raised, or says it is unavailable); logs it once a minute."""
+    global _logged_at
+    if exc is None and not getattr(cache, "unavailable", False):
+        return False
+    now = time.monotonic()
+    if now - _logged_at >= LOG_EVERY_SECONDS:
+        _logged_at = now
+        logger.warning("Rate limits fail open: the cache could not count %s (%s)", what,
+                       f"{type(exc).__name__}: {exc}" if exc else "Redis unreachable")
+    return True
 
 
 @dataclass
@@ -39,12 +59,18 @@ def hit(key: str, limit: int, seconds: int, now: float | None = None) -> Window:
     now = time.time() if now is None else now
     start = int(now // seconds) * seconds
     cache_key = f"ratelimit:{key}:{seconds}:{start}"
-    cache.add(cache_key, 0, timeout=seconds + 5)
     try:
-        count = cache.incr(cache_key)
-    except ValueError:  # the key expired between add and incr
-        cache.set(cache_key, 1, timeout=seconds + 5)
-        count = 1
+        cache.add(cache_key, 0, timeout=seconds + 5)
+        try:
+            count = cache.incr(cache_key)
+        except ValueError:  # the key expired between add and incr
+            cache.set(cache_key, 1, timeout=seconds + 5)
+            count = 1
+    except Exception as exc:  # any cache failure: the limit fails open
+        _counting_failed(f"rate limit {key}", exc)
+        return Window(limit, seconds, 0, start + seconds)
+    if _counting_failed(f"rate limit {key}"):
+        return Window(limit, seconds, 0, start + seconds)
     return Window(limit, seconds, count, start + seconds)
 
 
@@ -67,12 +93,18 @@ def count_api_call(clinic) -> None:
     """Add one API call to the clinic's month."""
     month = _month_start()
     key = _month_key(clinic.pk, month)
-    cache.add(key, 0, timeout=40 * 24 * 3600)
     try:
-        live = cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.set(key, 1, timeout=40 * 24 * 3600)
-        live = 1
+        cache.add(key, 0, timeout=40 * 24 * 3600)
+        try:
+            live = cache.incr(key)
+        except ValueError:  # expired between add and incr
+            cache.set(key, 1, timeout=40 * 24 * 3600)
+            live = 1
+    except Exception as exc:  # the call is not counted rather than refused
+        _counting_failed("the monthly API calls", exc)
+        return
+    if _counting_failed("the monthly API calls"):
+        return
     if live % PERSIST_EVERY == 0:
         _persist(clinic, month, PERSIST_EVERY)
 
@@ -93,5 +125,9 @@ def monthly_api_calls(clinic, month=None) -> int:
     plan's allowance (docs/api/voice.md: the free tier includes 1,000 calls a month)."""
     month = _month_start() if month is None else month.replace(day=1)
     persisted = ApiUsage.objects.for_clinic(clinic).filter(month=month).values_list("calls", flat=True).first() or 0
-    live = cache.get(_month_key(clinic.pk, month)) or 0
+    try:
+        live = cache.get(_month_key(clinic.pk, month)) or 0
+    except Exception as exc:
+        _counting_failed("the monthly API calls", exc)
+        live = 0
     return persisted + live % PERSIST_EVERY

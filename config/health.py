@@ -1,8 +1,12 @@
-"""`/health`: is each real service reachable? 200 when all are, 503 naming the ones that are down."""
+"""`/health`: is each real service reachable? 200 when all are, 503 naming the ones that are down.
+
+Every call probes again, with fresh connections and one-second timeouts: a Redis that was down when the process
+started (or went away since) is reported up as soon as it answers, without a restart.
+"""
 import time
 
+import redis
 from django.conf import settings
-from django.core.cache import cache
 from django.db import connection
 from django.http import JsonResponse
 
@@ -15,22 +19,23 @@ def _check_database():
 
 
 def _check_redis():
-    if not settings.REDIS_AVAILABLE:
-        raise ConnectionError("REDIS_URL unreachable at start-up; using the local cache")
-    import redis
-
-    redis.Redis.from_url(settings.REDIS_URL, socket_timeout=1, socket_connect_timeout=1).ping()
-    cache.get("health-probe")
+    if not settings.REDIS_URL:
+        raise ConnectionError("REDIS_URL is empty: tasks run in-process and the cache is local")
+    client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=1, socket_connect_timeout=1)
+    try:
+        client.ping()
+    finally:
+        client.close()
     return {}
 
 
 def _check_broker():
-    if not settings.REDIS_AVAILABLE:
+    if not settings.REDIS_URL:
         return {"mode": "in-process"}
     from config.celery import app
 
-    with app.connection_for_write() as conn:
-        conn.ensure_connection(max_retries=1, timeout=1)
+    with app.connection_for_write(settings.CELERY_BROKER_URL) as conn:
+        conn.ensure_connection(max_retries=1, interval_start=0, interval_step=0, timeout=1)
     return {"mode": "in-process" if settings.CELERY_TASK_ALWAYS_EAGER else "worker"}
 
 

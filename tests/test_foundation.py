@@ -176,7 +176,7 @@ def test_loading_settings_starts_no_database_and_probes_no_redis(module, tmp_pat
         listener.close()
     name, host, cache, embedded_imported = result.stdout.split()
     assert embedded_imported == "False"
-    assert cache == "django.core.cache.backends.redis.RedisCache"
+    assert cache == "config.cache.DegradingRedisCache"
     if module != "production":
         assert (name, host) == ("frontdesk", os.path.join(BASE_DIR, ".data", "pg"))
 

@@ -126,8 +126,11 @@ LOGOUT_REDIRECT_URL = "console:login"
 REDIS_URL = env("REDIS_URL", default="redis://127.0.0.1:6379/0")
 REDIS_AVAILABLE = bool(REDIS_URL)
 if REDIS_AVAILABLE:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL,
-                          "KEY_PREFIX": env("CACHE_KEY_PREFIX", default="fd")}}
+    # Redis down at run time: reads miss, writes are dropped, rate limits fail open (config/cache.py); short
+    # socket timeouts so a request never waits long for an unreachable Redis.
+    CACHES = {"default": {"BACKEND": "config.cache.DegradingRedisCache", "LOCATION": REDIS_URL,
+                          "KEY_PREFIX": env("CACHE_KEY_PREFIX", default="fd"),
+                          "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5}}}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
@@ -135,15 +138,50 @@ CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL or "memory://")
 CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND", default=REDIS_URL or None)
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=not REDIS_AVAILABLE)
 CELERY_TASK_EAGER_PROPAGATES = True
+# Queues (docs/deploy.md, "Workers"): `messaging` (reminders, SMS, WhatsApp, webhooks out) and `voice` (calls)
+# are consumed by the fast worker beside `default`; `heavy` (transcription, embeddings, document parsing) by its
+# own worker, so a reminder never waits behind a transcription. Every task is routed by name;
+# tests/test_operations.py fails on a task without a route.
+CELERY_QUEUE_NAMES = ("default", "messaging", "voice", "heavy")
+CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_TASK_ROUTES = {
+    "campaigns.send_due_reminders": {"queue": "messaging"},
+    "campaigns.request_pending_feedback": {"queue": "messaging"},
+    "campaigns.send_campaign": {"queue": "messaging"},
+    "telephony.send_sms": {"queue": "messaging"},
+    "telephony.deliver_webhook": {"queue": "messaging"},
+    "telephony.*call*": {"queue": "voice"},
+    "notes.*": {"queue": "heavy"},
+    "knowledge.*": {"queue": "heavy"},
+    "scheduling.calendar_sync.*": {"queue": "default"},
+    "clinics.*": {"queue": "default"},
+    "frontdesk.*": {"queue": "default"},
+}
+# Workers that recover: a task is acknowledged only once it finished, and a task whose worker died (OOM, kill -9,
+# lost node) goes back to the queue instead of being lost. Redis hands an unacknowledged task to another worker
+# after `visibility_timeout`: longer than the longest task (the heavy tasks' hard time limits, 30 minutes), so a
+# slow transcription is never run twice at once. A countdown longer than it (a campaign waiting out the night's
+# quiet hours) may be delivered twice; send_campaign claims each recipient, so no patient is texted twice. Notes
+# and campaigns lost meanwhile are re-queued sooner by the sweeper below.
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=7200)}
+CELERY_TASK_TRACK_STARTED = True
 CELERY_TIMEZONE = "UTC"
+CELERY_IMPORTS = ("config.sweeper",)
+# The sweeper's deadlines: a note pending or processing for longer than the notes task's time limit, or a sending
+# campaign without progress for this long outside quiet hours, was lost by a worker and is queued again.
+SWEEP_NOTE_STUCK_MINUTES = env.int("SWEEP_NOTE_STUCK_MINUTES", default=45)
+SWEEP_CAMPAIGN_STUCK_MINUTES = env.int("SWEEP_CAMPAIGN_STUCK_MINUTES", default=15)
 CELERY_BEAT_SCHEDULE = {
     # Each run sends only what is due and claims before sending, so overlapping or repeated runs are safe.
     "campaigns-send-due-reminders": {"task": "campaigns.send_due_reminders", "schedule": 300.0},
     "campaigns-request-pending-feedback": {"task": "campaigns.request_pending_feedback", "schedule": 900.0},
     "clinics-purge-refresh-tokens": {"task": "clinics.purge_refresh_tokens", "schedule": 86400.0},
+    "frontdesk-sweep-stuck-work": {"task": "frontdesk.sweep_stuck_work", "schedule": 300.0},
 }
 
 # --- i18n: the console speaks Portuguese (Portugal and Brazil), French and English.
@@ -169,6 +207,11 @@ if env("AWS_STORAGE_BUCKET_NAME", default=""):
             "bucket_name": env("AWS_STORAGE_BUCKET_NAME"),
             "endpoint_url": env("AWS_S3_ENDPOINT_URL", default=None),
             "region_name": env("AWS_S3_REGION_NAME", default=None),
+            # Unset: boto3's own chain (instance role, ~/.aws); MinIO and other S3-compatible stores need them.
+            "access_key": env("AWS_ACCESS_KEY_ID", default=None),
+            "secret_key": env("AWS_SECRET_ACCESS_KEY", default=None),
+            "addressing_style": env("AWS_S3_ADDRESSING_STYLE", default=None),
+            "signature_version": "s3v4",
             "default_acl": "private",
             "querystring_auth": True,
         },
@@ -323,10 +366,16 @@ SMS_SEGMENT_PRICE_MINOR = env.int("SMS_SEGMENT_PRICE_MINOR", default=5)
 SMS_SEGMENT_CURRENCY = env("SMS_SEGMENT_CURRENCY", default="EUR")
 
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+if env("EMAIL_URL", default=""):  # smtp+tls://user:password@smtp.example.com:587: host, port, credentials, TLS
+    _email = env.email_url("EMAIL_URL")
+    _email.pop("EMAIL_BACKEND", None)  # EMAIL_BACKEND alone picks the backend
+    globals().update(_email)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Frontdesk <no-reply@frontdesk.local>")
 
 # --- Production hardening (checked by `manage.py check --deploy`).
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Load balancers and container health checks probe /health over plain HTTP inside the network.
+SECURE_REDIRECT_EXEMPT = [r"^health$"]
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=False)
 CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=False)

@@ -23,6 +23,10 @@ if _refusals:
     raise ImproperlyConfigured("Production settings refused: " + "; ".join(_refusals) + " (see .env.example).")
 
 DATABASES = {"default": database_config(env("DATABASE_URL"))}
+# Persistent connections (one per gunicorn worker or Celery process), checked before reuse so a database restart
+# or a dropped idle connection costs a reconnect, not a failed request.
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")
 DEBUG = env.bool("DEBUG", default=False)
 
