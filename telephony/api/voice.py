@@ -9,6 +9,7 @@ Choices the documentation leaves open, documented here and in the schema:
   webhook configuration (URL and chosen events) without its endpoints. The secret is shown once, at creation.
 """
 import json
+import logging
 import re
 
 from django.http import JsonResponse
@@ -26,10 +27,12 @@ from config.surfaces.errors import status_for
 from config.surfaces.tenancy import ClinicScopedMixin
 from telephony import agents, outbound_webhooks, selectors, services
 from telephony.backends.voice import ElevenLabsVoiceBackend
-from telephony.exceptions import AgentNotFound, InvalidSignature
+from telephony.exceptions import AgentNotFound, InvalidSignature, WebhookSecretMissing
 from telephony.models import Call, Message, WebhookEndpoint
 
 from .serializers import ClinicDateTimeField
+
+logger = logging.getLogger(__name__)
 
 
 # --- shapes -------------------------------------------------------------------------------------------------
@@ -252,11 +255,17 @@ def _refused(error: DomainError) -> JsonResponse:
 def elevenlabs_webhook(request):
     """POST /api/webhooks/elevenlabs: ElevenLabs' signed post-call report, stored once per conversation.
 
-    401 for a missing, wrong or older-than-30-minutes signature; 404 (nothing stored) when the agent is not one of
+    401 for a missing, wrong or older-than-30-minutes signature, and for every event while ELEVENLABS_WEBHOOK_SECRET
+    is unset (the answer and the log name the setting); 404 (nothing stored) when the agent is not one of
     ours; 200 once the conversation is recorded (again, for a replay) and its webhooks out are queued. A
     `call_initiation_failure` marks the outbound call it names failed; `post_call_audio` is acknowledged and ignored.
     """
     raw = request.body
+    if not ElevenLabsVoiceBackend.webhook_secret_configured():
+        error = WebhookSecretMissing("ElevenLabs", ElevenLabsVoiceBackend.WEBHOOK_SECRET_SETTING)
+        logger.error("ElevenLabs post-call webhook refused: %s is not set, so no event can be verified "
+                     "(manage.py check --deploy flags it).", error.setting)
+        return JsonResponse({"detail": error.message, "code": error.code}, status=401)
     if not ElevenLabsVoiceBackend.verify_webhook(raw, request.headers.get("ElevenLabs-Signature", "")):
         # ElevenLabs documents 401 for a bad signature, unlike the 403 of the other providers' webhooks.
         error = InvalidSignature("ElevenLabs")

@@ -6,6 +6,7 @@ import time
 
 import pytest
 
+from config.checks import provider_webhook_secrets
 from telephony.agents import agent_for, agent_update
 from telephony.models import Call, WebhookDelivery
 from telephony.outbound_webhooks import webhook_endpoint_create
@@ -87,6 +88,31 @@ def test_missing_or_wrong_signature_is_401_and_stores_nothing(client, clinic, si
     assert response.status_code == 401
     assert response.json()["detail"]
     assert not Call.objects.exists()
+
+
+def test_with_no_secret_configured_every_event_is_401_naming_the_setting(client, clinic, settings, caplog):
+    settings.ELEVENLABS_WEBHOOK_SECRET = ""
+    body = json.dumps(report(agent_for(clinic).agent_id)).encode()
+
+    with caplog.at_level("ERROR", logger="telephony.api.voice"):
+        # An event signed with the empty key proves nothing: refused too.
+        response = client.post(URL, data=body, content_type="application/json",
+                               HTTP_ELEVENLABS_SIGNATURE=elevenlabs_signature(body, secret=""))
+
+    assert response.status_code == 401
+    assert response.json()["code"] == "INVALID_SIGNATURE"
+    assert "ELEVENLABS_WEBHOOK_SECRET" in response.json()["detail"]
+    assert "ELEVENLABS_WEBHOOK_SECRET" in caplog.text
+    assert not Call.objects.exists()
+
+
+def test_deploy_check_flags_elevenlabs_without_a_webhook_secret(settings):
+    settings.PROVIDERS = {**settings.PROVIDERS, "voice": "elevenlabs"}
+    settings.ELEVENLABS_WEBHOOK_SECRET = ""
+    assert [problem.id for problem in provider_webhook_secrets(None)] == ["frontdesk.W006"]
+
+    settings.ELEVENLABS_WEBHOOK_SECRET = SECRET
+    assert provider_webhook_secrets(None) == []
 
 
 def test_signature_with_another_secret_is_401(client, clinic):
