@@ -248,14 +248,6 @@ def test_v1_callback_of_another_clinics_call_is_404(foreign_client, clinic):
 
 
 # --- /v1/calls/:id/recording
-@pytest.fixture
-def local_media(settings, tmp_path):
-    settings.MEDIA_ROOT = str(tmp_path)
-    settings.STORAGES = {**settings.STORAGES, "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"}}
-    settings.SITE_URL = "http://testserver"
-    return tmp_path
-
-
 def test_v1_recording_link_downloads_the_file_for_24_hours(client_for, api_client, clinic, local_media):
     from django.core.files.base import ContentFile
     from django.core.files.storage import default_storage
