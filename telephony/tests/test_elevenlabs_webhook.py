@@ -286,3 +286,15 @@ def test_audio_event_without_decodable_audio_is_400_and_stores_nothing(client, c
 def test_audio_event_of_an_unknown_agent_is_404(client, clinic, local_media):
     assert post(client, audio_event("agent_nobody")).status_code == 404
     assert not Call.objects.exists()
+
+
+def test_an_event_over_the_webhook_limit_is_413_and_stores_nothing(client, clinic, local_media, monkeypatch):
+    from telephony.api import voice
+
+    monkeypatch.setattr(voice, "MAX_WEBHOOK_BYTES", 1024)
+
+    response = post(client, audio_event(agent_for(clinic).agent_id))
+
+    assert response.status_code == 413
+    assert response.json()["code"] == "PAYLOAD_TOO_LARGE"
+    assert not Call.objects.exists()
