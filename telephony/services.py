@@ -1,5 +1,6 @@
 """Writes of telephony, one use case each: contacts, text messages (send, queue, receive, delivery reports),
-call-backs, the voice agent's post-call reports and recordings, and the RGPD erasure of what a phone exchanged with the clinic.
+call-backs, the voice agent's post-call reports and recordings, and the RGPD erasure of what a phone exchanged
+with the clinic.
 
 Every service is keyword-only, runs in one transaction, is audited where a person or an integration acts, and
 raises domain errors (`telephony/exceptions.py`, `clinics.errors`) that each edge maps to its own answer.

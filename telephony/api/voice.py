@@ -249,6 +249,7 @@ class WebhookEndpointDelete(VOICE.view, ClinicScopedMixin, generics.GenericAPIVi
 # A post_call_audio event carries the whole call as base64 MP3: about 1.3 MB a minute at ElevenLabs' bit rate.
 MAX_WEBHOOK_BYTES = 64 * 1024 * 1024
 
+
 def _refused(error: DomainError) -> JsonResponse:
     return JsonResponse({"detail": error.message, "code": error.code}, status=status_for(error.code))
 
