@@ -23,3 +23,16 @@ def development_secrets(app_configs, **kwargs):
         problems.append(checks.Warning("The stripe payments backend needs STRIPE_SECRET_KEY and "
                                        "STRIPE_WEBHOOK_SECRET.", id="frontdesk.W005"))
     return problems
+
+
+@checks.register(checks.Tags.security, deploy=True)
+def provider_webhook_secrets(app_configs, **kwargs):
+    """The ElevenLabs post-call webhook refuses every event while its secret is unset (docs/api/public.md,
+    ElevenLabs): flagged wherever ElevenLabs is in use."""
+    uses_elevenlabs = settings.PROVIDERS.get("voice") == "elevenlabs" or getattr(settings, "ELEVENLABS_API_KEY", "")
+    if uses_elevenlabs and not getattr(settings, "ELEVENLABS_WEBHOOK_SECRET", ""):
+        return [checks.Warning("ELEVENLABS_WEBHOOK_SECRET is not set: the ElevenLabs post-call webhook refuses every "
+                               "event (401), so no call is recorded.",
+                               hint="Copy the webhook's HMAC secret from the ElevenLabs dashboard into "
+                                    "ELEVENLABS_WEBHOOK_SECRET.", id="frontdesk.W006")]
+    return []

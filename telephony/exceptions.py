@@ -118,3 +118,14 @@ class InvalidSignature(TelephonyError):
 
     def __init__(self, provider: str):
         super().__init__(ClinicCode.INVALID_SIGNATURE, _("Invalid %(provider)s signature.") % {"provider": provider})
+
+
+class WebhookSecretMissing(TelephonyError):
+    """A provider webhook arrived but the secret that verifies it is not set: refused like a bad signature (an
+    unsigned event is never accepted), naming the setting an operator must fill in."""
+
+    def __init__(self, provider: str, setting: str):
+        self.setting = setting
+        super().__init__(ClinicCode.INVALID_SIGNATURE,
+                         _("%(provider)s webhooks are refused: %(setting)s is not set on this server.")
+                         % {"provider": provider, "setting": setting}, {"setting": setting})

@@ -4,6 +4,8 @@ from datetime import timedelta
 from django.db.models import Avg, Count, Q, Sum
 from django.utils import timezone
 
+from scheduling.models import Appointment
+
 from .models import Call, Message
 from .recordings import call_id_for_token
 
@@ -28,13 +30,21 @@ def messages_for(clinic):
     return Message.objects.for_clinic(clinic).order_by("-created_at", "-id")
 
 
-def _breakdown(queryset, field: str) -> dict:
+# The keys docs/api/dashboard.md (Analytics, Get Stats) shows are always answered, 0 when nothing happened.
+SENTIMENT_KEYS = ("positive", "neutral", "negative")
+INTENT_KEYS = ("appointment", "question", "complaint")
+
+
+def _breakdown(queryset, field: str, documented_keys: tuple[str, ...]) -> dict:
     rows = queryset.exclude(**{field: ""}).values(field).annotate(total=Count("id")).order_by("-total", field)
-    return {row[field]: row["total"] for row in rows}
+    counted = {row[field]: row["total"] for row in rows}
+    return {**dict.fromkeys(documented_keys, 0), **counted}
 
 
 def call_stats(clinic, days: int = 7) -> dict:
-    """Call KPIs of the last `days` days; three aggregate queries whatever the number of calls."""
+    """Call KPIs of the last `days` days (docs/api/dashboard.md, Analytics): every documented key is answered, 0
+    included; `appointments_booked` counts the appointments the phone agent booked in the window. Three aggregate
+    queries of calls and one of appointments, whatever the number of rows."""
     since = timezone.now() - timedelta(days=days)
     calls = Call.objects.for_clinic(clinic).filter(created_at__gte=since)
     totals = calls.aggregate(
@@ -43,8 +53,9 @@ def call_stats(clinic, days: int = 7) -> dict:
         average_duration=Avg("duration_secs"),
         successful_calls=Count("id", filter=Q(call_successful="success")),
         failed_calls=Count("id", filter=Q(call_successful="failure") | Q(status=Call.Status.FAILED)),
-        appointments_booked=Count("id", filter=Q(appointment_booked=True)),
     )
+    appointments_booked = (Appointment.objects.for_clinic(clinic)
+                           .filter(source=Appointment.Source.PHONE_AGENT, created_at__gte=since).count())
     total_seconds = totals["total_seconds"] or 0
     return {
         "days": days,
@@ -53,9 +64,9 @@ def call_stats(clinic, days: int = 7) -> dict:
         "average_duration": round(totals["average_duration"] or 0),
         "successful_calls": totals["successful_calls"],
         "failed_calls": totals["failed_calls"],
-        "appointments_booked": totals["appointments_booked"],
-        "sentiment_breakdown": _breakdown(calls, "sentiment"),
-        "intent_breakdown": _breakdown(calls, "intent"),
+        "appointments_booked": appointments_booked,
+        "sentiment_breakdown": _breakdown(calls, "sentiment", SENTIMENT_KEYS),
+        "intent_breakdown": _breakdown(calls, "intent", INTENT_KEYS),
     }
 
 

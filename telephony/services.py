@@ -1,14 +1,19 @@
 """Writes of telephony, one use case each: contacts, text messages (send, queue, receive, delivery reports),
-call-backs and the voice agent's post-call reports, and the RGPD erasure of what a phone exchanged with the clinic.
+call-backs, the voice agent's post-call reports and recordings, and the RGPD erasure of what a phone exchanged
+with the clinic.
 
 Every service is keyword-only, runs in one transaction, is audited where a person or an integration acts, and
 raises domain errors (`telephony/exceptions.py`, `clinics.errors`) that each edge maps to its own answer.
 """
+import base64
+import binascii
 import logging
 import re
 from datetime import datetime, timedelta
 from datetime import timezone as dt_timezone
 
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -24,8 +29,9 @@ from scheduling import services as scheduling_services
 
 from . import outbound_webhooks
 from .exceptions import (CallNotFound, EmptyMessage, MessageDeliveryFailed, MissingConversationId, NoPhoneNumber,
-                         ProviderError, ScheduledInPast)
+                         ProviderError, RecordingNotFound, ScheduledInPast)
 from .models import Call, Message, phone_index
+from .recordings import recording_link
 from .signals import message_received
 
 logger = logging.getLogger(__name__)
@@ -93,9 +99,13 @@ def contact_erase(*, clinic, phone_index_value: str) -> dict:
         messages = (Message.objects.for_clinic(clinic)
                     .filter(Q(to_phone_index=phone_index_value) | Q(from_phone_index=phone_index_value))
                     .update(body=ERASED, to_phone="", from_phone="", to_phone_index="", from_phone_index=""))
-        calls = Call.objects.for_clinic(clinic).filter(phone_index=phone_index_value).update(
+        erased_calls = Call.objects.for_clinic(clinic).filter(phone_index=phone_index_value)
+        recordings = [path for path in erased_calls.values_list("recording_path", flat=True) if path]
+        calls = erased_calls.update(
             phone_number="", phone_index="", summary="", transcript=[], tool_calls=[], webhook_payload={},
             recording_path="")
+        # The audio is the patient's voice: it goes with the rest, once the erasure is committed.
+        transaction.on_commit(lambda: [default_storage.delete(path) for path in recordings])
     return {"messages": messages, "calls": calls}
 
 
@@ -432,3 +442,51 @@ def conversation_record(*, clinic, payload: dict, agent_id: str = "") -> Call:
         analysis = data.get("analysis") if isinstance(data.get("analysis"), dict) else {}
         outbound_webhooks.conversation_completed(call, analysis)
     return call
+
+
+# --- call recordings (docs/api/clinic-v1.md, Calls; docs/api/public.md, ElevenLabs) ------------------------------
+
+def _decoded_audio(encoded) -> bytes:
+    if not isinstance(encoded, str) or not encoded:
+        raise InvalidInput.on("full_audio", _("data.full_audio is required."))
+    try:
+        audio = base64.b64decode(encoded, validate=True)
+    except (binascii.Error, ValueError):
+        raise InvalidInput.on("full_audio", _("data.full_audio is not base64."))
+    if not audio:
+        raise InvalidInput.on("full_audio", _("data.full_audio is required."))
+    return audio
+
+
+def call_recording_store(*, clinic, payload: dict, agent_id: str = "") -> Call:
+    """Store the voice agent's `post_call_audio` event (base64 MP3 in `data.full_audio`) in the default storage as
+    the recording of the clinic's call with that conversation id, creating the call when the audio comes before
+    the transcription report. Idempotent: a replay replaces the file. Raises MissingConversationId, InvalidInput."""
+    data = payload.get("data") or {}
+    conversation_id = str(data.get("conversation_id") or "")[:100]
+    if not conversation_id:
+        raise MissingConversationId()
+    audio = _decoded_audio(data.get("full_audio"))
+    with transaction.atomic():
+        call, _created = Call.objects.for_clinic(clinic).select_for_update().get_or_create(
+            clinic=clinic, conversation_id=conversation_id,
+            defaults={"status": Call.Status.COMPLETED, "agent_id": agent_id})
+        name = f"recordings/{clinic.id}/{call.id}.mp3"
+        if call.recording_path and call.recording_path != name:
+            default_storage.delete(call.recording_path)
+        # A replay overwrites: the filesystem storage would otherwise save beside it under another name.
+        default_storage.delete(name)
+        call.recording_path = default_storage.save(name, ContentFile(audio))
+        call.save(update_fields=["recording_path"])
+        record(None, "call.recording_stored", "call", str(call.id), clinic=clinic, size=len(audio))
+    return call
+
+
+def call_recording_link(*, clinic, call: Call, actor=None):
+    """A link to the clinic's call recording valid for 24 hours, and when it stops working; the read is audited.
+    Raises RecordingNotFound when the call has none."""
+    if call.clinic_id != clinic.id or not call.recording_path:
+        raise RecordingNotFound()
+    url, expires_at = recording_link(call)
+    record(actor, "call.recording_read", "call", str(call.id), clinic=clinic)
+    return url, expires_at

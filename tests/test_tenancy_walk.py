@@ -160,6 +160,8 @@ EXEMPT_ROUTES = {
     "api/auth/refresh": "public, the refresh token is the credential",
     "api/auth/logout": "would end B's own session mid-walk; covered in clinics/tests/test_api_auth.py",
     "v1/calls/recordings/<str:token>": "signed URL: the token is the credential (telephony tests forge it)",
+    "api/agents/knowledge-base/download/<str:token>": "signed URL: the token is the credential (knowledge tests "
+                                                      "forge it and sign it for another clinic)",
     "api/webhooks/twilio/sms": "provider webhook, verified by signature",
     "api/webhooks/twilio/status": "provider webhook, verified by signature",
     "api/webhooks/stripe": "provider webhook, verified by Stripe-Signature (billing/tests/test_webhooks.py)",

@@ -1,10 +1,13 @@
 """Shapes of the knowledge base: v1 chunks in camelCase (docs/api/clinic-v1.md), dashboard files in snake_case
 (docs/api/dashboard.md)."""
+from django.conf import settings
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from knowledge.downloads import file_download_token
 from knowledge.models import KnowledgeChunk, KnowledgeFile
 from knowledge.services import MAX_CHUNK_CHARS
 
@@ -70,7 +73,7 @@ class KnowledgeFileSerializer(serializers.ModelSerializer):
 
 
 class KnowledgeUploadedFileSerializer(KnowledgeFileSerializer):
-    """The upload's answer: the listed fields plus where the stored document can be fetched."""
+    """The upload's answer: the listed fields plus a signed link that downloads the stored document."""
 
     storage_url = serializers.SerializerMethodField()
 
@@ -80,9 +83,11 @@ class KnowledgeUploadedFileSerializer(KnowledgeFileSerializer):
 
     @extend_schema_field(OpenApiTypes.URI)
     def get_storage_url(self, document):
-        url = document.file.url
+        """A signed link that downloads the document for an hour (knowledge/downloads.py); the media URL of the
+        storage is not served."""
+        path = reverse("dashboard-knowledge-file-download", kwargs={"token": file_download_token(document)})
         request = self.context.get("request")
-        return request.build_absolute_uri(url) if request is not None and url.startswith("/") else url
+        return request.build_absolute_uri(path) if request is not None else settings.SITE_URL.rstrip("/") + path
 
 
 class KnowledgeUploadSerializer(serializers.Serializer):

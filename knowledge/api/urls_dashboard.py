@@ -22,4 +22,6 @@ urlpatterns = [
     path("agents/knowledge-base/upload", UploadDashboard.as_view(), name="dashboard-knowledge-upload"),
     path("agents/knowledge-base/files", FilesDashboard.as_view(), name="dashboard-knowledge-files"),
     path("agents/knowledge-base/<uuid:file_id>", FileDashboard.as_view(), name="dashboard-knowledge-file"),
+    path("agents/knowledge-base/download/<str:token>", views.knowledge_file_download,
+         name="dashboard-knowledge-file-download"),
 ]

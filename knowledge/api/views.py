@@ -1,6 +1,7 @@
 """Domain views of the knowledge base, mounted on the v1 surface (chunks, search) and the dashboard (files)."""
 import uuid
 
+from django.http import FileResponse, Http404
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
@@ -13,6 +14,7 @@ from rest_framework.views import APIView
 from clinics.errors import InvalidInput, NotFound
 from config.surfaces.tenancy import ClinicScopedMixin
 from knowledge import selectors, services
+from knowledge.downloads import file_for_download_token
 from knowledge.errors import KnowledgeCode
 from knowledge.models import KnowledgeChunk, KnowledgeFile
 from knowledge.uploads import UploadSizeLimitHandler, check_declared_length
@@ -167,3 +169,15 @@ class KnowledgeFileView(AgentKnowledgeMixin, APIView):
         self.check_agent(request)
         services.knowledge_file_delete(clinic=self.clinic, file_id=file_id, actor=request)
         return Response({"message": _("File deleted successfully")})
+
+
+def knowledge_file_download(request, token):
+    """GET /api/agents/knowledge-base/download/{token}: the stored document behind a file's `storage_url`. The
+    signed token is the only credential (like a presigned URL): forged, expired, or naming a file that is gone or
+    not of the clinic it was signed for, it is 404 (docs/api/dashboard.md, Knowledge base)."""
+    if request.method not in ("GET", "HEAD"):
+        raise Http404
+    document = file_for_download_token(token)
+    if document is None or not document.file or not document.file.storage.exists(document.file.name):
+        raise Http404
+    return FileResponse(document.file.open("rb"), as_attachment=True, filename=document.filename)

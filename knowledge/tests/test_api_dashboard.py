@@ -288,3 +288,75 @@ def test_a_write_stands_when_the_embedding_cannot_be_queued(client_for, settings
         response = client_for.post("/v1/knowledge", {"content": "Kept even so."}, format="json")
     assert response.status_code == 201
     assert KnowledgeChunk.objects.get(pk=response.json()["id"]).embedding is None
+
+
+# --- storage_url: a signed, expiring download link (docs/api/dashboard.md, Knowledge base)
+def _path(url):
+    return url.removeprefix("http://testserver")
+
+
+def test_storage_url_downloads_the_uploaded_file_without_a_credential(dashboard_client, clinic):
+    from rest_framework.test import APIClient
+
+    name, data = FORMATS["pdf"][:2]
+    body = upload(dashboard_client, clinic, name, data).json()
+
+    response = APIClient().get(_path(body["storage_url"]))
+
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content) == data
+    assert response["Content-Disposition"] == 'attachment; filename="hours.pdf"'
+
+
+def test_storage_url_stops_working_after_an_hour(dashboard_client, clinic, monkeypatch):
+    import time
+
+    from rest_framework.test import APIClient
+
+    real_time = time.time
+    monkeypatch.setattr(time, "time", lambda: real_time() - 61 * 60)
+    stale = upload(dashboard_client, clinic, *FORMATS["txt"][:2]).json()["storage_url"]
+    monkeypatch.setattr(time, "time", real_time)
+
+    response = APIClient().get(_path(stale))
+
+    assert response.status_code == 404
+    assert response.json()["code"] == "NOT_FOUND"
+
+
+def test_a_forged_storage_url_is_404(dashboard_client, clinic):
+    from rest_framework.test import APIClient
+
+    url = upload(dashboard_client, clinic, *FORMATS["txt"][:2]).json()["storage_url"]
+    token = url.rstrip("/").rsplit("/", 1)[1]
+    document_id = KnowledgeFile.objects.get().id
+
+    for forged in (token[:-4] + "abcd", f"{clinic.id}:{document_id}:1abcde:forged", "nothing"):
+        response = APIClient().get(f"/api/agents/knowledge-base/download/{forged}")
+        assert response.status_code == 404
+        assert response.json()["code"] == "NOT_FOUND"
+
+
+def test_a_link_signed_for_another_clinic_does_not_reach_this_clinics_file(dashboard_client, clinic, other_clinic):
+    from rest_framework.test import APIClient
+
+    from knowledge.downloads import file_download_token
+
+    document = KnowledgeFile.objects.get(pk=upload(dashboard_client, clinic, *FORMATS["txt"][:2]).json()["id"])
+    borrowed = KnowledgeFile(id=document.id, clinic=other_clinic)
+
+    theirs = APIClient().get(f"/api/agents/knowledge-base/download/{file_download_token(borrowed)}")
+    own = APIClient().get(f"/api/agents/knowledge-base/download/{file_download_token(document)}")
+
+    assert theirs.status_code == 404
+    assert own.status_code == 200
+
+
+def test_storage_url_of_a_deleted_file_is_404(dashboard_client, clinic):
+    from rest_framework.test import APIClient
+
+    body = upload(dashboard_client, clinic, *FORMATS["txt"][:2]).json()
+    agent_id = agent_summary(clinic)["agent_id"]
+    assert dashboard_client.delete(f"/api/agents/knowledge-base/{body['id']}?agent_id={agent_id}").status_code == 200
+
+    assert APIClient().get(_path(body["storage_url"])).status_code == 404

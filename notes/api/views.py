@@ -139,10 +139,13 @@ class NoteExportView(NoteScopedView):
 
 
 class NoteRetryView(NoteScopedView):
-    @extend_schema(operation_id="notes_retry", request=None, responses={202: NoteSerializer})
+    """POST /notes/{id}/retry: `200` with the note, back to `pending` (docs/api/notes.md, Error body: the notes
+    surface answers 200, 201 or an error, never 202)."""
+
+    @extend_schema(operation_id="notes_retry", request=None, responses={200: NoteSerializer})
     def post(self, request, note_id):
         note = services.note_retry(clinic=self.clinic, note_id=note_id, actor=request)
-        return Response(NoteSerializer(note).data, status=status.HTTP_202_ACCEPTED)
+        return Response(NoteSerializer(note).data, status=status.HTTP_200_OK)
 
 
 class TranscriptRetryView(NoteScopedView):
@@ -150,12 +153,12 @@ class TranscriptRetryView(NoteScopedView):
     serializer_class = TranscriptRetrySerializer
 
     @extend_schema(operation_id="transcripts_retry", request=TranscriptRetrySerializer,
-                   responses={202: NoteSerializer})
+                   responses={200: NoteSerializer})
     def post(self, request):
         body = TranscriptRetrySerializer(data=request.data)
         body.is_valid(raise_exception=True)
         note = services.note_retry(clinic=self.clinic, note_id=body.validated_data["note_id"], actor=request)
-        return Response(NoteSerializer(note).data, status=status.HTTP_202_ACCEPTED)
+        return Response(NoteSerializer(note).data, status=status.HTTP_200_OK)
 
 
 class NoteSectionUpdateView(ClinicScopedMixin, generics.GenericAPIView):

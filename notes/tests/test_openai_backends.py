@@ -94,7 +94,7 @@ def test_transcription_error_fails_the_note_and_retry_restarts_from_transcriptio
     openai_fake.expect_request("/v1/audio/transcriptions").respond_with_json({"text": TRANSCRIPT})
     openai_fake.expect_request("/v1/chat/completions").respond_with_json(chat_completion(json.dumps(SECTIONS)))
     with django_capture_on_commit_callbacks(execute=True):
-        assert notes_client.post(f"/notes/v1/notes/{note.id}/retry").status_code == 202
+        assert notes_client.post(f"/notes/v1/notes/{note.id}/retry").status_code == 200
     note.refresh_from_db()
     assert note.transcription_status == "completed"
     assert len(requests_to(openai_fake, "/v1/audio/transcriptions")) == 2
@@ -114,7 +114,7 @@ def test_structuring_error_keeps_the_transcript_and_retry_does_not_transcribe_ag
     openai_fake.expect_request("/v1/chat/completions").respond_with_json(chat_completion(json.dumps(SECTIONS)))
     with django_capture_on_commit_callbacks(execute=True):
         response = notes_client.post("/notes/v1/transcripts/retry", {"note_id": str(note.id)}, format="json")
-    assert response.status_code == 202
+    assert response.status_code == 200
     note.refresh_from_db()
     assert note.transcription_status == "completed"
     assert note.sections.count() == 4

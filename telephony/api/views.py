@@ -11,9 +11,7 @@ from rest_framework.views import APIView
 from config.surfaces.tenancy import ClinicScopedMixin
 from config.surfaces import DASHBOARD, V1
 from telephony import selectors, services
-from telephony.exceptions import RecordingNotFound
 from telephony.models import Call
-from telephony.recordings import recording_link
 
 from . import serializers
 
@@ -75,15 +73,13 @@ class CallV1Callback(V1.view, CallQuerysetMixin, generics.GenericAPIView):
 
 
 class CallV1Recording(V1.view, CallQuerysetMixin, generics.GenericAPIView):
-    """GET /v1/calls/:id/recording: a link to the recording, valid for 24 hours."""
+    """GET /v1/calls/:id/recording: a link to the recording the voice provider's `post_call_audio` event stored,
+    valid for 24 hours; the read is audited."""
 
     serializer_class = serializers.RecordingLinkV1Serializer
 
     def get(self, request, *args, **kwargs):
-        call = self.get_object()
-        if not call.recording_path:
-            raise RecordingNotFound()
-        url, expires_at = recording_link(call)
+        url, expires_at = services.call_recording_link(clinic=self.clinic, call=self.get_object(), actor=request)
         return Response({"url": url, "expiresAt": expires_at.isoformat()})
 
 

@@ -9,6 +9,7 @@ Choices the documentation leaves open, documented here and in the schema:
   webhook configuration (URL and chosen events) without its endpoints. The secret is shown once, at creation.
 """
 import json
+import logging
 import re
 
 from django.http import JsonResponse
@@ -26,10 +27,12 @@ from config.surfaces.errors import status_for
 from config.surfaces.tenancy import ClinicScopedMixin
 from telephony import agents, outbound_webhooks, selectors, services
 from telephony.backends.voice import ElevenLabsVoiceBackend
-from telephony.exceptions import AgentNotFound, InvalidSignature
+from telephony.exceptions import AgentNotFound, InvalidSignature, WebhookSecretMissing
 from telephony.models import Call, Message, WebhookEndpoint
 
 from .serializers import ClinicDateTimeField
+
+logger = logging.getLogger(__name__)
 
 
 # --- shapes -------------------------------------------------------------------------------------------------
@@ -243,6 +246,10 @@ class WebhookEndpointDelete(VOICE.view, ClinicScopedMixin, generics.GenericAPIVi
 
 # --- ElevenLabs' post-call webhook ------------------------------------------------------------------------------
 
+# A post_call_audio event carries the whole call as base64 MP3: about 1.3 MB a minute at ElevenLabs' bit rate.
+MAX_WEBHOOK_BYTES = 64 * 1024 * 1024
+
+
 def _refused(error: DomainError) -> JsonResponse:
     return JsonResponse({"detail": error.message, "code": error.code}, status=status_for(error.code))
 
@@ -252,11 +259,30 @@ def _refused(error: DomainError) -> JsonResponse:
 def elevenlabs_webhook(request):
     """POST /api/webhooks/elevenlabs: ElevenLabs' signed post-call report, stored once per conversation.
 
-    401 for a missing, wrong or older-than-30-minutes signature; 404 (nothing stored) when the agent is not one of
+    401 for a missing, wrong or older-than-30-minutes signature, and for every event while ELEVENLABS_WEBHOOK_SECRET
+    is unset (the answer and the log name the setting); 404 (nothing stored) when the agent is not one of
     ours; 200 once the conversation is recorded (again, for a replay) and its webhooks out are queued. A
-    `call_initiation_failure` marks the outbound call it names failed; `post_call_audio` is acknowledged and ignored.
+    `post_call_audio` stores the call's recording (base64 `data.full_audio`); a `call_initiation_failure` marks the
+    outbound call it names failed. The body is read up to MAX_WEBHOOK_BYTES (an audio event outgrows
+    DATA_UPLOAD_MAX_MEMORY_SIZE); a larger one is 413.
     """
-    raw = request.body
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    if length > MAX_WEBHOOK_BYTES:
+        return JsonResponse({"detail": _("The event is larger than %(limit)s bytes.") % {"limit": MAX_WEBHOOK_BYTES},
+                             "code": "PAYLOAD_TOO_LARGE"}, status=413)
+    # Read from the stream: request.body would refuse anything above DATA_UPLOAD_MAX_MEMORY_SIZE.
+    raw = request.read(MAX_WEBHOOK_BYTES + 1)
+    if len(raw) > MAX_WEBHOOK_BYTES:
+        return JsonResponse({"detail": _("The event is larger than %(limit)s bytes.") % {"limit": MAX_WEBHOOK_BYTES},
+                             "code": "PAYLOAD_TOO_LARGE"}, status=413)
+    if not ElevenLabsVoiceBackend.webhook_secret_configured():
+        error = WebhookSecretMissing("ElevenLabs", ElevenLabsVoiceBackend.WEBHOOK_SECRET_SETTING)
+        logger.error("ElevenLabs post-call webhook refused: %s is not set, so no event can be verified "
+                     "(manage.py check --deploy flags it).", error.setting)
+        return JsonResponse({"detail": error.message, "code": error.code}, status=401)
     if not ElevenLabsVoiceBackend.verify_webhook(raw, request.headers.get("ElevenLabs-Signature", "")):
         # ElevenLabs documents 401 for a bad signature, unlike the 403 of the other providers' webhooks.
         error = InvalidSignature("ElevenLabs")
@@ -268,8 +294,8 @@ def elevenlabs_webhook(request):
     if not isinstance(payload, dict) or not isinstance(payload.get("data"), dict):
         return JsonResponse({"detail": _("data is required."), "code": "VALIDATION_ERROR"}, status=400)
     kind = payload.get("type")
-    if kind not in ("post_call_transcription", "call_initiation_failure"):
-        # ElevenLabs also sends post-call audio; acknowledged so that it does not retry it.
+    if kind not in ("post_call_transcription", "post_call_audio", "call_initiation_failure"):
+        # Acknowledged so that ElevenLabs does not retry an event we have no use for.
         return JsonResponse({"status": "ignored", "type": str(kind or "")[:60]})
     try:
         agent = agents.agent_for_provider_id(str(payload["data"].get("agent_id") or "")[:100])
@@ -280,7 +306,10 @@ def elevenlabs_webhook(request):
                                               conversation_id=str(payload["data"].get("conversation_id") or ""))
             return JsonResponse({"status": "ok" if call else "unknown_call",
                                  "call_id": str(call.id) if call else None})
-        call = services.conversation_record(clinic=agent.clinic, payload=payload, agent_id=agent.agent_id)
+        if kind == "post_call_audio":
+            call = services.call_recording_store(clinic=agent.clinic, payload=payload, agent_id=agent.agent_id)
+        else:
+            call = services.conversation_record(clinic=agent.clinic, payload=payload, agent_id=agent.agent_id)
     except DomainError as error:
         return _refused(error)
     return JsonResponse({"status": "ok", "call_id": str(call.id), "conversation_id": call.conversation_id})

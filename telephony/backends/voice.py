@@ -87,6 +87,14 @@ class ElevenLabsVoiceBackend(VoiceBackend):
             raise ProviderError(f"ElevenLabs answered {response.status_code}: {detail}", code=str(response.status_code))
         return str(answer.get("conversation_id") or "")
 
+    WEBHOOK_SECRET_SETTING = "ELEVENLABS_WEBHOOK_SECRET"
+
+    @staticmethod
+    def webhook_secret_configured() -> bool:
+        """False when ELEVENLABS_WEBHOOK_SECRET is unset: then every post-call event is refused, since an event
+        signed with an empty key proves nothing."""
+        return bool(settings.ELEVENLABS_WEBHOOK_SECRET)
+
     @staticmethod
     def verify_webhook(raw_body: bytes, header: str, now: float | None = None) -> bool:
         """True when `ElevenLabs-Signature: t=<unix>,v0=<hex>` is HMAC-SHA256(secret, "<t>.<raw body>") and t is

@@ -31,3 +31,12 @@ def local_sms(settings):
 @pytest.fixture
 def messages_path():
     return f"/2010-04-01/Accounts/{ACCOUNT_SID}/Messages.json"
+
+
+@pytest.fixture
+def local_media(settings, tmp_path):
+    """The default storage on a temporary directory, as `make run` keeps recordings on the local disk."""
+    settings.MEDIA_ROOT = str(tmp_path)
+    settings.STORAGES = {**settings.STORAGES, "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"}}
+    settings.SITE_URL = "http://testserver"
+    return tmp_path

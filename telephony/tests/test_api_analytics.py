@@ -1,12 +1,20 @@
 """Call analytics on the dashboard API (docs/api/dashboard.md): stats, conversations, one conversation."""
+import datetime as dt
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.utils import timezone
+from rest_framework.test import APIClient
 
+from scheduling.tests.factories import AppointmentFactory, ProfessionalFactory, ServiceFactory
+from telephony.agents import agent_for
 from telephony.models import Call
 
 from .factories import CallFactory
+
+DOCUMENTED_STATS_KEYS = {"days", "total_calls", "total_minutes", "average_duration", "successful_calls",
+                         "failed_calls", "appointments_booked", "sentiment_breakdown", "intent_breakdown"}
 
 pytestmark = pytest.mark.django_db
 
@@ -30,8 +38,7 @@ def test_stats_take_the_same_queries_whatever_the_number_of_calls(client_for, cl
 
 
 def test_stats_aggregate_the_window(client_for, clinic, other_clinic):
-    CallFactory(clinic=clinic, duration_secs=120, sentiment="positive", intent="appointment",
-                appointment_booked=True)
+    CallFactory(clinic=clinic, duration_secs=120, sentiment="positive", intent="appointment")
     CallFactory(clinic=clinic, duration_secs=180, sentiment="positive", intent="question")
     CallFactory(clinic=clinic, duration_secs=60, sentiment="negative", intent="complaint", call_successful="failure")
     CallFactory(clinic=clinic, duration_secs=600, created_at=timezone.now() - timedelta(days=10))
@@ -46,8 +53,7 @@ def test_stats_aggregate_the_window(client_for, clinic, other_clinic):
     assert body["average_duration"] == 120
     assert body["successful_calls"] == 2
     assert body["failed_calls"] == 1
-    assert body["appointments_booked"] == 1
-    assert body["sentiment_breakdown"] == {"positive": 2, "negative": 1}
+    assert body["sentiment_breakdown"] == {"positive": 2, "neutral": 0, "negative": 1}
     assert body["intent_breakdown"] == {"appointment": 1, "question": 1, "complaint": 1}
 
 
@@ -65,8 +71,10 @@ def test_stats_of_an_empty_clinic_are_zero(foreign_client, clinic):
 
     body = foreign_client.get("/api/analytics/stats").json()
 
-    assert body["total_calls"] == 0 and body["total_minutes"] == 0 and body["average_duration"] == 0
-    assert body["sentiment_breakdown"] == {} and body["intent_breakdown"] == {}
+    assert body == {"days": 7, "total_calls": 0, "total_minutes": 0, "average_duration": 0, "successful_calls": 0,
+                    "failed_calls": 0, "appointments_booked": 0,
+                    "sentiment_breakdown": {"positive": 0, "neutral": 0, "negative": 0},
+                    "intent_breakdown": {"appointment": 0, "question": 0, "complaint": 0}}
 
 
 @pytest.mark.parametrize("days", ["0", "abc", "-3"])
@@ -126,3 +134,38 @@ def test_conversation_detail_of_another_clinic_is_404(foreign_client, clinic):
 
     assert response.status_code == 404
     assert response.json()["detail"]
+
+
+def test_stats_answer_every_documented_key_when_counts_are_zero(client_for, clinic):
+    CallFactory(clinic=clinic, duration_secs=60, sentiment="positive", intent="question", call_successful="success")
+
+    body = client_for.get("/api/analytics/stats", {"days": 7}).json()
+
+    assert set(body) == DOCUMENTED_STATS_KEYS
+    assert body["failed_calls"] == 0 and body["appointments_booked"] == 0
+    assert body["sentiment_breakdown"] == {"positive": 1, "neutral": 0, "negative": 0}
+    assert body["intent_breakdown"] == {"appointment": 0, "question": 1, "complaint": 0}
+
+
+def test_stats_count_the_appointment_the_phone_agent_booked(client_for, clinic, other_clinic):
+    lisbon = ZoneInfo("Europe/Lisbon")
+    service = ServiceFactory(clinic=clinic, duration_minutes=30)
+    professional = ProfessionalFactory(clinic=clinic, services=[service],
+                                       hours=[(day, "09:00", "11:00") for day in range(7)])
+    agent = agent_for(clinic)
+    agent_client = APIClient()
+    agent_client.credentials(HTTP_X_AGENT_TOKEN=agent.token_encrypted)
+    day = (dt.datetime.now(lisbon) + dt.timedelta(days=4)).date()
+    booked = agent_client.post(f"/api/agent-actions/book-appointment/{agent.agent_id}", {
+        "patient_name": "John Doe", "patient_phone": "+351912345678", "date": day.isoformat(), "time": "10:00",
+        "duration_minutes": 30}, format="json")
+    assert booked.status_code == 201, booked.content
+    # Booked by staff, or by another clinic's agent: not this clinic's phone agent.
+    AppointmentFactory(professional=professional, service=service, source="staff",
+                       starts_at=dt.datetime.combine(day, dt.time(9), tzinfo=lisbon))
+    AppointmentFactory(professional__clinic=other_clinic, source="phone_agent",
+                       starts_at=dt.datetime.combine(day, dt.time(9), tzinfo=lisbon))
+
+    body = client_for.get("/api/analytics/stats", {"days": 7}).json()
+
+    assert body["appointments_booked"] == 1

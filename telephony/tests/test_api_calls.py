@@ -248,14 +248,6 @@ def test_v1_callback_of_another_clinics_call_is_404(foreign_client, clinic):
 
 
 # --- /v1/calls/:id/recording
-@pytest.fixture
-def local_media(settings, tmp_path):
-    settings.MEDIA_ROOT = str(tmp_path)
-    settings.STORAGES = {**settings.STORAGES, "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"}}
-    settings.SITE_URL = "http://testserver"
-    return tmp_path
-
-
 def test_v1_recording_link_downloads_the_file_for_24_hours(client_for, api_client, clinic, local_media):
     from django.core.files.base import ContentFile
     from django.core.files.storage import default_storage
@@ -322,3 +314,23 @@ def test_v1_recording_in_object_storage_is_a_presigned_url_for_24_hours(client_f
     url = response.json()["url"]
     assert url.startswith(f"http://127.0.0.1:9000/recordings/recordings/{clinic.id}/call.mp3?")
     assert "X-Amz-Expires=86400" in url and "X-Amz-Signature=" in url
+
+
+@pytest.mark.parametrize("url, items", [("/v1/calls", "items"), ("/api/calls", "calls")])
+def test_calls_filter_by_the_initiated_status_a_placed_call_has(client_for, clinic, url, items):
+    # A call the voice agent placed answers `"status": "initiated"` (docs/api/voice.md); the list filters on it.
+    placed = CallFactory(clinic=clinic, direction="outbound", status="initiated")
+    CallFactory(clinic=clinic, status="completed")
+
+    response = client_for.get(url, {"status": "initiated"})
+
+    assert response.status_code == 200
+    assert [row["id"] for row in response.json()[items]] == [str(placed.id)]
+
+
+def test_openapi_lists_initiated_among_the_call_status_filter_choices(client):
+    schema = client.get("/api/schema/?format=json").json()
+    for path in ("/v1/calls", "/api/calls"):
+        parameters = schema["paths"][path]["get"]["parameters"]
+        status = next(parameter for parameter in parameters if parameter["name"] == "status")
+        assert "initiated" in status["schema"]["enum"]

@@ -1,4 +1,5 @@
 """ElevenLabs' post-call webhook: signed as ElevenLabs signs it, stored once per conversation, mapped by agent."""
+import base64
 import hashlib
 import hmac
 import json
@@ -6,6 +7,8 @@ import time
 
 import pytest
 
+from clinics.models import AuditEvent
+from config.checks import provider_webhook_secrets
 from telephony.agents import agent_for, agent_update
 from telephony.models import Call, WebhookDelivery
 from telephony.outbound_webhooks import webhook_endpoint_create
@@ -89,6 +92,31 @@ def test_missing_or_wrong_signature_is_401_and_stores_nothing(client, clinic, si
     assert not Call.objects.exists()
 
 
+def test_with_no_secret_configured_every_event_is_401_naming_the_setting(client, clinic, settings, caplog):
+    settings.ELEVENLABS_WEBHOOK_SECRET = ""
+    body = json.dumps(report(agent_for(clinic).agent_id)).encode()
+
+    with caplog.at_level("ERROR", logger="telephony.api.voice"):
+        # An event signed with the empty key proves nothing: refused too.
+        response = client.post(URL, data=body, content_type="application/json",
+                               HTTP_ELEVENLABS_SIGNATURE=elevenlabs_signature(body, secret=""))
+
+    assert response.status_code == 401
+    assert response.json()["code"] == "INVALID_SIGNATURE"
+    assert "ELEVENLABS_WEBHOOK_SECRET" in response.json()["detail"]
+    assert "ELEVENLABS_WEBHOOK_SECRET" in caplog.text
+    assert not Call.objects.exists()
+
+
+def test_deploy_check_flags_elevenlabs_without_a_webhook_secret(settings):
+    settings.PROVIDERS = {**settings.PROVIDERS, "voice": "elevenlabs"}
+    settings.ELEVENLABS_WEBHOOK_SECRET = ""
+    assert [problem.id for problem in provider_webhook_secrets(None)] == ["frontdesk.W006"]
+
+    settings.ELEVENLABS_WEBHOOK_SECRET = SECRET
+    assert provider_webhook_secrets(None) == []
+
+
 def test_signature_with_another_secret_is_401(client, clinic):
     body = json.dumps(report(agent_for(clinic).agent_id)).encode()
     response = client.post(URL, data=body, content_type="application/json",
@@ -151,8 +179,8 @@ def test_call_initiation_failure_marks_our_outbound_call_failed(client, clinic):
 
 
 def test_other_event_types_are_acknowledged_and_ignored(client, clinic):
-    response = post(client, {"type": "post_call_audio", "data": {"agent_id": agent_for(clinic).agent_id,
-                                                                 "conversation_id": "conv_1"}})
+    response = post(client, {"type": "conversation_rating", "data": {"agent_id": agent_for(clinic).agent_id,
+                                                                     "conversation_id": "conv_1"}})
     assert response.status_code == 200 and response.json()["status"] == "ignored"
     assert not Call.objects.exists()
 
@@ -177,3 +205,96 @@ def test_a_completed_conversation_queues_the_end_report_once(client, clinic, dja
     assert sent["data"]["conversation_id"] == "conv_abc123" and sent["data"]["agent_id"] == agent.agent_id
     assert sent["data"]["participant"] == {"number": "+351912345678", "name": "John Doe"}
     assert sent["data"]["status"] == "completed" and sent["data"]["duration_seconds"] == 180
+
+
+# --- post_call_audio: the call's recording (docs/api/public.md, ElevenLabs; docs/api/clinic-v1.md, Calls)
+MP3 = b"ID3\x04\x00\x00\x00\x00\x00\x00" + bytes(range(256)) * 16
+
+
+def audio_event(agent_id, conversation_id="conv_abc123", audio=MP3):
+    """ElevenLabs' post-call audio webhook: the whole call as base64 MP3 in data.full_audio."""
+    return {"type": "post_call_audio", "event_timestamp": int(time.time()), "data": {
+        "agent_id": agent_id, "conversation_id": conversation_id,
+        "full_audio": base64.b64encode(audio).decode()}}
+
+
+def download(api_client, url):
+    response = api_client.get(url.removeprefix("http://testserver"))
+    assert response.status_code == 200
+    return b"".join(response.streaming_content)
+
+
+def test_post_call_audio_is_served_at_the_documented_recording_route(client, client_for, api_client, clinic,
+                                                                     local_media):
+    agent = agent_for(clinic)
+    assert post(client, report(agent.agent_id)).status_code == 200
+
+    response = post(client, audio_event(agent.agent_id))
+
+    assert response.status_code == 200
+    call = Call.objects.get(conversation_id="conv_abc123")
+    assert response.json() == {"status": "ok", "call_id": str(call.id), "conversation_id": "conv_abc123"}
+    link = client_for.get(f"/v1/calls/{call.id}/recording")
+    assert link.status_code == 200
+    assert download(api_client, link.json()["url"]) == MP3
+    assert AuditEvent.objects.filter(clinic=clinic, action="call.recording_read", object_id=str(call.id)).exists()
+    assert client_for.get(f"/v1/calls/{call.id}").json()["hasRecording"] is True
+
+
+def test_audio_before_the_transcription_report_makes_one_call(client, client_for, api_client, clinic, local_media):
+    agent = agent_for(clinic)
+    assert post(client, audio_event(agent.agent_id)).status_code == 200
+    assert post(client, report(agent.agent_id)).status_code == 200
+    # A replayed audio event replaces the file, it does not add another.
+    assert post(client, audio_event(agent.agent_id, audio=MP3[::-1])).status_code == 200
+
+    call = Call.objects.get(conversation_id="conv_abc123")
+    assert call.status == "completed" and call.summary == "Patient booked appointment."
+    assert download(api_client, client_for.get(f"/v1/calls/{call.id}/recording").json()["url"]) == MP3[::-1]
+    assert len(list((local_media / "recordings" / str(clinic.id)).iterdir())) == 1
+
+
+def test_audio_larger_than_the_form_upload_limit_is_stored(client, clinic, settings, local_media):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1024
+    assert post(client, audio_event(agent_for(clinic).agent_id)).status_code == 200
+    assert Call.objects.get(conversation_id="conv_abc123").recording_path
+
+
+def test_recording_of_another_clinics_call_is_404(client, foreign_client, clinic, local_media):
+    assert post(client, audio_event(agent_for(clinic).agent_id)).status_code == 200
+    call = Call.objects.get(conversation_id="conv_abc123")
+
+    response = foreign_client.get(f"/v1/calls/{call.id}/recording")
+
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "NOT_FOUND"
+    assert not AuditEvent.objects.filter(action="call.recording_read").exists()
+
+
+@pytest.mark.parametrize("full_audio", ["", "not base64 at all!", None])
+def test_audio_event_without_decodable_audio_is_400_and_stores_nothing(client, clinic, local_media, full_audio):
+    payload = audio_event(agent_for(clinic).agent_id)
+    payload["data"]["full_audio"] = full_audio
+
+    response = post(client, payload)
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "VALIDATION_ERROR"
+    assert not Call.objects.exists()
+
+
+def test_audio_event_of_an_unknown_agent_is_404(client, clinic, local_media):
+    assert post(client, audio_event("agent_nobody")).status_code == 404
+    assert not Call.objects.exists()
+
+
+def test_an_event_over_the_webhook_limit_is_413_and_stores_nothing(client, clinic, local_media, monkeypatch):
+    from telephony.api import voice
+
+    monkeypatch.setattr(voice, "MAX_WEBHOOK_BYTES", 1024)
+
+    response = post(client, audio_event(agent_for(clinic).agent_id))
+
+    assert response.status_code == 413
+    assert response.json()["code"] == "PAYLOAD_TOO_LARGE"
+    assert not Call.objects.exists()

@@ -259,6 +259,27 @@ def test_erasing_a_contact_wipes_their_messages_and_calls_only(clinic, other_cli
     assert call.phone_number == "" and call.transcript == [] and call.summary == ""
 
 
+
+def test_erasing_a_contact_deletes_their_call_recordings(clinic, local_media, django_capture_on_commit_callbacks):
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+
+    from telephony.services import contact_erase
+
+    from .factories import CallFactory
+
+    theirs = default_storage.save(f"recordings/{clinic.id}/theirs.mp3", ContentFile(b"their voice"))
+    kept = default_storage.save(f"recordings/{clinic.id}/kept.mp3", ContentFile(b"another voice"))
+    CallFactory(clinic=clinic, phone_number="+351912345678", recording_path=theirs)
+    CallFactory(clinic=clinic, phone_number="+351933333333", recording_path=kept)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        contact_erase(clinic=clinic, phone_index_value=phone_index("+351912345678"))
+
+    assert not default_storage.exists(theirs)
+    assert default_storage.exists(kept)
+
+
 ELEVENLABS_REPORT = {
     "type": "post_call_transcription",
     "event_timestamp": 1779724800,
