@@ -150,6 +150,9 @@ class Agent(ClinicOwned):
     agent_name = models.CharField(max_length=200)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
     elevenlabs_metadata = models.JSONField(default=dict, blank=True)
+    # The voice provider's own id of this agent (`elevenlabs_metadata["agent_id"]`), held in a column so that the
+    # database keeps it unique: post-call transcripts are routed by it, so two clinics must never share one.
+    provider_agent_id = models.CharField(max_length=100, blank=True, default="")
     token_digest = models.CharField(max_length=64, unique=True)
     token_preview = models.CharField(max_length=40)
     token_encrypted = EncryptedTextField()
@@ -158,6 +161,10 @@ class Agent(ClinicOwned):
 
     class Meta:
         ordering = ["created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["provider_agent_id"], condition=~models.Q(provider_agent_id=""),
+                                    name="telephony_agent_provider_agent_id_unique"),
+        ]
 
     def __str__(self):
         return f"{self.agent_name} ({self.agent_id})"
