@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 from django_otp import devices_for_user
 
 from . import audit, selectors
-from .credentials import decode_jwt, issue_jwt, revoke_session_access
+from .credentials import decode_jwt, issue_jwt, password_stamp_matches, revoke_session_access, revoke_user_oauth_tokens
 from .errors import ClinicCode, Conflict, Forbidden, InvalidInput, NotAuthenticated, NotFound, RateLimited
 from .models import ApiKey, Clinic, DashboardRefreshToken, Invitation, Membership, User, hash_secret
 from .phones import InvalidPhoneNumber, normalise_phone
@@ -173,10 +173,11 @@ def session_refresh(*, refresh_token: str) -> dict:
     payload = decode_jwt(refresh_token, "refresh")
     now = timezone.now()
     with transaction.atomic():
-        record = (DashboardRefreshToken.objects.select_for_update().select_related("membership__clinic")
+        record = (DashboardRefreshToken.objects.select_for_update()
+                  .select_related("membership__clinic", "membership__user")
                   .filter(jti=payload.get("jti", "")).first())
         if record is not None and record.revoked_at is None and record.expires_at > now \
-                and record.rotated_at is None:
+                and record.rotated_at is None and password_stamp_matches(payload, record.membership.user):
             record.rotated_at = now
             record.save(update_fields=["rotated_at"])
             return _mint(record.membership, record.session_id)
@@ -189,6 +190,24 @@ def _revoke_session(session_id) -> None:
     DashboardRefreshToken.objects.filter(session_id=session_id, revoked_at__isnull=True).update(
         revoked_at=timezone.now())
     revoke_session_access(session_id)
+
+
+@transaction.atomic
+def user_credentials_revoke(*, user: User, actor=None, reason: str = "password_reset") -> int:
+    """End every login of `user` on every surface: dashboard refresh tokens revoked, their access tokens refused
+    at once, OAuth tokens revoked (a password reset: whoever held a token may be who stole the password). Console
+    sessions end by themselves, bound to the password hash. Audited; returns how many dashboard logins ended."""
+    records = DashboardRefreshToken.objects.filter(membership__user=user, revoked_at__isnull=True)
+    session_ids = set(records.values_list("session_id", flat=True))
+    records.update(revoked_at=timezone.now())
+    for session_id in session_ids:
+        revoke_session_access(session_id)
+    oauth_tokens = revoke_user_oauth_tokens(user)
+    first = selectors.memberships_of(user).first()
+    audit.record(actor, "auth.credentials_revoked", "user", user.pk, clinic=first.clinic if first else None,
+                 actor_kind="user", actor_id=str(user.pk), actor_label=user.email, reason=reason,
+                 sessions=len(session_ids), oauth_tokens=oauth_tokens)
+    return len(session_ids)
 
 
 def refresh_token_purge(*, older_than_days: int = 1) -> int:

@@ -206,6 +206,12 @@ class PasswordResetView(auth_views.PasswordResetView):
 class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
     success_url = reverse_lazy("console:password_reset_complete")
 
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        # Whoever needed the reset may not be the only one who knew the old password: end every login.
+        services.user_credentials_revoke(user=form.user, actor=self.request, reason="password_reset")
+        return response
+
 
 # --- Profile and two-factor set-up.
 

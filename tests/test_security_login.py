@@ -62,3 +62,42 @@ def test_item_04_a_wrong_password_does_not_reveal_that_the_account_has_two_facto
     response = APIClient().post("/api/auth/login", {"email": "two@clinic.test", "password": "wrong-password"},
                                 format="json")
     assert response.status_code == 401 and response.json()["code"] != "SECOND_FACTOR_REQUIRED"
+
+
+# --- item 8: a password reset ends every existing login --------------------------------------------------------
+
+def test_item_08_a_password_reset_revokes_existing_jwts_and_refresh_tokens(client, clinic, jwt_client_for):
+    from django.contrib.auth.tokens import default_token_generator
+    from django.utils.encoding import force_bytes
+    from django.utils.http import urlsafe_base64_encode
+
+    stolen = jwt_client_for(clinic)
+    user = stolen.membership.user
+    assert stolen.get("/api/auth/me").status_code == 200
+
+    uid = urlsafe_base64_encode(force_bytes(user.pk))
+    start = client.get(f"/password-reset/{uid}/{default_token_generator.make_token(user)}/")
+    assert start.status_code == 302  # Django moves the token into the session
+    done = client.post(start["Location"], {"new_password1": "a-brand-new-passphrase-42",
+                                           "new_password2": "a-brand-new-passphrase-42"})
+    assert done.status_code == 302 and "done" in done["Location"]
+
+    assert stolen.get("/api/auth/me").status_code == 401
+    refreshed = APIClient().post("/api/auth/refresh", {"refresh_token": stolen.tokens["refresh_token"]},
+                                 format="json")
+    assert refreshed.status_code == 401
+    assert AuditEvent.objects.filter(action="auth.credentials_revoked", actor_id=str(user.pk)).exists()
+    # The new password signs in again.
+    fresh = APIClient().post("/api/auth/login", {"email": user.email, "password": "a-brand-new-passphrase-42"},
+                             format="json")
+    assert fresh.status_code == 200
+    assert APIClient(HTTP_AUTHORIZATION="Bearer " + fresh.json()["access_token"]).get(
+        "/api/auth/me").status_code == 200
+
+
+def test_item_08_any_password_change_ends_tokens_issued_before_it(clinic, jwt_client_for):
+    holder = jwt_client_for(clinic)
+    user = holder.membership.user
+    user.set_password("changed-by-the-admin-site-1")
+    user.save()
+    assert holder.get("/api/auth/me").status_code == 401
