@@ -79,6 +79,12 @@ class ApiKeyAdmin(ClinicScopedAdmin):
     def has_add_permission(self, request):
         return False
 
+    def has_change_permission(self, request, obj=None):
+        # A revocation is final: a revoked key is read-only, so nobody brings a leaked key back to life.
+        if obj is not None and obj.revoked_at is not None:
+            return False
+        return super().has_change_permission(request, obj)
+
 
 @admin.register(Invitation)
 class InvitationAdmin(ClinicScopedAdmin):

@@ -105,3 +105,20 @@ def test_item_01_every_registered_admin_is_scoped_or_for_superusers_only(support
     for url in ("/admin/auth/group/", "/admin/otp_totp/totpdevice/", "/admin/oauth2_provider/application/",
                 "/admin/oauth2_provider/accesstoken/"):
         assert support_editor.get(url).status_code == 403, url
+
+
+# --- issue 12, item 12: a revoked API key stays revoked ----------------------------------------------------------
+
+def test_item_12_support_staff_cannot_unrevoke_an_api_key(support_editor, clinic):
+    issue_key(clinic, name="leaked key")
+    key = ApiKey.objects.for_clinic(clinic).get(name="leaked key")
+    key.revoked_at = timezone.now()
+    key.save(update_fields=["revoked_at"])
+
+    page = support_editor.get(f"/admin/clinics/apikey/{key.pk}/change/")
+    assert page.status_code == 200 and 'name="revoked_at' not in page.content.decode()
+    response = support_editor.post(f"/admin/clinics/apikey/{key.pk}/change/",
+                                   {"name": "leaked key", "revoked_at_0": "", "revoked_at_1": ""})
+    assert response.status_code == 403
+    key.refresh_from_db()
+    assert key.revoked_at is not None
