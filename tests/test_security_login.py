@@ -101,3 +101,54 @@ def test_item_08_any_password_change_ends_tokens_issued_before_it(clinic, jwt_cl
     user.set_password("changed-by-the-admin-site-1")
     user.save()
     assert holder.get("/api/auth/me").status_code == 401
+
+
+# --- item 19: OAuth application pages sit behind the second factor ---------------------------------------------
+
+@pytest.mark.parametrize("path", ["/oauth/applications/", "/oauth/applications/register/",
+                                  "/oauth/authorized_tokens/"])
+def test_item_19_oauth_application_pages_need_a_verified_second_factor(client, admin_with_totp, path):
+    membership, device = admin_with_totp
+    client.force_login(membership.user)  # the password step only: no device verified in this session
+
+    response = client.get(path)
+
+    assert response.status_code == 302 and response["Location"].startswith("/login/verify")
+    from clinics.tests.factories import sign_in_verified
+    assert sign_in_verified(client, membership.user).get(path).status_code == 200
+
+
+def test_item_19_an_admin_without_a_device_must_set_one_up_before_registering_apps(client, clinic):
+    admin = MembershipFactory(clinic=clinic, role=Membership.Role.ADMIN)
+    client.force_login(admin.user)
+    response = client.get("/oauth/applications/register/")
+    assert response.status_code == 302 and response["Location"].startswith("/profile/two-factor/")
+
+
+# --- item 21: the console's code step after the password expires ----------------------------------------------
+
+def test_item_21_the_code_step_expires_five_minutes_after_the_password(client, admin_with_totp):
+    import time
+
+    from clinics.views import PENDING_LIFETIME_SECONDS, PENDING_SINCE_KEY
+
+    membership, device = admin_with_totp
+    assert client.post("/login/", {"username": membership.user.email, "password": PASSWORD}).status_code == 302
+    # Five minutes and a second later (the step remembers when the password was right, in the session).
+    session = client.session
+    session[PENDING_SINCE_KEY] = time.time() - PENDING_LIFETIME_SECONDS - 1
+    session.save()
+
+    response = client.post("/login/verify/", {"code": current_code(device)})
+
+    assert response.status_code == 302 and response["Location"].startswith("/login/")
+    assert not response["Location"].startswith("/login/verify")
+    assert "_auth_user_id" not in client.session
+    assert client.get("/").status_code == 302  # still signed out
+
+
+def test_item_21_within_the_lifetime_the_code_signs_in(client, admin_with_totp):
+    membership, device = admin_with_totp
+    client.post("/login/", {"username": membership.user.email, "password": PASSWORD})
+    response = client.post("/login/verify/", {"code": current_code(device)})
+    assert response.status_code == 302 and "_auth_user_id" in client.session
