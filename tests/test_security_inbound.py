@@ -105,3 +105,19 @@ def test_item_03_the_demo_seed_verifies_its_own_number_so_offline_replies_route(
     call_command("seed_demo", verbosity=0)
     demo = Clinic.objects.get(slug="demo")
     assert MessagingNumber.objects.for_clinic(demo).filter(phone=demo.phone, status="verified").exists()
+
+
+def test_item_03_operators_add_and_verify_a_number_with_the_command(clinic, settings):
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    settings.PROVIDERS = {**settings.PROVIDERS, "sms": "local"}
+    out = StringIO()
+    call_command("messaging_number", "add", clinic.slug, "+351210000007", stdout=out)
+    assert "code was sent" in out.getvalue()
+    code = Message.objects.for_clinic(clinic).get(purpose="number_verification").body.rsplit(" ", 1)[-1]
+    with pytest.raises(CommandError):
+        call_command("messaging_number", "verify", clinic.slug, "+351210000007", "000000" if code != "000000" else "1")
+    call_command("messaging_number", "verify", clinic.slug, "+351210000007", code, stdout=out)
+    assert MessagingNumber.objects.for_clinic(clinic).get(phone="+351210000007").status == "verified"
