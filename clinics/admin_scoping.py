@@ -13,6 +13,7 @@ One mechanism scopes everything a form can reach, so that no field becomes a way
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
+from django.utils.translation import gettext as _
 
 from .models import Clinic
 from .tenancy import ClinicOwned
@@ -67,7 +68,7 @@ def check_in_scope(user, obj) -> None:
         return
     lookup = clinic_lookup_of(type(obj))
     if lookup is None or clinic_id_of(obj, lookup) not in supported_clinic_ids(user):
-        raise PermissionDenied("This clinic is not one you support.")
+        raise PermissionDenied(_("This clinic is not one you support."))
 
 
 def superuser_only(model_admin_class):
@@ -91,6 +92,46 @@ def superuser_only(model_admin_class):
 
     SuperuserOnly.__name__ = SuperuserOnly.__qualname__ = f"SuperuserOnly{model_admin_class.__name__}"
     return SuperuserOnly
+
+
+def _clinic_ids_of_value(value) -> set:
+    """The clinics of a form value that points at clinic-owned rows or clinics (a row, a queryset, a list)."""
+    rows = value if isinstance(value, (list, tuple, set)) or hasattr(value, "model") else [value]
+    ids = set()
+    for row in rows:
+        lookup = clinic_lookup_of(type(row)) if row is not None else None
+        if lookup is not None:
+            ids.add(clinic_id_of(row, lookup))
+    return ids
+
+
+def one_clinic_form(form_class, lookup: str):
+    """`form_class` refusing a row that points at another clinic's rows than its own (a professional of one
+    clinic offering another's service), for superusers too: tenancy holds inside every row."""
+
+    class OneClinicForm(form_class):
+        def clean(self):
+            cleaned = super().clean()
+            if lookup == "pk":
+                own = self.instance.pk
+            elif "clinic" in cleaned and lookup == "clinic":
+                own = getattr(cleaned.get("clinic"), "pk", None)
+            else:
+                own = clinic_id_of(self.instance, lookup)
+            if own is None:
+                return cleaned
+            for name, value in list(cleaned.items()):
+                if name == "clinic" or value is None:
+                    continue
+                field_model = getattr(getattr(self.fields.get(name), "queryset", None), "model", None)
+                if field_model is None or clinic_lookup_of(field_model) is None:
+                    continue
+                if _clinic_ids_of_value(value) - {own}:
+                    self.add_error(name, _("This belongs to another clinic than the row's."))
+            return cleaned
+
+    OneClinicForm.__name__ = form_class.__name__
+    return OneClinicForm
 
 
 class ClinicScopedFormFields:
@@ -131,6 +172,11 @@ class ClinicScopedAdmin(ClinicScopedFormFields, admin.ModelAdmin):
         if lookup is None:
             return queryset.none()
         return queryset.filter(**{f"{lookup}__in": supported_clinic_ids(request.user)})
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form_class = super().get_form(request, obj, change, **kwargs)
+        lookup = self._lookup()
+        return one_clinic_form(form_class, lookup) if lookup else form_class
 
     def get_inline_instances(self, request, obj=None):
         inlines = super().get_inline_instances(request, obj)

@@ -122,3 +122,35 @@ def test_item_12_support_staff_cannot_unrevoke_an_api_key(support_editor, clinic
     assert response.status_code == 403
     key.refresh_from_db()
     assert key.revoked_at is not None
+
+
+def test_item_01_a_row_cannot_point_at_another_supported_clinics_rows(support_editor, clinic, other_clinic):
+    """A support user of two clinics still cannot link one clinic's professional to the other's service."""
+    from scheduling.models import Professional
+    from scheduling.tests.factories import ServiceFactory
+
+    User.objects.get(email="editor@frontdesk.local").support_clinics.add(other_clinic)
+    theirs = ServiceFactory(clinic=other_clinic)
+
+    response = support_editor.post("/admin/scheduling/professional/add/", {
+        "clinic": clinic.pk, "name": "Dr. Crossed", "services": [theirs.pk], "active": "on",
+        "working_hours-TOTAL_FORMS": "0", "working_hours-INITIAL_FORMS": "0"})
+
+    assert response.status_code == 200 and "services" in response.context["adminform"].form.errors
+    assert not Professional.objects.filter(name="Dr. Crossed").exists()
+
+
+def test_every_admin_list_and_add_page_renders_for_a_superuser_and_for_support_staff(client, support_editor,
+                                                                                    clinic):
+    from django.contrib import admin
+    from django.test import Client
+
+    root = User.objects.create_superuser(email="root2@frontdesk.local", password="x-long-password-1")
+    superuser = sign_in_verified(Client(), root)
+    for model in admin.site._registry:
+        base = f"/admin/{model._meta.app_label}/{model._meta.model_name}/"
+        for signed_in in (superuser, support_editor):
+            assert signed_in.get(base).status_code in (200, 403), base
+            assert signed_in.get(base + "add/").status_code in (200, 403), base
+    clinic_page = support_editor.get(f"/admin/clinics/clinic/{clinic.pk}/change/")
+    assert clinic_page.status_code == 200
