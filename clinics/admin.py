@@ -2,8 +2,19 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
-from .admin_scoping import ClinicScopedAdmin
+from .admin_scoping import ClinicScopedAdmin, ClinicScopedInline, superuser_only
 from .models import ApiKey, AuditEvent, Clinic, Invitation, Membership, User
+
+# Tables of other packages (groups and permissions, TOTP devices, OAuth applications and tokens) span clinics:
+# only superusers see them. Their admin modules are imported first so that these registrations replace theirs.
+import django.contrib.auth.admin  # noqa: E402,F401
+import django_otp.plugins.otp_totp.admin  # noqa: E402,F401
+import oauth2_provider.admin  # noqa: E402,F401
+
+for _model, _model_admin in list(admin.site._registry.items()):
+    if _model._meta.app_label in ("auth", "otp_totp", "oauth2_provider"):
+        admin.site.unregister(_model)
+        admin.site.register(_model, superuser_only(type(_model_admin)))
 
 
 @admin.register(User)
@@ -30,7 +41,7 @@ class UserAdmin(BaseUserAdmin):
         return queryset if request.user.is_superuser else queryset.none()
 
 
-class MembershipInline(admin.TabularInline):
+class MembershipInline(ClinicScopedInline, admin.TabularInline):
     model = Membership
     extra = 0
     autocomplete_fields = ["user"]
@@ -67,6 +78,12 @@ class ApiKeyAdmin(ClinicScopedAdmin):
 
     def has_add_permission(self, request):
         return False
+
+    def has_change_permission(self, request, obj=None):
+        # A revocation is final: a revoked key is read-only, so nobody brings a leaked key back to life.
+        if obj is not None and obj.revoked_at is not None:
+            return False
+        return super().has_change_permission(request, obj)
 
 
 @admin.register(Invitation)

@@ -4,6 +4,7 @@ API keys, dashboard JWTs (issue, decode, revoke a session) and OAuth tokens are 
 authentication classes of `clinics/api/authentication.py` only read the header and call these.
 """
 import hashlib
+import hmac
 import secrets
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -13,7 +14,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from oauth2_provider.models import AccessToken
+from oauth2_provider.models import AccessToken, RefreshToken
 
 from .errors import NotAuthenticated
 from .models import ApiKey, Clinic, Membership, hash_secret
@@ -85,10 +86,21 @@ def issue_jwt(membership: Membership, kind: str = "access", session_id: str | No
         days=settings.JWT_REFRESH_DAYS)
     expires = now + lifetime
     payload = {"sub": str(membership.user_id), "cid": str(membership.clinic_id), "typ": kind,
-               "iat": int(now.timestamp()), "exp": int(expires.timestamp()), "jti": jti or secrets.token_hex(16)}
+               "iat": int(now.timestamp()), "exp": int(expires.timestamp()), "jti": jti or secrets.token_hex(16),
+               "pwd": password_stamp(membership.user)}
     if session_id:
         payload["sid"] = str(session_id)
     return jwt.encode(payload, settings.JWT_SIGNING_KEY, algorithm="HS256"), expires
+
+
+def password_stamp(user) -> str:
+    """A keyed stamp of the user's current password hash (Django's session auth hash, as console sessions use).
+    Every dashboard token carries it, so a new password (a reset, a change) ends every token issued before."""
+    return user.get_session_auth_hash()[:20]
+
+
+def password_stamp_matches(payload: dict, user) -> bool:
+    return hmac.compare_digest(str(payload.get("pwd") or ""), password_stamp(user))
 
 
 def _revoked_session_key(session_id: str) -> str:
@@ -98,6 +110,14 @@ def _revoked_session_key(session_id: str) -> str:
 def revoke_session_access(session_id) -> None:
     """Make the access tokens of a logged-out session stop working before they expire (they live 30 min)."""
     cache.set(_revoked_session_key(str(session_id)), 1, timeout=settings.JWT_ACCESS_MINUTES * 60 + 60)
+
+
+def revoke_user_oauth_tokens(user) -> int:
+    """Revoke every OAuth access and refresh token of `user`; returns how many access tokens ended."""
+    for refresh in RefreshToken.objects.filter(user=user, revoked__isnull=True):
+        refresh.revoke()
+    deleted, _by_model = AccessToken.objects.filter(user=user).delete()
+    return deleted
 
 
 def decode_jwt(token: str, kind: str) -> dict:
@@ -121,7 +141,7 @@ def credential_for_jwt(token: str):
         raise NotAuthenticated(message=_("Token revoked."))
     membership = (Membership.objects.select_related("clinic", "user")
                   .filter(user_id=payload["sub"], clinic_id=payload["cid"], user__is_active=True).first())
-    if membership is None:
+    if membership is None or not password_stamp_matches(payload, membership.user):
         raise NotAuthenticated(message=_("Invalid token."))
     return membership.user, Credential(membership.clinic, ROLE_SCOPES[membership.role], "user",
                                        str(membership.user_id), membership=membership,

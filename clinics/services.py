@@ -19,9 +19,10 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
+from django_otp import devices_for_user
 
 from . import audit, selectors
-from .credentials import decode_jwt, issue_jwt, revoke_session_access
+from .credentials import decode_jwt, issue_jwt, password_stamp_matches, revoke_session_access, revoke_user_oauth_tokens
 from .errors import ClinicCode, Conflict, Forbidden, InvalidInput, NotAuthenticated, NotFound, RateLimited
 from .models import ApiKey, Clinic, DashboardRefreshToken, Invitation, Membership, User, hash_secret
 from .phones import InvalidPhoneNumber, normalise_phone
@@ -102,10 +103,30 @@ def start_session(membership: Membership) -> dict:
     return session_start(membership=membership)
 
 
-def session_login(*, email: str, password: str, clinic_id=None, actor=None) -> tuple[Membership, dict]:
-    """Check a member's password, pick the clinic (given, else the oldest membership) and start a session;
-    returns (membership, tokens). Wrong credentials are NotAuthenticated; after five failures for one e-mail
-    within 15 minutes every attempt is RateLimited until the window ends."""
+def second_factor_verify(*, user: User, code: str | None):
+    """The second factor of a user who passed the password step, the one check of every sign-in surface (the
+    console's code step, `POST /api/auth/login`): returns the confirmed TOTP device the code matches, or None for
+    a user without one. A user with a confirmed device and no valid code is refused with NotAuthenticated coded
+    SECOND_FACTOR_REQUIRED (django-otp throttles wrong codes and refuses a code used twice)."""
+    devices = list(devices_for_user(user, confirmed=True))
+    if not devices:
+        return None
+    code = str(code or "").strip()
+    device = next((device for device in devices if code and device.verify_token(code)), None)
+    if device is None:
+        message = _("A valid code from your authenticator app is required.") if code else \
+            _("This account uses two-factor authentication: send the code from your authenticator app as otp.")
+        raise NotAuthenticated(ClinicCode.SECOND_FACTOR_REQUIRED, message, {"otp": [message]})
+    return device
+
+
+def session_login(*, email: str, password: str, clinic_id=None, otp: str | None = None,
+                  actor=None) -> tuple[Membership, dict]:
+    """Check a member's password, then their second factor when they have one (`otp`, docs/api/dashboard.md,
+    Authentication), pick the clinic (given, else the oldest membership) and start a session; returns
+    (membership, tokens). Wrong credentials are NotAuthenticated; a missing or wrong code of a user with a
+    confirmed authenticator is NotAuthenticated coded SECOND_FACTOR_REQUIRED and counts as a failure; after five
+    failures for one e-mail within 15 minutes every attempt is RateLimited until the window ends."""
     email = (email or "").strip().lower()
     key = _failure_key(email)
     failures = cache.get(key, 0)
@@ -120,20 +141,27 @@ def session_login(*, email: str, password: str, clinic_id=None, actor=None) -> t
     if user is not None and user.check_password(password):
         memberships = selectors.memberships_of(user)
         membership = memberships.filter(clinic_id=clinic_id).first() if clinic_id else memberships.first()
-    if membership is None:
+    refusal = None if membership is not None else NotAuthenticated(message=_("Invalid credentials"))
+    if refusal is None:
+        try:
+            second_factor = second_factor_verify(user=user, code=otp)
+        except NotAuthenticated as error:
+            refusal = error
+    if refusal is not None:
         cache.add(key, 0, timeout=LOGIN_WINDOW_SECONDS)
         cache.incr(key)
         # Attach the failure to the person's clinic so its admins see attacks on their accounts.
         first = selectors.memberships_of(user).first() if user is not None else None
         audit.record(actor, "auth.login_failed", "user", user.id if user else "", actor_kind="public",
-                     actor_label=email, clinic=first.clinic if first else None)
-        raise NotAuthenticated(message=_("Invalid credentials"))
+                     actor_label=email, clinic=first.clinic if first else None, reason=refusal.code)
+        raise refusal
     cache.delete(key)
     with transaction.atomic():
         User.objects.filter(pk=user.pk).update(last_login=timezone.now())
         tokens = _mint(membership, uuid.uuid4())
         audit.record(actor, "auth.login", "user", user.id, clinic=membership.clinic, actor_kind="user",
-                     actor_id=str(user.id), actor_label=user.email)
+                     actor_id=str(user.id), actor_label=user.email,
+                     second_factor="totp" if second_factor is not None else "")
     return membership, tokens
 
 
@@ -145,10 +173,11 @@ def session_refresh(*, refresh_token: str) -> dict:
     payload = decode_jwt(refresh_token, "refresh")
     now = timezone.now()
     with transaction.atomic():
-        record = (DashboardRefreshToken.objects.select_for_update().select_related("membership__clinic")
+        record = (DashboardRefreshToken.objects.select_for_update()
+                  .select_related("membership__clinic", "membership__user")
                   .filter(jti=payload.get("jti", "")).first())
         if record is not None and record.revoked_at is None and record.expires_at > now \
-                and record.rotated_at is None:
+                and record.rotated_at is None and password_stamp_matches(payload, record.membership.user):
             record.rotated_at = now
             record.save(update_fields=["rotated_at"])
             return _mint(record.membership, record.session_id)
@@ -161,6 +190,24 @@ def _revoke_session(session_id) -> None:
     DashboardRefreshToken.objects.filter(session_id=session_id, revoked_at__isnull=True).update(
         revoked_at=timezone.now())
     revoke_session_access(session_id)
+
+
+@transaction.atomic
+def user_credentials_revoke(*, user: User, actor=None, reason: str = "password_reset") -> int:
+    """End every login of `user` on every surface: dashboard refresh tokens revoked, their access tokens refused
+    at once, OAuth tokens revoked (a password reset: whoever held a token may be who stole the password). Console
+    sessions end by themselves, bound to the password hash. Audited; returns how many dashboard logins ended."""
+    records = DashboardRefreshToken.objects.filter(membership__user=user, revoked_at__isnull=True)
+    session_ids = set(records.values_list("session_id", flat=True))
+    records.update(revoked_at=timezone.now())
+    for session_id in session_ids:
+        revoke_session_access(session_id)
+    oauth_tokens = revoke_user_oauth_tokens(user)
+    first = selectors.memberships_of(user).first()
+    audit.record(actor, "auth.credentials_revoked", "user", user.pk, clinic=first.clinic if first else None,
+                 actor_kind="user", actor_id=str(user.pk), actor_label=user.email, reason=reason,
+                 sessions=len(session_ids), oauth_tokens=oauth_tokens)
+    return len(session_ids)
 
 
 def refresh_token_purge(*, older_than_days: int = 1) -> int:

@@ -13,6 +13,11 @@ class ClinicQuerySet(models.QuerySet):
             return self.none()
         return self.filter(**{self.model.clinic_lookup: clinic})
 
+    def for_clinics(self, clinics):
+        """Only the rows of any of `clinics` (Clinics or primary keys): a support user's clinics in the admin."""
+        keys = [getattr(clinic, "pk", clinic) for clinic in clinics]
+        return self.filter(**{f"{self.model.clinic_lookup}__in": keys})
+
 
 class ClinicOwned(models.Model):
     """Abstract base of every model that belongs to one clinic.

@@ -28,7 +28,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from . import audit, selectors, services
 from .credentials import ROLE_SCOPES, Credential
-from .errors import DomainError, NotFound
+from .errors import DomainError, NotAuthenticated, NotFound
 from .context_processors import SESSION_CLINIC_KEY, active_membership_for, memberships_of
 from .forms import (AcceptInvitationForm, ApiKeyForm, ClinicSettingsForm, EmailAuthenticationForm, InviteForm,
                     TokenForm)
@@ -165,7 +165,10 @@ def login_verify(request):
         return redirect(_with_next("console:two_factor_setup", _safe_next(request)))
     form = TokenForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        device = next((d for d in devices if d.verify_token(form.cleaned_data["code"])), None)
+        try:
+            device = services.second_factor_verify(user=user, code=form.cleaned_data["code"])
+        except NotAuthenticated:
+            device = None
         if device is not None:
             if not request.user.is_authenticated:
                 auth_login(request, user, backend=request.session.get(PENDING_BACKEND_KEY))
@@ -202,6 +205,12 @@ class PasswordResetView(auth_views.PasswordResetView):
 
 class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
     success_url = reverse_lazy("console:password_reset_complete")
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        # Whoever needed the reset may not be the only one who knew the old password: end every login.
+        services.user_credentials_revoke(user=form.user, actor=self.request, reason="password_reset")
+        return response
 
 
 # --- Profile and two-factor set-up.

@@ -1,12 +1,12 @@
 """Support staff's view of scheduling data (patients' PII stays out of the admin)."""
 from django.contrib import admin
 
-from clinics.admin_scoping import ClinicScopedAdmin
+from clinics.admin_scoping import ClinicScopedAdmin, ClinicScopedInline
 
 from .models import Appointment, AvailabilityException, Professional, Service, WorkingHours
 
 
-class WorkingHoursInline(admin.TabularInline):
+class WorkingHoursInline(ClinicScopedInline, admin.TabularInline):
     model = WorkingHours
     extra = 0
 

@@ -28,7 +28,11 @@ LIMITS = {
 
 
 def new_patient_hash() -> str:
-    return secrets.token_urlsafe(12)
+    """A random public id of a patient; never starting with "-", which a command line reads as an option."""
+    while True:
+        value = secrets.token_urlsafe(12)
+        if not value.startswith("-"):
+            return value
 
 
 class Patient(ClinicOwned):

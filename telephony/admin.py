@@ -2,7 +2,7 @@ from django.contrib import admin
 
 from clinics.admin_scoping import ClinicScopedAdmin
 
-from .models import Call, Message
+from .models import Call, Message, MessagingNumber
 
 
 @admin.register(Message)
@@ -22,3 +22,19 @@ class CallAdmin(ClinicScopedAdmin):
     search_fields = ("conversation_id",)
     readonly_fields = ("phone_index", "created_at")
     raw_id_fields = ("clinic", "callback_of")
+
+
+@admin.register(MessagingNumber)
+class MessagingNumberAdmin(ClinicScopedAdmin):
+    """Numbers inbound messages route by: support staff read them; verification goes through telephony.numbers."""
+
+    list_display = ("phone", "clinic", "status", "verified_by", "verified_at", "created_at")
+    list_filter = ("status", "verified_by")
+    search_fields = ("phone",)
+    exclude = ("code_digest",)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from clinics.audit import record
-from clinics.errors import Conflict
+from clinics.errors import CommonCode, Conflict
 from clinics.models import hash_secret
 from clinics.phones import normalise_clinic_phone
 
@@ -37,6 +37,25 @@ def _token_fields(token: str) -> dict:
             "token_rotated_at": timezone.now()}
 
 
+def _provider_agent_id(metadata) -> str:
+    return str((metadata or {}).get("agent_id") or "").strip()[:100]
+
+
+def _provider_agent_id_taken(provider_agent_id: str, agent: Agent | None = None) -> bool:
+    others = Agent.objects.filter(provider_agent_id=provider_agent_id)
+    if agent is not None and agent.pk:
+        others = others.exclude(pk=agent.pk)
+    return bool(provider_agent_id) and others.exists()
+
+
+class ProviderAgentIdTaken(Conflict):
+    """Another clinic's agent already holds this voice provider agent id (it would receive its transcripts)."""
+
+    def __init__(self):
+        message = _("This voice provider agent id is already registered by another agent.")
+        super().__init__(CommonCode.CONFLICT, message, {"elevenlabs_metadata": {"agent_id": [message]}})
+
+
 def default_agent_id(clinic) -> str:
     return "agent_" + clinic.slug.replace("-", "_")
 
@@ -53,6 +72,9 @@ def agent_for(clinic) -> Agent:
     voice = clinic.voice_settings or {}
     status = voice.get("status") if voice.get("status") in Agent.Status.values else Agent.Status.ACTIVE
     metadata = {"agent_id": voice["agent_id"]} if voice.get("agent_id") else {}
+    if _provider_agent_id_taken(_provider_agent_id(metadata)):
+        # The settings name another clinic's agent: start without it; the admin sets their own id later.
+        metadata = {}
     for attempt in range(AGENT_ID_ATTEMPTS):
         agent_id = default_agent_id(clinic) + (f"_{secrets.token_hex(3)}" if attempt else "")
         try:
@@ -60,7 +82,8 @@ def agent_for(clinic) -> Agent:
                 return Agent.objects.create(
                     clinic=clinic, agent_id=agent_id,
                     agent_name=(voice.get("agent_name") or f"{clinic.name} Agent")[:200], status=status,
-                    elevenlabs_metadata=metadata, **_token_fields(_new_token()))
+                    elevenlabs_metadata=metadata, provider_agent_id=_provider_agent_id(metadata),
+                    **_token_fields(_new_token()))
         except IntegrityError:
             # Two first requests at once: the other one created it; else the id is another clinic's.
             agent = Agent.objects.for_clinic(clinic).first()
@@ -73,15 +96,33 @@ AGENT_ID_ATTEMPTS = 4
 
 
 def agent_update(*, agent: Agent, actor=None, **fields) -> Agent:
-    """Change the agent's name, status or provider metadata (other keys are ignored). Audited when it changed."""
+    """Change the agent's name, status or provider metadata (other keys are ignored). Audited when it changed.
+
+    The provider's agent id (`elevenlabs_metadata.agent_id`) is unique across clinics: one another agent holds
+    is refused with Conflict (ProviderAgentIdTaken) and nothing changes.
+    """
     changed = [name for name in ("agent_name", "status", "elevenlabs_metadata")
                if name in fields and getattr(agent, name) != fields[name]]
-    for name in changed:
-        setattr(agent, name, fields[name])
+    if "elevenlabs_metadata" in changed:
+        provider_agent_id = _provider_agent_id(fields["elevenlabs_metadata"])
+        if _provider_agent_id_taken(provider_agent_id, agent):
+            raise ProviderAgentIdTaken()
+        if provider_agent_id != agent.provider_agent_id:
+            changed.append("provider_agent_id")
+        fields = {**fields, "provider_agent_id": provider_agent_id}
     if changed:
-        with transaction.atomic():
-            agent.save(update_fields=changed)
-            record(actor, "agent.update", "agent", str(agent.id), clinic=agent.clinic, fields=changed)
+        previous = {name: getattr(agent, name) for name in changed}
+        for name in changed:
+            setattr(agent, name, fields[name])
+        try:
+            with transaction.atomic():
+                agent.save(update_fields=changed)
+                record(actor, "agent.update", "agent", str(agent.id), clinic=agent.clinic, fields=changed)
+        except IntegrityError:
+            # Claimed by another agent between the check and the save: the constraint decides.
+            for name, value in previous.items():
+                setattr(agent, name, value)
+            raise ProviderAgentIdTaken()
     return agent
 
 
@@ -106,11 +147,12 @@ def agent_for_token(token: str) -> Agent | None:
 
 
 def agent_for_provider_id(provider_agent_id: str) -> Agent | None:
-    """The agent a voice provider names: our public id, or the provider's own id kept in its metadata."""
+    """The agent a voice provider names: our public id, or the provider's own id (both unique in the database,
+    so a clinic can never receive another clinic's transcripts by claiming its id)."""
     if not provider_agent_id:
         return None
     return (Agent.objects.select_related("clinic")
-            .filter(Q(agent_id=provider_agent_id) | Q(elevenlabs_metadata__agent_id=provider_agent_id))
+            .filter(Q(agent_id=provider_agent_id) | Q(provider_agent_id=provider_agent_id))
             .order_by("created_at").first())
 
 

@@ -79,6 +79,53 @@ class Message(ClinicOwned):
         return self.to_phone if self.direction == self.Direction.OUTBOUND else self.from_phone
 
 
+class MessagingNumber(ClinicOwned):
+    """A phone number a clinic receives SMS/WhatsApp on. Inbound messages are routed by a VERIFIED number only
+    (`telephony.services._clinic_for_inbound`): the clinic's free-text phone is neither unique nor proved, and a
+    clinic typing another's number would otherwise read its patients' replies.
+
+    A number is verified by provider ownership (the messaging account holds it, e.g. Twilio's
+    IncomingPhoneNumbers), by a code sent to it and typed back, or by `seed_demo` for the demo's local number.
+    Among verified numbers a number belongs to one clinic (database constraint)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending verification")
+        VERIFIED = "verified", _("Verified")
+
+    class Method(models.TextChoices):
+        PROVIDER = "provider", _("Held by the messaging provider account")
+        CODE = "code", _("Code sent to the number")
+        SEED = "seed", _("Demo data")
+
+    CODE_LIFETIME_SECONDS = 15 * 60
+    CODE_MAX_ATTEMPTS = 5
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    clinic = models.ForeignKey("clinics.Clinic", on_delete=models.CASCADE, related_name="messaging_numbers")
+    # A clinic's business line in E.164 (not a patient's number: stored in clear so it can be routed on).
+    phone = models.CharField(max_length=20)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    verified_by = models.CharField(max_length=10, choices=Method.choices, blank=True, default="")
+    verified_at = models.DateTimeField(null=True, blank=True)
+    code_digest = models.CharField(max_length=64, blank=True, default="")
+    code_sent_at = models.DateTimeField(null=True, blank=True)
+    code_attempts = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["clinic", "phone"], name="telephony_messagingnumber_clinic_phone_unique"),
+            models.UniqueConstraint(fields=["phone"], condition=models.Q(status="verified"),
+                                    name="telephony_messagingnumber_verified_phone_unique"),
+            models.CheckConstraint(condition=~models.Q(status="verified") | ~models.Q(verified_by=""),
+                                   name="telephony_messagingnumber_verified_has_method"),
+        ]
+
+    def __str__(self):
+        return f"{self.phone} ({self.status})"
+
+
 class Call(ClinicOwned):
     """A phone conversation handled by the voice agent, or an outbound call scheduled by the clinic."""
 
@@ -150,6 +197,9 @@ class Agent(ClinicOwned):
     agent_name = models.CharField(max_length=200)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
     elevenlabs_metadata = models.JSONField(default=dict, blank=True)
+    # The voice provider's own id of this agent (`elevenlabs_metadata["agent_id"]`), held in a column so that the
+    # database keeps it unique: post-call transcripts are routed by it, so two clinics must never share one.
+    provider_agent_id = models.CharField(max_length=100, blank=True, default="")
     token_digest = models.CharField(max_length=64, unique=True)
     token_preview = models.CharField(max_length=40)
     token_encrypted = EncryptedTextField()
@@ -158,6 +208,10 @@ class Agent(ClinicOwned):
 
     class Meta:
         ordering = ["created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["provider_agent_id"], condition=~models.Q(provider_agent_id=""),
+                                    name="telephony_agent_provider_agent_id_unique"),
+        ]
 
     def __str__(self):
         return f"{self.agent_name} ({self.agent_id})"

@@ -21,7 +21,6 @@ from django.utils.translation import gettext as _
 
 from clinics.audit import record
 from clinics.errors import DomainError, InvalidInput
-from clinics.models import Clinic
 from clinics.phones import InvalidPhoneNumber, normalise_clinic_phone, normalise_phone
 from config.providers import SMS
 from scheduling import patients as scheduling_patients
@@ -30,7 +29,7 @@ from scheduling import services as scheduling_services
 from . import outbound_webhooks
 from .exceptions import (CallNotFound, EmptyMessage, MessageDeliveryFailed, MissingConversationId, NoPhoneNumber,
                          ProviderError, RecordingNotFound, ScheduledInPast)
-from .models import Call, Message, phone_index
+from .models import Call, Message, MessagingNumber, phone_index
 from .recordings import recording_link
 from .signals import message_received
 
@@ -277,11 +276,14 @@ def message_status_record(*, provider: str, provider_message_id: str, provider_s
 
 
 def _clinic_for_inbound(to_e164: str, from_index: str):
-    """The clinic whose number was texted, else the clinic that last wrote to this sender."""
-    # Clinic numbers are stored in E.164, so one equality lookup finds the clinic that was texted.
-    clinic = Clinic.objects.filter(phone=to_e164).order_by("created_at").first() if to_e164 else None
-    if clinic is not None:
-        return clinic
+    """The clinic whose VERIFIED messaging number was texted (`telephony.numbers`), else the clinic that last wrote
+    to this sender. The clinic's free-text phone never routes: it is neither unique nor proved, so a clinic
+    typing another's number would read that clinic's patients' replies."""
+    # A verified number belongs to one clinic (database constraint), so one equality lookup finds it.
+    number = (MessagingNumber.objects.filter(phone=to_e164, status=MessagingNumber.Status.VERIFIED)
+              .select_related("clinic").first() if to_e164 else None)
+    if number is not None:
+        return number.clinic
     last = (Message.objects.filter(to_phone_index=from_index, direction=Message.Direction.OUTBOUND,
                                    clinic__isnull=False)
             .select_related("clinic").order_by("-created_at").first())

@@ -20,6 +20,15 @@ class LoginSerializer(serializers.Serializer):
     email = serializers.EmailField(max_length=254)
     password = serializers.CharField(trim_whitespace=False, max_length=256)
     clinic_id = serializers.UUIDField(required=False, allow_null=True)
+    # The authenticator code of a user with two-factor (docs/api/dashboard.md, Authentication); `totp_code` is
+    # accepted as another name of the same field.
+    otp = serializers.CharField(required=False, allow_blank=True, max_length=12)
+    totp_code = serializers.CharField(required=False, allow_blank=True, max_length=12, write_only=True)
+
+    def validate(self, attrs):
+        code = attrs.pop("totp_code", "")
+        attrs["otp"] = attrs.get("otp") or code
+        return attrs
 
 
 class RefreshSerializer(serializers.Serializer):

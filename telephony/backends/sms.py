@@ -26,6 +26,11 @@ class SMSBackend:
     def send(self, message: Message) -> str:
         raise NotImplementedError
 
+    def owns_number(self, phone: str) -> bool:
+        """True when the provider account holds `phone` (then it is verified without a code, telephony/numbers.py).
+        A backend without accounts holds none."""
+        return False
+
 
 class LocalSMSBackend(SMSBackend):
     """Works offline: the message stays in the outbox table and counts as delivered at once."""
@@ -93,6 +98,18 @@ class TwilioSMSBackend(SMSBackend):
         except (TwilioException, requests.RequestException) as exc:
             raise ProviderError(f"Twilio unreachable: {exc.__class__.__name__}")
         return created.sid
+
+    def owns_number(self, phone):
+        """True when the Twilio account lists `phone` among its IncomingPhoneNumbers."""
+        from twilio.base.exceptions import TwilioException, TwilioRestException
+
+        try:
+            numbers = self.client().incoming_phone_numbers.list(phone_number=phone, limit=20)
+        except TwilioRestException as exc:
+            raise ProviderError(f"Twilio answered {exc.status}: {exc.msg}", code=str(exc.code or exc.status))
+        except (TwilioException, requests.RequestException) as exc:
+            raise ProviderError(f"Twilio unreachable: {exc.__class__.__name__}")
+        return any(number.phone_number == phone for number in numbers)
 
     @staticmethod
     def verify_webhook(request) -> bool:

@@ -4,9 +4,16 @@ import pytest
 from clinics.errors import Conflict
 from telephony import services
 from telephony.models import Message
+from telephony.numbers import messaging_number_seed
 from telephony.signals import message_received
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def verified_number(clinic):
+    """Inbound messages route by a verified messaging number only (telephony/numbers.py)."""
+    return messaging_number_seed(clinic=clinic, phone=clinic.phone)
 
 
 @pytest.fixture

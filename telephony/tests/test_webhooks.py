@@ -5,6 +5,7 @@ import pytest
 from twilio.request_validator import RequestValidator
 
 from telephony.models import Message
+from telephony.numbers import messaging_number_seed
 from telephony.services import message_send
 
 from .conftest import ACCOUNT_SID, AUTH_TOKEN
@@ -35,6 +36,7 @@ def webhook_settings(twilio_settings):
 
 
 def test_signed_inbound_sms_is_stored_once_even_when_replayed(client, clinic, webhook_settings):
+    messaging_number_seed(clinic=clinic, phone="+351210000000")  # inbound routes by a verified number only
     params = inbound_params()
 
     first = signed_post(client, INBOUND_URL, params)
@@ -179,6 +181,7 @@ def test_inbound_from_a_stranger_to_an_unknown_number_is_kept_unassigned(client,
 
 
 def test_inbound_whatsapp_message_is_stored_on_the_whatsapp_channel(client, clinic, webhook_settings):
+    messaging_number_seed(clinic=clinic, phone="+351210000000")
     params = inbound_params(from_="whatsapp:+351912345678", to="whatsapp:+351210000000")
 
     response = signed_post(client, INBOUND_URL, params)
