@@ -6,7 +6,6 @@ through a public edge (the HTTP API, the console, a management command). It fail
 dropped. `scripts/mutate_tenancy.py` removes the filters one at a time and runs these tests to prove it.
 """
 import datetime as dt
-import json
 
 import pytest
 from django.core.management import call_command
@@ -78,7 +77,7 @@ def test_a_clinics_usage_page_does_not_read_another_clinics_month():
     usage = admin.get("/api/billing/usage")
 
     assert usage.status_code == 200, usage.content
-    assert json.dumps(usage.json()).count("700") == 0
+    assert usage.json()["api_calls_used"] < 700  # this request and the usage page's own, at most
 
 
 # --- telephony: the calls and messages wiped when a patient is erased -----------------------------------------
