@@ -391,6 +391,7 @@ def main():
     parser.add_argument("--kind", choices=("tenancy", "classic", "all"), default="all")
     parser.add_argument("--path", action="append", help="only this module (repeatable)")
     parser.add_argument("--exclude-path", action="append", default=[], help="not this module (repeatable)")
+    parser.add_argument("--at", action="append", default=[], help="only the mutants at module:line (repeatable)")
     parser.add_argument("--sample", type=int, help="a random sample of this many mutants")
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--budget", type=float, default=3600, help="seconds for the whole run")
@@ -405,7 +406,8 @@ def main():
         return
     kinds = ("tenancy", "classic") if args.kind == "all" else (args.kind,)
     mutants = [mutant for mutant in all_mutants(kinds, set(args.path) if args.path else None)
-               if mutant.path not in args.exclude_path]
+               if mutant.path not in args.exclude_path
+               and (not args.at or f"{mutant.path}:{mutant.line}" in args.at)]
     if args.sample and args.sample < len(mutants):
         mutants = sorted(random.Random(args.seed).sample(mutants, args.sample),
                          key=lambda m: (m.kind, m.path, m.index, m.variant))

@@ -348,6 +348,21 @@ def _request(client, method, url, jwt=False):
     return client.post(url, data={})
 
 
+def _background(clinic):
+    """Rows of clinic A that list pages would show if they forgot the clinic; returns their visible texts."""
+    from billing.tests.factories import InvoiceFactory
+    from campaigns.tests.factories import TaskFactory
+    from scheduling.tests.factories import PatientFactory, ProfessionalFactory, ServiceFactory
+
+    service = ServiceFactory(clinic=clinic, name="Consulta Alfa Escondida")
+    ProfessionalFactory(clinic=clinic, name="Dra. Alfa Escondida", services=[service])
+    PatientFactory(clinic=clinic, name="Paciente Alfa Escondido")
+    TaskFactory(clinic=clinic, title="Tarefa Alfa Escondida")
+    InvoiceFactory(clinic=clinic, number="FD-ALFA-ESCONDIDA")
+    return {"Consulta Alfa Escondida", "Dra. Alfa Escondida", "Paciente Alfa Escondido", "Tarefa Alfa Escondida",
+            "FD-ALFA-ESCONDIDA"}
+
+
 def run_walk(object_routes, public_routes):
     """Walk every console route as clinic B's admin against clinic A's objects; returns (uncovered, problems)."""
     from clinics.models import Membership
@@ -363,7 +378,7 @@ def run_walk(object_routes, public_routes):
     uncovered = [route for route, _pattern in routes
                  if "<" in route and route not in object_routes and route not in public_routes]
     filled = {route: object_routes[route](clinic_a) for route, _pattern in routes if route in object_routes}
-    markers = {str(clinic_a.id), clinic_a.name, clinic_a.slug}
+    markers = {str(clinic_a.id), clinic_a.name, clinic_a.slug} | _background(clinic_a)
     for kwargs, objects in filled.values():
         markers |= {str(value) for value in kwargs.values()}
         markers |= {str(obj.pk) for obj in objects}
@@ -525,3 +540,29 @@ def test_registrations_name_real_routes():
     registered = set(OBJECT_ROUTES) | set(PUBLIC_ROUTES) | set(VIEWER_MAY_POST) | set(READ_PAGES)
     stale = sorted((registered | set(PENDING_VIEWER_FIXES)) - existing)
     assert not stale, f"Registered routes that no longer exist: {stale}"
+
+
+# --- The one place the console finds the clinic: console_page and the context processor.
+
+
+@pytest.mark.django_db
+def test_a_session_naming_another_clinic_never_makes_the_console_act_for_it():
+    """A stale or forged session value is only a choice among the user's own memberships."""
+    from clinics.context_processors import SESSION_CLINIC_KEY
+    from clinics.models import Membership
+    from clinics.tests.factories import ClinicFactory, MembershipFactory, issue_key
+
+    clinic_a = ClinicFactory(name="Clínica Alfa Sessão")
+    clinic_b = ClinicFactory(name="Clínica Beta Sessão")
+    MembershipFactory(clinic=clinic_a, role=Membership.Role.ADMIN)
+    issue_key(clinic_a, name="Chave da Alfa")
+    client = _console_client(MembershipFactory(clinic=clinic_b, role=Membership.Role.ADMIN))
+
+    assert client.post("/clinic/switch/", {"clinic_id": str(clinic_a.pk)}).status_code == 404
+    session = client.session
+    session[SESSION_CLINIC_KEY] = str(clinic_a.pk)
+    session.save()
+
+    for url in ("/", "/team/", "/api-keys/", "/settings/"):
+        text = _text(client.get(url))
+        assert clinic_b.name in text and clinic_a.name not in text and "Chave da Alfa" not in text, url

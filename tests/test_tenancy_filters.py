@@ -150,6 +150,19 @@ def test_a_free_clinic_subscribes_through_checkout_without_touching_another_clin
     assert _subscription_state(others) == before
 
 
+def test_the_billing_page_lists_only_this_clinics_invoices(local_payments):
+    from billing.tests.factories import InvoiceFactory
+
+    clinic, other = ClinicFactory(), ClinicFactory()
+    InvoiceFactory(clinic=clinic, number="FD-OWN-0001")
+    InvoiceFactory(clinic=other, number="FD-OTHER-0001")
+
+    page = _console_admin(clinic).get("/billing/")
+
+    assert page.status_code == 200
+    assert "FD-OWN-0001" in page.content.decode() and "FD-OTHER-0001" not in page.content.decode()
+
+
 def test_a_free_clinic_cannot_cancel_or_open_the_portal_of_another_clinics_subscription(local_payments):
     from billing.tests.factories import SubscriptionFactory
 
@@ -195,6 +208,24 @@ def test_a_v1_booking_naming_another_clinics_professional_is_404_and_leaves_noth
 
     assert response.status_code == 404, response.content
     assert not Appointment.objects.filter(professional=foreign_professional).exists()
+    assert not Patient.objects.filter(clinic=clinic).exists()
+
+
+def test_a_v1_booking_naming_another_clinics_service_is_404_and_leaves_nothing_behind():
+    from scheduling.models import Appointment, Patient
+
+    clinic, other = ClinicFactory(), ClinicFactory()
+    professional, _service = _bookable(clinic)
+    _foreign_professional, foreign_service = _bookable(other)
+    professional.services.add(foreign_service)  # even if this clinic's professional "offered" it
+
+    response = _api(clinic).post("/v1/appointments", {
+        "professionalId": str(professional.pk), "serviceId": str(foreign_service.pk),
+        "startsAt": _lisbon(_next_weekday(), 10).isoformat(),
+        "patient": {"name": "Rita Nova", "phone": "+351913333444"}}, format="json")
+
+    assert response.status_code == 404, response.content
+    assert not Appointment.objects.filter(service=foreign_service).exists()
     assert not Patient.objects.filter(clinic=clinic).exists()
 
 
@@ -265,6 +296,19 @@ def test_another_clinics_closure_does_not_hide_this_clinics_slots():
                                          reason="Feriado municipal")
 
     assert _slots(clinic, service, day) == open_slots
+
+
+def test_another_clinics_professional_linked_to_this_service_never_gets_its_slots():
+    """Only this clinic's professionals are bookable here, whatever a many-to-many row says."""
+    from scheduling.tests.factories import ProfessionalFactory
+
+    clinic, other = ClinicFactory(), ClinicFactory()
+    own, service = _bookable(clinic)
+    foreign = ProfessionalFactory(clinic=other, services=[service])
+
+    slots = _slots(clinic, service, _next_weekday())
+
+    assert slots and {slot["professionalId"] for slot in slots} == {str(own.pk)}, foreign.pk
 
 
 def test_this_clinics_own_closure_hides_its_slots():
