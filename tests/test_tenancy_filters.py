@@ -515,3 +515,32 @@ def test_a_signed_stripe_payload_that_is_not_a_json_object_is_refused_with_400(s
     response = _signed_stripe_post(client, settings, "[]")
 
     assert response.status_code == 400, response.content
+
+
+def test_a_public_booking_for_a_chosen_professional_books_that_professional():
+    from scheduling.models import Appointment
+    from scheduling.tests.factories import ProfessionalFactory
+
+    clinic = ClinicFactory()
+    _first, service = _bookable(clinic, name="Dra. Aa Primeira")
+    chosen = ProfessionalFactory(clinic=clinic, name="Dr. Zz Escolhido", services=[service])
+
+    response = Client().post(f"/booking/{clinic.slug}", {
+        "serviceId": str(service.pk), "professionalId": str(chosen.pk),
+        "startsAt": _lisbon(_next_weekday(), 10).isoformat(),
+        "patient": {"name": "Rita Nova", "phone": "+351913333444"}}, content_type="application/json")
+
+    assert response.status_code == 201, response.content
+    assert Appointment.objects.get().professional == chosen
+
+
+@pytest.mark.parametrize("entry", [":" + "A" * 43 + "=", "k1:" + "A" * 20])
+def test_an_encryption_key_without_an_id_or_of_the_wrong_length_is_refused(settings, entry):
+    """Each ciphertext names its key id, so rotation can find the key: an entry needs an id and 32 bytes."""
+    from django.core.exceptions import ImproperlyConfigured
+
+    from clinics import crypto
+
+    settings.PII_ENCRYPTION_KEYS = [entry]
+    with pytest.raises(ImproperlyConfigured):
+        crypto.encrypt("+351912000777")
