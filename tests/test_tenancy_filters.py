@@ -544,3 +544,44 @@ def test_an_encryption_key_without_an_id_or_of_the_wrong_length_is_refused(setti
     settings.PII_ENCRYPTION_KEYS = [entry]
     with pytest.raises(ImproperlyConfigured):
         crypto.encrypt("+351912000777")
+
+
+# --- clinics: team and invitations (found by the mutation run) ------------------------------------------------
+
+
+def _invite(admin, email):
+    return admin.post("/api/team/invite", {"email": email, "role": "editor"}, format="json")
+
+
+def test_inviting_someone_who_belongs_to_another_clinic_is_allowed():
+    clinic, other = ClinicFactory(), ClinicFactory()
+    elsewhere = MembershipFactory(clinic=other, role=Membership.Role.EDITOR)
+    admin = _dashboard(MembershipFactory(clinic=clinic, role=Membership.Role.ADMIN))
+
+    response = _invite(admin, elsewhere.user.email)
+
+    assert response.status_code in (200, 201), response.content
+
+
+def test_a_clinics_invitations_neither_list_nor_replace_another_clinics_invitations():
+    from clinics.models import Invitation
+
+    clinic, other = ClinicFactory(), ClinicFactory()
+    other_admin = _dashboard(MembershipFactory(clinic=other, role=Membership.Role.ADMIN))
+    assert _invite(other_admin, "convidada@example.test").status_code in (200, 201)
+    admin = _dashboard(MembershipFactory(clinic=clinic, role=Membership.Role.ADMIN))
+
+    assert "convidada@example.test" not in admin.get("/api/team/members").content.decode()
+    assert _invite(admin, "convidada@example.test").status_code in (200, 201)
+    assert Invitation.objects.for_clinic(other).get().revoked_at is None
+
+
+def test_the_last_admin_of_a_clinic_stays_whatever_admins_other_clinics_have():
+    clinic, other = ClinicFactory(), ClinicFactory()
+    MembershipFactory(clinic=other, role=Membership.Role.ADMIN)
+    only_admin = MembershipFactory(clinic=clinic, role=Membership.Role.ADMIN)
+
+    response = _dashboard(only_admin).delete(f"/api/team/members/{only_admin.pk}")
+
+    assert response.status_code == 409, response.content
+    assert Membership.objects.filter(pk=only_admin.pk).exists()
