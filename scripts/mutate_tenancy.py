@@ -59,7 +59,7 @@ CLASSIC_TARGETS = {
 
 # Module -> the tests that prove its rules, fastest and most specific first.
 TEST_MAP = {
-    "clinics/crypto.py": ["tests/test_foundation.py", "scheduling/tests/test_patients.py",
+    "clinics/crypto.py": ["tests/test_tenancy_filters.py", "tests/test_foundation.py", "scheduling/tests/test_patients.py",
                           "scheduling/tests/test_patients_rgpd.py", "notes/tests/test_models.py"],
     "clinics/tenancy.py": TENANCY_TESTS,
     "clinics/ratelimit.py": ["clinics/tests/test_ratelimit.py"],
@@ -71,7 +71,7 @@ TEST_MAP = {
     "telephony/backends/voice.py": ["telephony/tests/test_elevenlabs_webhook.py"],
     "telephony/backends/video.py": ["telephony/tests/test_video.py"],
     "telephony/outbound_webhooks.py": ["telephony/tests/test_outbound_webhooks.py"],
-    "billing/backends/payments.py": ["billing/tests/test_webhooks.py", "billing/tests/test_stripe_backend.py"],
+    "billing/backends/payments.py": ["tests/test_tenancy_filters.py", "billing/tests/test_webhooks.py", "billing/tests/test_stripe_backend.py"],
 }
 
 FILTER_METHODS = {"filter", "get", "exclude", "get_or_create", "update_or_create"}

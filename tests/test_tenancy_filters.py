@@ -585,3 +585,15 @@ def test_the_last_admin_of_a_clinic_stays_whatever_admins_other_clinics_have():
 
     assert response.status_code == 409, response.content
     assert Membership.objects.filter(pk=only_admin.pk).exists()
+
+
+def test_a_row_owned_through_its_parent_belongs_only_to_the_parents_clinic():
+    """`ClinicOwned.belongs_to` follows `clinic_lookup` for rows without their own clinic key."""
+    from scheduling.models import WorkingHours
+    from scheduling.tests.factories import ProfessionalFactory
+
+    clinic, other = ClinicFactory(), ClinicFactory()
+    hours = WorkingHours.objects.filter(professional=ProfessionalFactory(clinic=clinic)).first()
+
+    assert hours.belongs_to(clinic) and hours.belongs_to(clinic.pk)
+    assert not hours.belongs_to(other) and not hours.belongs_to(other.pk)
