@@ -397,6 +397,7 @@ def main():
     parser.add_argument("--budget", type=float, default=3600, help="seconds for the whole run")
     parser.add_argument("--timeout", type=float, default=600, help="seconds for one pytest selection")
     parser.add_argument("--out", help="write the results as JSON here (updated after each mutant)")
+    parser.add_argument("--rerun", nargs="+", help="only the mutants that were not killed in these JSON results")
     parser.add_argument("--list", action="store_true", help="print the mutants and exit")
     parser.add_argument("--report", nargs="+", help="print the summary of JSON results files and exit")
     args = parser.parse_args()
@@ -408,6 +409,10 @@ def main():
     mutants = [mutant for mutant in all_mutants(kinds, set(args.path) if args.path else None)
                if mutant.path not in args.exclude_path
                and (not args.at or f"{mutant.path}:{mutant.line}" in args.at)]
+    if args.rerun:
+        alive = {(row["kind"], row["path"], row["index"], row["variant"]) for name in args.rerun
+                 for row in json.loads(Path(name).read_text()) if row["status"] != "killed"}
+        mutants = [m for m in mutants if (m.kind, m.path, m.index, m.variant) in alive]
     if args.sample and args.sample < len(mutants):
         mutants = sorted(random.Random(args.seed).sample(mutants, args.sample),
                          key=lambda m: (m.kind, m.path, m.index, m.variant))
