@@ -14,7 +14,9 @@ A new route with a path parameter that is in none of these fails the walk by nam
 
 A second walk signs in a VIEWER of clinic A and POSTs to every route (object routes with A's own objects): a
 viewer may not change data, so each answer is 403 (405 for a route that takes no POST), except the member's own
-settings in VIEWER_MAY_POST, and A's objects are unchanged.
+settings in VIEWER_MAY_POST and the read pages in READ_PAGES (which answer a POST like a GET), and no row of
+clinic A is added, changed or removed. PENDING_VIEWER_FIXES lists the write routes that refuse a viewer with
+another status today; the walk fails as soon as their answer changes, so the entry goes once they are fixed.
 """
 import datetime as dt
 import json
