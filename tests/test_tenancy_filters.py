@@ -523,7 +523,7 @@ def test_a_public_booking_for_a_chosen_professional_books_that_professional():
 
     clinic = ClinicFactory()
     _first, service = _bookable(clinic, name="Dra. Aa Primeira")
-    chosen = ProfessionalFactory(clinic=clinic, name="Dr. Zz Escolhido", services=[service])
+    chosen = ProfessionalFactory(clinic=clinic, name="Dra. Zz Escolhida", services=[service])
 
     response = Client().post(f"/booking/{clinic.slug}", {
         "serviceId": str(service.pk), "professionalId": str(chosen.pk),
