@@ -24,7 +24,7 @@ SAMPLE_MSGIDS = [
     # public booking page (templates/scheduling)
     "Your appointment is booked", "Mobile phone", "Choose a service and a day to see free times.",
     # scheduling console and API messages
-    "New appointment", "That time is no longer available; please choose another slot.",
+    "New appointment", "That time is no longer available; please choose another time.",
     # notes console
     "Consultation notes", "Start recording", "Stop and upload",
     # telephony: call list and video join page
