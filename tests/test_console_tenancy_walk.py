@@ -194,6 +194,7 @@ OBJECT_ROUTES = {
     "console/campaigns/<uuid:campaign_id>/cancel/": _campaign,
     "agenda/appointments/<uuid:appointment_id>/": _appointment,
     "agenda/appointments/<uuid:appointment_id>/cancel/": _appointment,
+    "agenda/appointments/<uuid:appointment_id>/move/": _appointment,
     "agenda/professionals/<uuid:professional_id>/": _professional,
     "agenda/professionals/<uuid:professional_id>/remove/": _professional,
     "agenda/time-off/<uuid:exception_id>/remove/": _time_off,
@@ -255,12 +256,7 @@ READ_PAGES = {
 
 # Write routes that refuse a viewer with another status than 403 today: route -> (status, the fix). The walk
 # fails when the answer changes, so the entry is removed as soon as the owner switches to console_page(write=True).
-PENDING_VIEWER_FIXES = {
-    "console/tasks/": (404, "campaigns/views.py task_list raises Http404 for a viewer's POST; "
-                            "use console_page(write=True) for 403"),
-    "console/campaigns/": (404, "campaigns/bulk_console.py campaign_list raises Http404 for a viewer's POST; "
-                                "use console_page(write=True) for 403"),
-}
+PENDING_VIEWER_FIXES = {}
 
 # Routes where a viewer's POST is allowed: it changes only the viewer's own session or account, never clinic data.
 VIEWER_MAY_POST = {
@@ -469,10 +465,10 @@ def run_viewer_walk(object_routes, viewer_may_post, read_pages, pending_fixes):
 @pytest.fixture
 def generous_limits(monkeypatch):
     """The walk sends more than a minute's allowance from one address."""
-    from clinics import ratelimit
+    from clinics.api import throttles
 
-    monkeypatch.setattr(ratelimit.DashboardRateThrottle, "user_per_minute", 10_000)
-    monkeypatch.setattr(ratelimit.DashboardRateThrottle, "ip_per_minute", 10_000)
+    monkeypatch.setattr(throttles.DashboardRateThrottle, "user_per_minute", 10_000)
+    monkeypatch.setattr(throttles.DashboardRateThrottle, "ip_per_minute", 10_000)
 
 
 @pytest.mark.django_db

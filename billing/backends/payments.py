@@ -51,7 +51,10 @@ def verify_webhook(payload: bytes, sig_header: str | None) -> dict:
     if not sig_header or not secret:
         raise InvalidSignature("Missing Stripe-Signature header or webhook secret.")
     try:
-        stripe.Webhook.construct_event(payload, sig_header, secret, tolerance=SIGNATURE_TOLERANCE_SECONDS)
+        # The signature alone first: the SDK's construct_event parses the body and breaks on JSON that is
+        # not an object before we can refuse it.
+        stripe.WebhookSignature.verify_header(payload.decode("utf-8") if isinstance(payload, bytes) else payload,
+                                              sig_header, secret, tolerance=SIGNATURE_TOLERANCE_SECONDS)
         event = json.loads(payload)
     except stripe.SignatureVerificationError as exc:
         raise InvalidSignature(str(exc.user_message or exc))
