@@ -72,17 +72,33 @@ def audit_event(source, action: str, obj_type: str = "", obj_id="", purpose: str
     kind = actor_kind or kind
     if kind not in _ACTOR_KINDS:
         kind = AuditEvent.ActorKind.SYSTEM
-    user_agent = http_request.META.get("HTTP_USER_AGENT", "")[:300] if http_request is not None else ""
+    user_agent = http_request.META.get("HTTP_USER_AGENT", "") if http_request is not None else ""
     return AuditEvent(
         clinic=clinic,
         actor_kind=kind,
-        actor_id=str(actor_id if actor_id is not None else identifier or "")[:64],
-        actor_label=(actor_label if actor_label is not None else _actor_label(credential, user))[:254],
-        action=action[:80],
-        object_type=(obj_type or "")[:80],
-        object_id=str(obj_id or "")[:80],
-        purpose=(purpose or "")[:200],
+        actor_id=_text(actor_id if actor_id is not None else identifier, 64),
+        actor_label=_text(actor_label if actor_label is not None else _actor_label(credential, user), 254),
+        action=_text(action, 80),
+        object_type=_text(obj_type, 80),
+        object_id=_text(obj_id, 80),
+        purpose=_text(purpose, 200),
         ip=_client_ip(http_request),
-        user_agent=user_agent,
-        extra=extra,
+        user_agent=_text(user_agent, 300),
+        extra=_storable(extra),
     )
+
+
+def _text(value, limit: int) -> str:
+    """`value` as text PostgreSQL stores: NUL characters (which a caller may send in a header or a query string,
+    and which text and jsonb columns refuse) dropped, cut to `limit`."""
+    return str(value or "").replace("\x00", "")[:limit]
+
+
+def _storable(value):
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, dict):
+        return {_storable(str(key)): _storable(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_storable(item) for item in value]
+    return value

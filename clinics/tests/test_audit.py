@@ -11,6 +11,7 @@ from clinics import audit
 from clinics.models import AuditEvent
 from clinics.tests.conftest import PASSWORD
 from clinics.tests.factories import MembershipFactory, UserFactory
+from scheduling.tests.factories import PatientFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -181,3 +182,15 @@ def test_admin_api_key_page_never_shows_the_digest(client, make_client, clinic):
     page = client.get(f"/admin/clinics/apikey/{key.pk}/change/")
     assert page.status_code == 200
     assert key.digest.encode() not in page.content
+
+
+def test_a_purpose_with_a_nul_character_is_audited_without_it_not_a_server_error(clinic, client_for):
+    """Found by schemathesis: `GET /v1/patients/{hash}?purpose=%00…` answered 500 (text columns refuse NUL)."""
+    patient = PatientFactory(clinic=clinic)
+
+    response = client_for.get(f"/v1/patients/{patient.hash}", {"purpose": "\x00audit\x00"},
+                              HTTP_USER_AGENT="agent\x00x")
+
+    assert response.status_code == 200
+    event = AuditEvent.objects.filter(clinic=clinic, object_id=patient.hash).latest("created_at")
+    assert (event.purpose, event.user_agent) == ("audit", "agentx")
