@@ -85,6 +85,16 @@ def blind_index(value: str, purpose: str) -> str:
     return hmac.new(key, message, hashlib.sha256).hexdigest()[:32]
 
 
+MIN_PREFIX = 2
+
+
+def name_prefix_hashes(tokens, purpose: str = "name-prefix") -> list[str]:
+    """Keyed hashes of each token's prefixes of MIN_PREFIX letters and more (the whole token included): a search
+    for "Mar" looks up the hash of "mar" and finds "Maria Silva" without the name leaving its ciphertext."""
+    prefixes = {token[:length] for token in tokens for length in range(MIN_PREFIX, len(token) + 1)}
+    return [blind_index(prefix, purpose) for prefix in sorted(prefixes)]
+
+
 class EncryptedTextField(models.TextField):
     """A text column holding AES-GCM ciphertext; Python code sees the plaintext."""
 

@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from clinics.crypto import name_tokens
 
-from .models import Note, name_index_for
+from .models import Note, name_search_hashes
 
 
 class IntegerFilter(django_filters.NumberFilter):
@@ -31,7 +31,7 @@ class NoteFilterForm(forms.Form):
 
 
 class NoteFilterSet(django_filters.FilterSet):
-    """`transcription_status`, `name` (whole words of the name, any order, accents ignored), `from`/`to`
+    """`transcription_status`, `name` (the start of words of the name, any order, accents ignored), `from`/`to`
     (YYYY-MM-DD, inclusive, UTC dates), `days` (created in the last N days), `external_id`; all combinable."""
 
     transcription_status = django_filters.ChoiceFilter(choices=Note.Status.choices)
@@ -45,7 +45,9 @@ class NoteFilterSet(django_filters.FilterSet):
         form = NoteFilterForm
 
     def filter_name(self, queryset, _field, value):
-        return queryset.filter(name_index__contains=name_index_for(value)) if value else queryset
+        # Each word typed is the start of some word of the name: "Mar" finds "Maria Silva" (docs/api/notes.md).
+        hashes = name_search_hashes(value)
+        return queryset.filter(name_prefix_index__contains=hashes) if hashes else queryset
 
     def filter_days(self, queryset, _field, value):
         if value is None:

@@ -1,8 +1,9 @@
 """Consultation notes: an audio recording, its transcript and the structured sections drawn from it.
 
 Everything that identifies or describes the patient (name, metadata, transcript, section content) is
-encrypted at rest; the name is searchable through keyed hashes of its words (`name_index`), so a "partial"
-name search matches whole words of the name ("rex" finds "Rex Silva", "re" does not).
+encrypted at rest; the name is searchable through keyed hashes of its words (`name_index`) and of each word's
+prefixes of two letters and more (`name_prefix_index`), so a partial name search matches the start of any word
+("mar" finds "Maria Silva", "sil" too; "ria" does not) (docs/api/notes.md, List notes).
 """
 import json
 import uuid
@@ -13,15 +14,27 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from clinics.crypto import BlindIndexArrayField, EncryptedTextField, blind_index, encrypt, name_tokens
+from clinics.crypto import (BlindIndexArrayField, EncryptedTextField, blind_index, encrypt, name_prefix_hashes,
+                            name_tokens)
 from clinics.tenancy import ClinicOwned
 
 NAME_INDEX_PURPOSE = "note-name"
+NAME_PREFIX_PURPOSE = "note-name-prefix"
 
 
 def name_index_for(name: str) -> list[str]:
     """The blind-index hashes of each word of a name, as stored in `Note.name_index`."""
     return [blind_index(token, NAME_INDEX_PURPOSE) for token in name_tokens(name or "")]
+
+
+def name_prefix_index_for(name: str) -> list[str]:
+    """The blind-index hashes of each word's prefixes, as stored in `Note.name_prefix_index`."""
+    return name_prefix_hashes(name_tokens(name or ""), NAME_PREFIX_PURPOSE)
+
+
+def name_search_hashes(query: str) -> list[str]:
+    """What a name search looks for: each word of the query as the prefix of some word of the name."""
+    return [blind_index(token, NAME_PREFIX_PURPOSE) for token in name_tokens(query or "")]
 
 
 class EncryptedJSONField(EncryptedTextField):
@@ -79,6 +92,7 @@ class Note(ClinicOwned):
     clinic = models.ForeignKey("clinics.Clinic", on_delete=models.CASCADE, related_name="notes")
     name = EncryptedTextField(blank=True, default="")
     name_index = BlindIndexArrayField()
+    name_prefix_index = BlindIndexArrayField()
     gender = models.CharField(max_length=10, choices=Gender.choices, blank=True, default="")
     external_id = models.CharField(max_length=120, blank=True, default="")
     metadata = EncryptedJSONField(blank=True, default=list)
@@ -114,6 +128,7 @@ class Note(ClinicOwned):
             models.Index(fields=["clinic", "transcription_status"], name="notes_note_clinic_status_idx"),
             models.Index(fields=["clinic", "external_id"], name="notes_note_clinic_ext_idx"),
             GinIndex(fields=["name_index"], name="notes_note_name_index_gin"),
+            GinIndex(fields=["name_prefix_index"], name="notes_note_name_prefix_gin"),
         ]
         constraints = [
             models.CheckConstraint(
@@ -127,6 +142,7 @@ class Note(ClinicOwned):
     def set_name(self, name: str):
         self.name = name or ""
         self.name_index = name_index_for(self.name)
+        self.name_prefix_index = name_prefix_index_for(self.name)
 
 
 class NoteSection(ClinicOwned):

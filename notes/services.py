@@ -369,7 +369,7 @@ def erase_for_patient(patient) -> int:
         note.metadata = []
         note.transcript = ""
         note.external_id = ""
-        note.save(update_fields=["name", "name_index", "metadata", "transcript", "external_id", "audio",
+        note.save(update_fields=["name", "name_index", "name_prefix_index", "metadata", "transcript", "external_id", "audio",
                                  "updated_at"])
         note.sections.update(content="")
         erased += 1

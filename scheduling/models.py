@@ -14,7 +14,8 @@ from django.db.models import F, Q
 from django.utils import timezone as django_timezone
 from django.utils.translation import gettext_lazy as _
 
-from clinics.crypto import BlindIndexArrayField, EncryptedTextField, blind_index, name_tokens, normalise_text
+from clinics.crypto import (BlindIndexArrayField, EncryptedTextField, blind_index, name_prefix_hashes, name_tokens,
+                            normalise_text)
 from clinics.tenancy import ClinicOwned
 
 
@@ -85,15 +86,6 @@ class Patient(ClinicOwned):
         self.name_index = [blind_index(token, "name") for token in sorted(tokens)]
         self.name_prefix_index = name_prefix_hashes(tokens)
         self.identity_index = identity_hash(self.phone, self.name)
-
-
-MIN_PREFIX = 2
-
-
-def name_prefix_hashes(tokens) -> list[str]:
-    """Keyed hashes of each token's prefixes of 2 letters and more (the whole token included)."""
-    prefixes = {token[:length] for token in tokens for length in range(MIN_PREFIX, len(token) + 1)}
-    return [blind_index(prefix, "name-prefix") for prefix in sorted(prefixes)]
 
 
 def identity_hash(phone_e164: str, name: str) -> str:

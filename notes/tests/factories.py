@@ -2,7 +2,7 @@ import factory
 from factory.django import DjangoModelFactory
 
 from clinics.tests.factories import ClinicFactory
-from notes.models import Note, NoteSection, name_index_for
+from notes.models import Note, NoteSection, name_index_for, name_prefix_index_for
 
 
 class NoteFactory(DjangoModelFactory):
@@ -12,6 +12,7 @@ class NoteFactory(DjangoModelFactory):
     clinic = factory.SubFactory(ClinicFactory)
     name = "Rex"
     name_index = factory.LazyAttribute(lambda note: name_index_for(note.name))
+    name_prefix_index = factory.LazyAttribute(lambda note: name_prefix_index_for(note.name))
     gender = Note.Gender.MALE
     external_id = factory.Sequence(lambda n: f"CLIENTE_{n}")
     metadata = factory.LazyFunction(lambda: [{"key": "veterinario", "value": "Dr. Silva"}])

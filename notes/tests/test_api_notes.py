@@ -139,11 +139,11 @@ def test_list_filters_combine(notes_client, clinic):
     assert [note["id"] for note in response.json()["data"]] == [str(wanted.id)]
 
 
-def test_name_filter_matches_whole_words_ignoring_accents_and_order(notes_client, clinic):
+def test_name_filter_matches_words_ignoring_accents_and_order(notes_client, clinic):
     note = NoteFactory(clinic=clinic, name="Tobias Gonçalves")
     assert notes_client.get(URL, {"name": "goncalves tobias"}).json()["meta"]["total"] == 1
     assert notes_client.get(URL, {"name": "Tobias"}).json()["data"][0]["id"] == str(note.id)
-    assert notes_client.get(URL, {"name": "Tob"}).json()["meta"]["total"] == 0
+    assert notes_client.get(URL, {"name": "bias"}).json()["meta"]["total"] == 0  # prefixes only: test_name_search
 
 
 @pytest.mark.parametrize("params", [
