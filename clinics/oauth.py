@@ -6,10 +6,21 @@ from it or refreshed from one (OAuthTokenClinic); clinics.api.authentication.OAu
 from django import forms
 from django.utils.translation import gettext_lazy as _
 from oauth2_provider.forms import AllowForm
+from oauth2_provider.models import get_application_model
 from oauth2_provider.oauth2_validators import OAuth2Validator
 from oauth2_provider.views import AuthorizationView
 
 from .models import Membership, OAuthGrantClinic, OAuthTokenClinic
+
+
+def pkce_required(client_id: str) -> bool:
+    """OAUTH2_PROVIDER["PKCE_REQUIRED"]: a public client (no secret it can keep: a browser or mobile app) must send
+    a PKCE S256 challenge; a confidential client may do without, since it authenticates with its secret at
+    `/oauth/token` (RFC 6749 section 4.1; docs/api/voice.md, OAuth 2.0). When it does send a challenge, the
+    verifier is checked all the same. An unknown client id keeps PKCE required (the request fails anyway)."""
+    client_type = (get_application_model().objects.filter(client_id=client_id)
+                   .values_list("client_type", flat=True).first())
+    return client_type != get_application_model().CLIENT_CONFIDENTIAL
 
 
 class ClinicOAuth2Validator(OAuth2Validator):

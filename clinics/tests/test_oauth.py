@@ -125,11 +125,74 @@ def test_wrong_code_verifier_is_refused(application):
     assert token.json()["error"] == "invalid_grant"
 
 
-def test_pkce_is_required(application):
+def test_pkce_is_required_of_a_public_client(application):
     user = MembershipFactory().user
     response = _authorize(user, application)
     query = parse_qs(urlparse(response["Location"]).query)
     assert query["error"] == ["invalid_request"]
+
+
+def test_a_public_client_must_use_s256_not_plain(application):
+    browser = Client()
+    sign_in_verified(browser, MembershipFactory().user)
+    params = {"response_type": "code", "client_id": application.client_id, "redirect_uri": REDIRECT,
+              "scope": "read", "state": "xyz", "code_challenge": secrets.token_urlsafe(48),
+              "code_challenge_method": "plain"}
+    consent = browser.post("/oauth/authorize", {**params, "allow": "Authorize"})
+    assert consent.status_code == 302
+    query = parse_qs(urlparse(consent["Location"]).query)
+    assert query["error"] == ["invalid_request"] and "code" not in query
+
+
+@pytest.fixture
+def confidential():
+    """A server-side integrator: it keeps a secret, so it authenticates at /oauth/token with it."""
+    secret = "s3cret-" + secrets.token_urlsafe(24)
+    application = Application.objects.create(
+        name="Integrator", client_type=Application.CLIENT_CONFIDENTIAL, client_secret=secret,
+        authorization_grant_type=Application.GRANT_AUTHORIZATION_CODE, redirect_uris=REDIRECT, algorithm="")
+    return application, secret
+
+
+def test_a_confidential_client_follows_the_documents_flow_without_pkce(confidential):
+    """docs/api/voice.md, OAuth 2.0: `GET /oauth/authorize?client_id=...`, `?code=...&state=xyz`, then
+    `POST /oauth/token` with the code, the client authenticating with its secret."""
+    application, secret = confidential
+    membership = MembershipFactory(role="admin")
+    consent = _authorize(membership.user, application)
+    query = parse_qs(urlparse(consent["Location"]).query)
+    assert query["state"] == ["xyz"] and "error" not in query
+
+    token = Client().post("/oauth/token", {"grant_type": "authorization_code", "code": query["code"][0],
+                                           "redirect_uri": REDIRECT, "client_id": application.client_id,
+                                           "client_secret": secret})
+    assert token.status_code == 200, token.content
+    tenant = _bearer(token.json()["access_token"]).get("/v1/tenants/me")
+    assert tenant.status_code == 200
+    assert tenant.json()["id"] == str(membership.clinic_id)
+
+
+def test_a_confidential_client_without_its_secret_gets_no_token(confidential):
+    application, _secret = confidential
+    consent = _authorize(MembershipFactory().user, application)
+    code = parse_qs(urlparse(consent["Location"]).query)["code"][0]
+    for credentials in ({}, {"client_secret": "wrong"}):
+        token = Client().post("/oauth/token", {"grant_type": "authorization_code", "code": code,
+                                               "redirect_uri": REDIRECT, "client_id": application.client_id,
+                                               **credentials})
+        assert token.status_code == 401, token.content
+        assert token.json()["error"] == "invalid_client"
+
+
+def test_a_confidential_client_that_sends_a_challenge_must_match_it(confidential):
+    application, secret = confidential
+    verifier, challenge = _pkce()
+    consent = _authorize(MembershipFactory().user, application, challenge=challenge)
+    code = parse_qs(urlparse(consent["Location"]).query)["code"][0]
+    exchange = {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT,
+                "client_id": application.client_id, "client_secret": secret}
+    wrong = Client().post("/oauth/token", {**exchange, "code_verifier": "x" * 50})
+    assert wrong.status_code == 400 and wrong.json()["error"] == "invalid_grant"
 
 
 def test_read_scope_token_gets_403_on_a_write(application):

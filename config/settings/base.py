@@ -9,6 +9,7 @@ Pick a module explicitly: `config.settings.development` (manage.py), `config.set
 from pathlib import Path
 
 import environ
+from django.utils.module_loading import import_string
 from django.utils.translation import gettext_lazy as _
 
 from config.embedded_db import socket_database_url
@@ -259,16 +260,18 @@ JWT_SIGNING_KEY = env("JWT_SIGNING_KEY", default=SECRET_KEY)
 JWT_ACCESS_MINUTES = env.int("JWT_ACCESS_MINUTES", default=30)
 JWT_REFRESH_DAYS = env.int("JWT_REFRESH_DAYS", default=7)
 
-# --- OAuth 2.0 (docs/api/voice.md): authorization code with PKCE; scopes map to the read/write of API keys.
+# --- OAuth 2.0 (docs/api/voice.md): authorization code, with PKCE (S256) required of public clients while
+# confidential ones may authenticate with their secret instead; scopes map to the read/write of API keys.
 OAUTH2_PROVIDER = {
     "SCOPES": {"read": _("Read your clinic's data"), "write": _("Change your clinic's data")},
     "DEFAULT_SCOPES": ["read"],
-    "PKCE_REQUIRED": True,
+    # Per client (clinics.oauth.pkce_required), looked up when called: the settings load before the models.
+    "PKCE_REQUIRED": lambda client_id: import_string("clinics.oauth.pkce_required")(client_id),
     "ACCESS_TOKEN_EXPIRE_SECONDS": env.int("OAUTH_ACCESS_TOKEN_SECONDS", default=3600),
     "REFRESH_TOKEN_EXPIRE_SECONDS": env.int("OAUTH_REFRESH_TOKEN_SECONDS", default=30 * 24 * 3600),
     "ROTATE_REFRESH_TOKEN": True,
     "OAUTH2_VALIDATOR_CLASS": "clinics.oauth.ClinicOAuth2Validator",
-    # RFC 9700 (OAuth 2.0 Security BCP): authorization code + PKCE S256 only, hashed tokens, replay detection.
+    # RFC 9700 (OAuth 2.0 Security BCP): authorization code, PKCE S256 only, hashed tokens, replay detection.
     "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
     "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
     "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
