@@ -1,4 +1,5 @@
-"""Video consultations of referrals: meetings and participants at the video provider, and who is in the call.
+"""Video consultations of referrals: the referral itself, meetings and participants at the video provider, and who
+is in the call (docs/api/video.md).
 
 A referral's meeting is titled with the referral's id (the provider echoes the title in its webhooks, which is
 how a webhook finds the referral). Every lookup is scoped to the caller's clinic: another clinic's referral or
@@ -16,6 +17,7 @@ from django.utils.translation import gettext as _
 
 from clinics.audit import record
 from clinics.errors import CommonCode, InvalidInput
+from scheduling.models import Patient, Professional
 
 from .backends.video import VIDEO, verify_webhook  # noqa: F401 (verify_webhook is part of this module's API)
 from .exceptions import (InvalidSignature, MeetingNotFound, MeetingNotOfReferral, ProviderError, ReferralNotFound,
@@ -50,6 +52,47 @@ def referral_for(clinic, referral_id) -> Referral:
                 if referral_uuid else None)
     if referral is None:
         raise ReferralNotFound()
+    return referral
+
+
+def referrals_for(clinic):
+    """The clinic's referrals, newest first (docs/api/video.md, Referrals)."""
+    return Referral.objects.for_clinic(clinic).select_related("meeting").order_by("-created_at", "-id")
+
+
+def _professional_of(clinic, professional_id, field: str) -> Professional:
+    professional_uuid = _uuid(professional_id)
+    professional = (Professional.objects.for_clinic(clinic).filter(pk=professional_uuid, active=True).first()
+                    if professional_uuid else None)
+    if professional is None:
+        raise InvalidInput.on(field, _("Not an active professional of this clinic."))
+    return professional
+
+
+def _patient_of(clinic, patient_id) -> Patient:
+    """The clinic's patient by its public hash (or id), as the clinic API names patients."""
+    condition = Q(hash=str(patient_id or ""))
+    if _uuid(patient_id):
+        condition |= Q(pk=_uuid(patient_id))
+    patient = Patient.objects.for_clinic(clinic).filter(condition).first() if patient_id else None
+    if patient is None:
+        raise InvalidInput.on("patientId", _("Not a patient of this clinic."))
+    return patient
+
+
+def referral_create(*, clinic, requester_id, specialist_id, patient_id, reason: str = "", actor=None) -> Referral:
+    """A requesting professional refers a patient to a specialist of the same clinic: the referral the video call
+    is about (docs/api/video.md, Referrals). Refused (400 VALIDATION_ERROR naming the field, nothing stored) when
+    a professional or the patient is not the clinic's, or when both professionals are the same. Audited."""
+    requester = _professional_of(clinic, requester_id, "requesterId")
+    specialist = _professional_of(clinic, specialist_id, "specialistId")
+    if requester.pk == specialist.pk:
+        raise InvalidInput.on("specialistId", _("The specialist must not be the requesting professional."))
+    patient = _patient_of(clinic, patient_id)
+    with transaction.atomic():
+        referral = Referral.objects.create(clinic=clinic, requesting_professional=requester, specialist=specialist,
+                                           patient=patient, reason=reason or "")
+        record(actor, "referral.create", "referral", str(referral.id), clinic=clinic)
     return referral
 
 

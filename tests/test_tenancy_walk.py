@@ -124,6 +124,16 @@ def _knowledge_file(clinic):
     return {"file_id": document.pk}, [document, KnowledgeChunkFactory(clinic=clinic, file=document)]
 
 
+def _referral(clinic):
+    from scheduling.tests.factories import PatientFactory, ProfessionalFactory
+    from telephony.models import Referral
+
+    referral = Referral.objects.create(clinic=clinic, requesting_professional=ProfessionalFactory(clinic=clinic),
+                                       specialist=ProfessionalFactory(clinic=clinic),
+                                       patient=PatientFactory(clinic=clinic), reason="Walk referral")
+    return {"referral_id": referral.pk}, [referral]
+
+
 # Route (as the resolver spells it) -> factory(clinic A) -> (URL kwargs, objects). Apps add their routes here.
 OBJECT_ROUTES = {
     "api/team/members/<uuid:member_id>": _membership,
@@ -150,6 +160,7 @@ OBJECT_ROUTES = {
     "v1/billing/invoices/<uuid:pk>": _invoice,
     "v1/knowledge/<uuid:pk>": _knowledge_chunk,
     "api/agents/knowledge-base/<uuid:file_id>": _knowledge_file,
+    "api/referrals/<str:referral_id>": _referral,
 }
 
 # Routes that carry no tenant credential of their own, by route and with the reason.

@@ -20,6 +20,8 @@ urlpatterns = [
          name="agent-actions-book-appointment"),
     path("agent-actions/appointments/<str:agent_id>/today", agents.TodayAppointments.as_view(),
          name="agent-actions-today"),
+    path("referrals", video.ReferralListCreate.as_view(), name="dashboard-referrals"),
+    path("referrals/<str:referral_id>", video.ReferralDetail.as_view(), name="dashboard-referral-detail"),
     path("dyte/meeting", video.DyteMeetingCreate.as_view(), name="dashboard-dyte-meeting"),
     path("dyte/participants", video.DyteParticipantCreate.as_view(), name="dashboard-dyte-participants"),
     path("dyte/webhook", video.DyteWebhook.as_view(), name="dashboard-dyte-webhook"),

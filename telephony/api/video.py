@@ -1,11 +1,11 @@
-"""Video consultations (docs/api/video.md) on the dashboard surface: Dyte meetings and participants, who is in a
-referral's call, and Dyte's webhook. Field names are the documented ones (titleMeet, idMeet, type_preset, inMeeting...).
+"""Video consultations (docs/api/video.md) on the dashboard surface: referrals, Dyte meetings and participants, who is
+in a referral's call, and Dyte's webhook. Field names are the documented ones (titleMeet, idMeet, type_preset, inMeeting...).
 """
 from django.conf import settings
 from django.shortcuts import render
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema, inline_serializer
-from rest_framework import serializers, status
+from rest_framework import generics, serializers, status
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -15,7 +15,7 @@ from config.surfaces import DASHBOARD
 
 from .. import video
 from ..backends.video import PRESETS, LocalVideoBackend
-from ..models import VideoParticipant
+from ..models import Referral, VideoParticipant
 
 WEBHOOK_DONE = "Videochamada atualizada com sucesso!"
 
@@ -109,6 +109,21 @@ class ReferralSerializer(serializers.Serializer):
         return referral.meeting.provider_meeting_id if referral.meeting_id else None
 
 
+class ReferralRequestSerializer(serializers.Serializer):
+    requesterId = serializers.CharField(max_length=100)
+    specialistId = serializers.CharField(max_length=100)
+    patientId = serializers.CharField(max_length=64)
+    reason = serializers.CharField(max_length=2000, allow_blank=True, required=False, default="")
+
+
+class ReferralDetailSerializer(ReferralSerializer):
+    """The referral as its own routes answer it: the attendance fields plus the patient, the reason and when."""
+
+    patientId = serializers.CharField(source="patient.hash")
+    reason = serializers.CharField()
+    createdAt = serializers.DateTimeField(source="created_at")
+
+
 def data_envelope(name, serializer):
     return inline_serializer(name, {"data": serializer})
 
@@ -118,6 +133,36 @@ class VideoView(DASHBOARD.view, ClinicScopedMixin, APIView):
         payload = serializer_class(data=self.request.data)
         payload.is_valid(raise_exception=True)
         return payload.validated_data
+
+
+class ReferralListCreate(VideoView, generics.ListAPIView):
+    """GET /api/referrals (page/per_page, newest first) and POST /api/referrals {requesterId, specialistId,
+    patientId, reason}: the referral a video consultation starts from."""
+
+    queryset = Referral.objects.all()
+    serializer_class = ReferralDetailSerializer
+    results_key = "referrals"
+
+    def get_queryset(self):
+        return video.referrals_for(self.clinic).select_related("patient")
+
+    @extend_schema(request=ReferralRequestSerializer, operation_id="dashboard_referral_create",
+                   responses={201: data_envelope("ReferralCreateResponse", ReferralDetailSerializer())})
+    def post(self, request):
+        data = self.payload(ReferralRequestSerializer)
+        referral = video.referral_create(clinic=self.clinic, requester_id=data["requesterId"],
+                                         specialist_id=data["specialistId"], patient_id=data["patientId"],
+                                         reason=data["reason"], actor=request)
+        return Response({"data": ReferralDetailSerializer(referral).data}, status=status.HTTP_201_CREATED)
+
+
+class ReferralDetail(VideoView):
+    """GET /api/referrals/{referralId}: one of the clinic's referrals (404 REFERRAL_NOT_FOUND otherwise)."""
+
+    @extend_schema(operation_id="dashboard_referral_detail",
+                   responses={200: data_envelope("ReferralDetailResponse", ReferralDetailSerializer())})
+    def get(self, request, referral_id):
+        return Response({"data": ReferralDetailSerializer(video.referral_for(self.clinic, referral_id)).data})
 
 
 class DyteMeetingCreate(VideoView):

@@ -10,6 +10,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from django.test import Client
 from werkzeug import Response as WerkzeugResponse
 
+from clinics.models import AuditEvent
 from scheduling.tests.factories import PatientFactory, ProfessionalFactory
 from telephony.backends.video import VIDEO, LocalVideoBackend
 from telephony.models import Referral, VideoMeeting, VideoParticipant
@@ -305,3 +306,102 @@ def test_webhook_for_a_meeting_of_another_clinic_changes_nothing(api_client, cli
     assert response.status_code == 200
     referral.refresh_from_db()
     assert referral.requester_in_meeting is True
+
+
+# --- referrals: where a video consultation starts ----------------------------------------------------------------
+
+@pytest.fixture
+def people(clinic):
+    return {"requester": ProfessionalFactory(clinic=clinic), "specialist": ProfessionalFactory(clinic=clinic),
+            "patient": PatientFactory(clinic=clinic)}
+
+
+def referral_body(people, **changes):
+    return {"requesterId": str(people["requester"].id), "specialistId": str(people["specialist"].id),
+            "patientId": people["patient"].hash, "reason": "Dor torácica", **changes}
+
+
+def test_referral_to_meeting_to_participants_to_webhook_in_the_documents_order(client_for, api_client, clinic, people,
+                                                                               local_video):
+    """docs/api/video.md: a referral, its meeting titled with the referral id, both professionals let in and
+    recorded in the call, then the provider's webhook closes it for both."""
+    created = client_for.post("/api/referrals", referral_body(people), format="json")
+    assert created.status_code == 201, created.content
+    referral = created.json()["data"]
+    assert referral["status"] == "requested" and referral["meetingId"] is None
+    assert referral["requesterId"] == str(people["requester"].id)
+    assert referral["patientId"] == people["patient"].hash and referral["reason"] == "Dor torácica"
+
+    meeting = client_for.post("/api/dyte/meeting", {"titleMeet": referral["id"]}, format="json")
+    assert meeting.status_code == 201, meeting.content
+    meeting_id = meeting.json()["data"]["id"]
+    assert client_for.get(f"/api/referrals/{referral['id']}").json()["data"]["meetingId"] == meeting_id
+
+    for role, preset in (("requester", "group_call_host"), ("specialist", "group_call_participant")):
+        professional = people[role]
+        participant = client_for.post("/api/dyte/participants", {
+            "user": {"name": professional.name, "avatar": "", "id": str(professional.id)}, "idMeet": meeting_id,
+            "type_preset": preset}, format="json")
+        assert participant.status_code == 201, participant.content
+        assert participant.json()["data"]["token"]
+        joined = client_for.post(f"/attendance-service/referrals/{referral['id']}/meetings/{meeting_id}/user",
+                                 {"inMeeting": True, "userId": str(professional.id)}, format="json")
+        assert joined.status_code == 200, joined.content
+
+    in_call = client_for.get(f"/api/referrals/{referral['id']}").json()["data"]
+    assert (in_call["status"], in_call["requesterInMeeting"], in_call["specialistInMeeting"]) == (
+        "in_progress", True, True)
+
+    ended = api_client.post("/api/dyte/webhook", {
+        "event": "meeting.ended", "meeting": {"id": meeting_id, "title": referral["id"], "status": "ENDED"},
+        "reason": "ALL_PARTICIPANTS_LEFT"}, format="json")
+    assert ended.status_code == 200, ended.content
+
+    closed = client_for.get(f"/api/referrals/{referral['id']}").json()["data"]
+    assert (closed["requesterInMeeting"], closed["specialistInMeeting"]) == (False, False)
+    assert closed["meetingId"] == meeting_id
+    assert VideoMeeting.objects.for_clinic(clinic).get().status == "ENDED"
+    listed = client_for.get("/api/referrals").json()
+    assert listed["total"] == 1 and [item["id"] for item in listed["referrals"]] == [referral["id"]]
+
+
+def test_another_clinics_referral_is_404_and_absent_from_the_list(foreign_client, clinic, referral):
+    response = foreign_client.get(f"/api/referrals/{referral.id}")
+    assert response.status_code == 404
+    assert response.json()["code"] == "REFERRAL_NOT_FOUND"
+    assert foreign_client.get(f"/api/referrals/{uuid.uuid4()}").status_code == 404
+    assert foreign_client.get("/api/referrals/not-a-uuid").status_code == 404
+    listed = foreign_client.get("/api/referrals").json()
+    assert listed["total"] == 0 and listed["referrals"] == []
+
+
+def test_a_referral_cannot_name_another_clinics_professional_or_patient(foreign_client, clinic, other_clinic,
+                                                                        people):
+    """The other clinic posts with `clinic`'s people: each is refused by field, and nothing is stored."""
+    own = {"requester": ProfessionalFactory(clinic=other_clinic), "specialist": ProfessionalFactory(clinic=other_clinic),
+           "patient": PatientFactory(clinic=other_clinic)}
+    for field, value in (("requesterId", str(people["requester"].id)),
+                         ("specialistId", str(people["specialist"].id)),
+                         ("patientId", people["patient"].hash), ("patientId", str(people["patient"].id))):
+        response = foreign_client.post("/api/referrals", referral_body(own, **{field: value}), format="json")
+        assert response.status_code == 400, (field, response.content)
+        assert response.json()["code"] == "VALIDATION_ERROR" and field in response.json()["errors"]
+    assert not Referral.objects.exists()
+
+
+@pytest.mark.parametrize("changes", [
+    {"requesterId": None}, {"specialistId": ""}, {"patientId": []}, {"requesterId": "not-a-uuid"},
+    {"reason": "x" * 2001}, {"specialistId": "same"},
+])
+def test_bad_referral_bodies_are_400_and_store_nothing(client_for, people, changes):
+    if changes.get("specialistId") == "same":
+        changes = {"specialistId": str(people["requester"].id)}
+    response = client_for.post("/api/referrals", referral_body(people, **changes), format="json")
+    assert response.status_code == 400, response.content
+    assert response.json()["code"] == "VALIDATION_ERROR"
+    assert not Referral.objects.exists()
+
+
+def test_a_referral_is_audited(client_for, people):
+    referral = client_for.post("/api/referrals", referral_body(people), format="json").json()["data"]
+    assert AuditEvent.objects.filter(action="referral.create", object_id=referral["id"]).exists()
