@@ -105,3 +105,113 @@ def test_item_20_erasure_clears_every_personal_field(known_patient):
             erased.species, erased.external_id, erased.consents) == ("", "", "", "", None, "", "", "", {})
     assert (erased.phone_index, erased.name_index, erased.name_prefix_index, erased.identity_index) == (
         "", [], [], "")
+
+
+# --- items 6, 7 and 20: what leaves through the API ------------------------------------------------------------
+
+SUMMARY = "Zelinda pediu uma consulta de rotina"
+NOTES = "Alergia a penicilina"
+
+
+@pytest.fixture
+def on_record(clinic):
+    """A patient with an appointment (with notes) and a transcribed call from their phone."""
+    patient = PatientFactory(clinic=clinic, name=NAME, phone=PHONE, email=EMAIL, owner_name=OWNER,
+                             birth_date=dt.date(1961, 3, 14), external_id="EXT-7781")
+    appointment = AppointmentFactory(clinic=clinic, patient=patient, notes=NOTES)
+    call = CallFactory(clinic=clinic, phone_number=PHONE, summary=SUMMARY)
+    return {"patient": patient, "appointment": appointment, "call": call}
+
+
+def _routes(on_record):
+    """Every GET route whose answer carries personal data, with the id of the object it reads."""
+    call, appointment, patient = on_record["call"], on_record["appointment"], on_record["patient"]
+    return {
+        "/v1/calls": str(call.pk),
+        f"/v1/calls/{call.pk}": str(call.pk),
+        "/api/calls": str(call.pk),
+        "/api/analytics/conversations": str(call.pk),
+        f"/api/analytics/conversation/{call.conversation_id}": str(call.pk),
+        "/api/v1/transcriptions": str(call.pk),
+        "/v1/appointments": str(appointment.pk),
+        f"/v1/appointments/{appointment.pk}": str(appointment.pk),
+        "/api/v1/appointments": str(appointment.pk),
+        "/api/v1/contacts": patient.hash,
+        "/v1/patients": patient.hash,
+        f"/v1/patients/{patient.hash}": patient.hash,
+    }
+
+
+# The routes above, as the URL resolver names them (the walk below finds every route answering with personal data).
+PII_ROUTE_PATTERNS = {
+    "v1/calls", "v1/calls/<uuid:pk>", "v1/calls/<uuid:pk>/callback", "api/calls", "api/analytics/conversations",
+    "api/analytics/conversation/<str:conversation_id>", "api/v1/transcriptions", "v1/appointments",
+    "v1/appointments/<uuid:pk>", "api/v1/appointments", "api/v1/contacts", "v1/patients",
+    "v1/patients/<str:hash>",
+}
+
+
+def _walk(patterns, prefix=""):
+    from django.urls import URLResolver
+
+    for pattern in patterns:
+        if isinstance(pattern, URLResolver):
+            yield from _walk(pattern.url_patterns, prefix + str(pattern.pattern))
+        else:
+            yield prefix + str(pattern.pattern), pattern
+
+
+def test_item_07_every_route_that_answers_with_personal_data_is_listed():
+    from django.urls import get_resolver
+
+    from scheduling.api.privacy import PiiSerializerMixin
+
+    found = set()
+    for route, pattern in _walk(get_resolver().url_patterns):
+        view = getattr(pattern.callback, "view_class", None) or getattr(pattern.callback, "cls", None)
+        serializer = getattr(view, "serializer_class", None)
+        if isinstance(serializer, type) and issubclass(serializer, PiiSerializerMixin):
+            found.add(route)
+    assert found == PII_ROUTE_PATTERNS
+
+
+@pytest.mark.parametrize("role", ["viewer", "admin"])
+def test_item_07_every_read_of_personal_data_writes_one_audit_row_with_the_ids_read(clinic, on_record,
+                                                                                   jwt_client_for, role):
+    from clinics.models import AuditEvent
+
+    client = jwt_client_for(clinic, role=role)
+    for url, object_id in _routes(on_record).items():
+        before = set(AuditEvent.objects.values_list("pk", flat=True))
+        response = client.get(url, {"from": "2000-01-01T00:00:00Z", "to": "2100-01-01T00:00:00Z"}
+                              if "appointments" in url and url.count("/") <= 3 else {})
+        assert response.status_code == 200, (url, response.content[:300])
+        rows = AuditEvent.objects.exclude(pk__in=before)
+        assert rows.count() == 1, (url, list(rows.values_list("action", flat=True)))
+        row = rows.get()
+        assert object_id in [row.object_id, *row.extra.get("ids", []), *row.extra.get("hashes", [])], url
+        assert row.extra.get("masked") is (role == "viewer"), url
+
+
+def test_item_06_a_viewer_reads_no_personal_data_on_any_route(clinic, on_record, jwt_client_for):
+    viewer, admin = jwt_client_for(clinic, role="viewer"), jwt_client_for(clinic, role="admin")
+    secrets = [PHONE, PHONE.lstrip("+"), NAME, EMAIL, OWNER, SUMMARY, NOTES, "EXT-7781", "1961-03-14",
+               "Queria marcar uma consulta"]
+    seen_by_admin = set()
+    for url in _routes(on_record):
+        query = ({"from": "2000-01-01T00:00:00Z", "to": "2100-01-01T00:00:00Z"}
+                 if "appointments" in url and url.count("/") <= 3 else {})
+        body = viewer.get(url, query).content.decode()
+        assert [secret for secret in secrets if secret in body] == [], url
+        full = admin.get(url, query).content.decode()
+        seen_by_admin.update(secret for secret in secrets if secret in full)
+    assert {PHONE, NAME, EMAIL, SUMMARY, NOTES, "1961-03-14"} <= seen_by_admin
+
+
+def test_item_20_a_viewer_sees_no_birth_date_and_a_masked_owner(clinic, on_record, jwt_client_for):
+    viewer = jwt_client_for(clinic, role="viewer")
+
+    patient = viewer.get(f"/v1/patients/{on_record['patient'].hash}").json()
+
+    assert patient["birthDate"] is None and patient["externalId"] == ""
+    assert patient["ownerName"] == "E. V." and patient["masked"] is True
