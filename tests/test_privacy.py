@@ -215,3 +215,33 @@ def test_item_20_a_viewer_sees_no_birth_date_and_a_masked_owner(clinic, on_recor
 
     assert patient["birthDate"] is None and patient["externalId"] == ""
     assert patient["ownerName"] == "E. V." and patient["masked"] is True
+
+
+@pytest.mark.parametrize("role", ["viewer", "editor"])
+def test_item_06_the_notes_console_shows_a_viewer_no_content_and_refuses_audio_and_exports(client, clinic, role):
+    from django.core.files.base import ContentFile
+
+    from clinics.models import AuditEvent
+    from clinics.tests.factories import MembershipFactory
+
+    note = NoteFactory(clinic=clinic, name=NAME, transcript="Tosse seca há três dias", external_id="EXT-7781")
+    note.audio.save("consulta.wav", ContentFile(b"RIFF0000WAVE"), save=True)
+    NoteSectionFactory(note=note, content="Febre alta")
+    client.force_login(MembershipFactory(clinic=clinic, role=role).user)
+
+    listing = client.get("/console/notes/").content.decode()
+    page = client.get(f"/console/notes/{note.pk}/").content.decode()
+    audio = client.get(f"/console/notes/{note.pk}/audio/")
+    export = client.get(f"/console/notes/{note.pk}/export/?format=txt")
+
+    secrets = [NAME, "Tosse seca", "Febre alta", "EXT-7781"]
+    if role == "viewer":
+        assert [secret for secret in secrets if secret in listing + page] == []
+        assert "Z. Q. B." in page
+        assert (audio.status_code, export.status_code) == (403, 403)
+        assert not AuditEvent.objects.filter(object_id=str(note.pk)).exists()
+    else:
+        assert all(secret in page for secret in secrets) and NAME in listing
+        assert (audio.status_code, export.status_code) == (200, 200)
+        assert {"note.read", "note.audio", "note.export"} <= set(
+            AuditEvent.objects.filter(object_id=str(note.pk)).values_list("action", flat=True))
