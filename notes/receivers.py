@@ -12,5 +12,5 @@ def export_notes(sender, patient, data, **kwargs):
 
 
 @receiver(patient_erased, dispatch_uid="notes.patient_erased")
-def erase_notes(sender, patient, counts, **kwargs):
-    counts["consultation_notes"] = erase_for_patient(patient)
+def erase_notes(sender, patient, counts, former=None, **kwargs):
+    counts["consultation_notes"] = erase_for_patient(patient, name=(former or {}).get("name", ""))

@@ -18,12 +18,13 @@ from django.utils.translation import gettext as _
 
 from clinics import audit
 from clinics.bounded_json import json_problem
+from clinics.crypto import name_tokens
 from clinics.errors import InvalidInput, NotFound, PayloadTooLarge
 
 from . import structuring, stt
 from .audio import ACCEPTED_MIME_TYPES, HEAD_BYTES, describe_unknown, detect_audio_format
 from .errors import NoteCode
-from .models import Note, NoteSection
+from .models import Note, NoteSection, name_index_for
 
 logger = logging.getLogger(__name__)
 
@@ -346,31 +347,48 @@ def note_read_record(*, note: Note, actor, what: str) -> None:
     audit.record(actor, f"note.{what}", "note", note.pk, purpose="consultation note", clinic=note.clinic)
 
 
+def notes_of_patient(patient, name: str | None = None):
+    """The patient's consultation notes: those linked to them, and the unlinked notes of their clinic whose name is
+    the patient's (`name`, else the patient's current name), found through the name's blind index and confirmed
+    word for word on the decrypted name, so "Maria Silva Santos" is not taken for "Maria Silva"."""
+    name = patient.name if name is None else name
+    linked = list(Note.objects.for_clinic(patient.clinic_id).filter(patient_id=patient.pk))
+    tokens = name_tokens(name or "")
+    named = []
+    if tokens:
+        candidates = Note.objects.for_clinic(patient.clinic_id).filter(
+            patient__isnull=True, name_index__contains=name_index_for(name))
+        named = [note for note in candidates if sorted(name_tokens(note.name)) == sorted(tokens)]
+    return sorted(linked + named, key=lambda note: (note.created_at, str(note.pk)))
+
+
 def export_for_patient(patient) -> list[dict]:
-    """The patient's consultation notes for an RGPD export: fields, transcript and sections."""
-    notes = patient.consultation_notes.prefetch_related("sections").order_by("created_at")
+    """The patient's consultation notes (linked, or named after them) for an RGPD export: fields, transcript and
+    sections."""
     return [{
         "id": str(note.id), "name": note.name, "createdAt": note.created_at.isoformat(),
         "status": note.transcription_status, "externalId": note.external_id, "metadata": note.metadata,
         "transcript": note.transcript,
         "sections": [{"label": section.label, "title": section.title, "content": section.content}
-                     for section in sorted(note.sections.all(), key=lambda section: section.order)],
-    } for note in notes]
+                     for section in note.sections.order_by("order")],
+    } for note in notes_of_patient(patient)]
 
 
-def erase_for_patient(patient) -> int:
-    """RGPD erasure: the patient's consultation notes lose name, metadata, transcript, section contents and
-    audio; the rows stay (with their dates and status) so the clinic's records keep their shape. Idempotent."""
+def erase_for_patient(patient, name: str | None = None) -> int:
+    """RGPD erasure: the patient's consultation notes (linked, or named `name`, the name they had) lose name,
+    gender, metadata, transcript, section contents and audio; the rows stay (with their dates and status) so the clinic's
+    records keep their shape. Idempotent."""
     erased = 0
-    for note in patient.consultation_notes.all():
+    for note in notes_of_patient(patient, name):
         if note.audio:
             note.audio.delete(save=False)
         note.set_name("")
         note.metadata = []
         note.transcript = ""
         note.external_id = ""
-        note.save(update_fields=["name", "name_index", "name_prefix_index", "metadata", "transcript", "external_id", "audio",
-                                 "updated_at"])
+        note.gender = ""
+        note.save(update_fields=["name", "name_index", "name_prefix_index", "gender", "metadata", "transcript",
+                                 "external_id", "audio", "updated_at"])
         note.sections.update(content="")
         erased += 1
     return erased

@@ -23,6 +23,24 @@ from .uploads import AudioSizeLimitHandler, check_declared_length
 EDITORS = [Membership.Role.ADMIN, Membership.Role.EDITOR]
 
 
+def _reads_pii(request) -> bool:
+    """Whether the member may see a note's personal content: the rule of `scheduling.patients.can_read_pii` (a
+    role among admin and editor, with the read scope), which notes may not import (docs/architecture.md, Layers).
+    Viewers see a note's date and status, its name as initials, and neither its content nor its audio."""
+    return request.membership is not None and request.membership.role in EDITORS and request.auth.can("read")
+
+
+def _initials(name: str) -> str:
+    return " ".join(f"{word[0].upper()}." for word in (name or "").split())
+
+
+def _mask(notes, full: bool):
+    for note in notes:
+        note.shown_name = note.name if full else _initials(note.name)
+        note.shown_external_id = note.external_id if full else ""
+    return notes
+
+
 def _note_or_404(request, note_id):
     try:
         return selectors.note_with_sections(request.clinic, note_id)
@@ -37,6 +55,7 @@ def index(request):
     filterset = NoteFilterSet(request.GET or None, queryset=selectors.notes_of(clinic))
     notes = filterset.qs if filterset.is_bound and filterset.is_valid() else selectors.notes_of(clinic)
     page = Paginator(notes, 25).get_page(request.GET.get("page"))
+    _mask(page.object_list, _reads_pii(request))
     return render(request, "notes/index.html", {
         "page": page, "filterset": filterset, "form": NoteUploadForm(), "statuses": Note.Status.choices,
         "can_edit": request.membership.role in EDITORS})
@@ -96,11 +115,14 @@ def note_url(note):
 def detail(request, note_id):
     """One note: status (polled while processing), transcript beside its editable sections, exports."""
     note = _note_or_404(request, note_id)
-    services.note_read_record(note=note, actor=request, what="read")
+    full = _reads_pii(request)
+    _mask([note], full)
+    if full:
+        services.note_read_record(note=note, actor=request, what="read")
     sections = [(section, SectionForm(initial={"title": section.title, "content": section.content},
-                                      prefix=str(section.id))) for section in note.sections.all()]
+                                      prefix=str(section.id))) for section in note.sections.all()] if full else []
     return render(request, "notes/detail.html", {
-        "note": note, "sections": sections, "can_edit": request.membership.role in EDITORS,
+        "note": note, "sections": sections, "can_edit": request.membership.role in EDITORS, "full": full,
         "processing": note.transcription_status in (Note.Status.PENDING, Note.Status.PROCESSING)})
 
 
@@ -146,7 +168,7 @@ def retry(request, note_id):
 
 
 @require_GET
-@console_page
+@console_page(roles=EDITORS)
 def export_note(request, note_id):
     note = _note_or_404(request, note_id)
     chosen = request.GET.get("format", "rtf")
@@ -162,9 +184,10 @@ def export_note(request, note_id):
 
 
 @require_GET
-@console_page
+@console_page(roles=EDITORS)
 def audio(request, note_id):
-    """The recording, streamed to a member of the clinic (storage URLs are never handed out)."""
+    """The recording, streamed to a member of the clinic who may hear personal data (storage URLs are never
+    handed out); 403 to a viewer."""
     note = get_object_or_404(Note.objects.for_clinic(request.clinic), pk=note_id)
     if not note.audio:
         raise Http404

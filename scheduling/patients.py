@@ -169,11 +169,16 @@ def erase_patient(patient: Patient, source=None, purpose: str = "right to erasur
     """Destroy the patient's personal data; keep the row, its appointments (anonymised) and the audit log.
 
     Name, phone, e-mail, birth date, gender, species, external id and consents are cleared, the blind indexes
-    emptied and appointment notes wiped; every app holding more (messages, calls, engagement, consultation
-    notes) wipes its part through the `patient_erased` signal, in this transaction. Idempotent.
+    emptied and appointment notes wiped; every app holding more (messages, calls, webhook deliveries, engagement,
+    consultation notes, also those linked only by the patient's name) wipes its part through the `patient_erased`
+    signal, in this transaction, given the patient's `former` name, phone and e-mail to look for. Idempotent.
     """
     patient = Patient.objects.select_for_update().get(pk=patient.pk)
     phone_index = patient.phone_index
+    # What the patient was called and reached at, for receivers that must find copies held outside the patient's
+    # row (a note named after them, a webhook payload, WhatsApp template variables). Never stored.
+    former = {"name": patient.name, "phone": patient.phone, "email": patient.email,
+              "owner_name": patient.owner_name}
     patient.name = patient.phone = patient.email = patient.owner_name = ""
     patient.birth_date = None
     patient.gender = patient.species = patient.external_id = ""
@@ -183,6 +188,7 @@ def erase_patient(patient: Patient, source=None, purpose: str = "right to erasur
     patient.save()
     patient.appointments.update(notes="")
     counts = {}
-    signals.patient_erased.send(sender=Patient, patient=patient, phone_index=phone_index, counts=counts)
+    signals.patient_erased.send(sender=Patient, patient=patient, phone_index=phone_index, counts=counts,
+                                former=former)
     _audit(source, "patient.erased", patient, purpose, **counts)
     return patient

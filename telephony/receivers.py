@@ -1,5 +1,5 @@
 """Telephony's part of what scheduling announces (`scheduling/signals.py`): the RGPD export and erasure of the
-messages and calls exchanged with a patient's phone, and the SMS confirming an online booking."""
+messages and calls exchanged with a patient's phone (and the webhook payloads naming them), and the SMS confirming an online booking."""
 import logging
 
 from django.db import transaction
@@ -49,8 +49,8 @@ def export_messages_and_calls(sender, patient, data, **kwargs):
 
 
 @receiver(patient_erased, dispatch_uid="telephony.patient_erased")
-def erase_messages_and_calls(sender, patient, phone_index, counts, **kwargs):
-    counts.update(contact_erase(clinic=patient.clinic_id, phone_index_value=phone_index))
+def erase_messages_and_calls(sender, patient, phone_index, counts, former=None, **kwargs):
+    counts.update(contact_erase(clinic=patient.clinic_id, phone_index_value=phone_index, former=former))
 
 
 def _calls_of(patient):

@@ -15,7 +15,8 @@ from datetime import timezone as dt_timezone
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Q, TextField
+from django.db.models.functions import Cast
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -29,7 +30,7 @@ from scheduling import services as scheduling_services
 from . import outbound_webhooks
 from .exceptions import (CallNotFound, EmptyMessage, MessageDeliveryFailed, MissingConversationId, NoPhoneNumber,
                          ProviderError, RecordingNotFound, ScheduledInPast)
-from .models import Call, Message, MessagingNumber, phone_index
+from .models import Call, Message, MessagingNumber, WebhookDelivery, phone_index
 from .recordings import recording_link
 from .signals import message_received
 
@@ -88,24 +89,50 @@ def _clean_tags(tags) -> list[str]:
     return cleaned
 
 
-def contact_erase(*, clinic, phone_index_value: str) -> dict:
-    """Right to erasure: wipe the bodies, numbers and transcripts of the clinic's messages and calls with this
-    phone (its blind index); another clinic's rows with the same phone stay as they are. Rows stay, so counts and
-    statuses still add up. Returns how many messages and calls were wiped."""
-    if not phone_index_value:
-        return {"messages": 0, "calls": 0}
+def contact_erase(*, clinic, phone_index_value: str, former=None) -> dict:
+    """Right to erasure: wipe the bodies, numbers, template variables and transcripts of the clinic's messages and
+    calls with this phone (its blind index), and every value naming or reaching the patient in the clinic's
+    outgoing webhook payloads (`former`: the name, phone, e-mail and owner name the patient had); another clinic's
+    rows stay as they are. Rows stay, so counts and statuses still add up. Returns how many rows were wiped."""
+    # A phone is looked for without its "+", as payloads may carry it either way.
+    needles = [value.lstrip("+") for value in (former or {}).values() if value and len(value.lstrip("+")) >= 3]
+    counts = {"messages": 0, "calls": 0, "webhook_deliveries": 0}
     with transaction.atomic():
-        messages = (Message.objects.for_clinic(clinic)
-                    .filter(Q(to_phone_index=phone_index_value) | Q(from_phone_index=phone_index_value))
-                    .update(body=ERASED, to_phone="", from_phone="", to_phone_index="", from_phone_index=""))
-        erased_calls = Call.objects.for_clinic(clinic).filter(phone_index=phone_index_value)
-        recordings = [path for path in erased_calls.values_list("recording_path", flat=True) if path]
-        calls = erased_calls.update(
-            phone_number="", phone_index="", summary="", transcript=[], tool_calls=[], webhook_payload={},
-            recording_path="")
-        # The audio is the patient's voice: it goes with the rest, once the erasure is committed.
-        transaction.on_commit(lambda: [default_storage.delete(path) for path in recordings])
-    return {"messages": messages, "calls": calls}
+        if phone_index_value:
+            counts["messages"] = (
+                Message.objects.for_clinic(clinic)
+                .filter(Q(to_phone_index=phone_index_value) | Q(from_phone_index=phone_index_value))
+                .update(body=ERASED, to_phone="", from_phone="", to_phone_index="", from_phone_index="",
+                        content_variables={}))
+            erased_calls = Call.objects.for_clinic(clinic).filter(phone_index=phone_index_value)
+            recordings = [path for path in erased_calls.values_list("recording_path", flat=True) if path]
+            counts["calls"] = erased_calls.update(
+                phone_number="", phone_index="", summary="", transcript=[], tool_calls=[], webhook_payload={},
+                recording_path="")
+            # The audio is the patient's voice: it goes with the rest, once the erasure is committed.
+            transaction.on_commit(lambda: [default_storage.delete(path) for path in recordings])
+        if needles:
+            mentions = Q()
+            for needle in needles:
+                mentions |= Q(payload_text__icontains=needle)
+            deliveries = (WebhookDelivery.objects.for_clinic(clinic)
+                          .annotate(payload_text=Cast("payload", TextField())).filter(mentions))
+            for delivery in deliveries:
+                delivery.payload = _scrubbed(delivery.payload, needles)
+                delivery.save(update_fields=["payload"])
+                counts["webhook_deliveries"] += 1
+    return counts
+
+
+def _scrubbed(value, needles):
+    """`value` (JSON) with every string that contains one of `needles` replaced by ERASED."""
+    if isinstance(value, dict):
+        return {key: _scrubbed(item, needles) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_scrubbed(item, needles) for item in value]
+    if isinstance(value, str) and any(needle.casefold() in value.casefold() for needle in needles):
+        return ERASED
+    return value
 
 
 # --- outbound messages ----------------------------------------------------------------------------------------

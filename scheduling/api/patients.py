@@ -12,6 +12,8 @@ from scheduling import patients, services
 from scheduling.filters import PatientFilter
 from scheduling.models import LIMITS, Patient
 
+from .privacy import PiiReadMixin, PiiSerializerMixin
+
 SEARCH_PARAMETER = OpenApiParameter("search", str, required=False,
                                     description="Name words or their beginnings (all must match: \"Mar Sil\" "
                                                 "finds Maria da Silva) or a full phone number")
@@ -20,8 +22,13 @@ PURPOSE_PARAMETER = OpenApiParameter("purpose", str, required=False,
                                                  "also the X-Purpose header")
 
 
-class PatientSerializer(serializers.ModelSerializer):
-    """The documented Patient: decrypted for callers allowed to read PII, masked otherwise."""
+class PatientSerializer(PiiSerializerMixin, serializers.ModelSerializer):
+    """The documented Patient: decrypted for callers allowed to read PII, masked otherwise (the birth date and
+    external id then hidden)."""
+
+    pii_fields = {"name": "name", "phone": "phone", "email": "email", "birthDate": "none", "externalId": "blank",
+                  "ownerName": "name"}
+    pii_id = "hash"
 
     birthDate = serializers.DateField(source="birth_date", allow_null=True)
     externalId = serializers.CharField(source="external_id")
@@ -40,13 +47,6 @@ class PatientSerializer(serializers.ModelSerializer):
     def get_masked(self, patient) -> bool:
         return not self._full()
 
-    def to_representation(self, patient):
-        data = super().to_representation(patient)
-        if not self._full():
-            data.update(name=patients.mask_name(patient.name), phone=patients.mask_phone(patient.phone),
-                        email=patients.mask_email(patient.email), birthDate=None, externalId="",
-                        ownerName=patients.mask_name(patient.owner_name))
-        return data
 
 
 class PatientQuerysetMixin(ClinicScopedMixin):
@@ -119,23 +119,16 @@ class ContactCreateSerializer(serializers.Serializer):
 
 
 @extend_schema(parameters=[SEARCH_PARAMETER])
-class ContactVoiceListCreate(VOICE.view, PatientQuerysetMixin, generics.ListCreateAPIView):
+class ContactVoiceListCreate(VOICE.view, PiiReadMixin, PatientQuerysetMixin, generics.ListCreateAPIView):
     """GET /api/v1/contacts lists contacts (search, page/per_page); POST adds one, deduplicated by phone and
     name: the same phone and (normalised) name answers 200 with the existing contact, anyone else 201 — a new
     contact, who may share the phone (docs/api/voice.md, Contacts)."""
 
     serializer_class = ContactSerializer
+    pii_object = "contact"
 
     def get_queryset(self):
         return super().get_queryset().order_by("-created_at", "-id")
-
-    def list(self, request, *args, **kwargs):
-        response = super().list(request, *args, **kwargs)
-        items = response.data.get("data") or []
-        if items:
-            patients._audit(request, "contact.list", None, patients.purpose_of(request),
-                            hashes=[item["id"] for item in items], masked=not patients.can_read_pii(request.auth))
-        return response
 
     @extend_schema(request=ContactCreateSerializer, responses={200: ContactSerializer, 201: ContactSerializer})
     def post(self, request, *args, **kwargs):

@@ -11,6 +11,8 @@ from clinics.errors import DomainError
 from scheduling import selectors, services
 from scheduling.models import LIMITS, Appointment, AvailabilityException, Professional, Service
 
+from .privacy import PiiSerializerMixin
+
 
 class ClinicDateTimeField(serializers.DateTimeField):
     """ISO 8601 with the clinic's UTC offset on output; an offset is required on input."""
@@ -113,8 +115,11 @@ class PatientInputSerializer(serializers.Serializer):
     email = serializers.EmailField(required=False, allow_blank=True, max_length=LIMITS["email"])
 
 
-class AppointmentSerializer(serializers.ModelSerializer):
-    """`patientId` is the patient's public identifier (`hash`, as in /v1/patients/:hash)."""
+class AppointmentSerializer(PiiSerializerMixin, serializers.ModelSerializer):
+    """`patientId` is the patient's public identifier (`hash`, as in /v1/patients/:hash); the notes are personal
+    data, blank for callers who may not read it."""
+
+    pii_fields = {"notes": "blank"}
 
     patientId = serializers.CharField(source="patient.hash", read_only=True)
     professionalId = serializers.UUIDField(source="professional_id", read_only=True)

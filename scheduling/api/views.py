@@ -13,6 +13,8 @@ from scheduling import selectors, services
 from scheduling.filters import AppointmentFilter, InstantFilter, ProfessionalFilter, ServiceFilter
 from scheduling.models import Appointment, AvailabilityException, Professional, Service
 
+from .privacy import PiiReadMixin
+
 from .serializers import (
     AppointmentCreateSerializer, AppointmentSerializer, AppointmentUpdateSerializer, ExceptionSerializer,
     ProfessionalSerializer, ScheduleSerializer, ServiceSerializer,
@@ -108,13 +110,14 @@ def _instant(value: str, name: str, clinic, end=False):
 
 
 @extend_schema_view(post=extend_schema(request=AppointmentCreateSerializer, responses={201: AppointmentSerializer}))
-class AppointmentListView(ClinicContextMixin, generics.ListCreateAPIView):
+class AppointmentListView(PiiReadMixin, ClinicContextMixin, generics.ListCreateAPIView):
     """Appointments (filters `from`, `to`, `professionalId`, `status`); POST books one with `patientId` or a
     `patient: {name, phone, email}` (reused only when phone and name both match, else a new patient), in one
     transaction (docs/api/clinic-v1.md, Appointments)."""
 
     queryset = Appointment.objects.select_related("patient")
     serializer_class = AppointmentSerializer
+    pii_object = "appointment"
     filterset_class = AppointmentFilter
     cursor_fields = (("startsAt", "starts_at"), ("id", "id"))
 
@@ -140,12 +143,13 @@ def caller_source(request):
 
 @extend_schema_view(patch=extend_schema(request=AppointmentUpdateSerializer, responses=AppointmentSerializer),
                     delete=extend_schema(responses=AppointmentSerializer))
-class AppointmentDetailView(ClinicContextMixin, generics.RetrieveUpdateDestroyAPIView):
+class AppointmentDetailView(PiiReadMixin, ClinicContextMixin, generics.RetrieveUpdateDestroyAPIView):
     """PATCH changes `status`, `notes`, and reschedules with `startsAt` (optionally `professionalId`), all or
     nothing; DELETE cancels (the row stays) and returns the cancelled appointment."""
 
     queryset = Appointment.objects.select_related("patient", "service", "professional", "clinic")
     serializer_class = AppointmentSerializer
+    pii_object = "appointment"
     http_method_names = ["get", "patch", "delete", "options"]
 
     def update(self, request, *args, **kwargs):

@@ -1,8 +1,11 @@
-"""Shapes of calls and messages on each surface: camelCase on /v1, snake_case on the dashboard."""
+"""Shapes of calls and messages on each surface: camelCase on /v1, snake_case on the dashboard. The caller's
+number, the summary and the transcript are personal data: masked for callers who may not read it
+(`scheduling.api.privacy`)."""
 from zoneinfo import ZoneInfo
 
 from rest_framework import serializers
 
+from scheduling.api.privacy import PiiSerializerMixin
 from telephony.models import Call
 
 
@@ -17,7 +20,9 @@ class ClinicDateTimeField(serializers.DateTimeField):
         return (value.astimezone(zone) if zone else value).isoformat()
 
 
-class CallV1Serializer(serializers.ModelSerializer):
+class CallV1Serializer(PiiSerializerMixin, serializers.ModelSerializer):
+    pii_fields = {"phoneNumber": "phone", "summary": "blank"}
+
     phoneNumber = serializers.CharField(source="phone_number")
     scheduledAt = ClinicDateTimeField(source="scheduled_at")
     startedAt = ClinicDateTimeField(source="started_at")
@@ -44,13 +49,16 @@ class CallV1Serializer(serializers.ModelSerializer):
 
 class CallDetailV1Serializer(CallV1Serializer):
     toolCalls = serializers.JSONField(source="tool_calls")
+    pii_fields = {**CallV1Serializer.pii_fields, "transcript": "blank", "toolCalls": "blank"}
 
     class Meta(CallV1Serializer.Meta):
         fields = CallV1Serializer.Meta.fields + ["transcript", "toolCalls"]
         read_only_fields = fields
 
 
-class CallDashboardSerializer(serializers.ModelSerializer):
+class CallDashboardSerializer(PiiSerializerMixin, serializers.ModelSerializer):
+    pii_fields = {"phone_number": "phone"}
+
     class Meta:
         model = Call
         fields = ["id", "phone_number", "status", "direction", "scheduled_at", "started_at", "ended_at",
@@ -63,7 +71,9 @@ class CallCreateSerializer(serializers.Serializer):
     scheduled_at = serializers.DateTimeField(required=False, allow_null=True)
 
 
-class ConversationSerializer(serializers.ModelSerializer):
+class ConversationSerializer(PiiSerializerMixin, serializers.ModelSerializer):
+    pii_fields = {"summary": "blank"}
+
     class Meta:
         model = Call
         fields = ["id", "conversation_id", "duration_secs", "call_successful", "summary", "title", "sentiment",
@@ -71,7 +81,9 @@ class ConversationSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class ConversationDetailSerializer(serializers.ModelSerializer):
+class ConversationDetailSerializer(PiiSerializerMixin, serializers.ModelSerializer):
+    pii_fields = {"end_user_id": "phone", "summary": "blank", "transcript": "blank", "webhook_payload": "blank"}
+
     end_user_id = serializers.CharField(source="phone_number")
 
     class Meta:

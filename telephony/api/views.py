@@ -10,6 +10,7 @@ from rest_framework.views import APIView
 
 from config.surfaces.tenancy import ClinicScopedMixin
 from config.surfaces import DASHBOARD, V1
+from scheduling.api.privacy import PiiReadMixin
 from telephony import selectors, services
 from telephony.models import Call
 
@@ -27,7 +28,8 @@ def _choice_param(request, name, choices):
     return value
 
 
-class CallQuerysetMixin(ClinicScopedMixin):
+class CallQuerysetMixin(PiiReadMixin, ClinicScopedMixin):
+    pii_object = "call"
     queryset = Call.objects.all()
 
     def get_queryset(self):
@@ -113,22 +115,24 @@ class CallDashboardListCreate(DASHBOARD.view, CallQuerysetMixin, generics.ListCr
         return Response(body, status=status.HTTP_201_CREATED)
 
 
-class ConversationList(DASHBOARD.view, ClinicScopedMixin, generics.ListAPIView):
+class ConversationList(DASHBOARD.view, PiiReadMixin, ClinicScopedMixin, generics.ListAPIView):
     """GET /api/analytics/conversations: the voice agent's conversations, page/per_page."""
 
     queryset = Call.objects.all()
     serializer_class = serializers.ConversationSerializer
+    pii_object = "call"
     results_key = "conversations"
 
     def get_queryset(self):
         return selectors.conversations_for(self.clinic)
 
 
-class ConversationDetail(DASHBOARD.view, ClinicScopedMixin, generics.RetrieveAPIView):
+class ConversationDetail(DASHBOARD.view, PiiReadMixin, ClinicScopedMixin, generics.RetrieveAPIView):
     """GET /api/analytics/conversation/{conversation_id}."""
 
     queryset = Call.objects.all()
     serializer_class = serializers.ConversationDetailSerializer
+    pii_object = "call"
     lookup_field = "conversation_id"
 
 

@@ -25,6 +25,7 @@ from clinics.errors import DomainError
 from config.surfaces import VOICE
 from config.surfaces.errors import status_for
 from config.surfaces.tenancy import ClinicScopedMixin
+from scheduling.api.privacy import PiiReadMixin, PiiSerializerMixin
 from telephony import agents, outbound_webhooks, selectors, services
 from telephony.backends.voice import ElevenLabsVoiceBackend
 from telephony.exceptions import AgentNotFound, InvalidSignature, WebhookSecretMissing
@@ -106,7 +107,9 @@ class WhatsAppSentSerializer(serializers.Serializer):
     channel = serializers.CharField()
 
 
-class TranscriptionSerializer(serializers.ModelSerializer):
+class TranscriptionSerializer(PiiSerializerMixin, serializers.ModelSerializer):
+    pii_fields = {"phoneNumber": "phone", "summary": "blank", "transcript": "blank"}
+
     callId = serializers.UUIDField(source="id")
     conversationId = serializers.CharField(source="conversation_id")
     agentId = serializers.CharField(source="agent_id")
@@ -189,11 +192,12 @@ class WhatsAppTemplateSend(VOICE.view, ClinicScopedMixin, APIView):
         return response
 
 
-class TranscriptionList(VOICE.view, ClinicScopedMixin, generics.ListAPIView):
+class TranscriptionList(VOICE.view, PiiReadMixin, ClinicScopedMixin, generics.ListAPIView):
     """GET /api/v1/transcriptions: the clinic's calls that have a transcript, newest first (page/per_page)."""
 
     queryset = Call.objects.all()
     serializer_class = TranscriptionSerializer
+    pii_object = "transcription"
 
     def get_queryset(self):
         return selectors.transcriptions_for(self.clinic)

@@ -248,7 +248,7 @@ def test_erasing_a_contact_wipes_their_messages_and_calls_only(clinic, other_cli
 
     wiped = contact_erase(clinic=clinic, phone_index_value=phone_index("+351912345678"))
 
-    assert wiped == {"messages": 2, "calls": 1}
+    assert wiped == {"messages": 2, "calls": 1, "webhook_deliveries": 0}
     for message in (theirs, reply):
         message.refresh_from_db()
         assert message.body == "[erased]" and message.to_phone == "" and message.from_phone == ""

@@ -41,7 +41,8 @@ def test_contact_erase_counts_only_this_clinics_rows(clinic, other_clinic):
     CallFactory(clinic=other_clinic, phone_number=PHONE)
     MessageFactory(clinic=other_clinic, to_phone=PHONE)
 
-    assert services.contact_erase(clinic=clinic, phone_index_value=phone_index(PHONE)) == {"messages": 0, "calls": 1}
+    assert services.contact_erase(clinic=clinic, phone_index_value=phone_index(PHONE)) == {
+        "messages": 0, "calls": 1, "webhook_deliveries": 0}
     assert Call.objects.for_clinic(other_clinic).get().phone_number == PHONE
 
 

@@ -1,0 +1,247 @@
+"""Privacy of patients' personal data across apps (issue 12): erasure that leaves nothing readable behind, the
+viewer's masking on every route that returns personal data, and one audit row per response that reads it."""
+import datetime as dt
+
+import pytest
+from django.db import connection
+
+from campaigns.models import Campaign, CampaignRecipient
+from campaigns.tests.factories import AppointmentFactory, TaskFactory
+from campaigns.tests.factories import EngagementPatientFactory as PatientFactory
+from notes.models import Note
+from notes.tests.factories import NoteFactory, NoteSectionFactory
+from scheduling import patients
+from scheduling.models import Patient
+from telephony import outbound_webhooks, services as telephony_services
+from telephony.models import Message, WebhookDelivery, WebhookEndpoint
+from telephony.tests.factories import CallFactory
+
+pytestmark = pytest.mark.django_db
+
+NAME = "Zelinda Quaresma Brito"
+OWNER = "Ermelinda Vasconcelos"
+PHONE = "+351913579246"
+EMAIL = "zelinda.quaresma@example.pt"
+
+
+@pytest.fixture
+def known_patient(clinic):
+    """A patient with every personal field set, and rows about them in every app."""
+    patient = PatientFactory(clinic=clinic, name=NAME, phone=PHONE, email=EMAIL, owner_name=OWNER,
+                             birth_date=dt.date(1961, 3, 14), gender="female", species="felis catus",
+                             consents={"sms": True}, external_id="EXT-7781")
+    AppointmentFactory(clinic=clinic, patient=patient, notes=f"{NAME} tem enxaquecas")
+    CallFactory(clinic=clinic, phone_number=PHONE, summary=f"{NAME} pediu uma consulta",
+                webhook_payload={"caller": PHONE, "name": NAME})
+    telephony_services.message_queue(clinic=clinic, to=PHONE, body=f"Olá {NAME}")
+    telephony_services.message_queue(clinic=clinic, to=PHONE, body=f"Olá {NAME}", channel=Message.Channel.WHATSAPP,
+                                     content_sid="HX0123456789abcdef0123456789abcdef",
+                                     content_variables={"1": NAME, "2": EMAIL})
+    endpoint = WebhookEndpoint.objects.create(clinic=clinic, url="https://hooks.example.test/in", secret="s3cret",
+                                              events=outbound_webhooks.EVENTS)
+    WebhookDelivery.objects.create(endpoint=endpoint, event=outbound_webhooks.EVENTS[0], event_id="evt-1",
+                                   payload={"id": "evt-1", "data": {"participant": {"number": PHONE, "name": NAME},
+                                                                    "email": EMAIL, "owner": OWNER,
+                                                                    "digits": PHONE.lstrip("+")}})
+    NoteSectionFactory(note=NoteFactory(clinic=clinic, patient=patient, name=NAME), content="Tosse")
+    NoteSectionFactory(note=NoteFactory(clinic=clinic, patient=None, name=NAME, transcript="Named only"),
+                       content="Febre")
+    campaign = Campaign.objects.create(clinic=clinic, name="Vacinas", message="Olá {name}")
+    CampaignRecipient.objects.create(clinic=clinic, campaign=campaign, patient=patient)
+    TaskFactory(clinic=clinic, patient=patient, title=f"Ligar a {NAME}", description=f"{EMAIL}")
+    return patient
+
+
+def _plaintext_hits(needles):
+    """(table, column, needle) for every text, varchar or JSON column of the database holding a needle."""
+    hits = []
+    with connection.cursor() as cursor:
+        cursor.execute("""SELECT table_name, column_name FROM information_schema.columns
+                          WHERE table_schema = current_schema()
+                            AND data_type IN ('text', 'character varying', 'json', 'jsonb', 'ARRAY')""")
+        for table, column in cursor.fetchall():
+            for needle in needles:
+                cursor.execute(f'SELECT count(*) FROM "{table}" WHERE "{column}"::text LIKE %s',
+                               [f"%{needle}%"])
+                if cursor.fetchone()[0]:
+                    hits.append((table, column, needle))
+    return hits
+
+
+def test_item_05_export_holds_the_note_linked_only_by_name(known_patient):
+    data = patients.export_patient(known_patient)
+
+    assert sorted(note["transcript"] for note in data["consultationNotes"]) == [
+        "Named only", "The patient complains of a cough."]
+
+
+def test_item_05_a_note_of_someone_else_with_a_longer_name_is_neither_exported_nor_erased(known_patient):
+    other = NoteFactory(clinic=known_patient.clinic, patient=None, name=f"{NAME} Santos", transcript="Other")
+
+    assert "Other" not in [note["transcript"] for note in patients.export_patient(known_patient)["consultationNotes"]]
+    patients.erase_patient(known_patient)
+    other.refresh_from_db()
+    assert (other.name, other.transcript) == (f"{NAME} Santos", "Other")
+
+
+def test_item_05_erasure_leaves_no_plaintext_pii_in_any_column(known_patient):
+    assert _plaintext_hits([NAME, PHONE]), "the scan must see what the fixture stored in clear"
+
+    patients.erase_patient(known_patient)
+
+    fragments = [NAME, *NAME.split(), OWNER, *OWNER.split(), PHONE, PHONE.lstrip("+"), PHONE[4:], EMAIL,
+                 EMAIL.split("@")[0], "EXT-7781", "felis catus"]
+    assert _plaintext_hits(fragments) == []
+    named_note = Note.objects.get(transcript="", sections__content="", patient__isnull=True)
+    assert named_note.name == "" and named_note.metadata == []
+    assert not Message.objects.for_clinic(known_patient.clinic).exclude(content_variables={}).exists()
+
+
+def test_item_20_erasure_clears_every_personal_field(known_patient):
+    patients.erase_patient(known_patient)
+
+    erased = Patient.objects.get(pk=known_patient.pk)
+    assert (erased.name, erased.phone, erased.email, erased.owner_name, erased.birth_date, erased.gender,
+            erased.species, erased.external_id, erased.consents) == ("", "", "", "", None, "", "", "", {})
+    assert (erased.phone_index, erased.name_index, erased.name_prefix_index, erased.identity_index) == (
+        "", [], [], "")
+
+
+# --- items 6, 7 and 20: what leaves through the API ------------------------------------------------------------
+
+SUMMARY = "Zelinda pediu uma consulta de rotina"
+NOTES = "Alergia a penicilina"
+
+
+@pytest.fixture
+def on_record(clinic):
+    """A patient with an appointment (with notes) and a transcribed call from their phone."""
+    patient = PatientFactory(clinic=clinic, name=NAME, phone=PHONE, email=EMAIL, owner_name=OWNER,
+                             birth_date=dt.date(1961, 3, 14), external_id="EXT-7781")
+    appointment = AppointmentFactory(clinic=clinic, patient=patient, notes=NOTES)
+    call = CallFactory(clinic=clinic, phone_number=PHONE, summary=SUMMARY)
+    return {"patient": patient, "appointment": appointment, "call": call}
+
+
+def _routes(on_record):
+    """Every GET route whose answer carries personal data, with the id of the object it reads."""
+    call, appointment, patient = on_record["call"], on_record["appointment"], on_record["patient"]
+    return {
+        "/v1/calls": str(call.pk),
+        f"/v1/calls/{call.pk}": str(call.pk),
+        "/api/calls": str(call.pk),
+        "/api/analytics/conversations": str(call.pk),
+        f"/api/analytics/conversation/{call.conversation_id}": str(call.pk),
+        "/api/v1/transcriptions": str(call.pk),
+        "/v1/appointments": str(appointment.pk),
+        f"/v1/appointments/{appointment.pk}": str(appointment.pk),
+        "/api/v1/appointments": str(appointment.pk),
+        "/api/v1/contacts": patient.hash,
+        "/v1/patients": patient.hash,
+        f"/v1/patients/{patient.hash}": patient.hash,
+    }
+
+
+# The routes above, as the URL resolver names them (the walk below finds every route answering with personal data).
+PII_ROUTE_PATTERNS = {
+    "v1/calls", "v1/calls/<uuid:pk>", "v1/calls/<uuid:pk>/callback", "api/calls", "api/analytics/conversations",
+    "api/analytics/conversation/<str:conversation_id>", "api/v1/transcriptions", "v1/appointments",
+    "v1/appointments/<uuid:pk>", "api/v1/appointments", "api/v1/contacts", "v1/patients",
+    "v1/patients/<str:hash>",
+}
+
+
+def _walk(patterns, prefix=""):
+    from django.urls import URLResolver
+
+    for pattern in patterns:
+        if isinstance(pattern, URLResolver):
+            yield from _walk(pattern.url_patterns, prefix + str(pattern.pattern))
+        else:
+            yield prefix + str(pattern.pattern), pattern
+
+
+def test_item_07_every_route_that_answers_with_personal_data_is_listed():
+    from django.urls import get_resolver
+
+    from scheduling.api.privacy import PiiSerializerMixin
+
+    found = set()
+    for route, pattern in _walk(get_resolver().url_patterns):
+        view = getattr(pattern.callback, "view_class", None) or getattr(pattern.callback, "cls", None)
+        serializer = getattr(view, "serializer_class", None)
+        if isinstance(serializer, type) and issubclass(serializer, PiiSerializerMixin):
+            found.add(route)
+    assert found == PII_ROUTE_PATTERNS
+
+
+@pytest.mark.parametrize("role", ["viewer", "admin"])
+def test_item_07_every_read_of_personal_data_writes_one_audit_row_with_the_ids_read(clinic, on_record,
+                                                                                   jwt_client_for, role):
+    from clinics.models import AuditEvent
+
+    client = jwt_client_for(clinic, role=role)
+    for url, object_id in _routes(on_record).items():
+        before = set(AuditEvent.objects.values_list("pk", flat=True))
+        response = client.get(url, {"from": "2000-01-01T00:00:00Z", "to": "2100-01-01T00:00:00Z"}
+                              if "appointments" in url and url.count("/") <= 3 else {})
+        assert response.status_code == 200, (url, response.content[:300])
+        rows = AuditEvent.objects.exclude(pk__in=before)
+        assert rows.count() == 1, (url, list(rows.values_list("action", flat=True)))
+        row = rows.get()
+        assert object_id in [row.object_id, *row.extra.get("ids", []), *row.extra.get("hashes", [])], url
+        assert row.extra.get("masked") is (role == "viewer"), url
+
+
+def test_item_06_a_viewer_reads_no_personal_data_on_any_route(clinic, on_record, jwt_client_for):
+    viewer, admin = jwt_client_for(clinic, role="viewer"), jwt_client_for(clinic, role="admin")
+    secrets = [PHONE, PHONE.lstrip("+"), NAME, EMAIL, OWNER, SUMMARY, NOTES, "EXT-7781", "1961-03-14",
+               "Queria marcar uma consulta"]
+    seen_by_admin = set()
+    for url in _routes(on_record):
+        query = ({"from": "2000-01-01T00:00:00Z", "to": "2100-01-01T00:00:00Z"}
+                 if "appointments" in url and url.count("/") <= 3 else {})
+        body = viewer.get(url, query).content.decode()
+        assert [secret for secret in secrets if secret in body] == [], url
+        full = admin.get(url, query).content.decode()
+        seen_by_admin.update(secret for secret in secrets if secret in full)
+    assert {PHONE, NAME, EMAIL, SUMMARY, NOTES, "1961-03-14"} <= seen_by_admin
+
+
+def test_item_20_a_viewer_sees_no_birth_date_and_a_masked_owner(clinic, on_record, jwt_client_for):
+    viewer = jwt_client_for(clinic, role="viewer")
+
+    patient = viewer.get(f"/v1/patients/{on_record['patient'].hash}").json()
+
+    assert patient["birthDate"] is None and patient["externalId"] == ""
+    assert patient["ownerName"] == "E. V." and patient["masked"] is True
+
+
+@pytest.mark.parametrize("role", ["viewer", "editor"])
+def test_item_06_the_notes_console_shows_a_viewer_no_content_and_refuses_audio_and_exports(client, clinic, role):
+    from django.core.files.base import ContentFile
+
+    from clinics.models import AuditEvent
+    from clinics.tests.factories import MembershipFactory
+
+    note = NoteFactory(clinic=clinic, name=NAME, transcript="Tosse seca há três dias", external_id="EXT-7781")
+    note.audio.save("consulta.wav", ContentFile(b"RIFF0000WAVE"), save=True)
+    NoteSectionFactory(note=note, content="Febre alta")
+    client.force_login(MembershipFactory(clinic=clinic, role=role).user)
+
+    listing = client.get("/console/notes/").content.decode()
+    page = client.get(f"/console/notes/{note.pk}/").content.decode()
+    audio = client.get(f"/console/notes/{note.pk}/audio/")
+    export = client.get(f"/console/notes/{note.pk}/export/?format=txt")
+
+    secrets = [NAME, "Tosse seca", "Febre alta", "EXT-7781"]
+    if role == "viewer":
+        assert [secret for secret in secrets if secret in listing + page] == []
+        assert "Z. Q. B." in page
+        assert (audio.status_code, export.status_code) == (403, 403)
+        assert not AuditEvent.objects.filter(object_id=str(note.pk)).exists()
+    else:
+        assert all(secret in page for secret in secrets) and NAME in listing
+        assert (audio.status_code, export.status_code) == (200, 200)
+        assert {"note.read", "note.audio", "note.export"} <= set(
+            AuditEvent.objects.filter(object_id=str(note.pk)).values_list("action", flat=True))
