@@ -1,14 +1,17 @@
 """Recall@10 and latency of the knowledge search's HNSW scan at `hnsw.ef_search` 40 (pgvector's default) and 200
 (the setting now used by `knowledge.selectors.search`), against exact nearest neighbours.
 
-    .venv/bin/python bench/knowledge_search.py [N] [--queries 100]
+    .venv/bin/python bench/knowledge_search.py [N] [--queries 100] [--uniform]
 
 Works in a throwaway database (created with the migrations, dropped at the end). N random 384-dimension unit
 vectors (default 20,000) are stored as one clinic's chunks and the HNSW index is built over them (m=16,
 ef_construction=64, as in the migration); each query vector's exact top 10 is computed with numpy (cosine) and
 compared with what `knowledge.selectors.nearest_chunks` returns. Latency is the p50 of that call (one SQL search
-in its transaction), the query embedding excluded. Random vectors are a hard case for HNSW: real text embeddings
-cluster, so recall there is usually higher.
+in its transaction), the query embedding excluded.
+
+By default the vectors cluster like text embeddings do (documents about a few hundred topics: a topic direction
+plus noise) and each query is a perturbed chunk. `--uniform` draws them uniformly on the sphere instead: the
+worst case for any graph index, where no ef_search gets close to exact recall.
 """
 import argparse
 import os
@@ -32,6 +35,8 @@ from django.db import connection  # noqa: E402
 K = 10
 MODEL_ID = "bench:random-384"
 DIMENSIONS = 384
+TOPICS = 200
+NOISE = 1.0  # the noise vector's expected norm, as large as the topic direction's
 
 
 def load(clinic, vectors):
@@ -58,12 +63,22 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("n", nargs="?", type=int, default=20_000)
     parser.add_argument("--queries", type=int, default=100)
+    parser.add_argument("--uniform", action="store_true", help="uniform random vectors (worst case)")
     args = parser.parse_args()
 
     rng = np.random.default_rng(17)
-    vectors = rng.standard_normal((args.n, DIMENSIONS)).astype(np.float32)
+    if args.uniform:
+        vectors = rng.standard_normal((args.n, DIMENSIONS)).astype(np.float32)
+        queries = rng.standard_normal((args.queries, DIMENSIONS)).astype(np.float32)
+    else:
+        topics = rng.standard_normal((TOPICS, DIMENSIONS)).astype(np.float32)
+        topics /= np.linalg.norm(topics, axis=1, keepdims=True)
+        vectors = topics[rng.integers(0, TOPICS, args.n)] + NOISE * rng.standard_normal(
+            (args.n, DIMENSIONS)).astype(np.float32) / np.sqrt(DIMENSIONS)
+        vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+        queries = vectors[rng.integers(0, args.n, args.queries)] + NOISE * rng.standard_normal(
+            (args.queries, DIMENSIONS)).astype(np.float32) / np.sqrt(DIMENSIONS)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    queries = rng.standard_normal((args.queries, DIMENSIONS)).astype(np.float32)
     queries /= np.linalg.norm(queries, axis=1, keepdims=True)
 
     old_name = connection.settings_dict["NAME"]
@@ -75,7 +90,8 @@ def main():
         clinic = Clinic.objects.create(name="Bench clinic", slug="bench-knowledge", timezone="Europe/Lisbon")
         ids, build_seconds = load(clinic, vectors)
         exact = [set(ids[np.argsort(-(vectors @ query))[:K]]) for query in queries]
-        print(f"{args.n:,} random {DIMENSIONS}-dim chunks, HNSW built in {build_seconds:.1f} s; "
+        kind = "uniform random" if args.uniform else f"clustered ({TOPICS} topics)"
+        print(f"{args.n:,} {kind} {DIMENSIONS}-dim chunks, HNSW built in {build_seconds:.1f} s; "
               f"{args.queries} queries, k={K}; load average {os.getloadavg()[0]:.2f} ({os.cpu_count()} CPUs)")
         print(f"{'ef_search':>9} | {'recall@10':>9} | {'p50 ms':>7} | {'p95 ms':>7}")
         for ef in (40, 200):
