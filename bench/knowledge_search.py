@@ -36,7 +36,7 @@ K = 10
 MODEL_ID = "bench:random-384"
 DIMENSIONS = 384
 TOPICS = 200
-NOISE = 1.0  # the noise vector's expected norm, as large as the topic direction's
+NOISE = 1.5  # the noise vector's expected norm around a topic direction of norm 1
 
 
 def load(clinic, vectors):
@@ -64,6 +64,7 @@ def main():
     parser.add_argument("n", nargs="?", type=int, default=20_000)
     parser.add_argument("--queries", type=int, default=100)
     parser.add_argument("--uniform", action="store_true", help="uniform random vectors (worst case)")
+    parser.add_argument("--noise", type=float, default=NOISE, help="noise norm around a topic (topic norm 1)")
     args = parser.parse_args()
 
     rng = np.random.default_rng(17)
@@ -73,10 +74,10 @@ def main():
     else:
         topics = rng.standard_normal((TOPICS, DIMENSIONS)).astype(np.float32)
         topics /= np.linalg.norm(topics, axis=1, keepdims=True)
-        vectors = topics[rng.integers(0, TOPICS, args.n)] + NOISE * rng.standard_normal(
+        vectors = topics[rng.integers(0, TOPICS, args.n)] + args.noise * rng.standard_normal(
             (args.n, DIMENSIONS)).astype(np.float32) / np.sqrt(DIMENSIONS)
         vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-        queries = vectors[rng.integers(0, args.n, args.queries)] + NOISE * rng.standard_normal(
+        queries = vectors[rng.integers(0, args.n, args.queries)] + args.noise * rng.standard_normal(
             (args.queries, DIMENSIONS)).astype(np.float32) / np.sqrt(DIMENSIONS)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     queries /= np.linalg.norm(queries, axis=1, keepdims=True)
@@ -90,7 +91,7 @@ def main():
         clinic = Clinic.objects.create(name="Bench clinic", slug="bench-knowledge", timezone="Europe/Lisbon")
         ids, build_seconds = load(clinic, vectors)
         exact = [set(ids[np.argsort(-(vectors @ query))[:K]]) for query in queries]
-        kind = "uniform random" if args.uniform else f"clustered ({TOPICS} topics)"
+        kind = "uniform random" if args.uniform else f"clustered ({TOPICS} topics, noise {args.noise})"
         print(f"{args.n:,} {kind} {DIMENSIONS}-dim chunks, HNSW built in {build_seconds:.1f} s; "
               f"{args.queries} queries, k={K}; load average {os.getloadavg()[0]:.2f} ({os.cpu_count()} CPUs)")
         print(f"{'ef_search':>9} | {'recall@10':>9} | {'p50 ms':>7} | {'p95 ms':>7}")
