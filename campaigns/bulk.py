@@ -36,7 +36,6 @@ logger = logging.getLogger(__name__)
 
 # Recipients one task run queues at most; the minute's allowance (clinic and provider) may lower it.
 MAX_BATCH_SIZE = 500
-BATCH_SIZE = MAX_BATCH_SIZE
 DEFAULT_SMS_PER_MINUTE = 60
 # Price of one SMS segment in minor units when the settings say nothing (a typical EU A2P rate).
 DEFAULT_SEGMENT_PRICE_MINOR = 5
