@@ -4,8 +4,10 @@ Selectors (`audience_queryset`, `preview`, `campaigns_for`) read; services (`cam
 `campaign_cancel`) write. Every edge that starts a campaign (the console, POST /v1/campaigns) calls `campaign_send`,
 which stores it and queues the Celery task: the request never sends the SMS itself. A campaign's recipients are
 fixed when it is created, one CampaignRecipient row per patient under a unique (campaign, patient) constraint. Each
-row is claimed (pending -> sending) in its own transaction before its SMS leaves, so a restarted worker, a
-duplicated task or a cancel in the middle of a batch never texts a patient twice nor after the cancel.
+batch claims its recipients (pending -> sending), stores their messages and records their statuses in one
+transaction, and telephony delivers the messages once it commits, so a restarted worker, a duplicated task or a
+cancel in the middle of a campaign never texts a patient twice nor after the cancel. Batches follow the minute's
+allowance (`campaign_sms_per_minute` of the clinic, settings.SMS_PROVIDER_PER_MINUTE of the provider account).
 """
 import datetime as dt
 import logging
@@ -16,17 +18,15 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, Exists, Max, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from clinics.audit import record
-from clinics.errors import Conflict, InvalidInput, NotFound
-from clinics.phones import InvalidPhoneNumber
+from clinics.errors import Conflict, DomainError, InvalidInput, NotFound
 from scheduling.models import ACTIVE_STATUSES, Appointment, Patient, Professional, Service
-from telephony.exceptions import MessageDeliveryFailed
-from telephony.services import message_send
+from telephony.services import message_enqueue_many
 
 from .errors import CampaignCode
 from .models import Campaign, CampaignRecipient
@@ -34,8 +34,8 @@ from .services import in_quiet_hours, reminder_settings
 
 logger = logging.getLogger(__name__)
 
-# Recipients one task run sends at most; the clinic's per-minute rate may lower it.
-BATCH_SIZE = 50
+# Recipients one task run queues at most; the minute's allowance (clinic and provider) may lower it.
+MAX_BATCH_SIZE = 500
 DEFAULT_SMS_PER_MINUTE = 60
 # Price of one SMS segment in minor units when the settings say nothing (a typical EU A2P rate).
 DEFAULT_SEGMENT_PRICE_MINOR = 5
@@ -311,12 +311,14 @@ def campaign_cancel(*, clinic, campaign, actor=None, now=None) -> Campaign:
 
 @dataclass
 class BatchResult:
-    """What one run did: sent and failed now, recipients still pending, and why it stopped early, if it did."""
+    """What one run did: sent and failed now, recipients still pending, why it stopped early if it did, and in how
+    many seconds the next batch may run (`retry_in`: when the minute's allowance renews, 0 to go on at once)."""
 
     sent: int = 0
     failed: int = 0
     remaining: int = 0
     deferred: str = ""  # "quiet_hours" or "rate_limit"
+    retry_in: int = 0
 
 
 def send_rate(clinic) -> int:
@@ -328,23 +330,93 @@ def send_rate(clinic) -> int:
     return max(rate, 1)
 
 
-def _take_allowance(clinic, wanted: int, now) -> int:
-    """Reserve up to `wanted` sends from the clinic's allowance of this minute (shared by all workers)."""
-    key = f"campaign-rate:{clinic.pk}:{now:%Y%m%d%H%M}"
+def provider_rate() -> int:
+    """SMS per minute the provider account takes from all clinics together (settings.SMS_PROVIDER_PER_MINUTE; 0 or
+    unset: no account-wide cap)."""
+    try:
+        return max(int(getattr(settings, "SMS_PROVIDER_PER_MINUTE", 0) or 0), 0)
+    except (TypeError, ValueError):
+        return 0
+
+
+def _reserve(key: str, limit: int, wanted: int) -> int:
     cache.add(key, 0, timeout=120)
     used = cache.incr(key, wanted)
-    granted = max(0, min(wanted, send_rate(clinic) - (used - wanted)))
+    granted = max(0, min(wanted, limit - (used - wanted)))
     if granted < wanted:
         cache.decr(key, wanted - granted)
     return granted
 
 
-def campaign_batch_send(*, campaign_id, batch_size: int = BATCH_SIZE, now=None) -> BatchResult:
-    """Send the next batch of a sending campaign, at most `batch_size` and the clinic's per-minute rate.
+def _minute(now) -> str:
+    return f"{now.astimezone(dt.timezone.utc):%Y%m%d%H%M}"
 
-    Nothing is sent in the clinic's quiet hours (the engagement settings) nor after a cancel. Each recipient is
-    claimed in its own transaction first; a claim left "sending" by a crash is never sent again. The campaign is
-    completed when no recipient is left pending.
+
+def _clinic_key(clinic, now) -> str:
+    return f"campaign-rate:{clinic.pk}:{_minute(now)}"
+
+
+def _take_allowance(clinic, wanted: int, now) -> int:
+    """Reserve up to `wanted` sends from this minute's allowance of the clinic and of the provider account (both
+    shared by all workers through the cache)."""
+    granted = _reserve(_clinic_key(clinic, now), send_rate(clinic), wanted)
+    account = provider_rate()
+    if account and granted:
+        taken = _reserve(f"campaign-rate:provider:{_minute(now)}", account, granted)
+        if taken < granted:
+            cache.decr(_clinic_key(clinic, now), granted - taken)
+        granted = taken
+    return granted
+
+
+def _give_back(clinic, unused: int, now) -> None:
+    if unused > 0:
+        cache.decr(_clinic_key(clinic, now), unused)
+        if provider_rate():
+            cache.decr(f"campaign-rate:provider:{_minute(now)}", unused)
+
+
+def seconds_until_allowance_renews(now=None) -> int:
+    """Seconds until the next minute, when the per-minute allowances start again (at least 1)."""
+    now = now or timezone.now()
+    return max(1, math.ceil(60 - now.second - now.microsecond / 1_000_000))
+
+
+# Claim the batch in one statement: the oldest pending recipients of a campaign still sending, skipping rows another
+# worker holds, moved to "sending" and returned.
+CLAIM_SQL = """
+WITH batch AS (
+    SELECT recipient.id FROM campaigns_campaignrecipient AS recipient
+    JOIN campaigns_campaign AS campaign ON campaign.id = recipient.campaign_id
+    WHERE recipient.campaign_id = %s AND recipient.clinic_id = %s AND recipient.status = %s
+      AND campaign.status = %s
+    ORDER BY recipient.created_at, recipient.id
+    LIMIT %s
+    FOR UPDATE OF recipient SKIP LOCKED
+)
+UPDATE campaigns_campaignrecipient AS recipient SET status = %s
+FROM batch WHERE recipient.id = batch.id
+RETURNING recipient.id, recipient.patient_id
+"""
+
+
+def _claim(campaign, limit: int) -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(CLAIM_SQL, [campaign.pk, campaign.clinic_id, CampaignRecipient.Status.PENDING,
+                                   Campaign.Status.SENDING, limit, CampaignRecipient.Status.SENDING])
+        return cursor.fetchall()
+
+
+def campaign_batch_send(*, campaign_id, batch_size: int = MAX_BATCH_SIZE, now=None) -> BatchResult:
+    """Queue the next batch of a sending campaign: as many recipients as this minute's allowance of the clinic
+    (`campaign_sms_per_minute`) and of the provider account leaves, at most `batch_size`.
+
+    One transaction per batch: the recipients are claimed with one UPDATE ... RETURNING (pending -> sending,
+    skipping rows another worker holds), their messages are stored queued with one INSERT (telephony delivers
+    each once the batch commits), and their statuses (sent = in the outbox, or failed for a phone that is no
+    longer valid) are recorded with one UPDATE. A batch that fails leaves its recipients pending and no message
+    behind; a task run twice finds them claimed and never queues a patient twice. Nothing is queued in the
+    clinic's quiet hours nor after a cancel. The campaign is completed when no recipient is left pending.
     """
     now = now or timezone.now()
     campaign = Campaign.objects.select_related("clinic").filter(pk=campaign_id).first()
@@ -352,47 +424,59 @@ def campaign_batch_send(*, campaign_id, batch_size: int = BATCH_SIZE, now=None) 
     if campaign is None or campaign.status != Campaign.Status.SENDING:
         return result
     clinic = campaign.clinic
-    pending = campaign.recipients.filter(status=CampaignRecipient.Status.PENDING)
+    pending = CampaignRecipient.objects.for_clinic(clinic).filter(campaign=campaign,
+                                                                  status=CampaignRecipient.Status.PENDING)
     if in_quiet_hours(clinic, now):
         result.remaining, result.deferred = pending.count(), "quiet_hours"
+        result.retry_in = seconds_until_quiet_hours_end(clinic, now)
         return result
-    wanted = min(batch_size, pending.count())
+    wanted = min(max(int(batch_size), 1), pending.count())
     if not wanted:
-        Campaign.objects.for_clinic(clinic).filter(pk=campaign.pk, status=Campaign.Status.SENDING).update(
-            status=Campaign.Status.COMPLETED, completed_at=timezone.now())
+        _complete_if_done(campaign)
         return result
     # Reserve only what this campaign can use, so campaigns sending side by side share the minute fairly.
     allowance = _take_allowance(clinic, wanted, now)
-    batch = list(pending.select_related("patient").order_by("created_at", "id")[:allowance])
-    for recipient in batch:
-        claimed = CampaignRecipient.objects.for_clinic(clinic).filter(
-            pk=recipient.pk, status=CampaignRecipient.Status.PENDING,
-            campaign__status=Campaign.Status.SENDING).update(status=CampaignRecipient.Status.SENDING)
-        if not claimed:
-            continue  # cancelled meanwhile, or another worker took it
-        body = render_message(campaign.message, recipient.patient.name, clinic.name)
-        fields = {"sent_at": timezone.now()}
-        try:
-            sms = message_send(clinic=clinic, to=recipient.patient.phone, body=body,
-                               purpose=recipient.message_purpose)
-        except MessageDeliveryFailed as exc:
-            fields.update(status=CampaignRecipient.Status.FAILED, message_id=exc.message_row.id, error=exc.reason[:500])
-        except InvalidPhoneNumber as exc:
-            fields.update(status=CampaignRecipient.Status.FAILED, error=exc.message[:500])
-        else:
-            fields.update(status=CampaignRecipient.Status.SENT, message_id=sms.id)
-        CampaignRecipient.objects.for_clinic(clinic).filter(pk=recipient.pk).update(**fields)
-        if fields["status"] == CampaignRecipient.Status.SENT:
-            result.sent += 1
-        else:
-            result.failed += 1
-    if allowance == 0:
-        result.deferred = "rate_limit"
+    if allowance:
+        with transaction.atomic():
+            claimed = _claim(campaign, allowance)
+            _give_back(clinic, allowance - len(claimed), now)
+            result.sent, result.failed = _queue_messages(campaign, claimed)
+    if allowance < wanted:
+        result.deferred, result.retry_in = "rate_limit", seconds_until_allowance_renews(now)
     result.remaining = pending.count()
     if not result.remaining:
-        Campaign.objects.for_clinic(clinic).filter(pk=campaign.pk, status=Campaign.Status.SENDING).update(
-            status=Campaign.Status.COMPLETED, completed_at=timezone.now())
+        _complete_if_done(campaign)
     return result
+
+
+def _queue_messages(campaign, claimed: list[tuple]) -> tuple[int, int]:
+    """Store the claimed recipients' messages (one INSERT) and record each recipient's outcome (one UPDATE)."""
+    if not claimed:
+        return 0, 0
+    clinic = campaign.clinic
+    patients = Patient.objects.for_clinic(clinic).only("id", "name", "phone").in_bulk(
+        [patient_id for _recipient_id, patient_id in claimed])
+    recipients = [CampaignRecipient(pk=recipient_id, clinic=clinic, patient_id=patient_id)
+                  for recipient_id, patient_id in claimed]
+    outcomes = message_enqueue_many(clinic=clinic, items=[
+        (patients[row.patient_id].phone, render_message(campaign.message, patients[row.patient_id].name, clinic.name),
+         row.message_purpose) for row in recipients])
+    sent_at = timezone.now()
+    for row, outcome in zip(recipients, outcomes):
+        row.sent_at = sent_at
+        if isinstance(outcome, DomainError):
+            row.status, row.message_id, row.error = CampaignRecipient.Status.FAILED, None, outcome.message[:500]
+        else:
+            row.status, row.message_id, row.error = CampaignRecipient.Status.SENT, outcome.id, ""
+    CampaignRecipient.objects.bulk_update(recipients, ["status", "message_id", "error", "sent_at"])
+    sent = sum(row.status == CampaignRecipient.Status.SENT for row in recipients)
+    return sent, len(recipients) - sent
+
+
+def _complete_if_done(campaign) -> None:
+    Campaign.objects.for_clinic(campaign.clinic).filter(pk=campaign.pk, status=Campaign.Status.SENDING).exclude(
+        Exists(CampaignRecipient.objects.filter(campaign=OuterRef("pk"), status=CampaignRecipient.Status.PENDING))
+    ).update(status=Campaign.Status.COMPLETED, completed_at=timezone.now())
 
 
 def seconds_until_quiet_hours_end(clinic, now=None) -> int:

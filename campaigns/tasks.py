@@ -2,7 +2,6 @@
 from celery import shared_task
 
 from . import bulk, services
-from .models import Campaign
 
 
 @shared_task(name="campaigns.send_due_reminders")
@@ -19,20 +18,19 @@ def request_pending_feedback():
 
 @shared_task(name="campaigns.send_campaign", bind=True)
 def send_campaign(self, campaign_id: str):
-    """Send one batch of a bulk campaign, then queue the next one a minute later (the clinic's send rate).
+    """Queue one batch of a bulk campaign, then schedule the next: at once while the minute's allowance (the
+    clinic's `campaign_sms_per_minute`, the provider's rate) lasts, when it renews once it is spent, when the
+    clinic's quiet hours end if they began.
 
-    Safe to run twice: recipients are claimed one by one (campaigns.bulk). In quiet hours it waits for them to
-    end. Run eagerly (tests, CELERY_TASK_ALWAYS_EAGER) it chains batches at once and stops when one sends nothing.
+    Safe to run twice: each batch claims its recipients in one statement (campaigns.bulk). Run eagerly (tests,
+    CELERY_TASK_ALWAYS_EAGER) it chains batches at once and stops when one sends nothing.
     """
     result = bulk.campaign_batch_send(campaign_id=campaign_id)
     if not result.remaining:
         return {"sent": result.sent, "failed": result.failed, "remaining": 0}
     if self.request.is_eager and not (result.sent or result.failed):
         return {"sent": 0, "failed": 0, "remaining": result.remaining, "deferred": result.deferred}
-    if result.deferred == "quiet_hours":
-        clinic = Campaign.objects.select_related("clinic").get(pk=campaign_id).clinic
-        countdown = bulk.seconds_until_quiet_hours_end(clinic)
-    else:
-        countdown = 0 if self.request.is_eager else 60
+    countdown = 0 if self.request.is_eager else result.retry_in
     send_campaign.apply_async((campaign_id,), countdown=countdown)
-    return {"sent": result.sent, "failed": result.failed, "remaining": result.remaining}
+    return {"sent": result.sent, "failed": result.failed, "remaining": result.remaining,
+            "deferred": result.deferred, "next_in": countdown}

@@ -519,3 +519,37 @@ def call_recording_link(*, clinic, call: Call, actor=None):
     url, expires_at = recording_link(call)
     record(actor, "call.recording_read", "call", str(call.id), clinic=clinic)
     return url, expires_at
+
+
+def message_enqueue_many(*, clinic, items, channel=Message.Channel.SMS) -> list:
+    """Store many outbound messages as queued with one INSERT, and queue each one's delivery (the `send_sms` task)
+    once the surrounding transaction commits; a bulk sender (campaigns) calls it inside its own transaction.
+
+    `items` is a sequence of (to, body, purpose). Returns, in the same order, the stored Message or the domain
+    error that refused that item (InvalidPhoneNumber, EmptyMessage, InvalidInput for a body too long); a refused
+    item stores nothing and does not stop the others.
+    """
+    # Imported here: tasks.py imports this module (the task calls message_deliver).
+    from .tasks import send_sms_task
+
+    outcomes, rows = [], []
+    for to, body, purpose in items:
+        try:
+            phone = normalise_clinic_phone(clinic, to, "to")
+            if not (body or "").strip():
+                raise EmptyMessage()
+            if len(body) > MAX_BODY_LENGTH:
+                raise InvalidInput.on("body", _("At most %(n)s characters.") % {"n": MAX_BODY_LENGTH})
+        except DomainError as error:
+            outcomes.append(error)
+            continue
+        row = Message(clinic=clinic, channel=channel, direction=Message.Direction.OUTBOUND, to_phone=phone,
+                      to_phone_index=phone_index(phone), body=body, status=Message.Status.QUEUED,
+                      purpose=(purpose or "")[:60])
+        outcomes.append(row)
+        rows.append(row)
+    if rows:
+        Message.objects.bulk_create(rows)
+        ids = [str(row.id) for row in rows]
+        transaction.on_commit(lambda: [send_sms_task.delay(message_id) for message_id in ids])
+    return outcomes

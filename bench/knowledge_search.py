@@ -1,0 +1,115 @@
+"""Recall@10 and latency of the knowledge search's HNSW scan at `hnsw.ef_search` 40 (pgvector's default) and 200
+(the setting now used by `knowledge.selectors.search`), against exact nearest neighbours.
+
+    .venv/bin/python bench/knowledge_search.py [N] [--queries 100] [--uniform]
+
+Works in a throwaway database (created with the migrations, dropped at the end). N random 384-dimension unit
+vectors (default 20,000) are stored as one clinic's chunks and the HNSW index is built over them (m=16,
+ef_construction=64, as in the migration); each query vector's exact top 10 is computed with numpy (cosine) and
+compared with what `knowledge.selectors.nearest_chunks` returns. Latency is the p50 of that call (one SQL search
+in its transaction), the query embedding excluded.
+
+By default the vectors cluster like text embeddings do (documents about a few hundred topics: a topic direction
+plus noise) and each query is a perturbed chunk. `--uniform` draws them uniformly on the sphere instead: the
+worst case for any graph index, where no ef_search gets close to exact recall.
+"""
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.development")
+os.environ["TEST_DATABASE_NAME"] = "bench_fd_knowledge"
+os.environ.setdefault("CELERY_TASK_ALWAYS_EAGER", "1")
+
+import django  # noqa: E402
+
+django.setup()
+
+import numpy as np  # noqa: E402
+from django.db import connection  # noqa: E402
+
+K = 10
+MODEL_ID = "bench:random-384"
+DIMENSIONS = 384
+TOPICS = 200
+NOISE = 1.5  # the noise vector's expected norm around a topic direction of norm 1
+
+
+def load(clinic, vectors):
+    from knowledge.models import KnowledgeChunk
+
+    with connection.cursor() as cursor:
+        cursor.execute("DROP INDEX IF EXISTS knowledge_chunk_embedding_hnsw")
+    ids = []
+    for start in range(0, len(vectors), 2000):
+        rows = [KnowledgeChunk(clinic=clinic, title=f"chunk {start + n}", content=f"chunk {start + n}",
+                               embedding=vector.tolist(), embedding_model=MODEL_ID)
+                for n, vector in enumerate(vectors[start:start + 2000])]
+        ids.extend(chunk.pk for chunk in KnowledgeChunk.objects.bulk_create(rows))
+    started = time.perf_counter()
+    with connection.cursor() as cursor:
+        cursor.execute("SET maintenance_work_mem = '256MB'")
+        cursor.execute("CREATE INDEX knowledge_chunk_embedding_hnsw ON knowledge_knowledgechunk "
+                       "USING hnsw (embedding vector_cosine_ops) WITH (m = 16, ef_construction = 64)")
+        cursor.execute("ANALYZE knowledge_knowledgechunk")
+    return np.array(ids, dtype=object), time.perf_counter() - started
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("n", nargs="?", type=int, default=20_000)
+    parser.add_argument("--queries", type=int, default=100)
+    parser.add_argument("--uniform", action="store_true", help="uniform random vectors (worst case)")
+    parser.add_argument("--noise", type=float, default=NOISE, help="noise norm around a topic (topic norm 1)")
+    args = parser.parse_args()
+
+    rng = np.random.default_rng(17)
+    if args.uniform:
+        vectors = rng.standard_normal((args.n, DIMENSIONS)).astype(np.float32)
+        queries = rng.standard_normal((args.queries, DIMENSIONS)).astype(np.float32)
+    else:
+        topics = rng.standard_normal((TOPICS, DIMENSIONS)).astype(np.float32)
+        topics /= np.linalg.norm(topics, axis=1, keepdims=True)
+        vectors = topics[rng.integers(0, TOPICS, args.n)] + args.noise * rng.standard_normal(
+            (args.n, DIMENSIONS)).astype(np.float32) / np.sqrt(DIMENSIONS)
+        vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+        queries = vectors[rng.integers(0, args.n, args.queries)] + args.noise * rng.standard_normal(
+            (args.queries, DIMENSIONS)).astype(np.float32) / np.sqrt(DIMENSIONS)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    queries /= np.linalg.norm(queries, axis=1, keepdims=True)
+
+    old_name = connection.settings_dict["NAME"]
+    connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)
+    try:
+        from clinics.models import Clinic
+        from knowledge.selectors import nearest_chunks
+
+        clinic = Clinic.objects.create(name="Bench clinic", slug="bench-knowledge", timezone="Europe/Lisbon")
+        ids, build_seconds = load(clinic, vectors)
+        exact = [set(ids[np.argsort(-(vectors @ query))[:K]]) for query in queries]
+        kind = "uniform random" if args.uniform else f"clustered ({TOPICS} topics, noise {args.noise})"
+        print(f"{args.n:,} {kind} {DIMENSIONS}-dim chunks, HNSW built in {build_seconds:.1f} s; "
+              f"{args.queries} queries, k={K}; load average {os.getloadavg()[0]:.2f} ({os.cpu_count()} CPUs)")
+        print(f"{'ef_search':>9} | {'recall@10':>9} | {'p50 ms':>7} | {'p95 ms':>7}")
+        for ef in (40, 200):
+            for query in queries[:5]:  # warm the index pages
+                nearest_chunks(clinic, query.tolist(), k=K, model_id=MODEL_ID, ef=ef)
+            hits, timings = 0, []
+            for query, truth in zip(queries, exact):
+                started = time.perf_counter()
+                found = nearest_chunks(clinic, query.tolist(), k=K, model_id=MODEL_ID, ef=ef)
+                timings.append(time.perf_counter() - started)
+                hits += len(truth & {chunk.pk for chunk in found})
+            timings.sort()
+            print(f"{ef:>9} | {hits / (K * len(queries)):>9.3f} | {statistics.median(timings) * 1000:>7.1f} "
+                  f"| {timings[int(0.95 * (len(timings) - 1))] * 1000:>7.1f}")
+    finally:
+        connection.creation.destroy_test_db(old_name, verbosity=0)
+
+
+if __name__ == "__main__":
+    main()
