@@ -3,8 +3,6 @@ import os
 
 from celery import Celery
 
-from config import metrics, request_id  # noqa: F401 - connect the task signals (request id, failure counter)
-
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.production")
 
 app = Celery("frontdesk")

@@ -175,7 +175,8 @@ CELERY_TASK_TRACK_STARTED = True
 # Workers log through LOGGING (JSON lines with the request id that queued the task), not Celery's own format.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_TIMEZONE = "UTC"
-CELERY_IMPORTS = ("config.sweeper",)
+# config.metrics: the task signals (request id into and out of task headers, the failure counter).
+CELERY_IMPORTS = ("config.sweeper", "config.metrics")
 # The sweeper's deadlines: a note pending or processing for longer than the notes task's time limit, or a sending
 # campaign without progress for this long outside quiet hours, was lost by a worker and is queued again.
 SWEEP_NOTE_STUCK_MINUTES = env.int("SWEEP_NOTE_STUCK_MINUTES", default=45)
