@@ -102,3 +102,29 @@ def test_the_dial_task_is_routed_to_the_voice_queue(settings):
 
     for name in ("telephony.place_call", "telephony.local_call_progress"):
         assert current_app.amqp.router.route({}, name)["queue"].name == "voice"
+
+
+def test_a_late_or_repeated_status_report_changes_nothing(clinic):
+    from telephony.services import call_status_report
+
+    call = CallFactory(clinic=clinic, direction="outbound", status="initiated", phone_number=PHONE)
+    for status in ("queued", "in-progress", "ringing", "in-progress", "completed", "no-answer"):
+        call_status_report(call_id=call.id, provider_status=status)
+
+    call.refresh_from_db()
+    assert call.status == Call.Status.COMPLETED
+    assert _provider_statuses(call) == ["queued", "in-progress", "completed"]
+
+
+def test_a_callback_for_a_paused_agent_fails_without_dialling(client_for, clinic, local_voice,
+                                                               django_capture_on_commit_callbacks):
+    from telephony.agents import agent_for, agent_update
+
+    agent_update(agent=agent_for(clinic), status="paused")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client_for.post("/api/calls", {"phone_number": PHONE}, format="json")
+
+    call = Call.objects.get(pk=response.json()["id"])
+    assert call.status == Call.Status.FAILED and not call.conversation_id
+    assert AuditEvent.objects.filter(object_id=str(call.id), action="call.failed").exists()
+    assert not AuditEvent.objects.filter(object_id=str(call.id), action="call.placed").exists()
