@@ -7,6 +7,7 @@ from django_otp.admin import OTPAdminSite
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from config.health import health
+from config.metrics import metrics_view
 from config.surfaces import surface_for_path
 from config.surfaces.errors import Problem
 
@@ -15,6 +16,7 @@ admin.site.__class__ = OTPAdminSite
 
 urlpatterns = [
     path("health", health, name="health"),
+    path("metrics", metrics_view, name="metrics"),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -202,6 +202,56 @@ def call_place(*, clinic, agent: Agent, number: str, about: str = "", prompt: st
             call.save(update_fields=["conversation_id"])
         call_status_changed(call)
         record(actor, "call.placed", "call", str(call.id), clinic=clinic, agent=agent.agent_id)
+        transaction.on_commit(lambda: VOICE.backend().placed(call))
+    return call
+
+
+def call_dial(*, call_id) -> Call | None:
+    """Place a stored call back (pending, or scheduled and due) through the voice provider, as the clinic's agent.
+
+    The call is claimed (marked initiated) in its own transaction before the provider is asked, so a task
+    delivered twice never dials twice. A provider refusal, or a paused agent, marks the call failed. Returns the
+    call, or None when there is none.
+    """
+    with transaction.atomic():
+        call = Call.objects.select_for_update().filter(pk=call_id).first()
+        if call is None:
+            return None
+        due = call.status == Call.Status.PENDING or (
+            call.status == Call.Status.SCHEDULED and call.scheduled_at is not None
+            and call.scheduled_at <= timezone.now())
+        if not due:
+            return call
+        call.status = Call.Status.INITIATED
+        call.started_at = timezone.now()
+        call.save(update_fields=["status", "started_at"])
+    agent = agent_for(call.clinic)
+    metadata = agent.elevenlabs_metadata or {}
+    try:
+        if agent.status != Agent.Status.ACTIVE:
+            raise ProviderError("the clinic's phone agent is paused")
+        conversation_id = VOICE.backend().place_call(
+            call, provider_agent_id=str(metadata.get("agent_id") or agent.agent_id),
+            phone_number_id=str(metadata.get("agent_phone_number_id") or ""))
+    except ProviderError as exc:
+        with transaction.atomic():
+            call.status = Call.Status.FAILED
+            call.ended_at = timezone.now()
+            call.save(update_fields=["status", "ended_at"])
+            call_status_changed(call)
+            record(None, "call.failed", "call", str(call.id), clinic=call.clinic, agent=agent.agent_id,
+                   reason=exc.reason[:200])
+        return call
+    with transaction.atomic():
+        fields = ["agent_id"]
+        call.agent_id = call.agent_id or agent.agent_id
+        if conversation_id:
+            call.conversation_id = conversation_id[:100]
+            fields.append("conversation_id")
+        call.save(update_fields=fields)
+        call_status_changed(call)
+        record(None, "call.placed", "call", str(call.id), clinic=call.clinic, agent=agent.agent_id)
+        transaction.on_commit(lambda: VOICE.backend().placed(call))
     return call
 
 

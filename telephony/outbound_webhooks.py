@@ -241,10 +241,16 @@ def status_data(call) -> dict:
             "status": call.status}
 
 
-def call_status_changed(call) -> list[WebhookDelivery]:
-    """`conversation.status` for the call's current status (once per call and status)."""
+def call_status_changed(call, *, provider_status: str = "") -> list[WebhookDelivery]:
+    """`conversation.status` for the call's current status (once per call and status). A provider's status report
+    (queued, ringing, in-progress, completed, no-answer...) is its own event, named in `provider_status`, since
+    several reports can leave the call's own status as it was (queued and ringing are both "initiated")."""
+    if not provider_status:
+        return emit(call.clinic, WebhookEndpoint.Event.CONVERSATION_STATUS,
+                    f"conversation.status:{call.id}:{call.status}", status_data(call))
     return emit(call.clinic, WebhookEndpoint.Event.CONVERSATION_STATUS,
-                f"conversation.status:{call.id}:{call.status}", status_data(call))
+                f"conversation.status:{call.id}:provider:{provider_status}",
+                {**status_data(call), "provider_status": provider_status})
 
 
 def conversation_completed(call, analysis: dict | None = None) -> list[WebhookDelivery]:

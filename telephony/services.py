@@ -401,7 +401,73 @@ def call_request_callback(*, clinic, call: Call | None = None, phone_number: str
             agent_id=origin.agent_id if origin is not None else "")
         record(actor, "call.callback_requested", "call", str(callback.id), clinic=clinic,
                callback_of=str(origin.id) if origin is not None else None)
+        _queue_dial(callback)
     return callback
+
+
+def _queue_dial(call: Call) -> None:
+    """Once the call back is stored, the `voice` worker places it: now, or at its scheduled time."""
+    # Imported here: tasks.py imports this module.
+    from .tasks import place_call_task
+
+    eta = call.scheduled_at if call.status == Call.Status.SCHEDULED else None
+    transaction.on_commit(lambda: place_call_task.apply_async(args=(str(call.id),), eta=eta))
+
+
+# A provider's status reports (Twilio's vocabulary, which ElevenLabs relays): the call's status each one leaves,
+# and its rank, since reports only move a call forward; one arriving late or twice changes nothing.
+PROVIDER_CALL_STATUSES = {
+    "queued": (Call.Status.INITIATED, 1),
+    "ringing": (Call.Status.INITIATED, 2),
+    "in-progress": (Call.Status.IN_PROGRESS, 3),
+    "completed": (Call.Status.COMPLETED, 4),
+    "no-answer": (Call.Status.FAILED, 4),
+    "busy": (Call.Status.FAILED, 4),
+    "failed": (Call.Status.FAILED, 4),
+    "canceled": (Call.Status.FAILED, 4),
+}
+STATUS_EVENTS_KEY = "status_events"
+
+
+def call_status_report(*, call_id, provider_status: str) -> Call | None:
+    """Apply the voice provider's report that a placed call is `provider_status`: move the call's status, keep the
+    report in the call's status events (in order, `webhook_payload["status_events"]`), audit it and tell the
+    clinic's subscribed endpoints (`conversation.status`, docs/api/voice.md, Webhooks).
+
+    A report for an unknown call, or one that does not move the call forward (late, repeated, after the end),
+    changes nothing. Returns the call, or None when there is none.
+    """
+    if provider_status not in PROVIDER_CALL_STATUSES:
+        raise InvalidInput.on("status", _("Unknown call status."))
+    status, rank = PROVIDER_CALL_STATUSES[provider_status]
+    with transaction.atomic():
+        call = Call.objects.select_for_update().filter(pk=call_id).first()
+        if call is None:
+            return None
+        payload = call.webhook_payload if isinstance(call.webhook_payload, dict) else {}
+        events = list(payload.get(STATUS_EVENTS_KEY) or [])
+        last_rank = max((PROVIDER_CALL_STATUSES.get(e.get("status"), (None, 0))[1] for e in events), default=0)
+        if rank <= last_rank or call.status in (Call.Status.COMPLETED, Call.Status.FAILED):
+            return call
+        now = timezone.now()
+        events.append({"status": provider_status, "at": now.isoformat()})
+        call.webhook_payload = {**payload, STATUS_EVENTS_KEY: events}
+        call.status = status
+        fields = ["webhook_payload", "status"]
+        if provider_status == "in-progress":
+            call.started_at = now
+            fields.append("started_at")
+        if rank == 4:
+            call.ended_at = now
+            fields.append("ended_at")
+            if call.started_at and status == Call.Status.COMPLETED:
+                call.duration_secs = max(int((now - call.started_at).total_seconds()), 0)
+                fields.append("duration_secs")
+        call.save(update_fields=fields)
+        record(None, "call.status", "call", str(call.id), clinic=call.clinic, status=call.status,
+               provider_status=provider_status)
+        outbound_webhooks.call_status_changed(call, provider_status=provider_status)
+    return call
 
 
 def _conversation_fields(data: dict) -> dict:

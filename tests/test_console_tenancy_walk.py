@@ -236,6 +236,7 @@ PUBLIC_ROUTES = {
 # Read pages that answer a POST like a GET: a viewer's POST there must change nothing (checked), not be refused.
 READ_PAGES = {
     "health": "health check",
+    "metrics": "Prometheus page for the bearer of METRICS_TOKEN, a 404 for anyone else (tests/test_observability.py)",
     "docs": "API documentation",
     "console/outbox/": "list",
     "console/calls/": "list",

@@ -10,6 +10,7 @@ import logging
 import time
 
 import httpx
+from celery import signature
 from django.conf import settings
 
 from config.providers import Capability, register
@@ -31,15 +32,33 @@ class VoiceBackend:
                    overwrite_prompt: bool = False, first_message: str = "", about: str = "") -> str:
         raise NotImplementedError
 
+    def placed(self, call) -> None:
+        """Called once the placed call is stored (after commit). A real provider then reports the call's progress
+        to our webhooks by itself, so by default nothing happens here."""
+
+
+# What the local backend's pretend callee does: it answers, except numbers ending with this, which ring out.
+LOCAL_NO_ANSWER_SUFFIX = "000"
+# The status reports a provider posts for an answered call and for one nobody picks up, in order.
+LOCAL_ANSWERED = ("queued", "ringing", "in-progress", "completed")
+LOCAL_NOT_ANSWERED = ("queued", "ringing", "no-answer")
+
 
 class LocalVoiceBackend(VoiceBackend):
-    """Works offline: the call stays recorded as initiated and nothing external happens."""
+    """Works offline: nothing is dialled, but the call goes through the status reports a provider would post
+    (queued, ringing, in-progress, completed; or no-answer for a number ending with 000), queued as the task
+    `telephony.local_call_progress` once the placed call is stored."""
 
     name = "local"
 
     def place_call(self, call, **kwargs):
-        logger.info("Local voice backend recorded call %s without dialling", call.id)
-        return ""
+        logger.info("Local voice backend placed call %s without dialling", call.id)
+        return f"local-{call.id}"
+
+    def placed(self, call) -> None:
+        reports = LOCAL_NOT_ANSWERED if call.phone_number.endswith(LOCAL_NO_ANSWER_SUFFIX) else LOCAL_ANSWERED
+        # By name: the task module imports the services that import this backend.
+        signature("telephony.local_call_progress", args=(str(call.id), list(reports))).apply_async(countdown=1)
 
 
 class ElevenLabsVoiceBackend(VoiceBackend):
