@@ -2,9 +2,10 @@
 scheduling never imports them.
 
 - `patient_exported(sender=Patient, patient, data)`: each receiver adds its part to the RGPD export `data`.
-- `patient_erased(sender=Patient, patient, phone_index, counts)`: each receiver wipes the personal data it holds
-  about `patient` (whose phone had the blind index `phone_index`) and adds what it wiped to `counts`. It runs
-  inside the erasure's transaction: a failing receiver rolls the whole erasure back.
+- `patient_erased(sender=Patient, patient, phone_index, former, counts)`: each receiver wipes the personal data it
+  holds about `patient` (whose phone had the blind index `phone_index`; `former` holds the values the patient row
+  no longer has) and adds what it wiped to `counts`. It runs inside the erasure's transaction: a failing receiver
+  rolls the whole erasure back.
 - `appointment_booked(sender=Appointment, appointment)` and `appointment_cancelled(sender=Appointment,
   appointment)`: sent once the booking or cancellation has committed.
 """
