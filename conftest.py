@@ -153,3 +153,19 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
     if suffix:
         settings.DATABASES["default"].setdefault("TEST", {})
         settings.DATABASES["default"]["TEST"]["NAME"] = f"test_{settings.DATABASES['default']['NAME']}_{suffix}"
+
+
+@pytest.fixture
+def chromium():
+    """Debian's Chromium for one test, with the flags every browser test uses. Function-scoped: a Playwright
+    session kept open across modules would stop the next module's own `sync_playwright()` from starting."""
+    from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
+
+    if not os.path.exists(CHROMIUM):
+        pytest.skip("Debian's Chromium is not installed (make test installs it)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()

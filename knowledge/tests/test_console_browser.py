@@ -11,21 +11,8 @@ from .documents import make_docx
 
 pytestmark = [pytest.mark.browser, pytest.mark.urls("knowledge.tests.urls_console")]
 
-CHROMIUM = "/usr/bin/chromium"
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
-
-@pytest.fixture
-def chromium():
-    if not os.path.exists(CHROMIUM):
-        pytest.skip("Debian's Chromium is not installed (make test installs it)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--headless", "--no-sandbox",
-                                                                             "--disable-gpu"])
-        yield browser
-        browser.close()
 
 
 def test_upload_then_ask_a_question_in_the_browser(transactional_db, live_server, client, clinic, chromium, tmp_path,

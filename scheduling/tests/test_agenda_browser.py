@@ -13,7 +13,6 @@ from clinics.tests.factories import MembershipFactory
 from scheduling.models import Appointment
 from scheduling.tests.conftest import upcoming
 from scheduling.tests.factories import AppointmentFactory, PatientFactory, ProfessionalFactory, ServiceFactory
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = [pytest.mark.browser, pytest.mark.urls("scheduling.tests.urls_console")]
 
@@ -42,19 +41,6 @@ def desk(transactional_db, clinic):
     member = MembershipFactory(clinic=clinic, role=Membership.Role.EDITOR)
     return {"clinic": clinic, "consult": consult, "cleaning": cleaning, "ana": ana, "rui": rui, "member": member}
 
-
-@pytest.fixture
-def chromium():
-    """Chromium for one test, like test_console_browser's: a Playwright session kept open for the whole run would
-    stop the next module's own `sync_playwright()` from starting."""
-    if not os.path.exists(CHROMIUM):
-        pytest.skip("Debian's Chromium is not installed (make test installs it)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture

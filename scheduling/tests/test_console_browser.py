@@ -13,21 +13,8 @@ from scheduling.tests.factories import PatientFactory, ProfessionalFactory, Serv
 
 pytestmark = [pytest.mark.browser, pytest.mark.urls("scheduling.tests.urls_console")]
 
-CHROMIUM = "/usr/bin/chromium"
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
-
-@pytest.fixture
-def chromium():
-    if not os.path.exists(CHROMIUM):
-        pytest.skip("Debian's Chromium is not installed (make test installs it)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--headless", "--no-sandbox",
-                                                                             "--disable-gpu"])
-        yield browser
-        browser.close()
 
 
 def test_staff_pick_one_of_the_patients_sharing_a_phone(transactional_db, live_server, client, clinic, chromium):
