@@ -10,11 +10,11 @@ the log, at most once a minute per process; the cache backend (config/cache.py) 
 """
 import logging
 import time
+import uuid
 from dataclasses import dataclass
 
 from django.core.cache import cache
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db import connection
 from django.utils import timezone
 
 from .models import ApiUsage
@@ -110,14 +110,17 @@ def count_api_call(clinic) -> None:
 
 
 def _persist(clinic, month, calls: int) -> None:
-    """Add `calls` to the clinic's row of `month` (and to no other clinic's), creating it on first use."""
-    rows = ApiUsage.objects.for_clinic(clinic).filter(month=month)
-    if not rows.update(calls=F("calls") + calls):
-        try:
-            with transaction.atomic():
-                ApiUsage.objects.create(clinic=clinic, month=month, calls=calls)
-        except IntegrityError:  # another process created the row meanwhile
-            rows.update(calls=F("calls") + calls)
+    """Add `calls` to the clinic's row of `month` (and to no other clinic's), creating it on first use.
+
+    One statement, so two processes persisting the month's first calls at once both count: the second insert
+    meets the unique (clinic, month) row and adds to it instead of failing."""
+    table = ApiUsage._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (id, clinic_id, month, calls, updated_at) VALUES (%s, %s, %s, %s, now()) "
+            f"ON CONFLICT (clinic_id, month) DO UPDATE SET calls = {table}.calls + EXCLUDED.calls, "
+            f"updated_at = EXCLUDED.updated_at",
+            [uuid.uuid4(), clinic.pk, month, calls])
 
 
 def monthly_api_calls(clinic, month=None) -> int:

@@ -129,6 +129,17 @@ def test_counting_an_api_call_costs_no_query_until_a_batch_is_persisted(clinic, 
     with django_assert_num_queries(0):
         for _call in range(ratelimit.PERSIST_EVERY - 1):
             ratelimit.count_api_call(clinic)
-    with django_assert_num_queries(4):  # UPDATE finds no row; INSERT inside a savepoint creates it
+    with django_assert_num_queries(1):  # one upsert creates the month's row
         ratelimit.count_api_call(clinic)
     assert ratelimit.monthly_api_calls(clinic) == ratelimit.PERSIST_EVERY
+
+
+def test_a_month_row_created_meanwhile_by_another_process_is_added_to_not_replaced(clinic, other_clinic):
+    """The first persist of a month meets a row another process created since: both batches count, and no other
+    clinic's row of that month moves."""
+    month = ratelimit._month_start()
+    ApiUsage.objects.create(clinic=other_clinic, month=month, calls=5)
+    ApiUsage.objects.create(clinic=clinic, month=month, calls=3)  # the other process's insert
+    ratelimit._persist(clinic, month, ratelimit.PERSIST_EVERY)
+    assert ApiUsage.objects.get(clinic=clinic, month=month).calls == 3 + ratelimit.PERSIST_EVERY
+    assert ApiUsage.objects.get(clinic=other_clinic, month=month).calls == 5
