@@ -14,9 +14,15 @@ proof first: tenancy mutants run the tenancy proofs (TENANCY_TESTS), and only if
 mutated app; classic mutants run the module's tests from TEST_MAP. A mutant is "killed" when a test fails,
 "survived" when every selected test passes, "timeout" past --timeout seconds.
 
+With --coverage-map (built once by --build-coverage-map: the whole suite but browser and worker tests, under
+coverage with one context per test), each mutant runs instead exactly the tests that execute its lines, the
+tenancy proofs among them first; a mutant whose lines no test executes is "uncovered" (it survives).
+
     .venv/bin/python scripts/mutate_tenancy.py --list                 # the mutants, no tests run
     .venv/bin/python scripts/mutate_tenancy.py --budget 2400 --sample 60 --seed 11 --out mutants.json
     .venv/bin/python scripts/mutate_tenancy.py --kind tenancy --path telephony/services.py
+    .venv/bin/python scripts/mutate_tenancy.py --build-coverage-map coverage-map.json   # ~10 min
+    .venv/bin/python scripts/mutate_tenancy.py --coverage-map coverage-map.json --out mutants.json
 
 Needs DATABASE_URL like the test suite; the run uses its own test database (TEST_DB_SUFFIX, default "mutants").
 docs/testing.md records the last run and its survivors.
@@ -88,6 +94,7 @@ class Mutant:
     variant: int  # which change of that candidate
     line: int
     description: str
+    end_line: int = 0
     status: str = ""
     seconds: float = 0.0
     killed_by: str = ""
@@ -284,20 +291,73 @@ def all_mutants(kinds, only_paths=None):
         for index, (node, variants) in enumerate(candidates_of(kind, path, tree)):
             for variant, (description, _apply) in enumerate(variants):
                 mutants.append(Mutant(path, kind, index, variant, node.lineno,
-                                      f"{description} | {ast.get_source_segment(source, node)[:90]!r}"))
+                                      f"{description} | {ast.get_source_segment(source, node)[:90]!r}",
+                                      end_line=node.end_lineno or node.lineno))
     return mutants
 
 
 # --- Running ------------------------------------------------------------------------------------------------
 
 
-def stages_for(mutant: Mutant):
+def stages_for(mutant: Mutant, coverage_map=None):
     """The pytest selections to run in order; the next runs only if the mutant survived the previous."""
+    if coverage_map is not None:
+        return covering_stages(mutant, coverage_map)
     if mutant.kind == "classic":
         return [TEST_MAP[mutant.path]]
     app = mutant.path.split("/", 1)[0]
     own = TEST_MAP.get(mutant.path) or ([f"{app}/tests"] if app != "config" else ["tests", "config"])
     return [TENANCY_TESTS, [path for path in own if path not in TENANCY_TESTS]]
+
+
+def covering_stages(mutant: Mutant, coverage_map):
+    """The tests that execute the mutant's lines: the tenancy proofs among them first, then the others."""
+    tests, lines = coverage_map["tests"], coverage_map["files"].get(mutant.path, {})
+    covering = sorted({tests[number] for line in range(mutant.line, (mutant.end_line or mutant.line) + 1)
+                       for number in lines.get(str(line), ())})
+    proofs = [test for test in covering if test.split("::", 1)[0] in TENANCY_TESTS]
+    return [proofs, [test for test in covering if test not in proofs]]
+
+
+COVERAGE_SOURCES = [app for app in APPS]
+
+
+def build_coverage_map(out, timeout):
+    """Run the suite (but browser and worker tests) under coverage, one context per test; write the line map."""
+    env = {**os.environ, "TEST_DB_SUFFIX": os.environ.get("MUTANTS_DB_SUFFIX", "mutants"),
+           "PYTHONDONTWRITEBYTECODE": "1"}
+    tree = make_copy()
+    data_file = tree / ".coverage-mutants"
+    env["COVERAGE_FILE"] = str(data_file)
+    command = [str(tree / ".venv" / "bin" / "python"), "-m", "pytest", "-p", "no:randomly", "--create-db",
+               "-m", "not browser and not worker", "-p", "no:logging", "--cov-context=test", "--cov-report=",
+               *[f"--cov={source}" for source in COVERAGE_SOURCES]]
+    started = time.monotonic()
+    try:
+        result = subprocess.run(command, cwd=tree, env=env, capture_output=True, text=True, timeout=timeout)
+        print((result.stdout + result.stderr).strip().splitlines()[-1:], flush=True)
+        import coverage
+
+        data = coverage.CoverageData(basename=str(data_file))
+        data.read()
+        tests, numbers, files = [], {}, {}
+        for filename in data.measured_files():
+            relative = str(Path(filename).resolve().relative_to(tree.resolve()))
+            lines = {}
+            for line, contexts in data.contexts_by_lineno(filename).items():
+                for context in contexts:
+                    test = context.rsplit("|", 1)[0]
+                    if not test:
+                        continue
+                    if test not in numbers:
+                        numbers[test] = len(tests)
+                        tests.append(test)
+                    lines.setdefault(str(line), set()).add(numbers[test])
+            files[relative] = {line: sorted(found) for line, found in lines.items()}
+        Path(out).write_text(json.dumps({"tests": tests, "files": files}))
+        print(f"# coverage map: {len(tests)} tests, {len(files)} files, {time.monotonic() - started:.0f}s -> {out}")
+    finally:
+        shutil.rmtree(tree, ignore_errors=True)
 
 
 def make_copy():
@@ -328,7 +388,7 @@ def run_pytest(tree, paths, timeout, env):
     return status, time.monotonic() - started, tail[0]
 
 
-def run(mutants, budget, timeout, out):
+def run(mutants, budget, timeout, out, coverage_map=None):
     env = {**os.environ, "TEST_DB_SUFFIX": os.environ.get("MUTANTS_DB_SUFFIX", "mutants"),
            "PYTHONDONTWRITEBYTECODE": "1"}
     tree = make_copy()
@@ -346,13 +406,14 @@ def run(mutants, budget, timeout, out):
             (tree / mutant.path).write_text(mutated_source(mutant, original))
             started = time.monotonic()
             try:
-                for paths in stages_for(mutant):
+                status = "uncovered"
+                for paths in stages_for(mutant, coverage_map):
                     if not paths:
                         continue
                     status, _seconds, tail = run_pytest(tree, paths, timeout, env)
                     mutant.stages.append({"tests": paths, "status": status, "last_line": tail})
                     if status != "survived":
-                        mutant.killed_by = " ".join(paths) if status == "killed" else ""
+                        mutant.killed_by = (" ".join(paths) if status == "killed" else "")[:400]
                         break
                 mutant.status = status
             finally:
@@ -400,10 +461,15 @@ def main():
     parser.add_argument("--rerun", nargs="+", help="only the mutants that were not killed in these JSON results")
     parser.add_argument("--list", action="store_true", help="print the mutants and exit")
     parser.add_argument("--report", nargs="+", help="print the summary of JSON results files and exit")
+    parser.add_argument("--build-coverage-map", metavar="FILE", help="run the suite under coverage, write the map")
+    parser.add_argument("--coverage-map", metavar="FILE", help="run only the tests that execute each mutant")
     args = parser.parse_args()
 
     if args.report:
         report([Mutant(**row) for name in args.report for row in json.loads(Path(name).read_text())])
+        return
+    if args.build_coverage_map:
+        build_coverage_map(args.build_coverage_map, max(args.timeout, 3600))
         return
     kinds = ("tenancy", "classic") if args.kind == "all" else (args.kind,)
     mutants = [mutant for mutant in all_mutants(kinds, set(args.path) if args.path else None)
@@ -421,7 +487,8 @@ def main():
             print(f"{mutant.kind:8} {mutant.path}:{mutant.line} {mutant.description}")
         print(f"# {len(mutants)} mutants")
         return
-    report(run(mutants, args.budget, args.timeout, args.out))
+    coverage_map = json.loads(Path(args.coverage_map).read_text()) if args.coverage_map else None
+    report(run(mutants, args.budget, args.timeout, args.out, coverage_map))
 
 
 if __name__ == "__main__":
