@@ -382,49 +382,80 @@ def run_pytest(tree, paths, timeout, env):
         result = subprocess.run(command, cwd=tree, env=env, capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
         return "timeout", time.monotonic() - started, ""
-    tail = (result.stdout + result.stderr).strip().splitlines()[-1:] or [""]
+    lines = (result.stdout + result.stderr).strip().splitlines()
+    failed = [line for line in lines if line.startswith(("FAILED ", "ERROR "))]
+    tail = (failed or lines[-1:] or [""])[0][:300]
     # 0: all passed; 1: a test failed; 5: nothing collected (the selection is stale).
     status = {0: "survived", 1: "killed"}.get(result.returncode, f"error {result.returncode}")
-    return status, time.monotonic() - started, tail[0]
+    return status, time.monotonic() - started, tail
 
 
-def run(mutants, budget, timeout, out, coverage_map=None):
-    env = {**os.environ, "TEST_DB_SUFFIX": os.environ.get("MUTANTS_DB_SUFFIX", "mutants"),
-           "PYTHONDONTWRITEBYTECODE": "1"}
-    tree = make_copy()
-    print(f"# copy of the tree: {tree}", flush=True)
-    deadline = time.monotonic() + budget
+def _run_one(mutant, tree, env, timeout, coverage_map):
+    original = (tree / mutant.path).read_text()
+    (tree / mutant.path).write_text(mutated_source(mutant, original))
+    started = time.monotonic()
     try:
-        status, seconds, tail = run_pytest(tree, ["tests/test_tenancy_filters.py"], timeout, env)
-        if status != "survived":
-            sys.exit(f"The unmutated tree does not pass tests/test_tenancy_filters.py ({status}: {tail})")
-        for number, mutant in enumerate(mutants, 1):
-            if time.monotonic() > deadline:
-                print(f"# budget spent after {number - 1} mutants", flush=True)
+        status = "uncovered"
+        for paths in stages_for(mutant, coverage_map):
+            if not paths:
+                continue
+            status, _seconds, tail = run_pytest(tree, paths, timeout, env)
+            mutant.stages.append({"tests": len(paths), "first": paths[0], "status": status, "last_line": tail})
+            if status != "survived":
+                mutant.killed_by = tail if status == "killed" else ""
                 break
-            original = (tree / mutant.path).read_text()
-            (tree / mutant.path).write_text(mutated_source(mutant, original))
-            started = time.monotonic()
-            try:
-                status = "uncovered"
-                for paths in stages_for(mutant, coverage_map):
-                    if not paths:
-                        continue
-                    status, _seconds, tail = run_pytest(tree, paths, timeout, env)
-                    mutant.stages.append({"tests": paths, "status": status, "last_line": tail})
-                    if status != "survived":
-                        mutant.killed_by = (" ".join(paths) if status == "killed" else "")[:400]
-                        break
-                mutant.status = status
-            finally:
-                (tree / mutant.path).write_text(original)
-            mutant.seconds = round(time.monotonic() - started, 1)
-            print(f"[{number}/{len(mutants)}] {mutant.status:9} {mutant.seconds:6.1f}s "
-                  f"{mutant.path}:{mutant.line} {mutant.description}", flush=True)
-            if out:
-                Path(out).write_text(json.dumps([asdict(m) for m in mutants if m.status], indent=1))
+        mutant.status = status
     finally:
-        shutil.rmtree(tree, ignore_errors=True)
+        (tree / mutant.path).write_text(original)
+    mutant.seconds = round(time.monotonic() - started, 1)
+
+
+def run(mutants, budget, timeout, out, coverage_map=None, jobs=1):
+    """Run the mutants on `jobs` copies of the tree at once, each with its own test database."""
+    import queue
+    import threading
+
+    suffix = os.environ.get("MUTANTS_DB_SUFFIX", "mutants")
+    deadline = time.monotonic() + budget
+    pending = queue.Queue()
+    for number, mutant in enumerate(mutants, 1):
+        pending.put((number, mutant))
+    lock = threading.Lock()
+    problems = []
+
+    def worker(job):
+        env = {**os.environ, "TEST_DB_SUFFIX": suffix if jobs == 1 else f"{suffix}{job}",
+               "PYTHONDONTWRITEBYTECODE": "1"}
+        tree = make_copy()
+        print(f"# job {job}: copy of the tree at {tree}", flush=True)
+        try:
+            status, _seconds, tail = run_pytest(tree, ["tests/test_tenancy_filters.py"], max(timeout, 1800), env)
+            if status != "survived":
+                problems.append(f"The unmutated tree does not pass tests/test_tenancy_filters.py ({status}: {tail})")
+                return
+            while time.monotonic() < deadline:
+                try:
+                    number, mutant = pending.get_nowait()
+                except queue.Empty:
+                    return
+                _run_one(mutant, tree, env, timeout, coverage_map)
+                with lock:
+                    print(f"[{number}/{len(mutants)}] {mutant.status:9} {mutant.seconds:6.1f}s "
+                          f"{mutant.path}:{mutant.line} {mutant.description}", flush=True)
+                    if out:
+                        Path(out).write_text(json.dumps([asdict(m) for m in mutants if m.status], indent=1))
+        finally:
+            shutil.rmtree(tree, ignore_errors=True)
+
+    threads = [threading.Thread(target=worker, args=(job,)) for job in range(1, jobs + 1)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if problems:
+        sys.exit(problems[0])
+    if not pending.empty():
+        print(f"# budget spent with {pending.qsize()} mutants not run", flush=True)
     return [mutant for mutant in mutants if mutant.status]
 
 
@@ -463,6 +494,7 @@ def main():
     parser.add_argument("--report", nargs="+", help="print the summary of JSON results files and exit")
     parser.add_argument("--build-coverage-map", metavar="FILE", help="run the suite under coverage, write the map")
     parser.add_argument("--coverage-map", metavar="FILE", help="run only the tests that execute each mutant")
+    parser.add_argument("--jobs", type=int, default=1, help="mutants run at once, each on its own copy and database")
     args = parser.parse_args()
 
     if args.report:
@@ -488,7 +520,7 @@ def main():
         print(f"# {len(mutants)} mutants")
         return
     coverage_map = json.loads(Path(args.coverage_map).read_text()) if args.coverage_map else None
-    report(run(mutants, args.budget, args.timeout, args.out, coverage_map))
+    report(run(mutants, args.budget, args.timeout, args.out, coverage_map, args.jobs))
 
 
 if __name__ == "__main__":
