@@ -2,6 +2,7 @@
 
 Each authenticator returns `(user, Credential)`; views read the tenant from `request.auth.clinic`.
 """
+from django.utils.translation import gettext as _
 from rest_framework import authentication, exceptions
 
 from ..credentials import (ROLE_SCOPES, Credential, credential_for_api_key, credential_for_jwt,  # noqa: F401
@@ -28,7 +29,15 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
     """`Authorization: Bearer fd_live_...` or `X-API-KEY: fd_live_...`."""
 
     def authenticate(self, request):
-        raw = request.META.get("HTTP_X_API_KEY") or _bearer(request)
+        header = request.META.get("HTTP_X_API_KEY")
+        if header is not None:
+            # `X-API-KEY` carries nothing but a key: a value that cannot be one is an invalid key, not a missing
+            # credential (the other authenticators never read this header).
+            raw = header.strip()
+            if not raw.startswith(ApiKey.PREFIX):
+                raise exceptions.AuthenticationFailed(_("Invalid API key."))
+            return _checked(credential_for_api_key, raw)
+        raw = _bearer(request)
         if not raw or not raw.startswith(ApiKey.PREFIX):
             return None
         return _checked(credential_for_api_key, raw)
