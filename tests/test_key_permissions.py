@@ -34,6 +34,11 @@ def _key_client(raw, header="bearer"):
 
 
 @pytest.fixture
+def admin_client(clinic, jwt_client_for):
+    return jwt_client_for(clinic, role=Membership.Role.ADMIN)
+
+
+@pytest.fixture
 def maria(clinic):
     return PatientFactory(clinic=clinic, name=NAME, phone=PHONE)
 
@@ -191,3 +196,49 @@ def test_a_malformed_x_api_key_is_an_invalid_key_not_a_missing_one(surface, malf
 def test_no_credential_at_all_still_says_not_provided(surface, api_client):
     code, message = _error(surface, api_client.get(SURFACE_ROUTES[surface]))
     assert code == "UNAUTHORIZED" and "not provided" in message
+
+
+# --- the migration: existing full-access credentials keep decrypted reads ---------------------------------------
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_grants_pii_to_existing_full_access_keys_and_write_tokens_only():
+    from datetime import timedelta
+
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+    from django.utils import timezone
+
+    from clinics.tests.factories import ClinicFactory
+
+    before, after = [("clinics", "0004_user_support_clinics")], [("clinics", "0005_grant_pii_to_full_access_credentials")]
+    executor = MigrationExecutor(connection)
+    executor.migrate(before)
+    try:
+        state = executor.loader.project_state(before).apps
+        old_key, old_token = state.get_model("clinics", "ApiKey"), state.get_model("oauth2_provider", "AccessToken")
+        clinic = ClinicFactory()
+        keys = {permissions: old_key.objects.create(clinic_id=clinic.pk, name=permissions, digest=f"{len(permissions):064d}",
+                                                    preview="fd_live_…", permissions=permissions.split())
+                for permissions in ("read write", "read", "write")}
+        expires = timezone.now() + timedelta(hours=1)
+        tokens = {scope: old_token.objects.create(token=f"tok-{scope}", token_checksum=f"{len(scope):064d}",
+                                                  expires=expires, scope=scope)
+                  for scope in ("read write", "read")}
+
+        executor = MigrationExecutor(connection)
+        executor.migrate(after)
+        assert sorted(ApiKey.objects.get(pk=keys["read write"].pk).permissions) == ["pii", "read", "write"]
+        assert ApiKey.objects.get(pk=keys["write"].pk).permissions == ["pii", "write"]
+        assert ApiKey.objects.get(pk=keys["read"].pk).permissions == ["read"]
+        from oauth2_provider.models import AccessToken
+
+        assert AccessToken.objects.get(pk=tokens["read write"].pk).scope == "read write pii"
+        assert AccessToken.objects.get(pk=tokens["read"].pk).scope == "read"
+
+        executor = MigrationExecutor(connection)
+        executor.migrate(before)
+        assert "pii" not in ApiKey.objects.get(pk=keys["read write"].pk).permissions
+        assert AccessToken.objects.get(pk=tokens["read write"].pk).scope == "read write"
+    finally:
+        executor = MigrationExecutor(connection)
+        executor.migrate(executor.loader.graph.leaf_nodes())
