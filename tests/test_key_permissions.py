@@ -15,7 +15,8 @@ from rest_framework.test import APIClient
 
 from clinics.models import ApiKey, AuditEvent, Membership
 from clinics.tests.factories import MembershipFactory, sign_in_verified
-from scheduling.tests.factories import PatientFactory
+from scheduling.tests.factories import PatientFactory, ProfessionalFactory
+from telephony.models import Referral
 from telephony.tests.factories import CallFactory
 
 pytestmark = pytest.mark.django_db
@@ -81,6 +82,15 @@ def test_every_route_of_the_masking_mixin_honours_pii_calls_and_contacts(clinic,
     assert [(item["name"], item["phone"], item["masked"]) for item in contacts] == [
         (MASKED_NAME, MASKED_PHONE, True)]
     assert full.get("/api/v1/contacts").json()["data"][0]["name"] == NAME
+
+    referral = Referral.objects.create(clinic=clinic, requesting_professional=ProfessionalFactory(clinic=clinic),
+                                       specialist=ProfessionalFactory(clinic=clinic), patient=maria,
+                                       reason="Dor torácica")
+    assert reader.get(f"/api/referrals/{referral.pk}").json()["data"]["reason"] == ""
+    assert reader.get("/api/referrals").json()["referrals"][0]["reason"] == ""
+    assert full.get(f"/api/referrals/{referral.pk}").json()["data"]["reason"] == "Dor torácica"
+    reads = AuditEvent.objects.filter(action="referral.read").order_by("created_at")
+    assert [event.extra["masked"] for event in reads] == [True, True, False]
 
 
 def test_a_key_created_with_read_and_pii_on_the_dashboard_reads_decrypted(admin_client, maria):
