@@ -102,4 +102,5 @@ if OpenApiAuthenticationExtension is not None:
         def get_security_definition(self, auto_schema):
             return {"type": "oauth2", "flows": {"authorizationCode": {
                 "authorizationUrl": "/oauth/authorize", "tokenUrl": "/oauth/token",
-                "scopes": {"read": "Read the clinic's data", "write": "Change the clinic's data"}}}}
+                "scopes": {"read": "Read the clinic's data", "write": "Change the clinic's data",
+                           "pii": "Read personal data decrypted (masked without it)"}}}}
