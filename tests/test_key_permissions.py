@@ -202,6 +202,21 @@ def test_a_malformed_x_api_key_is_an_invalid_key_not_a_missing_one(surface, malf
     assert "not provided" not in message
 
 
+def test_on_the_notes_api_a_bearer_that_is_not_a_key_is_an_invalid_key(api_client):
+    """docs/api/notes.md: keys are the only credential there, so any other bearer is a malformed key."""
+    api_client.credentials(HTTP_AUTHORIZATION="Bearer sua_api_key_aqui")
+    response = api_client.get("/notes/v1/notes")
+    assert response.status_code == 401
+    assert _error("notes", response) == ("UNAUTHORIZED", "Invalid API key.")
+
+
+@pytest.mark.parametrize("surface", ["v1", "dashboard", "voice"])
+def test_elsewhere_a_bearer_that_is_not_a_key_is_read_as_a_token(surface, api_client):
+    api_client.credentials(HTTP_AUTHORIZATION="Bearer sua_api_key_aqui")
+    code, message = _error(surface, api_client.get(SURFACE_ROUTES[surface]))
+    assert code == "UNAUTHORIZED" and message == "Invalid or expired access token."
+
+
 @pytest.mark.parametrize("surface", list(SURFACE_ROUTES))
 def test_no_credential_at_all_still_says_not_provided(surface, api_client):
     code, message = _error(surface, api_client.get(SURFACE_ROUTES[surface]))

@@ -38,8 +38,15 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
                 raise exceptions.AuthenticationFailed(_("Invalid API key."))
             return _checked(credential_for_api_key, raw)
         raw = _bearer(request)
-        if not raw or not raw.startswith(ApiKey.PREFIX):
+        if not raw:
             return None
+        if not raw.startswith(ApiKey.PREFIX):
+            # A dashboard JWT or an OAuth token, when the surface takes them; where keys are the only credential
+            # (the notes API), a bearer that is not a key is an invalid key, not a missing credential.
+            if any(isinstance(other, (JWTAuthentication, OAuthAuthentication))
+                   for other in getattr(request, "authenticators", ())):
+                return None
+            raise exceptions.AuthenticationFailed(_("Invalid API key."))
         return _checked(credential_for_api_key, raw)
 
     def authenticate_header(self, request):
