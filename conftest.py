@@ -37,12 +37,12 @@ def api_client():
 
 @pytest.fixture
 def make_client(db):
-    """`make_client(clinic, permissions=("read","write"), header="bearer")` -> APIClient with a fresh key."""
+    """`make_client(clinic, permissions=("read","write","pii"), header="bearer")` -> APIClient with a fresh key."""
     from rest_framework.test import APIClient
 
     from clinics.tests.factories import issue_key
 
-    def build(clinic, permissions=("read", "write"), header="bearer", **key_kwargs):
+    def build(clinic, permissions=("read", "write", "pii"), header="bearer", **key_kwargs):
         raw = issue_key(clinic, permissions=permissions, **key_kwargs)
         client = APIClient()
         if header == "bearer":

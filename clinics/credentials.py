@@ -39,8 +39,8 @@ class Credential:
 
 
 ROLE_SCOPES = {
-    Membership.Role.ADMIN: frozenset({"read", "write", "admin"}),
-    Membership.Role.EDITOR: frozenset({"read", "write"}),
+    Membership.Role.ADMIN: frozenset({"read", "write", "admin", "pii"}),
+    Membership.Role.EDITOR: frozenset({"read", "write", "pii"}),
     Membership.Role.VIEWER: frozenset({"read"}),
 }
 
@@ -151,7 +151,8 @@ def credential_for_jwt(token: str):
 def credential_for_oauth_token(token: str):
     """(user, Credential) of an OAuth access token, acting for the clinic chosen at consent.
 
-    The token's scopes are capped by the member's role, so a viewer's token never writes.
+    The token's scopes are capped by the member's role, so a viewer's token never writes nor reads personal data
+    (`pii`), whatever it was granted.
     """
     checksum = hashlib.sha256(token.encode("utf-8")).hexdigest()
     access_token = (AccessToken.objects.select_related("user", "application", "clinic_link__clinic")
@@ -169,7 +170,7 @@ def credential_for_oauth_token(token: str):
     granted = set(access_token.scope.split())
     if "write" in granted:
         granted.add("read")
-    scopes = frozenset(granted & {"read", "write"}) & ROLE_SCOPES[membership.role]
+    scopes = frozenset(granted & {"read", "write", "pii"}) & ROLE_SCOPES[membership.role]
     return membership.user, Credential(membership.clinic, scopes, "oauth", str(access_token.pk),
                                        membership=membership,
                                        extra={"application": access_token.application.name,

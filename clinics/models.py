@@ -104,6 +104,10 @@ class ApiKey(ClinicOwned):
     class Permission(models.TextChoices):
         READ = "read", _("Read")
         WRITE = "write", _("Write")
+        # Decrypted personal data (names, phones, e-mails, transcripts); without it the API masks them.
+        PII = "pii", _("Read personal data")
+
+    FULL_ACCESS = ("pii", "read", "write")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     clinic = models.ForeignKey(Clinic, on_delete=models.CASCADE, related_name="api_keys")
@@ -126,7 +130,7 @@ class ApiKey(ClinicOwned):
         return f"{self.name} ({self.preview})"
 
     @classmethod
-    def issue(cls, clinic, name, permissions=("read", "write"), created_by=None, expires_at=None):
+    def issue(cls, clinic, name, permissions=FULL_ACCESS, created_by=None, expires_at=None):
         """Create a key and return (key, full_key); the full key is not kept anywhere."""
         raw = cls.PREFIX + secrets.token_urlsafe(32)
         key = cls.objects.create(

@@ -239,12 +239,13 @@ def session_logout(*, actor, refresh_token: str | None = None) -> None:
 
 
 @transaction.atomic
-def api_key_create(*, clinic: Clinic, actor, name: str, permissions=("read", "write"),
+def api_key_create(*, clinic: Clinic, actor, name: str, permissions=ApiKey.FULL_ACCESS,
                    expires_at=None) -> tuple[ApiKey, str]:
-    """Issue a key for `clinic`; returns (key, full_key). The full key is never stored."""
+    """Issue a key for `clinic`; returns (key, full_key). The full key is never stored. `pii` (decrypted
+    personal data, docs/api/README.md "API key permissions") needs `read` or `write` beside it."""
     permissions = sorted(set(permissions))
-    if not permissions or not set(permissions) <= {"read", "write"}:
-        raise InvalidInput.on("permissions", _("Permissions must be read and/or write."))
+    if not permissions or not set(permissions) <= set(ApiKey.FULL_ACCESS) or permissions == ["pii"]:
+        raise InvalidInput.on("permissions", _("Permissions must be read and/or write, optionally with pii."))
     if expires_at is not None and expires_at <= timezone.now():
         raise InvalidInput.on("expires_at", _("The expiry must be in the future."))
     key, raw = ApiKey.issue(clinic, name, permissions=permissions, created_by=_acting_user(actor),

@@ -30,12 +30,13 @@ _NAME_PARTICLES = frozenset({"da", "de", "do", "das", "dos", "e", "di", "du", "d
 # --- who may see what -------------------------------------------------------------------------------------------
 
 def can_read_pii(credential) -> bool:
-    """True when the caller may see decrypted personal fields: a member by role, a key or token by scope."""
+    """True when the caller may see decrypted personal fields: a member by role, a key or token by its `pii`
+    permission beside `read` (docs/api/README.md, "API key permissions"); an OAuth token's is capped by the role."""
     if credential is None:
         return False
-    if credential.membership is not None:
-        return credential.membership.role in PII_ROLES and credential.can("read")
-    return credential.can("read")
+    if credential.membership is not None and credential.membership.role not in PII_ROLES:
+        return False
+    return credential.can("read") and credential.can("pii")
 
 
 def mask_name(name: str) -> str:

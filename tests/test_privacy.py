@@ -13,7 +13,8 @@ from notes.tests.factories import NoteFactory, NoteSectionFactory
 from scheduling import patients
 from scheduling.models import Patient
 from telephony import outbound_webhooks, services as telephony_services
-from telephony.models import Message, WebhookDelivery, WebhookEndpoint
+from scheduling.tests.factories import ProfessionalFactory
+from telephony.models import Message, Referral, WebhookDelivery, WebhookEndpoint
 from telephony.tests.factories import CallFactory
 
 pytestmark = pytest.mark.django_db
@@ -120,7 +121,9 @@ def on_record(clinic):
                              birth_date=dt.date(1961, 3, 14), external_id="EXT-7781")
     appointment = AppointmentFactory(clinic=clinic, patient=patient, notes=NOTES)
     call = CallFactory(clinic=clinic, phone_number=PHONE, summary=SUMMARY)
-    return {"patient": patient, "appointment": appointment, "call": call}
+    referral = Referral.objects.create(clinic=clinic, requesting_professional=ProfessionalFactory(clinic=clinic),
+                                       specialist=ProfessionalFactory(clinic=clinic), patient=patient, reason=NOTES)
+    return {"patient": patient, "appointment": appointment, "call": call, "referral": referral}
 
 
 def _routes(on_record):
@@ -139,6 +142,8 @@ def _routes(on_record):
         "/api/v1/contacts": patient.hash,
         "/v1/patients": patient.hash,
         f"/v1/patients/{patient.hash}": patient.hash,
+        "/api/referrals": str(on_record["referral"].pk),
+        f"/api/referrals/{on_record['referral'].pk}": str(on_record["referral"].pk),
     }
 
 
@@ -147,7 +152,7 @@ PII_ROUTE_PATTERNS = {
     "v1/calls", "v1/calls/<uuid:pk>", "v1/calls/<uuid:pk>/callback", "api/calls", "api/analytics/conversations",
     "api/analytics/conversation/<str:conversation_id>", "api/v1/transcriptions", "v1/appointments",
     "v1/appointments/<uuid:pk>", "api/v1/appointments", "api/v1/contacts", "v1/patients",
-    "v1/patients/<str:hash>",
+    "v1/patients/<str:hash>", "api/referrals", "api/referrals/<str:referral_id>",
 }
 
 

@@ -2,6 +2,7 @@
 
 Each authenticator returns `(user, Credential)`; views read the tenant from `request.auth.clinic`.
 """
+from django.utils.translation import gettext as _
 from rest_framework import authentication, exceptions
 
 from ..credentials import (ROLE_SCOPES, Credential, credential_for_api_key, credential_for_jwt,  # noqa: F401
@@ -28,9 +29,24 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
     """`Authorization: Bearer fd_live_...` or `X-API-KEY: fd_live_...`."""
 
     def authenticate(self, request):
-        raw = request.META.get("HTTP_X_API_KEY") or _bearer(request)
-        if not raw or not raw.startswith(ApiKey.PREFIX):
+        header = request.META.get("HTTP_X_API_KEY")
+        if header is not None:
+            # `X-API-KEY` carries nothing but a key: a value that cannot be one is an invalid key, not a missing
+            # credential (the other authenticators never read this header).
+            raw = header.strip()
+            if not raw.startswith(ApiKey.PREFIX):
+                raise exceptions.AuthenticationFailed(_("Invalid API key."))
+            return _checked(credential_for_api_key, raw)
+        raw = _bearer(request)
+        if not raw:
             return None
+        if not raw.startswith(ApiKey.PREFIX):
+            # A dashboard JWT or an OAuth token, when the surface takes them; where keys are the only credential
+            # (the notes API), a bearer that is not a key is an invalid key, not a missing credential.
+            if any(isinstance(other, (JWTAuthentication, OAuthAuthentication))
+                   for other in getattr(request, "authenticators", ())):
+                return None
+            raise exceptions.AuthenticationFailed(_("Invalid API key."))
         return _checked(credential_for_api_key, raw)
 
     def authenticate_header(self, request):
@@ -93,4 +109,5 @@ if OpenApiAuthenticationExtension is not None:
         def get_security_definition(self, auto_schema):
             return {"type": "oauth2", "flows": {"authorizationCode": {
                 "authorizationUrl": "/oauth/authorize", "tokenUrl": "/oauth/token",
-                "scopes": {"read": "Read the clinic's data", "write": "Change the clinic's data"}}}}
+                "scopes": {"read": "Read the clinic's data", "write": "Change the clinic's data",
+                           "pii": "Read personal data decrypted (masked without it)"}}}}

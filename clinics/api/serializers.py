@@ -42,7 +42,7 @@ class LogoutSerializer(serializers.Serializer):
 class ApiKeyCreateSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=120)
     permissions = serializers.ListField(child=serializers.ChoiceField(choices=ApiKey.Permission.choices),
-                                        allow_empty=False, max_length=2, default=lambda: ["read", "write"])
+                                        allow_empty=False, max_length=3, default=lambda: list(ApiKey.FULL_ACCESS))
     expires_at = serializers.DateTimeField(required=False, allow_null=True)
 
 

@@ -38,7 +38,7 @@ class MembershipFactory(DjangoModelFactory):
     role = Membership.Role.ADMIN
 
 
-def issue_key(clinic, permissions=("read", "write"), **kwargs):
+def issue_key(clinic, permissions=ApiKey.FULL_ACCESS, **kwargs):
     """A usable API key for `clinic`; returns the raw key string."""
     _key, raw = ApiKey.issue(clinic, kwargs.pop("name", "test key"), permissions=permissions, **kwargs)
     return raw

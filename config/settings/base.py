@@ -268,7 +268,8 @@ JWT_REFRESH_DAYS = env.int("JWT_REFRESH_DAYS", default=7)
 # --- OAuth 2.0 (docs/api/voice.md): authorization code, with PKCE (S256) required of public clients while
 # confidential ones may authenticate with their secret instead; scopes map to the read/write of API keys.
 OAUTH2_PROVIDER = {
-    "SCOPES": {"read": _("Read your clinic's data"), "write": _("Change your clinic's data")},
+    "SCOPES": {"read": _("Read your clinic's data"), "write": _("Change your clinic's data"),
+               "pii": _("Read the personal data of your clinic's patients")},
     "DEFAULT_SCOPES": ["read"],
     # Per client (clinics.oauth.pkce_required), looked up when called: the settings load before the models.
     "PKCE_REQUIRED": lambda client_id: import_string("clinics.oauth.pkce_required")(client_id),

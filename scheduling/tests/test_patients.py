@@ -95,10 +95,12 @@ def test_admin_and_editor_read_decrypted_detail_and_leave_an_audit_row_with_purp
     assert event.extra["masked"] is False
 
 
-def test_key_with_read_scope_reads_decrypted_detail(clinic, make_client):
+def test_key_with_read_and_pii_reads_decrypted_detail_and_read_alone_masked(clinic, make_client):
     patient = PatientFactory(clinic=clinic, name="Rui Costa")
-    response = make_client(clinic, permissions=("read",)).get(f"/v1/patients/{patient.hash}")
+    response = make_client(clinic, permissions=("read", "pii")).get(f"/v1/patients/{patient.hash}")
     assert response.json()["name"] == "Rui Costa"
+    response = make_client(clinic, permissions=("read",)).get(f"/v1/patients/{patient.hash}")
+    assert response.json()["name"] == "R. C."
 
 
 def test_list_read_is_audited_with_the_hashes_shown(clinic, client_for):

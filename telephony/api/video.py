@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 
 from config.surfaces.tenancy import ClinicScopedMixin
 from config.surfaces import DASHBOARD
+from scheduling.api.privacy import PiiReadMixin, PiiSerializerMixin
 
 from .. import video
 from ..backends.video import PRESETS, LocalVideoBackend
@@ -116,8 +117,11 @@ class ReferralRequestSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=2000, allow_blank=True, required=False, default="")
 
 
-class ReferralDetailSerializer(ReferralSerializer):
-    """The referral as its own routes answer it: the attendance fields plus the patient, the reason and when."""
+class ReferralDetailSerializer(PiiSerializerMixin, ReferralSerializer):
+    """The referral as its own routes answer it: the attendance fields plus the patient, the reason and when.
+    The reason is health data: blank for a caller who may not read personal data (a viewer, a key without `pii`)."""
+
+    pii_fields = {"reason": "blank"}
 
     patientId = serializers.CharField(source="patient.hash")
     reason = serializers.CharField()
@@ -135,10 +139,11 @@ class VideoView(DASHBOARD.view, ClinicScopedMixin, APIView):
         return payload.validated_data
 
 
-class ReferralListCreate(VideoView, generics.ListAPIView):
+class ReferralListCreate(VideoView, PiiReadMixin, generics.ListAPIView):
     """GET /api/referrals (page/per_page, newest first) and POST /api/referrals {requesterId, specialistId,
     patientId, reason}: the referral a video consultation starts from."""
 
+    pii_object = "referral"
     queryset = Referral.objects.all()
     serializer_class = ReferralDetailSerializer
     results_key = "referrals"
@@ -153,16 +158,19 @@ class ReferralListCreate(VideoView, generics.ListAPIView):
         referral = video.referral_create(clinic=self.clinic, requester_id=data["requesterId"],
                                          specialist_id=data["specialistId"], patient_id=data["patientId"],
                                          reason=data["reason"], actor=request)
-        return Response({"data": ReferralDetailSerializer(referral).data}, status=status.HTTP_201_CREATED)
+        return Response({"data": self.get_serializer(referral).data}, status=status.HTTP_201_CREATED)
 
 
-class ReferralDetail(VideoView):
+class ReferralDetail(VideoView, PiiReadMixin, generics.GenericAPIView):
     """GET /api/referrals/{referralId}: one of the clinic's referrals (404 REFERRAL_NOT_FOUND otherwise)."""
+
+    pii_object = "referral"
+    serializer_class = ReferralDetailSerializer
 
     @extend_schema(operation_id="dashboard_referral_detail",
                    responses={200: data_envelope("ReferralDetailResponse", ReferralDetailSerializer())})
     def get(self, request, referral_id):
-        return Response({"data": ReferralDetailSerializer(video.referral_for(self.clinic, referral_id)).data})
+        return Response({"data": self.get_serializer(video.referral_for(self.clinic, referral_id)).data})
 
 
 class DyteMeetingCreate(VideoView):

@@ -76,7 +76,7 @@ def seed_two_factor(seed):
 def seed_api_key(seed):
     seed.api_key = ApiKey.objects.for_clinic(seed.clinic).filter(name=DEMO_API_KEY_NAME, revoked_at__isnull=True).first()
     if seed.api_key is None:
-        seed.api_key, seed.raw_api_key = ApiKey.issue(seed.clinic, DEMO_API_KEY_NAME, permissions=("read", "write"),
+        seed.api_key, seed.raw_api_key = ApiKey.issue(seed.clinic, DEMO_API_KEY_NAME, permissions=ApiKey.FULL_ACCESS,
                                                       created_by=seed.admin)
 
 
