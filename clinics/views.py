@@ -28,7 +28,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from . import audit, selectors, services
 from .credentials import ROLE_SCOPES, Credential
-from .errors import DomainError, NotAuthenticated, NotFound
+from .errors import DomainError, NotAuthenticated, NotFound, RateLimited
 from .context_processors import SESSION_CLINIC_KEY, active_membership_for, memberships_of
 from .forms import (AcceptInvitationForm, ApiKeyForm, ClinicSettingsForm, EmailAuthenticationForm, InviteForm,
                     TokenForm)
@@ -110,13 +110,12 @@ class LoginView(auth_views.LoginView):
 
     def form_invalid(self, form):
         email = form.cleaned_data.get("username", "")
-        if email:
+        locked = any(error.code == "locked" for error in form.non_field_errors().as_data())
+        if email and not locked:  # a lock-out was audited by the throttle that refused it
             user = get_user_model().objects.filter(email=email).first()
             first = user.memberships.select_related("clinic").first() if user else None
-            locked = any(error.code == "locked" for error in form.non_field_errors().as_data())
-            audit.record(self.request, "auth.login_locked" if locked else "auth.login_failed", "user",
-                         user.pk if user else "", actor_kind="public", actor_label=email,
-                         clinic=first.clinic if first else None, surface="console")
+            audit.record(self.request, "auth.login_failed", "user", user.pk if user else "", actor_kind="public",
+                         actor_label=email, clinic=first.clinic if first else None, surface="console")
         return super().form_invalid(form)
 
     def form_valid(self, form):
@@ -125,7 +124,9 @@ class LoginView(auth_views.LoginView):
         audit.record(self.request, "auth.password_ok" if user_has_device(user, confirmed=True) else "auth.login",
                      "user", str(user.pk), clinic=first.clinic if first else None, actor_kind="user",
                      actor_id=str(user.pk), actor_label=user.email, surface="console")
-        if user_has_device(user, confirmed=True):
+        if not user_has_device(user, confirmed=True):
+            services.sign_in_attempt_record(email=user.email, succeeded=True, actor=self.request)
+        else:
             # Not signed in yet: the session only remembers who passed the password step, and when.
             self.request.session.cycle_key()
             self.request.session[PENDING_USER_KEY] = str(user.pk)
@@ -166,6 +167,13 @@ def login_verify(request):
     form = TokenForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
+            services.sign_in_throttle_check(email=user.email, actor=request, surface="console")
+        except RateLimited as error:
+            if not request.user.is_authenticated:
+                _clear_pending(request.session)
+            messages.error(request, error.message)
+            return redirect("console:login")
+        try:
             device = services.second_factor_verify(user=user, code=form.cleaned_data["code"])
         except NotAuthenticated:
             device = None
@@ -173,12 +181,15 @@ def login_verify(request):
             if not request.user.is_authenticated:
                 auth_login(request, user, backend=request.session.get(PENDING_BACKEND_KEY))
             otp_login(request, device)
+            services.sign_in_attempt_record(email=user.email, succeeded=True, actor=request)
             first = user.memberships.select_related("clinic").first()
             audit.record(request, "auth.login", "user", str(user.pk), clinic=first.clinic if first else None,
                          actor_kind="user", actor_id=str(user.pk), actor_label=user.email, surface="console",
                          second_factor="totp")
             _clear_pending(request.session)
             return redirect(_safe_next(request))
+        # A wrong code is a failed sign-in of the account, as on `POST /api/auth/login`.
+        services.sign_in_attempt_record(email=user.email, succeeded=False, actor=request)
         failures = request.session.get(PENDING_FAILURES_KEY, 0) + 1
         request.session[PENDING_FAILURES_KEY] = failures
         if failures >= PENDING_MAX_FAILURES and not request.user.is_authenticated:
@@ -201,6 +212,18 @@ class PasswordResetView(auth_views.PasswordResetView):
     email_template_name = "registration/password_reset_email.txt"
     subject_template_name = "registration/password_reset_subject.txt"
     success_url = reverse_lazy("console:password_reset_done")
+
+    def form_valid(self, form):
+        # Counted per e-mail and per IP whether or not the e-mail has an account (clinics.services
+        # password_reset_throttle): nobody can flood a mailbox, and the answer tells nothing about who is registered.
+        try:
+            services.password_reset_throttle(email=form.cleaned_data["email"], actor=self.request)
+        except RateLimited as error:
+            form.add_error(None, error.message)
+            response = self.render_to_response(self.get_context_data(form=form), status=429)
+            response["Retry-After"] = str(error.retry_after or 3600)
+            return response
+        return super().form_valid(form)
 
 
 class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
