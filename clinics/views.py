@@ -26,6 +26,8 @@ from django_otp import devices_for_user, user_has_device
 from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from config.logging import scrub_url
+
 from . import audit, selectors, services
 from .credentials import ROLE_SCOPES, Credential
 from .errors import DomainError, NotAuthenticated, NotFound, RateLimited
@@ -74,13 +76,15 @@ def console_page(view=None, *, roles=None, member=True, write=False):
         @wraps(view_func)
         def wrapped(request, *args, **kwargs):
             user = request.user
+            # The page to come back to travels in `next`, in the URL: never with a searched name, phone or e-mail.
+            back = scrub_url(request.get_full_path())
             if not user.is_authenticated:
-                return redirect_to_login(request.get_full_path(), reverse(settings.LOGIN_URL))
+                return redirect_to_login(back, reverse(settings.LOGIN_URL))
             if not user.is_verified() and needs_two_factor(user):
                 if user_has_device(user, confirmed=True):
-                    return redirect(_with_next("console:login_verify", request.get_full_path()))
+                    return redirect(_with_next("console:login_verify", back))
                 messages.warning(request, _("Set up two-factor authentication to continue."))
-                return redirect(_with_next("console:two_factor_setup", request.get_full_path()))
+                return redirect(_with_next("console:two_factor_setup", back))
             request.membership = active_membership_for(request)
             request.clinic = request.membership.clinic if request.membership is not None else None
             if request.membership is not None:
