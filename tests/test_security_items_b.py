@@ -328,3 +328,71 @@ def test_an_outbound_message_without_a_clinic_is_refused_by_the_database(clinic)
     with pytest.raises(IntegrityError, match="message_outbound_has_clinic"), transaction.atomic():
         MessageFactory(clinic=None, direction=Message.Direction.OUTBOUND)
     assert MessageFactory(clinic=None, direction=Message.Direction.INBOUND).clinic is None
+
+
+# --- the console page of the clinic's messaging numbers ---------------------------------------------------------
+
+@pytest.fixture
+def admin_client(client, clinic, settings):
+    from clinics.tests.factories import sign_in_verified
+
+    settings.PROVIDERS = {**settings.PROVIDERS, "sms": "local"}
+    return sign_in_verified(client, MembershipFactory(clinic=clinic).user)
+
+
+def test_an_admin_adds_a_number_and_verifies_it_with_the_code_sent_to_it(admin_client, clinic):
+    from telephony.models import MessagingNumber
+
+    url = reverse("telephony:messaging_numbers")
+    assert admin_client.post(url, {"phone": "+351 210 000 321"}).status_code == 302
+    number = MessagingNumber.objects.for_clinic(clinic).get(phone="+351210000321")
+    code = Message.objects.for_clinic(clinic).get(purpose="number_verification").body.rsplit(" ", 1)[-1]
+    verify = reverse("telephony:messaging_number_verify", args=[number.pk])
+
+    admin_client.post(verify, {"code": f"{(int(code) + 1) % 10 ** 6:06d}"})
+    number.refresh_from_db()
+    assert number.status == MessagingNumber.Status.PENDING and number.code_attempts == 1
+    admin_client.post(verify, {"code": code})
+    page = admin_client.get(url)
+
+    number.refresh_from_db()
+    assert number.status == MessagingNumber.Status.VERIFIED and number.verified_by == "code"
+    assert page.status_code == 200 and "+351210000321" in page.content.decode()
+    assert AuditEvent.objects.filter(action="messaging_number.verified", clinic=clinic).exists()
+
+
+def test_a_bad_number_is_a_400_with_the_reason_and_another_clinics_number_a_409(admin_client, clinic, other_clinic):
+    from telephony.models import MessagingNumber
+    from telephony.numbers import messaging_number_seed
+
+    url = reverse("telephony:messaging_numbers")
+    bad = admin_client.post(url, {"phone": "not a number"})
+    assert bad.status_code == 400 and "Not a valid phone number" in bad.content.decode()
+    messaging_number_seed(clinic=other_clinic, phone="+351210000555")
+    taken = admin_client.post(url, {"phone": "+351210000555"})
+    assert taken.status_code == 409 and "already verified by another clinic" in taken.content.decode()
+    assert not MessagingNumber.objects.for_clinic(clinic).filter(status="verified").exists()
+
+
+def test_another_clinics_number_is_neither_listed_nor_verifiable(admin_client, clinic, other_clinic):
+    from telephony.models import MessagingNumber
+
+    theirs = MessagingNumber.objects.create(clinic=other_clinic, phone="+351210000666", code_digest="x" * 64,
+                                            code_sent_at=timezone.now())
+
+    page = admin_client.get(reverse("telephony:messaging_numbers"))
+    answer = admin_client.post(reverse("telephony:messaging_number_verify", args=[theirs.pk]), {"code": "123456"})
+
+    assert "+351210000666" not in page.content.decode()
+    assert answer.status_code == 404
+    theirs.refresh_from_db()
+    assert theirs.status == MessagingNumber.Status.PENDING and theirs.code_attempts == 0
+
+
+def test_only_admins_manage_messaging_numbers(client, clinic):
+    from clinics.tests.factories import sign_in_verified
+
+    sign_in_verified(client, MembershipFactory(clinic=clinic, role="editor").user)
+
+    assert client.get(reverse("telephony:messaging_numbers")).status_code == 403
+    assert client.post(reverse("telephony:messaging_numbers"), {"phone": "+351210000777"}).status_code == 403
