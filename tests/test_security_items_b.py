@@ -108,6 +108,18 @@ def test_item_15_the_migrations_encrypt_rows_stored_in_plaintext_and_reverse(cli
         assert raw_column(table, column, pk) == "Texto antigo em claro"
 
 
+def test_item_15_the_audit_row_of_a_video_participant_names_no_external_id(clinic, settings):
+    from telephony import video
+
+    settings.PROVIDERS = {**settings.PROVIDERS, "video": "local"}
+    meeting = video.meeting_create(clinic=clinic, title="Consulta")
+    participant = video.participant_add(clinic=clinic, meeting_id=meeting.id, name="Maria Silva", picture="",
+                                        user_id="maria.silva@example.pt", preset="group_call_participant")
+
+    event = AuditEvent.objects.get(action="video_participant.add")
+    assert "maria.silva" not in str(event.extra) and event.extra["participant"] == str(participant.id)
+
+
 def test_item_15_export_carries_and_erasure_wipes_the_encrypted_texts(clinic, appointment):
     patient = appointment.patient
     TaskFactory(clinic=clinic, patient=patient, title="Ligar à Maria", description="Resultado da biópsia")
@@ -214,6 +226,23 @@ def test_item_16_failures_on_the_api_lock_the_console_too(client, clinic):
     assert "Too many failed login attempts" in response.content.decode()
     assert "_auth_user_id" not in client.session
     assert AuditEvent.objects.filter(action="auth.login_locked", actor_label=viewer.user.email).exists()
+
+
+def test_item_16_wrong_console_codes_count_against_the_account_on_the_api(client, clinic):
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from clinics.management.commands.demo_login import current_code
+
+    admin = MembershipFactory(clinic=clinic)
+    device = TOTPDevice.objects.create(user=admin.user, name="phone", confirmed=True)
+    wrong = f"{(int(current_code(device)) + 1) % 10 ** 6:06d}"
+    for _attempt in range(5):
+        console_login(client, admin.user.email, PASSWORD)  # the password is right...
+        client.post(reverse("console:login_verify"), {"code": wrong})  # ...the code is guessed
+
+    locked = api_login(admin.user.email, PASSWORD)
+    assert locked.status_code == 429
+    assert "Too many failed login attempts" in console_login(client, admin.user.email, PASSWORD).content.decode()
 
 
 def test_item_16_one_ip_guessing_many_accounts_is_stopped(client, clinic):
