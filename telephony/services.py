@@ -24,6 +24,7 @@ from clinics.audit import record
 from clinics.errors import DomainError, InvalidInput
 from clinics.models import Clinic
 from clinics.phones import InvalidPhoneNumber, normalise_clinic_phone, normalise_phone
+from config.logging import scrub
 from config.providers import SMS
 from scheduling import patients as scheduling_patients
 from scheduling import services as scheduling_services
@@ -191,7 +192,9 @@ def message_deliver(*, message: Message) -> Message:
             provider_id = backend.send(message)
         except ProviderError as exc:
             message.status = Message.Status.FAILED
-            message.error = exc.reason[:1000]
+            # A provider's reason may quote the number ("The 'To' number +351... is not valid"): the column is
+            # not encrypted, so it keeps the reason without the person.
+            message.error = scrub(exc.reason)[:1000]
             message.save(update_fields=["provider", "status", "error", "updated_at"])
             logger.warning("Message %s failed at %s: %s", message.id, backend.name, exc.reason)
             failure = exc

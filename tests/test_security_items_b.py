@@ -174,6 +174,9 @@ def test_item_15_a_provider_error_quoting_the_number_reaches_the_log_without_it(
 
     with pytest.raises(Exception):
         message_send(clinic=clinic, to=PATIENT_PHONE, body="Olá")
+    failed = Message.objects.for_clinic(clinic).get()
+    assert failed.status == Message.Status.FAILED and "is not a valid phone number" in failed.error
+    assert "912345678" not in failed.error  # the unencrypted column keeps the reason, not the person
     logging.getLogger("frontdesk.test").error("Lookup failed for %s (%s)", "maria.silva@example.pt", "+351 912 345 678")
     try:
         raise ValueError(f"no patient with phone {PATIENT_PHONE}")
