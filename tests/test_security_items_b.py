@@ -428,3 +428,8 @@ def test_only_admins_manage_messaging_numbers(client, clinic):
 
     assert client.get(reverse("telephony:messaging_numbers")).status_code == 403
     assert client.post(reverse("telephony:messaging_numbers"), {"phone": "+351210000777"}).status_code == 403
+
+
+def test_the_outbox_links_admins_to_their_messaging_numbers(admin_client):
+    page = admin_client.get(reverse("telephony:outbox"))
+    assert reverse("telephony:messaging_numbers") in page.content.decode()
