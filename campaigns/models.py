@@ -176,8 +176,10 @@ class Task(ClinicOwned):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     clinic = models.ForeignKey("clinics.Clinic", on_delete=models.CASCADE, related_name="tasks")
-    title = models.CharField(max_length=200)
-    description = models.TextField(blank=True, default="")
+    # What to do about whom ("call Maria back about her test results"): personal data, encrypted at rest; the
+    # edges keep the title within 200 characters.
+    title = EncryptedTextField()
+    description = EncryptedTextField(blank=True, default="")
     patient = models.ForeignKey("scheduling.Patient", null=True, blank=True, on_delete=models.SET_NULL,
                                 related_name="tasks")
     due_at = models.DateTimeField(null=True, blank=True)

@@ -127,3 +127,45 @@ class BlindIndexArrayField(ArrayField):
         name, _path, args, kwargs = super().deconstruct()
         kwargs.pop("base_field", None)
         return name, "clinics.crypto.BlindIndexArrayField", args, kwargs
+
+
+def _is_ciphertext(value: str) -> bool:
+    try:
+        decrypt(value)
+    except Exception:  # not our format, or plaintext that merely looks like it
+        return False
+    return True
+
+
+def encrypt_column(schema_editor, table: str, column: str, batch: int = 500) -> int:
+    """Data migration step: encrypt the plaintext values of `table.column` in place (values already encrypted
+    and empty ones stay as they are); returns how many rows changed. Raw SQL, so that it runs whatever field class
+    the historical model holds."""
+    return _rewrite_column(schema_editor, table, column, batch,
+                           lambda value: None if _is_ciphertext(value) else encrypt(value))
+
+
+def decrypt_column(schema_editor, table: str, column: str, batch: int = 500) -> int:
+    """The reverse of `encrypt_column`: back to plaintext (values that are not ciphertext stay)."""
+    return _rewrite_column(schema_editor, table, column, batch,
+                           lambda value: decrypt(value) if _is_ciphertext(value) else None)
+
+
+def _rewrite_column(schema_editor, table, column, batch, transform) -> int:
+    quote = schema_editor.quote_name
+    changed, last = 0, None
+    with schema_editor.connection.cursor() as cursor:
+        while True:
+            # Keyset over the primary key: bounded memory on a large table.
+            after = "AND id > %s" if last is not None else ""
+            cursor.execute(f"SELECT id, {quote(column)} FROM {quote(table)} WHERE {quote(column)} <> '' {after} "
+                           f"ORDER BY id LIMIT %s", [last, batch] if last is not None else [batch])
+            rows = cursor.fetchall()
+            if not rows:
+                return changed
+            for pk, value in rows:
+                new = transform(value)
+                if new is not None:
+                    cursor.execute(f"UPDATE {quote(table)} SET {quote(column)} = %s WHERE id = %s", [new, pk])
+                    changed += 1
+            last = rows[-1][0]

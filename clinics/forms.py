@@ -1,12 +1,11 @@
 """Console forms of the clinics app: sign-in, two-factor codes, team invitations and API keys."""
-import hashlib
-
 from django import forms
-from django.core.cache import cache
 from django.contrib.auth.forms import AuthenticationForm
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from . import services
+from .errors import RateLimited
 from .models import ApiKey, Membership
 
 
@@ -21,31 +20,24 @@ class EmailAuthenticationForm(AuthenticationForm):
         "inactive": _("This account is inactive."),
     }
 
-    # Same policy as the dashboard API's login: five wrong passwords for one e-mail lock it for 15 minutes.
-    MAX_FAILURES = 5
-    WINDOW_SECONDS = 15 * 60
-
     def clean_username(self):
         return self.cleaned_data["username"].strip().lower()
 
-    @staticmethod
-    def failure_key(email):
-        return "console:login-failures:" + hashlib.sha256(email.encode()).hexdigest()
-
     def clean(self):
+        # The dashboard API's throttle (clinics.services.sign_in_throttle_check): one count per account and per IP
+        # for both surfaces, so failures on one lock the other too.
         email = self.cleaned_data.get("username")
-        if email and cache.get(self.failure_key(email), 0) >= self.MAX_FAILURES:
-            raise forms.ValidationError(_("Too many failed login attempts. Try again in 15 minutes."), code="locked")
+        if email:
+            try:
+                services.sign_in_throttle_check(email=email, actor=self.request, surface="console")
+            except RateLimited as error:
+                raise forms.ValidationError(error.message, code="locked")
         try:
-            cleaned = super().clean()
+            return super().clean()
         except forms.ValidationError:
             if email:
-                cache.add(self.failure_key(email), 0, timeout=self.WINDOW_SECONDS)
-                cache.incr(self.failure_key(email))
+                services.sign_in_attempt_record(email=email, succeeded=False, actor=self.request)
             raise
-        if email:
-            cache.delete(self.failure_key(email))
-        return cleaned
 
 
 class TokenForm(forms.Form):

@@ -8,6 +8,7 @@ towards the clinic's month, which billing reads against the plan's allowance.
 Redis unreachable: the limits fail open (a request is never refused because the counters are gone) and say so in
 the log, at most once a minute per process; the cache backend (config/cache.py) answers as an empty cache.
 """
+import hashlib
 import logging
 import time
 import uuid
@@ -134,3 +135,77 @@ def monthly_api_calls(clinic, month=None) -> int:
         _counting_failed("the monthly API calls", exc)
         live = 0
     return persisted + live % PERSIST_EVERY
+
+
+# --- Sign-in and password-reset attempts ----------------------------------------------------------------------
+
+# One throttle for every way in: the console's sign-in and `POST /api/auth/login` share the per-account and per-IP
+# counters of "login" (a lock-out on one surface is a lock-out on the other; OAuth has no password grant), and the
+# console's password reset counts every request per e-mail and per IP, so nobody floods a mailbox.
+@dataclass(frozen=True)
+class AttemptLimit:
+    scope: str  # "account" (the normalised e-mail) or "ip"
+    limit: int
+    seconds: int
+
+
+ATTEMPT_LIMITS = {
+    "login": (AttemptLimit("account", 5, 15 * 60), AttemptLimit("ip", 30, 15 * 60)),
+    "password_reset": (AttemptLimit("account", 3, 60 * 60), AttemptLimit("ip", 10, 60 * 60)),
+}
+
+
+def _attempt_key(action: str, scope: str, value: str) -> str:
+    # A digest, so that no e-mail address sits in Redis in clear.
+    return f"auth-attempts:{action}:{scope}:" + hashlib.sha256(value.encode()).hexdigest()
+
+
+def _attempt_scopes(action: str, account: str, ip: str | None):
+    values = {"account": (account or "").strip().lower(), "ip": ip or ""}
+    for rule in ATTEMPT_LIMITS[action]:
+        if values[rule.scope]:
+            yield rule, _attempt_key(action, rule.scope, values[rule.scope])
+
+
+def attempts_exhausted(*, action: str, account: str, ip: str | None) -> tuple[str, int] | None:
+    """(scope, seconds to wait) when this account's or this IP's attempts at `action` are used up, else None.
+    Redis unreachable: None (fails open, logged)."""
+    for rule, key in _attempt_scopes(action, account, ip):
+        try:
+            count = cache.get(key, 0) or 0
+        except Exception as exc:
+            _counting_failed(f"{action} attempts", exc)
+            return None
+        if _counting_failed(f"{action} attempts"):
+            return None
+        if count >= rule.limit:
+            try:
+                wait = cache.ttl(key) if hasattr(cache, "ttl") else None
+            except Exception:
+                wait = None
+            return rule.scope, int(wait) if wait and wait > 0 else rule.seconds
+    return None
+
+
+def attempt_count(*, action: str, account: str, ip: str | None) -> None:
+    """Count one attempt at `action` (a failed sign-in, a reset request) for the account and for the IP; the
+    window of each starts at its first attempt. Redis unreachable: nothing is counted (fails open, logged)."""
+    for rule, key in _attempt_scopes(action, account, ip):
+        try:
+            cache.add(key, 0, timeout=rule.seconds)
+            try:
+                cache.incr(key)
+            except ValueError:  # expired between add and incr
+                cache.set(key, 1, timeout=rule.seconds)
+        except Exception as exc:
+            _counting_failed(f"{action} attempts", exc)
+            return
+
+
+def attempts_clear(*, action: str, account: str) -> None:
+    """Forget the account's attempts at `action` (a successful sign-in); the IP's count stays."""
+    for rule, key in _attempt_scopes(action, account, None):
+        try:
+            cache.delete(key)
+        except Exception as exc:
+            _counting_failed(f"{action} attempts", exc)

@@ -4,7 +4,6 @@ Every service is keyword-only and runs in one transaction; `actor` is what acts 
 read by `clinics.audit.record`). Refusals are `clinics.errors.DomainError`s, which every surface and the console
 render in their own way.
 """
-import hashlib
 import zoneinfo
 import secrets
 import uuid
@@ -12,7 +11,6 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth import password_validation
-from django.core.cache import cache
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
@@ -21,14 +19,12 @@ from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django_otp import devices_for_user
 
-from . import audit, selectors
+from . import audit, ratelimit, selectors
 from .credentials import decode_jwt, issue_jwt, password_stamp_matches, revoke_session_access, revoke_user_oauth_tokens
 from .errors import ClinicCode, Conflict, Forbidden, InvalidInput, NotAuthenticated, NotFound, RateLimited
 from .models import ApiKey, Clinic, DashboardRefreshToken, Invitation, Membership, User, hash_secret
 from .phones import InvalidPhoneNumber, normalise_phone
 
-LOGIN_MAX_FAILURES = 5
-LOGIN_WINDOW_SECONDS = 15 * 60
 INVITATION_DAYS = 7
 
 
@@ -78,8 +74,49 @@ def account_register(*, email: str, password: str, company_name: str, actor=None
     return membership
 
 
-def _failure_key(email: str) -> str:
-    return "auth:login-failures:" + hashlib.sha256(email.lower().encode()).hexdigest()
+def _ip_of(actor) -> str | None:
+    """The client address of a request (Django's or DRF's) acting, else None (a command, a task)."""
+    request = getattr(actor, "_request", actor)
+    meta = getattr(request, "META", None) or {}
+    return meta.get("REMOTE_ADDR") or None
+
+
+def sign_in_throttle_check(*, email: str, actor=None, surface: str = "api") -> None:
+    """Refuse a sign-in for an account, or from an IP, whose failed attempts are used up (clinics.ratelimit
+    ATTEMPT_LIMITS["login"]: 5 per account and 30 per IP in 15 minutes), whatever the password: RateLimited with
+    the seconds to wait, audited as auth.login_locked. One counter for the console and `POST /api/auth/login`."""
+    email = (email or "").strip().lower()
+    exhausted = ratelimit.attempts_exhausted(action="login", account=email, ip=_ip_of(actor))
+    if exhausted is None:
+        return
+    scope, wait = exhausted
+    audit.record(actor, "auth.login_locked", "user", "", actor_kind="public", actor_label=email, scope=scope,
+                 surface=surface)
+    raise RateLimited(_("Too many failed login attempts. Try again in 15 minutes."), retry_after=wait)
+
+
+def sign_in_attempt_record(*, email: str, succeeded: bool, actor=None) -> None:
+    """Count a failed sign-in against the account and the IP, or clear the account's count after a success."""
+    email = (email or "").strip().lower()
+    if succeeded:
+        ratelimit.attempts_clear(action="login", account=email)
+    else:
+        ratelimit.attempt_count(action="login", account=email, ip=_ip_of(actor))
+
+
+def password_reset_throttle(*, email: str, actor=None) -> None:
+    """Count a password-reset request for the e-mail and the IP, and refuse it (RateLimited) past 3 an hour per
+    e-mail or 10 an hour per IP (clinics.ratelimit ATTEMPT_LIMITS["password_reset"]), so nobody floods a mailbox.
+    Counted whether or not an account has the e-mail, so the answer tells nothing about who is registered."""
+    email = (email or "").strip().lower()
+    ip = _ip_of(actor)
+    exhausted = ratelimit.attempts_exhausted(action="password_reset", account=email, ip=ip)
+    if exhausted is not None:
+        scope, wait = exhausted
+        audit.record(actor, "auth.password_reset_limited", "user", "", actor_kind="public", actor_label=email,
+                     scope=scope)
+        raise RateLimited(_("Too many password-reset requests. Try again later."), retry_after=wait)
+    ratelimit.attempt_count(action="password_reset", account=email, ip=ip)
 
 
 def _mint(membership: Membership, session_id) -> dict:
@@ -125,15 +162,11 @@ def session_login(*, email: str, password: str, clinic_id=None, otp: str | None 
     """Check a member's password, then their second factor when they have one (`otp`, docs/api/dashboard.md,
     Authentication), pick the clinic (given, else the oldest membership) and start a session; returns
     (membership, tokens). Wrong credentials are NotAuthenticated; a missing or wrong code of a user with a
-    confirmed authenticator is NotAuthenticated coded SECOND_FACTOR_REQUIRED and counts as a failure; after five
-    failures for one e-mail within 15 minutes every attempt is RateLimited until the window ends."""
+    confirmed authenticator is NotAuthenticated coded SECOND_FACTOR_REQUIRED and counts as a failure; once the
+    account's or the IP's failures are used up (`sign_in_throttle_check`, shared with the console) every attempt is
+    RateLimited until the window ends."""
     email = (email or "").strip().lower()
-    key = _failure_key(email)
-    failures = cache.get(key, 0)
-    if failures >= LOGIN_MAX_FAILURES:
-        audit.record(actor, "auth.login_locked", "user", "", actor_kind="public", actor_label=email)
-        wait = cache.ttl(key) if hasattr(cache, "ttl") else LOGIN_WINDOW_SECONDS
-        raise RateLimited(_("Too many failed login attempts. Try again in 15 minutes."), retry_after=wait)
+    sign_in_throttle_check(email=email, actor=actor)
     user = User.objects.filter(email__iexact=email, is_active=True).first()
     if user is None:
         User().set_password(password)  # spend the same time as a real check: no user enumeration by timing
@@ -148,14 +181,13 @@ def session_login(*, email: str, password: str, clinic_id=None, otp: str | None 
         except NotAuthenticated as error:
             refusal = error
     if refusal is not None:
-        cache.add(key, 0, timeout=LOGIN_WINDOW_SECONDS)
-        cache.incr(key)
+        sign_in_attempt_record(email=email, succeeded=False, actor=actor)
         # Attach the failure to the person's clinic so its admins see attacks on their accounts.
         first = selectors.memberships_of(user).first() if user is not None else None
         audit.record(actor, "auth.login_failed", "user", user.id if user else "", actor_kind="public",
                      actor_label=email, clinic=first.clinic if first else None, reason=refusal.code)
         raise refusal
-    cache.delete(key)
+    sign_in_attempt_record(email=email, succeeded=True, actor=actor)
     with transaction.atomic():
         User.objects.filter(pk=user.pk).update(last_login=timezone.now())
         tokens = _mint(membership, uuid.uuid4())

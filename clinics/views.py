@@ -26,9 +26,11 @@ from django_otp import devices_for_user, user_has_device
 from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from config.logging import scrub_url
+
 from . import audit, selectors, services
 from .credentials import ROLE_SCOPES, Credential
-from .errors import DomainError, NotAuthenticated, NotFound
+from .errors import DomainError, NotAuthenticated, NotFound, RateLimited
 from .context_processors import SESSION_CLINIC_KEY, active_membership_for, memberships_of
 from .forms import (AcceptInvitationForm, ApiKeyForm, ClinicSettingsForm, EmailAuthenticationForm, InviteForm,
                     TokenForm)
@@ -74,13 +76,15 @@ def console_page(view=None, *, roles=None, member=True, write=False):
         @wraps(view_func)
         def wrapped(request, *args, **kwargs):
             user = request.user
+            # The page to come back to travels in `next`, in the URL: never with a searched name, phone or e-mail.
+            back = scrub_url(request.get_full_path())
             if not user.is_authenticated:
-                return redirect_to_login(request.get_full_path(), reverse(settings.LOGIN_URL))
+                return redirect_to_login(back, reverse(settings.LOGIN_URL))
             if not user.is_verified() and needs_two_factor(user):
                 if user_has_device(user, confirmed=True):
-                    return redirect(_with_next("console:login_verify", request.get_full_path()))
+                    return redirect(_with_next("console:login_verify", back))
                 messages.warning(request, _("Set up two-factor authentication to continue."))
-                return redirect(_with_next("console:two_factor_setup", request.get_full_path()))
+                return redirect(_with_next("console:two_factor_setup", back))
             request.membership = active_membership_for(request)
             request.clinic = request.membership.clinic if request.membership is not None else None
             if request.membership is not None:
@@ -110,13 +114,12 @@ class LoginView(auth_views.LoginView):
 
     def form_invalid(self, form):
         email = form.cleaned_data.get("username", "")
-        if email:
+        locked = any(error.code == "locked" for error in form.non_field_errors().as_data())
+        if email and not locked:  # a lock-out was audited by the throttle that refused it
             user = get_user_model().objects.filter(email=email).first()
             first = user.memberships.select_related("clinic").first() if user else None
-            locked = any(error.code == "locked" for error in form.non_field_errors().as_data())
-            audit.record(self.request, "auth.login_locked" if locked else "auth.login_failed", "user",
-                         user.pk if user else "", actor_kind="public", actor_label=email,
-                         clinic=first.clinic if first else None, surface="console")
+            audit.record(self.request, "auth.login_failed", "user", user.pk if user else "", actor_kind="public",
+                         actor_label=email, clinic=first.clinic if first else None, surface="console")
         return super().form_invalid(form)
 
     def form_valid(self, form):
@@ -125,7 +128,9 @@ class LoginView(auth_views.LoginView):
         audit.record(self.request, "auth.password_ok" if user_has_device(user, confirmed=True) else "auth.login",
                      "user", str(user.pk), clinic=first.clinic if first else None, actor_kind="user",
                      actor_id=str(user.pk), actor_label=user.email, surface="console")
-        if user_has_device(user, confirmed=True):
+        if not user_has_device(user, confirmed=True):
+            services.sign_in_attempt_record(email=user.email, succeeded=True, actor=self.request)
+        else:
             # Not signed in yet: the session only remembers who passed the password step, and when.
             self.request.session.cycle_key()
             self.request.session[PENDING_USER_KEY] = str(user.pk)
@@ -166,6 +171,13 @@ def login_verify(request):
     form = TokenForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
+            services.sign_in_throttle_check(email=user.email, actor=request, surface="console")
+        except RateLimited as error:
+            if not request.user.is_authenticated:
+                _clear_pending(request.session)
+            messages.error(request, error.message)
+            return redirect("console:login")
+        try:
             device = services.second_factor_verify(user=user, code=form.cleaned_data["code"])
         except NotAuthenticated:
             device = None
@@ -173,12 +185,15 @@ def login_verify(request):
             if not request.user.is_authenticated:
                 auth_login(request, user, backend=request.session.get(PENDING_BACKEND_KEY))
             otp_login(request, device)
+            services.sign_in_attempt_record(email=user.email, succeeded=True, actor=request)
             first = user.memberships.select_related("clinic").first()
             audit.record(request, "auth.login", "user", str(user.pk), clinic=first.clinic if first else None,
                          actor_kind="user", actor_id=str(user.pk), actor_label=user.email, surface="console",
                          second_factor="totp")
             _clear_pending(request.session)
             return redirect(_safe_next(request))
+        # A wrong code is a failed sign-in of the account, as on `POST /api/auth/login`.
+        services.sign_in_attempt_record(email=user.email, succeeded=False, actor=request)
         failures = request.session.get(PENDING_FAILURES_KEY, 0) + 1
         request.session[PENDING_FAILURES_KEY] = failures
         if failures >= PENDING_MAX_FAILURES and not request.user.is_authenticated:
@@ -201,6 +216,18 @@ class PasswordResetView(auth_views.PasswordResetView):
     email_template_name = "registration/password_reset_email.txt"
     subject_template_name = "registration/password_reset_subject.txt"
     success_url = reverse_lazy("console:password_reset_done")
+
+    def form_valid(self, form):
+        # Counted per e-mail and per IP whether or not the e-mail has an account (clinics.services
+        # password_reset_throttle): nobody can flood a mailbox, and the answer tells nothing about who is registered.
+        try:
+            services.password_reset_throttle(email=form.cleaned_data["email"], actor=self.request)
+        except RateLimited as error:
+            form.add_error(None, error.message)
+            response = self.render_to_response(self.get_context_data(form=form), status=429)
+            response["Retry-After"] = str(error.retry_after or 3600)
+            return response
+        return super().form_valid(form)
 
 
 class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):

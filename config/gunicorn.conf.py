@@ -34,7 +34,9 @@ preload_app = False
 accesslog = "-"
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
-access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms "%(a)s"'
+# The path without its query string (%(U)s, not the request line %(r)s): a search or a booking link's query may
+# carry a name, a phone or an e-mail, and access logs keep no personal data (issue 12, item 15).
+access_log_format = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms "%(a)s"'
 # The load balancer in front sets X-Forwarded-For/-Proto; trust it only from the addresses named here.
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 # Heartbeat files in memory, not on a container's overlay disk (a slow disk would look like a hung worker).

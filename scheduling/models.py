@@ -61,7 +61,8 @@ class Patient(ClinicOwned):
     owner_name = EncryptedTextField(blank=True, default="")
     tags = models.JSONField(default=list, blank=True)
     consents = models.JSONField(default=dict, blank=True)
-    external_id = models.CharField(max_length=120, blank=True, default="")
+    # The patient's id in the clinic's other systems (a CRM, a lab): it names the person there, so it is encrypted.
+    external_id = EncryptedTextField(blank=True, default="")
     created_at = models.DateTimeField(default=django_timezone.now)
 
     class Meta:
@@ -219,7 +220,8 @@ class Appointment(ClinicOwned):
     occupied = DateTimeRangeField()
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.SCHEDULED)
     source = models.CharField(max_length=20, choices=Source.choices, default=Source.STAFF)
-    notes = models.TextField(blank=True, default="")
+    # Free text about the patient's visit (symptoms, requests): health data, encrypted like every clinical text.
+    notes = EncryptedTextField(blank=True, default="")
     created_at = models.DateTimeField(default=django_timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 

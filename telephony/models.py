@@ -69,6 +69,9 @@ class Message(ClinicOwned):
             models.UniqueConstraint(fields=["provider", "provider_message_id"],
                                     condition=~models.Q(provider_message_id=""),
                                     name="message_unique_provider_id"),
+            # Replies to the shared number are routed by who wrote to the sender: every outbound row names a clinic.
+            models.CheckConstraint(condition=models.Q(direction="inbound") | models.Q(clinic__isnull=False),
+                                   name="message_outbound_has_clinic"),
         ]
 
     def __str__(self):
@@ -314,7 +317,8 @@ class VideoParticipant(ClinicOwned):
     provider_participant_id = models.CharField(max_length=100)
     name = EncryptedTextField(blank=True, default="")
     picture = models.URLField(max_length=500, blank=True, default="")
-    custom_participant_id = models.CharField(max_length=100)
+    # The integrator's own id of the person (often an e-mail or a patient number): encrypted at rest.
+    custom_participant_id = EncryptedTextField()
     preset_name = models.CharField(max_length=60)
     token = EncryptedTextField(blank=True, default="")
     provider_created_at = models.DateTimeField(null=True, blank=True)

@@ -22,7 +22,9 @@ from django.utils.translation import gettext as _
 
 from clinics.audit import record
 from clinics.errors import DomainError, InvalidInput
+from clinics.models import Clinic
 from clinics.phones import InvalidPhoneNumber, normalise_clinic_phone, normalise_phone
+from config.logging import scrub
 from config.providers import SMS
 from scheduling import patients as scheduling_patients
 from scheduling import services as scheduling_services
@@ -190,7 +192,9 @@ def message_deliver(*, message: Message) -> Message:
             provider_id = backend.send(message)
         except ProviderError as exc:
             message.status = Message.Status.FAILED
-            message.error = exc.reason[:1000]
+            # A provider's reason may quote the number ("The 'To' number +351... is not valid"): the column is
+            # not encrypted, so it keeps the reason without the person.
+            message.error = scrub(exc.reason)[:1000]
             message.save(update_fields=["provider", "status", "error", "updated_at"])
             logger.warning("Message %s failed at %s: %s", message.id, backend.name, exc.reason)
             failure = exc
@@ -302,19 +306,35 @@ def message_status_record(*, provider: str, provider_message_id: str, provider_s
         return message
 
 
+# A reply to the platform's shared sending number belongs to the clinic that wrote to the sender within this window.
+REPLY_WINDOW = timedelta(days=14)
+
+
 def _clinic_for_inbound(to_e164: str, from_index: str):
-    """The clinic whose VERIFIED messaging number was texted (`telephony.numbers`), else the clinic that last wrote
-    to this sender. The clinic's free-text phone never routes: it is neither unique nor proved, so a clinic
-    typing another's number would read that clinic's patients' replies."""
+    """The clinic whose VERIFIED messaging number was texted (`telephony.numbers`). Else, only when the text went
+    to the platform's own shared sending number (the SMS backend's `shared_numbers`), the one clinic that wrote to
+    this sender from it in the last REPLY_WINDOW; when two or more clinics did, nobody can tell whose patient
+    answers, so the message stays unassigned (a clinic writing to another's patient must not capture the replies).
+    The clinic's free-text phone never routes: it is neither unique nor proved."""
+    if not to_e164:
+        return None
     # A verified number belongs to one clinic (database constraint), so one equality lookup finds it.
     number = (MessagingNumber.objects.filter(phone=to_e164, status=MessagingNumber.Status.VERIFIED)
-              .select_related("clinic").first() if to_e164 else None)
+              .select_related("clinic").first())
     if number is not None:
         return number.clinic
-    last = (Message.objects.filter(to_phone_index=from_index, direction=Message.Direction.OUTBOUND,
-                                   clinic__isnull=False)
-            .select_related("clinic").order_by("-created_at").first())
-    return last.clinic if last else None
+    if to_e164 not in SMS.backend().shared_numbers():
+        return None
+    # An outbound message always has a clinic (constraint `message_outbound_has_clinic`).
+    writers = list(Message.objects.filter(to_phone_index=from_index, direction=Message.Direction.OUTBOUND,
+                                          created_at__gte=timezone.now() - REPLY_WINDOW)
+                   .order_by().values_list("clinic_id", flat=True).distinct()[:2])
+    if len(writers) != 1:
+        if writers:
+            logger.info("An inbound message to the shared number stays unassigned: several clinics wrote to the "
+                        "sender recently")
+        return None
+    return Clinic.objects.get(pk=writers[0])
 
 
 def message_receive(*, provider: str, provider_message_id: str, from_phone: str, to_phone: str,

@@ -8,4 +8,6 @@ urlpatterns = [
     path("outbox/", views.outbox, name="outbox"),
     path("calls/", views.calls, name="calls"),
     path("calls/<uuid:pk>/", views.call_detail, name="call_detail"),
+    path("messaging-numbers/", views.messaging_numbers, name="messaging_numbers"),
+    path("messaging-numbers/<uuid:number_id>/verify/", views.messaging_number_verify, name="messaging_number_verify"),
 ]

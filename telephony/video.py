@@ -147,8 +147,9 @@ def participant_add(*, clinic, meeting_id, name: str, picture: str, user_id: str
             custom_participant_id=str(data.get("custom_participant_id") or user_id)[:100],
             preset_name=str(data.get("preset_name") or preset)[:60], token=str(data.get("token") or ""),
             provider_created_at=_moment(data.get("created_at")), provider_updated_at=_moment(data.get("updated_at")))
+        # Our id of the participant, not the integrator's (often an e-mail): the audit log keeps no personal data.
         record(actor, "video_participant.add", "video_meeting", str(meeting.id), clinic=clinic,
-               participant=participant.custom_participant_id)
+               participant=str(participant.id))
     return participant
 
 

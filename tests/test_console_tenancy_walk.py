@@ -183,9 +183,18 @@ def _referral_meeting(clinic):
     return {"referral_id": referral.pk, "meeting_id": meeting.pk}, [referral, meeting]
 
 
+def _messaging_number(clinic):
+    from telephony.models import MessagingNumber
+
+    number = MessagingNumber.objects.create(clinic=clinic, phone=f"+3512100{clinic.pk.int % 100000:05d}",
+                                            code_digest="x" * 64, code_sent_at=timezone.now())
+    return {"number_id": number.pk}, [number]
+
+
 # Route (as the resolver spells it) -> factory(clinic A). Apps add their console routes here.
 OBJECT_ROUTES = {
     "console/calls/<uuid:pk>/": _call,
+    "console/messaging-numbers/<uuid:number_id>/verify/": _messaging_number,
     "console/patients/<str:patient_hash>/": _patient,
     "console/patients/<str:patient_hash>/export/": _patient,
     "console/patients/<str:patient_hash>/erase/": _patient,

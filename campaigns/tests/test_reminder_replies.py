@@ -8,6 +8,7 @@ from django.utils import timezone
 from campaigns.services import reminders_send_due
 from scheduling.models import Appointment
 from telephony.models import Message
+from telephony.numbers import messaging_number_seed
 from telephony.tests.test_webhooks import AUTH_TOKEN, INBOUND_URL, inbound_params, signed_post
 
 from .factories import AppointmentFactory
@@ -21,6 +22,8 @@ def test_sim_reply_by_sms_confirms_the_reminded_appointment(client, clinic, sett
     appointment = AppointmentFactory(clinic=clinic, starts_at=starts, patient__phone="+351912345678")
     assert reminders_send_due(now=starts - dt.timedelta(hours=4)) == 1
     settings.TWILIO_AUTH_TOKEN = AUTH_TOKEN
+    # Replies route by the clinic's verified number (or, on the platform's shared sender, by who wrote).
+    messaging_number_seed(clinic=clinic, phone=clinic.phone)
 
     response = signed_post(client, INBOUND_URL, inbound_params(body="SIM", to=clinic.phone))
     replay = signed_post(client, INBOUND_URL, inbound_params(body="SIM", to=clinic.phone))

@@ -31,6 +31,11 @@ class SMSBackend:
         A backend without accounts holds none."""
         return False
 
+    def shared_numbers(self) -> set[str]:
+        """The platform's own sending numbers (E.164), shared by every clinic without a number of its own: a reply
+        to one goes to the one clinic that wrote to the sender (telephony.services._clinic_for_inbound)."""
+        return set()
+
 
 class LocalSMSBackend(SMSBackend):
     """Works offline: the message stays in the outbox table and counts as delivered at once."""
@@ -98,6 +103,12 @@ class TwilioSMSBackend(SMSBackend):
         except (TwilioException, requests.RequestException) as exc:
             raise ProviderError(f"Twilio unreachable: {exc.__class__.__name__}")
         return created.sid
+
+    def shared_numbers(self):
+        # The configured senders; a Messaging Service's pool is not known here, so its replies route by verified
+        # numbers only.
+        return {number.removeprefix("whatsapp:") for number in
+                (settings.TWILIO_FROM_NUMBER, settings.TWILIO_WHATSAPP_FROM_NUMBER) if number}
 
     def owns_number(self, phone):
         """True when the Twilio account lists `phone` among its IncomingPhoneNumbers."""
