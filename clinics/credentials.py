@@ -37,6 +37,17 @@ class Credential:
     def can(self, scope: str) -> bool:
         return scope in self.scopes
 
+    @property
+    def reads_pii(self) -> bool:
+        """Whether this caller may see decrypted personal data: a key or token by its `pii` permission beside
+        `read` (docs/api/README.md, "API key permissions"), a member's token or session capped by the role (viewers
+        never). Every surface masks by this one rule."""
+        if self.membership is not None and self.membership.role not in PII_ROLES:
+            return False
+        return self.can("read") and self.can("pii")
+
+
+PII_ROLES = frozenset({Membership.Role.ADMIN, Membership.Role.EDITOR})
 
 ROLE_SCOPES = {
     Membership.Role.ADMIN: frozenset({"read", "write", "admin", "pii"}),

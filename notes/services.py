@@ -347,6 +347,13 @@ def note_read_record(*, note: Note, actor, what: str) -> None:
     audit.record(actor, f"note.{what}", "note", note.pk, purpose="consultation note", clinic=note.clinic)
 
 
+def notes_list_record(*, notes, actor) -> None:
+    """Audit a list page that showed these notes' names decrypted: one row naming every note on the page."""
+    if notes:
+        audit.record(actor, "note.list", "note", notes[0].pk, purpose="consultation note", clinic=notes[0].clinic,
+                     note_ids=[str(note.pk) for note in notes])
+
+
 def notes_of_patient(patient, name: str | None = None):
     """The patient's consultation notes: those linked to them, and the unlinked notes of their clinic whose name is
     the patient's (`name`, else the patient's current name), found through the name's blind index and confirmed

@@ -24,10 +24,9 @@ EDITORS = [Membership.Role.ADMIN, Membership.Role.EDITOR]
 
 
 def _reads_pii(request) -> bool:
-    """Whether the member may see a note's personal content: the rule of `scheduling.patients.can_read_pii` (a
-    role among admin and editor, with the read scope), which notes may not import (docs/architecture.md, Layers).
+    """Whether the member may see a note's personal content (`Credential.reads_pii`, the rule of every surface).
     Viewers see a note's date and status, its name as initials, and neither its content nor its audio."""
-    return request.membership is not None and request.membership.role in EDITORS and request.auth.can("read")
+    return request.auth is not None and request.auth.reads_pii
 
 
 def _initials(name: str) -> str:

@@ -19,9 +19,6 @@ from clinics.phones import InvalidPhoneNumber, clinic_region, normalise_clinic_p
 from . import signals
 from .models import Appointment, Patient
 
-# Roles of a member allowed to read decrypted personal data. API keys and OAuth tokens are integrations acting
-# for the clinic: their `read` scope is what the clinic granted them.
-PII_ROLES = frozenset({"admin", "editor"})
 DEFAULT_PURPOSE = "patient care"
 ERASED_TAG = "erased"
 _NAME_PARTICLES = frozenset({"da", "de", "do", "das", "dos", "e", "di", "du", "del", "van", "von", "le", "la"})
@@ -30,13 +27,9 @@ _NAME_PARTICLES = frozenset({"da", "de", "do", "das", "dos", "e", "di", "du", "d
 # --- who may see what -------------------------------------------------------------------------------------------
 
 def can_read_pii(credential) -> bool:
-    """True when the caller may see decrypted personal fields: a member by role, a key or token by its `pii`
-    permission beside `read` (docs/api/README.md, "API key permissions"); an OAuth token's is capped by the role."""
-    if credential is None:
-        return False
-    if credential.membership is not None and credential.membership.role not in PII_ROLES:
-        return False
-    return credential.can("read") and credential.can("pii")
+    """True when the caller may see decrypted personal fields (`Credential.reads_pii`, the one rule of every
+    surface); no credential sees nothing."""
+    return credential is not None and credential.reads_pii
 
 
 def mask_name(name: str) -> str:

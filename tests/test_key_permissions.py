@@ -267,3 +267,48 @@ def test_the_migration_grants_pii_to_existing_full_access_keys_and_write_tokens_
     finally:
         executor = MigrationExecutor(connection)
         executor.migrate(executor.loader.graph.leaf_nodes())
+
+
+# --- item 11 on the notes API (docs/api/notes.md): a key without pii reads notes masked and cannot export -------
+
+def _note_with_content(clinic):
+    from notes.tests.factories import NoteFactory, NoteSectionFactory
+
+    note = NoteFactory(clinic=clinic, name="Rex Almeida", external_id="CLIENTE_77",
+                       metadata=[{"key": "tutor", "value": "Joana Almeida"}],
+                       transcript="Rex coughs since Monday.")
+    NoteSectionFactory(note=note, content="Cough for three days, Joana says.")
+    return note
+
+
+def test_a_read_only_key_reads_notes_masked_on_the_notes_api(clinic, make_client):
+    note = _note_with_content(clinic)
+    client = make_client(clinic, permissions=("read",))
+    listing = client.get("/notes/v1/notes").content.decode()
+    detail = client.get(f"/notes/v1/notes/{note.pk}").content.decode()
+    for secret in ("Rex Almeida", "CLIENTE_77", "Joana", "coughs since Monday", "Cough for three days"):
+        assert secret not in listing and secret not in detail, secret
+    assert client.get(f"/notes/v1/notes/{note.pk}").json()["data"]["name"] == "R. A."
+    event = AuditEvent.objects.get(object_id=str(note.pk))
+    assert event.action == "note.read-masked"
+
+
+def test_a_read_only_key_cannot_export_a_note(clinic, make_client):
+    note = _note_with_content(clinic)
+    response = make_client(clinic, permissions=("read",)).get(f"/notes/v1/notes/{note.pk}/export?format=txt")
+    assert response.status_code == 403
+    assert _error("notes", response)[0] == "PII_PERMISSION_REQUIRED"
+    assert not AuditEvent.objects.filter(action="note.export").exists()
+
+
+def test_a_key_with_pii_reads_notes_decrypted_and_each_list_page_is_audited(clinic, make_client):
+    note = _note_with_content(clinic)
+    client = make_client(clinic, permissions=("read", "pii"))
+    listing = client.get("/notes/v1/notes")
+    assert "Rex Almeida" in listing.content.decode()
+    assert AuditEvent.objects.get(action="note.list").extra["note_ids"] == [str(note.pk)]
+    detail = client.get(f"/notes/v1/notes/{note.pk}").json()["data"]
+    assert detail["transcript"] == "Rex coughs since Monday."
+    assert detail["sections"][0]["content"] == "Cough for three days, Joana says."
+    export = client.get(f"/notes/v1/notes/{note.pk}/export?format=txt")
+    assert export.status_code == 200 and "Rex coughs since Monday." in export.content.decode()

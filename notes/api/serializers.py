@@ -22,7 +22,14 @@ class NoteSectionSerializer(serializers.ModelSerializer):
         fields = ["id", "title", "label", "content", "order", "edited_at"]
 
 
+def _initials(name: str) -> str:
+    return " ".join(f"{word[0].upper()}." for word in (name or "").split())
+
+
 class NoteSerializer(serializers.ModelSerializer):
+    """Masked unless the context says `full_pii` (the caller's `Credential.reads_pii`): the name as initials, no
+    external id, metadata values, transcript or section contents (docs/api/README.md, "API key permissions")."""
+
     metadata = MetadataItemSerializer(many=True, read_only=True)
     created_at = serializers.DateTimeField(format=ISO_UTC, read_only=True)
     updated_at = serializers.DateTimeField(format=ISO_UTC, read_only=True)
@@ -31,6 +38,19 @@ class NoteSerializer(serializers.ModelSerializer):
         model = Note
         fields = ["id", "name", "gender", "transcription_status", "external_id", "metadata", "created_at",
                   "updated_at"]
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        if self.context.get("full_pii", False):
+            return data
+        data["name"] = _initials(data.get("name"))
+        data["external_id"] = ""
+        data["metadata"] = [{"key": item["key"], "value": ""} for item in data.get("metadata") or []]
+        if "transcript" in data:
+            data["transcript"] = ""
+        for section in data.get("sections") or []:
+            section["content"] = ""
+        return data
 
 
 class NoteDetailSerializer(NoteSerializer):

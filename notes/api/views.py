@@ -10,7 +10,7 @@ from rest_framework.response import Response
 
 from config.surfaces.tenancy import ClinicScopedMixin
 from config.surfaces import NOTES
-from clinics.errors import InvalidInput, NotFound
+from clinics.errors import Forbidden, InvalidInput, NotFound
 from notes import export, selectors, services
 from notes.errors import NoteCode
 from notes.models import Note, NoteSection
@@ -35,6 +35,9 @@ class NoteScopedView(ClinicScopedMixin, generics.GenericAPIView):
     serializer_class = NoteSerializer
     lookup_url_kwarg = "note_id"
 
+    def pii_context(self):
+        return {"full_pii": self.request.auth is not None and self.request.auth.reads_pii}
+
     def get_note(self, with_sections=False):
         queryset = self.get_queryset()
         if with_sections:
@@ -56,7 +59,9 @@ class NoteListCreateView(NoteScopedView):
             raise InvalidInput("INVALID_FILTER", _("Invalid filter value"),
                                {field: [str(message) for message in messages] for field, messages in errors.items()})
         page = self.paginate_queryset(queryset)
-        return self.get_paginated_response(NoteSerializer(page, many=True).data)
+        if page and request.auth.reads_pii:
+            services.notes_list_record(notes=page, actor=request)
+        return self.get_paginated_response(NoteSerializer(page, many=True, context=self.pii_context()).data)
 
     @extend_schema(operation_id="notes_create", request={"multipart/form-data": NoteUploadSerializer},
                    responses={201: NoteSerializer})
@@ -75,7 +80,7 @@ class NoteListCreateView(NoteScopedView):
         note = services.note_create(clinic=self.clinic, audio=audio, metadata=request.data.get("metadata"),
                                     patient=data.pop("patient_id", None),
                                     appointment=data.pop("appointment_id", None), actor=request, **data)
-        return Response(NoteSerializer(note).data, status=status.HTTP_201_CREATED)
+        return Response(NoteSerializer(note, context=self.pii_context()).data, status=status.HTTP_201_CREATED)
 
 
 class NoteDetailView(NoteScopedView):
@@ -84,8 +89,8 @@ class NoteDetailView(NoteScopedView):
     @extend_schema(operation_id="notes_retrieve", responses=NoteDetailSerializer)
     def get(self, request, note_id):
         note = self.get_note(with_sections=True)
-        services.note_read_record(note=note, actor=request, what="read")
-        return Response(NoteDetailSerializer(note).data)
+        services.note_read_record(note=note, actor=request, what="read" if request.auth.reads_pii else "read-masked")
+        return Response(NoteDetailSerializer(note, context=self.pii_context()).data)
 
 
 class NoteStatusView(NoteScopedView):
@@ -127,6 +132,9 @@ class NoteExportView(NoteScopedView):
         if chosen not in self.FORMATS:
             raise InvalidInput(NoteCode.INVALID_EXPORT_FORMAT, _("format must be rtf or txt"),
                                {"expected": "rtf, txt", "received": chosen[:20]})
+        if not request.auth.reads_pii:
+            raise Forbidden(NoteCode.PII_PERMISSION_REQUIRED,
+                            _("Exporting a note needs a key or token with the pii permission."), {})
         note = self.get_note(with_sections=True)
         if not note.transcript:
             raise InvalidInput(NoteCode.NOTE_NOT_READY, _("The note has no transcript to export yet."),
@@ -145,7 +153,7 @@ class NoteRetryView(NoteScopedView):
     @extend_schema(operation_id="notes_retry", request=None, responses={200: NoteSerializer})
     def post(self, request, note_id):
         note = services.note_retry(clinic=self.clinic, note_id=note_id, actor=request)
-        return Response(NoteSerializer(note).data, status=status.HTTP_200_OK)
+        return Response(NoteSerializer(note, context=self.pii_context()).data, status=status.HTTP_200_OK)
 
 
 class TranscriptRetryView(NoteScopedView):
@@ -158,7 +166,7 @@ class TranscriptRetryView(NoteScopedView):
         body = TranscriptRetrySerializer(data=request.data)
         body.is_valid(raise_exception=True)
         note = services.note_retry(clinic=self.clinic, note_id=body.validated_data["note_id"], actor=request)
-        return Response(NoteSerializer(note).data, status=status.HTTP_200_OK)
+        return Response(NoteSerializer(note, context=self.pii_context()).data, status=status.HTTP_200_OK)
 
 
 class NoteSectionUpdateView(ClinicScopedMixin, generics.GenericAPIView):
