@@ -338,16 +338,6 @@ def _console_client(membership):
     return sign_in_verified(Client(), membership.user)
 
 
-def _jwt_client(membership):
-    from rest_framework.test import APIClient
-
-    from clinics import services
-
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION="Bearer " + services.start_session(membership)["access_token"])
-    return client
-
-
 def _request(client, method, url, jwt=False):
     if method == "GET":
         return client.get(url)
@@ -371,7 +361,7 @@ def _background(clinic):
             "FD-ALFA-ESCONDIDA"}
 
 
-def run_walk(object_routes, public_routes):
+def run_walk(object_routes, public_routes, jwt_client_for):
     """Walk every console route as clinic B's admin against clinic A's objects; returns (uncovered, problems)."""
     from clinics.models import Membership
     from clinics.tests.factories import ClinicFactory, MembershipFactory
@@ -380,7 +370,7 @@ def run_walk(object_routes, public_routes):
     clinic_b = ClinicFactory(name="Clínica Beta Consola", slug="clinica-beta-consola")
     MembershipFactory(clinic=clinic_a, role=Membership.Role.ADMIN)
     b_admin = MembershipFactory(clinic=clinic_b, role=Membership.Role.ADMIN)
-    session_client, jwt_client = _console_client(b_admin), _jwt_client(b_admin)
+    session_client, jwt_client = _console_client(b_admin), jwt_client_for(b_admin)
 
     routes = console_routes()
     uncovered = [route for route, _pattern in routes
@@ -435,7 +425,7 @@ def _clinic_rows(clinic):
             if issubclass(model, ClinicOwned) and model not in (AuditEvent, ApiUsage)}
 
 
-def run_viewer_walk(object_routes, viewer_may_post, read_pages, pending_fixes):
+def run_viewer_walk(object_routes, viewer_may_post, read_pages, pending_fixes, jwt_client_for):
     """POST to every route as a viewer of clinic A (object routes with A's own objects); returns problems."""
     from clinics.models import Membership
     from clinics.tests.factories import ClinicFactory, MembershipFactory
@@ -443,7 +433,7 @@ def run_viewer_walk(object_routes, viewer_may_post, read_pages, pending_fixes):
     clinic_a = ClinicFactory(name="Clínica Alfa Leitura", slug="clinica-alfa-leitura")
     MembershipFactory(clinic=clinic_a, role=Membership.Role.ADMIN)
     viewer = MembershipFactory(clinic=clinic_a, role=Membership.Role.VIEWER)
-    session_client, jwt_client = _console_client(viewer), _jwt_client(viewer)
+    session_client, jwt_client = _console_client(viewer), jwt_client_for(viewer)
 
     problems = []
     for route, _pattern in console_routes():
@@ -482,8 +472,8 @@ def generous_limits(monkeypatch):
 
 
 @pytest.mark.django_db
-def test_every_console_route_hides_clinic_a_from_clinic_b(generous_limits):
-    uncovered, problems = run_walk(OBJECT_ROUTES, PUBLIC_ROUTES)
+def test_every_console_route_hides_clinic_a_from_clinic_b(generous_limits, jwt_client_for):
+    uncovered, problems = run_walk(OBJECT_ROUTES, PUBLIC_ROUTES, jwt_client_for)
     assert not uncovered, (
         "These console routes take a path parameter but are not registered in tests/test_console_tenancy_walk.py "
         f"OBJECT_ROUTES (or PUBLIC_ROUTES with a reason): {uncovered}")
@@ -491,8 +481,8 @@ def test_every_console_route_hides_clinic_a_from_clinic_b(generous_limits):
 
 
 @pytest.mark.django_db
-def test_a_viewer_cannot_post_to_any_write_route(generous_limits):
-    problems = run_viewer_walk(OBJECT_ROUTES, VIEWER_MAY_POST, READ_PAGES, PENDING_VIEWER_FIXES)
+def test_a_viewer_cannot_post_to_any_write_route(generous_limits, jwt_client_for):
+    problems = run_viewer_walk(OBJECT_ROUTES, VIEWER_MAY_POST, READ_PAGES, PENDING_VIEWER_FIXES, jwt_client_for)
     assert not problems, "\n".join(problems)
 
 
@@ -526,13 +516,13 @@ class LeakyUrls:
 
 
 @pytest.mark.django_db
-def test_the_console_walk_catches_an_unregistered_route_and_a_leaking_one(generous_limits, settings):
+def test_the_console_walk_catches_an_unregistered_route_and_a_leaking_one(generous_limits, settings, jwt_client_for):
     from django.urls import clear_url_caches
 
     settings.ROOT_URLCONF = LeakyUrls()
     clear_url_caches()
     try:
-        uncovered, problems = run_walk({**OBJECT_ROUTES, LEAKY_ROUTE: _api_key}, PUBLIC_ROUTES)
+        uncovered, problems = run_walk({**OBJECT_ROUTES, LEAKY_ROUTE: _api_key}, PUBLIC_ROUTES, jwt_client_for)
     finally:
         clear_url_caches()
     assert uncovered == [UNREGISTERED_ROUTE]

@@ -3,21 +3,13 @@ import pytest
 from rest_framework.test import APIClient
 
 from clinics import selectors as clinic_selectors
-from clinics import services as clinic_services
 from clinics.models import Membership
-from clinics.tests.factories import ClinicFactory, MembershipFactory
+from clinics.tests.factories import ClinicFactory
 from telephony.agents import agent_for
 from telephony.models import Agent
 from clinics.models import AuditEvent
 
 pytestmark = pytest.mark.django_db
-
-
-def jwt_client(clinic, role):
-    client = APIClient()
-    membership = MembershipFactory(clinic=clinic, role=role)
-    client.credentials(HTTP_AUTHORIZATION="Bearer " + clinic_services.start_session(membership)["access_token"])
-    return client
 
 
 def test_get_agents_creates_the_clinics_agent_once_in_the_documented_shape(client_for, clinic):
@@ -101,9 +93,9 @@ def test_api_token_is_shown_to_an_admin_in_the_documented_shape(client_for, clin
     assert "X-Agent-Token" in body["message"]
 
 
-def test_api_token_is_refused_to_an_editor(clinic):
+def test_api_token_is_refused_to_an_editor(clinic, jwt_client_for):
     agent = agent_for(clinic)
-    response = jwt_client(clinic, Membership.Role.EDITOR).get(f"/api/agents/{agent.agent_id}/api-token")
+    response = jwt_client_for(clinic, role=Membership.Role.EDITOR).get(f"/api/agents/{agent.agent_id}/api-token")
     assert response.status_code == 403
     assert response.json()["detail"]
 
