@@ -48,3 +48,13 @@ def video_webhook_key(app_configs, **kwargs):
                                hint="Copy the webhook public key (PEM) from the Dyte dashboard into "
                                     "DYTE_WEBHOOK_PUBLIC_KEY.", id="frontdesk.W007")]
     return []
+
+
+@checks.register(checks.Tags.security, deploy=True)
+def webhook_allowed_networks(app_configs, **kwargs):
+    """Outbound webhooks reach only public addresses; WEBHOOK_ALLOWED_NETWORKS opens private ones for tests."""
+    if getattr(settings, "WEBHOOK_ALLOWED_NETWORKS", None):
+        return [checks.Warning("WEBHOOK_ALLOWED_NETWORKS is set: outbound webhooks may reach "
+                               f"{', '.join(settings.WEBHOOK_ALLOWED_NETWORKS)}, which are not public.",
+                               hint="Leave it empty outside tests.", id="frontdesk.W008")]
+    return []

@@ -321,6 +321,9 @@ ELEVENLABS_WEBHOOK_SECRET = env("ELEVENLABS_WEBHOOK_SECRET", default="")
 ELEVENLABS_AGENT_PHONE_NUMBER_ID = env("ELEVENLABS_AGENT_PHONE_NUMBER_ID", default="")
 ELEVENLABS_TIMEOUT_SECONDS = env.float("ELEVENLABS_TIMEOUT_SECONDS", default=15.0)
 WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10.0)
+# Networks outbound webhooks may reach although not public (telephony/outbound_webhooks.py): for local test
+# receivers only; empty by default, and `manage.py check --deploy` warns when it is not (frontdesk.W008).
+WEBHOOK_ALLOWED_NETWORKS = env.list("WEBHOOK_ALLOWED_NETWORKS", default=[])
 # --- Consultation notes: speech-to-text and structuring.
 OPENAI_API_KEY = env("OPENAI_API_KEY", default="")
 # Where the OpenAI SDK sends its requests; tests point it at a local fake of the OpenAI API.
