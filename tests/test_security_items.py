@@ -112,3 +112,101 @@ def test_item_17_a_voice_webhook_signed_with_a_timestamp_in_the_future_is_refuse
     assert future.json()["code"] == "INVALID_SIGNATURE"
     # A few seconds of clock drift is not refused by the signature check.
     assert signed(int(time.time()) + 30).status_code != 401
+
+
+# --- item 10: outbound webhooks reach public addresses only, the one that was checked -----------------------------
+
+def fake_dns(monkeypatch, answers):
+    """The resolver the operating system would ask, answering `answers[name]` (a list of addresses, or a callable
+    giving the next answer); any other name goes to the real resolver."""
+    import socket
+
+    real = socket.getaddrinfo
+
+    def getaddrinfo(host, port, *args, **kwargs):
+        if host in answers:
+            found = answers[host]() if callable(answers[host]) else answers[host]
+            return [(socket.AF_INET6 if ":" in address else socket.AF_INET, socket.SOCK_STREAM, 6, "",
+                     (address, port or 0)) for address in found]
+        return real(host, port, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("url", [
+    "http://127.0.0.1.nip.io/hook",          # a public wildcard DNS name for 127.0.0.1
+    "http://internal-api.customer.test/hook",  # any name whose DNS answer is private
+    "http://[::ffff:127.0.0.1]/hook",          # IPv4-mapped IPv6
+    "http://[::ffff:a9fe:a9fe]/latest/meta-data",  # mapped cloud metadata address (169.254.169.254)
+    "http://[64:ff9b::a00:5]/hook",            # NAT64 of 10.0.0.5
+    "http://[2002:7f00:1::1]/hook",            # 6to4 of 127.0.0.1
+    "http://[::127.0.0.1]/hook",               # IPv4-compatible IPv6
+    "http://2130706433/hook",                  # 127.0.0.1 as one decimal number
+    "http://0x7f.1/hook",                      # 127.0.0.1 in hex shorthand
+])
+def test_item_10_a_webhook_url_resolving_to_a_private_loopback_or_mapped_address_is_refused(client_for, url,
+                                                                                           monkeypatch):
+    from telephony.models import WebhookEndpoint
+
+    fake_dns(monkeypatch, {"127.0.0.1.nip.io": ["127.0.0.1"], "internal-api.customer.test": ["93.184.215.14",
+                                                                                             "10.1.2.3"]})
+    response = client_for.post("/api/v1/webhooks", {"url": url, "events": ["conversation.status"]}, format="json")
+
+    assert response.status_code == 400, response.content
+    assert response.json()["success"] is False and "url" in response.json()["errors"]
+    assert not WebhookEndpoint.objects.exists()
+
+
+@pytest.mark.django_db
+def test_item_10_a_public_name_is_accepted_and_an_unresolvable_one_is_checked_at_delivery(client_for, monkeypatch):
+    fake_dns(monkeypatch, {"hooks.integration.test": ["93.184.215.14", "2606:2800:21f:cb07:6820:80da:af6b:8b2c"]})
+    for url in ("https://hooks.integration.test/frontdesk", "https://not-registered-yet.example/h"):
+        response = client_for.post("/api/v1/webhooks", {"url": url, "events": ["conversation.status"]},
+                                   format="json")
+        assert response.status_code == 201, response.content
+
+
+@pytest.mark.django_db
+def test_item_10_a_name_that_rebinds_to_loopback_after_registration_is_never_posted_to(
+        client_for, clinic, httpserver, monkeypatch, django_capture_on_commit_callbacks):
+    from telephony.models import WebhookDelivery
+    from telephony.outbound_webhooks import emit
+
+    answers = iter([["93.184.215.14"]])  # registration: a public address; afterwards: this machine
+
+    fake_dns(monkeypatch, {"rebind.integration.test": lambda: next(answers, ["127.0.0.1"])})
+    created = client_for.post("/api/v1/webhooks", {"url": f"http://rebind.integration.test:{httpserver.port}/hook",
+                                                   "events": ["conversation.status"]}, format="json")
+    assert created.status_code == 201, created.content
+    httpserver.expect_request("/hook", method="POST").respond_with_data("ok")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        emit(clinic, "conversation.status", "evt-rebind", {"status": "completed"})
+
+    assert httpserver.log == []
+    delivery = WebhookDelivery.objects.get()
+    assert delivery.status == "failed" and delivery.last_status_code is None
+    assert "UnsafeWebhookURL" in delivery.last_error
+
+
+@pytest.mark.django_db
+def test_item_10_the_delivery_connects_to_the_address_that_was_checked_and_names_the_host(
+        clinic, httpserver, monkeypatch, settings, django_capture_on_commit_callbacks):
+    from telephony.models import WebhookDelivery
+    from telephony.outbound_webhooks import emit, webhook_endpoint_create
+
+    # Test-only: the local receiver's address is let through; nothing is listening on 127.0.0.2.
+    settings.WEBHOOK_ALLOWED_NETWORKS = ["127.0.0.1/32"]
+    answers = iter([["127.0.0.1"], ["127.0.0.1"]])  # registration, then the delivery's check; then it rebinds
+    fake_dns(monkeypatch, {"hooks.integration.test": lambda: next(answers, ["127.0.0.2"])})
+    webhook_endpoint_create(clinic=clinic, url=f"http://hooks.integration.test:{httpserver.port}/hook",
+                            events=["conversation.status"])
+    httpserver.expect_request("/hook", method="POST").respond_with_data("ok")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        emit(clinic, "conversation.status", "evt-pinned", {"status": "completed"})
+
+    assert WebhookDelivery.objects.get().status == "delivered"
+    request = httpserver.log[0][0]
+    assert request.headers["Host"] == f"hooks.integration.test:{httpserver.port}"
