@@ -210,3 +210,91 @@ def test_item_10_the_delivery_connects_to_the_address_that_was_checked_and_names
     assert WebhookDelivery.objects.get().status == "delivered"
     request = httpserver.log[0][0]
     assert request.headers["Host"] == f"hooks.integration.test:{httpserver.port}"
+
+
+# --- item 13: hostile audit filters and cursors are a clear 400 in the surface's format, never a 500 ---------------
+
+def _cursor(value) -> str:
+    import base64
+    import json
+
+    raw = value if isinstance(value, bytes) else json.dumps(value).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+# Every /v1 list walks a keyset cursor (config/surfaces/pagination.py): the cursor is the caller's input.
+V1_CURSOR_LISTS = ["/v1/audit", "/v1/calls", "/v1/patients", "/v1/knowledge", "/v1/campaigns",
+                   "/v1/billing/invoices"]
+HOSTILE_CURSORS = {
+    "object-valued": {"createdAt": {"$gt": "2026-01-01"}, "id": {"a": 1}, "startsAt": {"x": 1},
+                      "name": {"x": 1}, "number": {"x": 1}},
+    "list-valued": {"createdAt": [1, 2], "id": [1], "startsAt": [1], "name": [1], "number": [1]},
+    "number-valued": {"createdAt": 10 ** 30, "id": 10 ** 30, "startsAt": 1, "name": 1, "number": 10 ** 30},
+    "nul-in-strings": {"createdAt": "2026-01-01T00:00:00\u0000Z", "id": "\u0000", "startsAt": "\u0000",
+                       "name": "a\u0000b", "number": "\u0000"},
+    "impossible-date": {"createdAt": "2026-02-30T10:00:00+00:00", "id": "00000000-0000-0000-0000-000000000000",
+                        "startsAt": "2026-13-01T00:00:00Z", "name": "x", "number": "x"},
+    "not-a-uuid": {"createdAt": "2026-01-01T00:00:00+00:00", "id": "not-a-uuid", "startsAt": "2026-01-01",
+                   "name": "x", "number": "x"},
+    "json-array": [1, 2, 3],
+    "json-string": "cursor",
+    "deeply-nested": b"[" * 100_000 + b"]" * 100_000,
+    "deeply-nested-object": b'{"createdAt":' * 50_000 + b"1" + b"}" * 50_000,
+    "not-json": b"\x00\xff\xfe",
+}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", V1_CURSOR_LISTS)
+@pytest.mark.parametrize("kind", sorted(HOSTILE_CURSORS))
+def test_item_13_a_hostile_cursor_is_400_in_the_v1_error_format(client_for, path, kind):
+    response = client_for.get(path, {"cursor": _cursor(HOSTILE_CURSORS[kind])})
+
+    assert response.status_code == 400, (path, kind, response.content[:300])
+    error = response.json()["error"]
+    assert error["code"] == "VALIDATION_ERROR" and "cursor" in error["details"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", V1_CURSOR_LISTS)
+def test_item_13_a_cursor_with_a_raw_nul_or_bad_base64_is_400(client_for, path):
+    for raw in ("%00", "abc%00def", "!!!!", "a" * 5000 + "%00"):
+        response = client_for.get(f"{path}?cursor={raw}")
+        assert response.status_code == 400, (path, raw, response.content[:300])
+        assert response.json()["error"]["code"] == "VALIDATION_ERROR"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("query, field", [
+    ("from=2026-02-30", "from"), ("to=2026-02-30", "to"), ("from=2026-13-01T00:00:00Z", "from"),
+    ("to=2026-01-01T25:61:00%2B00:00", "to"), ("from=99999-01-01", "from"), ("from=0000-01-01", "from"),
+    ("from=2026-01-01%00", "from"), ("to=%00", "to"),
+    ("actor=%00", "actor"), ("actor=abc%00def", "actor"), ("action=%00", "action"), ("actorKind=%00", "actorKind"),
+    ("objectType=a%00", "objectType"), ("objectId=%00", "objectId"),
+])
+def test_item_13_a_bad_audit_filter_is_400_in_the_v1_error_format(client_for, query, field):
+    response = client_for.get(f"/v1/audit?{query}")
+
+    assert response.status_code == 400, (query, response.content[:300])
+    error = response.json()["error"]
+    assert error["code"] == "VALIDATION_ERROR" and field in error["details"], error
+
+
+@pytest.mark.django_db
+def test_item_13_well_formed_audit_filters_still_answer(client_for):
+    for query in ("actor=00000000-0000-0000-0000-000000000000", "actor=Maria", "from=2026-01-01",
+                  "to=2026-01-01T10:00:00%2B00:00", "action=patient.read"):
+        assert client_for.get(f"/v1/audit?{query}").status_code == 200, query
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path, error_code", [("/api/v1/contacts", lambda body: body["code"]),
+                                              ("/v1/appointments", lambda body: body["error"]["code"]),
+                                              ("/api/team/invite", lambda body: body["code"])])
+def test_item_13_a_deeply_nested_json_body_is_400_in_the_surfaces_format(client_for, jwt_client_for, clinic, path,
+                                                                         error_code):
+    client = jwt_client_for(clinic) if path == "/api/team/invite" else client_for
+    response = client.post(path, b"[" * 100_000 + b"]" * 100_000, content_type="application/json")
+
+    assert response.status_code == 400, response.content[:300]
+    assert error_code(response.json()) == "MALFORMED_REQUEST"
