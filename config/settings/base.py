@@ -347,6 +347,11 @@ KNOWLEDGE_EMBEDDING_MODEL_PATH = env("KNOWLEDGE_EMBEDDING_MODEL_PATH", default="
 KNOWLEDGE_MAX_UPLOAD_BYTES = env.int("KNOWLEDGE_MAX_UPLOAD_BYTES", default=10 * 1024 * 1024)
 KNOWLEDGE_CHUNK_CHARS = env.int("KNOWLEDGE_CHUNK_CHARS", default=800)
 KNOWLEDGE_CHUNK_OVERLAP_CHARS = env.int("KNOWLEDGE_CHUNK_OVERLAP_CHARS", default=150)
+# Reading an uploaded document (a worker of the `heavy` queue, knowledge/extraction.py `Limits`): the XML a DOCX or
+# XLSX may inflate to, its compression ratio, and the seconds it may take; beyond them the document fails.
+KNOWLEDGE_PARSE_MAX_INFLATED_BYTES = env.int("KNOWLEDGE_PARSE_MAX_INFLATED_BYTES", default=32 * 1024 * 1024)
+KNOWLEDGE_PARSE_MAX_RATIO = env.int("KNOWLEDGE_PARSE_MAX_RATIO", default=100)
+KNOWLEDGE_PARSE_SECONDS = env.float("KNOWLEDGE_PARSE_SECONDS", default=60.0)
 # --- Video consultations (telephony.backends.video): Dyte's REST API v2, `Authorization: Basic DYTE_TOKEN` (base64
 # of "organization id:API key"). With DYTE_WEBHOOK_PUBLIC_KEY (PEM) set, every webhook must carry a valid
 # `dyte-signature`; unset, unsigned webhooks are accepted (development and the local backend only).
