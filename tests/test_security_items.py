@@ -298,3 +298,134 @@ def test_item_13_a_deeply_nested_json_body_is_400_in_the_surfaces_format(client_
 
     assert response.status_code == 400, response.content[:300]
     assert error_code(response.json()) == "MALFORMED_REQUEST"
+
+
+# --- item 9: uploads are read off the request path, within size, ratio and time limits ----------------------------
+
+DOCX_HEAD = (b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+             b'<w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:body>')
+
+
+def zip_bomb(part: str, head: bytes, filler: bytes, inflated_bytes: int, tail: bytes, extra=None) -> bytes:
+    """A real DOCX/XLSX-shaped ZIP whose `part` inflates to `inflated_bytes` of `filler`, deflated at level 9
+    (streamed into the archive, never held in memory whole)."""
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+        for name, content in (extra or {}).items():
+            archive.writestr(name, content)
+        with archive.open(part, "w", force_zip64=True) as member:
+            member.write(head)
+            block = filler * (1024 * 1024 // len(filler))
+            for _ in range(inflated_bytes // len(block)):
+                member.write(block)
+            member.write(tail)
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def dashboard_client(jwt_client_for, clinic, settings, tmp_path):
+    """A clinic admin on the dashboard API; uploaded documents land in the test's own directory."""
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    settings.PROVIDERS = {**settings.PROVIDERS, "embeddings": "local"}
+    return jwt_client_for(clinic)
+
+
+def upload_and_parse(dashboard_client, clinic, name, data, django_capture_on_commit_callbacks):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from clinics.selectors import agent_summary
+
+    agent_id = agent_summary(clinic)["agent_id"]
+    with django_capture_on_commit_callbacks(execute=False) as parsing:
+        response = dashboard_client.post(f"/api/agents/knowledge-base/upload?agent_id={agent_id}",
+                                         {"file": SimpleUploadedFile(name, data)}, format="multipart")
+    assert response.status_code == 200, response.content
+    return response, parsing
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name, part, head, filler, tail, extra", [
+    ("bomb.docx", "word/document.xml", DOCX_HEAD, b"<w:p><w:r><w:t>a</w:t></w:r></w:p>", b"</w:body></w:document>",
+     None),
+    ("bomb.xlsx", "xl/worksheets/sheet1.xml",
+     b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>',
+     b'<row><c t="inlineStr"><is><t>a</t></is></c></row>', b"</sheetData></worksheet>",
+     {"xl/workbook.xml": '<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+                         'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
+                         '<sheets><sheet name="S" sheetId="1" r:id="rId1"/></sheets></workbook>'}),
+])
+def test_item_9_a_zip_bomb_is_stored_by_the_request_and_fails_in_the_worker_without_reading_it_whole(
+        dashboard_client, clinic, settings, django_capture_on_commit_callbacks, name, part, head, filler, tail,
+        extra):
+    import resource
+    import time
+
+    from celery import current_app
+
+    from knowledge.models import KnowledgeChunk, KnowledgeFile
+    from knowledge.tasks import parse_file
+    from clinics.selectors import agent_summary
+
+    bomb = zip_bomb(part, head, filler, 200 * 1024 * 1024, tail, extra)  # 200 MB of XML
+    assert len(bomb) < 1024 * 1024  # under 1 MB on disk: well inside the 10 MB upload limit
+
+    started = time.monotonic()
+    response, parsing = upload_and_parse(dashboard_client, clinic, name, bomb, django_capture_on_commit_callbacks)
+    request_seconds = time.monotonic() - started
+
+    # The request stored the file and queued its reading on the heavy queue; it read no text.
+    document = KnowledgeFile.objects.get(pk=response.json()["id"])
+    assert response.json()["status"] == "pending" and document.status == "pending"
+    assert not KnowledgeChunk.objects.exists()
+    assert len(parsing) == 1
+    assert current_app.amqp.router.route({}, parse_file.name)["queue"].name == "heavy"
+    assert request_seconds < 5
+
+    peak_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    started = time.monotonic()
+    parsing[0]()  # the worker's turn (eager in tests)
+    worker_seconds = time.monotonic() - started
+    peak_growth_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - peak_before
+
+    document.refresh_from_db()
+    assert document.status == "failed"
+    assert "too large once uncompressed" in document.failure_reason or "ZIP bomb" in document.failure_reason
+    assert not KnowledgeChunk.objects.exists()
+    assert worker_seconds < 10
+    assert peak_growth_kib < 200 * 1024  # never the gigabyte the whole document would take
+    listed = dashboard_client.get("/api/agents/knowledge-base/files", {"agent_id": agent_summary(clinic)["agent_id"]})
+    assert listed.json()[0]["status"] == "failed" and listed.json()[0]["failure_reason"] == document.failure_reason
+
+
+@pytest.mark.django_db
+def test_item_9_a_part_compressed_beyond_the_ratio_fails_even_under_the_size_limit(
+        dashboard_client, clinic, django_capture_on_commit_callbacks):
+    from knowledge.models import KnowledgeFile
+
+    bomb = zip_bomb("word/document.xml", DOCX_HEAD, b"<w:p><w:r><w:t>a</w:t></w:r></w:p>", 8 * 1024 * 1024,
+                    b"</w:body></w:document>")  # 8 MB out of a few kilobytes: a ratio no office file has
+    response, parsing = upload_and_parse(dashboard_client, clinic, "dense.docx", bomb,
+                                         django_capture_on_commit_callbacks)
+    parsing[0]()
+    document = KnowledgeFile.objects.get(pk=response.json()["id"])
+    assert document.status == "failed" and "ZIP bomb" in document.failure_reason
+
+
+@pytest.mark.django_db
+def test_item_9_reading_a_document_past_the_time_limit_fails_it(dashboard_client, clinic, settings,
+                                                                 django_capture_on_commit_callbacks):
+    from knowledge.models import KnowledgeChunk, KnowledgeFile
+
+    settings.KNOWLEDGE_PARSE_SECONDS = 0.000001
+    settings.KNOWLEDGE_PARSE_MAX_RATIO = 10_000
+    document_xml = zip_bomb("word/document.xml", DOCX_HEAD, b"<w:p><w:r><w:t>Opening hours.</w:t></w:r></w:p>",
+                            4 * 1024 * 1024, b"</w:body></w:document>")
+    response, parsing = upload_and_parse(dashboard_client, clinic, "slow.docx", document_xml,
+                                         django_capture_on_commit_callbacks)
+    parsing[0]()
+    document = KnowledgeFile.objects.get(pk=response.json()["id"])
+    assert document.status == "failed" and "took too long" in document.failure_reason
+    assert not KnowledgeChunk.objects.exists()
