@@ -256,6 +256,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "AppointmentStatusEnum": "scheduling.models.Appointment.Status",
         "CallStatusEnum": "telephony.models.Call.Status",
+        "KnowledgeFileStatusEnum": "knowledge.models.KnowledgeFile.Status",
     },
 }
 
