@@ -30,6 +30,7 @@ from telephony.services import message_enqueue_many
 
 from .errors import CampaignCode
 from .models import Campaign, CampaignRecipient
+from .selectors import SMS_REFUSED, marketing_sms_reachable
 from .services import in_quiet_hours, reminder_settings
 
 logger = logging.getLogger(__name__)
@@ -149,9 +150,8 @@ def audience_queryset(clinic, audience: Audience, now=None):
 
 
 def _reachable(patients):
-    """Marketing SMS needs a phone, no refusal of SMS and an explicit marketing opt-in (RGPD art. 6(1)(a))."""
-    return (patients.exclude(phone_index="").exclude(consents__sms=False)
-            .filter(consents__marketing=True))
+    """Marketing SMS needs a phone, no refusal of SMS and an explicit marketing opt-in (campaigns.selectors)."""
+    return marketing_sms_reachable(patients)
 
 
 def exclusion_counts(patients, targets: int) -> dict:
@@ -161,7 +161,7 @@ def exclusion_counts(patients, targets: int) -> dict:
     NULL in SQL, which a negated filter would silently drop."""
     matched = patients.count()
     no_phone = patients.filter(phone_index="").count()
-    refused = patients.exclude(phone_index="").filter(consents__sms=False).count()
+    refused = patients.exclude(phone_index="").filter(SMS_REFUSED).count()
     return {"noPhone": no_phone, "smsRefused": refused,
             "noMarketingConsent": max(matched - no_phone - refused - targets, 0)}
 

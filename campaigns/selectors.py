@@ -17,6 +17,17 @@ MAX_QUESTIONS = 50
 MAX_CHOICES = 20
 MAX_CHOICE_LENGTH = 100
 
+# A refusal of SMS is the key present and false. Containment is never NULL, so a patient whose consents lack
+# the key is not dropped by a negation (`exclude(consents__sms=False)` is NULL, hence false, for a missing key).
+SMS_REFUSED = Q(consents__contains={"sms": False})
+MARKETING_CONSENTED = Q(consents__contains={"marketing": True})
+
+
+def marketing_sms_reachable(patients):
+    """The patients a marketing SMS may reach: a phone on file, an explicit marketing opt-in (RGPD art. 6(1)(a))
+    and no refusal of SMS. An opt-in that names no channel covers SMS; `{"sms": false}` always wins."""
+    return patients.exclude(phone_index="").exclude(SMS_REFUSED).filter(MARKETING_CONSENTED)
+
 
 def default_questions() -> list[dict]:
     """The triage form of a clinic that has not written its own (labels in the active language)."""

@@ -36,3 +36,25 @@ def provider_webhook_secrets(app_configs, **kwargs):
                                hint="Copy the webhook's HMAC secret from the ElevenLabs dashboard into "
                                     "ELEVENLABS_WEBHOOK_SECRET.", id="frontdesk.W006")]
     return []
+
+
+@checks.register(checks.Tags.security, deploy=True)
+def video_webhook_key(app_configs, **kwargs):
+    """The Dyte webhook refuses every event while DYTE_WEBHOOK_PUBLIC_KEY is unset (docs/api/video.md): flagged
+    wherever Dyte is in use, since attendance would then never be closed by the provider."""
+    uses_dyte = settings.PROVIDERS.get("video") == "dyte" or getattr(settings, "DYTE_TOKEN", "")
+    if uses_dyte and not getattr(settings, "DYTE_WEBHOOK_PUBLIC_KEY", ""):
+        return [checks.Warning("DYTE_WEBHOOK_PUBLIC_KEY is not set: the Dyte webhook refuses every event (403).",
+                               hint="Copy the webhook public key (PEM) from the Dyte dashboard into "
+                                    "DYTE_WEBHOOK_PUBLIC_KEY.", id="frontdesk.W007")]
+    return []
+
+
+@checks.register(checks.Tags.security, deploy=True)
+def webhook_allowed_networks(app_configs, **kwargs):
+    """Outbound webhooks reach only public addresses; WEBHOOK_ALLOWED_NETWORKS opens private ones for tests."""
+    if getattr(settings, "WEBHOOK_ALLOWED_NETWORKS", None):
+        return [checks.Warning("WEBHOOK_ALLOWED_NETWORKS is set: outbound webhooks may reach "
+                               f"{', '.join(settings.WEBHOOK_ALLOWED_NETWORKS)}, which are not public.",
+                               hint="Leave it empty outside tests.", id="frontdesk.W008")]
+    return []

@@ -3,13 +3,19 @@
 TXT, CSV and JSON are read with the standard library; DOCX and XLSX are ZIP archives of XML parts, read with
 `zipfile` and `xml.etree`; PDF with `pypdf`. Tables (CSV, XLSX) become one line per row with the header named
 in each cell ("Service: Cleaning; Price: 60"), so a row still means something once cut into a chunk.
+
+Extraction runs in a worker (knowledge/tasks.py), never in the upload request, within `Limits`: the bytes inflated
+out of an archive are counted as they stream (never trusting the sizes the archive declares) against a total and
+a compression ratio, XML is parsed incrementally and each paragraph or row is dropped once read, and a deadline is
+checked as it goes. A ZIP bomb fails its document with a reason; it does not take the worker's memory or time.
 """
 import csv
 import io
 import json
 import re
+import time
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from xml.etree import ElementTree
 
 from django.utils.translation import gettext as _
@@ -39,9 +45,31 @@ _BY_MIME = {kind.mime: name for name, kind in KINDS.items()} | {
     "text/json": "json",
 }
 
-# A DOCX or XLSX part larger than this once inflated is refused (a ZIP bomb would otherwise fill memory).
-MAX_PART_BYTES = 64 * 1024 * 1024
 MAX_ROWS = 100_000
+READ_BYTES = 64 * 1024
+
+
+@dataclass
+class Limits:
+    """What reading one document may cost. `inflated_bytes`: all the XML inflated out of a DOCX or XLSX together;
+    `ratio`: inflated bytes per compressed byte of one part (Office XML compresses 5 to 20 times; a ZIP bomb a
+    thousand), checked once a part has inflated `ratio_grace_bytes`; `seconds`: wall-clock time to read it."""
+
+    inflated_bytes: int = 32 * 1024 * 1024
+    ratio: int = 100
+    ratio_grace_bytes: int = 1024 * 1024
+    seconds: float = 60.0
+    deadline: float = field(default=0.0, init=False)
+    inflated: int = field(default=0, init=False)
+
+    def start(self) -> "Limits":
+        self.deadline = time.monotonic() + self.seconds
+        self.inflated = 0
+        return self
+
+    def check_time(self) -> None:
+        if self.deadline and time.monotonic() > self.deadline:
+            raise ExtractionError(_("Reading the document took too long."))
 
 
 def kind_of(filename: str, content_type: str = "") -> str | None:
@@ -54,10 +82,15 @@ def kind_of(filename: str, content_type: str = "") -> str | None:
     return _BY_MIME.get((content_type or "").split(";")[0].strip().lower())
 
 
-def extract_text(kind: str, data: bytes) -> str:
-    """The readable text of a file of `kind`; ExtractionError when it cannot be read or holds no text."""
-    readers = {"pdf": _pdf, "docx": _docx, "txt": _plain, "csv": _csv, "json": _json, "xlsx": _xlsx}
-    text = readers[kind](data)
+def extract_text(kind: str, data: bytes, limits: Limits | None = None) -> str:
+    """The readable text of a file of `kind`; ExtractionError when it cannot be read, holds no text, or reading it
+    would exceed `limits` (the defaults of `Limits` when None)."""
+    limits = (limits or Limits()).start()
+    if kind in ("docx", "xlsx"):
+        text = {"docx": _docx, "xlsx": _xlsx}[kind](data, limits)
+    else:
+        text = {"pdf": _pdf, "txt": _plain, "csv": _csv, "json": _json}[kind](data)
+    limits.check_time()
     text = "\n".join(line.rstrip() for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"))
     text = re.sub(r"\n{3,}", "\n\n", text).strip()
     if not text:
@@ -179,32 +212,84 @@ def _archive(data: bytes) -> zipfile.ZipFile:
         raise ExtractionError(_("The file is damaged or is not the type its name says."))
 
 
-def _xml(archive: zipfile.ZipFile, name: str, required: bool = True):
+def _member(archive: zipfile.ZipFile, name: str, required: bool):
     try:
-        info = archive.getinfo(name)
+        return archive.getinfo(name)
     except KeyError:
         if required:
             raise ExtractionError(_("The file is damaged or is not the type its name says."))
         return None
-    if info.file_size > MAX_PART_BYTES:
+
+
+def _check_inflated(limits: Limits, info: zipfile.ZipInfo, part_bytes: int, total_bytes: int) -> None:
+    if total_bytes > limits.inflated_bytes:
         raise ExtractionError(_("The document is too large once uncompressed."))
+    if part_bytes > limits.ratio_grace_bytes and part_bytes > limits.ratio * max(info.compress_size, 1):
+        raise ExtractionError(_("The document is compressed far more than any office document (a ZIP bomb?); it "
+                                "was not read."))
+
+
+def _stream_xml(archive: zipfile.ZipFile, name: str, limits: Limits, tags, required: bool = True):
+    """Yield the elements of part `name` whose tag is in `tags`, each once its end tag is parsed, inflating the
+    part piece by piece within `limits`. Outside such an element, everything parsed is dropped as soon as it ends,
+    so memory holds one paragraph or row (and its ancestors), never the document. Nothing for an absent optional
+    part."""
+    info = _member(archive, name, required)
+    if info is None:
+        return
+    # What the archive declares is refused at once; what it inflates to is counted below all the same, since a
+    # crafted archive may declare less than it holds.
+    _check_inflated(limits, info, info.file_size, limits.inflated + info.file_size)
+    parser = ElementTree.XMLPullParser(events=("start", "end"))
+    open_elements = []
+    inside = 0  # how many elements of `tags` are open: their content is kept until they end
+    inflated = 0
+    tail = b""
+
+    def parsed():
+        nonlocal inside
+        for event, element in parser.read_events():
+            if event == "start":
+                open_elements.append(element)
+                inside += element.tag in tags
+                continue
+            open_elements.pop()
+            if element.tag in tags:
+                inside -= 1
+                if not inside:
+                    yield element
+            if not inside and open_elements:
+                open_elements[-1].clear()  # its children so far are read or of no interest
+
     try:
-        raw = archive.read(info)
-    except (zipfile.BadZipFile, OSError, RuntimeError, EOFError):
-        raise ExtractionError(_("The file is damaged or is not the type its name says."))
-    # Office never writes a DOCTYPE; refusing one rules out entity-expansion attacks on the XML parser.
-    if b"<!DOCTYPE" in raw[:2048].upper() or b"<!ENTITY" in raw.upper():
-        raise ExtractionError(_("The document holds XML that is not accepted."))
-    try:
-        return ElementTree.fromstring(raw)
+        with archive.open(info) as part:
+            while True:
+                limits.check_time()
+                piece = part.read(READ_BYTES)
+                if not piece:
+                    break
+                inflated += len(piece)
+                limits.inflated += len(piece)
+                _check_inflated(limits, info, inflated, limits.inflated)
+                # Office never writes a DOCTYPE; refusing one rules out entity-expansion attacks on the parser.
+                window = (tail + piece).upper()
+                if b"<!DOCTYPE" in window or b"<!ENTITY" in window:
+                    raise ExtractionError(_("The document holds XML that is not accepted."))
+                tail = piece[-16:]
+                parser.feed(piece)
+                yield from parsed()
+            parser.close()
+            yield from parsed()
     except ElementTree.ParseError:
         raise ExtractionError(_("The file is damaged or is not the type its name says."))
+    except (zipfile.BadZipFile, OSError, RuntimeError, EOFError, NotImplementedError, ValueError):
+        raise ExtractionError(_("The file is damaged or is not the type its name says."))
 
 
-def _docx(data: bytes) -> str:
-    root = _xml(_archive(data), "word/document.xml")
+def _docx(data: bytes, limits: Limits) -> str:
+    archive = _archive(data)
     paragraphs = []
-    for paragraph in root.iter(f"{W}p"):
+    for paragraph in _stream_xml(archive, "word/document.xml", limits, tags={f"{W}p"}):
         parts = []
         for node in paragraph.iter():
             if node.tag == f"{W}t" and node.text:
@@ -213,8 +298,10 @@ def _docx(data: bytes) -> str:
                 parts.append("\t")
             elif node.tag in (f"{W}br", f"{W}cr"):
                 parts.append("\n")
-        paragraphs.append("".join(parts))
-    return "\n\n".join(paragraph for paragraph in paragraphs if paragraph.strip())
+        text = "".join(parts)
+        if text.strip():
+            paragraphs.append(text)
+    return "\n\n".join(paragraphs)
 
 
 def _column_index(reference: str) -> int:
@@ -225,39 +312,35 @@ def _column_index(reference: str) -> int:
     return index - 1
 
 
-def _xlsx(data: bytes) -> str:
+def _xlsx(data: bytes, limits: Limits) -> str:
     archive = _archive(data)
-    workbook = _xml(archive, "xl/workbook.xml")
-    relations = _xml(archive, "xl/_rels/workbook.xml.rels", required=False)
+    sheets = [(sheet.get("name") or "", sheet.get(f"{R}id"))
+              for sheet in _stream_xml(archive, "xl/workbook.xml", limits, tags={f"{S}sheet"})]
     targets = {}
-    if relations is not None:
-        for relation in relations.iter(f"{PKG_REL}Relationship"):
-            target = relation.get("Target", "").lstrip("/")
-            targets[relation.get("Id")] = target if target.startswith("xl/") else f"xl/{target}"
-    shared = []
-    strings = _xml(archive, "xl/sharedStrings.xml", required=False)
-    if strings is not None:
-        shared = ["".join(node.text or "" for node in item.iter(f"{S}t")) for item in strings.iter(f"{S}si")]
+    for relation in _stream_xml(archive, "xl/_rels/workbook.xml.rels", limits, tags={f"{PKG_REL}Relationship"},
+                                required=False):
+        target = relation.get("Target", "").lstrip("/")
+        targets[relation.get("Id")] = target if target.startswith("xl/") else f"xl/{target}"
+    shared = ["".join(node.text or "" for node in item.iter(f"{S}t"))
+              for item in _stream_xml(archive, "xl/sharedStrings.xml", limits, tags={f"{S}si"}, required=False)]
 
     sections = []
-    for position, sheet in enumerate(workbook.iter(f"{S}sheet"), start=1):
-        part = targets.get(sheet.get(f"{R}id")) or f"xl/worksheets/sheet{position}.xml"
-        root = _xml(archive, part, required=False)
-        if root is None:
-            continue
+    for position, (sheet_name, relation_id) in enumerate(sheets, start=1):
+        part = targets.get(relation_id) or f"xl/worksheets/sheet{position}.xml"
         rows = []
-        for row in root.iter(f"{S}row"):
+        for row in _stream_xml(archive, part, limits, tags={f"{S}row"}, required=False):
             cells = {}
             for cell in row.iter(f"{S}c"):
                 column = _column_index(cell.get("r", "")) if cell.get("r") else len(cells)
-                cells[column] = _cell_text(cell, shared)
+                if 0 <= column < 16_384:  # Excel's last column is XFD
+                    cells[column] = _cell_text(cell, shared)
             if cells:
                 rows.append([cells.get(index, "") for index in range(max(cells) + 1)])
             if len(rows) > MAX_ROWS:
                 break
         body = _rows_as_lines(rows)
         if body:
-            sections.append(f"{sheet.get('name') or ''}\n\n{body}".strip())
+            sections.append(f"{sheet_name}\n\n{body}".strip())
     return "\n\n".join(sections)
 
 

@@ -32,6 +32,16 @@ class KnowledgeFile(ClinicOwned):
     extension = models.CharField(max_length=10)
     # True once every chunk of the file has an embedding of the current model.
     processed = models.BooleanField(default=False)
+
+    class Status(models.TextChoices):
+        # Stored; a worker of the `heavy` queue reads its text (the upload request never does).
+        PENDING = "pending", _("Pending")
+        PARSED = "parsed", _("Parsed")
+        FAILED = "failed", _("Failed")
+
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    # Why reading the document failed, in words shown to the uploader ("too large once uncompressed").
+    failure_reason = models.CharField(max_length=300, blank=True)
     uploaded_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

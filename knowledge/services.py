@@ -7,7 +7,6 @@ embedding of the configured model. Every write is keyword-only, audited, runs in
 import logging
 
 from django.conf import settings
-from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
@@ -118,11 +117,12 @@ def max_upload_bytes() -> int:
 
 
 def knowledge_file_upload(*, clinic, uploaded, actor) -> KnowledgeFile:
-    """Store an uploaded document, cut its text into chunks and queue their embedding.
+    """Store an uploaded document and queue the reading of its text (`knowledge_file_parse`, a worker of the
+    `heavy` queue): the request never inflates or parses it. The file is `pending` until then.
 
-    Refuses a file over the size limit (PAYLOAD_TOO_LARGE), of an unsupported type (UNSUPPORTED_FILE_TYPE), one
-    that cannot be read or holds no text (EMPTY_FILE, UNREADABLE_FILE), and one more file than the clinic's plan
-    allows (PLAN_LIMIT_REACHED); nothing is stored then.
+    Refuses a file over the size limit (PAYLOAD_TOO_LARGE), of an unsupported type (UNSUPPORTED_FILE_TYPE), an
+    empty one (EMPTY_FILE), and one more file than the clinic's plan allows (PLAN_LIMIT_REACHED); nothing is
+    stored then. A document that cannot be read ends `failed`, with the reason, once the worker tried.
     """
     if uploaded.size > max_upload_bytes():
         raise PayloadTooLarge(max_upload_bytes(), uploaded.size)
@@ -138,31 +138,85 @@ def knowledge_file_upload(*, clinic, uploaded, actor) -> KnowledgeFile:
     if limit is not None and KnowledgeFile.objects.for_clinic(clinic).count() >= limit:
         raise Forbidden(KnowledgeCode.PLAN_LIMIT_REACHED,
                         _("Your plan allows %(limit)d knowledge base files; delete one or upgrade.") % {"limit": limit})
-    data = b"".join(uploaded.chunks())
-    try:
-        text = extraction.extract_text(kind, data)
-    except extraction.ExtractionError as exc:
-        raise InvalidInput(KnowledgeCode.UNREADABLE_FILE, str(exc), {"file": [str(exc)]})
-    pieces = chunking.split_into_chunks(text, settings.KNOWLEDGE_CHUNK_CHARS, settings.KNOWLEDGE_CHUNK_OVERLAP_CHARS)
 
     file_kind = extraction.KINDS[kind]
-    document = KnowledgeFile(clinic=clinic, filename=filename, file_size=len(data), file_type=file_kind.mime,
-                             extension=file_kind.extension)
-    document.file.save(document.file.field.generate_filename(document, filename), ContentFile(data), save=False)
+    document = KnowledgeFile(clinic=clinic, filename=filename, file_size=uploaded.size, file_type=file_kind.mime,
+                             extension=file_kind.extension, status=KnowledgeFile.Status.PENDING)
+    document.file.save(document.file.field.generate_filename(document, filename), uploaded, save=False)
     try:
         with transaction.atomic():
             document.save(force_insert=True)
-            now = timezone.now()
-            chunks = KnowledgeChunk.objects.bulk_create([
-                KnowledgeChunk(clinic=clinic, file=document, position=position, content=piece, created_at=now,
-                               updated_at=now)
-                for position, piece in enumerate(pieces)])
             audit.record(actor, "knowledge.file.upload", "knowledge_file", document.pk, clinic=clinic,
-                         filename=filename, file_size=len(data), chunks=len(chunks))
-            _queue_embedding([chunk.pk for chunk in chunks])
+                         filename=filename, file_size=uploaded.size)
+            _queue_parsing(document.pk)
     except Exception:
         document.file.storage.delete(document.file.name)
         raise
+    return document
+
+
+def _queue_parsing(file_id) -> None:
+    from .tasks import parse_file
+
+    # Robust: the upload stands even if the broker is down; the file then stays `pending` (uploading it again
+    # retries).
+    transaction.on_commit(lambda: parse_file.delay(str(file_id)), robust=True)
+
+
+def parse_limits() -> extraction.Limits:
+    return extraction.Limits(inflated_bytes=settings.KNOWLEDGE_PARSE_MAX_INFLATED_BYTES,
+                             ratio=settings.KNOWLEDGE_PARSE_MAX_RATIO, seconds=settings.KNOWLEDGE_PARSE_SECONDS)
+
+
+def knowledge_file_parse(*, file_id) -> KnowledgeFile | None:
+    """Read a pending file's text within `parse_limits()`, cut it into chunks and queue their embedding; the file
+    is `parsed` then. A file that cannot be read, or whose reading would exceed the limits (a ZIP bomb), is
+    `failed` with the reason and keeps no chunk. Idempotent: a file no longer pending (or deleted) is left alone."""
+    document = KnowledgeFile.objects.filter(pk=file_id, status=KnowledgeFile.Status.PENDING).first()
+    if document is None:
+        return None
+    try:
+        with document.file.open("rb") as stored:
+            data = stored.read(max_upload_bytes() + 1)
+        text = extraction.extract_text(extraction.kind_of(document.filename, document.file_type), data,
+                                       parse_limits())
+    except extraction.ExtractionError as exc:
+        return knowledge_file_fail(file_id=document.pk, reason=str(exc))
+    except (OSError, ValueError):
+        return knowledge_file_fail(file_id=document.pk, reason=_("The stored document could not be read."))
+    pieces = chunking.split_into_chunks(text, settings.KNOWLEDGE_CHUNK_CHARS, settings.KNOWLEDGE_CHUNK_OVERLAP_CHARS)
+    with transaction.atomic():
+        locked = KnowledgeFile.objects.select_for_update().filter(pk=document.pk,
+                                                                 status=KnowledgeFile.Status.PENDING).first()
+        if locked is None:
+            return None
+        now = timezone.now()
+        chunks = KnowledgeChunk.objects.bulk_create([
+            KnowledgeChunk(clinic_id=locked.clinic_id, file=locked, position=position, content=piece,
+                           created_at=now, updated_at=now)
+            for position, piece in enumerate(pieces)])
+        locked.status = KnowledgeFile.Status.PARSED
+        locked.failure_reason = ""
+        locked.save(update_fields=["status", "failure_reason"])
+        audit.record(None, "knowledge.file.parse", "knowledge_file", locked.pk, clinic=locked.clinic,
+                     chunks=len(chunks))
+        _queue_embedding([chunk.pk for chunk in chunks])
+    return locked
+
+
+def knowledge_file_fail(*, file_id, reason: str) -> KnowledgeFile | None:
+    """Mark a pending file `failed` with `reason` (shown to the uploader); a file no longer pending is left alone."""
+    with transaction.atomic():
+        document = KnowledgeFile.objects.select_for_update().filter(
+            pk=file_id, status=KnowledgeFile.Status.PENDING).first()
+        if document is None:
+            return None
+        document.status = KnowledgeFile.Status.FAILED
+        document.failure_reason = str(reason)[:300]
+        document.save(update_fields=["status", "failure_reason"])
+        audit.record(None, "knowledge.file.parse_failed", "knowledge_file", document.pk, clinic=document.clinic,
+                     reason=document.failure_reason)
+    logger.info("Knowledge file %s failed: %s", document.pk, document.failure_reason)
     return document
 
 

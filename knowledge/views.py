@@ -88,7 +88,8 @@ def file_upload(request):
     except DomainError as error:
         messages.error(request, error.message)
     else:
-        messages.success(request, _("%(name)s uploaded; its text is being embedded.") % {"name": document.filename})
+        messages.success(request, _("%(name)s uploaded; its text is being read and embedded.")
+                         % {"name": document.filename})
     return redirect("knowledge:index")
 
 

@@ -13,6 +13,13 @@ fails or completes, and `conversation.end_report`, `intent.call` (when an intent
 
 The request carries `X-Frontdesk-Signature: t=<unix time>,v1=<hex HMAC-SHA256(secret, "<t>.<raw body>")>`; a
 receiver recomputes the HMAC over the exact bytes it received and rejects old timestamps (see `verify`).
+
+A webhook must not become a way into our own network (SSRF): the endpoint's host is resolved when it is registered
+and again at every delivery, any address that is not public (private, loopback, link-local, shared, reserved,
+multicast, or an IPv6 form carrying such an IPv4 address: mapped, compatible, NAT64, 6to4, Teredo) refuses it, and
+the delivery connects to the very address that was checked (the name travels in `Host` and TLS SNI), so a DNS answer
+that changes between the check and the connection (rebinding) cannot redirect it. `WEBHOOK_ALLOWED_NETWORKS` lists
+networks let through all the same; it is empty by default and meant for local test receivers only.
 """
 import hashlib
 import hmac
@@ -20,8 +27,9 @@ import ipaddress
 import json
 import logging
 import secrets
+import socket
 import time
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 from celery import shared_task
@@ -54,6 +62,10 @@ def webhook_endpoint_create(*, clinic, url: str, events, active: bool = True,
     unknown = sorted(set(events) - set(EVENTS))
     if unknown or not events:
         raise InvalidInput.on("events", _("Choose among: %(events)s.") % {"events": ", ".join(EVENTS)})
+    try:
+        check_webhook_url(url)
+    except UnsafeWebhookURL as exc:
+        raise InvalidInput.on("url", str(exc))
     secret = "whsec_" + secrets.token_urlsafe(32)
     with transaction.atomic():
         endpoint = WebhookEndpoint.objects.create(clinic=clinic, url=url, secret=secret,
@@ -78,17 +90,120 @@ def webhook_endpoint_delete(*, clinic, endpoint: WebhookEndpoint, actor=None) ->
         endpoint.delete()
 
 
-def is_public_url(url: str) -> bool:
-    """False for a URL naming this machine or a private network by name or address literal: the clinic's
-    integration lives on the internet, and a webhook must not become a way to probe our own network."""
-    host = (urlsplit(url).hostname or "").lower()
-    if not host or host == "localhost" or host.endswith((".localhost", ".local", ".internal")):
+LOCAL_NAMES = ("localhost",)
+LOCAL_SUFFIXES = (".localhost", ".local", ".internal")
+NAT64_PREFIX = ipaddress.ip_network("64:ff9b::/96")
+IPV4_COMPATIBLE = ipaddress.ip_network("::/96")
+
+
+class UnsafeWebhookURL(Exception):
+    """The endpoint's URL names, or resolves to, an address a webhook may not reach; the message says why."""
+
+
+class UnresolvableHost(UnsafeWebhookURL):
+    """The endpoint's host name has no address (yet)."""
+
+
+def _allowed_networks():
+    return [ipaddress.ip_network(network, strict=False)
+            for network in getattr(settings, "WEBHOOK_ALLOWED_NETWORKS", None) or ()]
+
+
+def _embedded_ipv4(address) -> list:
+    """The IPv4 addresses an IPv6 address carries and would reach: mapped, compatible, NAT64, 6to4, Teredo."""
+    if address.version != 6:
+        return []
+    carried = [address.ipv4_mapped, address.sixtofour, *(address.teredo or ())]
+    if address in NAT64_PREFIX or (address in IPV4_COMPATIBLE and int(address) > 1):
+        carried.append(ipaddress.IPv4Address(int(address) & 0xFFFFFFFF))
+    return [ipv4 for ipv4 in carried if ipv4 is not None]
+
+
+def address_is_public(address) -> bool:
+    """True for a globally routable unicast address that carries no local or private IPv4 address."""
+    address = ipaddress.ip_address(address)
+    if address.is_multicast or not address.is_global:
         return False
+    return all(address_is_public(ipv4) for ipv4 in _embedded_ipv4(address))
+
+
+def resolve_public(host: str, port: int) -> list[str]:
+    """The addresses of `host` a webhook may connect to, in the resolver's order; UnsafeWebhookURL when the name
+    is local, cannot be resolved, or any of its addresses is not public (one bad answer spoils the name)."""
+    host = (host or "").lower().rstrip(".")
+    if not host:
+        raise UnsafeWebhookURL(_("The URL has no host."))
     try:
-        address = ipaddress.ip_address(host)
+        addresses = [ipaddress.ip_address(host)]
     except ValueError:
-        return True
-    return address.is_global
+        try:
+            answers = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except (socket.gaierror, UnicodeError, OSError):
+            raise UnresolvableHost(_("The host %(host)s could not be resolved.") % {"host": host})
+        addresses = list(dict.fromkeys(ipaddress.ip_address(answer[4][0].split("%", 1)[0]) for answer in answers))
+    allowed = _allowed_networks()
+    if addresses and all(any(address in network for network in allowed) for address in addresses):
+        return [str(address) for address in addresses]
+    if host in LOCAL_NAMES or host.endswith(LOCAL_SUFFIXES):
+        raise UnsafeWebhookURL(_("Use a public address, not a local or private one."))
+    if not addresses or not all(address_is_public(address) for address in addresses):
+        raise UnsafeWebhookURL(_("Use a public address, not a local or private one."))
+    return [str(address) for address in addresses]
+
+
+def _port_of(parts) -> int:
+    try:
+        return parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        raise UnsafeWebhookURL(_("The URL's port is not valid."))
+
+
+def check_webhook_url(url: str) -> None:
+    """Raise UnsafeWebhookURL unless `url` is http(s) without credentials and every address it names is public.
+
+    A name that does not resolve yet is accepted here (it may be registered later): each delivery resolves again
+    and refuses then."""
+    parts = urlsplit(url or "")
+    if parts.scheme not in ("http", "https"):
+        raise UnsafeWebhookURL(_("Use an http(s) URL."))
+    if parts.username or parts.password:
+        raise UnsafeWebhookURL(_("Leave credentials out of the URL."))
+    host = (parts.hostname or "").lower().rstrip(".")
+    try:
+        resolve_public(host, _port_of(parts))
+    except UnresolvableHost:
+        if host in LOCAL_NAMES or host.endswith(LOCAL_SUFFIXES):
+            raise UnsafeWebhookURL(_("Use a public address, not a local or private one."))
+
+
+def is_public_url(url: str) -> bool:
+    """False for a URL naming or resolving to this machine or a private network (see `check_webhook_url`)."""
+    try:
+        check_webhook_url(url)
+    except UnsafeWebhookURL:
+        return False
+    return True
+
+
+def _pinned_post(url: str, *, content: bytes, headers: dict, timeout: float) -> httpx.Response:
+    """POST to `url` at an address `resolve_public` just checked, never at one the name resolves to later."""
+    parts = urlsplit(url)
+    port = _port_of(parts)
+    host = parts.hostname or ""
+    addresses = resolve_public(host, port)
+    named = f"[{host}]" if ":" in host else host
+    headers = {**headers, "Host": named if parts.port is None else f"{named}:{parts.port}"}
+    extensions = {"sni_hostname": host} if parts.scheme == "https" else {}
+    with httpx.Client(timeout=timeout, follow_redirects=False) as client:
+        for index, address in enumerate(addresses):
+            literal = f"[{address}]" if ":" in address else address
+            pinned = urlunsplit((parts.scheme, f"{literal}:{port}", parts.path or "/", parts.query, ""))
+            try:
+                return client.post(pinned, content=content, headers=headers, extensions=extensions)
+            except httpx.ConnectError:
+                if index == len(addresses) - 1:
+                    raise
+    raise UnsafeWebhookURL(_("The host %(host)s could not be resolved.") % {"host": host})
 
 
 def endpoints_for(clinic):
@@ -153,9 +268,9 @@ def _attempt(delivery: WebhookDelivery) -> bool:
     delivery.attempts += 1
     delivery.last_attempt_at = timezone.now()
     try:
-        response = httpx.post(delivery.endpoint.url, content=body, headers=headers,
-                              timeout=getattr(settings, "WEBHOOK_TIMEOUT_SECONDS", 10.0), follow_redirects=False)
-    except httpx.HTTPError as exc:
+        response = _pinned_post(delivery.endpoint.url, content=body, headers=headers,
+                                timeout=getattr(settings, "WEBHOOK_TIMEOUT_SECONDS", 10.0))
+    except (httpx.HTTPError, UnsafeWebhookURL) as exc:
         delivery.last_status_code = None
         delivery.last_error = f"{exc.__class__.__name__}: {exc}"[:1000]
         ok = False

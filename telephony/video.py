@@ -19,9 +19,10 @@ from clinics.audit import record
 from clinics.errors import CommonCode, InvalidInput
 from scheduling.models import Patient, Professional
 
-from .backends.video import VIDEO, verify_webhook  # noqa: F401 (verify_webhook is part of this module's API)
+# verify_webhook is part of this module's API.
+from .backends.video import VIDEO, WEBHOOK_KEY_SETTING, verify_webhook, webhook_key_configured  # noqa: F401
 from .exceptions import (InvalidSignature, MeetingNotFound, MeetingNotOfReferral, ProviderError, ReferralNotFound,
-                         UserNotInReferral, VideoProviderError)
+                         UserNotInReferral, VideoProviderError, WebhookSecretMissing)
 from .models import Referral, VideoMeeting, VideoParticipant
 
 logger = logging.getLogger(__name__)
@@ -194,6 +195,11 @@ def referral_doctor_left(*, clinic, doctor_id, referral_id, meeting_id, actor=No
 def video_webhook_receive(*, raw: bytes, signature: str) -> Referral | None:
     """Dyte's meeting event as it arrived: verified by its `dyte-signature` (InvalidSignature), read as JSON with
     `event` and `meeting.title` (InvalidInput), then applied (see `handle_webhook`)."""
+    if not webhook_key_configured():
+        error = WebhookSecretMissing("Dyte", WEBHOOK_KEY_SETTING)
+        logger.error("Dyte webhook refused: %s is not set, so no event can be verified (manage.py check --deploy "
+                     "flags it).", error.setting)
+        raise error
     if not verify_webhook(raw, signature):
         raise InvalidSignature("Dyte")
     try:

@@ -28,7 +28,7 @@ def production_secrets():
         "SECRET_KEY": secrets.token_urlsafe(50), "ALLOWED_HOSTS": "frontdesk.example.com",
         "DATABASE_URL": os.environ.get("DATABASE_URL") or socket_database_url(),
         "PII_ENCRYPTION_KEYS": "prod1:" + base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
-        "PII_BLIND_INDEX_KEY": secrets.token_urlsafe(32),
+        "PII_BLIND_INDEX_KEY": secrets.token_urlsafe(32), "JWT_SIGNING_KEY": secrets.token_urlsafe(32),
     }
 
 

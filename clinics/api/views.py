@@ -1,5 +1,5 @@
 """Thin HTTP views of the clinics app; the rules live in clinics.services and clinics.selectors."""
-from datetime import datetime, time, timedelta
+from datetime import datetime, time, timedelta, timezone as dt_timezone
 
 from django.db.models import Q
 from django.utils import timezone
@@ -215,17 +215,35 @@ class TenantMeView(V1.view, APIView):
 
 
 def _moment(raw, name, end=False):
-    """An aware datetime from an ISO 8601 date-time, or the start of a date (the next day's start for `end`)."""
-    day = parse_date(raw) if len(raw) == 10 else None
-    if day is not None:
-        if end:
-            day += timedelta(days=1)
-        return timezone.make_aware(datetime.combine(day, time.min), timezone.get_current_timezone())
-    value = parse_datetime(raw)
+    """An aware datetime from an ISO 8601 date-time, or the start of a date (the next day's start for `end`).
+    Anything else, an impossible date (30 February) or one at the calendar's edge included, is a 400 on `name`."""
+    try:
+        day = parse_date(raw) if len(raw) == 10 else None
+        if day is not None:
+            if end:
+                day += timedelta(days=1)
+            return timezone.make_aware(datetime.combine(day, time.min), timezone.get_current_timezone())
+        value = parse_datetime(raw)
+        if value is not None and value.tzinfo is not None:
+            value.astimezone(dt_timezone.utc)  # a date-time at the very end of the calendar has no UTC instant
+    except (ValueError, OverflowError):
+        value = None
     if value is None:
         raise ValidationError({name: [_("Use an ISO 8601 date or date-time.")]})
     if value.tzinfo is None:
         raise ValidationError({name: [_("Include the time zone offset.")]})
+    return value
+
+
+# The audit filters and the longest value each column holds: anything longer matches nothing, and is refused.
+AUDIT_TEXT_FILTERS = (("actor", "actor_label", 254), ("actorKind", "actor_kind", 10), ("action", "action", 80),
+                      ("objectType", "object_type", 80), ("objectId", "object_id", 80))
+
+
+def _audit_text(params, name, limit):
+    value = params.get(name, "")
+    if len(value) > limit:
+        raise ValidationError({name: [_("Keep it under %(limit)d characters.") % {"limit": limit}]})
     return value
 
 
@@ -242,12 +260,12 @@ class AuditLogView(V1.view, generics.ListAPIView):
             return AuditEvent.objects.none()
         events = selectors.audit_events(self.request.auth.clinic)
         params = self.request.query_params
-        if params.get("actor"):
-            events = events.filter(Q(actor_id=params["actor"]) | Q(actor_label__iexact=params["actor"]))
-        for param, field in (("actorKind", "actor_kind"), ("action", "action"), ("objectType", "object_type"),
-                             ("objectId", "object_id")):
-            if params.get(param):
-                events = events.filter(**{field: params[param]})
+        values = {name: _audit_text(params, name, limit) for name, _field, limit in AUDIT_TEXT_FILTERS}
+        if values["actor"]:
+            events = events.filter(Q(actor_id=values["actor"]) | Q(actor_label__iexact=values["actor"]))
+        for param, field, _limit in AUDIT_TEXT_FILTERS[1:]:
+            if values[param]:
+                events = events.filter(**{field: values[param]})
         if params.get("from"):
             events = events.filter(created_at__gte=_moment(params["from"], "from"))
         if params.get("to"):

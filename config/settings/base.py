@@ -241,6 +241,8 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "EXCEPTION_HANDLER": "config.surfaces.errors.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    "DEFAULT_PARSER_CLASSES": ["config.surfaces.parsers.SurfaceJSONParser", "rest_framework.parsers.FormParser",
+                               "rest_framework.parsers.MultiPartParser"],
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Frontdesk API",
@@ -254,6 +256,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "AppointmentStatusEnum": "scheduling.models.Appointment.Status",
         "CallStatusEnum": "telephony.models.Call.Status",
+        "KnowledgeFileStatusEnum": "knowledge.models.KnowledgeFile.Status",
     },
 }
 
@@ -322,6 +325,9 @@ ELEVENLABS_WEBHOOK_SECRET = env("ELEVENLABS_WEBHOOK_SECRET", default="")
 ELEVENLABS_AGENT_PHONE_NUMBER_ID = env("ELEVENLABS_AGENT_PHONE_NUMBER_ID", default="")
 ELEVENLABS_TIMEOUT_SECONDS = env.float("ELEVENLABS_TIMEOUT_SECONDS", default=15.0)
 WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10.0)
+# Networks outbound webhooks may reach although not public (telephony/outbound_webhooks.py): for local test
+# receivers only; empty by default, and `manage.py check --deploy` warns when it is not (frontdesk.W008).
+WEBHOOK_ALLOWED_NETWORKS = env.list("WEBHOOK_ALLOWED_NETWORKS", default=[])
 # --- Consultation notes: speech-to-text and structuring.
 OPENAI_API_KEY = env("OPENAI_API_KEY", default="")
 # Where the OpenAI SDK sends its requests; tests point it at a local fake of the OpenAI API.
@@ -343,6 +349,11 @@ KNOWLEDGE_EMBEDDING_MODEL_PATH = env("KNOWLEDGE_EMBEDDING_MODEL_PATH", default="
 KNOWLEDGE_MAX_UPLOAD_BYTES = env.int("KNOWLEDGE_MAX_UPLOAD_BYTES", default=10 * 1024 * 1024)
 KNOWLEDGE_CHUNK_CHARS = env.int("KNOWLEDGE_CHUNK_CHARS", default=800)
 KNOWLEDGE_CHUNK_OVERLAP_CHARS = env.int("KNOWLEDGE_CHUNK_OVERLAP_CHARS", default=150)
+# Reading an uploaded document (a worker of the `heavy` queue, knowledge/extraction.py `Limits`): the XML a DOCX or
+# XLSX may inflate to, its compression ratio, and the seconds it may take; beyond them the document fails.
+KNOWLEDGE_PARSE_MAX_INFLATED_BYTES = env.int("KNOWLEDGE_PARSE_MAX_INFLATED_BYTES", default=32 * 1024 * 1024)
+KNOWLEDGE_PARSE_MAX_RATIO = env.int("KNOWLEDGE_PARSE_MAX_RATIO", default=100)
+KNOWLEDGE_PARSE_SECONDS = env.float("KNOWLEDGE_PARSE_SECONDS", default=60.0)
 # --- Video consultations (telephony.backends.video): Dyte's REST API v2, `Authorization: Basic DYTE_TOKEN` (base64
 # of "organization id:API key"). With DYTE_WEBHOOK_PUBLIC_KEY (PEM) set, every webhook must carry a valid
 # `dyte-signature`; unset, unsigned webhooks are accepted (development and the local backend only).

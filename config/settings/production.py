@@ -5,8 +5,11 @@
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
-from .base import (DEVELOPMENT_BLIND_INDEX_KEY, DEVELOPMENT_PII_KEY, DEVELOPMENT_SECRET_KEY, PII_BLIND_INDEX_KEY,
-                   PII_ENCRYPTION_KEYS, SECRET_KEY, database_config, env)
+from .base import (DEVELOPMENT_BLIND_INDEX_KEY, DEVELOPMENT_PII_KEY, DEVELOPMENT_SECRET_KEY, JWT_SIGNING_KEY,
+                   PII_BLIND_INDEX_KEY, PII_ENCRYPTION_KEYS, SECRET_KEY, database_config, env)
+
+# HS256 wants a key of at least its 256-bit output; anything shorter is guessable offline from one token.
+MIN_JWT_SIGNING_KEY_CHARS = 32
 
 _refusals = []
 if SECRET_KEY == DEVELOPMENT_SECRET_KEY or len(SECRET_KEY) < 50:
@@ -15,6 +18,12 @@ if not PII_ENCRYPTION_KEYS or DEVELOPMENT_PII_KEY in PII_ENCRYPTION_KEYS:
     _refusals.append("PII_ENCRYPTION_KEYS must be set and must not hold the development key")
 if PII_BLIND_INDEX_KEY == DEVELOPMENT_BLIND_INDEX_KEY:
     _refusals.append("PII_BLIND_INDEX_KEY must be set")
+# Unset, JWT_SIGNING_KEY falls back to SECRET_KEY (base.py): a key of its own, so that a leaked or rotated one
+# does not take sessions, password-reset links and every dashboard token with it.
+if (not env("JWT_SIGNING_KEY", default="") or JWT_SIGNING_KEY in (DEVELOPMENT_SECRET_KEY, SECRET_KEY)
+        or len(JWT_SIGNING_KEY) < MIN_JWT_SIGNING_KEY_CHARS):
+    _refusals.append(f"JWT_SIGNING_KEY must be set to {MIN_JWT_SIGNING_KEY_CHARS} or more random characters, "
+                     "other than SECRET_KEY")
 if not env("DATABASE_URL", default=""):
     _refusals.append("DATABASE_URL must be set (production never uses the embedded PostgreSQL)")
 if not env("ALLOWED_HOSTS", default=""):

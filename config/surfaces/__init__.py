@@ -7,6 +7,8 @@ A domain view is written once and mounted on a surface by composition:
 
 Errors raised anywhere under a prefix (DRF, Django 404/500, body too large) come out in that surface's format.
 """
+from django.utils.translation import gettext as _
+from rest_framework.exceptions import ValidationError
 from rest_framework.renderers import JSONRenderer
 
 from clinics.api import throttles
@@ -61,7 +63,12 @@ class Surface:
             response = super(SurfaceView, view).finalize_response(request, response, *args, **kwargs)
             return throttles.add_headers(request, response)
 
+        def initial(view, request, *args, **kwargs):
+            super(SurfaceView, view).initial(request, *args, **kwargs)
+            refuse_nul_characters(request.query_params)
+
         SurfaceView.finalize_response = finalize_response
+        SurfaceView.initial = initial
         SurfaceView.renderer_classes = [renderer]
         SurfaceView.get_exception_handler = lambda view: _handler
         SurfaceView.__name__ = f"{self.name.title()}SurfaceView"
@@ -72,6 +79,14 @@ class Surface:
         if "_view" not in self.__dict__:
             self._view = self.build_view_mixin()
         return self._view
+
+
+def refuse_nul_characters(params) -> None:
+    """A NUL character cannot reach PostgreSQL (it refuses it in any text): a query parameter holding one is a 400
+    on that parameter on every surface, before any filter, cursor or search reads it."""
+    for name, values in params.lists():
+        if "\x00" in name or any("\x00" in value for value in values):
+            raise ValidationError({name.replace("\x00", "") or "query": [_("Must not contain NUL characters.")]})
 
 
 def _handler(exc, context):

@@ -5,6 +5,7 @@ import json
 import math
 import uuid
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Q
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
@@ -24,6 +25,22 @@ def _int_param(request, name, default, maximum):
     if value < 1:
         raise ValidationError({name: [_("Must be a positive integer.")]})
     return min(value, maximum) if maximum else value
+
+
+# Our cursors are a few sort keys in base64 JSON, well under this; a longer one is not ours.
+MAX_CURSOR_CHARS = 1024
+
+
+def _field_value(model, name: str, value):
+    """`value` as the model field `name` holds it, checked by the field's validators (an integer's range)."""
+    if model is None:
+        return parse_datetime(value) if isinstance(value, str) and name != "id" and parse_datetime(value) else value
+    field = model._meta.get_field(name)
+    value = field.to_python(value)
+    field.run_validators(value)
+    if isinstance(value, datetime.datetime):
+        value.astimezone(datetime.timezone.utc)  # at the calendar's edge there is no UTC instant: OverflowError
+    return value
 
 
 class KeysetCursorPagination(pagination.BasePagination):
@@ -47,7 +64,7 @@ class KeysetCursorPagination(pagination.BasePagination):
         queryset = queryset.order_by(*[model_field for _name, model_field in fields])  # "-x" is descending
         cursor = request.query_params.get("cursor")
         if cursor:
-            queryset = queryset.filter(self._after(self._decode(cursor, fields), fields))
+            queryset = queryset.filter(self._after(self._decode(cursor, fields, queryset.model), fields))
         rows = list(queryset[: self.limit + 1])
         self.has_more = len(rows) > self.limit
         rows = rows[: self.limit]
@@ -84,18 +101,30 @@ class KeysetCursorPagination(pagination.BasePagination):
         return base64.urlsafe_b64encode(json.dumps(values, separators=(",", ":")).encode()).decode().rstrip("=")
 
     @staticmethod
-    def _decode(cursor, fields):
+    def _decode(cursor, fields, model=None):
+        """The sort key a cursor holds, each value made a value of its model field; anything else (not our JSON,
+        nested or object values, NUL characters, impossible dates, out-of-range numbers) is a 400 on `cursor`."""
+        invalid = ValidationError({"cursor": [_("Invalid cursor.")]})
+        if len(cursor) > MAX_CURSOR_CHARS:
+            raise invalid
         try:
             values = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-            decoded = []
-            for name, model_field in fields:
-                value = values[name]
-                if isinstance(value, str) and model_field.lstrip("-") != "id" and parse_datetime(value):
-                    value = parse_datetime(value)
-                decoded.append((model_field, value))
-            return decoded
-        except (ValueError, KeyError, TypeError):
-            raise ValidationError({"cursor": [_("Invalid cursor.")]})
+        except (ValueError, TypeError, RecursionError):
+            raise invalid
+        if not isinstance(values, dict):
+            raise invalid
+        decoded = []
+        for name, model_field in fields:
+            value = values.get(name)
+            if not isinstance(value, (str, int)) or isinstance(value, bool) or (
+                    isinstance(value, str) and "\x00" in value):
+                raise invalid
+            try:
+                value = _field_value(model, model_field.lstrip("-"), value)
+            except (DjangoValidationError, ValueError, TypeError, OverflowError):
+                raise invalid
+            decoded.append((model_field, value))
+        return decoded
 
     @staticmethod
     def _after(decoded, fields):

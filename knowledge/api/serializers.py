@@ -64,11 +64,12 @@ class KnowledgeSearchResultSerializer(KnowledgeChunkSerializer):
 
 
 class KnowledgeFileSerializer(serializers.ModelSerializer):
-    """The file as `GET /api/agents/knowledge-base/files` lists it."""
+    """The file as `GET /api/agents/knowledge-base/files` lists it. `status`: `pending` until a worker read its
+    text, then `parsed` (chunks made; `processed` once they are embedded) or `failed` with `failure_reason`."""
 
     class Meta:
         model = KnowledgeFile
-        fields = ["id", "filename", "file_size", "file_type", "uploaded_at", "processed"]
+        fields = ["id", "filename", "file_size", "file_type", "uploaded_at", "processed", "status", "failure_reason"]
         read_only_fields = fields
 
 
@@ -78,7 +79,8 @@ class KnowledgeUploadedFileSerializer(KnowledgeFileSerializer):
     storage_url = serializers.SerializerMethodField()
 
     class Meta(KnowledgeFileSerializer.Meta):
-        fields = ["id", "filename", "file_size", "file_type", "storage_url", "uploaded_at", "processed"]
+        fields = ["id", "filename", "file_size", "file_type", "storage_url", "uploaded_at", "processed", "status",
+                  "failure_reason"]
         read_only_fields = fields
 
     @extend_schema_field(OpenApiTypes.URI)

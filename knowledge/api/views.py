@@ -136,8 +136,9 @@ class KnowledgeUploadView(AgentKnowledgeMixin, APIView):
 
     @extend_schema(operation_id="knowledge_base_upload", parameters=[AGENT_PARAMETER],
                    request={"multipart/form-data": KnowledgeUploadSerializer}, responses={200: KnowledgeUploadedFileSerializer},
-                   description="Upload a document (PDF, DOCX, TXT, CSV, JSON, XLSX; 10 MB at most, else 413). Its "
-                               "text is cut into chunks and embedded in the background; `processed` turns true "
+                   description="Upload a document (PDF, DOCX, TXT, CSV, JSON, XLSX; 10 MB at most, else 413). A "
+                               "worker reads its text (`status` pending, then parsed, or failed with "
+                               "`failure_reason`), cuts it into chunks and embeds them; `processed` turns true "
                                "when every chunk is embedded.")
     def post(self, request):
         self.check_agent(request)
@@ -150,7 +151,7 @@ class KnowledgeUploadView(AgentKnowledgeMixin, APIView):
             raise InvalidInput(KnowledgeCode.FILE_REQUIRED, _("Send the document as the multipart field 'file'."),
                                {"file": [_("This field is required.")]})
         document = services.knowledge_file_upload(clinic=self.clinic, uploaded=uploaded, actor=request)
-        document.refresh_from_db(fields=["processed"])
+        document.refresh_from_db(fields=["processed", "status", "failure_reason"])
         return Response(KnowledgeUploadedFileSerializer(document, context={"request": request}).data)
 
 

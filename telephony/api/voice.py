@@ -135,10 +135,9 @@ class WebhookEndpointSerializer(serializers.ModelSerializer):
         read_only_fields = ["id", "createdAt"]
 
     def validate_url(self, value):
+        # The address itself (resolved, public) is checked by the service, which every caller goes through.
         if not value.lower().startswith(("https://", "http://")):
             raise serializers.ValidationError(_("Use an http(s) URL."))
-        if not outbound_webhooks.is_public_url(value):
-            raise serializers.ValidationError(_("Use a public address, not a local or private one."))
         return value
 
 

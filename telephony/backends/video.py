@@ -5,8 +5,8 @@ shape (the one the video API documents); the service stores the rows. Webhook ve
 
 Settings (read from Django settings, else the environment): DYTE_BASE_URL (e.g. https://api.dyte.io/v2),
 DYTE_TOKEN (base64 of "organization id:API key", sent as `Authorization: Basic`), DYTE_TIMEOUT_SECONDS, and
-DYTE_WEBHOOK_PUBLIC_KEY (PEM). With a public key set every webhook must carry a valid `dyte-signature`; with
-none set, unsigned webhooks are accepted, which is meant only for development and the local backend.
+DYTE_WEBHOOK_PUBLIC_KEY (PEM). Every webhook must carry a valid `dyte-signature`; with no public key set every
+webhook is refused (`webhook_key_configured`), naming the missing setting, since nothing can be verified then.
 """
 import base64
 import json
@@ -119,17 +119,26 @@ class DyteVideoBackend(VideoBackend):
             "custom_participant_id": custom_participant_id})
 
 
+WEBHOOK_KEY_SETTING = "DYTE_WEBHOOK_PUBLIC_KEY"
+
+
+def webhook_key_configured() -> bool:
+    """False when DYTE_WEBHOOK_PUBLIC_KEY is unset: then every webhook is refused (an unsigned event is never
+    trusted, whichever video backend is in use)."""
+    return bool(setting(WEBHOOK_KEY_SETTING))
+
+
 def verify_webhook(raw_body: bytes, signature: str) -> bool:
     """True when the request may be trusted: `dyte-signature` is a base64 RSA-SHA256 (PKCS#1 v1.5) signature by
     DYTE_WEBHOOK_PUBLIC_KEY. Dyte signs the JSON of the payload, so the raw body and its compact re-serialisation
-    (what JSON.stringify writes) are both tried. With no key configured, everything is accepted."""
+    (what JSON.stringify writes) are both tried. With no key configured, nothing is accepted."""
     from cryptography.exceptions import InvalidSignature
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import padding
 
-    pem = setting("DYTE_WEBHOOK_PUBLIC_KEY")
+    pem = setting(WEBHOOK_KEY_SETTING)
     if not pem:
-        return True
+        return False
     if not signature:
         return False
     try:

@@ -20,6 +20,9 @@ logger = logging.getLogger(__name__)
 
 # ElevenLabs rejects webhook signatures older than 30 minutes; we hold its webhooks to the same window.
 ELEVENLABS_SIGNATURE_TOLERANCE_SECONDS = 30 * 60
+# A timestamp ahead of our clock by more than this is refused: clocks drift by seconds, not minutes, and a
+# signature dated in the future would otherwise stay replayable for that much longer than the window above.
+ELEVENLABS_SIGNATURE_FUTURE_SKEW_SECONDS = 5 * 60
 
 
 class VoiceBackend:
@@ -117,7 +120,8 @@ class ElevenLabsVoiceBackend(VoiceBackend):
     @staticmethod
     def verify_webhook(raw_body: bytes, header: str, now: float | None = None) -> bool:
         """True when `ElevenLabs-Signature: t=<unix>,v0=<hex>` is HMAC-SHA256(secret, "<t>.<raw body>") and t is
-        at most 30 minutes old, as ElevenLabs signs its post-call webhooks."""
+        at most 30 minutes old and at most 5 minutes ahead of our clock, as ElevenLabs signs its post-call
+        webhooks."""
         secret = settings.ELEVENLABS_WEBHOOK_SECRET
         if not secret or not header:
             return False
@@ -129,7 +133,10 @@ class ElevenLabsVoiceBackend(VoiceBackend):
             timestamp = int(parts.get("t", ""))
         except ValueError:
             return False
-        if timestamp < (now or time.time()) - ELEVENLABS_SIGNATURE_TOLERANCE_SECONDS:
+        now = time.time() if now is None else now
+        if timestamp < now - ELEVENLABS_SIGNATURE_TOLERANCE_SECONDS:
+            return False
+        if timestamp > now + ELEVENLABS_SIGNATURE_FUTURE_SKEW_SECONDS:
             return False
         expected = hmac.new(secret.encode(), f"{timestamp}.".encode() + raw_body, hashlib.sha256).hexdigest()
         return hmac.compare_digest(expected, parts.get("v0", ""))

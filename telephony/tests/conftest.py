@@ -40,3 +40,12 @@ def local_media(settings, tmp_path):
     settings.STORAGES = {**settings.STORAGES, "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"}}
     settings.SITE_URL = "http://testserver"
     return tmp_path
+
+
+@pytest.fixture
+def local_webhook_receivers(settings, monkeypatch):
+    """Outbound webhooks may reach this machine (pytest-httpserver): refused otherwise, as in production. Set in
+    the environment too, for a real worker started after this fixture."""
+    settings.WEBHOOK_ALLOWED_NETWORKS = ["127.0.0.0/8", "::1/128"]
+    monkeypatch.setenv("WEBHOOK_ALLOWED_NETWORKS", ",".join(settings.WEBHOOK_ALLOWED_NETWORKS))
+    return settings

@@ -35,6 +35,7 @@ def _sent_statuses(clinic):
     return [(d.payload["data"]["status"], d.payload["data"].get("provider_status")) for d in deliveries]
 
 
+@pytest.mark.usefixtures("local_webhook_receivers")
 def test_callback_request_is_dialled_and_completes_with_its_status_events_in_order(
         client_for, clinic, other_clinic, local_voice, httpserver, django_capture_on_commit_callbacks):
     webhook_endpoint_create(clinic=clinic, url=httpserver.url_for("/hook"), events=["conversation.status"])

@@ -185,6 +185,7 @@ def test_other_event_types_are_acknowledged_and_ignored(client, clinic):
     assert not Call.objects.exists()
 
 
+@pytest.mark.usefixtures("local_webhook_receivers")
 def test_a_completed_conversation_queues_the_end_report_once(client, clinic, django_capture_on_commit_callbacks,
                                                              httpserver):
     PatientFactory(clinic=clinic, name="John Doe", phone="+351912345678")

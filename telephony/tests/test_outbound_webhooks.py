@@ -19,6 +19,7 @@ def deliver_now(django_capture_on_commit_callbacks, clinic, event="conversation.
         return emit(clinic, event, event_id, data or {"conversation_id": "conv_1"})
 
 
+@pytest.mark.usefixtures("local_webhook_receivers")
 def test_a_receiver_verifies_the_signature_over_the_raw_body(clinic, httpserver,
                                                              django_capture_on_commit_callbacks):
     endpoint, secret = webhook_endpoint_create(clinic=clinic, url=httpserver.url_for("/hook"), events=["conversation.end_report"])
@@ -52,6 +53,7 @@ def test_an_old_signature_fails_verification():
     assert not verify("whsec_s", body, header)
 
 
+@pytest.mark.usefixtures("local_webhook_receivers")
 def test_a_500_is_retried_then_delivered(clinic, httpserver, django_capture_on_commit_callbacks):
     webhook_endpoint_create(clinic=clinic, url=httpserver.url_for("/hook"), events=["conversation.end_report"])
     answers = iter([Response("down", status=500), Response("ok", status=200)])
@@ -64,6 +66,7 @@ def test_a_500_is_retried_then_delivered(clinic, httpserver, django_capture_on_c
     assert first == second == "evt_1"
 
 
+@pytest.mark.usefixtures("local_webhook_receivers")
 def test_gives_up_after_the_maximum_attempts_and_records_it(clinic, httpserver, django_capture_on_commit_callbacks):
     webhook_endpoint_create(clinic=clinic, url=httpserver.url_for("/hook"), events=["conversation.end_report"])
     httpserver.expect_request("/hook", method="POST").respond_with_data("broken", status=503)
@@ -74,6 +77,7 @@ def test_gives_up_after_the_maximum_attempts_and_records_it(clinic, httpserver, 
     assert delivery.last_status_code == 503 and delivery.last_error == "broken"
 
 
+@pytest.mark.usefixtures("local_webhook_receivers")
 def test_an_unreachable_endpoint_is_retried_and_recorded(clinic, django_capture_on_commit_callbacks):
     webhook_endpoint_create(clinic=clinic, url="http://127.0.0.1:9/hook", events=["conversation.end_report"])
     deliver_now(django_capture_on_commit_callbacks, clinic)
@@ -86,6 +90,7 @@ def test_backoff_doubles_between_attempts():
     assert [backoff_seconds(attempt) for attempt in range(1, MAX_ATTEMPTS)] == [30, 60, 120, 240, 480]
 
 
+@pytest.mark.usefixtures("local_webhook_receivers")
 def test_an_event_is_queued_once_per_endpoint_and_only_where_chosen(clinic, other_clinic, httpserver,
                                                                     django_capture_on_commit_callbacks):
     chosen, _ = webhook_endpoint_create(clinic=clinic, url=httpserver.url_for("/a"), events=["conversation.end_report", "evaluation.text"])
@@ -151,6 +156,7 @@ def test_a_read_only_key_cannot_add_an_endpoint(make_client, clinic):
     assert response.status_code == 403
 
 
+@pytest.mark.usefixtures("local_webhook_receivers")
 def test_call_factory_end_report_reaches_a_subscribed_endpoint(clinic, httpserver,
                                                                django_capture_on_commit_callbacks):
     from telephony.outbound_webhooks import conversation_completed
@@ -185,6 +191,7 @@ def test_creating_and_deleting_an_endpoint_is_audited(client_for, clinic):
 
 @pytest.mark.worker
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("local_webhook_receivers")
 def test_a_real_worker_delivers_a_queued_event(clinic, httpserver, celery_worker_queue):
     from conftest import wait_for
 

@@ -38,11 +38,23 @@ def dyte(settings, httpserver):
     VIDEO.reset()
 
 
+# Webhooks are refused unless DYTE_WEBHOOK_PUBLIC_KEY is set, whichever backend: tests sign them as Dyte does.
+WEBHOOK_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
 @pytest.fixture
 def local_video(settings):
     settings.PROVIDERS = {**settings.PROVIDERS, "video": "local"}
-    settings.DYTE_WEBHOOK_PUBLIC_KEY = ""
+    settings.DYTE_WEBHOOK_PUBLIC_KEY = WEBHOOK_KEY.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
     return settings
+
+
+def post_webhook(client, body):
+    """POST /api/dyte/webhook signed with WEBHOOK_KEY (`body` a dict sent as compact JSON, or raw text)."""
+    raw = body.encode() if isinstance(body, str) else json.dumps(body, separators=(",", ":")).encode()
+    signature = base64.b64encode(WEBHOOK_KEY.sign(raw, padding.PKCS1v15(), hashes.SHA256())).decode()
+    return client.post("/api/dyte/webhook", raw, content_type="application/json", HTTP_DYTE_SIGNATURE=signature)
 
 
 @pytest.fixture
@@ -248,7 +260,7 @@ def in_call(referral, clinic):
 def test_all_participants_left_marks_both_professionals_out(api_client, clinic, referral, local_video):
     in_call(referral, clinic)
 
-    response = api_client.post("/api/dyte/webhook", webhook_body(referral), format="json")
+    response = post_webhook(api_client, webhook_body(referral))
 
     assert response.status_code == 200
     assert response.json() == {"message": "Videochamada atualizada com sucesso!"}
@@ -290,9 +302,9 @@ def test_a_signed_webhook_is_applied_and_an_unsigned_or_forged_one_refused(api_c
 
 
 def test_webhook_rejects_a_body_without_meeting_title(api_client, local_video):
-    response = api_client.post("/api/dyte/webhook", {"event": "meeting.ended", "meeting": {}}, format="json")
+    response = post_webhook(api_client, {"event": "meeting.ended", "meeting": {}})
     assert response.status_code == 400 and "meeting" in response.json()["errors"]
-    assert api_client.post("/api/dyte/webhook", "not json", content_type="application/json").status_code == 400
+    assert post_webhook(api_client, "not json").status_code == 400
 
 
 def test_webhook_for_a_meeting_of_another_clinic_changes_nothing(api_client, clinic, other_clinic, referral,
@@ -301,7 +313,7 @@ def test_webhook_for_a_meeting_of_another_clinic_changes_nothing(api_client, cli
     referral.save()
     a_meeting(other_clinic)  # the meeting id in the body belongs to another clinic than the referral
 
-    response = api_client.post("/api/dyte/webhook", webhook_body(referral), format="json")
+    response = post_webhook(api_client, webhook_body(referral))
 
     assert response.status_code == 200
     referral.refresh_from_db()
@@ -352,9 +364,9 @@ def test_referral_to_meeting_to_participants_to_webhook_in_the_documents_order(c
     assert (in_call["status"], in_call["requesterInMeeting"], in_call["specialistInMeeting"]) == (
         "in_progress", True, True)
 
-    ended = api_client.post("/api/dyte/webhook", {
+    ended = post_webhook(api_client, {
         "event": "meeting.ended", "meeting": {"id": meeting_id, "title": referral["id"], "status": "ENDED"},
-        "reason": "ALL_PARTICIPANTS_LEFT"}, format="json")
+        "reason": "ALL_PARTICIPANTS_LEFT"})
     assert ended.status_code == 200, ended.content
 
     closed = client_for.get(f"/api/referrals/{referral['id']}").json()["data"]

@@ -241,6 +241,7 @@ def test_transcriptions_queries_do_not_grow_with_calls(client_for, clinic, djang
     assert response.json()["meta"]["total"] == 5
 
 
+@pytest.mark.usefixtures("local_webhook_receivers")
 def test_initiating_a_call_tells_subscribed_endpoints(client_for, clinic, local_voice, httpserver,
                                                       django_capture_on_commit_callbacks):
     from telephony.outbound_webhooks import webhook_endpoint_create
