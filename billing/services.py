@@ -227,7 +227,7 @@ def stripe_webhook_receive(*, payload: bytes, signature: str | None,
         stripe_event_process(event=event)
         event.refresh_from_db()
         duplicate = not created
-    stripe_records.delivery_mark(trigger, event=event.event, processed=event.processed_at is not None,
+    stripe_records.delivery_mark(trigger, event_id=event.event_id, processed=event.processed_at is not None,
                                  error=event.error)
     return event, duplicate
 

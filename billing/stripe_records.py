@@ -106,9 +106,9 @@ def delivery_store_if_valid(*, body: str, signature: str, secret: str, remote_ip
     return trigger
 
 
-def delivery_mark(trigger: WebhookEventTrigger, *, event: Event, processed: bool, error: str) -> None:
-    """Link a stored delivery to its event and record whether billing applied it."""
-    trigger.event = event
+def delivery_mark(trigger: WebhookEventTrigger, *, event_id: str, processed: bool, error: str) -> None:
+    """Link a stored delivery to its event (by Stripe id) and record whether billing applied it."""
+    trigger.event_id = event_id
     trigger.processed = processed
     trigger.exception = error[:128]
     trigger.save(update_fields=["event", "processed", "exception", "updated"])
