@@ -5,7 +5,8 @@ most 300 s old); a missing or wrong signature answers 400 `{"detail"}`. Never ra
 exempts /api/webhooks/).
 
 dj-stripe checks the signature and stores the delivery (`WebhookEventTrigger`) and the event (`Event`); see
-billing/stripe_records.py. Every verified event is stored before it is processed. The answer is 2xx whenever the event is stored:
+billing/stripe_records.py. Every verified event is stored before it is processed. The answer is 2xx whenever the
+event is stored:
 - 200 when it is applied, or was already (a replay of the same event id changes nothing);
 - 202 when it is stored but could not be applied (its error is kept on the StripeEvent): Stripe would otherwise
   retry blindly for three days, while we already hold the event and replay it with

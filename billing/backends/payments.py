@@ -43,8 +43,9 @@ class CheckoutSession:
 
 
 def verify_webhook(payload: bytes, sig_header: str | None, *, remote_ip: str = "127.0.0.1"):
-    """(event, trigger): the event in `payload` and dj-stripe's stored delivery, when `sig_header` is Stripe's v1 HMAC-SHA256 of `t.payload` under
-    STRIPE_WEBHOOK_SECRET, signed at most five minutes ago; raises InvalidSignature otherwise.
+    """(event, trigger): the event in `payload` and dj-stripe's stored delivery, when `sig_header` is Stripe's v1
+    HMAC-SHA256 of `t.payload` under STRIPE_WEBHOOK_SECRET, signed at most five minutes ago; raises InvalidSignature
+    otherwise.
 
     dj-stripe checks the signature (`WebhookEventTrigger.validate` against the endpoint row of
     `billing.stripe_records`), and the verified delivery is kept as its `WebhookEventTrigger`. A delivery that

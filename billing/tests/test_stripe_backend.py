@@ -96,7 +96,8 @@ def stripe_schedule(price_now="price_professional_monthly", price_next=None):
     phases = [{"start_date": 1764583200, "end_date": 1767261600,
                "items": [{"price": price_now, "quantity": 1}]}]
     if price_next:
-        phases.append({"start_date": 1767261600, "end_date": 1769940000, "items": [{"price": price_next, "quantity": 1}]})
+        phases.append({"start_date": 1767261600, "end_date": 1769940000,
+                       "items": [{"price": price_next, "quantity": 1}]})
     return {"id": "sub_sched_1", "object": "subscription_schedule", "subscription": "sub_live1",
             "end_behavior": "release", "current_phase": {"start_date": 1764583200, "end_date": 1767261600},
             "phases": phases}
