@@ -192,6 +192,17 @@ def test_item_10_change_plan_is_scheduled_for_the_period_end_as_the_document_ans
     assert services.subscriptions_renew_offline(now=end) == 0  # renewed once per period
 
 
+def test_an_offline_subscription_cancelled_at_the_period_end_ends_at_the_renewal(admin_api, clinic):
+    subscription = SubscriptionFactory(clinic=clinic, stripe_subscription_id="sub_local_" + "b" * 24)
+    admin_api.post("/api/billing/cancel", format="json")
+
+    assert services.subscriptions_renew_offline(now=subscription.current_period_end) == 1
+
+    subscription.refresh_from_db()
+    assert (subscription.plan, subscription.status) == ("free", "canceled")
+    assert services.subscriptions_renew_offline(now=subscription.current_period_end) == 0
+
+
 def test_naming_the_current_plan_drops_a_scheduled_change(admin_api, clinic):
     subscription = SubscriptionFactory(clinic=clinic)
     admin_api.post("/api/billing/change-plan", {"new_price_id": "price_starter_monthly"}, format="json")

@@ -130,6 +130,25 @@ def test_change_plan_schedules_the_new_price_from_the_period_end_with_a_subscrip
         "professional", "premium", "sub_sched_1")
 
 
+def test_cancelling_with_a_scheduled_change_releases_the_schedule_first(fake_stripe, admin_api, clinic):
+    SubscriptionFactory(clinic=clinic, stripe_customer_id="cus_live1", stripe_subscription_id="sub_live1",
+                        stripe_schedule_id="sub_sched_1", scheduled_plan="premium",
+                        scheduled_price_id="price_premium_monthly")
+    fake_stripe.expect_request("/v1/subscription_schedules/sub_sched_1/release", method="POST").respond_with_json(
+        {**stripe_schedule(), "status": "released"})
+    fake_stripe.expect_request("/v1/subscriptions/sub_live1", method="POST").respond_with_json(
+        {**stripe_subscription(price="price_professional_monthly", cancel_at_period_end=True), "schedule": None})
+
+    response = admin_api.post("/api/billing/cancel", format="json")
+
+    assert response.status_code == 200, response.json()
+    assert [request.path for request, _response in fake_stripe.log] == [
+        "/v1/subscription_schedules/sub_sched_1/release", "/v1/subscriptions/sub_live1"]
+    subscription = Subscription.objects.get(clinic=clinic)
+    assert (subscription.cancel_at_period_end, subscription.scheduled_plan, subscription.stripe_schedule_id) == (
+        True, "", "")
+
+
 def test_cancel_asks_stripe_to_cancel_at_period_end(fake_stripe, admin_api, clinic):
     SubscriptionFactory(clinic=clinic, stripe_customer_id="cus_live1", stripe_subscription_id="sub_live1",
                         stripe_price_id="price_premium_monthly", plan="premium")
