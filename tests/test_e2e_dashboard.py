@@ -14,11 +14,13 @@ import time
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.core.management import call_command
 from djstripe.models import Subscription as StripeSubscription
 from djstripe.models import WebhookEventTrigger
 from rest_framework.test import APIClient
 
 from billing.backends.payments import PAYMENTS
+from billing.models import Invoice, Subscription
 from clinics.models import Clinic
 from scheduling.tests.factories import ProfessionalFactory, ServiceFactory
 
@@ -144,3 +146,12 @@ def test_register_agent_booking_analytics_then_checkout_webhook_and_plan(stripe_
     assert (again["user"]["plan"], again["features"]["minutes_limit"]) == ("professional", 4200)
     assert StripeSubscription.objects.get(id="sub_e2e").customer_id == "cus_e2e"
     assert WebhookEventTrigger.objects.filter(valid=True, processed=True).count() == 3
+
+    # 8. Replaying dj-stripe's stored events changes nothing.
+    def state():
+        return (list(Subscription.objects.values()), list(Invoice.objects.values()),
+                list(StripeSubscription.objects.values("id", "stripe_data")))
+
+    before = state()
+    call_command("replay_stripe_events")
+    assert state() == before
