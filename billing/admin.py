@@ -1,6 +1,7 @@
 from django.contrib import admin
 
-from clinics.admin_scoping import ClinicScopedAdmin
+import djstripe.admin  # noqa: F401 (registered first, so that the loop below replaces its registrations)
+from clinics.admin_scoping import ClinicScopedAdmin, superuser_only
 
 from .models import Invoice, StripeEvent, Subscription
 
@@ -27,3 +28,11 @@ class StripeEventAdmin(ClinicScopedAdmin):
     list_filter = ("type", ("processed_at", admin.EmptyFieldListFilter))
     search_fields = ("stripe_id", "type", "error")
     readonly_fields = [field.name for field in StripeEvent._meta.fields]
+
+
+# dj-stripe's tables (Stripe customers, subscriptions, invoices, events, webhook deliveries) span clinics: only
+# superusers see them, as clinics/admin.py does for the other packages' tables.
+for _model, _model_admin in list(admin.site._registry.items()):
+    if _model._meta.app_label == "djstripe":
+        admin.site.unregister(_model)
+        admin.site.register(_model, superuser_only(type(_model_admin)))

@@ -8,6 +8,7 @@ class BillingConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
+        from . import checks  # noqa: F401 (registers the deploy checks)
         from .selectors import plan_summary
 
         # The login's plan and features, and the knowledge base's file limit, read the subscription through this.

@@ -39,6 +39,12 @@ class Subscription(ClinicOwned):
     current_period_start = models.DateTimeField(null=True, blank=True)
     current_period_end = models.DateTimeField(null=True, blank=True)
     cancel_at_period_end = models.BooleanField(default=False)
+    # A plan change waiting for the renewal (Stripe's subscription schedule: its second phase starts then).
+    stripe_schedule_id = models.CharField(max_length=255, blank=True, default="")
+    scheduled_plan = models.CharField(max_length=20, blank=True, default="",
+                                      choices=[(name, plan.label) for name, plan in PLANS.items()])
+    scheduled_price_id = models.CharField(max_length=255, blank=True, default="")
+    scheduled_change_at = models.DateTimeField(null=True, blank=True)
     stripe_event_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
@@ -79,6 +85,13 @@ class Invoice(ClinicOwned):
     class Meta:
         ordering = ["created_at", "id"]
         indexes = [models.Index(fields=["clinic", "created_at", "id"], name="invoice_clinic_created_idx")]
+        constraints = [
+            # Only web addresses: these become links on the billing page (never `javascript:` or `data:`).
+            models.CheckConstraint(condition=models.Q(hosted_invoice_url="") | models.Q(
+                hosted_invoice_url__iregex=r"^https?://"), name="invoice_hosted_url_is_web"),
+            models.CheckConstraint(condition=models.Q(invoice_pdf="") | models.Q(invoice_pdf__iregex=r"^https?://"),
+                                   name="invoice_pdf_url_is_web"),
+        ]
 
     def __str__(self):
         return f"{self.number or self.stripe_invoice_id} {self.amount_display}"
@@ -89,16 +102,18 @@ class Invoice(ClinicOwned):
 
 
 class StripeEvent(ClinicOwned):
-    """Every verified Stripe event, stored before it is processed, so money and usage are never lost.
+    """Billing's processing of one of the Stripe events dj-stripe stored (`djstripe.Event`, see
+    billing/stripe_records.py): applied when, the error that kept it from being applied, the clinic it moved.
 
-    `processed_at` is set once a handler succeeded; `error` keeps why it did not. `replay_stripe_events`
-    processes stored events again; the handlers are upserts, so replaying changes nothing already right.
+    `processed_at` is set once a handler succeeded; `error` keeps why it did not. `replay_stripe_events` processes
+    stored events again; the handlers are upserts, so replaying changes nothing already right.
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     stripe_id = models.CharField(max_length=255, unique=True)
+    event = models.OneToOneField("djstripe.Event", to_field="id", on_delete=models.PROTECT,
+                                 related_name="billing_processing")
     type = models.CharField(max_length=100, db_index=True)
-    payload = models.JSONField()
     livemode = models.BooleanField(default=False)
     stripe_created_at = models.DateTimeField(null=True, blank=True)
     clinic = models.ForeignKey("clinics.Clinic", null=True, blank=True, on_delete=models.SET_NULL,
@@ -113,6 +128,11 @@ class StripeEvent(ClinicOwned):
 
     def __str__(self):
         return f"{self.stripe_id} {self.type}"
+
+    @property
+    def payload(self) -> dict:
+        """The event as Stripe sent it (dj-stripe's stored copy)."""
+        return self.event.stripe_data
 
     @property
     def failed(self) -> bool:

@@ -23,7 +23,9 @@ from clinics import audit
 from clinics.errors import Conflict, InvalidInput, ProviderUnavailable
 from clinics.models import Clinic
 
-from .backends.payments import PAYMENTS, PaymentsError, verify_webhook
+from . import stripe_records
+from .backends.payments import (PAYMENTS, LocalPaymentsBackend, PaymentsError, PublishedWebhookSecret,
+                               verify_webhook)
 from .errors import BillingCode
 from .models import Invoice, StripeEvent, Subscription
 from .plans import FREE, PLANS, Plan, get_plan, plan_for_price
@@ -92,8 +94,21 @@ def checkout_start(*, clinic: Clinic, actor, success_url: str, cancel_url: str, 
     return session
 
 
-def _paying_subscription(clinic: Clinic) -> Subscription:
-    subscription = _subscription_of(clinic)
+def checkout_pay_offline(*, checkout: dict) -> None:
+    """Pay a checkout of the offline backend (its console Checkout page): the events Stripe sends for a new
+    subscription, signed and processed as Stripe's. PAYMENT_PROVIDER_ERROR when they cannot be signed (a published
+    webhook secret outside development)."""
+    try:
+        PAYMENTS.backend().complete_checkout(checkout)
+    except PublishedWebhookSecret as exc:
+        logger.error("Offline checkout refused: %s", exc)
+        raise ProviderUnavailable(BillingCode.PAYMENT_PROVIDER_ERROR, _(
+            "Payments are refused: STRIPE_WEBHOOK_SECRET is the development secret published with Frontdesk. "
+            "Set it to a secret of your own."), {"provider": PAYMENTS.choice})
+
+
+def _paying_subscription(clinic: Clinic, lock: bool = False) -> Subscription:
+    subscription = _subscription_of(clinic, lock=lock)
     if subscription is None or not subscription.stripe_subscription_id or subscription.status in ENDED:
         raise Conflict(BillingCode.NO_SUBSCRIPTION, _("The clinic has no paid subscription."))
     return subscription
@@ -114,20 +129,47 @@ def portal_open(*, clinic: Clinic, actor, return_url: str) -> str:
 
 def subscription_change_plan(*, clinic: Clinic, actor, price_id: str | None = None,
                              plan_name: str | None = None) -> Subscription:
-    """Move `clinic`'s paid subscription to the named paid plan; the new price is billed from the next renewal.
-    Without a paid subscription NO_SUBSCRIPTION; to the plan it is on, SAME_PLAN."""
+    """Schedule `clinic`'s move to the named paid plan at the end of the paid period, as a Stripe subscription
+    schedule (docs/api/dashboard.md: "Plan change scheduled", effective at `current_period_end`): the clinic keeps
+    its plan and features until then, and is billed the new price from the renewal. Naming the plan it is on
+    drops a scheduled change. Without a paid subscription NO_SUBSCRIPTION; the plan it is on (or already
+    scheduled), SAME_PLAN."""
     plan = paid_plan(price_id=price_id, plan_name=plan_name)
-    subscription = _paying_subscription(clinic)
-    if subscription.plan == plan.name and not subscription.cancel_at_period_end:
-        raise Conflict(BillingCode.SAME_PLAN, _("The clinic is already on this plan."))
-    try:
-        updated = PAYMENTS.backend().change_price(subscription, plan.price_id)
-    except PaymentsError as exc:
-        raise _provider_error(exc)
-    _apply_answer(updated, clinic)
-    audit.record(actor, "billing.plan_changed", "subscription", subscription.pk, clinic=clinic,
-                 previous=subscription.plan, plan=plan.name)
-    return Subscription.objects.for_clinic(clinic).get(pk=subscription.pk)
+    with transaction.atomic():
+        subscription = _paying_subscription(clinic, lock=True)
+        if plan.name == subscription.scheduled_plan or (plan.name == subscription.plan
+                                                        and not subscription.stripe_schedule_id):
+            raise Conflict(BillingCode.SAME_PLAN, _("The clinic is already on this plan."))
+        backend = PAYMENTS.backend()
+        previous = subscription.scheduled_plan or subscription.plan
+        try:
+            if plan.name == subscription.plan:
+                backend.release_schedule(subscription)
+                schedule = None
+            else:
+                schedule = backend.schedule_price_change(subscription, plan.price_id)
+        except PaymentsError as exc:
+            raise _provider_error(exc)
+        if schedule is None:
+            _schedule_clear(subscription)
+        else:
+            subscription.stripe_schedule_id = schedule["id"]
+            subscription.scheduled_plan = plan.name
+            subscription.scheduled_price_id = plan.price_id
+            subscription.scheduled_change_at = _moment(schedule["phases"][-1].get("start_date"))
+            # A scheduled change continues the subscription: Stripe drops a pending cancellation with it.
+            subscription.cancel_at_period_end = False
+        subscription.save()
+        audit.record(actor, "billing.plan_change_scheduled", "subscription", subscription.pk, clinic=clinic,
+                     previous=previous, plan=plan.name)
+    return subscription
+
+
+def _schedule_clear(subscription: Subscription) -> None:
+    subscription.stripe_schedule_id = ""
+    subscription.scheduled_plan = ""
+    subscription.scheduled_price_id = ""
+    subscription.scheduled_change_at = None
 
 
 def _apply_answer(updated: dict | None, clinic: Clinic) -> None:
@@ -147,6 +189,11 @@ def subscription_cancel(*, clinic: Clinic, actor) -> Subscription:
     subscription = _paying_subscription(clinic)
     if not subscription.cancel_at_period_end:
         try:
+            if subscription.stripe_schedule_id:
+                # A subscription a schedule manages cannot be cancelled; the scheduled change goes with it.
+                PAYMENTS.backend().release_schedule(subscription)
+                _schedule_clear(subscription)
+                subscription.save()
             updated = PAYMENTS.backend().cancel_at_period_end(subscription)
         except PaymentsError as exc:
             raise _provider_error(exc)
@@ -166,26 +213,32 @@ def _moment(value) -> datetime | None:
     return parse_datetime(str(value))
 
 
-def stripe_webhook_receive(*, payload: bytes, signature: str | None) -> tuple[StripeEvent, bool]:
+def stripe_webhook_receive(*, payload: bytes, signature: str | None,
+                           remote_ip: str = "127.0.0.1") -> tuple[StripeEvent, bool]:
     """Verify, store and process one delivery; returns (event, duplicate). Raises InvalidSignature.
 
-    A duplicate of a processed event is answered without touching anything; a duplicate of an event whose
-    processing failed is processed again (that is Stripe retrying for us)."""
-    data = verify_webhook(payload, signature)
+    dj-stripe verifies and keeps the delivery (`WebhookEventTrigger`) and the event (`Event`); a duplicate of a
+    processed event is answered without touching anything; a duplicate of an event whose processing failed is
+    processed again (that is Stripe retrying for us)."""
+    data, trigger = verify_webhook(payload, signature, remote_ip=remote_ip)
     event, created = store_event(data)
-    if event.processed_at is not None:
-        return event, True
-    stripe_event_process(event=event)
-    event.refresh_from_db()
-    return event, not created
+    duplicate = True
+    if event.processed_at is None:
+        stripe_event_process(event=event)
+        event.refresh_from_db()
+        duplicate = not created
+    stripe_records.delivery_mark(trigger, event_id=event.event_id, processed=event.processed_at is not None,
+                                 error=event.error)
+    return event, duplicate
 
 
 def store_event(data: dict) -> tuple[StripeEvent, bool]:
-    """Keep a verified event exactly as Stripe sent it, once per Stripe id."""
+    """Keep a verified event once per Stripe id: dj-stripe's `Event`, and billing's processing row for it."""
+    recorded = stripe_records.event_record(data)
     try:
         with transaction.atomic():
             event = StripeEvent.objects.create(
-                stripe_id=data["id"], type=data["type"], payload=data, livemode=bool(data.get("livemode")),
+                stripe_id=data["id"], event=recorded, type=data["type"], livemode=bool(data.get("livemode")),
                 stripe_created_at=_moment(data.get("created")))
             return event, True
     except IntegrityError:
@@ -196,14 +249,17 @@ def stripe_event_process(*, event: StripeEvent, force: bool = False) -> bool:
     """Apply a stored event in one transaction; True when applied. A processed event is skipped unless `force`
     (a replay); a failure is written to the event and never raised, so the caller can still answer 2xx."""
     with transaction.atomic():
-        event = StripeEvent.objects.select_for_update().get(pk=event.pk)
+        event = StripeEvent.objects.select_for_update(of=("self",)).select_related("event").get(pk=event.pk)
         if event.processed_at is not None and not force:
             return True
         event.attempts += 1
         handler = HANDLERS.get(event.type)
         try:
             with transaction.atomic():
-                clinic = handler(event.payload) if handler else None
+                payload = event.payload
+                if handler:
+                    stripe_records.mirror(payload["data"]["object"])
+                clinic = handler(payload) if handler else None
         except Exception as exc:  # noqa: BLE001 - any failure must leave the event stored for a replay
             logger.warning("Stripe event %s (%s) not applied: %s", event.stripe_id, event.type, exc,
                            exc_info=not isinstance(exc, EventError))
@@ -216,6 +272,13 @@ def stripe_event_process(*, event: StripeEvent, force: bool = False) -> bool:
             event.clinic = clinic
         event.save(update_fields=["attempts", "error", "processed_at", "clinic"])
         return True
+
+
+def _stripe_id(value) -> str:
+    """The id of a reference in one of Stripe's objects, whether sent as an id or expanded."""
+    if isinstance(value, dict):
+        value = value.get("id")
+    return value if isinstance(value, str) else ""
 
 
 def _uuid_or_none(value) -> uuid.UUID | None:
@@ -262,31 +325,46 @@ def _subscription_for(customer: str = "", subscription_id: str = "", clinic_id: 
     return found
 
 
+def _values(subscription: Subscription) -> dict:
+    return {field.attname: getattr(subscription, field.attname) for field in Subscription._meta.concrete_fields
+            if field.name != "updated_at"}
+
+
+def _save_if_changed(subscription: Subscription, before: dict) -> None:
+    """Save only what an event changed: a replayed or duplicate event leaves the row, `updated_at` included, as
+    it was."""
+    if subscription._state.adding or _values(subscription) != before:
+        subscription.save()
+
+
 def _on_checkout_completed(event: dict) -> Clinic | None:
     session = event["data"]["object"]
     if session.get("mode") not in (None, "subscription"):
         return None
     metadata = session.get("metadata") or {}
-    subscription = _subscription_for(session.get("customer") or "", session.get("subscription") or "",
+    subscription = _subscription_for(_stripe_id(session.get("customer")), _stripe_id(session.get("subscription")),
                                      session.get("client_reference_id") or metadata.get("clinic_id"), create=True)
-    subscription.stripe_customer_id = session.get("customer") or subscription.stripe_customer_id
-    subscription.stripe_subscription_id = session.get("subscription") or subscription.stripe_subscription_id
+    before = _values(subscription)
+    subscription.stripe_customer_id = _stripe_id(session.get("customer")) or subscription.stripe_customer_id
+    subscription.stripe_subscription_id = (_stripe_id(session.get("subscription"))
+                                           or subscription.stripe_subscription_id)
     if subscription.stripe_event_at is None and get_plan(metadata.get("plan")).is_paid:
         # The subscription event usually follows with the price; until then the paid plan is the one bought.
         subscription.plan = metadata["plan"]
         subscription.status = Subscription.Status.ACTIVE
-    subscription.save()
+    _save_if_changed(subscription, before)
     return subscription.clinic
 
 
 def apply_subscription_object(obj: dict, event_at: datetime | None = None, deleted: bool = False,
                               clinic: Clinic | None = None) -> Clinic:
     """Bring our Subscription in line with Stripe's subscription object, unless a newer event already did."""
-    subscription = _subscription_for(obj.get("customer") or "", obj.get("id") or "",
+    subscription = _subscription_for(_stripe_id(obj.get("customer")), obj.get("id") or "",
                                      (obj.get("metadata") or {}).get("clinic_id"), create=True, clinic=clinic)
     if event_at and subscription.stripe_event_at and event_at < subscription.stripe_event_at:
         logger.info("Skipping stale state of subscription %s", obj.get("id"))
         return subscription.clinic
+    before = _values(subscription)
     items = (obj.get("items") or {}).get("data") or []
     first = items[0] if items else {}
     price = first.get("price") or {}
@@ -301,16 +379,20 @@ def apply_subscription_object(obj: dict, event_at: datetime | None = None, delet
         plan_name = plan.name
     subscription.plan = plan_name
     subscription.status = "canceled" if deleted else status
-    subscription.stripe_customer_id = obj.get("customer") or subscription.stripe_customer_id
+    subscription.stripe_customer_id = _stripe_id(obj.get("customer")) or subscription.stripe_customer_id
     subscription.stripe_subscription_id = obj.get("id") or subscription.stripe_subscription_id
     subscription.stripe_price_id = price_id or ""
     # Stripe moved the period onto the items (API 2025-03-31); older versions keep it on the subscription.
     subscription.current_period_start = _moment(obj.get("current_period_start") or first.get("current_period_start"))
     subscription.current_period_end = _moment(obj.get("current_period_end") or first.get("current_period_end"))
     subscription.cancel_at_period_end = False if deleted else bool(obj.get("cancel_at_period_end"))
+    if deleted or (subscription.scheduled_price_id and price_id == subscription.scheduled_price_id) or (
+            "schedule" in obj and not obj["schedule"]):
+        # The scheduled change took effect (its phase began), or the schedule was released or ended.
+        _schedule_clear(subscription)
     if event_at:
         subscription.stripe_event_at = event_at
-    subscription.save()
+    _save_if_changed(subscription, before)
     return subscription.clinic
 
 
@@ -330,10 +412,17 @@ def _invoice_subscription_id(invoice: dict) -> str:
     return subscription or ""
 
 
+def web_url(value) -> str:
+    """`value` when it is an http(s) address of at most 1,000 characters, else "": invoice links become links on
+    the billing page, so `javascript:` and the like are never kept."""
+    value = value.strip() if isinstance(value, str) else ""
+    return value if value.lower().startswith(("https://", "http://")) and len(value) <= 1000 else ""
+
+
 def _on_invoice(event: dict) -> Clinic:
     invoice = event["data"]["object"]
     subscription_id = _invoice_subscription_id(invoice)
-    subscription = _subscription_for(invoice.get("customer") or "", subscription_id,
+    subscription = _subscription_for(_stripe_id(invoice.get("customer")), subscription_id,
                                      (invoice.get("metadata") or {}).get("clinic_id"))
     failed = event["type"] == "invoice.payment_failed"
     paid_at = _moment((invoice.get("status_transitions") or {}).get("paid_at"))
@@ -342,7 +431,8 @@ def _on_invoice(event: dict) -> Clinic:
         "number": invoice.get("number") or "", "status": invoice.get("status") or ("open" if failed else "paid"),
         "amount_due": invoice.get("amount_due") or 0, "amount_paid": invoice.get("amount_paid") or 0,
         "currency": (invoice.get("currency") or "eur").upper(),
-        "hosted_invoice_url": invoice.get("hosted_invoice_url") or "", "invoice_pdf": invoice.get("invoice_pdf") or "",
+        "hosted_invoice_url": web_url(invoice.get("hosted_invoice_url")),
+        "invoice_pdf": web_url(invoice.get("invoice_pdf")),
         "payment_failed": failed, "period_start": _moment(invoice.get("period_start")),
         "period_end": _moment(invoice.get("period_end")), "paid_at": None if failed else paid_at,
         "created_at": _moment(invoice.get("created")) or timezone.now(),
@@ -379,16 +469,34 @@ HANDLERS = {
 
 
 def stripe_events_replay(*, failed_only: bool = False, since: datetime | None = None) -> tuple[int, int]:
-    """Process stored events again in Stripe's order; returns (applied, failed). Safe to run repeatedly."""
-    events = StripeEvent.objects.all()
+    """Process the events dj-stripe stored again, in Stripe's order; returns (applied, failed). Safe to run
+    repeatedly: a replayed event changes nothing already right."""
+    events = StripeEvent.objects.select_related("event")
     if failed_only:
         events = events.filter(processed_at__isnull=True)
     if since is not None:
         events = events.filter(received_at__gte=since)
     applied = failed = 0
-    for event in events.order_by("stripe_created_at", "received_at", "id").iterator():
+    for event in events.order_by("event__created", "received_at", "id").iterator():
         if stripe_event_process(event=event, force=True):
             applied += 1
         else:
             failed += 1
     return applied, failed
+
+
+def subscriptions_renew_offline(*, now: datetime | None = None) -> int:
+    """The offline backend's stand-in for Stripe's billing clock: every offline subscription whose paid period
+    has ended renews (the scheduled plan, if any, starts), or ends if it was cancelled at the period end; each by
+    the events Stripe would send. Returns how many moved. Does nothing with Stripe, which renews by itself."""
+    backend = PAYMENTS.backend()
+    if not isinstance(backend, LocalPaymentsBackend):
+        return 0
+    now = now or timezone.now()
+    due = Subscription.objects.filter(stripe_subscription_id__startswith=LocalPaymentsBackend.SUBSCRIPTION_PREFIX,
+                                      current_period_end__lte=now).exclude(status__in=ENDED)
+    moved = 0
+    for subscription in due.order_by("current_period_end", "id").iterator():
+        backend.renew(subscription)
+        moved += 1
+    return moved

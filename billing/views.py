@@ -66,8 +66,10 @@ def upgrade(request):
 @require_POST
 def change_plan(request):
     def change():
-        services.subscription_change_plan(clinic=request.clinic, actor=request, plan_name=_chosen_plan(request))
-        messages.success(request, _("Plan change scheduled."))
+        subscription = services.subscription_change_plan(clinic=request.clinic, actor=request,
+                                                         plan_name=_chosen_plan(request))
+        messages.success(request, _("Plan change scheduled.") if subscription.scheduled_plan
+                         else _("Scheduled plan change cancelled."))
         return redirect("billing:index")
 
     return _act(request, change)
@@ -102,7 +104,11 @@ def local_checkout(request, session):
     plan = PLANS[checkout["plan"]]
     if request.method == "POST":
         if request.POST.get("action") == "pay":
-            backend.complete_checkout(checkout)
+            try:
+                services.checkout_pay_offline(checkout=checkout)
+            except DomainError as exc:
+                messages.error(request, exc.message)
+                return redirect("billing:index")
             return redirect(checkout["success"])
         return redirect(checkout["cancel"])
     return render(request, "billing/checkout.html", {"plan": plan, "checkout": checkout})

@@ -4,7 +4,9 @@ Authenticated by the `Stripe-Signature` alone (v1 HMAC-SHA256 of `t.payload` und
 most 300 s old); a missing or wrong signature answers 400 `{"detail"}`. Never rate limited (clinics/api/throttles.py
 exempts /api/webhooks/).
 
-Every verified event is stored before it is processed. The answer is 2xx whenever the event is stored:
+dj-stripe checks the signature and stores the delivery (`WebhookEventTrigger`) and the event (`Event`); see
+billing/stripe_records.py. Every verified event is stored before it is processed. The answer is 2xx whenever the
+event is stored:
 - 200 when it is applied, or was already (a replay of the same event id changes nothing);
 - 202 when it is stored but could not be applied (its error is kept on the StripeEvent): Stripe would otherwise
   retry blindly for three days, while we already hold the event and replay it with
@@ -30,7 +32,8 @@ logger = logging.getLogger(__name__)
 def stripe_webhook(request):
     try:
         event, duplicate = services.stripe_webhook_receive(payload=request.body,
-                                                           signature=request.headers.get("Stripe-Signature"))
+                                                           signature=request.headers.get("Stripe-Signature"),
+                                                           remote_ip=request.META.get("REMOTE_ADDR") or "0.0.0.0")
     except InvalidSignature as exc:
         logger.info("Stripe webhook refused: %s", exc)
         return JsonResponse({"detail": _("Invalid Stripe signature."), "code": "INVALID_SIGNATURE"}, status=400)

@@ -67,8 +67,9 @@ class ChangePlanSerializer(serializers.Serializer):
 
 class PlanChangedSerializer(serializers.Serializer):
     message = serializers.CharField()
-    plan = serializers.CharField()
     effective_date = serializers.DateTimeField(allow_null=True)
+    plan = serializers.CharField(help_text="The plan until effective_date.")
+    scheduled_plan = serializers.CharField(allow_null=True, help_text="The plan from effective_date.")
 
 
 class CancelledSerializer(serializers.Serializer):

@@ -76,7 +76,8 @@ class CreateCheckoutView(DashboardBillingView):
 
 
 class ChangePlanView(DashboardBillingView):
-    """POST /api/billing/change-plan {new_price_id}: the new price bills from the next renewal."""
+    """POST /api/billing/change-plan {new_price_id}: scheduled for the end of the paid period (`effective_date`);
+    the clinic keeps `plan` until then. Naming the current plan drops a scheduled change."""
 
     @extend_schema(request=serializers.ChangePlanSerializer,
                    responses={200: serializers.PlanChangedSerializer, **ERRORS})
@@ -84,8 +85,10 @@ class ChangePlanView(DashboardBillingView):
         data = _valid(serializers.ChangePlanSerializer, request)
         subscription = services.subscription_change_plan(clinic=self.clinic, actor=request,
                                                          price_id=data["new_price_id"])
-        return Response({"message": _("Plan change scheduled"), "plan": subscription.plan,
-                         "effective_date": subscription.current_period_end})
+        scheduled = bool(subscription.scheduled_plan)
+        return Response({"message": _("Plan change scheduled") if scheduled else _("Scheduled plan change cancelled"),
+                         "effective_date": subscription.scheduled_change_at, "plan": subscription.plan,
+                         "scheduled_plan": subscription.scheduled_plan or None})
 
 
 class CancelView(DashboardBillingView):

@@ -19,7 +19,7 @@ from django.core import signing
 from django.urls import reverse
 from django.utils import timezone
 
-from billing.plans import get_plan
+from billing.plans import get_plan, plan_for_price
 from config.providers import Capability, register
 
 logger = logging.getLogger(__name__)
@@ -42,39 +42,66 @@ class CheckoutSession:
     url: str
 
 
-def verify_webhook(payload: bytes, sig_header: str | None) -> dict:
-    """The event in `payload` when `sig_header` is Stripe's v1 HMAC-SHA256 of `t.payload` under
-    STRIPE_WEBHOOK_SECRET, signed at most five minutes ago; raises InvalidSignature otherwise."""
-    import stripe
+def verify_webhook(payload: bytes, sig_header: str | None, *, remote_ip: str = "127.0.0.1"):
+    """(event, trigger): the event in `payload` and dj-stripe's stored delivery, when `sig_header` is Stripe's v1
+    HMAC-SHA256 of `t.payload` under STRIPE_WEBHOOK_SECRET, signed at most five minutes ago; raises InvalidSignature
+    otherwise.
 
-    secret = webhook_secret()
+    dj-stripe checks the signature (`WebhookEventTrigger.validate` against the endpoint row of
+    `billing.stripe_records`), and the verified delivery is kept as its `WebhookEventTrigger`. A delivery that
+    fails is logged, never stored: the webhook is not rate limited, so storing refusals would let anyone fill the
+    database."""
+    from billing import stripe_records
+
+    try:
+        secret = webhook_secret()
+    except PublishedWebhookSecret as exc:
+        logger.error("Stripe webhook refused: %s", exc)
+        raise InvalidSignature(str(exc))
     if not sig_header or not secret:
         raise InvalidSignature("Missing Stripe-Signature header or webhook secret.")
     try:
-        # The signature alone first: the SDK's construct_event parses the body and breaks on JSON that is
-        # not an object before we can refuse it.
-        stripe.WebhookSignature.verify_header(payload.decode("utf-8") if isinstance(payload, bytes) else payload,
-                                              sig_header, secret, tolerance=SIGNATURE_TOLERANCE_SECONDS)
-        event = json.loads(payload)
-    except stripe.SignatureVerificationError as exc:
-        raise InvalidSignature(str(exc.user_message or exc))
-    except ValueError:
+        body = payload.decode("utf-8") if isinstance(payload, bytes) else payload
+        event = json.loads(body)
+    except ValueError:  # UnicodeDecodeError is a ValueError too
         raise InvalidSignature("The payload is not JSON.")
-    if not isinstance(event, dict) or not event.get("id") or not event.get("type"):
+    if not isinstance(event, dict) or not event.get("id") or not event.get("type") or "livemode" not in event:
         raise InvalidSignature("The payload is not a Stripe event.")
-    return event
+    trigger = stripe_records.delivery_store_if_valid(body=body, signature=sig_header, secret=secret,
+                                                     remote_ip=remote_ip)
+    if trigger is None:
+        raise InvalidSignature("The Stripe-Signature does not match the payload, or is older than five minutes.")
+    return event, trigger
 
 
-# Only the offline backend may fall back to a known secret: it signs its own simulated events with it. With Stripe,
-# an unset STRIPE_WEBHOOK_SECRET refuses every event rather than accept ones anybody could sign.
+# The offline backend signs its simulated events with this secret when STRIPE_WEBHOOK_SECRET is unset. It is
+# published in this repository, so anybody can sign with it: it is accepted only with DEBUG on (`make run`),
+# refused everywhere else (and flagged by the deploy check billing.E001). With Stripe, an unset secret refuses
+# every event rather than accept ones anybody could sign.
 LOCAL_WEBHOOK_SECRET = "whsec_local_development_only"
+PUBLISHED_WEBHOOK_SECRETS = frozenset({LOCAL_WEBHOOK_SECRET})
 
 
-def webhook_secret() -> str:
-    """The secret Stripe-Signature is checked against (empty: no event is accepted)."""
+class PublishedWebhookSecret(PaymentsError):
+    """STRIPE_WEBHOOK_SECRET is a secret published in this repository while DEBUG is off."""
+
+
+def configured_webhook_secret() -> str:
+    """The secret as configured: STRIPE_WEBHOOK_SECRET, or the development secret for the offline backend."""
     if settings.STRIPE_WEBHOOK_SECRET:
         return settings.STRIPE_WEBHOOK_SECRET
     return LOCAL_WEBHOOK_SECRET if PAYMENTS.choice == "local" else ""
+
+
+def webhook_secret() -> str:
+    """The secret Stripe-Signature is checked against (empty: no event is accepted). Raises
+    PublishedWebhookSecret when it is a published one and DEBUG is off."""
+    secret = configured_webhook_secret()
+    if secret in PUBLISHED_WEBHOOK_SECRETS and not settings.DEBUG:
+        raise PublishedWebhookSecret(
+            "STRIPE_WEBHOOK_SECRET is the development secret published in this repository; outside development "
+            "set it to the endpoint's own signing secret (whsec_...).")
+    return secret
 
 
 def sign_payload(payload: str, secret: str, timestamp: int | None = None) -> str:
@@ -96,9 +123,13 @@ class PaymentsBackend:
     def create_portal(self, *, customer_id: str, return_url: str) -> str:
         raise NotImplementedError
 
-    def change_price(self, subscription, price_id: str) -> dict | None:
-        """Move the subscription to `price_id` from its next renewal; returns Stripe's subscription object to
-        apply at once, or None when the change arrives by webhook only."""
+    def schedule_price_change(self, subscription, price_id: str) -> dict:
+        """Put the subscription on a subscription schedule whose second phase, from the end of the current
+        period, bills `price_id`; returns the schedule (`id`, `phases` with their `start_date`)."""
+        raise NotImplementedError
+
+    def release_schedule(self, subscription) -> None:
+        """Drop the subscription's schedule (and the change it holds); the subscription goes on as it is."""
         raise NotImplementedError
 
     def cancel_at_period_end(self, subscription) -> dict | None:
@@ -154,17 +185,39 @@ class StripePaymentsBackend(PaymentsBackend):
                              {"customer": customer_id, "return_url": return_url})
         return session.url
 
-    def change_price(self, subscription, price_id):
+    def schedule_price_change(self, subscription, price_id):
         client = self.client()
-        current = self._call(client.v1.subscriptions.retrieve, subscription.stripe_subscription_id)
-        items = current.to_dict().get("items", {}).get("data", [])
-        if not items:
-            raise PaymentsError("The Stripe subscription has no item to change.")
-        # No proration: the clinic keeps what it paid for until the period ends, the new price bills from then.
-        updated = self._call(client.v1.subscriptions.update, subscription.stripe_subscription_id, {
-            "items": [{"id": items[0]["id"], "price": price_id}], "proration_behavior": "none",
-            "cancel_at_period_end": False})
+        schedule_id = subscription.stripe_schedule_id
+        if not schedule_id:
+            current = self._call(client.v1.subscriptions.retrieve, subscription.stripe_subscription_id)
+            schedule_id = current.to_dict().get("schedule") or ""
+            if isinstance(schedule_id, dict):
+                schedule_id = schedule_id.get("id") or ""
+        if schedule_id:
+            schedule = self._call(client.v1.subscription_schedules.retrieve, schedule_id)
+        else:
+            schedule = self._call(client.v1.subscription_schedules.create,
+                                  {"from_subscription": subscription.stripe_subscription_id})
+        schedule = schedule.to_dict()
+        phases = schedule.get("phases") or []
+        current_phase = schedule.get("current_phase") or {}
+        phase = next((phase for phase in phases if phase.get("start_date") == current_phase.get("start_date")),
+                     phases[0] if phases else None)
+        if phase is None or not phase.get("end_date"):
+            raise PaymentsError("The Stripe subscription schedule has no current phase to keep.")
+        kept = [{"price": item["price"]["id"] if isinstance(item.get("price"), dict) else item["price"],
+                 "quantity": item.get("quantity") or 1} for item in phase.get("items") or []]
+        # The current phase stays as it is until its end; the new price bills from then, without proration, and
+        # the schedule lets the subscription go on by itself once the change is made.
+        updated = self._call(client.v1.subscription_schedules.update, schedule["id"], {
+            "end_behavior": "release", "proration_behavior": "none",
+            "phases": [{"items": kept, "start_date": phase["start_date"], "end_date": phase["end_date"]},
+                       {"items": [{"price": price_id, "quantity": 1}], "iterations": 1}]})
         return updated.to_dict()
+
+    def release_schedule(self, subscription):
+        if subscription.stripe_schedule_id:
+            self._call(self.client().v1.subscription_schedules.release, subscription.stripe_schedule_id)
 
     def cancel_at_period_end(self, subscription):
         updated = self._call(self.client().v1.subscriptions.update, subscription.stripe_subscription_id,
@@ -175,6 +228,7 @@ class StripePaymentsBackend(PaymentsBackend):
 # --- The offline backend ---------------------------------------------------------------------------------------
 
 LOCAL_CHECKOUT_SALT = "billing.local-checkout"
+LOCAL_PRODUCT_PREFIX = "prod_local_"
 LOCAL_CHECKOUT_MAX_AGE = 24 * 3600
 
 
@@ -200,11 +254,41 @@ class LocalPaymentsBackend(PaymentsBackend):
         # No hosted portal offline: the console billing page offers the same plan changes and cancellation.
         return settings.SITE_URL.rstrip("/") + reverse("billing:index")
 
-    def change_price(self, subscription, price_id):
-        item = {"id": _local_id("si"), "price": {"id": price_id, "object": "price"}}
-        self.deliver("customer.subscription.updated", self.subscription_object(
-            subscription, items=[item], cancel_at_period_end=False))
+    SUBSCRIPTION_PREFIX = "sub_local_"
+
+    def schedule_price_change(self, subscription, price_id):
+        # What Stripe answers for a schedule made from the subscription and given a second phase; the change
+        # happens when `renew` reaches the end of the period (the billing clock that Stripe runs by itself).
+        start, end = _epoch(subscription.current_period_start), _epoch(subscription.current_period_end)
+        return {"id": subscription.stripe_schedule_id or _local_id("sub_sched"), "object": "subscription_schedule",
+                "subscription": subscription.stripe_subscription_id, "end_behavior": "release",
+                "phases": [{"start_date": start, "end_date": end,
+                            "items": [{"price": subscription.stripe_price_id, "quantity": 1}]},
+                           {"start_date": end, "end_date": None, "iterations": 1,
+                            "items": [{"price": price_id, "quantity": 1}]}]}
+
+    def release_schedule(self, subscription):
         return None
+
+    def renew(self, subscription) -> None:
+        """The end of a paid period, as Stripe bills it: a subscription cancelled at the period end is deleted;
+        any other renews for another month, on the scheduled price if a change was scheduled, and its invoice
+        is paid."""
+        if subscription.cancel_at_period_end:
+            self.deliver("customer.subscription.deleted", self.subscription_object(
+                subscription, status="canceled", schedule=None))
+            return
+        start = subscription.current_period_end
+        end = start + timedelta(days=30)
+        price_id = subscription.scheduled_price_id or subscription.stripe_price_id
+        plan = plan_for_price(price_id) or get_plan(subscription.plan)
+        self.deliver("customer.subscription.updated", self.subscription_object(
+            subscription, items=[self.subscription_item(price_id, plan, subscription.stripe_subscription_id)],
+            schedule=None,
+            current_period_start=int(start.timestamp()), current_period_end=int(end.timestamp())))
+        self.deliver("invoice.payment_succeeded", self.invoice_object(
+            customer=subscription.stripe_customer_id, subscription_id=subscription.stripe_subscription_id,
+            plan=plan, start=start, end=end))
 
     def cancel_at_period_end(self, subscription):
         self.deliver("customer.subscription.updated", self.subscription_object(
@@ -226,39 +310,66 @@ class LocalPaymentsBackend(PaymentsBackend):
         now = timezone.now()
         plan = get_plan(checkout["plan"])
         customer = checkout["customer"] or _local_id("cus")
-        subscription_id = _local_id("sub")
+        subscription_id = self.SUBSCRIPTION_PREFIX + uuid.uuid4().hex[:24]
         metadata = {"clinic_id": checkout["clinic"], "plan": plan.name}
         period_end = now + timedelta(days=30)
         subscription = {
-            "id": subscription_id, "object": "subscription", "customer": customer, "status": "active",
-            "cancel_at_period_end": False, "metadata": metadata,
+            "id": subscription_id, "object": "subscription", "customer": self.customer_object(customer, checkout),
+            "status": "active", "cancel_at_period_end": False, "metadata": metadata, "livemode": False,
+            "created": int(now.timestamp()), "start_date": int(now.timestamp()), "collection_method":
+                "charge_automatically", "currency": plan.currency.lower(), "schedule": None,
             "current_period_start": int(now.timestamp()), "current_period_end": int(period_end.timestamp()),
-            "items": {"object": "list", "data": [{"id": _local_id("si"),
-                                                  "price": {"id": checkout["price"], "object": "price"}}]},
+            "items": {"object": "list", "data": [self.subscription_item(checkout["price"], plan, subscription_id)]},
         }
         self.deliver("checkout.session.completed", {
             "id": checkout["session"], "object": "checkout.session", "mode": "subscription", "status": "complete",
             "payment_status": "paid", "customer": customer, "subscription": subscription_id,
             "client_reference_id": checkout["clinic"], "metadata": metadata})
         self.deliver("customer.subscription.created", subscription)
-        self.deliver("invoice.payment_succeeded", {
-            "id": _local_id("in"), "object": "invoice", "customer": customer, "subscription": subscription_id,
-            "number": f"LOCAL-{now:%Y%m%d}-{uuid.uuid4().hex[:6].upper()}", "status": "paid",
-            "amount_due": plan.monthly_price, "amount_paid": plan.monthly_price, "currency": plan.currency.lower(),
-            "hosted_invoice_url": "", "invoice_pdf": "", "created": int(now.timestamp()),
-            "period_start": int(now.timestamp()), "period_end": int(period_end.timestamp()),
-            "status_transitions": {"paid_at": int(now.timestamp())}})
+        self.deliver("invoice.payment_succeeded", self.invoice_object(
+            customer=customer, subscription_id=subscription_id, plan=plan, start=now, end=period_end))
+
+    # Stripe's objects, as Stripe renders them with their references expanded: dj-stripe mirrors them from the
+    # event alone, with no Stripe API to ask offline (billing/stripe_records.py).
 
     @staticmethod
-    def subscription_object(subscription, **changes) -> dict:
+    def customer_object(customer_id: str, checkout: dict | None = None) -> dict:
+        return {"id": customer_id, "object": "customer", "livemode": False, "created": int(time.time()),
+                "email": None, "metadata": {"clinic_id": checkout["clinic"]} if checkout else {},
+                "currency": "eur", "balance": 0, "delinquent": False, "invoice_prefix": "LOCAL"}
+
+    @staticmethod
+    def subscription_item(price_id: str, plan, subscription_id: str) -> dict:
+        # The product is named by id: billing/stripe_records.py keeps a product row per paid plan offline (dj-stripe
+        # would otherwise ask Stripe for a new product's features).
+        price = {"id": price_id, "object": "price", "active": True, "currency": plan.currency.lower(),
+                 "unit_amount": plan.monthly_price, "livemode": False, "created": 0, "type": "recurring",
+                 "billing_scheme": "per_unit", "recurring": {"interval": "month", "interval_count": 1,
+                                                             "usage_type": "licensed"},
+                 "product": LOCAL_PRODUCT_PREFIX + plan.name, "metadata": {}}
+        return {"id": _local_id("si"), "object": "subscription_item", "price": price, "quantity": 1,
+                "subscription": subscription_id, "created": int(time.time()), "metadata": {}}
+
+    @staticmethod
+    def invoice_object(*, customer: str, subscription_id: str, plan, start, end) -> dict:
+        return {
+            "id": _local_id("in"), "object": "invoice", "customer": customer, "subscription": subscription_id,
+            "number": f"LOCAL-{start:%Y%m%d}-{uuid.uuid4().hex[:6].upper()}", "status": "paid",
+            "amount_due": plan.monthly_price, "amount_paid": plan.monthly_price, "currency": plan.currency.lower(),
+            "hosted_invoice_url": "", "invoice_pdf": "", "created": int(start.timestamp()), "livemode": False,
+            "period_start": int(start.timestamp()), "period_end": int(end.timestamp()),
+            "status_transitions": {"paid_at": int(timezone.now().timestamp())}}
+
+    def subscription_object(self, subscription, **changes) -> dict:
         """Stripe's subscription object for a stored subscription, with `changes` applied."""
-        items = changes.pop("items", None) or [{"id": _local_id("si"),
-                                                "price": {"id": subscription.stripe_price_id, "object": "price"}}]
+        items = changes.pop("items", None) or [self.subscription_item(
+            subscription.stripe_price_id, get_plan(subscription.plan), subscription.stripe_subscription_id)]
         body = {
-            "id": subscription.stripe_subscription_id, "object": "subscription",
+            "id": subscription.stripe_subscription_id, "object": "subscription", "livemode": False,
             "customer": subscription.stripe_customer_id, "status": subscription.status,
             "cancel_at_period_end": subscription.cancel_at_period_end,
-            "metadata": {"clinic_id": str(subscription.clinic_id)},
+            "metadata": {"clinic_id": str(subscription.clinic_id)}, "created": _epoch(subscription.created_at),
+            "start_date": _epoch(subscription.created_at), "collection_method": "charge_automatically",
             "current_period_start": _epoch(subscription.current_period_start),
             "current_period_end": _epoch(subscription.current_period_end),
             "items": {"object": "list", "data": items},

@@ -35,7 +35,7 @@ def billing_settings(settings):
 def fake_stripe(settings, httpserver):
     """The `stripe` backend, its SDK pointed at a local fake of api.stripe.com."""
     settings.PROVIDERS = {**settings.PROVIDERS, "payments": "stripe"}
-    settings.STRIPE_SECRET_KEY = "sk_test_frontdesk123"
+    settings.STRIPE_SECRET_KEY = "sk_test_frontdeskFakeStripeAccount0001"
     settings.STRIPE_API_BASE = httpserver.url_for("").rstrip("/")
     PAYMENTS.reset()
     return httpserver

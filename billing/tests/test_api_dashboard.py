@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from billing import services
 from billing.models import Invoice, StripeEvent, Subscription
 from billing.tests.factories import InvoiceFactory, SubscriptionFactory
 from clinics import ratelimit
@@ -155,18 +156,64 @@ def test_the_offline_checkout_loop_subscribes_the_clinic_through_signed_webhooks
     assert again.status_code == 409
 
 
-def test_change_plan_moves_the_subscription_to_the_new_price(admin_api, clinic):
+def test_item_10_change_plan_is_scheduled_for_the_period_end_as_the_document_answers(admin_api, clinic):
+    """docs/api/dashboard.md, Change Plan: {"new_price_id": "price_premium_monthly"} answers
+    {"message": "Plan change scheduled", "effective_date": "2025-12-08T10:00:00Z"}: the plan changes then, not now."""
     subscription = SubscriptionFactory(clinic=clinic)
+    end = subscription.current_period_end
 
     response = admin_api.post("/api/billing/change-plan", {"new_price_id": "price_premium_monthly"}, format="json")
 
     assert response.status_code == 200, response.json()
-    assert response.json()["message"] == "Plan change scheduled"
-    assert response.json()["plan"] == "premium"
-    assert response.json()["effective_date"] == subscription.current_period_end.isoformat().replace("+00:00", "Z")
+    body = response.json()
+    assert body["message"] == "Plan change scheduled"
+    assert body["effective_date"] == end.isoformat().replace("+00:00", "Z")
+    assert (body["plan"], body["scheduled_plan"]) == ("professional", "premium")
+    # Until the effective date the clinic keeps the plan it paid for, and its features.
+    assert admin_api.get("/api/billing/subscription").json()["plan"] == "professional"
+    subscription.refresh_from_db()
+    assert (subscription.plan, subscription.stripe_price_id) == ("professional", "price_professional_monthly")
+    assert (subscription.scheduled_plan, subscription.scheduled_change_at) == ("premium", end)
+    assert not StripeEvent.objects.exists()
+    assert admin_api.post("/api/billing/change-plan", {"new_price_id": "price_premium_monthly"},
+                          format="json").json()["code"] == "SAME_PLAN"
+
+    # The renewal (Stripe's billing clock; the offline backend's `local_renewals` task) starts the new plan.
+    assert services.subscriptions_renew_offline(now=end - timedelta(seconds=1)) == 0
+    assert services.subscriptions_renew_offline(now=end) == 0  # a factory subscription is not an offline one
+    Subscription.objects.filter(pk=subscription.pk).update(stripe_subscription_id="sub_local_" + "a" * 24)
+    assert services.subscriptions_renew_offline(now=end) == 1
+
     subscription.refresh_from_db()
     assert (subscription.plan, subscription.stripe_price_id) == ("premium", "price_premium_monthly")
-    assert StripeEvent.objects.get().type == "customer.subscription.updated"
+    assert subscription.current_period_start == end and subscription.scheduled_plan == ""
+    assert Invoice.objects.get(clinic=clinic).amount_due == 34900
+    assert admin_api.get("/api/billing/subscription").json()["plan"] == "premium"
+    assert services.subscriptions_renew_offline(now=end) == 0  # renewed once per period
+
+
+def test_an_offline_subscription_cancelled_at_the_period_end_ends_at_the_renewal(admin_api, clinic):
+    subscription = SubscriptionFactory(clinic=clinic, stripe_subscription_id="sub_local_" + "b" * 24)
+    admin_api.post("/api/billing/cancel", format="json")
+
+    assert services.subscriptions_renew_offline(now=subscription.current_period_end) == 1
+
+    subscription.refresh_from_db()
+    assert (subscription.plan, subscription.status) == ("free", "canceled")
+    assert services.subscriptions_renew_offline(now=subscription.current_period_end) == 0
+
+
+def test_naming_the_current_plan_drops_a_scheduled_change(admin_api, clinic):
+    subscription = SubscriptionFactory(clinic=clinic)
+    admin_api.post("/api/billing/change-plan", {"new_price_id": "price_starter_monthly"}, format="json")
+
+    response = admin_api.post("/api/billing/change-plan", {"new_price_id": "price_professional_monthly"},
+                              format="json")
+
+    assert response.status_code == 200, response.json()
+    subscription.refresh_from_db()
+    assert (subscription.plan, subscription.scheduled_plan, subscription.stripe_schedule_id) == ("professional", "",
+                                                                                                "")
 
 
 def test_cancel_keeps_the_plan_until_the_period_ends(admin_api, clinic):

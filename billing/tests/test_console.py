@@ -70,3 +70,14 @@ def test_the_billing_page_speaks_portuguese(admin, clinic):
 
     text = page.content.decode()
     assert "Faturação" in text and "Utilização neste período" in text
+
+
+def test_switching_plan_in_the_console_is_scheduled_and_shown_until_the_renewal(admin, clinic):
+    subscription = SubscriptionFactory(clinic=clinic, plan="starter", stripe_price_id="price_starter_monthly")
+
+    response = admin.post("/billing/change-plan/", {"plan": "premium"}, follow=True)
+
+    text = response.content.decode()
+    assert "Plan change scheduled." in text and "Switches to Premium on" in text
+    subscription.refresh_from_db()
+    assert (subscription.plan, subscription.scheduled_plan) == ("starter", "premium")

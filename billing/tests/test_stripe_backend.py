@@ -7,7 +7,7 @@ from billing.tests.factories import SubscriptionFactory
 
 pytestmark = pytest.mark.django_db
 
-SECRET_KEY = "sk_test_frontdesk123"
+SECRET_KEY = "sk_test_frontdeskFakeStripeAccount0001"
 
 
 def only_request(httpserver, path):
@@ -92,21 +92,61 @@ def test_v1_portal_answers_the_url(fake_stripe, make_client, clinic):
     assert response.json() == {"url": "https://billing.stripe.com/p/session/test_2"}
 
 
-def test_change_plan_updates_the_subscription_item_without_proration(fake_stripe, admin_api, clinic):
+def stripe_schedule(price_now="price_professional_monthly", price_next=None):
+    phases = [{"start_date": 1764583200, "end_date": 1767261600,
+               "items": [{"price": price_now, "quantity": 1}]}]
+    if price_next:
+        phases.append({"start_date": 1767261600, "end_date": 1769940000,
+                       "items": [{"price": price_next, "quantity": 1}]})
+    return {"id": "sub_sched_1", "object": "subscription_schedule", "subscription": "sub_live1",
+            "end_behavior": "release", "current_phase": {"start_date": 1764583200, "end_date": 1767261600},
+            "phases": phases}
+
+
+def test_change_plan_schedules_the_new_price_from_the_period_end_with_a_subscription_schedule(
+        fake_stripe, admin_api, clinic):
     SubscriptionFactory(clinic=clinic, stripe_customer_id="cus_live1", stripe_subscription_id="sub_live1")
     fake_stripe.expect_request("/v1/subscriptions/sub_live1", method="GET").respond_with_json(
-        stripe_subscription(price="price_professional_monthly"))
-    fake_stripe.expect_request("/v1/subscriptions/sub_live1", method="POST").respond_with_json(stripe_subscription())
+        {**stripe_subscription(price="price_professional_monthly"), "schedule": None})
+    fake_stripe.expect_request("/v1/subscription_schedules", method="POST").respond_with_json(stripe_schedule())
+    fake_stripe.expect_request("/v1/subscription_schedules/sub_sched_1", method="POST").respond_with_json(
+        stripe_schedule(price_next="price_premium_monthly"))
 
     response = admin_api.post("/api/billing/change-plan", {"new_price_id": "price_premium_monthly"}, format="json")
 
     assert response.status_code == 200, response.json()
+    assert response.json()["message"] == "Plan change scheduled"
     assert response.json()["effective_date"] == "2026-01-01T10:00:00Z"
-    update = [request for request, _response in fake_stripe.log if request.method == "POST"][0]
-    assert update.form["items[0][id]"] == "si_live1"
-    assert update.form["items[0][price]"] == "price_premium_monthly"
-    assert update.form["proration_behavior"] == "none"
-    assert Subscription.objects.get(clinic=clinic).plan == "premium"
+    assert only_request(fake_stripe, "/v1/subscription_schedules").form["from_subscription"] == "sub_live1"
+    update = only_request(fake_stripe, "/v1/subscription_schedules/sub_sched_1").form
+    assert update["phases[0][items][0][price]"] == "price_professional_monthly"
+    assert (update["phases[0][start_date]"], update["phases[0][end_date]"]) == ("1764583200", "1767261600")
+    assert update["phases[1][items][0][price]"] == "price_premium_monthly"
+    assert (update["proration_behavior"], update["end_behavior"]) == ("none", "release")
+    assert not [request for request, _response in fake_stripe.log
+                if request.path == "/v1/subscriptions/sub_live1" and request.method == "POST"]
+    subscription = Subscription.objects.get(clinic=clinic)
+    assert (subscription.plan, subscription.scheduled_plan, subscription.stripe_schedule_id) == (
+        "professional", "premium", "sub_sched_1")
+
+
+def test_cancelling_with_a_scheduled_change_releases_the_schedule_first(fake_stripe, admin_api, clinic):
+    SubscriptionFactory(clinic=clinic, stripe_customer_id="cus_live1", stripe_subscription_id="sub_live1",
+                        stripe_schedule_id="sub_sched_1", scheduled_plan="premium",
+                        scheduled_price_id="price_premium_monthly")
+    fake_stripe.expect_request("/v1/subscription_schedules/sub_sched_1/release", method="POST").respond_with_json(
+        {**stripe_schedule(), "status": "released"})
+    fake_stripe.expect_request("/v1/subscriptions/sub_live1", method="POST").respond_with_json(
+        {**stripe_subscription(price="price_professional_monthly", cancel_at_period_end=True), "schedule": None})
+
+    response = admin_api.post("/api/billing/cancel", format="json")
+
+    assert response.status_code == 200, response.json()
+    assert [request.path for request, _response in fake_stripe.log] == [
+        "/v1/subscription_schedules/sub_sched_1/release", "/v1/subscriptions/sub_live1"]
+    subscription = Subscription.objects.get(clinic=clinic)
+    assert (subscription.cancel_at_period_end, subscription.scheduled_plan, subscription.stripe_schedule_id) == (
+        True, "", "")
 
 
 def test_cancel_asks_stripe_to_cancel_at_period_end(fake_stripe, admin_api, clinic):

