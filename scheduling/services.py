@@ -603,3 +603,16 @@ def appointment_reschedule(*, appointment, starts_at, professional=None, source=
 def appointment_cancel(*, appointment, actor=None) -> Appointment:
     """Cancel, keeping the row; the time becomes free at once (the constraint ignores cancelled rows)."""
     return appointment_update(appointment=appointment, status=Appointment.Status.CANCELLED, actor=actor)
+
+
+@transaction.atomic
+def appointment_attendance_record(*, appointment, attended: bool, actor=None) -> Appointment:
+    """The front desk's check-in (the patient came: COMPLETED) or no-show (NO_SHOW) of a scheduled or confirmed
+    appointment, audited as a status change; an appointment already cancelled, completed or missed is refused
+    (APPOINTMENT_NOT_ACTIVE), so a double click records nothing twice."""
+    current = _locked(appointment)
+    if not current.is_active:
+        raise Conflict(Code.APPOINTMENT_NOT_ACTIVE, _("Only scheduled or confirmed appointments can be checked in "
+                                                      "or marked as missed."))
+    status = Appointment.Status.COMPLETED if attended else Appointment.Status.NO_SHOW
+    return appointment_update(appointment=current, status=status, actor=actor)

@@ -11,6 +11,8 @@ urlpatterns = [
     path("appointments/<uuid:appointment_id>/", views.appointment_edit, name="appointment_edit"),
     path("appointments/<uuid:appointment_id>/move/", views.appointment_move, name="appointment_move"),
     path("appointments/<uuid:appointment_id>/cancel/", views.appointment_cancel, name="appointment_cancel"),
+    path("appointments/<uuid:appointment_id>/attendance/", views.appointment_attendance,
+         name="appointment_attendance"),
     path("professionals/", views.professional_list, name="professionals"),
     path("professionals/new/", views.professional_form, name="professional_new"),
     path("professionals/<uuid:professional_id>/", views.professional_form, name="professional_edit"),

@@ -474,3 +474,21 @@ def exception_remove(request, exception_id):
         raise Http404
     messages.success(request, _("Removed."))
     return redirect("scheduling:exceptions")
+
+
+@require_POST
+@console_page(write=True)
+def appointment_attendance(request, appointment_id):
+    """The home's check-in / no-show buttons: `attended=1` checks the patient in, `attended=0` marks a no-show."""
+    appointment = get_object_or_404(Appointment.objects.for_clinic(request.clinic), pk=appointment_id)
+    choice = request.POST.get("attended")
+    if choice not in ("0", "1"):
+        return render(request, "errors/400.html", {"status": 400, "message": _("Choose check-in or no-show.")},
+                      status=400)
+    try:
+        services.appointment_attendance_record(appointment=appointment, attended=choice == "1", actor=request)
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, _("Patient checked in.") if choice == "1" else _("Marked as no-show."))
+    return redirect("console:home")

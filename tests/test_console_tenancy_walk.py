@@ -195,6 +195,7 @@ OBJECT_ROUTES = {
     "agenda/appointments/<uuid:appointment_id>/": _appointment,
     "agenda/appointments/<uuid:appointment_id>/cancel/": _appointment,
     "agenda/appointments/<uuid:appointment_id>/move/": _appointment,
+    "agenda/appointments/<uuid:appointment_id>/attendance/": _appointment,
     "agenda/professionals/<uuid:professional_id>/": _professional,
     "agenda/professionals/<uuid:professional_id>/remove/": _professional,
     "agenda/time-off/<uuid:exception_id>/remove/": _time_off,
