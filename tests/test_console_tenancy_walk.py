@@ -51,6 +51,13 @@ def _patient(clinic):
     return {"patient_hash": patient.hash}, [patient]
 
 
+def _patient_by_id(clinic):
+    from scheduling.tests.factories import PatientFactory
+
+    patient = PatientFactory(clinic=clinic)
+    return {"patient_id": patient.pk}, [patient]
+
+
 def _task(clinic):
     from campaigns.tests.factories import TaskFactory
 
@@ -196,6 +203,8 @@ OBJECT_ROUTES = {
     "agenda/appointments/<uuid:appointment_id>/cancel/": _appointment,
     "agenda/appointments/<uuid:appointment_id>/move/": _appointment,
     "agenda/appointments/<uuid:appointment_id>/attendance/": _appointment,
+    "agenda/patients/<uuid:patient_id>/": _patient_by_id,
+    "agenda/patients/<uuid:patient_id>/consent/": _patient_by_id,
     "agenda/professionals/<uuid:professional_id>/": _professional,
     "agenda/professionals/<uuid:professional_id>/remove/": _professional,
     "agenda/time-off/<uuid:exception_id>/remove/": _time_off,
@@ -249,6 +258,9 @@ READ_PAGES = {
     "agenda/": "calendar",
     "agenda/professionals/": "list",
     "agenda/services/": "list",
+    "agenda/patients/": "patient search page",
+    "agenda/patients/search/": "search as you type (JSON)",
+    "agenda/patients/<uuid:patient_id>/": "patient record",
     "console/notes/": "list",
     "console/notes/<uuid:note_id>/": "detail",
     "knowledge/": "list and search",
