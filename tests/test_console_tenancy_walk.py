@@ -248,6 +248,7 @@ READ_PAGES = {
     "health": "health check",
     "metrics": "Prometheus page for the bearer of METRICS_TOKEN, a 404 for anyone else (tests/test_observability.py)",
     "docs": "API documentation",
+    "docs/redoc": "API documentation (ReDoc)",
     "console/outbox/": "list",
     "console/calls/": "list",
     "console/calls/<uuid:pk>/": "detail",
