@@ -7,7 +7,7 @@ in clinics only asks the kernel's registry.
 """
 import datetime as dt
 
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.db.models.functions import TruncDate
 
 from scheduling import patients
@@ -71,11 +71,14 @@ def home_summary(clinic, *, now, full: bool) -> dict:
             # Check-in and no-show are for appointments still expected; a finished one shows its outcome.
             "open": appointment.status in (Appointment.Status.SCHEDULED, Appointment.Status.CONFIRMED),
         })
-    calls = Call.objects.for_clinic(clinic)
-    waiting = calls.filter(direction=Call.Direction.INBOUND,
-                           status__in=[Call.Status.PENDING, Call.Status.IN_PROGRESS]).order_by("created_at", "id")
-    callbacks = calls.filter(direction=Call.Direction.OUTBOUND,
-                             status__in=[Call.Status.PENDING, Call.Status.SCHEDULED]).order_by("scheduled_at", "id")
+    # Inbound calls still waiting and callbacks still to place, in one query.
+    open_calls = list(Call.objects.for_clinic(clinic).filter(
+        Q(direction=Call.Direction.INBOUND, status__in=[Call.Status.PENDING, Call.Status.IN_PROGRESS])
+        | Q(direction=Call.Direction.OUTBOUND, status__in=[Call.Status.PENDING, Call.Status.SCHEDULED]))
+        .order_by("created_at", "id")[:LISTED_CALLS * 4])
+    waiting = [call for call in open_calls if call.direction == Call.Direction.INBOUND]
+    callbacks = sorted((call for call in open_calls if call.direction == Call.Direction.OUTBOUND),
+                       key=lambda call: (call.scheduled_at or call.created_at, str(call.id)))
     first_day = today - dt.timedelta(days=DAYS - 1)
     return {
         "today": today,

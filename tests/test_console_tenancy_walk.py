@@ -205,6 +205,7 @@ OBJECT_ROUTES = {
     "agenda/appointments/<uuid:appointment_id>/attendance/": _appointment,
     "agenda/patients/<uuid:patient_id>/": _patient_by_id,
     "agenda/patients/<uuid:patient_id>/consent/": _patient_by_id,
+    "console/patients/<uuid:patient_id>/message/": _patient_by_id,
     "agenda/professionals/<uuid:professional_id>/": _professional,
     "agenda/professionals/<uuid:professional_id>/remove/": _professional,
     "agenda/time-off/<uuid:exception_id>/remove/": _time_off,

@@ -32,6 +32,7 @@ def console_pages(desk, clinic):
         "time-off": reverse("scheduling:exceptions"),
         "patients": reverse("scheduling:patient_index") + "?q=maria",
         "patient-record": reverse("scheduling:patient_record", args=[maria.pk]),
+        "patient-message": reverse("telephony:patient_message", args=[maria.pk]),
         "engagement-patients": reverse("campaigns:patients"),
         "engagement-patient": reverse("campaigns:patient", args=[maria.hash]),
         "engagement": reverse("campaigns:index"),
