@@ -35,7 +35,8 @@ def maria(clinic):
                                      service=service, patient=patient, starts_at=now - dt.timedelta(days=6),
                                      notes="Alergia à penicilina")
     CallFactory(clinic=clinic, phone_number=PHONE, summary="Pediu para remarcar", created_at=now - dt.timedelta(days=5))
-    MessageFactory(clinic=clinic, to_phone=PHONE, body="Lembrete: consulta amanhã", created_at=now - dt.timedelta(days=4))
+    MessageFactory(clinic=clinic, to_phone=PHONE, body="Lembrete: consulta amanhã",
+                   created_at=now - dt.timedelta(days=4))
     note = NoteFactory(clinic=clinic, patient=patient, created_at=now - dt.timedelta(days=3))
     NoteSectionFactory(note=note, title="Anamnese")
     link, _message = campaign_services.triage_link_send(clinic=clinic, appointment=appointment)

@@ -29,15 +29,17 @@ def build_day(clinic):
     rui = ProfessionalFactory(clinic=clinic, name="Dr. Rui Costa", colour="#f97316", services=[consult], hours=hours)
     maria = PatientFactory(clinic=clinic, name="Maria Antunes", phone="+351912345678", email="maria@example.test")
     joao = PatientFactory(clinic=clinic, name="João Pereira", phone="+351913000111")
+    hour = dt.timedelta(hours=1)
     appointments = [
-        AppointmentFactory(professional=ana, service=consult, patient=maria, starts_at=midnight + dt.timedelta(hours=9)),
-        AppointmentFactory(professional=rui, service=consult, patient=joao, starts_at=midnight + dt.timedelta(hours=10)),
+        AppointmentFactory(professional=ana, service=consult, patient=maria, starts_at=midnight + 9 * hour),
+        AppointmentFactory(professional=rui, service=consult, patient=joao, starts_at=midnight + 10 * hour),
         AppointmentFactory(professional=ana, service=consult, patient=maria,
-                           starts_at=midnight - dt.timedelta(days=12) + dt.timedelta(hours=15), created_at=
-                           midnight - dt.timedelta(days=20)),
+                           starts_at=midnight - dt.timedelta(days=12) + 15 * hour,
+                           created_at=midnight - dt.timedelta(days=20)),
     ]
     for days_ago in (1, 3, 3, 8, 15):
-        CallFactory(clinic=clinic, phone_number="+351912345678", created_at=timezone.now() - dt.timedelta(days=days_ago))
+        CallFactory(clinic=clinic, phone_number="+351912345678",
+                    created_at=timezone.now() - dt.timedelta(days=days_ago))
     CallFactory(clinic=clinic, status=Call.Status.IN_PROGRESS, phone_number="+351914444555")
     CallFactory(clinic=clinic, direction=Call.Direction.OUTBOUND, status=Call.Status.SCHEDULED,
                 phone_number="+351912345678", scheduled_at=timezone.now() + dt.timedelta(hours=3))
