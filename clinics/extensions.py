@@ -57,3 +57,49 @@ def agent_summary(clinic) -> dict | None:
 def agent_of_another_clinic(clinic, agent_id: str) -> bool:
     """True when `agent_id` names another clinic's agent; False without telephony (every id is the clinic's own)."""
     return _agent_directory is not None and _agent_directory.belongs_to_another_clinic(clinic, agent_id)
+
+
+# --- The console's home and the patient record: figures and history that live in the apps above the kernel.
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    """One event of a patient's history as the patient record shows it.
+
+    `kind` names the app's kind of event ("appointment", "call", "message", "note", "triage", "consent");
+    `detail` may hold personal or health data and is given only when the provider was asked with `full=True`.
+    """
+
+    at: object  # an aware datetime
+    kind: str
+    title: str
+    detail: str = ""
+    url: str = ""
+
+
+_timeline_providers: dict[str, Callable] = {}
+_home_provider: Callable | None = None
+
+
+def register_timeline_provider(name: str, provider: Callable) -> None:
+    """`provider(patient, *, full) -> list[TimelineEntry]`, the events one app holds about the patient (a
+    bounded number of queries, scoped to the patient's clinic); registering the same name again replaces it."""
+    _timeline_providers[name] = provider
+
+
+def patient_timeline(patient, *, full: bool) -> list[TimelineEntry]:
+    """Every registered app's events about `patient`, newest first; details only when `full`."""
+    entries = [entry for provider in _timeline_providers.values() for entry in provider(patient, full=full)]
+    return sorted(entries, key=lambda entry: entry.at, reverse=True)
+
+
+def register_home_provider(provider: Callable) -> None:
+    """`provider(clinic, *, now, full) -> dict`, what the console's home shows (personal data only when `full`):
+    campaigns, which owns the dashboard figures, registers it."""
+    global _home_provider
+    _home_provider = provider
+
+
+def home_summary(clinic, *, now, full: bool) -> dict:
+    """The clinic's day and its last 30 days for the console's home; empty when no app registered a provider."""
+    return _home_provider(clinic, now=now, full=full) if _home_provider is not None else {}

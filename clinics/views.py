@@ -28,7 +28,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from config.logging import scrub_url
 
-from . import audit, selectors, services
+from . import audit, extensions, selectors, services
 from .credentials import ROLE_SCOPES, Credential
 from .errors import DomainError, NotAuthenticated, NotFound, RateLimited
 from .context_processors import SESSION_CLINIC_KEY, active_membership_for, memberships_of
@@ -310,7 +310,17 @@ def switch_clinic(request):
 
 @console_page
 def home(request):
-    return render(request, "console/home.html")
+    """The front desk's day: today's appointments per professional with check-in and no-show, calls waiting and
+    callbacks, and 30 days of bookings, calls and no-shows; the figures come from the app that registered them
+    (`extensions.home_summary`). Viewers see names and phones masked and no buttons."""
+    can_write = request.auth.can("write")
+    full = request.membership.role != Membership.Role.VIEWER
+    summary = extensions.home_summary(request.clinic, now=timezone.now(), full=full)
+    if full and (summary.get("professionals") or summary.get("waiting_calls") or summary.get("callbacks")):
+        audit.record(request, "patient.list", "", "", _("console home"), clinic=request.clinic,
+                     appointments=sum(len(row["appointments"]) for row in summary.get("professionals", [])),
+                     calls=len(summary.get("waiting_calls", [])) + len(summary.get("callbacks", [])))
+    return render(request, "console/home.html", {"summary": summary, "can_write": can_write})
 
 
 @console_page

@@ -1,5 +1,7 @@
 from django.apps import AppConfig
 
+from clinics import extensions
+
 
 class NotesConfig(AppConfig):
     name = "notes"
@@ -7,3 +9,6 @@ class NotesConfig(AppConfig):
 
     def ready(self):
         from . import receivers  # noqa: F401 — connects this app's signal receivers
+        from . import timeline
+        # The patient record (scheduling/record.py) asks for this app's events through the kernel.
+        extensions.register_timeline_provider("notes", timeline.patient_events)

@@ -603,3 +603,36 @@ def appointment_reschedule(*, appointment, starts_at, professional=None, source=
 def appointment_cancel(*, appointment, actor=None) -> Appointment:
     """Cancel, keeping the row; the time becomes free at once (the constraint ignores cancelled rows)."""
     return appointment_update(appointment=appointment, status=Appointment.Status.CANCELLED, actor=actor)
+
+
+@transaction.atomic
+def appointment_attendance_record(*, appointment, attended: bool, actor=None) -> Appointment:
+    """The front desk's check-in (the patient came: COMPLETED) or no-show (NO_SHOW) of a scheduled or confirmed
+    appointment, audited as a status change; an appointment already cancelled, completed or missed is refused
+    (APPOINTMENT_NOT_ACTIVE), so a double click records nothing twice."""
+    current = _locked(appointment)
+    if not current.is_active:
+        raise Conflict(Code.APPOINTMENT_NOT_ACTIVE, _("Only scheduled or confirmed appointments can be checked in "
+                                                      "or marked as missed."))
+    status = Appointment.Status.COMPLETED if attended else Appointment.Status.NO_SHOW
+    return appointment_update(appointment=current, status=status, actor=actor)
+
+
+# The consents the console records: SMS reminders and marketing messages (campaigns read these two keys).
+CONSENT_KINDS = ("sms", "marketing")
+
+
+@transaction.atomic
+def patient_consent_record(*, patient, kind: str, granted: bool, actor=None) -> Patient:
+    """Record that `patient` gave (`granted`) or withdrew a consent of `kind` (one of CONSENT_KINDS): kept in
+    `Patient.consents`, with a `patient.consent` audit row that is the consent's history. An erased patient
+    takes no consent (PATIENT_NOT_FOUND)."""
+    if kind not in CONSENT_KINDS:
+        raise InvalidInput.on("kind", _("Unknown consent."))
+    current = Patient.objects.select_for_update().filter(pk=patient.pk).first()
+    if current is None or ERASED_TAG in (current.tags or []):
+        raise _patient_not_found()
+    current.consents = {**(current.consents or {}), kind: bool(granted)}
+    current.save(update_fields=["consents"])
+    audit(current.clinic, actor, "patient.consent", current, {"kind": kind, "granted": bool(granted)})
+    return current

@@ -1,7 +1,7 @@
 """Console pages of scheduling (namespace "scheduling"), mounted by config/urls.py under `console/agenda/`."""
 from django.urls import path
 
-from . import views
+from . import record, views
 
 app_name = "scheduling"
 urlpatterns = [
@@ -11,6 +11,12 @@ urlpatterns = [
     path("appointments/<uuid:appointment_id>/", views.appointment_edit, name="appointment_edit"),
     path("appointments/<uuid:appointment_id>/move/", views.appointment_move, name="appointment_move"),
     path("appointments/<uuid:appointment_id>/cancel/", views.appointment_cancel, name="appointment_cancel"),
+    path("appointments/<uuid:appointment_id>/attendance/", views.appointment_attendance,
+         name="appointment_attendance"),
+    path("patients/", record.patient_index, name="patient_index"),
+    path("patients/search/", record.patient_search, name="patient_search"),
+    path("patients/<uuid:patient_id>/", record.patient_record, name="patient_record"),
+    path("patients/<uuid:patient_id>/consent/", record.patient_consent, name="patient_consent"),
     path("professionals/", views.professional_list, name="professionals"),
     path("professionals/new/", views.professional_form, name="professional_new"),
     path("professionals/<uuid:professional_id>/", views.professional_form, name="professional_edit"),

@@ -3,6 +3,7 @@ services and working hours. They call the same services as the API; a refused us
 shown as a form error or a message."""
 import datetime as dt
 import json
+import uuid
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -217,6 +218,11 @@ def appointment_new(request):
     clinic = request.clinic
     # A click on a free time of the agenda opens this form with its professional, date and time.
     initial = {key: request.GET.get(key) for key in ("date", "time", "professional") if request.GET.get(key)}
+    # The patient record's "Book" opens this form for that patient (`?patient=<id>`).
+    chosen = patients.patients_for(clinic).filter(pk=request.GET["patient"]).first() if _is_uuid(
+        request.GET.get("patient")) else None
+    if chosen is not None:
+        initial.update(patient=chosen.pk, patient_phone=chosen.phone, patient_name=chosen.name)
     form = AppointmentCreateForm(request.POST or None, clinic=clinic, initial=initial)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -474,3 +480,29 @@ def exception_remove(request, exception_id):
         raise Http404
     messages.success(request, _("Removed."))
     return redirect("scheduling:exceptions")
+
+
+@require_POST
+@console_page(write=True)
+def appointment_attendance(request, appointment_id):
+    """The home's check-in / no-show buttons: `attended=1` checks the patient in, `attended=0` marks a no-show."""
+    appointment = get_object_or_404(Appointment.objects.for_clinic(request.clinic), pk=appointment_id)
+    choice = request.POST.get("attended")
+    if choice not in ("0", "1"):
+        return render(request, "errors/400.html", {"status": 400, "message": _("Choose check-in or no-show.")},
+                      status=400)
+    try:
+        services.appointment_attendance_record(appointment=appointment, attended=choice == "1", actor=request)
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, _("Patient checked in.") if choice == "1" else _("Marked as no-show."))
+    return redirect("console:home")
+
+
+def _is_uuid(value) -> bool:
+    try:
+        uuid.UUID(str(value))
+    except ValueError:
+        return False
+    return True

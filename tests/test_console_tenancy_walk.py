@@ -51,6 +51,13 @@ def _patient(clinic):
     return {"patient_hash": patient.hash}, [patient]
 
 
+def _patient_by_id(clinic):
+    from scheduling.tests.factories import PatientFactory
+
+    patient = PatientFactory(clinic=clinic)
+    return {"patient_id": patient.pk}, [patient]
+
+
 def _task(clinic):
     from campaigns.tests.factories import TaskFactory
 
@@ -204,6 +211,10 @@ OBJECT_ROUTES = {
     "agenda/appointments/<uuid:appointment_id>/": _appointment,
     "agenda/appointments/<uuid:appointment_id>/cancel/": _appointment,
     "agenda/appointments/<uuid:appointment_id>/move/": _appointment,
+    "agenda/appointments/<uuid:appointment_id>/attendance/": _appointment,
+    "agenda/patients/<uuid:patient_id>/": _patient_by_id,
+    "agenda/patients/<uuid:patient_id>/consent/": _patient_by_id,
+    "console/patients/<uuid:patient_id>/message/": _patient_by_id,
     "agenda/professionals/<uuid:professional_id>/": _professional,
     "agenda/professionals/<uuid:professional_id>/remove/": _professional,
     "agenda/time-off/<uuid:exception_id>/remove/": _time_off,
@@ -247,6 +258,7 @@ READ_PAGES = {
     "health": "health check",
     "metrics": "Prometheus page for the bearer of METRICS_TOKEN, a 404 for anyone else (tests/test_observability.py)",
     "docs": "API documentation",
+    "docs/redoc": "API documentation (ReDoc)",
     "console/outbox/": "list",
     "console/calls/": "list",
     "console/calls/<uuid:pk>/": "detail",
@@ -257,6 +269,9 @@ READ_PAGES = {
     "agenda/": "calendar",
     "agenda/professionals/": "list",
     "agenda/services/": "list",
+    "agenda/patients/": "patient search page",
+    "agenda/patients/search/": "search as you type (JSON)",
+    "agenda/patients/<uuid:patient_id>/": "patient record",
     "console/notes/": "list",
     "console/notes/<uuid:note_id>/": "detail",
     "knowledge/": "list and search",

@@ -423,7 +423,8 @@ def test_team_and_key_pages_use_a_bounded_number_of_queries(admin_client, admin,
     for n in range(10):
         MembershipFactory(clinic=admin.clinic, role=Membership.Role.VIEWER)
         ApiKey.issue(admin.clinic, f"key {n}", created_by=admin.user)
-    for page in ("console:team", "console:api_keys", "console:home"):
+    # The home's bound (its figures come from campaigns) is asserted in campaigns/tests/test_home.py.
+    for page in ("console:team", "console:api_keys"):
         with django_assert_max_num_queries(12):
             assert admin_client.get(reverse(page)).status_code == 200
 

@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI and ReDoc served from our static files: /docs works offline
     "django_otp",
     "django_otp.plugins.otp_totp",
     "oauth2_provider",
@@ -252,6 +253,9 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/(v1|api/v1|api|notes/v1)",
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     # Several models have a `status` field with different choices; name each enum after its model.
     "ENUM_NAME_OVERRIDES": {
         "AppointmentStatusEnum": "scheduling.models.Appointment.Status",
