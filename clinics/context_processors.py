@@ -9,7 +9,7 @@ SESSION_CLINIC_KEY = "clinic_id"
 NAVIGATION = [
     ("home", _("Home"), "console:home"),
     ("agenda", _("Agenda"), "scheduling:agenda"),
-    ("patients", _("Patients"), "campaigns:patients"),
+    ("patients", _("Patients"), "scheduling:patient_index"),
     ("calls", _("Calls"), "telephony:calls"),
     ("outbox", _("Outbox"), "telephony:outbox"),
     ("notes", _("Notes"), "notes:index"),

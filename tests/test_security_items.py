@@ -300,6 +300,17 @@ def test_item_13_a_deeply_nested_json_body_is_400_in_the_surfaces_format(client_
     assert error_code(response.json()) == "MALFORMED_REQUEST"
 
 
+@pytest.mark.django_db
+@pytest.mark.parametrize("method, path", [("patch", "/notes/v1/note_sections"), ("post", "/notes/v1/transcripts/retry")])
+def test_item_13_a_deeply_nested_json_body_is_400_on_the_notes_surface_too(make_client, clinic, method, path):
+    response = getattr(make_client(clinic, header="x-api-key"), method)(
+        path, b"[" * 100_000 + b"]" * 100_000, content_type="application/json")
+
+    assert response.status_code == 400, response.content[:300]
+    body = response.json()
+    assert {"error", "message", "code", "details"} <= set(body) and body["code"] == "MALFORMED_REQUEST"
+
+
 # --- item 9: uploads are read off the request path, within size, ratio and time limits ----------------------------
 
 DOCX_HEAD = (b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'

@@ -5,11 +5,12 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
 from rest_framework.negotiation import DefaultContentNegotiation
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from config.surfaces.tenancy import ClinicScopedMixin
 from config.surfaces import NOTES
+from config.surfaces.parsers import SurfaceJSONParser
 from clinics.errors import Forbidden, InvalidInput, NotFound
 from notes import export, selectors, services
 from notes.errors import NoteCode
@@ -157,7 +158,7 @@ class NoteRetryView(NoteScopedView):
 
 
 class TranscriptRetryView(NoteScopedView):
-    parser_classes = [JSONParser, FormParser, MultiPartParser]
+    parser_classes = [SurfaceJSONParser, FormParser, MultiPartParser]
     serializer_class = TranscriptRetrySerializer
 
     @extend_schema(operation_id="transcripts_retry", request=TranscriptRetrySerializer,
@@ -171,7 +172,7 @@ class TranscriptRetryView(NoteScopedView):
 
 class NoteSectionUpdateView(ClinicScopedMixin, generics.GenericAPIView):
     queryset = NoteSection.objects.all()
-    parser_classes = [JSONParser, FormParser, MultiPartParser]
+    parser_classes = [SurfaceJSONParser, FormParser, MultiPartParser]
     serializer_class = SectionUpdateSerializer
 
     @extend_schema(operation_id="note_sections_update", request=SectionUpdateSerializer,
