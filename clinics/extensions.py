@@ -57,3 +57,19 @@ def agent_summary(clinic) -> dict | None:
 def agent_of_another_clinic(clinic, agent_id: str) -> bool:
     """True when `agent_id` names another clinic's agent; False without telephony (every id is the clinic's own)."""
     return _agent_directory is not None and _agent_directory.belongs_to_another_clinic(clinic, agent_id)
+
+
+# --- the knowledge base's search, for the phone agent (telephony may not import knowledge) ---------------------
+
+_knowledge_search: Callable | None = None
+
+
+def register_knowledge_search(search: Callable) -> None:
+    """`search(clinic, question, k) -> [(text, score), ...]`, best first; knowledge registers its search here."""
+    global _knowledge_search
+    _knowledge_search = search
+
+
+def knowledge_search(clinic, question: str, k: int = 3) -> list[tuple[str, float]]:
+    """The clinic's knowledge-base passages closest to `question`; none when no knowledge base is installed."""
+    return list(_knowledge_search(clinic, question, k)) if _knowledge_search is not None else []

