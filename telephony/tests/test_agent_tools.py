@@ -259,6 +259,33 @@ def test_a_question_without_an_answer_offers_a_human(agent_client, agent, clinic
     assert outcomes(clinic) == [("ask_knowledge_base", "NO_ANSWER")]
 
 
+def test_a_question_is_answered_from_the_clinics_knowledge_base(agent_client, agent, clinic, client_for, settings,
+                                                                 django_capture_on_commit_callbacks):
+    settings.PROVIDERS = {**settings.PROVIDERS, "embeddings": "local"}
+    from config.celery import app  # the embedding task runs in-process, as knowledge's tests run it
+
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    try:
+        for content in ("We accept Médis, Multicare and AdvanceCare health insurance.",
+                        "Free parking is available in the car park behind the building."):
+            with django_capture_on_commit_callbacks(execute=True):
+                assert client_for.post("/v1/knowledge", {"content": content}, format="json").status_code == 201
+    finally:
+        app.conf.task_always_eager = previous
+    body = call(agent_client, agent, "ask", question="Which health insurance do you take?").json()
+    assert body["found"] is True and "Multicare" in body["answers"][0]["text"]
+    assert outcomes(clinic) == [("ask_knowledge_base", "OK")]
+
+
+def test_a_change_to_the_clinic_reaches_the_next_tool_call(agent_client, agent, clinic, professional):
+    sunday = weekday_in(3, sunday=True)
+    assert "domingo" in availability(agent_client, agent, sunday).json()["message"]
+    clinic.locale = "fr"
+    clinic.save(update_fields=["locale"])  # the agent and its clinic were kept in the cache by the first call
+    assert "dimanche" in availability(agent_client, agent, sunday).json()["message"]
+
+
 def test_handover_gives_the_clinics_number(agent_client, agent, clinic):
     body = call(agent_client, agent, "handover", reason="wants a person").json()
     assert body["transfer_to"] == clinic.phone and body["message"]
