@@ -23,6 +23,7 @@ from django.db.models import OuterRef, Subquery
 from django.utils import timezone, translation
 from django.utils.formats import date_format, time_format
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from clinics import extensions
 from clinics.audit import record
@@ -80,6 +81,21 @@ def spoken_time(moment: dt.time | dt.datetime) -> str:
 def spoken_when(moment: dt.datetime, zone) -> str:
     local = moment.astimezone(zone)
     return _("%(day)s at %(time)s") % {"day": spoken_day(local.date()), "time": spoken_time(local)}
+
+
+def say(message_id: str, **values) -> str:
+    """`message_id` (marked with gettext_noop) in the active language, with `values` (callables are rendered in
+    that same language: spoken dates, lists). When the catalogue has no translation of the sentence yet, the whole
+    sentence is said in English: never a Portuguese date inside an English sentence."""
+    language = translation.get_language() or "en"
+    if not language.startswith("en") and translation.gettext(message_id) == message_id:
+        language = "en"
+    with translation.override(language):
+        text = translation.gettext(message_id)
+        if values:
+            text = text % {key: value() if callable(value) else value for key, value in values.items()}
+        # "11 a.m." at the end of a sentence: one full stop, as it is read out.
+        return text.replace("..", ".")
 
 
 # --- recording ------------------------------------------------------------------------------------------------
@@ -212,13 +228,14 @@ def _chosen(match: ServiceMatch, query: str) -> Service:
         return match.service
     if match.candidates:
         raise InvalidInput(TelephonyCode.AMBIGUOUS_SERVICE,
-                           _("Did you mean %(names)s?") % {"names": _names(match.candidates)},
+                           say(gettext_noop("Did you mean %(names)s?"), names=lambda: _names(match.candidates)),
                            {"service": [str(service.pk) for service in match.candidates]})
     if not match.offered:
-        raise Unprocessable(SchedulingCode.SERVICE_NOT_OFFERED, _("The clinic offers no appointments by phone."))
+        raise Unprocessable(SchedulingCode.SERVICE_NOT_OFFERED,
+                            say(gettext_noop("The clinic offers no appointments by phone.")))
     raise InvalidInput(TelephonyCode.UNKNOWN_SERVICE,
-                       _("The clinic does not offer \"%(query)s\". It offers %(names)s.")
-                       % {"query": query, "names": _names(match.offered)},
+                       say(gettext_noop("The clinic does not offer \"%(query)s\". It offers %(names)s."),
+                           query=query, names=lambda: _names(match.offered)),
                        {"service": [str(service.pk) for service in match.offered]})
 
 
@@ -255,19 +272,19 @@ def services_find(*, conversation: Conversation, query: str = "") -> dict:
         match = _match(list(_active_services(conversation.clinic)), query)
         if match.service is not None and query:
             status, services = "found", [match.service]
-            message = _("The clinic offers %(names)s.") % {"names": match.service.name}
+            message = say(gettext_noop("The clinic offers %(names)s."), names=match.service.name)
         elif match.candidates and query:
             status, services = "ambiguous", match.candidates
             outcome["code"] = TelephonyCode.AMBIGUOUS_SERVICE
-            message = _("Did you mean %(names)s?") % {"names": _names(match.candidates)}
+            message = say(gettext_noop("Did you mean %(names)s?"), names=lambda: _names(match.candidates))
         elif query:
             status, services = "unknown", match.offered
             outcome["code"] = TelephonyCode.UNKNOWN_SERVICE
-            message = _("The clinic does not offer \"%(query)s\". It offers %(names)s.") % {
-                "query": query, "names": _names(match.offered)}
+            message = say(gettext_noop("The clinic does not offer \"%(query)s\". It offers %(names)s."),
+                          query=query, names=lambda: _names(match.offered))
         else:
             status, services = "found", match.offered
-            message = _("The clinic offers %(names)s.") % {"names": _names(match.offered)}
+            message = say(gettext_noop("The clinic offers %(names)s."), names=lambda: _names(match.offered))
         return {"status": status, "code": None if status == "found" else str(outcome["code"]), "message": message,
                 "services": services}
 
@@ -340,32 +357,34 @@ def availability_explain(*, clinic, service: Service, day: dt.date, time: dt.tim
                                               day + dt.timedelta(days=SEARCH_AHEAD_DAYS), now)[:NEAREST]]
     if moment > now + dt.timedelta(days=rules["max_days_ahead"]):
         result.reason = SchedulingCode.TOO_FAR_AHEAD
-        result.message = _("Appointments can be booked at most %(days)d days ahead.") % {
-            "days": rules["max_days_ahead"]}
+        result.message = say(gettext_noop("Appointments can be booked at most %(days)d days ahead."),
+                             days=rules["max_days_ahead"])
         return result
     intervals = _open_intervals(clinic, service, day, zone)
     if not intervals:
         result.reason = SchedulingCode.CLOSED
-        result.message = _("Nobody is working on %(day)s for this service.") % {"day": spoken_day(day)}
+        result.message = say(gettext_noop("Nobody is working on %(day)s for this service."),
+                             day=lambda: spoken_day(day))
         return result
     if asked is None:
         result.reason = SchedulingCode.FULLY_BOOKED
-        result.message = _("There are no free times left on %(day)s.") % {"day": spoken_day(day)}
+        result.message = say(gettext_noop("There are no free times left on %(day)s."), day=lambda: spoken_day(day))
         return result
     ends = asked + scheduling_selectors.service_length(service)
     inside = [(low, high) for low, high in intervals if low <= asked and ends <= high]
     step = dt.timedelta(minutes=rules["slot_step_minutes"])
     if not inside:
         result.reason = SchedulingCode.CLOSED
-        result.message = _("Nobody is working at %(time)s on %(day)s for this service.") % {
-            "time": spoken_time(asked.astimezone(zone)), "day": spoken_day(day)}
+        result.message = say(gettext_noop("Nobody is working at %(time)s on %(day)s for this service."),
+                             time=lambda: spoken_time(asked.astimezone(zone)), day=lambda: spoken_day(day))
     elif all((asked - low) % step for low, _high in inside):
         result.reason = SchedulingCode.OFF_GRID
-        result.message = _("Appointments start every %(minutes)d minutes.") % {"minutes": rules["slot_step_minutes"]}
+        result.message = say(gettext_noop("Appointments start every %(minutes)d minutes."),
+                             minutes=rules["slot_step_minutes"])
     elif asked < now + dt.timedelta(minutes=rules["min_notice_minutes"]):
         result.reason = SchedulingCode.TOO_SOON
-        result.message = _("Appointments must be booked at least %(minutes)d minutes ahead.") % {
-            "minutes": rules["min_notice_minutes"]}
+        result.message = say(gettext_noop("Appointments must be booked at least %(minutes)d minutes ahead."),
+                             minutes=rules["min_notice_minutes"])
     else:
         result.reason = SchedulingCode.SLOT_TAKEN
         result.message = _("That time is no longer available; please choose another time.")
@@ -386,8 +405,15 @@ def availability_check(*, conversation: Conversation, day: dt.date, time: dt.tim
             outcome["code"] = result.reason
             if result.nearest:
                 zone = scheduling_selectors.clinic_zone(clinic)
-                result.message += " " + _("The nearest free times are %(times)s.") % {
-                    "times": _names_of_times(result.nearest, zone, day)}
+                result.message += " " + say(gettext_noop("The nearest free times are %(times)s."),
+                                            times=lambda: _names_of_times(result.nearest, zone, day))
+        elif result.starts:
+            zone = scheduling_selectors.clinic_zone(clinic)
+            first = [start for start, _end in result.starts[:NEAREST]]
+            result.message = (say(gettext_noop("%(time)s is free."), time=lambda: spoken_time(time))
+                              if time is not None else
+                              say(gettext_noop("There are free times on %(day)s, from %(times)s."),
+                                  day=lambda: spoken_day(day), times=lambda: _names_of_times(first, zone, day)))
         return result
 
 
@@ -445,8 +471,8 @@ def appointment_book_for_caller(*, conversation: Conversation, day: dt.date, tim
                 notes=reason, actor=conversation.actor)
             created = True
         local = appointment.starts_at.astimezone(zone)
-        confirmation = _("Appointment booked for %(date)s at %(time)s") % {
-            "date": spoken_day(local.date()), "time": spoken_time(local)}
+        confirmation = say(gettext_noop("Appointment booked for %(date)s at %(time)s"),
+                           date=lambda: spoken_day(local.date()), time=lambda: spoken_time(local))
         return Booking(appointment, created, confirmation)
 
 
@@ -457,7 +483,7 @@ def _callers_appointments(clinic, phone: str):
             .select_related("service").order_by("starts_at", "id"))
 
 
-def caller_appointments(*, conversation: Conversation, patient_phone: str) -> list[dict]:
+def caller_appointments(*, conversation: Conversation, patient_phone: str) -> dict:
     """The caller's upcoming active appointments (every patient on that phone: families share one), soonest
     first, at most 10, each with its id, time and service; no other person's. Audited as a read of personal
     data."""
@@ -469,7 +495,12 @@ def caller_appointments(*, conversation: Conversation, patient_phone: str) -> li
                clinic=clinic, count=len(rows))
         if not rows:
             outcome["code"] = "NO_APPOINTMENTS"
-        return [{"appointment": row, "spoken": spoken_when(row.starts_at, zone)} for row in rows]
+        message = (say(gettext_noop("You have %(count)d upcoming appointments."), count=len(rows)) if rows
+                   else say(gettext_noop("You have no upcoming appointments.")))
+        return {"message": message, "appointments": [
+            {"appointment": row, "spoken": say(gettext_noop("%(when)s, %(service)s"),
+                                               when=lambda row=row: spoken_when(row.starts_at, zone),
+                                               service=row.service.name)} for row in rows]}
 
 
 def _callers_appointment(clinic, appointment_id, phone: str) -> Appointment:
@@ -482,7 +513,8 @@ def _callers_appointment(clinic, appointment_id, phone: str) -> Appointment:
     found = (Appointment.objects.for_clinic(clinic).select_related("service")
              .filter(pk=pk, patient__phone_index=caller).first()) if pk else None
     if found is None:
-        raise NotFound(SchedulingCode.NOT_FOUND, _("No appointment of yours matches; which one do you mean?"))
+        raise NotFound(SchedulingCode.NOT_FOUND,
+                       say(gettext_noop("No appointment of yours matches; which one do you mean?")))
     return found
 
 
@@ -493,10 +525,12 @@ def caller_appointment_cancel(*, conversation: Conversation, appointment_id, pat
         clinic = conversation.clinic
         appointment = _callers_appointment(clinic, appointment_id, patient_phone)
         if not appointment.is_active:
-            raise Conflict(SchedulingCode.APPOINTMENT_NOT_ACTIVE, _("That appointment was already cancelled."))
+            raise Conflict(SchedulingCode.APPOINTMENT_NOT_ACTIVE,
+                           say(gettext_noop("That appointment was already cancelled.")))
         scheduling_services.appointment_cancel(appointment=appointment, actor=conversation.actor)
-        return _("Your appointment on %(when)s is cancelled.") % {
-            "when": spoken_when(appointment.starts_at, scheduling_selectors.clinic_zone(clinic))}
+        zone = scheduling_selectors.clinic_zone(clinic)
+        return say(gettext_noop("Your appointment on %(when)s is cancelled."),
+                   when=lambda: spoken_when(appointment.starts_at, zone))
 
 
 def caller_appointment_reschedule(*, conversation: Conversation, appointment_id, patient_phone: str,
@@ -511,7 +545,8 @@ def caller_appointment_reschedule(*, conversation: Conversation, appointment_id,
         moved = scheduling_services.appointment_reschedule(
             appointment=appointment, starts_at=dt.datetime.combine(day, time, tzinfo=zone),
             source=Appointment.Source.PHONE_AGENT, actor=conversation.actor)
-        return moved, _("Your appointment is now on %(when)s.") % {"when": spoken_when(moved.starts_at, zone)}
+        return moved, say(gettext_noop("Your appointment is now on %(when)s."),
+                          when=lambda: spoken_when(moved.starts_at, zone))
 
 
 # --- the knowledge base, a human, today -----------------------------------------------------------------------
@@ -524,7 +559,8 @@ def knowledge_ask(*, conversation: Conversation, question: str) -> dict:
         if not passages:
             outcome["code"] = "NO_ANSWER"
             return {"found": False, "answers": [],
-                    "message": _("I don't have that information; I can put you through to the reception team.")}
+                    "message": say(gettext_noop(
+                        "I don't have that information; I can put you through to the reception team."))}
         return {"found": True, "answers": [{"text": text, "score": score} for text, score in passages],
                 "message": ""}
 
@@ -535,8 +571,8 @@ def handover(*, conversation: Conversation, reason: str = "") -> dict:
     with _recorded(conversation, "handover", {}) as outcome:
         outcome["code"] = "HANDOVER"
         number = conversation.clinic.phone or ""
-        message = (_("I'm putting you through to the reception team now.") if number else
-                   _("The reception team will call you back as soon as possible."))
+        message = (say(gettext_noop("I'm putting you through to the reception team now.")) if number else
+                   say(gettext_noop("The reception team will call you back as soon as possible.")))
         return {"transfer_to": number, "message": message}
 
 

@@ -438,12 +438,10 @@ class CallerAppointments(AgentActionMixin, APIView):
     @extend_schema(request=CallerRequestSerializer, responses=CallerAppointmentsSerializer)
     def post(self, request, agent_id):
         values, conversation = self.parse(agent_id)
-        rows = tools.caller_appointments(conversation=conversation, patient_phone=values["patient_phone"])
+        found = tools.caller_appointments(conversation=conversation, patient_phone=values["patient_phone"])
+        rows = found["appointments"]
         zone = scheduling_selectors.clinic_zone(self.clinic)
-        with tools.speaking(conversation.locale):
-            message = (_("You have %(count)d upcoming appointments.") % {"count": len(rows)} if rows
-                       else _("You have no upcoming appointments."))
-        return Response({"total": len(rows), "message": message, "appointments": [
+        return Response({"total": len(rows), "message": found["message"], "appointments": [
             {"appointment_id": str(row["appointment"].id),
              "date": row["appointment"].starts_at.astimezone(zone).date().isoformat(),
              "time": row["appointment"].starts_at.astimezone(zone).strftime("%H:%M"),

