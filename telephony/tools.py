@@ -13,6 +13,7 @@ personal data.
 """
 import datetime as dt
 import difflib
+import hashlib
 import unicodedata
 import uuid
 from contextlib import contextmanager
@@ -101,7 +102,8 @@ def say(message_id: str, **values) -> str:
 # --- recording ------------------------------------------------------------------------------------------------
 
 def _call_key(clinic, conversation_id: str) -> str:
-    return f"agent-call:{clinic.pk}:{conversation_id}"
+    # The provider's id is free text: hashed, so any value makes a valid cache key.
+    return f"agent-call:{clinic.pk}:{hashlib.sha256(conversation_id.encode()).hexdigest()[:32]}"
 
 
 def _call_id(*, clinic, conversation_id: str, agent_id: str = "", caller_phone: str = ""):

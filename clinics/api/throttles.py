@@ -3,6 +3,7 @@
 Surfaces attach them (config/surfaces). A view opts out with `rate_limit_exempt = True` (webhooks,
 `/notes/v1/notes/{id}/status`); everything under `/api/webhooks/` is exempt anyway.
 """
+import hashlib
 import ipaddress
 import math
 import time
@@ -145,8 +146,8 @@ class AgentToolRateThrottle(SurfaceRateThrottle):
         windows = [hit(f"agent:clinic:{clinic.pk}", concurrent * self.per_call_per_minute, 60)]
         conversation = self.conversation_id(request)
         if conversation:
-            windows.insert(0, hit(f"agent:conversation:{clinic.pk}:{conversation}",
-                                  self.per_conversation_per_minute, 60))
+            digest = hashlib.sha256(conversation.encode()).hexdigest()[:32]  # free text from the provider
+            windows.insert(0, hit(f"agent:conversation:{clinic.pk}:{digest}", self.per_conversation_per_minute, 60))
         if not self.from_provider(request):
             windows.append(hit(f"agent:ip:{client_ip(request)}", self.ip_per_minute, 60))
         return windows
