@@ -71,3 +71,9 @@ def forget_cached_agent(sender, instance, **kwargs):
     """A clinic's settings changed (time zone, booking rules, locale): its agent's tool calls read them afresh."""
     for agent in Agent.objects.for_clinic(instance).only("token_digest"):
         forget_agent_token(agent)
+
+
+@receiver(post_save, sender=Agent, dispatch_uid="telephony.forget_saved_agent_token")
+def forget_saved_agent(sender, instance, **kwargs):
+    """An agent saved anywhere (the admin included), paused for instance: its next tool call reads it afresh."""
+    forget_agent_token(instance)

@@ -375,3 +375,15 @@ def test_an_address_outside_the_providers_has_a_per_ip_window(agent_client, agen
     settings.VOICE_PROVIDER_ADDRESSES = ["192.0.2.0/24"]
     statuses = [call(agent_client, agent, "handover", conversation=f"conv_{n}").status_code for n in range(101)]
     assert statuses[:100] == [200] * 100 and statuses[100] == 429
+
+
+def test_a_paused_or_rotated_agent_is_refused_at_once_despite_the_token_cache(agent_client, agent):
+    from telephony.agents import agent_token_regenerate, agent_update
+
+    assert call(agent_client, agent, "handover").status_code == 200  # the token is now in the cache
+    agent_update(agent=agent, status="paused")
+    assert call(agent_client, agent, "handover").status_code == 401
+    agent_update(agent=agent, status="active")
+    assert call(agent_client, agent, "handover").status_code == 200
+    agent_token_regenerate(agent=agent)
+    assert call(agent_client, agent, "handover").status_code == 401
