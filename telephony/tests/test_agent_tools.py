@@ -387,3 +387,15 @@ def test_a_paused_or_rotated_agent_is_refused_at_once_despite_the_token_cache(ag
     assert call(agent_client, agent, "handover").status_code == 200
     agent_token_regenerate(agent=agent)
     assert call(agent_client, agent, "handover").status_code == 401
+
+
+def test_the_post_call_report_completes_the_call_the_tools_started(agent_client, agent, clinic):
+    from telephony.services import conversation_record
+
+    call(agent_client, agent, "handover", caller_phone=CALLER)
+    conversation_record(clinic=clinic, payload={"type": "post_call_transcription", "data": {
+        "conversation_id": "conv_1", "transcript": [{"role": "user", "message": "Olá"}], "duration_secs": 42}})
+    record = Call.objects.for_clinic(clinic).get(conversation_id="conv_1")
+    assert (record.status, record.duration_secs) == ("completed", 42)
+    assert [row.name for row in record.recorded_tool_calls.all()] == ["handover"]
+    assert Call.objects.for_clinic(clinic).count() == 1
