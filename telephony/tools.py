@@ -167,6 +167,9 @@ def _recorded(conversation: Conversation, name: str, arguments: dict):
         except DomainError as error:
             outcome["code"] = str(error.code)
             raise
+        except Exception:
+            outcome["code"] = "ERROR"  # the call's record shows the agent got no answer
+            raise
         finally:
             tool_call_record(clinic=conversation.clinic, conversation_id=conversation.conversation_id, name=name,
                              arguments=arguments, outcome=outcome["code"], agent_id=conversation.agent_id,
