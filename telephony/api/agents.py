@@ -15,7 +15,7 @@ import json
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import authentication, exceptions, serializers, status
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
@@ -501,7 +501,9 @@ class TodayAppointments(AgentActionMixin, APIView):
     """GET /api/agent-actions/appointments/{agent_id}/today: today's active appointments in the clinic's zone, as
     times and services (no patient names: the voice provider is not told who else is coming)."""
 
-    @extend_schema(responses=AgentTodaySerializer)
+    @extend_schema(responses=AgentTodaySerializer, parameters=[
+        OpenApiParameter("conversation_id", str, description="The conversation the call belongs to"),
+        OpenApiParameter("language", str, description="pt-pt, pt-br, fr or en")])
     def get(self, request, agent_id):
         _values, conversation = self.parse(agent_id, data=request.query_params)
         today, rows = tools.today_times(conversation=conversation)
