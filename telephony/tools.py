@@ -46,8 +46,9 @@ SEARCH_AHEAD_DAYS = 14  # how far the nearest free times are looked for
 CALL_ID_SECONDS = 3 * 3600  # a conversation's call id is remembered this long (no phone call lasts longer)
 MATCH_RATIO = 0.72  # how close a spoken service name must be to a service's name to name it
 CLEAR_LEAD = 0.12  # a best match this much above the next one is the service meant; closer, the agent asks back
-# Arguments kept on a ToolCall: never a name, phone, e-mail, reason or question (personal or free text).
-KEPT_ARGUMENTS = ("date", "time", "service", "service_id", "duration_minutes", "appointment_id", "language")
+# Arguments kept on a ToolCall: never a name, phone, e-mail, reason, question or spoken service name (personal or
+# free text); the service the tool resolved is kept by its id.
+KEPT_ARGUMENTS = ("date", "time", "service_id", "duration_minutes", "appointment_id")
 
 
 def caller_locale(clinic, requested: str = "") -> str:
@@ -273,7 +274,7 @@ def _service(clinic, *, query: str = "", service_id=None, duration_minutes=None,
 def services_find(*, conversation: Conversation, query: str = "") -> dict:
     """The clinic's services a spoken name may mean (all of them without a name): `status` "found" (one),
     "ambiguous" (ask back between `services`) or "unknown" (none close: `services` lists what is offered)."""
-    with _recorded(conversation, "list_services", {"service": query}) as outcome:
+    with _recorded(conversation, "list_services", {}) as outcome:
         match = _match(list(_active_services(conversation.clinic)), query)
         if match.service is not None and query:
             status, services = "found", [match.service]
@@ -405,6 +406,7 @@ def availability_check(*, conversation: Conversation, day: dt.date, time: dt.tim
     with _recorded(conversation, "check_availability", arguments) as outcome:
         clinic = conversation.clinic
         service = _service(clinic, query=service_query, service_id=service_id, duration_minutes=duration_minutes)
+        arguments["service_id"] = service.pk
         result = availability_explain(clinic=clinic, service=service, day=day, time=time)
         if result.reason:
             outcome["code"] = result.reason
@@ -465,6 +467,7 @@ def appointment_book_for_caller(*, conversation: Conversation, day: dt.date, tim
         services = list(_active_services(clinic).annotate(held_id=Subquery(held)))
         service = _service(clinic, query=service_query, service_id=service_id, duration_minutes=duration_minutes,
                            services=services)
+        arguments["service_id"] = service.pk
         if service.held_id is not None:
             appointment = Appointment.objects.for_clinic(clinic).get(pk=service.held_id)
             outcome["code"] = "ALREADY_BOOKED"

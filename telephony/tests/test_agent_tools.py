@@ -302,7 +302,7 @@ def test_handover_gives_the_clinics_number(agent_client, agent, clinic):
 # --- recording ----------------------------------------------------------------------------------------------------
 
 def test_each_tool_call_is_recorded_on_its_call_in_order_without_personal_data(agent_client, agent, clinic,
-                                                                              professional, make_client):
+                                                                              professional, consulta, make_client):
     day = weekday_in(4)
     call(agent_client, agent, "services", query="geral", caller_phone=CALLER)
     availability(agent_client, agent, day, "10:07")
@@ -312,8 +312,9 @@ def test_each_tool_call_is_recorded_on_its_call_in_order_without_personal_data(a
     assert record.status == "in_progress" and record.phone_number == CALLER
     assert outcomes(clinic) == [("list_services", "OK"), ("check_availability", "OFF_GRID"),
                                 ("book_appointment", "OK"), ("book_appointment", "ALREADY_BOOKED")]
-    stored = str(list(ToolCall.objects.values_list("arguments", flat=True)))
-    assert "Ana" not in stored and CALLER not in stored and "dores" not in stored
+    stored = list(ToolCall.objects.order_by("created_at", "id").values_list("arguments", flat=True))
+    assert "Ana" not in str(stored) and CALLER not in str(stored) and "dores" not in str(stored)
+    assert stored[2] == {"date": weekday_in(4).isoformat(), "time": "10:00:00", "service_id": str(consulta.pk)}
     # The call's detail on the clinic API lists them as they happened.
     detail = make_client(clinic).get(f"/v1/calls/{record.id}").json()
     assert [row["name"] for row in detail["recordedToolCalls"]] == [
