@@ -418,3 +418,19 @@ def test_the_post_call_report_completes_the_call_the_tools_started(agent_client,
     assert (record.status, record.duration_secs) == ("completed", 42)
     assert [row.name for row in record.recorded_tool_calls.all()] == ["handover"]
     assert Call.objects.for_clinic(clinic).count() == 1
+
+
+def test_another_clinics_look_alikes_are_never_found_by_phone_or_conversation(agent_client, agent, clinic,
+                                                                            other_clinic, two_callers):
+    """The caller's phone and the conversation id are not unique across clinics: each lookup stays in this one."""
+    foreign_patient = PatientFactory(clinic=other_clinic, name="Ana Silva", phone=CALLER)
+    foreign_professional = ProfessionalFactory(clinic=other_clinic, hours=HOURS)
+    foreign = AppointmentFactory(clinic=other_clinic, patient=foreign_patient, professional=foreign_professional,
+                                 service=ServiceFactory(clinic=other_clinic),
+                                 starts_at=dt.datetime.combine(weekday_in(5), dt.time(10, 30), tzinfo=LISBON))
+    foreign_call = Call.objects.create(clinic=other_clinic, conversation_id="conv_1", status="completed")
+    body = call(agent_client, agent, "my-appointments", patient_phone=CALLER).json()
+    assert str(foreign.id) not in str(body) and body["total"] == 1
+    assert not foreign_call.recorded_tool_calls.exists()
+    own = Call.objects.for_clinic(clinic).get(conversation_id="conv_1")
+    assert own.pk != foreign_call.pk and own.recorded_tool_calls.count() == 1
