@@ -4,3 +4,12 @@ from django.apps import AppConfig
 class KnowledgeConfig(AppConfig):
     name = "knowledge"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from clinics import extensions
+
+        from . import selectors
+
+        # The phone agent asks the knowledge base through the kernel (telephony may not import knowledge).
+        extensions.register_knowledge_search(
+            lambda clinic, question, k: [(chunk.content, chunk.score) for chunk in selectors.search(clinic, question, k)])

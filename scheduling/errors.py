@@ -26,6 +26,10 @@ class SchedulingCode(StrEnum):
     AUTHORIZATION_REFUSED = "AUTHORIZATION_REFUSED"
     NO_REFRESH_TOKEN = "NO_REFRESH_TOKEN"
     REJECTED = "REJECTED"
+    # Why a time is not free, as the phone agent tells a caller (telephony/tools.py).
+    CLOSED = "CLOSED"
+    OFF_GRID = "OFF_GRID"
+    FULLY_BOOKED = "FULLY_BOOKED"
 
 
 class Unprocessable(DomainError):

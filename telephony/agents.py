@@ -7,6 +7,7 @@ the old token stops working on the next request.
 """
 import secrets
 
+from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -118,6 +119,8 @@ def agent_update(*, agent: Agent, actor=None, **fields) -> Agent:
             with transaction.atomic():
                 agent.save(update_fields=changed)
                 record(actor, "agent.update", "agent", str(agent.id), clinic=agent.clinic, fields=changed)
+                transaction.on_commit(lambda: forget_agent_token(agent))
+            forget_agent_token(agent)
         except IntegrityError:
             # Claimed by another agent between the check and the save: the constraint decides.
             for name, value in previous.items():
@@ -130,6 +133,7 @@ def agent_token_regenerate(*, agent: Agent, actor=None) -> tuple[Agent, str]:
     """Issue a new action token; the previous one is refused from now on. Audited. Returns (agent, new token)."""
     token = _new_token()
     fields = _token_fields(token)
+    forget_agent_token(agent)  # the old token stops working on the next request
     for name, value in fields.items():
         setattr(agent, name, value)
     with transaction.atomic():
@@ -139,11 +143,32 @@ def agent_token_regenerate(*, agent: Agent, actor=None) -> tuple[Agent, str]:
     return agent, token
 
 
+# Every tool call of a conversation presents the same token: the agent and its clinic are kept in the cache this
+# long, so a tool call spends its queries on its work (a booking stays within 8). Rotating the token, changing the
+# agent or saving its clinic drops the entry at once (`forget_agent_token`, the Clinic post_save receiver).
+TOKEN_CACHE_SECONDS = 60
+
+
+def _token_key(digest: str) -> str:
+    return f"agent-token:{digest}"
+
+
+def forget_agent_token(agent: Agent) -> None:
+    cache.delete(_token_key(agent.token_digest))
+
+
 def agent_for_token(token: str) -> Agent | None:
     """The agent holding this action token, with its clinic, or None."""
     if not token or not token.startswith(Agent.TOKEN_PREFIX):
         return None
-    return Agent.objects.select_related("clinic").filter(token_digest=hash_secret(token)).first()
+    digest = hash_secret(token)
+    agent = cache.get(_token_key(digest))
+    if isinstance(agent, Agent) and agent.token_digest == digest:
+        return agent
+    agent = Agent.objects.select_related("clinic").filter(token_digest=digest).first()
+    if agent is not None:
+        cache.set(_token_key(digest), agent, TOKEN_CACHE_SECONDS)
+    return agent
 
 
 def agent_for_provider_id(provider_agent_id: str) -> Agent | None:

@@ -19,3 +19,6 @@ class TelephonyCode(StrEnum):
     USER_NOT_IN_REFERRAL = "USER_NOT_IN_REFERRAL"
     VIDEO_PROVIDER_ERROR = "VIDEO_PROVIDER_ERROR"
     REJECTED = "REJECTED"
+    # The phone agent's tools (telephony/tools.py).
+    UNKNOWN_SERVICE = "UNKNOWN_SERVICE"
+    AMBIGUOUS_SERVICE = "AMBIGUOUS_SERVICE"

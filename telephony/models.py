@@ -371,3 +371,25 @@ class Referral(ClinicOwned):
 
     def __str__(self):
         return f"referral {self.id} ({self.status})"
+
+
+class ToolCall(ClinicOwned):
+    """One tool the phone agent called during a call (list services, availability, book, ...), written as it
+    happens, in order; the post-call report adds the transcript later. `arguments` keep what the call asked for
+    without personal data (no name, phone, e-mail or free text): dates, times, service and appointment ids."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    clinic = models.ForeignKey("clinics.Clinic", on_delete=models.CASCADE, related_name="tool_calls")
+    call = models.ForeignKey(Call, on_delete=models.CASCADE, related_name="recorded_tool_calls")
+    name = models.CharField(max_length=40)
+    arguments = models.JSONField(default=dict, blank=True)
+    # "OK" or the reason code the agent heard (SLOT_TAKEN, CLOSED, OFF_GRID, AMBIGUOUS_SERVICE, ...).
+    outcome = models.CharField(max_length=40)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["call", "created_at"], name="toolcall_call_created_idx")]
+
+    def __str__(self):
+        return f"{self.name} -> {self.outcome} ({self.call_id})"

@@ -3,14 +3,17 @@ messages and calls exchanged with a patient's phone (and the webhook payloads na
 import logging
 
 from django.db import transaction
+from django.db.models.signals import post_save
 from django.dispatch import receiver
 from django.utils.translation import gettext as _
 
+from clinics.models import Clinic
 from scheduling.models import Appointment
 from scheduling.selectors import clinic_zone
 from scheduling.signals import appointment_booked, patient_erased, patient_exported
 
-from .models import Call
+from .agents import forget_agent_token
+from .models import Agent, Call
 from .selectors import messages_of_patient
 from .services import contact_erase, message_enqueue
 
@@ -61,3 +64,16 @@ def _calls_of(patient):
              "startedAt": call.started_at.isoformat() if call.started_at else None,
              "durationSecs": call.duration_secs, "summary": call.summary, "transcript": call.transcript,
              "createdAt": call.created_at.isoformat()} for call in rows]
+
+
+@receiver(post_save, sender=Clinic, dispatch_uid="telephony.forget_agent_token")
+def forget_cached_agent(sender, instance, **kwargs):
+    """A clinic's settings changed (time zone, booking rules, locale): its agent's tool calls read them afresh."""
+    for agent in Agent.objects.for_clinic(instance).only("token_digest"):
+        forget_agent_token(agent)
+
+
+@receiver(post_save, sender=Agent, dispatch_uid="telephony.forget_saved_agent_token")
+def forget_saved_agent(sender, instance, **kwargs):
+    """An agent saved anywhere (the admin included), paused for instance: its next tool call reads it afresh."""
+    forget_agent_token(instance)

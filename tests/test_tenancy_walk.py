@@ -153,6 +153,7 @@ OBJECT_ROUTES = {
     "api/v1/webhooks/<uuid:pk>": _webhook_endpoint,
     "api/agents/<str:agent_id>/api-token": _agent,
     "api/agents/<str:agent_id>/regenerate-token": _agent,
+    "api/agents/<str:agent_id>/tools": _agent,
     "notes/v1/notes/<uuid:note_id>": _note,
     "notes/v1/notes/<uuid:note_id>/status": _note,
     "notes/v1/notes/<uuid:note_id>/export": _note,
@@ -179,6 +180,10 @@ EXEMPT_ROUTES = {
     "api/agent-actions/check-availability/<str:agent_id>": "X-Agent-Token is the credential (telephony tests)",
     "api/agent-actions/book-appointment/<str:agent_id>": "X-Agent-Token is the credential (telephony tests)",
     "api/agent-actions/appointments/<str:agent_id>/today": "X-Agent-Token is the credential (telephony tests)",
+    **{f"api/agent-actions/{tool}/<str:agent_id>": "X-Agent-Token is the credential (telephony/tests/"
+       "test_agent_tools.py: another clinic's agent id and appointment are 404)"
+       for tool in ("services", "my-appointments", "cancel-appointment", "reschedule-appointment", "ask",
+                    "handover")},
 }
 EXEMPT_PREFIXES = ("api/webhooks/",)  # provider webhooks: signatures, never clinic credentials
 

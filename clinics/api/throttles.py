@@ -3,9 +3,12 @@
 Surfaces attach them (config/surfaces). A view opts out with `rate_limit_exempt = True` (webhooks,
 `/notes/v1/notes/{id}/status`); everything under `/api/webhooks/` is exempt anyway.
 """
+import hashlib
+import ipaddress
 import math
 import time
 
+from django.conf import settings
 from django.utils.translation import gettext as _
 from rest_framework import exceptions
 from rest_framework.throttling import BaseThrottle
@@ -96,6 +99,63 @@ class NotesRateThrottle(SurfaceRateThrottle):
         return {"X-RateLimit-Limit-Minute": str(minute.limit), "X-RateLimit-Remaining-Minute": str(minute.remaining),
                 "X-RateLimit-Reset-Minute": str(minute.reset), "X-RateLimit-Limit-Hour": str(hour.limit),
                 "X-RateLimit-Remaining-Hour": str(hour.remaining), "X-RateLimit-Reset-Hour": str(hour.reset)}
+
+
+class AgentToolRateThrottle(SurfaceRateThrottle):
+    """The phone agent's tool calls (`X-Agent-Token`), limited as real calls behave rather than per token or IP.
+
+    - per conversation (`X-Conversation-Id` header or `conversation_id` in the body): `per_conversation_per_minute`;
+      one caller's runaway loop stops there, the clinic's other calls go on;
+    - per clinic: `AGENT_CONCURRENT_CALLS` calls at once (settings, default 20) x `per_call_per_minute`, so a
+      clinic's busy hour fits and a stolen token cannot flood the agenda; calls without a conversation id count
+      here only;
+    - per IP address: `ip_per_minute`, only for addresses outside the voice provider's documented ones
+      (settings `VOICE_PROVIDER_ADDRESSES`, CIDR networks): every clinic's tool calls arrive from those few
+      addresses, so a shared per-IP window would refuse real traffic.
+    Headers as the dashboard's (`X-RateLimit-Limit/Remaining/Reset`, the window closest to refusing).
+    """
+
+    per_conversation_per_minute = 60
+    per_call_per_minute = 30
+    ip_per_minute = 100
+
+    def conversation_id(self, request) -> str:
+        value = request.headers.get("X-Conversation-Id") or ""
+        if not value:
+            try:
+                data = request.data
+            except Exception:  # an unparsable body is the view's 400, not the throttle's
+                data = None
+            value = data.get("conversation_id") if isinstance(data, dict) else ""
+            value = value or request.query_params.get("conversation_id", "")
+        return str(value or "").strip()[:100]
+
+    def from_provider(self, request) -> bool:
+        networks = getattr(settings, "VOICE_PROVIDER_ADDRESSES", ()) or ()
+        try:
+            address = ipaddress.ip_address(client_ip(request))
+        except ValueError:
+            return False
+        return any(address in ipaddress.ip_network(network, strict=False) for network in networks)
+
+    def windows(self, request):
+        clinic = getattr(request.auth, "clinic", None)
+        if clinic is None:
+            return [hit(f"agent:ip:{client_ip(request)}", self.ip_per_minute, 60)]
+        concurrent = int(getattr(settings, "AGENT_CONCURRENT_CALLS", 20) or 20)
+        windows = [hit(f"agent:clinic:{clinic.pk}", concurrent * self.per_call_per_minute, 60)]
+        conversation = self.conversation_id(request)
+        if conversation:
+            digest = hashlib.sha256(conversation.encode()).hexdigest()[:32]  # free text from the provider
+            windows.insert(0, hit(f"agent:conversation:{clinic.pk}:{digest}", self.per_conversation_per_minute, 60))
+        if not self.from_provider(request):
+            windows.append(hit(f"agent:ip:{client_ip(request)}", self.ip_per_minute, 60))
+        return windows
+
+    def headers(self, windows):
+        tightest = min(windows, key=lambda window: (window.remaining, window.reset))
+        return {"X-RateLimit-Limit": str(tightest.limit), "X-RateLimit-Remaining": str(tightest.remaining),
+                "X-RateLimit-Reset": str(tightest.reset)}
 
 
 def add_headers(request, response):

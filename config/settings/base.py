@@ -437,3 +437,8 @@ STRIPE_LIVE_MODE = env.bool("STRIPE_LIVE_MODE", default=False)
 SILENCED_SYSTEM_CHECKS = [*globals().get("SILENCED_SYSTEM_CHECKS", []), "djstripe.W005"]
 # The offline payments backend renews its subscriptions (and applies plan changes scheduled for the renewal).
 CELERY_BEAT_SCHEDULE["billing-local-renewals"] = {"task": "billing.local_renewals", "schedule": 3600.0}
+
+# The phone agent's tool calls (clinics/api/throttles.py AgentToolRateThrottle): calls a clinic may have at once,
+# and the voice provider's documented egress networks (CIDR), which skip the per-IP window.
+AGENT_CONCURRENT_CALLS = env.int("AGENT_CONCURRENT_CALLS", default=20)
+VOICE_PROVIDER_ADDRESSES = env.list("VOICE_PROVIDER_ADDRESSES", default=[])

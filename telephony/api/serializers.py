@@ -47,12 +47,23 @@ class CallV1Serializer(PiiSerializerMixin, serializers.ModelSerializer):
         return bool(call.recording_path)
 
 
+class RecordedToolCallV1Serializer(serializers.Serializer):
+    """A tool the agent called during the call, as it happened (telephony.models.ToolCall): no personal data."""
+
+    name = serializers.CharField()
+    arguments = serializers.JSONField()
+    outcome = serializers.CharField()
+    createdAt = ClinicDateTimeField(source="created_at")
+
+
 class CallDetailV1Serializer(CallV1Serializer):
     toolCalls = serializers.JSONField(source="tool_calls")
+    # The agent's tool calls in order, written as they happened (toolCalls is the provider's post-call report).
+    recordedToolCalls = RecordedToolCallV1Serializer(source="recorded_tool_calls.all", many=True)
     pii_fields = {**CallV1Serializer.pii_fields, "transcript": "blank", "toolCalls": "blank"}
 
     class Meta(CallV1Serializer.Meta):
-        fields = CallV1Serializer.Meta.fields + ["transcript", "toolCalls"]
+        fields = CallV1Serializer.Meta.fields + ["transcript", "toolCalls", "recordedToolCalls"]
         read_only_fields = fields
 
 

@@ -97,7 +97,9 @@ def test_book_appointment_books_through_scheduling_as_phone_agent(agent_client, 
     assert appointment.starts_at == dt.datetime.combine(day, dt.time(10), tzinfo=LISBON)
     assert appointment.notes == "Annual checkup"
     assert appointment.patient.name == "John Doe" and appointment.patient.email == "john@example.com"
-    assert body["confirmation"].startswith("Appointment booked for ") and "10:00 AM" in body["confirmation"]
+    # In the clinic's language (its locale, pt-PT here), with the date as Portuguese says it.
+    assert body["confirmation"].startswith("Marcação feita para ") and "às 10:00" in body["confirmation"]
+    assert "AM" not in body["confirmation"] and "th " not in body["confirmation"]
 
 
 def test_booking_a_taken_slot_answers_409_detail_and_keeps_no_new_patient(agent_client, agent, clinic,
@@ -171,7 +173,7 @@ def test_book_appointment_without_phone_answers_400(agent_client, agent, profess
     assert {"patient_phone", "time"} & set(response.json()["errors"])
 
 
-def test_today_lists_the_clinics_active_appointments(agent_client, agent, clinic, professional, service):
+def test_today_lists_the_clinics_active_appointments_as_times_without_names_or_notes(agent_client, agent, clinic, professional, service):
     now = dt.datetime.now(LISBON)
     today = now.date()
     patient = PatientFactory(clinic=clinic, name="John Doe")
@@ -184,7 +186,8 @@ def test_today_lists_the_clinics_active_appointments(agent_client, agent, clinic
     response = agent_client.get(f"/api/agent-actions/appointments/{agent.agent_id}/today")
     assert response.status_code == 200
     assert response.json() == {"date": today.isoformat(), "total_appointments": 1, "appointments": [
-        {"time": "09:00", "patient_name": "John Doe", "reason": "Annual checkup"}]}
+        {"time": "09:00", "end_time": "09:30", "reason": "Consulta geral"}]}
+    assert "John Doe" not in response.content.decode() and "Annual checkup" not in response.content.decode()
 
 
 def test_another_agents_id_in_the_path_is_404(agent_client, other_clinic, professional):
