@@ -1,11 +1,17 @@
-"""Reads of the knowledge base: the clinic's chunks and files, and semantic search over the chunks."""
+"""Reads of the knowledge base: the clinic's chunks and files, semantic and hybrid search over the chunks, and
+answers (the passage that answers a question, or NO_ANSWER)."""
+import re
+from dataclasses import dataclass, field
+
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import BooleanField, Case, QuerySet, Value, When
+from django.db.models import BooleanField, Case, FloatField, QuerySet, Value, When
+from django.db.models.expressions import RawSQL
 from pgvector.django import CosineDistance
 
 from clinics import extensions
 
+from .chunking import heading_of
 from .embeddings import EMBEDDINGS
 from .models import KnowledgeChunk, KnowledgeFile
 
@@ -79,3 +85,165 @@ def agent_of_another_clinic(clinic, agent_id: str) -> bool:
     """True when `agent_id` names another clinic's phone agent (the dashboard answers 404 then). Phone agents
     belong to telephony, which answers through `clinics.extensions`; knowledge takes the id as plain data."""
     return extensions.agent_of_another_clinic(clinic, (agent_id or "").strip())
+
+
+# --- Hybrid retrieval and answers -------------------------------------------------------------------------------
+
+# PostgreSQL text-search configurations by language code; any other language (or none) uses `simple`: no stemming,
+# no stop words, which still matches names, numbers and exact words.
+TEXT_SEARCH_CONFIGS = {"en": "english", "pt": "portuguese", "fr": "french", "es": "spanish"}
+# Candidates each retriever brings before fusion, and the reciprocal-rank-fusion constant (Cormack et al.'s 60).
+CANDIDATES = 20
+RRF_K = 60
+# The full-text ranking counts for this much of the vector ranking in the fusion (bench/knowledge.py --sweep): words
+# rescue names and numbers the model blurs, but a question's common words ("clinic", "doctor") match everywhere.
+LEXICAL_WEIGHT = 0.5
+
+
+def text_search_config(language: str | None) -> str:
+    """The PostgreSQL text-search configuration for a language code such as `pt-PT` or `en`."""
+    code = re.split(r"[-_]", (language or "").strip().lower())[0]
+    return TEXT_SEARCH_CONFIGS.get(code, "simple")
+
+
+def lexical_chunks(clinic, query: str, vector, *, k: int, model_id: str, language: str | None = None) -> list:
+    """The clinic's `k` chunks of `model_id` that share words with `query` (PostgreSQL full text, any word of the
+    question, ranked by `ts_rank_cd`), best first, each with `lexical` (the rank) and `distance` to `vector`."""
+    config = text_search_config(language)
+    # plainto_tsquery ANDs the question's words; a question rarely has all its words in the answer, so OR them.
+    rank = RawSQL("ts_rank_cd(to_tsvector(%s::regconfig, knowledge_knowledgechunk.title || ' ' || "
+                  "knowledge_knowledgechunk.content), "
+                  "replace(plainto_tsquery(%s::regconfig, %s)::text, '&', '|')::tsquery)",
+                  [config, config, query], output_field=FloatField())
+    chunks = (KnowledgeChunk.objects.for_clinic(clinic).filter(embedding__isnull=False, embedding_model=model_id)
+              .defer("embedding")
+              .annotate(lexical=rank, distance=CosineDistance("embedding", vector), is_embedded=Value(True))
+              .filter(lexical__gt=0).order_by("-lexical", "id"))
+    results = list(chunks[:k])
+    for chunk in results:
+        chunk.score = round(1.0 - float(chunk.distance), 6)
+    return results
+
+
+def hybrid_search(clinic, query: str, *, k: int = 5, language: str | None = None, vector=None) -> list:
+    """The clinic's `k` best chunks for `query`: the nearest by meaning (pgvector) and the best by words
+    (PostgreSQL full text in `language`), fused by reciprocal rank. Each chunk has `score` (cosine similarity to
+    the query), `fused` (the fusion score) and `matched_words` (whether full text found it). Best first."""
+    query = (query or "").strip()
+    k = max(1, min(int(k), MAX_RESULTS))
+    if not query:
+        return []
+    return _retrieve(clinic, query, k=k, language=language, vector=vector)[0]
+
+
+def _retrieve(clinic, query: str, *, k: int, language: str | None, vector=None) -> tuple[list, list]:
+    """The fused `k` best chunks and the vector search's candidates (for the confidence of `answer`)."""
+    backend = EMBEDDINGS.backend()
+    vector = vector if vector is not None else backend.embed_query(query)
+    candidates = max(CANDIDATES, k)
+    dense = nearest_chunks(clinic, vector, k=candidates, model_id=backend.model_id)
+    lexical = lexical_chunks(clinic, query, vector, k=candidates, model_id=backend.model_id, language=language)
+    fused: dict = {}
+    for ranking, weight in ((dense, 1.0), (lexical, LEXICAL_WEIGHT)):
+        for rank, chunk in enumerate(ranking, start=1):
+            kept = fused.setdefault(chunk.pk, chunk)
+            kept.fused = getattr(kept, "fused", 0.0) + weight / (RRF_K + rank)
+    for chunk in lexical:
+        fused[chunk.pk].matched_words = True
+    results = sorted(fused.values(), key=lambda chunk: (-chunk.fused, -chunk.score, str(chunk.pk)))[:k]
+    for chunk in results:
+        chunk.matched_words = getattr(chunk, "matched_words", False)
+    return results, dense
+
+
+# Calibration of `answer` (bench/knowledge.py, tuned on the English questions, checked on the Portuguese ones):
+# multilingual-e5 puts every question 0.75-0.9 from every passage of the same domain, so the cosine alone is a weak
+# signal; what separates answerable from out-of-scope questions is the cosine of the best passage together with
+# whether its words also matched the question. Below ANSWER_THRESHOLD the answer is NO_ANSWER.
+ANSWER_THRESHOLD = 0.5
+MAX_PASSAGE_CHARS = 400
+_SENTENCE = re.compile(r"(?<=[.!?…])\s+|\n+")
+
+
+@dataclass
+class Answer:
+    """What the knowledge base says to a question: a passage with its heading and a confidence (0 to 1), or
+    `found` False (NO_ANSWER) when no passage is confident enough."""
+
+    found: bool
+    confidence: float
+    passage: str = ""
+    heading: str = ""
+    chunk: KnowledgeChunk | None = None
+    sources: list = field(default_factory=list)
+    features: dict = field(default_factory=dict)  # what the confidence was computed from (for the bench)
+
+    @property
+    def level(self) -> str:
+        """The confidence in words: `high`, `medium`, `low` (found) or `none` (NO_ANSWER)."""
+        if not self.found:
+            return "none"
+        return "high" if self.confidence >= 0.8 else "medium" if self.confidence >= 0.65 else "low"
+
+
+def confidence_of(score: float, matched_words: bool) -> float:
+    """A 0-1 confidence from the best passage's cosine similarity and whether full text also found it; the
+    constants are the calibration described above ANSWER_THRESHOLD."""
+    value = (score - 0.80) / 0.10 + (0.25 if matched_words else 0.0)
+    return round(max(0.0, min(1.0, value)), 3)
+
+
+def _heading_and_body(chunk) -> tuple[str, str]:
+    first, _newline, rest = chunk.content.partition("\n")
+    if rest and heading_of(first):
+        return first.strip(), rest.strip()
+    return (chunk.title or "").strip(), chunk.content.strip()
+
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+def _stems(text: str) -> set[str]:
+    # The first five letters of each word of four or more: a crude stem that holds in English and Portuguese
+    # ("cheque"/"cheques", "vacina"/"vacinação") and skips most short function words.
+    return {word[:5] for word in _WORD.findall(text.lower()) if len(word) >= 4}
+
+
+def _passage(body: str, question: str) -> str:
+    """The sentences of `body` around the one sharing most words with `question` (the first on a tie), whole, up
+    to MAX_PASSAGE_CHARS when the neighbours fit."""
+    sentences = [sentence.strip() for sentence in _SENTENCE.split(body) if sentence and sentence.strip()]
+    if len(sentences) <= 1:
+        return body
+    asked = _stems(question)
+    best = max(range(len(sentences)), key=lambda index: (len(asked & _stems(sentences[index])), -index))
+    chosen = [best]
+    # The next sentence first (answers often go on: "... costs 18 euros; it is free for ..."), then the one before.
+    for neighbour in (best + 1, best - 1):
+        if 0 <= neighbour < len(sentences):
+            candidate = sorted(chosen + [neighbour])
+            if sum(len(sentences[i]) + 1 for i in candidate) <= MAX_PASSAGE_CHARS:
+                chosen = candidate
+    return " ".join(sentences[i] for i in chosen)
+
+
+def answer(*, clinic, question: str, language: str | None = None, k: int = 3) -> Answer:
+    """The passage of `clinic`'s knowledge base that answers `question` (whole sentences around the best hit of
+    `hybrid_search`, with its section heading) and a confidence, or an Answer with `found` False (NO_ANSWER)
+    when the best passage's confidence is under ANSWER_THRESHOLD. `sources` are the `k` best chunks."""
+    question = (question or "").strip()
+    if not question:
+        return Answer(found=False, confidence=0.0)
+    chunks, dense = _retrieve(clinic, question, k=max(1, min(int(k), MAX_RESULTS)), language=language)
+    if not chunks:
+        return Answer(found=False, confidence=0.0)
+    best = chunks[0]
+    scores = [chunk.score for chunk in dense]
+    features = {"score": best.score, "top": scores[0], "gap": round(scores[0] - scores[1], 4) if len(scores) > 1
+                else 0.0, "spread": round(scores[0] - sum(scores) / len(scores), 4), "words": best.matched_words}
+    confidence = confidence_of(best.score, best.matched_words)
+    if confidence < ANSWER_THRESHOLD:
+        return Answer(found=False, confidence=confidence, sources=chunks, features=features)
+    heading, body = _heading_and_body(best)
+    return Answer(found=True, confidence=confidence, passage=_passage(body, question), heading=heading,
+                  chunk=best, sources=chunks, features=features)
