@@ -99,7 +99,7 @@ def main():
                 rows[language].append((question, expect, found, dense and heading(dense[0]), result, elapsed))
                 if args.verbose:
                     best = result.sources[0] if result.sources else None
-                    print(f"     features {result.features}")
+                    print(f"     top dense cosine {result.features.get('top')}")
                     print(f"  {'OK ' if expect and found[:1] == [expect] else 'oos' if not expect else 'MISS'} "
                           f"cos={best.score if best else 0:.3f} words={best.matched_words if best else '-'} "
                           f"conf={result.confidence:.2f} {'ANSWER' if result.found else 'NO_ANSWER'} | "
@@ -127,7 +127,7 @@ def main():
         if args.sweep:
             print(f"\n{'threshold':>9} | en: answered right, refused in-scope, refused out-of-scope | pt (held out)")
             for step in range(0, 11):
-                threshold = 0.25 + step * 0.05
+                threshold = 0.5 + step * 0.05
                 cells = []
                 for language, results in rows.items():
                     confident = [(row, row[4].confidence >= threshold) for row in results]

@@ -5,8 +5,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import BooleanField, Case, FloatField, QuerySet, Value, When
-from django.db.models.expressions import RawSQL
+from django.db.models import BooleanField, Case, QuerySet, Value, When
 from pgvector.django import CosineDistance
 
 from clinics import extensions
@@ -95,9 +94,12 @@ TEXT_SEARCH_CONFIGS = {"en": "english", "pt": "portuguese", "fr": "french", "es"
 # Candidates each retriever brings before fusion, and the reciprocal-rank-fusion constant (Cormack et al.'s 60).
 CANDIDATES = 20
 RRF_K = 60
-# The full-text ranking counts for this much of the vector ranking in the fusion (bench/knowledge.py --sweep): words
-# rescue names and numbers the model blurs, but a question's common words ("clinic", "doctor") match everywhere.
-LEXICAL_WEIGHT = 0.5
+# The full-text ranking counts for this much of the vector ranking in the fusion. On bench/knowledge.py's FAQ every
+# weight above 0 lowered hit@1 (en 20 -> 19 at 0.1, 18 at 0.25-1.0; pt 8 -> 7 at 0.1, 6 at 0.5): multilingual-e5
+# already finds the section, and words only flip near-ties the wrong way. So the order is the vector search's and
+# the full-text match is used where it does help, in the confidence of `answer` (a chunk that shares telling words
+# with the question). Raise it for knowledge bases of codes and names, where words beat meaning.
+LEXICAL_WEIGHT = 0.0
 
 
 def text_search_config(language: str | None) -> str:
@@ -106,21 +108,46 @@ def text_search_config(language: str | None) -> str:
     return TEXT_SEARCH_CONFIGS.get(code, "simple")
 
 
+# A word of the question found in more than this share of the clinic's chunks says nothing about which one answers
+# ("clinic", "doctor", "appointment"): it is left out of the full-text query, as a zero inverse document frequency.
+MAX_WORD_SHARE = 0.2
+
+_LEXICAL_SQL = """
+WITH docs AS MATERIALIZED (
+    SELECT id, to_tsvector(%(config)s::regconfig, title || ' ' || content) AS words
+    FROM knowledge_knowledgechunk
+    WHERE clinic_id = %(clinic)s AND embedding IS NOT NULL AND embedding_model = %(model)s
+), asked AS (
+    SELECT DISTINCT lexeme FROM unnest(to_tsvector(%(config)s::regconfig, %(question)s))
+), telling AS (
+    SELECT string_agg(quote_literal(asked.lexeme), ' | ')::tsquery AS query
+    FROM asked
+    WHERE (SELECT count(*) FROM docs WHERE docs.words @@ quote_literal(asked.lexeme)::tsquery)
+          <= greatest(1, %(share)s * (SELECT count(*) FROM docs))
+)
+SELECT docs.id, ts_rank_cd(docs.words, telling.query) AS rank
+FROM docs, telling
+WHERE telling.query IS NOT NULL AND docs.words @@ telling.query
+ORDER BY rank DESC, docs.id
+LIMIT %(k)s
+"""
+
+
 def lexical_chunks(clinic, query: str, vector, *, k: int, model_id: str, language: str | None = None) -> list:
-    """The clinic's `k` chunks of `model_id` that share words with `query` (PostgreSQL full text, any word of the
-    question, ranked by `ts_rank_cd`), best first, each with `lexical` (the rank) and `distance` to `vector`."""
-    config = text_search_config(language)
-    # plainto_tsquery ANDs the question's words; a question rarely has all its words in the answer, so OR them.
-    rank = RawSQL("ts_rank_cd(to_tsvector(%s::regconfig, knowledge_knowledgechunk.title || ' ' || "
-                  "knowledge_knowledgechunk.content), "
-                  "replace(plainto_tsquery(%s::regconfig, %s)::text, '&', '|')::tsquery)",
-                  [config, config, query], output_field=FloatField())
-    chunks = (KnowledgeChunk.objects.for_clinic(clinic).filter(embedding__isnull=False, embedding_model=model_id)
-              .defer("embedding")
-              .annotate(lexical=rank, distance=CosineDistance("embedding", vector), is_embedded=Value(True))
-              .filter(lexical__gt=0).order_by("-lexical", "id"))
-    results = list(chunks[:k])
+    """The clinic's `k` chunks of `model_id` that share telling words with `query` (PostgreSQL full text in the
+    language's configuration; any word of the question found in at most MAX_WORD_SHARE of the chunks), ranked by
+    `ts_rank_cd`, best first, each with `lexical` (the rank) and `distance`/`score` to `vector`."""
+    with connection.cursor() as cursor:
+        cursor.execute(_LEXICAL_SQL, {"config": text_search_config(language), "clinic": clinic.pk, "model": model_id,
+                                      "question": query, "share": MAX_WORD_SHARE, "k": k})
+        ranks = dict(cursor.fetchall())
+    if not ranks:
+        return []
+    chunks = {chunk.pk: chunk for chunk in KnowledgeChunk.objects.for_clinic(clinic).filter(pk__in=list(ranks))
+              .defer("embedding").annotate(distance=CosineDistance("embedding", vector), is_embedded=Value(True))}
+    results = [chunks[pk] for pk in ranks if pk in chunks]
     for chunk in results:
+        chunk.lexical = float(ranks[chunk.pk])
         chunk.score = round(1.0 - float(chunk.distance), 6)
     return results
 
@@ -156,11 +183,14 @@ def _retrieve(clinic, query: str, *, k: int, language: str | None, vector=None) 
     return results, dense
 
 
-# Calibration of `answer` (bench/knowledge.py, tuned on the English questions, checked on the Portuguese ones):
-# multilingual-e5 puts every question 0.75-0.9 from every passage of the same domain, so the cosine alone is a weak
-# signal; what separates answerable from out-of-scope questions is the cosine of the best passage together with
-# whether its words also matched the question. Below ANSWER_THRESHOLD the answer is NO_ANSWER.
-ANSWER_THRESHOLD = 0.5
+# Calibration of `answer` (bench/knowledge.py --verbose --sweep): multilingual-e5 puts every question 0.79-0.92 from
+# every passage of a clinic FAQ, so the cosine alone separates badly ("Do you do MRI scans?" 0.833, "Is there a
+# kids' doctor?" 0.855). Out-of-scope questions rarely share a telling word (one in at most MAX_WORD_SHARE of the
+# chunks) with the best passage, answerable ones mostly do; so a passage with such a word is trusted from cosine
+# 0.828, one without from 0.852. The form (a words bonus) was chosen looking at all 45 bench questions, the threshold
+# from the sweep (0.50-0.65 equal on English, 0.65 the first to refuse 4/5 in Portuguese): no held-out set.
+ANSWER_THRESHOLD = 0.65
+WORDS_BONUS = 0.3
 MAX_PASSAGE_CHARS = 400
 _SENTENCE = re.compile(r"(?<=[.!?…])\s+|\n+")
 
@@ -183,13 +213,13 @@ class Answer:
         """The confidence in words: `high`, `medium`, `low` (found) or `none` (NO_ANSWER)."""
         if not self.found:
             return "none"
-        return "high" if self.confidence >= 0.8 else "medium" if self.confidence >= 0.65 else "low"
+        return "high" if self.confidence >= 0.95 else "medium" if self.confidence >= 0.8 else "low"
 
 
 def confidence_of(score: float, matched_words: bool) -> float:
     """A 0-1 confidence from the best passage's cosine similarity and whether full text also found it; the
     constants are the calibration described above ANSWER_THRESHOLD."""
-    value = (score - 0.80) / 0.10 + (0.25 if matched_words else 0.0)
+    value = (score - 0.80) / 0.08 + (WORDS_BONUS if matched_words else 0.0)
     return round(max(0.0, min(1.0, value)), 3)
 
 
