@@ -147,3 +147,18 @@ def test_bad_input_is_the_dashboards_400(dashboard_client, params):
     assert response.status_code == 400
     body = response.json()
     assert {"detail", "code"} <= set(body)
+
+
+def test_full_text_matches_telling_words_only_and_only_this_clinics_chunks(clinic, other_clinic):
+    vector = [1.0] + [0.0] * 383
+    texts = [f"The clinic offers service number {n}." for n in range(6)] + ["The clinic does not accept cheques."]
+    for owner in (clinic, other_clinic):
+        KnowledgeChunk.objects.bulk_create([KnowledgeChunk(clinic=owner, content=text, embedding=vector,
+                                                           embedding_model="test:model") for text in texts])
+
+    found = selectors.lexical_chunks(clinic, "Does the clinic take cheques?", vector, k=5, model_id="test:model",
+                                     language="en")
+    assert [chunk.content for chunk in found] == ["The clinic does not accept cheques."]
+    assert found[0].clinic_id == clinic.pk and found[0].score == pytest.approx(1.0)
+    # "clinic" is in every chunk: alone it tells nothing, so nothing matches.
+    assert selectors.lexical_chunks(clinic, "the clinic", vector, k=5, model_id="test:model", language="en") == []
