@@ -9,8 +9,9 @@ backend. Each question is asked through `knowledge.selectors.hybrid_search` (hit
 among the first k; `dense@1` is the vector search alone) and `knowledge.selectors.answer` (NO_ANSWER for the
 out-of-scope questions). Latency is the p50/p95 of `answer` (query embedding, two SQL searches, the passage).
 
-Calibration: `--sweep` prints, for candidate thresholds, the English results (where ANSWER_THRESHOLD was chosen)
-and the Portuguese ones (held out: not looked at while choosing).
+Calibration: `--sweep` prints, for candidate thresholds, the English and the Portuguese results. The confidence's
+form and ANSWER_THRESHOLD were chosen looking at both (knowledge/selectors.py says how): there is no held-out set,
+so these figures are the calibration's own, not an independent estimate.
 """
 import argparse
 import json
@@ -125,7 +126,7 @@ def main():
               "answered wrong = answerable questions given another section's passage")
 
         if args.sweep:
-            print(f"\n{'threshold':>9} | en: answered right, refused in-scope, refused out-of-scope | pt (held out)")
+            print(f"\n{'threshold':>9} | en: answered right, refused in-scope, refused out-of-scope | pt")
             for step in range(0, 11):
                 threshold = 0.5 + step * 0.05
                 cells = []
