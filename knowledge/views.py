@@ -5,6 +5,7 @@ from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_POST
 
 from clinics.errors import DomainError, NotFound
@@ -16,6 +17,8 @@ from .forms import ChunkForm, SearchForm, UploadForm
 from .models import KnowledgeFile
 
 CHUNKS_PER_PAGE = 50
+RELEVANCE_WORDS = {"high": _lazy("Answers the question"), "medium": _lazy("Probably answers it"),
+                   "low": _lazy("Might answer it"), "none": _lazy("Does not answer it")}
 
 
 @console_page
@@ -23,16 +26,26 @@ def index(request):
     """Files, chunks (paged) and, when asked, the chunks that answer a question best."""
     clinic = request.clinic
     search_form = SearchForm(request.GET or None)
-    results, search_error = None, ""
+    results, answer, search_error = None, None, ""
     if search_form.is_valid() and search_form.cleaned_data["q"].strip():
         try:
-            results = selectors.search(clinic, search_form.cleaned_data["q"], k=5)
+            answer = selectors.answer(clinic=clinic, question=search_form.cleaned_data["q"],
+                                      language=getattr(request, "LANGUAGE_CODE", None), k=5)
         except EmbeddingError as exc:
             search_error = _("Search is unavailable right now: %(error)s") % {"error": exc}
+        else:
+            results = answer.sources
+            for chunk in results:
+                # Relevance as a bar and a word (the answer's calibrated scale), never the raw cosine.
+                chunk.relevance = round(100 * selectors.confidence_of(chunk.score, chunk.matched_words))
+                chunk.relevance_words = RELEVANCE_WORDS[
+                    "high" if chunk.relevance >= 95 else "medium" if chunk.relevance >= 80
+                    else "low" if chunk.relevance >= 100 * selectors.ANSWER_THRESHOLD else "none"]
     chunks = Paginator(selectors.chunks_for(clinic).select_related("file").order_by("-created_at", "id"),
                        CHUNKS_PER_PAGE).get_page(request.GET.get("page"))
     return render(request, "knowledge/index.html", {
         "files": selectors.files_for(clinic), "chunks": chunks, "search_form": search_form, "results": results,
+        "answer": answer, "answer_words": RELEVANCE_WORDS[answer.level] if answer else "",
         "search_error": search_error, "chunk_form": ChunkForm(), "upload_form": UploadForm(),
         "can_write": request.auth.can("write"), "max_upload_mb": services.max_upload_bytes() // (1024 * 1024),
     })

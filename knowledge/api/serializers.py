@@ -98,3 +98,39 @@ class KnowledgeUploadSerializer(serializers.Serializer):
 
 class KnowledgeMessageSerializer(serializers.Serializer):
     message = serializers.CharField()
+
+
+class KnowledgeAnswerQuerySerializer(serializers.Serializer):
+    """The query of `GET /api/agents/knowledge-base/answer`."""
+
+    question = serializers.CharField(max_length=500, help_text=_("The caller's question, in any language."))
+    language = serializers.RegexField(r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})?$", required=False, allow_blank=True,
+                                      help_text=_("The question's language (en, pt-PT...): the words matched."))
+    agent_id = serializers.CharField(required=False, allow_blank=True, max_length=200)
+
+
+class KnowledgeAnswerSourceSerializer(serializers.Serializer):
+    id = serializers.UUIDField(source="pk")
+    file_id = serializers.UUIDField(allow_null=True)
+    score = serializers.FloatField(help_text=_("Cosine similarity to the question (1 = same meaning)."))
+
+
+class KnowledgeAnswerSerializer(serializers.Serializer):
+    """What the knowledge base answers: the passage and its heading, or `answered` false (NO_ANSWER)."""
+
+    answered = serializers.BooleanField(source="found")
+    status = serializers.SerializerMethodField()
+    passage = serializers.CharField(allow_blank=True)
+    heading = serializers.CharField(allow_blank=True)
+    confidence = serializers.FloatField(help_text=_("0 to 1; under the threshold the answer is NO_ANSWER."))
+    confidence_level = serializers.CharField(source="level", help_text="high, medium, low or none")
+    chunk_id = serializers.SerializerMethodField()
+    sources = KnowledgeAnswerSourceSerializer(many=True)
+
+    @extend_schema_field(serializers.ChoiceField(choices=["ANSWERED", "NO_ANSWER"]))
+    def get_status(self, result):
+        return "ANSWERED" if result.found else "NO_ANSWER"
+
+    @extend_schema_field(OpenApiTypes.UUID)
+    def get_chunk_id(self, result):
+        return str(result.chunk.pk) if result.chunk is not None else None

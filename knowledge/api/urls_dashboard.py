@@ -18,7 +18,12 @@ class FileDashboard(DASHBOARD.view, views.KnowledgeFileView):
     pass
 
 
+class AnswerDashboard(DASHBOARD.view, views.KnowledgeAnswerView):
+    pass
+
+
 urlpatterns = [
+    path("agents/knowledge-base/answer", AnswerDashboard.as_view(), name="dashboard-knowledge-answer"),
     path("agents/knowledge-base/upload", UploadDashboard.as_view(), name="dashboard-knowledge-upload"),
     path("agents/knowledge-base/files", FilesDashboard.as_view(), name="dashboard-knowledge-files"),
     path("agents/knowledge-base/<uuid:file_id>", FileDashboard.as_view(), name="dashboard-knowledge-file"),

