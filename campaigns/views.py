@@ -132,7 +132,10 @@ def task_list(request):
                 return redirect("campaigns:tasks")
         else:
             error = " ".join(str(message) for messages_ in form.errors.values() for message in messages_)
-    rows = selectors.tasks_for(clinic, status=status).select_related("assignee__user").order_by("due_at", "created_at")
+    rows = list(selectors.tasks_for(clinic, status=status).select_related("assignee__user", "patient")
+                .order_by("due_at", "created_at"))
+    if request.method == "GET":
+        services.task_list_record(clinic=clinic, tasks=rows, actor=request, purpose=_("console task list"))
     return render(request, "campaigns/tasks.html", {
         "tasks": rows, "status": status, "statuses": Task.Status.choices, "error": error, "form": request.POST,
         "members": clinic.memberships.select_related("user").order_by("user__email"),

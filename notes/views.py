@@ -54,7 +54,10 @@ def index(request):
     filterset = NoteFilterSet(request.GET or None, queryset=selectors.notes_of(clinic))
     notes = filterset.qs if filterset.is_bound and filterset.is_valid() else selectors.notes_of(clinic)
     page = Paginator(notes, 25).get_page(request.GET.get("page"))
-    _mask(page.object_list, _reads_pii(request))
+    full = _reads_pii(request)
+    _mask(page.object_list, full)
+    if full:
+        services.notes_list_record(notes=list(page.object_list), actor=request)
     return render(request, "notes/index.html", {
         "page": page, "filterset": filterset, "form": NoteUploadForm(), "statuses": Note.Status.choices,
         "can_edit": request.membership.role in EDITORS})

@@ -1,0 +1,302 @@
+"""Issue 12's must-show: "every route that returns PII writes an audit row (a test walks the schema's routes)".
+
+Clinic A gets one object of every kind that holds personal data, each carrying a recognisable secret. Every GET
+route of the URL resolver is then called by someone who may read personal data: on the API surfaces an API key with
+read+pii and a dashboard JWT of an admin, on the console a signed-in, two-factor-verified admin. Whenever an answer
+carries a secret, the request must have written an audit row naming what it read (its `object_id`, or ids in
+`extra`): one row per request, not one per object.
+
+Path parameters come from the seeded objects (PII_ROUTES) or, for routes that hold no personal data, from the
+tenancy walks' factories. A route with a path parameter that neither knows fails the walk by name, so a new route
+must say how to fill it. Token routes (the token is the credential of the person the data is about) are skipped
+with the walks' own reasons.
+"""
+import datetime as dt
+
+import pytest
+from django.http import HttpResponse
+from django.urls import path
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from clinics.views import console_page
+
+from tests import test_console_tenancy_walk as console_walk
+from tests import test_tenancy_walk as api_walk
+
+pytestmark = pytest.mark.django_db
+
+SECRETS = {
+    "patient name": "Zelinda Quaresma Brito",
+    "patient phone": "+351913579246",
+    "patient e-mail": "zelinda.quaresma@example.pt",
+    "appointment notes": "Alergia-secreta-a-penicilina",
+    "call summary": "Resumo-secreto-da-chamada",
+    "call transcript": "Transcricao-secreta-da-chamada",
+    "call phone": "+351966554433",
+    "sms body": "Corpo-secreto-do-sms",
+    "whatsapp body": "Corpo-secreto-do-whatsapp",
+    "note name": "Nome-secreto-da-nota",
+    "note transcript": "Transcricao-secreta-da-nota",
+    "note section": "Seccao-secreta-da-nota",
+    "task title": "Tarefa-secreta-ligar",
+    "task description": "Descricao-secreta-da-tarefa",
+    "referral reason": "Motivo-secreto-do-encaminhamento",
+    "video participant": "Participante-secreto-do-video",
+}
+# Seeded but shown by no GET route: the walk checks that, and the reason is kept here.
+SHOWN_BY_NO_GET = {
+    "video participant": "only the answer of POST /api/dyte/participants, the write that creates it, names one",
+}
+# A campaign's message is the clinic's template ("Olá {name}"), not personal data: its recipients are the patients.
+
+
+def seed(clinic):
+    """One object of every kind holding personal data in `clinic`, each with its secret; returns them by name."""
+    from campaigns.models import Campaign, CampaignRecipient
+    from campaigns.tests.factories import AppointmentFactory, TaskFactory
+    from campaigns.tests.factories import EngagementPatientFactory as PatientFactory
+    from notes.tests.factories import NoteFactory, NoteSectionFactory
+    from scheduling.tests.factories import ProfessionalFactory
+    from telephony import services as telephony_services
+    from telephony.models import Message, Referral, VideoMeeting, VideoParticipant
+    from telephony.tests.factories import CallFactory
+
+    patient = PatientFactory(clinic=clinic, name=SECRETS["patient name"], phone=SECRETS["patient phone"],
+                             email=SECRETS["patient e-mail"])
+    starts_at = (timezone.now() + dt.timedelta(days=1)).replace(hour=10, minute=0, second=0, microsecond=0)
+    appointment = AppointmentFactory(clinic=clinic, patient=patient, notes=SECRETS["appointment notes"],
+                                     starts_at=starts_at)
+    call = CallFactory(clinic=clinic, phone_number=SECRETS["call phone"], summary=SECRETS["call summary"],
+                       transcript=[{"role": "user", "message": SECRETS["call transcript"], "time_in_call_secs": 1}])
+    sms = telephony_services.message_queue(clinic=clinic, to=SECRETS["patient phone"], body=SECRETS["sms body"])
+    whatsapp = telephony_services.message_queue(clinic=clinic, to=SECRETS["patient phone"],
+                                                body=SECRETS["whatsapp body"], channel=Message.Channel.WHATSAPP)
+    note = NoteFactory(clinic=clinic, patient=patient, name=SECRETS["note name"],
+                       transcript=SECRETS["note transcript"])
+    section = NoteSectionFactory(note=note, content=SECRETS["note section"])
+    task = TaskFactory(clinic=clinic, patient=patient, title=SECRETS["task title"],
+                       description=SECRETS["task description"])
+    meeting = VideoMeeting.objects.create(clinic=clinic, provider="local", provider_meeting_id=f"pii-{clinic.pk}",
+                                          title="Reunião")
+    participant = VideoParticipant.objects.create(clinic=clinic, meeting=meeting, provider_participant_id="p-1",
+                                                  name=SECRETS["video participant"],
+                                                  custom_participant_id="patient-7781", preset_name="participant")
+    referral = Referral.objects.create(clinic=clinic, requesting_professional=ProfessionalFactory(clinic=clinic),
+                                       specialist=ProfessionalFactory(clinic=clinic), patient=patient,
+                                       reason=SECRETS["referral reason"], meeting=meeting)
+    campaign = Campaign.objects.create(clinic=clinic, name="Vacinas", message="Olá {name}",
+                                       status=Campaign.Status.SENDING)
+    recipient = CampaignRecipient.objects.create(clinic=clinic, campaign=campaign, patient=patient)
+    return {"patient": patient, "appointment": appointment, "call": call, "sms": sms, "whatsapp": whatsapp,
+            "note": note, "section": section, "task": task, "meeting": meeting, "participant": participant,
+            "referral": referral, "campaign": campaign, "recipient": recipient}
+
+
+# Routes whose path parameters name a seeded object: route -> world -> URL kwargs.
+PII_ROUTES = {
+    # API
+    "v1/appointments/<uuid:pk>": lambda w: {"pk": w["appointment"].pk},
+    "v1/appointments/<uuid:appointment_id>/triage/send": lambda w: {"appointment_id": w["appointment"].pk},
+    "v1/patients/<str:hash>": lambda w: {"hash": w["patient"].hash},
+    "v1/calls/<uuid:pk>": lambda w: {"pk": w["call"].pk},
+    "v1/calls/<uuid:pk>/callback": lambda w: {"pk": w["call"].pk},
+    "v1/calls/<uuid:pk>/recording": lambda w: {"pk": w["call"].pk},
+    "api/analytics/conversation/<str:conversation_id>": lambda w: {"conversation_id": w["call"].conversation_id},
+    "v1/campaigns/<uuid:pk>": lambda w: {"pk": w["campaign"].pk},
+    "v1/campaigns/<uuid:pk>/cancel": lambda w: {"pk": w["campaign"].pk},
+    "notes/v1/notes/<uuid:note_id>": lambda w: {"note_id": w["note"].pk},
+    "notes/v1/notes/<uuid:note_id>/status": lambda w: {"note_id": w["note"].pk},
+    "notes/v1/notes/<uuid:note_id>/export": lambda w: {"note_id": w["note"].pk},
+    "notes/v1/notes/<uuid:note_id>/retry": lambda w: {"note_id": w["note"].pk},
+    "api/referrals/<str:referral_id>": lambda w: {"referral_id": w["referral"].pk},
+    # Console
+    "console/calls/<uuid:pk>/": lambda w: {"pk": w["call"].pk},
+    "console/patients/<str:patient_hash>/": lambda w: {"patient_hash": w["patient"].hash},
+    "console/patients/<str:patient_hash>/export/": lambda w: {"patient_hash": w["patient"].hash},
+    "console/patients/<str:patient_hash>/erase/": lambda w: {"patient_hash": w["patient"].hash},
+    "console/tasks/<uuid:task_id>/status/": lambda w: {"task_id": w["task"].pk},
+    "console/campaigns/<uuid:campaign_id>/": lambda w: {"campaign_id": w["campaign"].pk},
+    "console/campaigns/<uuid:campaign_id>/cancel/": lambda w: {"campaign_id": w["campaign"].pk},
+    "agenda/appointments/<uuid:appointment_id>/": lambda w: {"appointment_id": w["appointment"].pk},
+    "agenda/appointments/<uuid:appointment_id>/cancel/": lambda w: {"appointment_id": w["appointment"].pk},
+    "agenda/appointments/<uuid:appointment_id>/move/": lambda w: {"appointment_id": w["appointment"].pk},
+    "console/notes/<uuid:note_id>/": lambda w: {"note_id": w["note"].pk},
+    "console/notes/<uuid:note_id>/status/": lambda w: {"note_id": w["note"].pk},
+    "console/notes/<uuid:note_id>/retry/": lambda w: {"note_id": w["note"].pk},
+    "console/notes/<uuid:note_id>/audio/": lambda w: {"note_id": w["note"].pk},
+    "console/notes/<uuid:note_id>/export/": lambda w: {"note_id": w["note"].pk},
+    "console/notes/<uuid:note_id>/sections/<uuid:section_id>/": lambda w: {"note_id": w["note"].pk,
+                                                                          "section_id": w["section"].pk},
+    "attendance-service/referrals/<str:referral_id>/meetings/<str:meeting_id>/user":
+        lambda w: {"referral_id": w["referral"].pk, "meeting_id": w["meeting"].pk},
+}
+
+# Query strings some list routes need to list anything (the seeded appointment is tomorrow).
+WINDOW = {"from": "2000-01-01T00:00:00Z", "to": "2100-01-01T00:00:00Z"}
+QUERIES = {
+    "v1/appointments": WINDOW,
+    "api/v1/appointments": WINDOW,
+    "console/notes/<uuid:note_id>/export/": {"format": "txt"},
+}
+
+# Routes not walked, with the reason: the token in the path is the credential of the person the data is about.
+SKIPPED = {**console_walk.PUBLIC_ROUTES, **api_walk.EXEMPT_ROUTES,
+           "logout/": "would end the walker's session mid-walk"}
+
+
+def _ids(world):
+    """Every identifier an audit row may use to name a seeded object."""
+    ids = set()
+    for obj in world.values():
+        ids.add(str(obj.pk))
+        for attribute in ("hash", "conversation_id"):
+            if getattr(obj, attribute, None):
+                ids.add(str(getattr(obj, attribute)))
+    return ids
+
+
+def _named(value):
+    """Every string held in an audit row's extra (ids lists, hashes...)."""
+    if isinstance(value, dict):
+        return {item for nested in value.values() for item in _named(nested)}
+    if isinstance(value, (list, tuple)):
+        return {item for nested in value for item in _named(nested)}
+    return {str(value)}
+
+
+def _clients(clinic):
+    from clinics.models import Membership
+    from clinics.tests.factories import MembershipFactory, issue_key
+
+    admin = MembershipFactory(clinic=clinic, role=Membership.Role.ADMIN)
+    key = APIClient()
+    key.credentials(HTTP_AUTHORIZATION=f"Bearer {issue_key(clinic, permissions=('read', 'pii'))}")
+    return {"api key read+pii": key, "admin JWT": console_walk._jwt_client(admin),
+            "console admin": console_walk._console_client(admin)}
+
+
+def _all_routes():
+    """(route, surface) for every route but Django admin: "api" for the API prefixes, else "console"."""
+    return [(route, "api") for route, _pattern in api_walk.api_routes()] + [
+        (route, "jwt" if route in console_walk.JWT_ROUTES else "console")
+        for route, _pattern in console_walk.console_routes()]
+
+
+def run_walk(pii_routes):
+    """GET every route as a reader of personal data of clinic A; returns (unknown routes, problems)."""
+    from clinics.models import AuditEvent
+    from clinics.tests.factories import ClinicFactory
+
+    clinic = ClinicFactory(name="Clínica Auditada", slug="clinica-auditada")
+    clients = _clients(clinic)
+    world = seed(clinic)
+    known_ids = _ids(world)
+    fallback = {**api_walk.OBJECT_ROUTES, **console_walk.OBJECT_ROUTES}
+
+    unknown, problems, seen = [], [], set()
+    for route, surface in _all_routes():
+        if route in SKIPPED or route.startswith(api_walk.EXEMPT_PREFIXES):
+            continue
+        if "<" in route:
+            if route in pii_routes:
+                kwargs = pii_routes[route](world)
+            elif route in fallback:
+                kwargs = fallback[route](clinic)[0]
+            else:
+                unknown.append(route)
+                continue
+        else:
+            kwargs = {}
+        url = console_walk._url(route, kwargs)
+        names = {"api": ["api key read+pii", "admin JWT"], "jwt": ["admin JWT"], "console": ["console admin"]}
+        for name in names[surface]:
+            before = set(AuditEvent.objects.values_list("pk", flat=True))
+            response = clients[name].get(url, QUERIES.get(route, {}))
+            text = console_walk._text(response)
+            shown = sorted(label for label, secret in SECRETS.items() if secret in text)
+            if response.status_code >= 500:
+                problems.append(f"GET {url} as {name}: {response.status_code}")
+            if not shown:
+                continue
+            seen.update(shown)
+            rows = list(AuditEvent.objects.exclude(pk__in=before))
+            named = set()
+            for row in rows:
+                named |= {row.object_id} | _named(row.extra)
+            if not rows:
+                problems.append(f"GET {url} as {name}: shows {shown} and writes no audit row")
+            elif not named & known_ids:
+                problems.append(f"GET {url} as {name}: shows {shown}; its audit rows "
+                                f"{[row.action for row in rows]} name none of the objects read")
+            elif len(rows) > 1:
+                problems.append(f"GET {url} as {name}: {len(rows)} audit rows {[row.action for row in rows]}, "
+                                "one per request expected")
+    return unknown, problems, seen
+
+
+@pytest.fixture
+def generous_limits(monkeypatch):
+    """The walk sends more than a minute's allowance from one address."""
+    from clinics.api import throttles
+
+    monkeypatch.setattr(throttles.DashboardRateThrottle, "user_per_minute", 10_000)
+    monkeypatch.setattr(throttles.DashboardRateThrottle, "ip_per_minute", 10_000)
+    monkeypatch.setattr(throttles.NotesRateThrottle, "per_minute", 10_000)
+
+
+def test_every_route_that_shows_personal_data_writes_one_audit_row_naming_what_it_read(generous_limits):
+    unknown, problems, seen = run_walk(PII_ROUTES)
+
+    assert not unknown, ("These routes take a path parameter the PII audit walk cannot fill: add them to "
+                         f"PII_ROUTES of tests/test_pii_audit_walk.py (or to a tenancy walk's table): {unknown}")
+    assert not problems, "\n".join(problems)
+    # The walk proves something only if the secrets did come out: every kind was shown by some route.
+    assert set(SECRETS) - seen == set(SHOWN_BY_NO_GET)
+
+
+# --- The walk's own proof: a console page that shows a patient without an audit row, and one nobody registered.
+
+LEAKY_ROUTE = "console/pii-walk-leaky/<str:patient_hash>/"
+UNREGISTERED_ROUTE = "console/pii-walk-unregistered/<str:patient_hash>/"
+
+
+@console_page
+def _unaudited_patient_page(request, patient_hash):
+    """Shows a patient's name and writes no audit row."""
+    from scheduling.models import Patient
+
+    return HttpResponse(Patient.objects.for_clinic(request.clinic).get(hash=patient_hash).name)
+
+
+class LeakyUrls:
+    """The URLconf of the self-test: the project's routes plus the two above."""
+
+    @property
+    def urlpatterns(self):
+        from config.urls import urlpatterns as project_urlpatterns
+
+        return [path(LEAKY_ROUTE, _unaudited_patient_page), path(UNREGISTERED_ROUTE, _unaudited_patient_page),
+                *project_urlpatterns]
+
+
+def test_the_walk_catches_an_unaudited_route_and_an_unregistered_one(generous_limits, settings):
+    from django.urls import clear_url_caches
+
+    settings.ROOT_URLCONF = LeakyUrls()
+    clear_url_caches()
+    try:
+        unknown, problems, _seen = run_walk({**PII_ROUTES, LEAKY_ROUTE: lambda w: {"patient_hash": w["patient"].hash}})
+    finally:
+        clear_url_caches()
+    assert unknown == [UNREGISTERED_ROUTE]
+    assert len(problems) == 1, problems
+    assert problems[0].startswith("GET /console/pii-walk-leaky/") and problems[0].endswith(
+        "shows ['patient name'] and writes no audit row"), problems
+
+
+def test_registrations_name_real_routes():
+    """A stale registration would fill nothing, but it misleads the reader: every entry must still exist."""
+    existing = {route for route, _surface in _all_routes()}
+    stale = sorted((set(PII_ROUTES) | set(QUERIES)) - existing)
+    assert not stale, f"Registered routes that no longer exist: {stale}"
