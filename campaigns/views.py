@@ -50,11 +50,18 @@ def index(request):
 
 @console_page
 def patient_list(request):
-    """Search by name words or phone (blind indexes); viewers see masked data."""
+    """Search by name words or phone (blind indexes); viewers see masked data.
+
+    The term travels in a POST body, never in the URL (address bar, history, Referer, access logs): the search
+    form and its page buttons post to this same address, and a term sent in the query string (an old bookmark) is
+    dropped by a redirect to the bare list. A search reads, so a viewer may post it."""
+    if "q" in request.GET:
+        return redirect("campaigns:patients")
     clinic = request.clinic
-    query = request.GET.get("q", "").strip()
+    data = request.POST if request.method == "POST" else request.GET
+    query = data.get("q", "").strip()[:200]
     page = Paginator(patients.patients_for(clinic, query).order_by("-created_at", "-id"), 50).get_page(
-        request.GET.get("page"))
+        data.get("page"))
     full = patients.can_read_pii(request.auth)
     rows = [_patient_row(patient, full) for patient in page]
     if rows:

@@ -221,3 +221,83 @@ def test_item_06_the_notes_console_shows_a_viewer_no_content_and_refuses_audio_a
         assert (audio.status_code, export.status_code) == (200, 200)
         assert {"note.read", "note.audio", "note.export"} <= set(
             AuditEvent.objects.filter(object_id=str(note.pk)).values_list("action", flat=True))
+
+
+# --- searched names never travel in a URL (console patients search, notes name filter) -------------------------
+
+def _urls_in(response):
+    """Every address a page or a redirect hands the browser: Location, href, action, src, formaction."""
+    import re
+
+    text = response.content.decode()
+    return [response.get("Location", "")] + re.findall(r'(?:href|action|src|formaction)="([^"]*)"', text)
+
+
+def _verified_admin(client, clinic):
+    from clinics.models import Membership
+    from clinics.tests.factories import MembershipFactory, sign_in_verified
+
+    return sign_in_verified(client, MembershipFactory(clinic=clinic, role=Membership.Role.ADMIN).user)
+
+
+def test_item_15_the_patient_search_posts_the_term_and_no_address_carries_it(client, clinic):
+    from clinics.models import AuditEvent
+
+    for number in range(51):  # two pages of namesakes
+        PatientFactory(clinic=clinic, name=f"Zelinda Quaresma {number}", phone=f"+35191000{number:04d}")
+    _verified_admin(client, clinic)
+
+    page = client.get("/console/patients/")
+    assert 'method="post"' in page.content.decode() and 'name="q"' in page.content.decode()
+    first = client.post("/console/patients/", {"q": "zelinda quaresma"})
+    second = client.post("/console/patients/", {"q": "zelinda quaresma", "page": "2"})
+    by_phone = client.post("/console/patients/", {"q": "+351910000007"})
+
+    assert first.status_code == second.status_code == by_phone.status_code == 200
+    assert first.content.decode().count("Zelinda Quaresma") == 50
+    assert second.content.decode().count("Zelinda Quaresma") == 1
+    assert "Zelinda Quaresma 7<" in by_phone.content.decode()
+    assert 'form="patient-search" name="page" value="2"' in first.content.decode()  # a keyboard-usable button
+    for response in (page, first, second, by_phone):
+        assert [url for url in _urls_in(response)
+                if any(word in url.lower() for word in ("zelinda", "quaresma", "910000007", "q="))] == []
+    assert AuditEvent.objects.filter(action="patient.list", extra__search=True).count() == 3
+
+
+def test_item_15_a_searched_term_in_the_patients_query_string_is_dropped_by_a_redirect(client, clinic):
+    PatientFactory(clinic=clinic, name="Zelinda Quaresma")
+    _verified_admin(client, clinic)
+
+    response = client.get("/console/patients/", {"q": "Zelinda Quaresma", "page": "1"})
+
+    assert response.status_code == 302 and response["Location"] == "/console/patients/"
+
+
+def test_item_15_the_notes_name_filter_posts_the_name_and_no_address_carries_it(client, clinic):
+    for number in range(26):
+        NoteFactory(clinic=clinic, name=f"Zelinda Quaresma {number}")
+    NoteFactory(clinic=clinic, name="Rui Costa")
+    _verified_admin(client, clinic)
+
+    page = client.get("/console/notes/")
+    first = client.post("/console/notes/", {"name": "zelinda", "transcription_status": ""})
+    second = client.post("/console/notes/", {"name": "zelinda", "page": "2"})
+
+    assert 'id="note-filters"' in page.content.decode() and 'method="post" class="filters card"' in (
+        page.content.decode())
+    assert first.content.decode().count("Zelinda Quaresma") == 25 and "Rui Costa" not in first.content.decode()
+    assert second.content.decode().count("Zelinda Quaresma") == 1 and "Rui Costa" not in second.content.decode()
+    assert 'value="zelinda"' in first.content.decode()  # the filter is kept in the form, not in the address
+    for response in (page, first, second):
+        assert [url for url in _urls_in(response)
+                if any(word in url.lower() for word in ("zelinda", "quaresma", "name="))] == []
+
+
+def test_item_15_a_name_in_the_notes_query_string_is_dropped_keeping_the_other_filters(client, clinic):
+    _verified_admin(client, clinic)
+
+    response = client.get("/console/notes/", {"name": "Zelinda", "transcription_status": "failed"})
+
+    assert response.status_code == 302
+    assert response["Location"] == "/console/notes/?transcription_status=failed"
+    assert client.get(response["Location"]).status_code == 200
