@@ -301,3 +301,43 @@ def test_item_15_a_name_in_the_notes_query_string_is_dropped_keeping_the_other_f
     assert response.status_code == 302
     assert response["Location"] == "/console/notes/?transcription_status=failed"
     assert client.get(response["Location"]).status_code == 200
+
+
+# --- task texts are personal data: reading them is audited, once per request ----------------------------------
+
+def test_item_07_reading_tasks_through_the_api_writes_one_audit_row_with_the_ids_of_the_page(clinic, make_client):
+    from clinics.models import AuditEvent
+
+    tasks = [TaskFactory(clinic=clinic, title=f"Ligar a {NAME} {number}") for number in range(3)]
+    TaskFactory(clinic=PatientFactory().clinic, title="Tarefa de outra clínica")
+    client = make_client(clinic, permissions=("read", "pii"))
+
+    response = client.get("/api/v1/tasks", {"per_page": 2}, HTTP_X_PURPOSE="follow-up calls")
+    empty = client.get("/api/v1/tasks", {"status": "done"})
+
+    assert response.status_code == 200 and len(response.json()["data"]) == 2 and empty.status_code == 200
+    row = AuditEvent.objects.get(action="task.list")  # the empty answer wrote none
+    shown = [task["id"] for task in response.json()["data"]]
+    assert row.extra["ids"] == shown and set(shown) <= {str(task.pk) for task in tasks}
+    assert (row.clinic_id, row.purpose, row.object_type) == (clinic.pk, "follow-up calls", "task")
+
+
+def test_item_07_creating_a_task_through_the_api_is_audited_as_a_write_only(clinic, make_client):
+    from clinics.models import AuditEvent
+
+    response = make_client(clinic).post("/api/v1/tasks", {"title": f"Ligar a {NAME}"}, format="json")
+
+    assert response.status_code == 201
+    assert list(AuditEvent.objects.values_list("action", flat=True)) == ["task.created"]
+
+
+def test_item_07_the_console_task_list_writes_one_audit_row_naming_its_tasks(client, clinic):
+    from clinics.models import AuditEvent
+
+    tasks = {str(TaskFactory(clinic=clinic, title=f"Ligar a {NAME} {number}").pk) for number in range(3)}
+    _verified_admin(client, clinic)
+
+    assert NAME in client.get("/console/tasks/").content.decode()
+
+    row = AuditEvent.objects.get(action="task.list")
+    assert set(row.extra["ids"]) == tasks and row.clinic_id == clinic.pk
