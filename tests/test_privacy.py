@@ -341,3 +341,40 @@ def test_item_07_the_console_task_list_writes_one_audit_row_naming_its_tasks(cli
 
     row = AuditEvent.objects.get(action="task.list")
     assert set(row.extra["ids"]) == tasks and row.clinic_id == clinic.pk
+
+
+@pytest.mark.browser
+def test_item_15_in_chromium_a_keyboard_search_and_its_next_page_keep_the_term_out_of_the_address_bar(
+        transactional_db, live_server, client, clinic, chromium):
+    import os
+
+    from clinics.models import Membership
+    from clinics.tests.factories import MembershipFactory
+
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    clinic.locale = "en"
+    clinic.save()
+    for number in range(51):
+        PatientFactory(clinic=clinic, name=f"Zelinda Quaresma {number}", phone=f"+35191000{number:04d}")
+    client.force_login(MembershipFactory(clinic=clinic, role=Membership.Role.EDITOR).user)
+    context = chromium.new_context(base_url=live_server.url, locale="en-GB")
+    context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}])
+    page = context.new_page()
+    visited = []
+    page.on("request", lambda request: visited.append(request.url))
+    try:
+        page.goto("/console/patients/")
+        page.focus("#q")
+        page.keyboard.type("zelinda quaresma")
+        with page.expect_navigation():
+            page.keyboard.press("Enter")
+        assert page.locator("tbody tr").count() == 50
+        page.focus("button[name=page]")
+        with page.expect_navigation():
+            page.keyboard.press("Enter")
+        assert page.locator("tbody tr").count() == 1
+        assert page.input_value("#q") == "zelinda quaresma"
+        history = page.evaluate("() => location.href + ' ' + document.referrer")
+    finally:
+        context.close()
+    assert [url for url in visited + [history] if "zelinda" in url.lower() or "q=" in url] == []
