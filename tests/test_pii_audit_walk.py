@@ -43,6 +43,8 @@ SECRETS = {
     "task description": "Descricao-secreta-da-tarefa",
     "referral reason": "Motivo-secreto-do-encaminhamento",
     "video participant": "Participante-secreto-do-video",
+    "triage answer": "Resposta-secreta-da-triagem",
+    "feedback comment": "Comentario-secreto-do-feedback",
 }
 # Seeded but shown by no GET route: the walk checks that, and the reason is kept here.
 SHOWN_BY_NO_GET = {
@@ -53,6 +55,7 @@ SHOWN_BY_NO_GET = {
 
 def seed(clinic):
     """One object of every kind holding personal data in `clinic`, each with its secret; returns them by name."""
+    from campaigns import services as campaign_services
     from campaigns.models import Campaign, CampaignRecipient
     from campaigns.tests.factories import AppointmentFactory, TaskFactory
     from campaigns.tests.factories import EngagementPatientFactory as PatientFactory
@@ -67,6 +70,12 @@ def seed(clinic):
     starts_at = (timezone.now() + dt.timedelta(days=1)).replace(hour=10, minute=0, second=0, microsecond=0)
     appointment = AppointmentFactory(clinic=clinic, patient=patient, notes=SECRETS["appointment notes"],
                                      starts_at=starts_at)
+    link, _message = campaign_services.triage_link_send(clinic=clinic, appointment=appointment)
+    triage = campaign_services.triage_submit(link=link, submitted={"reason": SECRETS["triage answer"], "allergies": "yes"})
+    seen = AppointmentFactory(clinic=clinic, patient=patient, status="completed",
+                              starts_at=starts_at - dt.timedelta(days=3))
+    feedback = campaign_services.feedback_submit(link=campaign_services.feedback_request(appointment=seen),
+                                                 score=9, comment=SECRETS["feedback comment"])
     call = CallFactory(clinic=clinic, phone_number=SECRETS["call phone"], summary=SECRETS["call summary"],
                        transcript=[{"role": "user", "message": SECRETS["call transcript"], "time_in_call_secs": 1}])
     sms = telephony_services.message_queue(clinic=clinic, to=SECRETS["patient phone"], body=SECRETS["sms body"])
@@ -90,7 +99,8 @@ def seed(clinic):
     recipient = CampaignRecipient.objects.create(clinic=clinic, campaign=campaign, patient=patient)
     return {"patient": patient, "appointment": appointment, "call": call, "sms": sms, "whatsapp": whatsapp,
             "note": note, "section": section, "task": task, "meeting": meeting, "participant": participant,
-            "referral": referral, "campaign": campaign, "recipient": recipient}
+            "referral": referral, "campaign": campaign, "recipient": recipient, "triage": triage,
+            "feedback": feedback, "past appointment": seen}
 
 
 # Routes whose path parameters name a seeded object: route -> world -> URL kwargs.
@@ -145,10 +155,24 @@ SKIPPED = {**console_walk.PUBLIC_ROUTES, **api_walk.EXEMPT_ROUTES,
            "logout/": "would end the walker's session mid-walk"}
 
 
-def _ids(world):
-    """Every identifier an audit row may use to name a seeded object."""
+# Which seeded objects an audit row may name for each secret shown: the object holding it, or the patient it is
+# about (a patient's page shows their appointments, messages and tasks under one patient.read row).
+HOLDERS = {
+    "appointment notes": {"appointment", "patient"},
+    "call summary": {"call"}, "call transcript": {"call"}, "call phone": {"call"},
+    "sms body": {"sms", "patient"}, "whatsapp body": {"whatsapp", "patient"},
+    "note name": {"note", "patient"}, "note transcript": {"note", "patient"}, "note section": {"note", "patient"},
+    "task title": {"task", "patient"}, "task description": {"task", "patient"},
+    "referral reason": {"referral", "patient"}, "video participant": {"participant", "meeting", "referral"},
+    "triage answer": {"triage", "appointment", "patient"},
+    "feedback comment": {"feedback", "past appointment", "patient"},
+}  # the patient's own name, phone and e-mail appear beside any of their objects: any seeded object will do
+
+
+def _ids(objects):
+    """Every identifier an audit row may use to name one of these objects."""
     ids = set()
-    for obj in world.values():
+    for obj in objects:
         ids.add(str(obj.pk))
         for attribute in ("hash", "conversation_id"):
             if getattr(obj, attribute, None):
@@ -191,7 +215,7 @@ def run_walk(pii_routes):
     clinic = ClinicFactory(name="Clínica Auditada", slug="clinica-auditada")
     clients = _clients(clinic)
     world = seed(clinic)
-    known_ids = _ids(world)
+    known_ids = {label: _ids(world[name] for name in HOLDERS.get(label, world)) for label in SECRETS}
     fallback = {**api_walk.OBJECT_ROUTES, **console_walk.OBJECT_ROUTES}
 
     unknown, problems, seen = [], [], set()
@@ -226,9 +250,10 @@ def run_walk(pii_routes):
                 named |= {row.object_id} | _named(row.extra)
             if not rows:
                 problems.append(f"GET {url} as {name}: shows {shown} and writes no audit row")
-            elif not named & known_ids:
+            elif [label for label in shown if not named & known_ids[label]]:
                 problems.append(f"GET {url} as {name}: shows {shown}; its audit rows "
-                                f"{[row.action for row in rows]} name none of the objects read")
+                                f"{[row.action for row in rows]} do not name the holders of "
+                                f"{[label for label in shown if not named & known_ids[label]]}")
             elif len(rows) > 1:
                 problems.append(f"GET {url} as {name}: {len(rows)} audit rows {[row.action for row in rows]}, "
                                 "one per request expected")
