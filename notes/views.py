@@ -69,7 +69,8 @@ def index(request):
     if full:
         services.notes_list_record(notes=list(page.object_list), actor=request)
     return render(request, "notes/index.html", {
-        "page": page, "filterset": filterset, "filters": data, "form": NoteUploadForm(), "statuses": Note.Status.choices,
+        "page": page, "filterset": filterset, "filters": data, "form": NoteUploadForm(),
+        "statuses": Note.Status.choices,
         "can_edit": request.membership.role in EDITORS})
 
 

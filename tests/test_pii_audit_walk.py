@@ -6,12 +6,13 @@ read+pii and a dashboard JWT of an admin, on the console a signed-in, two-factor
 carries a secret, the request must have written an audit row naming what it read (its `object_id`, or ids in
 `extra`): one row per request, not one per object.
 
-Path parameters come from the seeded objects (PII_ROUTES) or, for routes that hold no personal data, from the
-tenancy walks' factories. A route with a path parameter that neither knows fails the walk by name, so a new route
-must say how to fill it. Token routes (the token is the credential of the person the data is about) are skipped
+Path parameters name the seeded objects (BY_PARAMETER by the parameter's name, PII_ROUTES for a bare `pk`) or,
+for routes about objects that hold no personal data, come from the tenancy walks' factories. A route with a path
+parameter that none of these knows fails the walk by name, so a new route must say how to fill it. Token routes (the token is the credential of the person the data is about) are skipped
 with the walks' own reasons.
 """
 import datetime as dt
+import re
 
 import pytest
 from django.http import HttpResponse
@@ -71,7 +72,8 @@ def seed(clinic):
     appointment = AppointmentFactory(clinic=clinic, patient=patient, notes=SECRETS["appointment notes"],
                                      starts_at=starts_at)
     link, _message = campaign_services.triage_link_send(clinic=clinic, appointment=appointment)
-    triage = campaign_services.triage_submit(link=link, submitted={"reason": SECRETS["triage answer"], "allergies": "yes"})
+    triage = campaign_services.triage_submit(link=link, submitted={"reason": SECRETS["triage answer"],
+                                                                   "allergies": "yes"})
     seen = AppointmentFactory(clinic=clinic, patient=patient, status="completed",
                               starts_at=starts_at - dt.timedelta(days=3))
     feedback = campaign_services.feedback_submit(link=campaign_services.feedback_request(appointment=seen),
@@ -103,43 +105,32 @@ def seed(clinic):
             "feedback": feedback, "past appointment": seen}
 
 
-# Routes whose path parameters name a seeded object: route -> world -> URL kwargs.
+# How a path parameter names a seeded object, whatever the route (a new route taking one of these is filled with
+# the seeded object without registering it): parameter -> world -> value.
+BY_PARAMETER = {
+    "hash": lambda w: w["patient"].hash,
+    "patient_hash": lambda w: w["patient"].hash,
+    "patient_id": lambda w: w["patient"].pk,
+    "appointment_id": lambda w: w["appointment"].pk,
+    "conversation_id": lambda w: w["call"].conversation_id,
+    "campaign_id": lambda w: w["campaign"].pk,
+    "note_id": lambda w: w["note"].pk,
+    "section_id": lambda w: w["section"].pk,
+    "task_id": lambda w: w["task"].pk,
+    "referral_id": lambda w: w["referral"].pk,
+    "meeting_id": lambda w: w["meeting"].pk,
+}
+
+# Routes whose parameter names no kind by itself (`pk`): route -> world -> URL kwargs.
 PII_ROUTES = {
-    # API
     "v1/appointments/<uuid:pk>": lambda w: {"pk": w["appointment"].pk},
-    "v1/appointments/<uuid:appointment_id>/triage/send": lambda w: {"appointment_id": w["appointment"].pk},
     "v1/patients/<str:hash>": lambda w: {"hash": w["patient"].hash},
     "v1/calls/<uuid:pk>": lambda w: {"pk": w["call"].pk},
     "v1/calls/<uuid:pk>/callback": lambda w: {"pk": w["call"].pk},
     "v1/calls/<uuid:pk>/recording": lambda w: {"pk": w["call"].pk},
-    "api/analytics/conversation/<str:conversation_id>": lambda w: {"conversation_id": w["call"].conversation_id},
     "v1/campaigns/<uuid:pk>": lambda w: {"pk": w["campaign"].pk},
     "v1/campaigns/<uuid:pk>/cancel": lambda w: {"pk": w["campaign"].pk},
-    "notes/v1/notes/<uuid:note_id>": lambda w: {"note_id": w["note"].pk},
-    "notes/v1/notes/<uuid:note_id>/status": lambda w: {"note_id": w["note"].pk},
-    "notes/v1/notes/<uuid:note_id>/export": lambda w: {"note_id": w["note"].pk},
-    "notes/v1/notes/<uuid:note_id>/retry": lambda w: {"note_id": w["note"].pk},
-    "api/referrals/<str:referral_id>": lambda w: {"referral_id": w["referral"].pk},
-    # Console
     "console/calls/<uuid:pk>/": lambda w: {"pk": w["call"].pk},
-    "console/patients/<str:patient_hash>/": lambda w: {"patient_hash": w["patient"].hash},
-    "console/patients/<str:patient_hash>/export/": lambda w: {"patient_hash": w["patient"].hash},
-    "console/patients/<str:patient_hash>/erase/": lambda w: {"patient_hash": w["patient"].hash},
-    "console/tasks/<uuid:task_id>/status/": lambda w: {"task_id": w["task"].pk},
-    "console/campaigns/<uuid:campaign_id>/": lambda w: {"campaign_id": w["campaign"].pk},
-    "console/campaigns/<uuid:campaign_id>/cancel/": lambda w: {"campaign_id": w["campaign"].pk},
-    "agenda/appointments/<uuid:appointment_id>/": lambda w: {"appointment_id": w["appointment"].pk},
-    "agenda/appointments/<uuid:appointment_id>/cancel/": lambda w: {"appointment_id": w["appointment"].pk},
-    "agenda/appointments/<uuid:appointment_id>/move/": lambda w: {"appointment_id": w["appointment"].pk},
-    "console/notes/<uuid:note_id>/": lambda w: {"note_id": w["note"].pk},
-    "console/notes/<uuid:note_id>/status/": lambda w: {"note_id": w["note"].pk},
-    "console/notes/<uuid:note_id>/retry/": lambda w: {"note_id": w["note"].pk},
-    "console/notes/<uuid:note_id>/audio/": lambda w: {"note_id": w["note"].pk},
-    "console/notes/<uuid:note_id>/export/": lambda w: {"note_id": w["note"].pk},
-    "console/notes/<uuid:note_id>/sections/<uuid:section_id>/": lambda w: {"note_id": w["note"].pk,
-                                                                          "section_id": w["section"].pk},
-    "attendance-service/referrals/<str:referral_id>/meetings/<str:meeting_id>/user":
-        lambda w: {"referral_id": w["referral"].pk, "meeting_id": w["meeting"].pk},
 }
 
 # Query strings some list routes need to list anything (the seeded appointment is tomorrow).
@@ -192,15 +183,17 @@ def _named(value):
     return {str(value)}
 
 
-def _clients(clinic):
+def _clients(clinic, jwt_client_for):
+    from django.test import Client
+
     from clinics.models import Membership
-    from clinics.tests.factories import MembershipFactory, issue_key
+    from clinics.tests.factories import MembershipFactory, issue_key, sign_in_verified
 
     admin = MembershipFactory(clinic=clinic, role=Membership.Role.ADMIN)
     key = APIClient()
     key.credentials(HTTP_AUTHORIZATION=f"Bearer {issue_key(clinic, permissions=('read', 'pii'))}")
-    return {"api key read+pii": key, "admin JWT": console_walk._jwt_client(admin),
-            "console admin": console_walk._console_client(admin)}
+    return {"api key read+pii": key, "admin JWT": jwt_client_for(admin),
+            "console admin": sign_in_verified(Client(), admin.user)}
 
 
 def _all_routes():
@@ -210,14 +203,14 @@ def _all_routes():
         for route, _pattern in console_walk.console_routes()]
 
 
-def run_walk(pii_routes):
+def run_walk(pii_routes, jwt_client_for):
     """GET every route as a reader of personal data of clinic A; returns (unknown routes, problems, the labels
     of the secrets some answer showed)."""
     from clinics.models import AuditEvent
     from clinics.tests.factories import ClinicFactory
 
     clinic = ClinicFactory(name="Clínica Auditada", slug="clinica-auditada")
-    clients = _clients(clinic)
+    clients = _clients(clinic, jwt_client_for)
     world = seed(clinic)
     known_ids = {label: _ids(world[name] for name in HOLDERS.get(label, world)) for label in SECRETS}
     fallback = {**api_walk.OBJECT_ROUTES, **console_walk.OBJECT_ROUTES}
@@ -226,9 +219,12 @@ def run_walk(pii_routes):
     for route, surface in _all_routes():
         if route in SKIPPED or route.startswith(api_walk.EXEMPT_PREFIXES):
             continue
-        if "<" in route:
+        parameters = re.findall(r"<(?:[^>:]+:)?(\w+)>", route)
+        if parameters:
             if route in pii_routes:
                 kwargs = pii_routes[route](world)
+            elif all(parameter in BY_PARAMETER for parameter in parameters):
+                kwargs = {parameter: BY_PARAMETER[parameter](world) for parameter in parameters}
             elif route in fallback:
                 kwargs = fallback[route](clinic)[0]
             else:
@@ -276,8 +272,9 @@ def generous_limits(monkeypatch):
     monkeypatch.setattr(throttles.NotesRateThrottle, "per_minute", 10_000)
 
 
-def test_every_route_that_shows_personal_data_writes_one_audit_row_naming_what_it_read(generous_limits):
-    unknown, problems, seen = run_walk(PII_ROUTES)
+def test_every_route_that_shows_personal_data_writes_one_audit_row_naming_what_it_read(generous_limits,
+                                                                                        jwt_client_for):
+    unknown, problems, seen = run_walk(PII_ROUTES, jwt_client_for)
 
     assert not unknown, ("These routes take a path parameter the PII audit walk cannot fill: add them to "
                          f"PII_ROUTES of tests/test_pii_audit_walk.py (or to a tenancy walk's table): {unknown}")
@@ -288,16 +285,16 @@ def test_every_route_that_shows_personal_data_writes_one_audit_row_naming_what_i
 
 # --- The walk's own proof: a console page that shows a patient without an audit row, and one nobody registered.
 
-LEAKY_ROUTE = "console/pii-walk-leaky/<str:patient_hash>/"
-UNREGISTERED_ROUTE = "console/pii-walk-unregistered/<str:patient_hash>/"
+LEAKY_ROUTE = "console/pii-walk-leaky/<str:patient_hash>/"  # filled by BY_PARAMETER
+UNREGISTERED_ROUTE = "console/pii-walk-unregistered/<str:patient_ref>/"
 
 
 @console_page
-def _unaudited_patient_page(request, patient_hash):
+def _unaudited_patient_page(request, patient_hash="", patient_ref=""):
     """Shows a patient's name and writes no audit row."""
     from scheduling.models import Patient
 
-    return HttpResponse(Patient.objects.for_clinic(request.clinic).get(hash=patient_hash).name)
+    return HttpResponse(Patient.objects.for_clinic(request.clinic).get(hash=patient_hash or patient_ref).name)
 
 
 class LeakyUrls:
@@ -311,13 +308,13 @@ class LeakyUrls:
                 *project_urlpatterns]
 
 
-def test_the_walk_catches_an_unaudited_route_and_an_unregistered_one(generous_limits, settings):
+def test_the_walk_catches_an_unaudited_route_and_an_unregistered_one(generous_limits, settings, jwt_client_for):
     from django.urls import clear_url_caches
 
     settings.ROOT_URLCONF = LeakyUrls()
     clear_url_caches()
     try:
-        unknown, problems, _seen = run_walk({**PII_ROUTES, LEAKY_ROUTE: lambda w: {"patient_hash": w["patient"].hash}})
+        unknown, problems, _seen = run_walk(PII_ROUTES, jwt_client_for)
     finally:
         clear_url_caches()
     assert unknown == [UNREGISTERED_ROUTE]
