@@ -261,7 +261,7 @@ def appointment_edit(request, appointment_id):
     form = AppointmentEditForm(request.POST or None, clinic=clinic, initial=initial)
     if request.method == "GET":
         record(request, "appointment.read", "appointment", appointment.pk, _("console appointment page"),
-               clinic=clinic, masked=not patients.can_read_pii(request.auth))
+               clinic=clinic)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
