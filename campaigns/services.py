@@ -462,6 +462,14 @@ def task_create(*, clinic, title: str, description: str = "", patient=None, due_
     return task
 
 
+def task_list_record(*, clinic, tasks, actor, purpose: str = "") -> None:
+    """Audit a read of tasks' texts (titles and descriptions may name a patient or their health): one row
+    naming every task shown, for a page or an API answer (docs/api/voice.md, Tasks). Nothing shown, no row."""
+    if tasks:
+        _audit(actor, "task.list", "task", tasks[0].pk if len(tasks) == 1 else "", purpose, clinic=clinic,
+               ids=[str(task.pk) for task in tasks])
+
+
 def task_status_set(*, clinic, task: Task, status: str, actor=None) -> Task:
     """Close (done / cancelled) or reopen one of the clinic's tasks. Audited."""
     if not task.belongs_to(clinic):

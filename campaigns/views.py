@@ -50,11 +50,18 @@ def index(request):
 
 @console_page
 def patient_list(request):
-    """Search by name words or phone (blind indexes); viewers see masked data."""
+    """Search by name words or phone (blind indexes); viewers see masked data.
+
+    The term travels in a POST body, never in the URL (address bar, history, Referer, access logs): the search
+    form and its page buttons post to this same address, and a term sent in the query string (an old bookmark) is
+    dropped by a redirect to the bare list. A search reads, so a viewer may post it."""
+    if "q" in request.GET:
+        return redirect("campaigns:patients")
     clinic = request.clinic
-    query = request.GET.get("q", "").strip()
+    data = request.POST if request.method == "POST" else request.GET
+    query = data.get("q", "").strip()[:200]
     page = Paginator(patients.patients_for(clinic, query).order_by("-created_at", "-id"), 50).get_page(
-        request.GET.get("page"))
+        data.get("page"))
     full = patients.can_read_pii(request.auth)
     rows = [_patient_row(patient, full) for patient in page]
     if rows:
@@ -132,7 +139,10 @@ def task_list(request):
                 return redirect("campaigns:tasks")
         else:
             error = " ".join(str(message) for messages_ in form.errors.values() for message in messages_)
-    rows = selectors.tasks_for(clinic, status=status).select_related("assignee__user").order_by("due_at", "created_at")
+    rows = list(selectors.tasks_for(clinic, status=status).select_related("assignee__user", "patient")
+                .order_by("due_at", "created_at"))
+    if request.method == "GET":
+        services.task_list_record(clinic=clinic, tasks=rows, actor=request, purpose=_("console task list"))
     return render(request, "campaigns/tasks.html", {
         "tasks": rows, "status": status, "statuses": Task.Status.choices, "error": error, "form": request.POST,
         "members": clinic.memberships.select_related("user").order_by("user__email"),

@@ -49,14 +49,28 @@ def _note_or_404(request, note_id):
 
 @console_page
 def index(request):
-    """The active clinic's notes, filtered like the API list, with the upload and record form."""
+    """The active clinic's notes, filtered like the API list, with the upload and record form.
+
+    The filters are POSTed to this page so that a patient's name searched here never reaches the URL (address bar,
+    history, Referer, access logs); a name sent in the query string is dropped by a redirect that keeps the other
+    filters. A filter reads, so a viewer may post it."""
+    if "name" in request.GET:
+        kept = request.GET.copy()
+        del kept["name"]
+        return redirect(f"{request.path}?{kept.urlencode()}" if kept else request.path)
     clinic = request.clinic
-    filterset = NoteFilterSet(request.GET or None, queryset=selectors.notes_of(clinic))
+    data = (request.POST if request.method == "POST" else request.GET).copy()
+    data.pop("csrfmiddlewaretoken", None)
+    filterset = NoteFilterSet(data or None, queryset=selectors.notes_of(clinic))
     notes = filterset.qs if filterset.is_bound and filterset.is_valid() else selectors.notes_of(clinic)
-    page = Paginator(notes, 25).get_page(request.GET.get("page"))
-    _mask(page.object_list, _reads_pii(request))
+    page = Paginator(notes, 25).get_page(data.get("page"))
+    full = _reads_pii(request)
+    _mask(page.object_list, full)
+    if full:
+        services.notes_list_record(notes=list(page.object_list), actor=request)
     return render(request, "notes/index.html", {
-        "page": page, "filterset": filterset, "form": NoteUploadForm(), "statuses": Note.Status.choices,
+        "page": page, "filterset": filterset, "filters": data, "form": NoteUploadForm(),
+        "statuses": Note.Status.choices,
         "can_edit": request.membership.role in EDITORS})
 
 

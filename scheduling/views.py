@@ -17,6 +17,7 @@ from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from clinics.audit import record
 from clinics.errors import DomainError, NotFound
 from clinics.views import console_page
 from config.surfaces.errors import status_for
@@ -264,6 +265,9 @@ def appointment_edit(request, appointment_id):
     initial = {"professional": appointment.professional_id, "date": local.date(), "time": local.time(),
                "status": appointment.status, "notes": appointment.notes}
     form = AppointmentEditForm(request.POST or None, clinic=clinic, initial=initial)
+    if request.method == "GET":
+        record(request, "appointment.read", "appointment", appointment.pk, _("console appointment page"),
+               clinic=clinic)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:

@@ -147,37 +147,8 @@ def _routes(on_record):
     }
 
 
-# The routes above, as the URL resolver names them (the walk below finds every route answering with personal data).
-PII_ROUTE_PATTERNS = {
-    "v1/calls", "v1/calls/<uuid:pk>", "v1/calls/<uuid:pk>/callback", "api/calls", "api/analytics/conversations",
-    "api/analytics/conversation/<str:conversation_id>", "api/v1/transcriptions", "v1/appointments",
-    "v1/appointments/<uuid:pk>", "api/v1/appointments", "api/v1/contacts", "v1/patients",
-    "v1/patients/<str:hash>", "api/referrals", "api/referrals/<str:referral_id>",
-}
-
-
-def _walk(patterns, prefix=""):
-    from django.urls import URLResolver
-
-    for pattern in patterns:
-        if isinstance(pattern, URLResolver):
-            yield from _walk(pattern.url_patterns, prefix + str(pattern.pattern))
-        else:
-            yield prefix + str(pattern.pattern), pattern
-
-
-def test_item_07_every_route_that_answers_with_personal_data_is_listed():
-    from django.urls import get_resolver
-
-    from scheduling.api.privacy import PiiSerializerMixin
-
-    found = set()
-    for route, pattern in _walk(get_resolver().url_patterns):
-        view = getattr(pattern.callback, "view_class", None) or getattr(pattern.callback, "cls", None)
-        serializer = getattr(view, "serializer_class", None)
-        if isinstance(serializer, type) and issubclass(serializer, PiiSerializerMixin):
-            found.add(route)
-    assert found == PII_ROUTE_PATTERNS
+# That every route answering with personal data is audited, whatever its serializer, is proved by the walk of
+# tests/test_pii_audit_walk.py; the test below checks the ids and the masked flag of the routes above.
 
 
 @pytest.mark.parametrize("role", ["viewer", "admin"])
@@ -250,3 +221,191 @@ def test_item_06_the_notes_console_shows_a_viewer_no_content_and_refuses_audio_a
         assert (audio.status_code, export.status_code) == (200, 200)
         assert {"note.read", "note.audio", "note.export"} <= set(
             AuditEvent.objects.filter(object_id=str(note.pk)).values_list("action", flat=True))
+
+
+# --- searched names never travel in a URL (console patients search, notes name filter) -------------------------
+
+def _urls_in(response):
+    """Every address a page or a redirect hands the browser: Location, href, action, src, formaction."""
+    import re
+
+    text = response.content.decode()
+    return [response.get("Location", "")] + re.findall(r'(?:href|action|src|formaction)="([^"]*)"', text)
+
+
+def _verified_admin(client, clinic):
+    from clinics.models import Membership
+    from clinics.tests.factories import MembershipFactory, sign_in_verified
+
+    return sign_in_verified(client, MembershipFactory(clinic=clinic, role=Membership.Role.ADMIN).user)
+
+
+def test_item_15_the_patient_search_posts_the_term_and_no_address_carries_it(client, clinic):
+    from clinics.models import AuditEvent
+
+    for number in range(51):  # two pages of namesakes
+        PatientFactory(clinic=clinic, name=f"Zelinda Quaresma {number}", phone=f"+35191000{number:04d}")
+    _verified_admin(client, clinic)
+
+    page = client.get("/console/patients/")
+    assert 'method="post"' in page.content.decode() and 'name="q"' in page.content.decode()
+    first = client.post("/console/patients/", {"q": "zelinda quaresma"})
+    second = client.post("/console/patients/", {"q": "zelinda quaresma", "page": "2"})
+    by_phone = client.post("/console/patients/", {"q": "+351910000007"})
+
+    assert first.status_code == second.status_code == by_phone.status_code == 200
+    assert first.content.decode().count("Zelinda Quaresma") == 50
+    assert second.content.decode().count("Zelinda Quaresma") == 1
+    assert "Zelinda Quaresma 7<" in by_phone.content.decode()
+    assert 'form="patient-search" name="page" value="2"' in first.content.decode()  # a keyboard-usable button
+    for response in (page, first, second, by_phone):
+        assert [url for url in _urls_in(response)
+                if any(word in url.lower() for word in ("zelinda", "quaresma", "910000007", "q="))] == []
+    assert AuditEvent.objects.filter(action="patient.list", extra__search=True).count() == 3
+
+
+def test_item_15_a_searched_term_in_the_patients_query_string_is_dropped_by_a_redirect(client, clinic):
+    PatientFactory(clinic=clinic, name="Zelinda Quaresma")
+    _verified_admin(client, clinic)
+
+    response = client.get("/console/patients/", {"q": "Zelinda Quaresma", "page": "1"})
+
+    assert response.status_code == 302 and response["Location"] == "/console/patients/"
+
+
+def test_item_15_the_notes_name_filter_posts_the_name_and_no_address_carries_it(client, clinic):
+    for number in range(26):
+        NoteFactory(clinic=clinic, name=f"Zelinda Quaresma {number}")
+    NoteFactory(clinic=clinic, name="Rui Costa")
+    _verified_admin(client, clinic)
+
+    page = client.get("/console/notes/")
+    first = client.post("/console/notes/", {"name": "zelinda", "transcription_status": ""})
+    second = client.post("/console/notes/", {"name": "zelinda", "page": "2"})
+
+    assert 'id="note-filters"' in page.content.decode() and 'method="post" class="filters card"' in (
+        page.content.decode())
+    assert first.content.decode().count("Zelinda Quaresma") == 25 and "Rui Costa" not in first.content.decode()
+    assert second.content.decode().count("Zelinda Quaresma") == 1 and "Rui Costa" not in second.content.decode()
+    assert 'value="zelinda"' in first.content.decode()  # the filter is kept in the form, not in the address
+    for response in (page, first, second):
+        assert [url for url in _urls_in(response)
+                if any(word in url.lower() for word in ("zelinda", "quaresma", "name="))] == []
+
+
+def test_item_15_a_name_in_the_notes_query_string_is_dropped_keeping_the_other_filters(client, clinic):
+    _verified_admin(client, clinic)
+
+    response = client.get("/console/notes/", {"name": "Zelinda", "transcription_status": "failed"})
+
+    assert response.status_code == 302
+    assert response["Location"] == "/console/notes/?transcription_status=failed"
+    assert client.get(response["Location"]).status_code == 200
+
+
+# --- task texts are personal data: reading them is audited, once per request ----------------------------------
+
+def test_item_07_reading_tasks_through_the_api_writes_one_audit_row_with_the_ids_of_the_page(clinic, make_client):
+    from clinics.models import AuditEvent
+
+    tasks = [TaskFactory(clinic=clinic, title=f"Ligar a {NAME} {number}") for number in range(3)]
+    TaskFactory(clinic=PatientFactory().clinic, title="Tarefa de outra clínica")
+    client = make_client(clinic, permissions=("read", "pii"))
+
+    response = client.get("/api/v1/tasks", {"per_page": 2}, HTTP_X_PURPOSE="follow-up calls")
+    empty = client.get("/api/v1/tasks", {"status": "done"})
+
+    assert response.status_code == 200 and len(response.json()["data"]) == 2 and empty.status_code == 200
+    row = AuditEvent.objects.get(action="task.list")  # the empty answer wrote none
+    shown = [task["id"] for task in response.json()["data"]]
+    assert row.extra["ids"] == shown and set(shown) <= {str(task.pk) for task in tasks}
+    assert (row.clinic_id, row.purpose, row.object_type) == (clinic.pk, "follow-up calls", "task")
+
+
+def test_item_07_creating_a_task_through_the_api_is_audited_as_a_write_only(clinic, make_client):
+    from clinics.models import AuditEvent
+
+    response = make_client(clinic).post("/api/v1/tasks", {"title": f"Ligar a {NAME}"}, format="json")
+
+    assert response.status_code == 201
+    assert list(AuditEvent.objects.values_list("action", flat=True)) == ["task.created"]
+
+
+def test_item_07_the_console_task_list_writes_one_audit_row_naming_its_tasks(client, clinic):
+    from clinics.models import AuditEvent
+
+    tasks = {str(TaskFactory(clinic=clinic, title=f"Ligar a {NAME} {number}").pk) for number in range(3)}
+    _verified_admin(client, clinic)
+
+    assert NAME in client.get("/console/tasks/").content.decode()
+
+    row = AuditEvent.objects.get(action="task.list")
+    assert set(row.extra["ids"]) == tasks and row.clinic_id == clinic.pk
+
+
+@pytest.mark.browser
+def test_item_15_in_chromium_a_keyboard_search_and_its_next_page_keep_the_term_out_of_the_address_bar(
+        transactional_db, live_server, client, clinic, chromium):
+    import os
+
+    from clinics.models import Membership
+    from clinics.tests.factories import MembershipFactory
+
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    clinic.locale = "en"
+    clinic.save()
+    for number in range(51):
+        PatientFactory(clinic=clinic, name=f"Zelinda Quaresma {number}", phone=f"+35191000{number:04d}")
+    client.force_login(MembershipFactory(clinic=clinic, role=Membership.Role.EDITOR).user)
+    context = chromium.new_context(base_url=live_server.url, locale="en-GB")
+    context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}])
+    page = context.new_page()
+    visited = []
+    page.on("request", lambda request: visited.append(request.url))
+    try:
+        page.goto("/console/patients/")
+        page.focus("#q")
+        page.keyboard.type("zelinda quaresma")
+        with page.expect_navigation():
+            page.keyboard.press("Enter")
+        assert page.locator("tbody tr").count() == 50
+        page.focus("button[name=page]")
+        with page.expect_navigation():
+            page.keyboard.press("Enter")
+        assert page.locator("tbody tr").count() == 1
+        assert page.input_value("#q") == "zelinda quaresma"
+        history = page.evaluate("() => location.href + ' ' + document.referrer")
+    finally:
+        context.close()
+    assert [url for url in visited + [history] if "zelinda" in url.lower() or "q=" in url] == []
+
+
+@pytest.mark.parametrize("role", ["viewer", "admin"])
+def test_item_07_the_agenda_appointment_page_writes_one_audit_row_naming_the_appointment(client, clinic, role):
+    from clinics.models import AuditEvent
+    from clinics.tests.factories import MembershipFactory, sign_in_verified
+
+    appointment = AppointmentFactory(clinic=clinic, patient=PatientFactory(clinic=clinic, name=NAME), notes=NOTES)
+    sign_in_verified(client, MembershipFactory(clinic=clinic, role=role).user)
+
+    response = client.get(f"/agenda/appointments/{appointment.pk}/")
+
+    assert response.status_code == 200
+    row = AuditEvent.objects.get()
+    assert (row.action, row.object_type, row.object_id, row.clinic_id) == (
+        "appointment.read", "appointment", str(appointment.pk), clinic.pk)
+
+
+@pytest.mark.xfail(strict=True, reason="templates/scheduling/console/appointment_form.html shows a viewer the "
+                                       "patient's name and phone and the form the notes, unmasked (not this "
+                                       "branch's files); the read is audited meanwhile")
+def test_item_06_the_agenda_appointment_page_shows_a_viewer_no_personal_data(client, clinic):
+    from clinics.tests.factories import MembershipFactory, sign_in_verified
+
+    appointment = AppointmentFactory(clinic=clinic, patient=PatientFactory(clinic=clinic, name=NAME, phone=PHONE),
+                                     notes=NOTES)
+    sign_in_verified(client, MembershipFactory(clinic=clinic, role="viewer").user)
+
+    page = client.get(f"/agenda/appointments/{appointment.pk}/").content.decode()
+
+    assert [secret for secret in (NAME, PHONE, PHONE.lstrip("+"), NOTES) if secret in page] == []

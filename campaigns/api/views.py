@@ -16,6 +16,7 @@ from rest_framework.views import APIView
 from clinics.api.permissions import HasClinicScope
 from config.surfaces.tenancy import ClinicScopedMixin
 from config.surfaces import V1, VOICE
+from scheduling import patients
 from scheduling.models import Appointment
 
 from .. import selectors, services
@@ -107,6 +108,13 @@ class TaskVoiceListCreate(VOICE.view, ClinicScopedMixin, generics.ListCreateAPIV
 
     def get_serializer_context(self):
         return {**super().get_serializer_context(), "clinic": self.clinic}
+
+    def paginate_queryset(self, queryset):
+        page = super().paginate_queryset(queryset)
+        rows = list(page) if page is not None else list(queryset)
+        services.task_list_record(clinic=self.clinic, tasks=rows, actor=self.request,
+                                  purpose=patients.purpose_of(self.request))
+        return page if page is not None else rows
 
     @extend_schema(request=serializers.TaskSerializer, responses={201: serializers.TaskSerializer})
     def post(self, request, *args, **kwargs):
