@@ -288,7 +288,7 @@ def test_a_worker_killed_mid_note_and_mid_campaign_leaves_both_finished_by_a_new
     # it dies. The sweeper's deadlines are lowered so that the test waits seconds, not the production minutes.
     no_quiet_hours(clinic, campaign_sms_per_minute=10)
     own_redis[1]()
-    group = processes(TASK_LEASE_SECONDS="6", SWEEP_EVERY_SECONDS="3", SWEEP_CAMPAIGN_STUCK_MINUTES="1")
+    group = processes(TASK_LEASE_SECONDS="6", SWEEP_EVERY_SECONDS="3", SWEEP_CAMPAIGN_STUCK_MINUTES="0.3")
     note = stored_note(clinic)
     campaign = sending_campaign(clinic, 20)
     providers.stt_open.clear()  # the recogniser takes "forever": the note is mid-transcription when the kill comes
@@ -301,8 +301,8 @@ def test_a_worker_killed_mid_note_and_mid_campaign_leaves_both_finished_by_a_new
     first = group.worker("first", f"{FAST_QUEUES},heavy", 2)
 
     def mid_flight():
-        delivered = Message.objects.filter(clinic=clinic, status=Message.Status.DELIVERED).count()
-        return providers.transcriptions and len(providers.sms) == 10 and delivered == 10
+        handed_over = Message.objects.filter(clinic=clinic, status=Message.Status.SENT).count()
+        return providers.transcriptions and len(providers.sms) == 10 and handed_over == 10
 
     assert wait_for(mid_flight, timeout=60, interval=0.2), worker_logs(tmp_path)
     assert Note.objects.get(pk=note.pk).transcription_status == Note.Status.PROCESSING
@@ -313,9 +313,10 @@ def test_a_worker_killed_mid_note_and_mid_campaign_leaves_both_finished_by_a_new
     started = time.monotonic()
     group.worker("second", f"{FAST_QUEUES},heavy", 2)
 
-    def finished():
+    def finished():  # the campaign completes when its last batch is queued; it is done once the SMS are handed over
         return (Note.objects.get(pk=note.pk).transcription_status == Note.Status.COMPLETED
-                and Campaign.objects.get(pk=campaign.pk).status == Campaign.Status.COMPLETED)
+                and Campaign.objects.get(pk=campaign.pk).status == Campaign.Status.COMPLETED
+                and Message.objects.filter(clinic=clinic, status=Message.Status.SENT).count() == 20)
 
     assert wait_for(finished, timeout=120, interval=0.5), worker_logs(tmp_path)
     elapsed = time.monotonic() - started

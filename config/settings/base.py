@@ -180,8 +180,8 @@ CELERY_TIMEZONE = "UTC"
 CELERY_IMPORTS = ("config.sweeper", "config.metrics")
 # The sweeper's deadlines: a note pending or processing for longer than the notes task's time limit, or a sending
 # campaign without progress for this long outside quiet hours, was lost by a worker and is queued again.
-SWEEP_NOTE_STUCK_MINUTES = env.int("SWEEP_NOTE_STUCK_MINUTES", default=45)
-SWEEP_CAMPAIGN_STUCK_MINUTES = env.int("SWEEP_CAMPAIGN_STUCK_MINUTES", default=15)
+SWEEP_NOTE_STUCK_MINUTES = env.float("SWEEP_NOTE_STUCK_MINUTES", default=45.0)
+SWEEP_CAMPAIGN_STUCK_MINUTES = env.float("SWEEP_CAMPAIGN_STUCK_MINUTES", default=15.0)
 # How often beat sweeps (the notes' outbox waits at most this long once the broker is back), and how long a
 # running note's lease lives without its worker renewing it (config/celery.py): a dead worker's note is queued
 # again this long after it stopped, a live one never.
