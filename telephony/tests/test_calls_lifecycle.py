@@ -143,3 +143,13 @@ def test_a_callback_for_a_paused_agent_fails_without_dialling(client_for, clinic
     assert call.status == Call.Status.FAILED and not call.conversation_id
     assert AuditEvent.objects.filter(object_id=str(call.id), action="call.failed").exists()
     assert not AuditEvent.objects.filter(object_id=str(call.id), action="call.placed").exists()
+
+
+def test_a_call_nobody_answered_still_counts_among_the_failed_calls_of_the_stats(client_for, clinic):
+    CallFactory(clinic=clinic, direction="outbound", status="no_answer", call_successful="")
+    CallFactory(clinic=clinic, direction="outbound", status="failed", call_successful="")
+    CallFactory(clinic=clinic, direction="outbound", status="ringing", call_successful="")
+
+    body = client_for.get("/api/analytics/stats", {"days": 7}).json()
+
+    assert body["total_calls"] == 3 and body["failed_calls"] == 2
