@@ -280,6 +280,7 @@ def test_a_worker_killed_mid_note_and_mid_campaign_leaves_both_finished_by_a_new
         clinic, providers, own_redis, processes, tmp_path):
     from campaigns.models import Campaign, CampaignRecipient
     from campaigns.tasks import send_campaign
+    from config.celery import app
     from notes.models import Note
     from notes.tasks import queue_processing
     from telephony.models import Message
@@ -293,12 +294,13 @@ def test_a_worker_killed_mid_note_and_mid_campaign_leaves_both_finished_by_a_new
     campaign = sending_campaign(clinic, 20)
     providers.stt_open.clear()  # the recogniser takes "forever": the note is mid-transcription when the kill comes
 
-    # The next batch must fall after the kill: start early in a minute.
+    group.beat()
+    first = group.worker("first", f"{FAST_QUEUES},heavy", 2)
+    assert app.send_task("frontdesk.ping", ("first",)).get(timeout=90) == {"pong": "first"}, worker_logs(tmp_path)
+    # The next batch must fall after the kill: start early in a minute, the worker ready.
     wait_for(lambda: timezone.now().second < 25, timeout=40, interval=0.5)
     assert queue_processing(str(note.id))  # as the API does once the note is stored
     send_campaign.delay(str(campaign.id))  # as campaigns.bulk.campaign_send does
-    group.beat()
-    first = group.worker("first", f"{FAST_QUEUES},heavy", 2)
 
     def mid_flight():
         handed_over = Message.objects.filter(clinic=clinic, status=Message.Status.SENT).count()
