@@ -65,7 +65,7 @@ def credentials(env) -> dict:
     return json.loads(out.strip().splitlines()[-1])
 
 
-def wait_healthy(url, timeout=60):
+def wait_healthy(url, timeout=240):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
