@@ -1,9 +1,16 @@
-"""The sweeper (beat, every five minutes): queue again the work a lost worker left stuck.
+"""The sweeper (beat, every SWEEP_EVERY_SECONDS, and whenever a worker connects to the broker): queue the work that
+the broker never received or that a lost worker left stuck.
 
-Acks-late tasks come back by themselves when a worker dies, but only after the broker's visibility timeout, and
-not at all when the message itself was lost (Redis restarted without persistence, a purged queue). Two kinds of
-work carry their own state in the database, so the sweeper finds them and queues them through their own task:
+Acks-late tasks come back by themselves when a worker's process dies under a living worker, but when the whole
+worker dies (SIGKILL, a lost node) only after the broker's visibility timeout (hours), and not at all when the
+message itself was lost (Redis restarted without persistence, a purged queue) or never sent (Redis down when the
+work was stored). The work carries its own state in the database, so the sweeper finds it and queues it through
+its own task:
 
+- the notes' outbox: a note `pending` without `queued_at` (the broker was down when it was stored, notes/tasks.py)
+  SWEEP_OUTBOX_GRACE_SECONDS after its last change, queued and marked;
+- a note `processing` whose worker stopped renewing its lease (config/celery.py) for TASK_LEASE_SECONDS: its worker
+  died, so it is queued again at once instead of after the time limit;
 - a consultation note still `pending` or `processing` SWEEP_NOTE_STUCK_MINUTES after its last change (longer than
   `notes.process_note`'s time limit, so a live run is never doubled): `notes.process_note` claims it and skips
   the steps already done;
@@ -11,8 +18,9 @@ work carry their own state in the database, so the sweeper finds them and queues
   out of its quiet hours (batches go every minute): `campaigns.send_campaign` claims each recipient, so nobody is
   texted twice.
 
-Both tasks are idempotent, and the sweeper queues an item at most once per deadline (a marker in the cache), so
-overlapping sweeps or a worker still catching up do not pile copies in the queue.
+Every task is idempotent, and the sweeper queues an item at most once per deadline (a marker in the cache), so
+overlapping sweeps or a worker still catching up do not pile copies in the queue. With the cache down no marker
+can be taken and nothing is queued again (a lease could not be read either).
 """
 import datetime as dt
 import logging
@@ -20,6 +28,7 @@ import logging
 from celery import shared_task
 from django.conf import settings
 from django.core.cache import cache
+from django.db import transaction
 from django.db.models import Max
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -28,15 +37,39 @@ from campaigns.models import Campaign
 from campaigns.services import in_quiet_hours
 from campaigns.tasks import send_campaign
 from notes.models import Note
-from notes.tasks import process_note
+from notes.tasks import process_note, queue_processing
+
+from .celery import lease_key
 
 logger = logging.getLogger(__name__)
 BATCH = 200
+SWEEP_OUTBOX_GRACE_SECONDS = 10
 
 
-def _first_time(kind: str, pk, minutes: int) -> bool:
-    """True once per `minutes` for this item: the sweeper's own claim, so it never queues the same work twice."""
-    return cache.add(f"sweeper:{kind}:{pk}", 1, timeout=minutes * 60)
+def _first_time(kind: str, pk, seconds: float) -> bool:
+    """True once per `seconds` for this item: the sweeper's own claim, so it never queues the same work twice."""
+    return cache.add(f"sweeper:{kind}:{pk}", 1, timeout=max(int(seconds), 1))
+
+
+def unqueued_notes(now):
+    """The notes' outbox: pending notes whose processing the broker never took."""
+    cutoff = now - dt.timedelta(seconds=SWEEP_OUTBOX_GRACE_SECONDS)
+    return (Note.objects.filter(transcription_status=Note.Status.PENDING, queued_at__isnull=True,
+                                updated_at__lt=cutoff)
+            .order_by("updated_at").values_list("pk", flat=True)[:BATCH])
+
+
+def orphaned_notes(now):
+    """Notes processing without a live lease: the worker running them died."""
+    cutoff = now - dt.timedelta(seconds=settings.TASK_LEASE_SECONDS)
+    candidates = list(Note.objects.filter(transcription_status=Note.Status.PROCESSING, updated_at__lt=cutoff)
+                      .order_by("updated_at").values_list("pk", flat=True)[:BATCH])
+    if not candidates:
+        return []
+    leases = cache.get_many([lease_key(process_note.name, pk) for pk in candidates])
+    if getattr(cache, "unavailable", False):
+        return []
+    return [pk for pk in candidates if lease_key(process_note.name, pk) not in leases]
 
 
 def stuck_notes(now):
@@ -54,18 +87,39 @@ def stuck_campaigns(now):
     return [campaign for campaign in campaigns if not in_quiet_hours(campaign.clinic, now)]
 
 
+def flush_note_outbox(now) -> int:
+    """Queue the notes stored while the broker was down; returns how many the broker took."""
+    queued = 0
+    for note_id in unqueued_notes(now):
+        with transaction.atomic():
+            # Skip a note another sweep is queueing right now.
+            if not Note.objects.select_for_update(skip_locked=True).filter(
+                    pk=note_id, queued_at__isnull=True).exists():
+                continue
+            queued += queue_processing(str(note_id))
+    return queued
+
+
 @shared_task(name="frontdesk.sweep_stuck_work")
 def sweep_stuck_work() -> dict:
-    """Queue the stuck notes and campaigns again; returns how many of each were queued."""
+    """Queue the unqueued, orphaned and stuck notes and the stuck campaigns; returns how many of each were
+    queued (`notes` counts the orphaned and stuck ones, `outbox` the unqueued ones)."""
     now = timezone.now()
+    outbox = flush_note_outbox(now)
+    # Once per note deadline: a copy still waiting in a long heavy queue is not queued again meanwhile.
+    orphaned = [str(pk) for pk in orphaned_notes(now)
+                if _first_time("note", pk, settings.SWEEP_NOTE_STUCK_MINUTES * 60)]
+    for note_id in orphaned:
+        logger.warning("sweeper: note %s lost its worker (lease expired), queued again", note_id)
+        process_note.delay(note_id)
     notes = [str(pk) for pk in stuck_notes(now)
-             if _first_time("note", pk, settings.SWEEP_NOTE_STUCK_MINUTES)]
+             if _first_time("note", pk, settings.SWEEP_NOTE_STUCK_MINUTES * 60)]
     for note_id in notes:
         logger.warning("sweeper: note %s stuck since before the deadline, queued again", note_id)
         process_note.delay(note_id)
     campaigns = [str(campaign.pk) for campaign in stuck_campaigns(now)
-                 if _first_time("campaign", campaign.pk, settings.SWEEP_CAMPAIGN_STUCK_MINUTES)]
+                 if _first_time("campaign", campaign.pk, settings.SWEEP_CAMPAIGN_STUCK_MINUTES * 60)]
     for campaign_id in campaigns:
         logger.warning("sweeper: campaign %s made no progress before the deadline, queued again", campaign_id)
         send_campaign.delay(campaign_id)
-    return {"notes": len(notes), "campaigns": len(campaigns)}
+    return {"notes": len(orphaned) + len(notes), "campaigns": len(campaigns), "outbox": outbox}

@@ -117,6 +117,9 @@ class Note(ClinicOwned):
     template = models.CharField(max_length=12, choices=Template.choices, default=Template.HUMAN)
     stt_backend = models.CharField(max_length=20, blank=True, default="")
     processing_seconds = models.FloatField(null=True, blank=True)
+    # The transactional outbox of the pipeline: null while the processing task is not yet handed to the broker
+    # (Redis was down when the note was stored); config/sweeper.py queues such notes once the broker answers.
+    queued_at = models.DateTimeField(null=True, blank=True)
 
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)

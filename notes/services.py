@@ -164,10 +164,15 @@ def _linked_records(clinic, patient_id, appointment_id):
 
 
 def enqueue_processing(note: Note) -> None:
-    from .tasks import process_note
+    """Queue the note's processing once the caller's transaction commits. The note is stored first and stays
+    `pending` without `queued_at` when the broker is down (a transactional outbox): the request still succeeds and
+    config/sweeper.py queues it when the broker is back."""
+    from .tasks import queue_processing
 
     note_id = str(note.id)
-    transaction.on_commit(lambda: process_note.delay(note_id))
+    if note.queued_at is not None:
+        Note.objects.filter(pk=note_id).update(queued_at=None)
+    transaction.on_commit(lambda: queue_processing(note_id))
 
 
 @contextlib.contextmanager

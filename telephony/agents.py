@@ -290,7 +290,7 @@ def call_failure_record(*, agent: Agent, conversation_id: str) -> Call | None:
     with transaction.atomic():
         call = (Call.objects.for_clinic(agent.clinic_id).select_for_update()
                 .filter(conversation_id=conversation_id[:100]).first())
-        if call is None or call.status in (Call.Status.FAILED, Call.Status.COMPLETED):
+        if call is None or call.status in Call.ENDED_STATUSES:
             return call
         call.status = Call.Status.FAILED
         call.ended_at = timezone.now()

@@ -140,9 +140,17 @@ class Call(ClinicOwned):
         PENDING = "pending", _("Pending")
         SCHEDULED = "scheduled", _("Scheduled")
         INITIATED = "initiated", _("Initiated")
+        # The provider's own progress reports (docs/api/voice.md, Webhooks): queued at the carrier, ringing the
+        # patient, and nobody answering, which is not a failure of ours.
+        QUEUED = "queued", _("Queued")
+        RINGING = "ringing", _("Ringing")
         IN_PROGRESS = "in_progress", _("In progress")
         COMPLETED = "completed", _("Completed")
+        NO_ANSWER = "no_answer", _("No answer")
         FAILED = "failed", _("Failed")
+
+    # A call in one of these has ended: no later report moves it.
+    ENDED_STATUSES = (Status.COMPLETED, Status.NO_ANSWER, Status.FAILED)
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     clinic = models.ForeignKey("clinics.Clinic", on_delete=models.CASCADE, related_name="calls")

@@ -52,7 +52,8 @@ def call_stats(clinic, days: int = 7) -> dict:
         total_seconds=Sum("duration_secs"),
         average_duration=Avg("duration_secs"),
         successful_calls=Count("id", filter=Q(call_successful="success")),
-        failed_calls=Count("id", filter=Q(call_successful="failure") | Q(status=Call.Status.FAILED)),
+        failed_calls=Count("id", filter=Q(call_successful="failure")
+                           | Q(status__in=[Call.Status.FAILED, Call.Status.NO_ANSWER])),
     )
     appointments_booked = (Appointment.objects.for_clinic(clinic)
                            .filter(source=Appointment.Source.PHONE_AGENT, created_at__gte=since).count())

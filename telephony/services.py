@@ -437,11 +437,11 @@ def _queue_dial(call: Call) -> None:
 # A provider's status reports (Twilio's vocabulary, which ElevenLabs relays): the call's status each one leaves,
 # and its rank, since reports only move a call forward; one arriving late or twice changes nothing.
 PROVIDER_CALL_STATUSES = {
-    "queued": (Call.Status.INITIATED, 1),
-    "ringing": (Call.Status.INITIATED, 2),
+    "queued": (Call.Status.QUEUED, 1),
+    "ringing": (Call.Status.RINGING, 2),
     "in-progress": (Call.Status.IN_PROGRESS, 3),
     "completed": (Call.Status.COMPLETED, 4),
-    "no-answer": (Call.Status.FAILED, 4),
+    "no-answer": (Call.Status.NO_ANSWER, 4),
     "busy": (Call.Status.FAILED, 4),
     "failed": (Call.Status.FAILED, 4),
     "canceled": (Call.Status.FAILED, 4),
@@ -467,7 +467,7 @@ def call_status_report(*, call_id, provider_status: str) -> Call | None:
         payload = call.webhook_payload if isinstance(call.webhook_payload, dict) else {}
         events = list(payload.get(STATUS_EVENTS_KEY) or [])
         last_rank = max((PROVIDER_CALL_STATUSES.get(e.get("status"), (None, 0))[1] for e in events), default=0)
-        if rank <= last_rank or call.status in (Call.Status.COMPLETED, Call.Status.FAILED):
+        if rank <= last_rank or call.status in Call.ENDED_STATUSES:
             return call
         now = timezone.now()
         events.append({"status": provider_status, "at": now.isoformat()})

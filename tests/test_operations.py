@@ -126,9 +126,10 @@ def test_the_sweeper_requeues_a_stuck_note_and_leaves_a_fresh_one_alone(clinic, 
     fresh = NoteFactory(clinic=clinic, transcription_status=Note.Status.PENDING)
     done = NoteFactory(clinic=clinic, transcription_status=Note.Status.COMPLETED)
     for note in (stuck, waiting, done):
-        _age(Note, note.pk, updated_at=long_ago)
+        _age(Note, note.pk, updated_at=long_ago, queued_at=long_ago)
+    _age(Note, fresh.pk, queued_at=timezone.now())
 
-    assert sweep_stuck_work.delay().get() == {"notes": 2, "campaigns": 0}
+    assert sweep_stuck_work.delay().get() == {"notes": 2, "campaigns": 0, "outbox": 0}
 
     statuses = dict(Note.objects.values_list("pk", "transcription_status"))
     # Run again by notes.process_note: the factory's notes carry a transcript, so the pipeline structures them.
@@ -136,7 +137,7 @@ def test_the_sweeper_requeues_a_stuck_note_and_leaves_a_fresh_one_alone(clinic, 
     assert Note.objects.get(pk=stuck.pk).sections.exists()
     assert statuses[fresh.pk] == Note.Status.PENDING
     assert statuses[done.pk] == Note.Status.COMPLETED
-    assert sweep_stuck_work.delay().get() == {"notes": 0, "campaigns": 0}
+    assert sweep_stuck_work.delay().get() == {"notes": 0, "campaigns": 0, "outbox": 0}
 
 
 @pytest.mark.django_db
@@ -161,7 +162,7 @@ def test_the_sweeper_requeues_a_stuck_campaign_once_and_leaves_a_fresh_one_alone
     fresh = sending("Vacinas", timezone.now())
     _age(Campaign, stuck.pk, created_at=long_ago)
 
-    assert sweep_stuck_work.delay().get() == {"notes": 0, "campaigns": 1}
+    assert sweep_stuck_work.delay().get() == {"notes": 0, "campaigns": 1, "outbox": 0}
 
     stuck.refresh_from_db()
     fresh.refresh_from_db()
@@ -170,7 +171,68 @@ def test_the_sweeper_requeues_a_stuck_campaign_once_and_leaves_a_fresh_one_alone
     assert Message.objects.filter(purpose=f"campaign:{stuck.recipients.get().pk}").count() == 1
     assert fresh.status == Campaign.Status.SENDING
     assert fresh.recipients.get().status == CampaignRecipient.Status.PENDING
-    assert sweep_stuck_work.delay().get() == {"notes": 0, "campaigns": 0}
+    assert sweep_stuck_work.delay().get() == {"notes": 0, "campaigns": 0, "outbox": 0}
+
+
+@pytest.mark.django_db
+def test_the_sweeper_queues_the_notes_outbox_and_a_note_whose_worker_stopped_renewing_its_lease(
+        clinic, eager, settings):
+    from django.core.cache import cache
+
+    from config.celery import lease_key
+    from config.sweeper import sweep_stuck_work
+    from notes.models import Note
+    from notes.tests.factories import NoteFactory
+
+    settings.TASK_LEASE_SECONDS = 30
+    a_minute_ago = timezone.now() - dt.timedelta(minutes=1)
+    unqueued = NoteFactory(clinic=clinic, transcription_status=Note.Status.PENDING)  # the broker was down
+    just_stored = NoteFactory(clinic=clinic, transcription_status=Note.Status.PENDING)  # its request is queueing it
+    orphan = NoteFactory(clinic=clinic, transcription_status=Note.Status.PROCESSING)  # its worker was killed
+    alive = NoteFactory(clinic=clinic, transcription_status=Note.Status.PROCESSING)  # its worker renews the lease
+    for note in (unqueued, orphan, alive):
+        _age(Note, note.pk, updated_at=a_minute_ago)
+    _age(Note, orphan.pk, queued_at=a_minute_ago)
+    _age(Note, alive.pk, queued_at=a_minute_ago)
+    cache.set(lease_key("notes.process_note", alive.pk), "task-id", timeout=30)
+
+    assert sweep_stuck_work.delay().get() == {"notes": 1, "campaigns": 0, "outbox": 1}
+
+    statuses = dict(Note.objects.values_list("pk", "transcription_status"))
+    assert statuses[unqueued.pk] == statuses[orphan.pk] == Note.Status.COMPLETED
+    assert Note.objects.get(pk=unqueued.pk).queued_at is not None
+    assert statuses[just_stored.pk] == Note.Status.PENDING
+    assert statuses[alive.pk] == Note.Status.PROCESSING
+    assert sweep_stuck_work.delay().get() == {"notes": 0, "campaigns": 0, "outbox": 0}
+
+
+def test_a_note_stored_while_the_broker_is_down_is_kept_pending_and_unqueued(clinic, settings, caplog,
+                                                                              django_capture_on_commit_callbacks):
+    # The broker on a closed port: in the settings, which the Celery app reads, and in the app's own layer.
+    import io
+
+    from config.celery import app
+    from notes.models import Note
+    from notes.services import note_create
+    from notes.tests.conftest import wav_bytes
+    from tests.test_health import free_port
+
+    closed = f"redis://127.0.0.1:{free_port()}/0"
+    settings.CELERY_BROKER_URL = settings.CELERY_RESULT_BACKEND = closed
+    previous = app.conf.broker_url, app.conf.task_always_eager
+    app.conf.broker_url, app.conf.task_always_eager = closed, False
+    app._pool = app.amqp._producer_pool = None  # forget the connections to the previous broker
+    audio = io.BytesIO(wav_bytes())
+    audio.size = len(audio.getvalue())
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            note = note_create(clinic=clinic, audio=audio, actor=None, name="Ana")
+    finally:
+        app.conf.broker_url, app.conf.task_always_eager = previous
+        app._pool = app.amqp._producer_pool = None
+    note = Note.objects.get(pk=note.pk)
+    assert note.transcription_status == Note.Status.PENDING and note.queued_at is None
+    assert "Broker unavailable" in caplog.text
 
 
 @pytest.mark.django_db

@@ -181,14 +181,19 @@ CELERY_TIMEZONE = "UTC"
 CELERY_IMPORTS = ("config.sweeper", "config.metrics")
 # The sweeper's deadlines: a note pending or processing for longer than the notes task's time limit, or a sending
 # campaign without progress for this long outside quiet hours, was lost by a worker and is queued again.
-SWEEP_NOTE_STUCK_MINUTES = env.int("SWEEP_NOTE_STUCK_MINUTES", default=45)
-SWEEP_CAMPAIGN_STUCK_MINUTES = env.int("SWEEP_CAMPAIGN_STUCK_MINUTES", default=15)
+SWEEP_NOTE_STUCK_MINUTES = env.float("SWEEP_NOTE_STUCK_MINUTES", default=45.0)
+SWEEP_CAMPAIGN_STUCK_MINUTES = env.float("SWEEP_CAMPAIGN_STUCK_MINUTES", default=15.0)
+# How often beat sweeps (the notes' outbox waits at most this long once the broker is back), and how long a
+# running note's lease lives without its worker renewing it (config/celery.py): a dead worker's note is queued
+# again this long after it stopped, a live one never.
+SWEEP_EVERY_SECONDS = env.float("SWEEP_EVERY_SECONDS", default=60.0)
+TASK_LEASE_SECONDS = env.int("TASK_LEASE_SECONDS", default=30)
 CELERY_BEAT_SCHEDULE = {
     # Each run sends only what is due and claims before sending, so overlapping or repeated runs are safe.
     "campaigns-send-due-reminders": {"task": "campaigns.send_due_reminders", "schedule": 300.0},
     "campaigns-request-pending-feedback": {"task": "campaigns.request_pending_feedback", "schedule": 900.0},
     "clinics-purge-refresh-tokens": {"task": "clinics.purge_refresh_tokens", "schedule": 86400.0},
-    "frontdesk-sweep-stuck-work": {"task": "frontdesk.sweep_stuck_work", "schedule": 300.0},
+    "frontdesk-sweep-stuck-work": {"task": "frontdesk.sweep_stuck_work", "schedule": SWEEP_EVERY_SECONDS},
 }
 
 # --- i18n: the console speaks Portuguese (Portugal and Brazil), French and English.

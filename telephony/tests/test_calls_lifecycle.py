@@ -51,7 +51,7 @@ def test_callback_request_is_dialled_and_completes_with_its_status_events_in_ord
     assert call.status == Call.Status.COMPLETED and call.clinic == clinic
     assert call.conversation_id == f"local-{call.id}" and call.ended_at is not None
     assert _provider_statuses(call) == ["queued", "ringing", "in-progress", "completed"]
-    assert _sent_statuses(clinic) == [("initiated", None), ("initiated", "queued"), ("initiated", "ringing"),
+    assert _sent_statuses(clinic) == [("initiated", None), ("queued", "queued"), ("ringing", "ringing"),
                                       ("in_progress", "in-progress"), ("completed", "completed")]
     sent = [json.loads(request.get_data())["data"]["provider_status"] for request, _ in httpserver.log[1:]]
     assert sent == ["queued", "ringing", "in-progress", "completed"]
@@ -62,14 +62,29 @@ def test_callback_request_is_dialled_and_completes_with_its_status_events_in_ord
     assert {event.clinic_id for event in audited} == {clinic.id}
 
 
-def test_callback_nobody_answers_ends_failed_after_no_answer(client_for, clinic, local_voice,
-                                                            django_capture_on_commit_callbacks):
+def test_callback_nobody_answers_ends_no_answer_after_queued_and_ringing(client_for, clinic, local_voice,
+                                                                        django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         response = client_for.post("/api/calls", {"phone_number": "+351912345000"}, format="json")
 
     call = Call.objects.get(pk=response.json()["id"])
-    assert call.status == Call.Status.FAILED
+    assert call.status == Call.Status.NO_ANSWER and call.ended_at is not None
     assert _provider_statuses(call) == ["queued", "ringing", "no-answer"]
+    assert _sent_statuses(clinic) == []  # no endpoint subscribed
+    # Listed and filtered by its own status on both surfaces that list calls.
+    assert [item["id"] for item in client_for.get("/v1/calls", {"status": "no_answer"}).json()["items"]] == [
+        str(call.id)]
+    assert client_for.get("/v1/calls", {"status": "failed"}).json()["items"] == []
+
+
+def test_each_progress_report_leaves_its_own_status_and_an_ended_call_stays_ended(clinic):
+    from telephony.services import call_status_report
+
+    call = CallFactory(clinic=clinic, direction="outbound", status="initiated", phone_number=PHONE)
+    seen = []
+    for report in ("queued", "ringing", "no-answer", "in-progress", "completed"):
+        seen.append(call_status_report(call_id=call.id, provider_status=report).status)
+    assert seen == ["queued", "ringing", "no_answer", "no_answer", "no_answer"]
 
 
 def test_a_redelivered_dial_task_does_not_dial_twice(client_for, clinic, local_voice,
@@ -129,3 +144,13 @@ def test_a_callback_for_a_paused_agent_fails_without_dialling(client_for, clinic
     assert call.status == Call.Status.FAILED and not call.conversation_id
     assert AuditEvent.objects.filter(object_id=str(call.id), action="call.failed").exists()
     assert not AuditEvent.objects.filter(object_id=str(call.id), action="call.placed").exists()
+
+
+def test_a_call_nobody_answered_still_counts_among_the_failed_calls_of_the_stats(client_for, clinic):
+    CallFactory(clinic=clinic, direction="outbound", status="no_answer", call_successful="")
+    CallFactory(clinic=clinic, direction="outbound", status="failed", call_successful="")
+    CallFactory(clinic=clinic, direction="outbound", status="ringing", call_successful="")
+
+    body = client_for.get("/api/analytics/stats", {"days": 7}).json()
+
+    assert body["total_calls"] == 3 and body["failed_calls"] == 2
