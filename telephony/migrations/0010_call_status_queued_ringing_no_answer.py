@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('telephony', '0007_messaging_numbers'),
+        ('telephony', '0009_tool_call'),
     ]
 
     operations = [
