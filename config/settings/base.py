@@ -157,6 +157,7 @@ CELERY_TASK_ROUTES = {
     "notes.*": {"queue": "heavy"},
     "knowledge.*": {"queue": "heavy"},
     "scheduling.calendar_sync.*": {"queue": "default"},
+    "scheduling.import_patients": {"queue": "heavy"},
     "clinics.*": {"queue": "default"},
     "frontdesk.*": {"queue": "default"},
 }
