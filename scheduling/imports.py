@@ -364,51 +364,51 @@ def _launch(patient_import):
 
 
 def patient_import_run(*, import_id) -> PatientImport:
-    """Run a started import in batches of BATCH_ROWS, each its own transaction through `patient_import`, its
+    """Run a started import in batches of BATCH_ROWS, each its own transaction through `job`, its
     progress saved on the record after each; resumes after the last counted batch (a worker lost mid-way), does
     nothing for a draft or a finished import. Ends by emptying the stored file and writing a summary audit row."""
     with transaction.atomic():
-        patient_import = PatientImport.objects.select_for_update().select_related("clinic").filter(
+        job = PatientImport.objects.select_for_update().select_related("clinic").filter(
             pk=import_id).first()
-        if patient_import is None or patient_import.status not in (PatientImport.Status.PENDING,
+        if job is None or job.status not in (PatientImport.Status.PENDING,
                                                                    PatientImport.Status.PROCESSING):
-            return patient_import
-        patient_import.status = PatientImport.Status.PROCESSING
-        patient_import.started_at = patient_import.started_at or timezone.now()
-        patient_import.save(update_fields=["status", "started_at"])
-    clinic, columns = patient_import.clinic, patient_import.columns
-    _headers, rows = _records(patient_import.content)
-    index = {header: position for position, header in enumerate(patient_import.headers)}
+            return job
+        job.status = PatientImport.Status.PROCESSING
+        job.started_at = job.started_at or timezone.now()
+        job.save(update_fields=["status", "started_at"])
+    clinic, columns = job.clinic, job.columns
+    _headers, rows = _records(job.content)
+    index = {header: position for position, header in enumerate(job.headers)}
     positions = {name: index[header] for name, header in columns.items() if header in index}
-    start = patient_import.processed_rows
+    start = job.processed_rows
     while start < len(rows):
         batch = rows[start:start + BATCH_ROWS]
         raws = [{name: (cells[position] if position < len(cells) else "") for name, position in positions.items()}
                 for _line, cells in batch]
         with transaction.atomic():
-            result = patient_import(clinic=clinic, rows=raws, actor=patient_import.actor, columns=columns,
-                                    first_row=[line for line, _cells in batch], import_id=patient_import.pk)
+            result = patient_import(clinic=clinic, rows=raws, actor=job.actor, columns=columns,
+                                    first_row=[line for line, _cells in batch], import_id=job.pk)
             start += len(batch)
-            patient_import.processed_rows = start
-            patient_import.created_count += len(result.created)
-            patient_import.duplicate_count += result.duplicates
-            patient_import.error_count += len({error["row"] for error in result.errors})
-            room = MAX_STORED_ERRORS - len(patient_import.errors)
+            job.processed_rows = start
+            job.created_count += len(result.created)
+            job.duplicate_count += result.duplicates
+            job.error_count += len({error["row"] for error in result.errors})
+            room = MAX_STORED_ERRORS - len(job.errors)
             if room > 0:
-                patient_import.errors = patient_import.errors + result.errors[:room]
-            patient_import.save(update_fields=["processed_rows", "created_count", "duplicate_count",
+                job.errors = job.errors + result.errors[:room]
+            job.save(update_fields=["processed_rows", "created_count", "duplicate_count",
                                                "error_count", "errors"])
     with transaction.atomic():
-        patient_import.status = PatientImport.Status.COMPLETED
-        patient_import.completed_at = timezone.now()
-        patient_import.content = ""
-        patient_import.save(update_fields=["status", "completed_at", "content"])
-        actor = patient_import.actor or {}
-        record(None, "patient_import.completed", "patient_import", str(patient_import.pk), AUDIT_PURPOSE,
+        job.status = PatientImport.Status.COMPLETED
+        job.completed_at = timezone.now()
+        job.content = ""
+        job.save(update_fields=["status", "completed_at", "content"])
+        actor = job.actor or {}
+        record(None, "patient_import.completed", "patient_import", str(job.pk), AUDIT_PURPOSE,
                clinic=clinic, actor_kind=actor.get("kind"), actor_id=actor.get("id", ""),
-               actor_label=actor.get("label", ""), created=patient_import.created_count,
-               duplicates=patient_import.duplicate_count, errors=patient_import.error_count)
-    return patient_import
+               actor_label=actor.get("label", ""), created=job.created_count,
+               duplicates=job.duplicate_count, errors=job.error_count)
+    return job
 
 
 def patient_import_fail(*, import_id) -> None:

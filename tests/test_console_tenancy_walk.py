@@ -51,6 +51,14 @@ def _patient(clinic):
     return {"patient_hash": patient.hash}, [patient]
 
 
+def _patient_import(clinic):
+    from scheduling import imports
+
+    patient_import = imports.patient_import_create(clinic=clinic, content="name,phone\nAna Walk,+351912000111\n",
+                                                   filename="walk.csv", start=False)
+    return {"import_id": patient_import.pk}, [patient_import]
+
+
 def _task(clinic):
     from campaigns.tests.factories import TaskFactory
 
@@ -200,6 +208,9 @@ OBJECT_ROUTES = {
     "agenda/time-off/<uuid:exception_id>/remove/": _time_off,
     "agenda/services/<uuid:service_id>/": _service,
     "agenda/services/<uuid:service_id>/remove/": _service,
+    "agenda/patients/import/<uuid:import_id>/": _patient_import,
+    "agenda/patients/import/<uuid:import_id>/progress/": _patient_import,
+    "agenda/patients/import/<uuid:import_id>/errors.csv": _patient_import,
     "console/notes/<uuid:note_id>/": _note,
     "console/notes/<uuid:note_id>/status/": _note,
     "console/notes/<uuid:note_id>/retry/": _note,
@@ -248,6 +259,7 @@ READ_PAGES = {
     "agenda/": "calendar",
     "agenda/professionals/": "list",
     "agenda/services/": "list",
+    "agenda/patients/import/": "list",
     "console/notes/": "list",
     "console/notes/<uuid:note_id>/": "detail",
     "knowledge/": "list and search",
