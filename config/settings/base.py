@@ -255,6 +255,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "AppointmentStatusEnum": "scheduling.models.Appointment.Status",
         "CallStatusEnum": "telephony.models.Call.Status",
+        "PatientImportStatusEnum": "scheduling.models.PatientImport.Status",
     },
 }
 
