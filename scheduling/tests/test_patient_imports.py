@@ -164,6 +164,10 @@ def test_v1_import_answers_201_with_the_counts_and_the_row_errors(clinic, make_c
     assert body["status"] == "completed" and body["createdCount"] == 1 and body["errorCount"] == 1
     assert body["errors"] == [{"row": 3, "column": "Contacto", "field": "phone",
                                "message": "Not a valid phone number."}]
+    created = AuditEvent.objects.get(clinic=clinic, action="patient.created")
+    uploaded = AuditEvent.objects.get(clinic=clinic, action="patient_import.uploaded")
+    assert (created.actor_kind, created.actor_id, created.actor_label) == (
+        uploaded.actor_kind, uploaded.actor_id, uploaded.actor_label) and created.actor_kind == "key"
     detail = client.get(f"/v1/patients/imports/{body['id']}")
     assert detail.status_code == 200 and detail.json()["processedRows"] == 2
     listed = client.get("/v1/patients/imports").json()
