@@ -11,6 +11,11 @@ differs: gunicorn with the configuration's defaults (`WEB_CONCURRENCY` = 2 x cor
 and runserver (one process, a thread per request, `--noreload`). The load comes from `wrk` when it is installed
 (`apt-get install wrk`), else from a small client of threads with http.client in 4 processes; the servers are
 measured alternately, `--rounds` times each, after a warm-up. Target: gunicorn >= 1.8x runserver.
+
+Last run (5 December 2026, after 15:15 UTC, on 2 cores shared with seven other jobs, load average 12 to 28: the
+figures are far below what an idle machine gives and only the ratios and counts carry over):
+runserver 6.8 req/s, gunicorn 4.3 req/s (p50 2-4 s, 16 clients, 2 x 20 s each): 0.64x, no 1.8x. With the
+cores saturated by other work, five gunicorn processes only add context switches; rerun on an idle machine.
 """
 import argparse
 import datetime as dt
