@@ -30,6 +30,7 @@ class SchedulingCode(StrEnum):
     CLOSED = "CLOSED"
     OFF_GRID = "OFF_GRID"
     FULLY_BOOKED = "FULLY_BOOKED"
+    IMPORT_ALREADY_STARTED = "IMPORT_ALREADY_STARTED"
 
 
 class Unprocessable(DomainError):

@@ -249,3 +249,49 @@ class Appointment(ClinicOwned):
 
 
 from .calendar_sync.models import CalendarConnection  # noqa: E402,F401
+
+
+class PatientImport(ClinicOwned):
+    """One CSV file of patients being imported (scheduling/imports.py): its columns, its progress and its bad rows.
+
+    The file itself is personal data: it is kept encrypted only until the import has run, then emptied. Row
+    errors name the row, the column and what is wrong, never the value.
+    """
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("Waiting for its columns")
+        PENDING = "pending", _("Queued")
+        PROCESSING = "processing", _("Importing")
+        COMPLETED = "completed", _("Completed")
+        FAILED = "failed", _("Failed")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    clinic = models.ForeignKey("clinics.Clinic", on_delete=models.CASCADE, related_name="patient_imports")
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT)
+    filename = models.CharField(max_length=200, blank=True, default="")
+    content = EncryptedTextField(blank=True, default="")
+    headers = models.JSONField(default=list, blank=True)
+    # Patient field -> the file's column header that holds it.
+    columns = models.JSONField(default=dict, blank=True)
+    total_rows = models.PositiveIntegerField(default=0)
+    processed_rows = models.PositiveIntegerField(default=0)
+    created_count = models.PositiveIntegerField(default=0)
+    duplicate_count = models.PositiveIntegerField(default=0)
+    error_count = models.PositiveIntegerField(default=0)
+    errors = models.JSONField(default=list, blank=True)
+    # Who started it (the audit actor of the rows the worker writes later): kind, id and label.
+    actor = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=django_timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["clinic", "created_at", "id"], name="patient_import_clinic_time")]
+        constraints = [
+            models.CheckConstraint(condition=Q(processed_rows__lte=F("total_rows")),
+                                   name="patient_import_progress_bounded"),
+        ]
+
+    def __str__(self):
+        return f"patient import {self.id}"

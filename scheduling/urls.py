@@ -1,7 +1,7 @@
 """Console pages of scheduling (namespace "scheduling"), mounted by config/urls.py under `console/agenda/`."""
 from django.urls import path
 
-from . import record, views
+from . import import_views, record, views
 
 app_name = "scheduling"
 urlpatterns = [
@@ -27,4 +27,9 @@ urlpatterns = [
     path("services/new/", views.service_form, name="service_new"),
     path("services/<uuid:service_id>/", views.service_form, name="service_edit"),
     path("services/<uuid:service_id>/remove/", views.service_remove, name="service_remove"),
+    path("patients/import/", import_views.import_list, name="imports"),
+    path("patients/import/upload/", import_views.import_upload, name="import_upload"),
+    path("patients/import/<uuid:import_id>/", import_views.import_detail, name="import_detail"),
+    path("patients/import/<uuid:import_id>/progress/", import_views.import_progress, name="import_progress"),
+    path("patients/import/<uuid:import_id>/errors.csv", import_views.import_errors, name="import_errors"),
 ]

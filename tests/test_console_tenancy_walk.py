@@ -58,6 +58,14 @@ def _patient_by_id(clinic):
     return {"patient_id": patient.pk}, [patient]
 
 
+def _patient_import(clinic):
+    from scheduling import imports
+
+    patient_import = imports.patient_import_create(clinic=clinic, content="name,phone\nAna Walk,+351912000111\n",
+                                                   filename="walk.csv", start=False)
+    return {"import_id": patient_import.pk}, [patient_import]
+
+
 def _task(clinic):
     from campaigns.tests.factories import TaskFactory
 
@@ -220,6 +228,9 @@ OBJECT_ROUTES = {
     "agenda/time-off/<uuid:exception_id>/remove/": _time_off,
     "agenda/services/<uuid:service_id>/": _service,
     "agenda/services/<uuid:service_id>/remove/": _service,
+    "agenda/patients/import/<uuid:import_id>/": _patient_import,
+    "agenda/patients/import/<uuid:import_id>/progress/": _patient_import,
+    "agenda/patients/import/<uuid:import_id>/errors.csv": _patient_import,
     "console/notes/<uuid:note_id>/": _note,
     "console/notes/<uuid:note_id>/status/": _note,
     "console/notes/<uuid:note_id>/retry/": _note,
@@ -272,6 +283,7 @@ READ_PAGES = {
     "agenda/patients/": "patient search page",
     "agenda/patients/search/": "search as you type (JSON)",
     "agenda/patients/<uuid:patient_id>/": "patient record",
+    "agenda/patients/import/": "list",
     "console/notes/": "list",
     "console/notes/<uuid:note_id>/": "detail",
     "knowledge/": "list and search",

@@ -67,6 +67,14 @@ def _patient(clinic):
     return {"hash": patient.hash}, [patient]
 
 
+def _patient_import(clinic, name="pk"):
+    from scheduling import imports
+
+    patient_import = imports.patient_import_create(clinic=clinic, content="name,phone\nAna Walk,+351912000111\n",
+                                                   filename="walk.csv", start=False)
+    return {name: patient_import.pk}, [patient_import]
+
+
 def _call(clinic, name="pk"):
     from telephony.tests.factories import CallFactory
 
@@ -143,6 +151,7 @@ OBJECT_ROUTES = {
     "v1/appointments/<uuid:pk>": _appointment,
     "v1/appointments/<uuid:appointment_id>/triage/send": lambda clinic: _appointment(clinic, "appointment_id"),
     "v1/patients/<str:hash>": _patient,
+    "v1/patients/imports/<uuid:pk>": _patient_import,
     "v1/calls/<uuid:pk>": _call,
     "v1/calls/<uuid:pk>/callback": _call,
     "v1/calls/<uuid:pk>/recording": _call,

@@ -158,6 +158,7 @@ CELERY_TASK_ROUTES = {
     "notes.*": {"queue": "heavy"},
     "knowledge.*": {"queue": "heavy"},
     "scheduling.calendar_sync.*": {"queue": "default"},
+    "scheduling.import_patients": {"queue": "heavy"},
     "clinics.*": {"queue": "default"},
     "frontdesk.*": {"queue": "default"},
 }
@@ -266,6 +267,7 @@ SPECTACULAR_SETTINGS = {
         "AppointmentStatusEnum": "scheduling.models.Appointment.Status",
         "CallStatusEnum": "telephony.models.Call.Status",
         "KnowledgeFileStatusEnum": "knowledge.models.KnowledgeFile.Status",
+        "PatientImportStatusEnum": "scheduling.models.PatientImport.Status",
     },
 }
 

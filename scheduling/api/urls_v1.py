@@ -3,7 +3,7 @@ from django.urls import include, path
 
 from config.surfaces import V1
 
-from . import views
+from . import imports, views
 
 
 class ProfessionalsV1(V1.view, views.ProfessionalListView):
@@ -37,5 +37,8 @@ urlpatterns = [
     path("services/<uuid:pk>", ServiceV1.as_view(), name="v1-service"),
     path("appointments", AppointmentsV1.as_view(), name="v1-appointments"),
     path("appointments/<uuid:pk>", AppointmentV1.as_view(), name="v1-appointment"),
+    # Before the patient routes: "imports" is not a patient's hash.
+    path("patients/imports", imports.PatientImportListCreateV1.as_view(), name="v1-patient-imports"),
+    path("patients/imports/<uuid:pk>", imports.PatientImportDetailV1.as_view(), name="v1-patient-import"),
     path("", include("scheduling.api.patient_urls_v1")),
 ]

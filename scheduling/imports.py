@@ -1,0 +1,478 @@
+"""Importing patients from a CSV file (docs/api/clinic-v1.md, Patient imports): the bulk path.
+
+`patient_import` writes a batch of rows in a constant number of statements whatever its size: every value is
+encrypted and every blind index computed in Python exactly as `Patient.refresh_indexes()` does, the rows go in with
+one INSERT ... ON CONFLICT DO NOTHING, and their audit rows with one more. A person already in the clinic (same
+phone and normalised name: the `identity_index`, unique per clinic) or twice in the file is imported once.
+
+A file is a `PatientImport`: uploaded (`patient_import_create`), its columns chosen (`patient_import_start`, or at
+once on the API), then run in batches (`patient_import_run`), in the request for a small file and on the `heavy`
+Celery queue for a large one, its progress counted on the record after each batch.
+
+RGPD: one audit row per imported patient (`patient.created`, the patient's hash as its object, the import's id in
+`extra`), the same event a booking or a contact leaves for a new patient, so that the access log of one data
+subject shows where their record came from without scanning lists inside other rows; plus one summary row for the
+import. The file is personal data: stored encrypted until it has run, then emptied; row errors never hold values.
+"""
+import csv
+import datetime as dt
+import io
+import json
+import re
+import uuid
+from dataclasses import dataclass, field
+
+from django.contrib.postgres.fields import ArrayField
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import EmailValidator
+from django.db import connection, transaction
+from django.db.models import JSONField
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from clinics.audit import audit_event, record
+from clinics.crypto import normalise_text
+from clinics.errors import Conflict, InvalidInput, NotFound, PayloadTooLarge
+from clinics.phones import InvalidPhoneNumber, clinic_region, normalise_phone
+from clinics.uploads import SizeLimitHandler
+
+from .errors import SchedulingCode as Code
+from .models import LIMITS, Patient, PatientImport, new_patient_hash
+
+MAX_BYTES = 10 * 1024 * 1024
+MAX_ROWS = 100_000
+# A file of at most this many rows is imported inside the request that starts it; a larger one on `heavy`.
+INLINE_ROWS = 1_000
+BATCH_ROWS = 1_000
+# Row errors kept on the record (all are counted): enough to fix a file, bounded for a file of garbage.
+MAX_STORED_ERRORS = 5_000
+AUDIT_PURPOSE = "patient import"
+
+# The patient fields a column can fill (the names of the documented Patient, docs/api/clinic-v1.md), and the
+# headers (normalised: lower case, no accents, spaces, dashes or underscores) each is recognised by.
+FIELDS = ("name", "phone", "email", "birthDate", "gender", "species", "ownerName", "externalId", "tags")
+REQUIRED_FIELDS = ("name", "phone")
+ALIASES = {
+    "name": ("name", "fullname", "patient", "patientname", "nome", "nomecompleto", "paciente", "utente", "nom",
+             "nomcomplet"),
+    "phone": ("phone", "phonenumber", "telephone", "tel", "mobile", "mobilephone", "cellphone", "telefone",
+              "telemovel", "celular", "numero", "portable"),
+    "email": ("email", "mail", "emailaddress", "courriel"),
+    "birthDate": ("birthdate", "dateofbirth", "dob", "birthday", "datadenascimento", "datanascimento",
+                  "nascimento", "datedenaissance", "naissance"),
+    "gender": ("gender", "sex", "sexo", "genero", "sexe", "genre"),
+    "species": ("species", "especie", "espece"),
+    "ownerName": ("ownername", "owner", "tutor", "dono", "proprietario", "proprietaire"),
+    "externalId": ("externalid", "id", "patientid", "reference", "ref", "processo", "numerodeprocesso",
+                   "numeroprocesso", "dossier"),
+    "tags": ("tags", "tag", "labels", "etiquetas", "etiquettes"),
+}
+_TEXT_LIMITS = {"name": LIMITS["name"], "email": LIMITS["email"], "gender": 20, "species": 60,
+                "ownerName": LIMITS["name"], "externalId": 120}
+_MODEL_FIELDS = {"birthDate": "birth_date", "ownerName": "owner_name", "externalId": "external_id"}
+_DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y")
+_email_valid = EmailValidator()
+
+
+@dataclass
+class BatchResult:
+    """What `patient_import` did with a batch: the new patients' hashes, the rows that were someone already known
+    (in the clinic or earlier in the file), and the bad rows ({row, column, field, message})."""
+
+    created: list = field(default_factory=list)
+    duplicates: int = 0
+    errors: list = field(default_factory=list)
+
+
+# --- reading a file ---------------------------------------------------------------------------------------------
+
+def _header_key(header: str) -> str:
+    return re.sub(r"[\s_.-]", "", normalise_text(header or ""))
+
+
+def default_columns(headers) -> dict:
+    """Patient field -> the first header that names it ("Telemóvel" -> phone, "Data de nascimento" -> birthDate)."""
+    keys = [_header_key(header) for header in headers]
+    columns = {}
+    for name, aliases in ALIASES.items():
+        for alias in aliases:
+            if alias in keys:
+                columns[name] = headers[keys.index(alias)]
+                break
+    return columns
+
+
+def _text_of(content) -> str:
+    if isinstance(content, str):
+        return content
+    for encoding in ("utf-8-sig", "cp1252"):
+        try:
+            return content.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    return content.decode("latin-1")
+
+
+def _dialect(text: str):
+    try:
+        return csv.Sniffer().sniff(text[:8192], delimiters=",;\t|")
+    except csv.Error:
+        return csv.excel
+
+
+def _records(text: str):
+    """(line number, [cells]) of every non-blank row after the header, and the header."""
+    reader = csv.reader(io.StringIO(text), _dialect(text))
+    header = None
+    rows = []
+    for cells in reader:
+        if not any(cell.strip() for cell in cells):
+            continue
+        if header is None:
+            header = [cell.strip() for cell in cells]
+            continue
+        rows.append((reader.line_num, cells))
+    return header or [], rows
+
+
+def _file_error(message):
+    return InvalidInput.on("file", message)
+
+
+# --- the bulk path --------------------------------------------------------------------------------------------
+
+def _error(row_number, column, name, message):
+    return {"row": row_number, "column": column, "field": name, "message": str(message)}
+
+
+def _clean(raw: dict, row_number: int, region, columns: dict):
+    """The patient's fields from one row's raw texts, or the row's errors (no value is ever repeated in them)."""
+    errors, values = [], {}
+    for name in FIELDS:
+        text = (raw.get(name) or "").strip()
+        column = columns.get(name, name)
+        if not text:
+            if name in REQUIRED_FIELDS:
+                errors.append(_error(row_number, column, name, _("This field is required.")))
+            continue
+        if name in _TEXT_LIMITS and len(text) > _TEXT_LIMITS[name]:
+            errors.append(_error(row_number, column, name,
+                                 _("At most %(limit)d characters.") % {"limit": _TEXT_LIMITS[name]}))
+            continue
+        if name == "phone":
+            try:
+                text = normalise_phone(text, region)
+            except InvalidPhoneNumber:
+                errors.append(_error(row_number, column, name, _("Not a valid phone number.")))
+                continue
+        elif name == "email":
+            try:
+                _email_valid(text)
+            except DjangoValidationError:
+                errors.append(_error(row_number, column, name, _("Not a valid e-mail address.")))
+                continue
+        elif name == "birthDate":
+            text = _date(text)
+            if text is None:
+                errors.append(_error(row_number, column, name, _("Not a date (YYYY-MM-DD or DD/MM/YYYY).")))
+                continue
+        elif name == "tags":
+            text = [tag.strip()[:40] for tag in re.split(r"[;|,]", text) if tag.strip()][:50]
+        values[_MODEL_FIELDS.get(name, name)] = text
+    return values, errors
+
+
+def _date(text):
+    for pattern in _DATE_FORMATS:
+        try:
+            value = dt.datetime.strptime(text, pattern).date()
+        except ValueError:
+            continue
+        return value if dt.date(1850, 1, 1) <= value <= timezone.localdate() else None
+    return None
+
+
+def _insert_rows(objects, *, ignore_conflicts=False) -> int:
+    """INSERT `objects` (of one model) in ONE statement, ON CONFLICT DO NOTHING if asked; how many rows went in.
+
+    Each column travels as one array parameter and the rows are rebuilt with `unnest`, so the statement's text and
+    its parameter count do not grow with the batch (a 1,000-row `bulk_create` spends most of its time compiling and
+    adapting 19,000 parameters). Values are prepared by each field as `save()` prepares them: the encrypted fields
+    encrypt (`clinics.crypto`), JSON is dumped; array columns (the blind indexes: hex digests) travel as array
+    literals, since `unnest` cannot take arrays of unequal lengths.
+    """
+    if not objects:
+        return 0
+    model = type(objects[0])
+    fields = model._meta.concrete_fields
+    columns, selects, params = [], [], []
+    for position, model_field in enumerate(fields):
+        db_type = model_field.db_type(connection)
+        if isinstance(model_field, JSONField):
+            params.append([json.dumps(getattr(obj, model_field.attname), cls=model_field.encoder) for obj in objects])
+            selects.append(f"c{position}::jsonb")
+            columns.append("%s::text[]")
+            continue
+        values = [model_field.get_db_prep_save(getattr(obj, model_field.attname), connection) for obj in objects]
+        if isinstance(model_field, ArrayField):
+            values = [None if value is None else "{" + ",".join(map(_array_item, value)) + "}" for value in values]
+            params.append(values)
+            selects.append(f"c{position}::{db_type}")
+            columns.append("%s::text[]")
+        else:
+            params.append(values)
+            selects.append(f"c{position}")
+            columns.append(f"%s::{db_type}[]")
+    quote = connection.ops.quote_name
+    sql = (f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
+           f"SELECT {', '.join(selects)} FROM unnest({', '.join(columns)}) "
+           f"AS rows ({', '.join(f'c{position}' for position in range(len(fields)))})"
+           + (" ON CONFLICT DO NOTHING" if ignore_conflicts else ""))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount
+
+
+def _array_item(value) -> str:
+    text = str(value)
+    if not re.fullmatch(r"[0-9a-f]+", text):
+        raise ValueError("only hex digests travel as array literals")
+    return text
+
+
+def _actor_fields(actor, clinic) -> dict:
+    """Who `actor` is in the audit log (kind, id, label), kept so a worker writes later rows in their name."""
+    event = audit_event(actor, "", clinic=clinic)
+    return {"kind": event.actor_kind, "id": event.actor_id, "label": event.actor_label}
+
+
+def patient_import(*, clinic, rows, actor=None, first_row: int = 2, columns=None, import_id=None) -> BatchResult:
+    """Import one batch of rows ({field: raw text}, fields as in FIELDS) in one transaction and a constant number
+    of statements: bad rows reported, a person already in the clinic or earlier in the batch skipped (counted as
+    duplicates), every new patient encrypted, indexed for search and audited (`patient.created`).
+
+    `actor` is a request, a Credential, None for the system, or the dict `_actor_fields` kept; `first_row` is the
+    file line of `rows[0]` (or a list of line numbers, one per row) for the error report.
+    """
+    result = BatchResult()
+    region = clinic_region(clinic)
+    columns = columns or {}
+    numbers = first_row if isinstance(first_row, list) else list(range(first_row, first_row + len(rows)))
+    candidates = {}
+    for row_number, raw in zip(numbers, rows):
+        values, errors = _clean(raw, row_number, region, columns)
+        if errors:
+            result.errors.extend(errors)
+            continue
+        patient = Patient(clinic=clinic, **values)
+        patient.refresh_indexes()
+        if patient.identity_index in candidates:
+            result.duplicates += 1
+            continue
+        candidates[patient.identity_index] = patient
+    if not candidates:
+        return result
+    with transaction.atomic():
+        known = set(Patient.objects.for_clinic(clinic).filter(identity_index__in=list(candidates))
+                    .values_list("identity_index", flat=True))
+        result.duplicates += len(known)
+        fresh = [patient for identity, patient in candidates.items() if identity not in known]
+        while fresh:
+            inserted = _insert_rows(fresh, ignore_conflicts=True)
+            if inserted == len(fresh):
+                break
+            # Someone was created meanwhile (a booking, another import), or a random public hash was drawn twice:
+            # keep what went in, count the people who exist now, draw new hashes for the rest and insert again.
+            stored = set(Patient.objects.for_clinic(clinic).filter(pk__in=[patient.pk for patient in fresh])
+                         .values_list("pk", flat=True))
+            taken = set(Patient.objects.for_clinic(clinic).filter(
+                identity_index__in=[patient.identity_index for patient in fresh if patient.pk not in stored])
+                .values_list("identity_index", flat=True))
+            result.duplicates += len(taken)
+            result.created.extend(patient.hash for patient in fresh if patient.pk in stored)
+            fresh = [patient for patient in fresh if patient.pk not in stored and patient.identity_index not in taken]
+            for patient in fresh:
+                patient.pk, patient.hash = uuid.uuid4(), new_patient_hash()
+        else:
+            fresh = []
+        result.created.extend(patient.hash for patient in fresh)
+        if result.created:
+            _insert_rows([_created_event(actor, clinic, patient_hash, import_id)
+                          for patient_hash in result.created])
+    return result
+
+
+def _created_event(actor, clinic, patient_hash, import_id):
+    extra = {"import": str(import_id)} if import_id else {}
+    if isinstance(actor, dict):
+        return audit_event(None, "patient.created", "patient", patient_hash, AUDIT_PURPOSE, clinic=clinic,
+                           actor_kind=actor.get("kind"), actor_id=actor.get("id", ""),
+                           actor_label=actor.get("label", ""), **extra)
+    return audit_event(actor, "patient.created", "patient", patient_hash, AUDIT_PURPOSE, clinic=clinic, **extra)
+
+
+# --- an import file, from upload to done ---------------------------------------------------------------------
+
+def _checked_columns(columns, headers) -> dict:
+    """`columns` (field -> header) with every field known, every header in the file and name and phone mapped."""
+    if not isinstance(columns, dict):
+        raise InvalidInput.on("columns", _("Map each patient field to a column header."))
+    chosen = {name: header for name, header in columns.items() if header not in (None, "")}
+    details = {}
+    for name, header in chosen.items():
+        if name not in FIELDS:
+            details[name] = [_("Not a patient field; one of: %(fields)s.") % {"fields": ", ".join(FIELDS)}]
+        elif not isinstance(header, str) or header not in headers:
+            details[name] = [_("No such column in the file.")]
+    for name in REQUIRED_FIELDS:
+        if name not in chosen:
+            details.setdefault(name, [_("Choose the column that holds this field.")])
+    if details:
+        raise InvalidInput(Code.VALIDATION_ERROR, _("The columns do not fit the file."), details)
+    return chosen
+
+
+def patient_import_create(*, clinic, content, filename: str = "", columns=None, start: bool = True,
+                          actor=None) -> PatientImport:
+    """Keep an uploaded CSV file (header row first, `,` `;` or tab separated, UTF-8 or Windows-1252) as an import
+    of `clinic`, encrypted. With `start`, its columns (`columns`, else those its headers name) are checked and it
+    runs: at once for up to INLINE_ROWS rows, else on the `heavy` queue. Without, it waits as a draft for
+    `patient_import_start`. Refuses an empty, headerless or oversized file before writing anything.
+    """
+    size = len(content.encode() if isinstance(content, str) else content)
+    if size > MAX_BYTES:
+        raise PayloadTooLarge(MAX_BYTES, size,
+                              _("The file is larger than %(limit)d MB.") % {"limit": MAX_BYTES // 2 ** 20})
+    text = _text_of(content)
+    if "\x00" in text:
+        raise _file_error(_("Not a CSV text file."))
+    try:
+        headers, rows = _records(text)
+    except csv.Error:
+        raise _file_error(_("Not a readable CSV file."))
+    if not headers or not rows:
+        raise _file_error(_("The file has no header row or no rows under it."))
+    if len(rows) > MAX_ROWS:
+        raise _file_error(_("At most %(limit)d rows per file.") % {"limit": MAX_ROWS})
+    headers = [header[:200] for header in headers]
+    chosen = _checked_columns(columns if columns is not None else default_columns(headers), headers) \
+        if start else default_columns(headers)
+    with transaction.atomic():
+        patient_import = PatientImport.objects.create(
+            clinic=clinic, filename=(filename or "")[:200], content=text, headers=headers, columns=chosen,
+            total_rows=len(rows), actor=_actor_fields(actor, clinic),
+            status=PatientImport.Status.PENDING if start else PatientImport.Status.DRAFT)
+        record(actor, "patient_import.uploaded", "patient_import", str(patient_import.pk), AUDIT_PURPOSE,
+               clinic=clinic, rows=len(rows))
+        if start:
+            _launch(patient_import)
+    if start and patient_import.total_rows <= INLINE_ROWS:
+        patient_import = patient_import_run(import_id=patient_import.pk)
+    return patient_import
+
+
+def patient_import_start(*, patient_import: PatientImport, columns, actor=None) -> PatientImport:
+    """Start a draft import with the columns chosen (field -> header); refuses one already started
+    (`IMPORT_ALREADY_STARTED`). Runs at once for up to INLINE_ROWS rows, else queued on `heavy`."""
+    with transaction.atomic():
+        locked = PatientImport.objects.select_for_update().filter(pk=patient_import.pk).first()
+        if locked is None:
+            raise NotFound(Code.NOT_FOUND, _("Not found."))
+        if locked.status != PatientImport.Status.DRAFT:
+            raise Conflict(Code.IMPORT_ALREADY_STARTED, _("This import has already been started."))
+        locked.columns = _checked_columns(columns, locked.headers)
+        locked.status = PatientImport.Status.PENDING
+        locked.actor = _actor_fields(actor, locked.clinic)
+        locked.save(update_fields=["columns", "status", "actor"])
+        _launch(locked)
+    if locked.total_rows <= INLINE_ROWS:
+        return patient_import_run(import_id=locked.pk)
+    return locked
+
+
+def _launch(patient_import):
+    if patient_import.total_rows > INLINE_ROWS:
+        from . import tasks  # the task module imports this one
+
+        import_id = str(patient_import.pk)
+        transaction.on_commit(lambda: tasks.import_patients.delay(import_id))
+
+
+def patient_import_run(*, import_id) -> PatientImport:
+    """Run a started import in batches of BATCH_ROWS, each its own transaction through `job`, its
+    progress saved on the record after each; resumes after the last counted batch (a worker lost mid-way), does
+    nothing for a draft or a finished import. Ends by emptying the stored file and writing a summary audit row."""
+    with transaction.atomic():
+        job = PatientImport.objects.select_for_update().select_related("clinic").filter(
+            pk=import_id).first()
+        if job is None or job.status not in (PatientImport.Status.PENDING,
+                                                                   PatientImport.Status.PROCESSING):
+            return job
+        job.status = PatientImport.Status.PROCESSING
+        job.started_at = job.started_at or timezone.now()
+        job.save(update_fields=["status", "started_at"])
+    clinic, columns = job.clinic, job.columns
+    _headers, rows = _records(job.content)
+    index = {header: position for position, header in enumerate(job.headers)}
+    positions = {name: index[header] for name, header in columns.items() if header in index}
+    start = job.processed_rows
+    while start < len(rows):
+        batch = rows[start:start + BATCH_ROWS]
+        raws = [{name: (cells[position] if position < len(cells) else "") for name, position in positions.items()}
+                for _line, cells in batch]
+        with transaction.atomic():
+            result = patient_import(clinic=clinic, rows=raws, actor=job.actor, columns=columns,
+                                    first_row=[line for line, _cells in batch], import_id=job.pk)
+            start += len(batch)
+            job.processed_rows = start
+            job.created_count += len(result.created)
+            job.duplicate_count += result.duplicates
+            job.error_count += len({error["row"] for error in result.errors})
+            room = MAX_STORED_ERRORS - len(job.errors)
+            if room > 0:
+                job.errors = job.errors + result.errors[:room]
+            job.save(update_fields=["processed_rows", "created_count", "duplicate_count",
+                                               "error_count", "errors"])
+    with transaction.atomic():
+        job.status = PatientImport.Status.COMPLETED
+        job.completed_at = timezone.now()
+        job.content = ""
+        job.save(update_fields=["status", "completed_at", "content"])
+        actor = job.actor or {}
+        record(None, "patient_import.completed", "patient_import", str(job.pk), AUDIT_PURPOSE,
+               clinic=clinic, actor_kind=actor.get("kind"), actor_id=actor.get("id", ""),
+               actor_label=actor.get("label", ""), created=job.created_count,
+               duplicates=job.duplicate_count, errors=job.error_count)
+    return job
+
+
+def patient_import_fail(*, import_id) -> None:
+    """Mark an import that could not run as failed and empty its stored file (the worker's last resort)."""
+    PatientImport.objects.filter(pk=import_id).exclude(status=PatientImport.Status.COMPLETED).update(
+        status=PatientImport.Status.FAILED, content="", completed_at=timezone.now())
+
+
+def patient_import_errors_csv(patient_import: PatientImport) -> str:
+    """The import's row errors as CSV (row, column, field, message): the report staff fix the file with."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["row", "column", "field", "message"])
+    for error in patient_import.errors:
+        writer.writerow([error["row"], error["column"], error["field"], error["message"]])
+    return out.getvalue()
+
+
+def import_of(clinic, import_id) -> PatientImport:
+    """The clinic's import by id; another clinic's is the same as none (NOT_FOUND)."""
+    found = PatientImport.objects.for_clinic(clinic).filter(pk=import_id).first()
+    if found is None:
+        raise NotFound(Code.NOT_FOUND, _("Not found."))
+    return found
+
+
+class ImportSizeLimitHandler(SizeLimitHandler):
+    """First upload handler of an import upload: refuses a file over MAX_BYTES before or while it streams."""
+
+    @classmethod
+    def max_bytes(cls) -> int:
+        return MAX_BYTES
