@@ -262,12 +262,13 @@ def appointment_edit(request, appointment_id):
         Appointment.objects.for_clinic(clinic).select_related("patient", "service", "professional"),
         pk=appointment_id)
     local = appointment.starts_at.astimezone(selectors.clinic_zone(clinic))
+    full = patients.can_read_pii(request.auth)  # viewers see initials and the phone's ends, and no notes
     initial = {"professional": appointment.professional_id, "date": local.date(), "time": local.time(),
-               "status": appointment.status, "notes": appointment.notes}
+               "status": appointment.status, "notes": appointment.notes if full else ""}
     form = AppointmentEditForm(request.POST or None, clinic=clinic, initial=initial)
     if request.method == "GET":
         record(request, "appointment.read", "appointment", appointment.pk, _("console appointment page"),
-               clinic=clinic)
+               clinic=clinic, masked=not full)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -279,7 +280,10 @@ def appointment_edit(request, appointment_id):
         else:
             messages.success(request, _("Appointment saved."))
             return redirect(_agenda_url(appointment, clinic))
-    return render(request, "scheduling/console/appointment_form.html", {"form": form, "appointment": appointment},
+    shown = {"name": appointment.patient.name if full else patients.mask_name(appointment.patient.name),
+             "phone": appointment.patient.phone if full else patients.mask_phone(appointment.patient.phone)}
+    return render(request, "scheduling/console/appointment_form.html",
+                  {"form": form, "appointment": appointment, "patient_shown": shown},
                   status=400 if form.errors else 200)
 
 
