@@ -548,7 +548,7 @@ def _locked(appointment) -> Appointment:
 
 @transaction.atomic
 def appointment_update(*, appointment, starts_at=None, professional=None, notes=None, status=None, source=None,
-                       actor=None, now=None) -> Appointment:
+                       actor=None, now=None, reason: str = "") -> Appointment:
     """Change the time (and/or professional), the notes and the status of an appointment together: all or
     nothing, so a taken slot changes no field. Returns the updated appointment (a fresh instance).
 
@@ -582,7 +582,7 @@ def appointment_update(*, appointment, starts_at=None, professional=None, notes=
         if status not in Appointment.Status.values:
             raise InvalidInput.on("status", _("Unknown status."))
         current.status = status
-        changes["appointment.status"] = {"from": previous_status, "to": status}
+        changes["appointment.status"] = {"from": previous_status, "to": status, **({"reason": reason} if reason else {})}
     if not changes:
         return current
     _save_guarded(current)
@@ -600,9 +600,11 @@ def appointment_reschedule(*, appointment, starts_at, professional=None, source=
                               source=source, actor=actor, now=now)
 
 
-def appointment_cancel(*, appointment, actor=None) -> Appointment:
-    """Cancel, keeping the row; the time becomes free at once (the constraint ignores cancelled rows)."""
-    return appointment_update(appointment=appointment, status=Appointment.Status.CANCELLED, actor=actor)
+def appointment_cancel(*, appointment, actor=None, reason: str = "") -> Appointment:
+    """Cancel, keeping the row; the time becomes free at once (the constraint ignores cancelled rows). `reason`
+    goes into the status change's audit row. Cancelling a cancelled appointment changes and records nothing."""
+    return appointment_update(appointment=appointment, status=Appointment.Status.CANCELLED, actor=actor,
+                              reason=reason)
 
 
 @transaction.atomic

@@ -23,7 +23,7 @@ from rest_framework.views import APIView
 from clinics.errors import InvalidInput
 from clinics.models import Clinic
 from config.surfaces import PUBLIC
-from scheduling import selectors, services
+from scheduling import public_manage, selectors, services
 from scheduling.errors import SchedulingCode
 from scheduling.models import Appointment, Professional, Service
 
@@ -139,7 +139,9 @@ class BookingView(PublicView):
             patient_name=details["name"], patient_phone=details["phone"], patient_email=details.get("email", ""),
             source=Appointment.Source.ONLINE, actor=request)
         body = AppointmentSerializer(appointment, context={"clinic": clinic}).data
-        body.update({"serviceName": service.name, "professionalName": appointment.professional.name})
+        body.update({"serviceName": service.name, "professionalName": appointment.professional.name,
+                     "manageUrl": request.build_absolute_uri(public_manage.manage_path(appointment)),
+                     "calendarUrl": request.build_absolute_uri(public_manage.calendar_path(appointment))})
         return Response(body, status=status.HTTP_201_CREATED)
 
 
