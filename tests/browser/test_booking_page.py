@@ -40,7 +40,8 @@ def test_patient_books_downloads_the_calendar_file_and_cancels_from_the_link(pag
     from telephony.models import Message
 
     clinic = ClinicFactory(name="Clínica do Rio", address="Rua do Rio, 5, Porto")
-    service = ServiceFactory(clinic=clinic, name="Consulta de rotina", duration_minutes=30)
+    service = ServiceFactory(clinic=clinic, name="Consulta de rotina", duration_minutes=30, price=4500,
+                             currency="EUR")
     professional = ProfessionalFactory(clinic=clinic, name="Dra. Inês Matos", services=[service],
                                        hours=[(d, "09:00", "12:00") for d in range(7)])
     day = upcoming(days=3, clinic=clinic).date()
@@ -48,10 +49,18 @@ def test_patient_books_downloads_the_calendar_file_and_cancels_from_the_link(pag
 
     page.goto(f"/booking/{clinic.slug}")
     assert page.get_by_role("heading", level=1).inner_text() == "Clínica do Rio"
+    assert "€45.00" in page.get_by_label("Consulta de rotina").locator("xpath=..").inner_text()
+    assert "openstreetmap.org/search?query=Rua" in page.get_by_role("link", name="Map").get_attribute("href")
     page.get_by_label("Consulta de rotina").check()
-    page.get_by_label("Date").fill(day.isoformat())
+    strip_day = page.locator(f"#day-strip button[data-day='{day.isoformat()}']")
+    page.wait_for_function(f"!document.querySelector(\"#day-strip button[data-day='{day.isoformat()}']\").disabled")
+    strip_day.focus()
+    page.keyboard.press("Enter")
+    assert strip_day.get_attribute("aria-pressed") == "true"
     page.locator("#slots button").first.wait_for()
     assert page.locator("#slots button").first.inner_text() == "09:00"
+    assert page.get_by_role("group", name="Morning").is_visible()
+    assert not page.get_by_role("group", name="Evening").is_visible()
     page.locator("#slots button", has_text="10:30").click()
     page.get_by_label("Name").fill("Tomás Ribeiro")
     page.get_by_label("Mobile phone").fill("912 555 666")
