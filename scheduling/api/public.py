@@ -174,6 +174,33 @@ class SlotsView(PublicView):
         return Response({"slots": SlotSerializer(slots, many=True, context={"clinic": clinic}).data})
 
 
+class SlotCheckView(PublicView):
+    """`?serviceId=&professionalId=&startsAt=` → `{"free": true|false}`: whether the time is still free, asked by
+    the page just before it sends the booking (the booking itself still relies on the database constraint)."""
+
+    @extend_schema(parameters=[
+        OpenApiParameter("serviceId", str, required=True), OpenApiParameter("professionalId", str),
+        OpenApiParameter("startsAt", str, required=True, description="ISO 8601 with an offset")],
+        responses={200: inline_serializer("PublicSlotCheck", {"free": serializers.BooleanField()})})
+    def get(self, request, slug):
+        clinic = self.get_clinic(slug)
+        params = request.query_params
+        service = get_object_or_404(bookable_services(clinic), pk=_uuid_param(params, "serviceId", required=True))
+        professional = None
+        professional_id = _uuid_param(params, "professionalId")
+        if professional_id:
+            professional = get_object_or_404(Professional.objects.for_clinic(clinic).filter(active=True),
+                                             pk=professional_id)
+        try:
+            starts_at = dt.datetime.fromisoformat((params.get("startsAt") or "").strip())
+        except ValueError:
+            starts_at = None
+        if starts_at is None or starts_at.tzinfo is None:
+            raise ValidationError({"startsAt": [_("Use a date and time with an offset.")]})
+        check = selectors.booking_check(clinic, service, starts_at, professional=professional)
+        return Response({"free": bool(check.free)})
+
+
 def _uuid_param(params, name, required=False):
     raw = params.get(name)
     if not raw:

@@ -36,7 +36,7 @@ def test_patient_books_downloads_the_calendar_file_and_cancels_from_the_link(pag
     from clinics.tests.factories import ClinicFactory
     from scheduling.models import Appointment
     from scheduling.tests.conftest import upcoming
-    from scheduling.tests.factories import ProfessionalFactory, ServiceFactory
+    from scheduling.tests.factories import AppointmentFactory, ProfessionalFactory, ServiceFactory
     from telephony.models import Message
 
     clinic = ClinicFactory(name="Clínica do Rio", address="Rua do Rio, 5, Porto")
@@ -61,16 +61,23 @@ def test_patient_books_downloads_the_calendar_file_and_cancels_from_the_link(pag
     assert page.locator("#slots button").first.inner_text() == "09:00"
     assert page.get_by_role("group", name="Morning").is_visible()
     assert not page.get_by_role("group", name="Evening").is_visible()
-    page.locator("#slots button", has_text="10:30").click()
+    page.locator("#slots button", has_text="10:00").click()
     page.get_by_label("Name").fill("Tomás Ribeiro")
     page.get_by_label("Mobile phone").fill("912 555 666")
+    faster = AppointmentFactory(professional=professional, service=service,
+                                starts_at=upcoming(days=3, hour=10, clinic=clinic))  # someone was faster
+    page.get_by_role("button", name="Book").click()
+    page.get_by_text("someone has just taken this time").wait_for()
+    shoot(page, "taken", width)
+    assert Appointment.objects.filter(clinic=clinic).count() == 1
+    page.locator("#slots button", has_text="10:30").click()
     shoot(page, "form", width)
     page.get_by_role("button", name="Book").click()
 
     page.get_by_role("heading", name="Your appointment is booked").wait_for()
     assert "Dra. Inês Matos" in page.locator("#confirmation-text").inner_text()
     shoot(page, "confirmation", width)
-    appointment = Appointment.objects.get(professional=professional)
+    appointment = Appointment.objects.exclude(pk=faster.pk).get(professional=professional)
     assert appointment.starts_at == starts
     assert appointment.source == "online" and appointment.patient.phone == "+351912555666"
     assert Message.objects.filter(clinic=clinic, purpose="booking_confirmation").count() == 1
