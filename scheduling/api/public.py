@@ -82,6 +82,7 @@ class PublicBookingSerializer(serializers.Serializer):
     startsAt = ClinicDateTimeField()
     patient = PatientInputSerializer()
     website = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    privacyConsent = serializers.BooleanField(required=False, default=False)
 
 
 def check_rate(request):
@@ -137,7 +138,8 @@ class BookingView(PublicView):
         appointment = services.appointment_book(
             clinic=clinic, service=service, starts_at=data["startsAt"], professional=professional,
             patient_name=details["name"], patient_phone=details["phone"], patient_email=details.get("email", ""),
-            source=Appointment.Source.ONLINE, actor=request)
+            source=Appointment.Source.ONLINE, actor=request,
+            consents=("privacy",) if data.get("privacyConsent") else ())
         body = AppointmentSerializer(appointment, context={"clinic": clinic}).data
         body.update({"serviceName": service.name, "professionalName": appointment.professional.name,
                      "manageUrl": request.build_absolute_uri(public_manage.manage_path(appointment)),
@@ -172,6 +174,12 @@ class SlotsView(PublicView):
                                           {"days": MAX_RANGE_DAYS}]})
         slots = selectors.free_slots(clinic, service, from_date, to_date, professional=professional)
         return Response({"slots": SlotSerializer(slots, many=True, context={"clinic": clinic}).data})
+
+
+def privacy_page(request, slug):
+    """The clinic's privacy notice for online booking: who holds the data and how to reach them."""
+    clinic = get_object_or_404(Clinic, slug=slug)
+    return render(request, "scheduling/public/privacy.html", {"clinic": clinic})
 
 
 class SlotCheckView(PublicView):

@@ -64,6 +64,9 @@ def test_patient_books_downloads_the_calendar_file_and_cancels_from_the_link(pag
     page.locator("#slots button", has_text="10:00").click()
     page.get_by_label("Name").fill("Tomás Ribeiro")
     page.get_by_label("Mobile phone").fill("912 555 666")
+    assert page.get_by_role("button", name="Book").is_disabled()  # the privacy consent is required
+    assert page.get_by_role("link", name="privacy notice").get_attribute("href") == f"/booking/{clinic.slug}/privacy"
+    page.get_by_label("I agree").check()
     faster = AppointmentFactory(professional=professional, service=service,
                                 starts_at=upcoming(days=3, hour=10, clinic=clinic))  # someone was faster
     page.get_by_role("button", name="Book").click()
@@ -80,6 +83,7 @@ def test_patient_books_downloads_the_calendar_file_and_cancels_from_the_link(pag
     appointment = Appointment.objects.exclude(pk=faster.pk).get(professional=professional)
     assert appointment.starts_at == starts
     assert appointment.source == "online" and appointment.patient.phone == "+351912555666"
+    assert appointment.patient.consents == {"privacy": True}
     assert Message.objects.filter(clinic=clinic, purpose="booking_confirmation").count() == 1
 
     with page.expect_download() as download_info:
