@@ -6,6 +6,8 @@ import pathlib
 
 import pytest
 
+from tests.browser.test_accessibility import serious_violations
+
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 SCREENSHOTS = pathlib.Path(__file__).resolve().parents[2] / "docs" / "screenshots"
@@ -75,6 +77,7 @@ def test_patient_books_downloads_the_calendar_file_and_cancels_from_the_link(pag
     assert Appointment.objects.filter(clinic=clinic).count() == 1
     page.locator("#slots button", has_text="10:30").click()
     shoot(page, "form", width)
+    assert serious_violations(page) == []
     page.get_by_role("button", name="Book").click()
 
     page.get_by_role("heading", name="Your appointment is booked").wait_for()
@@ -99,6 +102,7 @@ def test_patient_books_downloads_the_calendar_file_and_cancels_from_the_link(pag
     page.get_by_role("heading", name="Your appointment").wait_for()
     assert "T. R." in page.content() and "Tomás Ribeiro" not in page.content()
     shoot(page, "manage", width)
+    assert serious_violations(page) == []
     page.get_by_role("button", name="Cancel this appointment").focus()
     page.keyboard.press("Enter")
     page.locator("#manage-message").wait_for()
