@@ -29,6 +29,8 @@ from .patients import ERASED_TAG, normalise_patient_phone
 logger = logging.getLogger(__name__)
 
 NO_OVERLAP = "appointment_no_overlap"
+# Consents a patient gives with a booking (the public page's privacy notice); see appointment_book.
+BOOKING_CONSENT_KINDS = ("privacy",)
 # Channels a patient uses on their own are held to the clinic's notice and horizon; the clinic's own staff
 # and systems (`staff`, `api`) may book a walk-in inside the notice window (never in the past).
 PATIENT_FACING_SOURCES = (Appointment.Source.ONLINE, Appointment.Source.PHONE_AGENT)
@@ -477,7 +479,7 @@ def _set_times(appointment, service, starts_at):
 
 def appointment_book(*, clinic, service, starts_at, professional=None, patient=None, patient_name: str = "",
                      patient_phone: str = "", patient_email: str = "", source=Appointment.Source.STAFF,
-                     notes: str = "", actor=None, now=None) -> Appointment:
+                     notes: str = "", actor=None, now=None, consents=()) -> Appointment:
     """Book `service` at `starts_at` with `professional` (an instance or id; None = the first professional free
     then) for `patient` (instance, id or hash, chosen explicitly) or for the person described by
     `patient_name`/`patient_phone`/`patient_email` (found or created as `patient_find_or_create` does, inside this
@@ -486,6 +488,8 @@ def appointment_book(*, clinic, service, starts_at, professional=None, patient=N
     Refusals (docs/api/clinic-v1.md, Appointments): NOT_FOUND / PATIENT_NOT_FOUND for ids not of this clinic;
     IN_THE_PAST; TOO_SOON and TOO_FAR_AHEAD for patient-facing sources; SERVICE_NOT_OFFERED;
     OUTSIDE_WORKING_HOURS (or across the boundary); SLOT_TAKEN only when another appointment overlaps.
+    `consents` (kinds of BOOKING_CONSENT_KINDS the patient gave with the booking, e.g. the public page's privacy
+    consent) are kept in `Patient.consents` with a `patient.consent` audit row, in the booking's transaction.
 
     One transaction per attempt, and no savepoint inside it: when the time was free at the check but another
     booking's insert wins the race (or a deadlock between the two), the whole attempt is rolled back and run
@@ -495,7 +499,8 @@ def appointment_book(*, clinic, service, starts_at, professional=None, patient=N
         try:
             return _book_once(clinic=clinic, service=service, starts_at=starts_at, professional=professional,
                               patient=patient, patient_name=patient_name, patient_phone=patient_phone,
-                              patient_email=patient_email, source=source, notes=notes, actor=actor, now=now)
+                              patient_email=patient_email, source=source, notes=notes, actor=actor, now=now,
+                              consents=consents)
         except _LostRace:
             logger.info("Booking at %s lost a race (attempt %d)", starts_at, attempt + 1)
     raise _slot_taken()
@@ -503,7 +508,7 @@ def appointment_book(*, clinic, service, starts_at, professional=None, patient=N
 
 @transaction.atomic
 def _book_once(*, clinic, service, starts_at, professional, patient, patient_name, patient_phone, patient_email,
-               source, notes, actor, now) -> Appointment:
+               source, notes, actor, now, consents=()) -> Appointment:
     service = _scoped(Service, clinic, service)
     professional = _scoped(Professional, clinic, professional)
     chosen = _chosen_patient(clinic, patient) if patient is not None else None
@@ -532,6 +537,13 @@ def _book_once(*, clinic, service, starts_at, professional, patient, patient_nam
         raise _LostRace() from error
     events.append(_audit_event(clinic, actor, "appointment.create", appointment,
                                {"startsAt": starts_at.isoformat()}))
+    given = [kind for kind in BOOKING_CONSENT_KINDS if kind in consents]
+    if given:
+        # Inline rather than patient_consent_record: that one is atomic, and a savepoint here would break the retry.
+        chosen.consents = {**(chosen.consents or {}), **{kind: True for kind in given}}
+        chosen.save(update_fields=["consents"])
+        events += [_audit_event(clinic, actor, "patient.consent", chosen, {"kind": kind, "granted": True})
+                   for kind in given]
     AuditEvent.objects.bulk_create(events)
     _announce(signals.appointment_booked, appointment)
     return appointment
@@ -548,7 +560,7 @@ def _locked(appointment) -> Appointment:
 
 @transaction.atomic
 def appointment_update(*, appointment, starts_at=None, professional=None, notes=None, status=None, source=None,
-                       actor=None, now=None) -> Appointment:
+                       actor=None, now=None, reason: str = "") -> Appointment:
     """Change the time (and/or professional), the notes and the status of an appointment together: all or
     nothing, so a taken slot changes no field. Returns the updated appointment (a fresh instance).
 
@@ -582,7 +594,7 @@ def appointment_update(*, appointment, starts_at=None, professional=None, notes=
         if status not in Appointment.Status.values:
             raise InvalidInput.on("status", _("Unknown status."))
         current.status = status
-        changes["appointment.status"] = {"from": previous_status, "to": status}
+        changes["appointment.status"] = {"from": previous_status, "to": status, **({"reason": reason} if reason else {})}
     if not changes:
         return current
     _save_guarded(current)
@@ -600,9 +612,11 @@ def appointment_reschedule(*, appointment, starts_at, professional=None, source=
                               source=source, actor=actor, now=now)
 
 
-def appointment_cancel(*, appointment, actor=None) -> Appointment:
-    """Cancel, keeping the row; the time becomes free at once (the constraint ignores cancelled rows)."""
-    return appointment_update(appointment=appointment, status=Appointment.Status.CANCELLED, actor=actor)
+def appointment_cancel(*, appointment, actor=None, reason: str = "") -> Appointment:
+    """Cancel, keeping the row; the time becomes free at once (the constraint ignores cancelled rows). `reason`
+    goes into the status change's audit row. Cancelling a cancelled appointment changes and records nothing."""
+    return appointment_update(appointment=appointment, status=Appointment.Status.CANCELLED, actor=actor,
+                              reason=reason)
 
 
 @transaction.atomic

@@ -258,6 +258,12 @@ PUBLIC_ROUTES = {
     "invite/<str:token>": "the invitation token is the credential (clinics/tests/test_console.py)",
     "booking/<slug:slug>": "public booking page of a clinic, by design",
     "booking/<slug:slug>/slots": "public booking page of a clinic, by design",
+    "booking/<slug:slug>/privacy": "public privacy notice of a clinic's booking page, by design",
+    "booking/<slug:slug>/check": "public booking page of a clinic, by design (is a time still free)",
+    "booking/<slug:slug>/manage/<str:token>": "patient link: the signed token is the credential, and another "
+                                              "clinic's token is 404 (scheduling/tests/test_public_manage.py)",
+    "booking/<slug:slug>/manage/<str:token>/calendar.ics": "patient link: the signed token is the credential "
+                                                           "(scheduling/tests/test_public_manage.py)",
     "triagem/<str:token>": "patient link: the signed token is the credential (campaigns/tests/test_triage.py)",
     "feedback/<str:token>": "patient link: the signed token is the credential (campaigns/tests/test_feedback.py)",
     "attendance-service/video/join/<str:token>": "join link of the offline video backend: the token is the "

@@ -23,7 +23,7 @@ from rest_framework.views import APIView
 from clinics.errors import InvalidInput
 from clinics.models import Clinic
 from config.surfaces import PUBLIC
-from scheduling import selectors, services
+from scheduling import public_manage, selectors, services
 from scheduling.errors import SchedulingCode
 from scheduling.models import Appointment, Professional, Service
 
@@ -82,6 +82,7 @@ class PublicBookingSerializer(serializers.Serializer):
     startsAt = ClinicDateTimeField()
     patient = PatientInputSerializer()
     website = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    privacyConsent = serializers.BooleanField(required=False, default=False)
 
 
 def check_rate(request):
@@ -137,9 +138,12 @@ class BookingView(PublicView):
         appointment = services.appointment_book(
             clinic=clinic, service=service, starts_at=data["startsAt"], professional=professional,
             patient_name=details["name"], patient_phone=details["phone"], patient_email=details.get("email", ""),
-            source=Appointment.Source.ONLINE, actor=request)
+            source=Appointment.Source.ONLINE, actor=request,
+            consents=("privacy",) if data.get("privacyConsent") else ())
         body = AppointmentSerializer(appointment, context={"clinic": clinic}).data
-        body.update({"serviceName": service.name, "professionalName": appointment.professional.name})
+        body.update({"serviceName": service.name, "professionalName": appointment.professional.name,
+                     "manageUrl": request.build_absolute_uri(public_manage.manage_path(appointment)),
+                     "calendarUrl": request.build_absolute_uri(public_manage.calendar_path(appointment))})
         return Response(body, status=status.HTTP_201_CREATED)
 
 
@@ -170,6 +174,39 @@ class SlotsView(PublicView):
                                           {"days": MAX_RANGE_DAYS}]})
         slots = selectors.free_slots(clinic, service, from_date, to_date, professional=professional)
         return Response({"slots": SlotSerializer(slots, many=True, context={"clinic": clinic}).data})
+
+
+def privacy_page(request, slug):
+    """The clinic's privacy notice for online booking: who holds the data and how to reach them."""
+    clinic = get_object_or_404(Clinic, slug=slug)
+    return render(request, "scheduling/public/privacy.html", {"clinic": clinic})
+
+
+class SlotCheckView(PublicView):
+    """`?serviceId=&professionalId=&startsAt=` → `{"free": true|false}`: whether the time is still free, asked by
+    the page just before it sends the booking (the booking itself still relies on the database constraint)."""
+
+    @extend_schema(parameters=[
+        OpenApiParameter("serviceId", str, required=True), OpenApiParameter("professionalId", str),
+        OpenApiParameter("startsAt", str, required=True, description="ISO 8601 with an offset")],
+        responses={200: inline_serializer("PublicSlotCheck", {"free": serializers.BooleanField()})})
+    def get(self, request, slug):
+        clinic = self.get_clinic(slug)
+        params = request.query_params
+        service = get_object_or_404(bookable_services(clinic), pk=_uuid_param(params, "serviceId", required=True))
+        professional = None
+        professional_id = _uuid_param(params, "professionalId")
+        if professional_id:
+            professional = get_object_or_404(Professional.objects.for_clinic(clinic).filter(active=True),
+                                             pk=professional_id)
+        try:
+            starts_at = dt.datetime.fromisoformat((params.get("startsAt") or "").strip())
+        except ValueError:
+            starts_at = None
+        if starts_at is None or starts_at.tzinfo is None:
+            raise ValidationError({"startsAt": [_("Use a date and time with an offset.")]})
+        check = selectors.booking_check(clinic, service, starts_at, professional=professional)
+        return Response({"free": bool(check.free)})
 
 
 def _uuid_param(params, name, required=False):

@@ -1,36 +1,116 @@
-"""The public booking page in Chromium: service → day → slot → name and phone → confirmation."""
+"""The public booking page in Chromium at a phone's width (390 px) and a laptop's (1280 px): service → day → slot →
+name and phone → confirmation; the .ics of the confirmation parses; the patient cancels from the confirmation's
+link and the time is free again. Screenshots go to docs/screenshots/booking-<step>-<width>.png."""
+import datetime as dt
+import pathlib
+
 import pytest
+
+from tests.browser.test_accessibility import serious_violations
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
+SCREENSHOTS = pathlib.Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+WIDTHS = {"390": {"width": 390, "height": 844}, "1280": {"width": 1280, "height": 900}}
 
-def test_patient_books_an_appointment_on_the_public_page(page):
+
+@pytest.fixture(params=sorted(WIDTHS))
+def width(request):
+    return request.param
+
+
+@pytest.fixture
+def page(chromium, live_server, width):
+    context = chromium.new_context(base_url=live_server.url, locale="en-GB", viewport=WIDTHS[width],
+                                   accept_downloads=True)
+    context.set_default_timeout(20_000)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def shoot(page, step, width):
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"booking-{step}-{width}.png"), full_page=True)
+
+
+def test_patient_books_downloads_the_calendar_file_and_cancels_from_the_link(page, width):
     from clinics.tests.factories import ClinicFactory
     from scheduling.models import Appointment
     from scheduling.tests.conftest import upcoming
-    from scheduling.tests.factories import ProfessionalFactory, ServiceFactory
+    from scheduling.tests.factories import AppointmentFactory, ProfessionalFactory, ServiceFactory
     from telephony.models import Message
 
-    clinic = ClinicFactory(name="Clínica do Rio")
-    service = ServiceFactory(clinic=clinic, name="Consulta de rotina", duration_minutes=30)
+    clinic = ClinicFactory(name="Clínica do Rio", address="Rua do Rio, 5, Porto")
+    service = ServiceFactory(clinic=clinic, name="Consulta de rotina", duration_minutes=30, price=4500,
+                             currency="EUR")
     professional = ProfessionalFactory(clinic=clinic, name="Dra. Inês Matos", services=[service],
                                        hours=[(d, "09:00", "12:00") for d in range(7)])
     day = upcoming(days=3, clinic=clinic).date()
+    starts = upcoming(days=3, hour=10, minute=30, clinic=clinic)
 
     page.goto(f"/booking/{clinic.slug}")
     assert page.get_by_role("heading", level=1).inner_text() == "Clínica do Rio"
-    page.locator(f"input[name=serviceId][value='{service.pk}']").check()
-    page.get_by_label("Date").fill(day.isoformat())
+    assert "€45.00" in page.get_by_label("Consulta de rotina").locator("xpath=..").inner_text()
+    assert "openstreetmap.org/search?query=Rua" in page.get_by_role("link", name="Map").get_attribute("href")
+    page.get_by_label("Consulta de rotina").check()
+    strip_day = page.locator(f"#day-strip button[data-day='{day.isoformat()}']")
+    page.wait_for_function(f"!document.querySelector(\"#day-strip button[data-day='{day.isoformat()}']\").disabled")
+    strip_day.focus()
+    page.keyboard.press("Enter")
+    assert strip_day.get_attribute("aria-pressed") == "true"
     page.locator("#slots button").first.wait_for()
     assert page.locator("#slots button").first.inner_text() == "09:00"
-    page.locator("#slots button", has_text="10:30").click()
+    assert page.get_by_role("group", name="Morning").is_visible()
+    assert not page.get_by_role("group", name="Evening").is_visible()
+    page.locator("#slots button", has_text="10:00").click()
     page.get_by_label("Name").fill("Tomás Ribeiro")
     page.get_by_label("Mobile phone").fill("912 555 666")
+    assert page.get_by_role("button", name="Book").is_disabled()  # the privacy consent is required
+    assert page.get_by_role("link", name="privacy notice").get_attribute("href") == f"/booking/{clinic.slug}/privacy"
+    page.get_by_label("I agree").check()
+    faster = AppointmentFactory(professional=professional, service=service,
+                                starts_at=upcoming(days=3, hour=10, clinic=clinic))  # someone was faster
+    page.get_by_role("button", name="Book").click()
+    page.get_by_text("someone has just taken this time").wait_for()
+    shoot(page, "taken", width)
+    assert Appointment.objects.filter(clinic=clinic).count() == 1
+    page.locator("#slots button", has_text="10:30").click()
+    shoot(page, "form", width)
+    assert serious_violations(page) == []
     page.get_by_role("button", name="Book").click()
 
     page.get_by_role("heading", name="Your appointment is booked").wait_for()
     assert "Dra. Inês Matos" in page.locator("#confirmation-text").inner_text()
-    appointment = Appointment.objects.get(professional=professional)
-    assert appointment.starts_at == upcoming(days=3, hour=10, minute=30, clinic=clinic)
+    shoot(page, "confirmation", width)
+    appointment = Appointment.objects.exclude(pk=faster.pk).get(professional=professional)
+    assert appointment.starts_at == starts
     assert appointment.source == "online" and appointment.patient.phone == "+351912555666"
+    assert appointment.patient.consents == {"privacy": True}
     assert Message.objects.filter(clinic=clinic, purpose="booking_confirmation").count() == 1
+
+    with page.expect_download() as download_info:
+        page.get_by_role("link", name="Add to my calendar (.ics)").click()
+    raw = pathlib.Path(download_info.value.path()).read_bytes().decode()
+    lines = raw.replace("\r\n ", "").split("\r\n")
+    fields = dict(line.split(":", 1) for line in lines if line)
+    assert fields["UID"] == f"{appointment.pk}@frontdesk"
+    assert fields["DTSTART"] == starts.astimezone(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    assert fields["LOCATION"] == "Rua do Rio\\, 5\\, Porto"
+
+    page.get_by_role("link", name="Cancel or reschedule this appointment").click()
+    page.get_by_role("heading", name="Your appointment").wait_for()
+    assert "T. R." in page.content() and "Tomás Ribeiro" not in page.content()
+    shoot(page, "manage", width)
+    assert serious_violations(page) == []
+    page.get_by_role("button", name="Cancel this appointment").focus()
+    page.keyboard.press("Enter")
+    page.locator("#manage-message").wait_for()
+    shoot(page, "cancelled", width)
+    appointment.refresh_from_db()
+    assert appointment.status == Appointment.Status.CANCELLED
+
+    page.goto(f"/booking/{clinic.slug}")
+    page.get_by_label("Consulta de rotina").check()
+    page.get_by_label("Date").fill(day.isoformat())
+    page.locator("#slots button", has_text="10:30").wait_for()
