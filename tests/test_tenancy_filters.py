@@ -594,3 +594,69 @@ def test_a_row_owned_through_its_parent_belongs_only_to_the_parents_clinic():
 
     assert hours.belongs_to(clinic) and hours.belongs_to(clinic.pk)
     assert not hours.belongs_to(other) and not hours.belongs_to(other.pk)
+
+
+# --- scheduling/api/public.py: the public booking page of one clinic ------------------------------------------
+
+
+def test_the_public_booking_page_lists_only_this_clinics_professionals_even_if_linked_to_its_services():
+    from scheduling.tests.factories import ProfessionalFactory
+
+    clinic, other = ClinicFactory(), ClinicFactory()
+    own, service = _bookable(clinic, name="Dra. Daqui")
+    ProfessionalFactory(clinic=other, name="Dr. Estrangeiro", services=[service])  # a stray many-to-many row
+
+    response = Client().get(f"/booking/{clinic.slug}", HTTP_ACCEPT="application/json")
+
+    assert response.status_code == 200, response.content
+    assert [p["id"] for p in response.json()["professionals"]] == [str(own.pk)]
+    assert b"Estrangeiro" not in response.content
+
+
+def _public_booking(clinic, service, professional_id):
+    return Client().post(f"/booking/{clinic.slug}", {
+        "serviceId": str(service.pk), "professionalId": str(professional_id),
+        "startsAt": _lisbon(_next_weekday(), 10).isoformat(),
+        "patient": {"name": "Rita Nova", "phone": "+351913333444"}}, content_type="application/json")
+
+
+def test_a_public_booking_naming_another_clinics_professional_answers_as_an_unknown_id_and_books_nothing():
+    """Another clinic's professional id is refused before the booking use case, exactly like an id that does not
+    exist: the answer tells nothing about other clinics' rows."""
+    import uuid
+
+    from scheduling.models import Appointment, Patient
+
+    clinic, other = ClinicFactory(), ClinicFactory()
+    _own, service = _bookable(clinic)
+    foreign, _foreign_service = _bookable(other)
+    foreign.services.add(service)
+
+    unknown = _public_booking(clinic, service, uuid.uuid4())
+    response = _public_booking(clinic, service, foreign.pk)
+
+    assert response.status_code == unknown.status_code == 404, response.content
+    assert response.json() == unknown.json()
+    assert not Appointment.objects.exists()
+    assert not Patient.objects.exists()
+
+
+def test_public_slots_for_another_clinics_professional_answer_as_an_unknown_id():
+    import uuid
+
+    clinic, other = ClinicFactory(), ClinicFactory()
+    _own, service = _bookable(clinic)
+    foreign, _foreign_service = _bookable(other)
+    foreign.services.add(service)
+    day = _next_weekday()
+
+    def slots_of(professional_id):
+        return Client().get(f"/booking/{clinic.slug}/slots", {
+            "serviceId": str(service.pk), "professionalId": str(professional_id),
+            "from": day.isoformat(), "to": day.isoformat()})
+
+    unknown, response = slots_of(uuid.uuid4()), slots_of(foreign.pk)
+
+    assert response.status_code == unknown.status_code == 404, response.content
+    assert response.json() == unknown.json()
+    assert str(foreign.pk) not in response.content.decode()
