@@ -660,3 +660,19 @@ def test_public_slots_for_another_clinics_professional_answer_as_an_unknown_id()
     assert response.status_code == unknown.status_code == 404, response.content
     assert response.json() == unknown.json()
     assert str(foreign.pk) not in response.content.decode()
+
+
+# --- scheduling/management/commands/export_patient.py: the RGPD export of one clinic's patient -----------------
+
+
+def test_export_patient_never_exports_another_clinics_patient_by_its_hash():
+    from django.core.management.base import CommandError
+
+    from scheduling.tests.factories import PatientFactory
+
+    clinic, other = ClinicFactory(), ClinicFactory()
+    PatientFactory(clinic=clinic, name="Rita Daqui")
+    foreign = PatientFactory(clinic=other, name="Rita Estrangeira")
+
+    with pytest.raises(CommandError, match="No patient"):
+        call_command("export_patient", clinic.slug, f"--patient-hash={foreign.hash}")
