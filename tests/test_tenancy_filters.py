@@ -676,3 +676,23 @@ def test_export_patient_never_exports_another_clinics_patient_by_its_hash():
 
     with pytest.raises(CommandError, match="No patient"):
         call_command("export_patient", clinic.slug, f"--patient-hash={foreign.hash}")
+
+
+def test_this_clinics_extra_hours_open_slots_only_for_its_own_professionals():
+    """A clinic-wide extra opening of this clinic opens time for its professionals, never for another clinic's
+    professional that a stray many-to-many row links to this service."""
+    from scheduling.models import AvailabilityException
+    from scheduling.tests.factories import ProfessionalFactory, ServiceFactory
+
+    clinic, other = ClinicFactory(), ClinicFactory()
+    service = ServiceFactory(clinic=clinic, online_bookable=True)
+    own = ProfessionalFactory(clinic=clinic, services=[service], hours=[])
+    ProfessionalFactory(clinic=other, services=[service], hours=[])
+    saturday = _next_weekday(5)
+    AvailabilityException.objects.create(clinic=clinic, professional=None,
+                                         kind=AvailabilityException.Kind.EXTRA_HOURS,
+                                         starts_at=_lisbon(saturday, 9), ends_at=_lisbon(saturday, 13))
+
+    slots = _slots(clinic, service, saturday)
+
+    assert slots and {slot["professionalId"] for slot in slots} == {str(own.pk)}
