@@ -696,3 +696,25 @@ def test_this_clinics_extra_hours_open_slots_only_for_its_own_professionals():
     slots = _slots(clinic, service, saturday)
 
     assert slots and {slot["professionalId"] for slot in slots} == {str(own.pk)}
+
+
+# --- scheduling/api/views.py: the voice surface's schedules ----------------------------------------------------
+
+
+def test_the_voice_schedules_never_show_another_clinics_clinic_wide_closure():
+    from scheduling.models import AvailabilityException
+    from scheduling.tests.factories import ProfessionalFactory
+
+    clinic, other = ClinicFactory(), ClinicFactory()
+    ProfessionalFactory(clinic=clinic, name="Dra. Daqui")
+    day = _next_weekday()
+    AvailabilityException.objects.create(clinic=other, professional=None, kind=AvailabilityException.Kind.CLOSURE,
+                                         starts_at=_lisbon(day, 0), ends_at=_lisbon(day + dt.timedelta(days=1), 0),
+                                         reason="Feriado municipal")
+
+    response = _api(clinic).get("/api/v1/schedules")
+
+    assert response.status_code == 200, response.content
+    entry, = response.json()["data"]
+    assert entry["exceptions"] == []
+    assert b"Feriado municipal" not in response.content
