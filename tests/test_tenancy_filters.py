@@ -718,3 +718,31 @@ def test_the_voice_schedules_never_show_another_clinics_clinic_wide_closure():
     entry, = response.json()["data"]
     assert entry["exceptions"] == []
     assert b"Feriado municipal" not in response.content
+
+
+def test_a_public_booking_for_anyone_never_falls_to_another_clinics_professional_when_this_clinic_is_full():
+    """Booking "whoever is free" chooses among this clinic's professionals only: once its one professional is
+    taken, the slot is taken, even if another clinic's professional is linked to the service."""
+    from scheduling.models import Appointment, AvailabilityException
+    from scheduling.tests.factories import ProfessionalFactory, ServiceFactory
+
+    clinic, other = ClinicFactory(), ClinicFactory()
+    service = ServiceFactory(clinic=clinic, online_bookable=True)
+    own = ProfessionalFactory(clinic=clinic, name="Dra. Daqui", services=[service], hours=[])
+    foreign = ProfessionalFactory(clinic=other, name="Dr. Estrangeiro", services=[service], hours=[])
+    saturday = _next_weekday(5)
+    AvailabilityException.objects.create(clinic=clinic, professional=None,
+                                         kind=AvailabilityException.Kind.EXTRA_HOURS,
+                                         starts_at=_lisbon(saturday, 9), ends_at=_lisbon(saturday, 13))
+
+    def book(name, phone):
+        return Client().post(f"/booking/{clinic.slug}", {
+            "serviceId": str(service.pk), "startsAt": _lisbon(saturday, 10).isoformat(),
+            "patient": {"name": name, "phone": phone}}, content_type="application/json")
+
+    assert book("Rita Nova", "+351913333444").status_code == 201
+    second = book("Ana Outra", "+351913333555")
+
+    assert second.status_code == 409, second.content
+    assert [a.professional for a in Appointment.objects.all()] == [own]
+    assert not Appointment.objects.filter(professional=foreign).exists()
