@@ -746,3 +746,24 @@ def test_a_public_booking_for_anyone_never_falls_to_another_clinics_professional
     assert second.status_code == 409, second.content
     assert [a.professional for a in Appointment.objects.all()] == [own]
     assert not Appointment.objects.filter(professional=foreign).exists()
+
+
+# --- scheduling/selectors.py appointments_for: the console home's day -------------------------------------------
+
+
+def test_the_console_home_shows_only_this_clinics_appointments_of_the_day():
+    from zoneinfo import ZoneInfo
+
+    from scheduling.tests.factories import AppointmentFactory, ProfessionalFactory
+
+    clinic, other = ClinicFactory(), ClinicFactory()
+    today = timezone.now().astimezone(ZoneInfo(clinic.timezone)).date()
+    noon = dt.datetime.combine(today, dt.time(12), tzinfo=ZoneInfo(clinic.timezone))
+    AppointmentFactory(professional=ProfessionalFactory(clinic=clinic, name="Dra. Daqui"), starts_at=noon)
+    AppointmentFactory(professional=ProfessionalFactory(clinic=other, name="Dr. Estrangeiro"), starts_at=noon)
+
+    page = _console_admin(clinic).get("/")
+
+    assert page.status_code == 200
+    assert b"Dra. Daqui" in page.content
+    assert b"Estrangeiro" not in page.content
