@@ -767,3 +767,30 @@ def test_the_console_home_shows_only_this_clinics_appointments_of_the_day():
     assert page.status_code == 200
     assert b"Dra. Daqui" in page.content
     assert b"Estrangeiro" not in page.content
+
+
+# --- scheduling/forms.py: the console's appointment form ------------------------------------------------------
+
+
+def test_editing_an_appointment_to_another_clinics_professional_is_refused_like_an_unknown_choice():
+    import uuid
+
+    from scheduling.tests.factories import AppointmentFactory, ProfessionalFactory
+
+    clinic, other = ClinicFactory(), ClinicFactory()
+    appointment = AppointmentFactory(professional=ProfessionalFactory(clinic=clinic),
+                                     starts_at=_lisbon(_next_weekday(), 10))
+    foreign = ProfessionalFactory(clinic=other, services=[appointment.service])
+    admin = _console_admin(clinic)
+
+    def edit(professional_id):
+        return admin.post(f"/agenda/appointments/{appointment.pk}/", {
+            "professional": str(professional_id), "date": _next_weekday().isoformat(), "time": "10:00",
+            "status": appointment.status, "notes": ""})
+
+    unknown, response = edit(uuid.uuid4()), edit(foreign.pk)
+
+    assert response.status_code == unknown.status_code == 400
+    assert list(response.context["form"].errors) == list(unknown.context["form"].errors) == ["professional"]
+    appointment.refresh_from_db()
+    assert appointment.professional.clinic == clinic
