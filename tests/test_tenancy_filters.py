@@ -794,3 +794,28 @@ def test_editing_an_appointment_to_another_clinics_professional_is_refused_like_
     assert list(response.context["form"].errors) == list(unknown.context["form"].errors) == ["professional"]
     appointment.refresh_from_db()
     assert appointment.professional.clinic == clinic
+
+
+def test_booking_in_the_console_for_another_clinics_patient_is_refused_like_an_unknown_choice():
+    import uuid
+
+    from scheduling.models import Appointment
+    from scheduling.tests.factories import PatientFactory
+
+    clinic, other = ClinicFactory(), ClinicFactory()
+    professional, service = _bookable(clinic)
+    foreign = PatientFactory(clinic=other, phone=SHARED_PHONE)
+    admin = _console_admin(clinic)
+
+    def book(patient_id):
+        return admin.post("/agenda/appointments/new/", {
+            "professional": str(professional.pk), "service": str(service.pk), "date": _next_weekday().isoformat(),
+            "time": "10:00", "patient_phone": SHARED_PHONE, "patient": str(patient_id), "patient_name": "",
+            "patient_email": "", "notes": ""})
+
+    unknown, response = book(uuid.uuid4()), book(foreign.pk)
+
+    assert response.status_code == unknown.status_code == 400
+    assert list(response.context["form"].errors) == list(unknown.context["form"].errors)
+    assert "patient" in response.context["form"].errors
+    assert not Appointment.objects.exists()
