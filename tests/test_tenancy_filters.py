@@ -819,3 +819,21 @@ def test_booking_in_the_console_for_another_clinics_patient_is_refused_like_an_u
     assert list(response.context["form"].errors) == list(unknown.context["form"].errors)
     assert "patient" in response.context["form"].errors
     assert not Appointment.objects.exists()
+
+
+def test_a_person_known_to_two_clinics_is_one_patient_in_each_and_never_the_other_clinics():
+    """The second booking here finds the person among this clinic's patients (identity conflict), never the
+    other clinic's row of the same person."""
+    from scheduling.models import Appointment, Patient
+
+    clinic, other = ClinicFactory(), ClinicFactory()
+    _own, service = _bookable(clinic)
+    _foreign_professional, foreign_service = _bookable(other)
+    for owner, svc, hour in ((other, foreign_service, 10), (clinic, service, 10), (clinic, service, 11)):
+        response = Client().post(f"/booking/{owner.slug}", {
+            "serviceId": str(svc.pk), "startsAt": _lisbon(_next_weekday(), hour).isoformat(),
+            "patient": {"name": "Rita Nova", "phone": SHARED_PHONE}}, content_type="application/json")
+        assert response.status_code == 201, response.content
+
+    assert {a.patient.clinic for a in Appointment.objects.filter(clinic=clinic)} == {clinic}
+    assert Patient.objects.filter(clinic=other).count() == Patient.objects.filter(clinic=clinic).count() == 1
