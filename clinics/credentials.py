@@ -79,7 +79,7 @@ def credential_for_api_key(raw: str):
     if key is None or key.revoked_at is not None or (key.expires_at and key.expires_at <= now):
         raise NotAuthenticated(message=_("Invalid, expired or revoked API key."))
     if key.last_used_at is None or now - key.last_used_at > timedelta(minutes=1):
-        ApiKey.objects.for_clinic(key.clinic_id).filter(pk=key.pk).update(last_used_at=now)
+        ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)  # the key's own row
     scopes = frozenset(key.permissions) | ({"read"} if "write" in key.permissions else set())
     user = key.created_by or ServiceUser(key)
     return user, Credential(key.clinic, scopes, "key", str(key.id), api_key=key)

@@ -393,7 +393,7 @@ def member_remove(*, clinic: Clinic, actor, member_id) -> None:
         raise Conflict(ClinicCode.LAST_ADMIN, _("The last admin of a clinic cannot be removed."))
     DashboardRefreshToken.objects.filter(membership=membership, revoked_at__isnull=True).update(
         revoked_at=timezone.now())
-    Membership.objects.for_clinic(clinic).filter(pk=membership.pk).delete()
+    Membership.objects.filter(pk=membership.pk).delete()  # read above through for_clinic(clinic)
     audit.record(actor, "membership.removed", "membership", member_id, clinic=clinic, email=membership.user.email,
                  role=membership.role)
 
@@ -420,7 +420,7 @@ def notification_settings_update(*, membership: Membership, changes: dict, actor
     if errors:
         raise InvalidInput(None, next(iter(errors.values()))[0], errors)
     with transaction.atomic():
-        membership = Membership.objects.for_clinic(membership.clinic_id).select_for_update().get(pk=membership.pk)
+        membership = Membership.objects.select_for_update().get(pk=membership.pk)  # the member's own row
         stored = dict(membership.notification_settings or {})
         for group, options in changes.items():
             stored[group] = {**(stored.get(group) or {}), **options}

@@ -594,3 +594,246 @@ def test_a_row_owned_through_its_parent_belongs_only_to_the_parents_clinic():
 
     assert hours.belongs_to(clinic) and hours.belongs_to(clinic.pk)
     assert not hours.belongs_to(other) and not hours.belongs_to(other.pk)
+
+
+# --- scheduling/api/public.py: the public booking page of one clinic ------------------------------------------
+
+
+def test_the_public_booking_page_lists_only_this_clinics_professionals_even_if_linked_to_its_services():
+    from scheduling.tests.factories import ProfessionalFactory
+
+    clinic, other = ClinicFactory(), ClinicFactory()
+    own, service = _bookable(clinic, name="Dra. Daqui")
+    ProfessionalFactory(clinic=other, name="Dr. Estrangeiro", services=[service])  # a stray many-to-many row
+
+    response = Client().get(f"/booking/{clinic.slug}", HTTP_ACCEPT="application/json")
+
+    assert response.status_code == 200, response.content
+    assert [p["id"] for p in response.json()["professionals"]] == [str(own.pk)]
+    assert b"Estrangeiro" not in response.content
+
+
+def _public_booking(clinic, service, professional_id):
+    return Client().post(f"/booking/{clinic.slug}", {
+        "serviceId": str(service.pk), "professionalId": str(professional_id),
+        "startsAt": _lisbon(_next_weekday(), 10).isoformat(),
+        "patient": {"name": "Rita Nova", "phone": "+351913333444"}}, content_type="application/json")
+
+
+def test_a_public_booking_naming_another_clinics_professional_answers_as_an_unknown_id_and_books_nothing():
+    """Another clinic's professional id is refused before the booking use case, exactly like an id that does not
+    exist: the answer tells nothing about other clinics' rows."""
+    import uuid
+
+    from scheduling.models import Appointment, Patient
+
+    clinic, other = ClinicFactory(), ClinicFactory()
+    _own, service = _bookable(clinic)
+    foreign, _foreign_service = _bookable(other)
+    foreign.services.add(service)
+
+    unknown = _public_booking(clinic, service, uuid.uuid4())
+    response = _public_booking(clinic, service, foreign.pk)
+
+    assert response.status_code == unknown.status_code == 404, response.content
+    assert response.json() == unknown.json()
+    assert not Appointment.objects.exists()
+    assert not Patient.objects.exists()
+
+
+def test_public_slots_for_another_clinics_professional_answer_as_an_unknown_id():
+    import uuid
+
+    clinic, other = ClinicFactory(), ClinicFactory()
+    _own, service = _bookable(clinic)
+    foreign, _foreign_service = _bookable(other)
+    foreign.services.add(service)
+    day = _next_weekday()
+
+    def slots_of(professional_id):
+        return Client().get(f"/booking/{clinic.slug}/slots", {
+            "serviceId": str(service.pk), "professionalId": str(professional_id),
+            "from": day.isoformat(), "to": day.isoformat()})
+
+    unknown, response = slots_of(uuid.uuid4()), slots_of(foreign.pk)
+
+    assert response.status_code == unknown.status_code == 404, response.content
+    assert response.json() == unknown.json()
+    assert str(foreign.pk) not in response.content.decode()
+
+
+# --- scheduling/management/commands/export_patient.py: the RGPD export of one clinic's patient -----------------
+
+
+def test_export_patient_never_exports_another_clinics_patient_by_its_hash():
+    from django.core.management.base import CommandError
+
+    from scheduling.tests.factories import PatientFactory
+
+    clinic, other = ClinicFactory(), ClinicFactory()
+    PatientFactory(clinic=clinic, name="Rita Daqui")
+    foreign = PatientFactory(clinic=other, name="Rita Estrangeira")
+
+    with pytest.raises(CommandError, match="No patient"):
+        call_command("export_patient", clinic.slug, f"--patient-hash={foreign.hash}")
+
+
+def test_this_clinics_extra_hours_open_slots_only_for_its_own_professionals():
+    """A clinic-wide extra opening of this clinic opens time for its professionals, never for another clinic's
+    professional that a stray many-to-many row links to this service."""
+    from scheduling.models import AvailabilityException
+    from scheduling.tests.factories import ProfessionalFactory, ServiceFactory
+
+    clinic, other = ClinicFactory(), ClinicFactory()
+    service = ServiceFactory(clinic=clinic, online_bookable=True)
+    own = ProfessionalFactory(clinic=clinic, services=[service], hours=[])
+    ProfessionalFactory(clinic=other, services=[service], hours=[])
+    saturday = _next_weekday(5)
+    AvailabilityException.objects.create(clinic=clinic, professional=None,
+                                         kind=AvailabilityException.Kind.EXTRA_HOURS,
+                                         starts_at=_lisbon(saturday, 9), ends_at=_lisbon(saturday, 13))
+
+    slots = _slots(clinic, service, saturday)
+
+    assert slots and {slot["professionalId"] for slot in slots} == {str(own.pk)}
+
+
+# --- scheduling/api/views.py: the voice surface's schedules ----------------------------------------------------
+
+
+def test_the_voice_schedules_never_show_another_clinics_clinic_wide_closure():
+    from scheduling.models import AvailabilityException
+    from scheduling.tests.factories import ProfessionalFactory
+
+    clinic, other = ClinicFactory(), ClinicFactory()
+    ProfessionalFactory(clinic=clinic, name="Dra. Daqui")
+    day = _next_weekday()
+    AvailabilityException.objects.create(clinic=other, professional=None, kind=AvailabilityException.Kind.CLOSURE,
+                                         starts_at=_lisbon(day, 0), ends_at=_lisbon(day + dt.timedelta(days=1), 0),
+                                         reason="Feriado municipal")
+
+    response = _api(clinic).get("/api/v1/schedules")
+
+    assert response.status_code == 200, response.content
+    entry, = response.json()["data"]
+    assert entry["exceptions"] == []
+    assert b"Feriado municipal" not in response.content
+
+
+def test_a_public_booking_for_anyone_never_falls_to_another_clinics_professional_when_this_clinic_is_full():
+    """Booking "whoever is free" chooses among this clinic's professionals only: once its one professional is
+    taken, the slot is taken, even if another clinic's professional is linked to the service."""
+    from scheduling.models import Appointment, AvailabilityException
+    from scheduling.tests.factories import ProfessionalFactory, ServiceFactory
+
+    clinic, other = ClinicFactory(), ClinicFactory()
+    service = ServiceFactory(clinic=clinic, online_bookable=True)
+    own = ProfessionalFactory(clinic=clinic, name="Dra. Daqui", services=[service], hours=[])
+    foreign = ProfessionalFactory(clinic=other, name="Dr. Estrangeiro", services=[service], hours=[])
+    saturday = _next_weekday(5)
+    AvailabilityException.objects.create(clinic=clinic, professional=None,
+                                         kind=AvailabilityException.Kind.EXTRA_HOURS,
+                                         starts_at=_lisbon(saturday, 9), ends_at=_lisbon(saturday, 13))
+
+    def book(name, phone):
+        return Client().post(f"/booking/{clinic.slug}", {
+            "serviceId": str(service.pk), "startsAt": _lisbon(saturday, 10).isoformat(),
+            "patient": {"name": name, "phone": phone}}, content_type="application/json")
+
+    assert book("Rita Nova", "+351913333444").status_code == 201
+    second = book("Ana Outra", "+351913333555")
+
+    assert second.status_code == 409, second.content
+    assert [a.professional for a in Appointment.objects.all()] == [own]
+    assert not Appointment.objects.filter(professional=foreign).exists()
+
+
+# --- scheduling/selectors.py appointments_for: the console home's day -------------------------------------------
+
+
+def test_the_console_home_shows_only_this_clinics_appointments_of_the_day():
+    from zoneinfo import ZoneInfo
+
+    from scheduling.tests.factories import AppointmentFactory, ProfessionalFactory
+
+    clinic, other = ClinicFactory(), ClinicFactory()
+    today = timezone.now().astimezone(ZoneInfo(clinic.timezone)).date()
+    noon = dt.datetime.combine(today, dt.time(12), tzinfo=ZoneInfo(clinic.timezone))
+    AppointmentFactory(professional=ProfessionalFactory(clinic=clinic, name="Dra. Daqui"), starts_at=noon)
+    AppointmentFactory(professional=ProfessionalFactory(clinic=other, name="Dr. Estrangeiro"), starts_at=noon)
+
+    page = _console_admin(clinic).get("/")
+
+    assert page.status_code == 200
+    assert b"Dra. Daqui" in page.content
+    assert b"Estrangeiro" not in page.content
+
+
+# --- scheduling/forms.py: the console's appointment form ------------------------------------------------------
+
+
+def test_editing_an_appointment_to_another_clinics_professional_is_refused_like_an_unknown_choice():
+    import uuid
+
+    from scheduling.tests.factories import AppointmentFactory, ProfessionalFactory
+
+    clinic, other = ClinicFactory(), ClinicFactory()
+    appointment = AppointmentFactory(professional=ProfessionalFactory(clinic=clinic),
+                                     starts_at=_lisbon(_next_weekday(), 10))
+    foreign = ProfessionalFactory(clinic=other, services=[appointment.service])
+    admin = _console_admin(clinic)
+
+    def edit(professional_id):
+        return admin.post(f"/agenda/appointments/{appointment.pk}/", {
+            "professional": str(professional_id), "date": _next_weekday().isoformat(), "time": "10:00",
+            "status": appointment.status, "notes": ""})
+
+    unknown, response = edit(uuid.uuid4()), edit(foreign.pk)
+
+    assert response.status_code == unknown.status_code == 400
+    assert list(response.context["form"].errors) == list(unknown.context["form"].errors) == ["professional"]
+    appointment.refresh_from_db()
+    assert appointment.professional.clinic == clinic
+
+
+def test_booking_in_the_console_for_another_clinics_patient_is_refused_like_an_unknown_choice():
+    import uuid
+
+    from scheduling.models import Appointment
+    from scheduling.tests.factories import PatientFactory
+
+    clinic, other = ClinicFactory(), ClinicFactory()
+    professional, service = _bookable(clinic)
+    foreign = PatientFactory(clinic=other, phone=SHARED_PHONE)
+    admin = _console_admin(clinic)
+
+    def book(patient_id):
+        return admin.post("/agenda/appointments/new/", {
+            "professional": str(professional.pk), "service": str(service.pk), "date": _next_weekday().isoformat(),
+            "time": "10:00", "patient_phone": SHARED_PHONE, "patient": str(patient_id), "patient_name": "",
+            "patient_email": "", "notes": ""})
+
+    unknown, response = book(uuid.uuid4()), book(foreign.pk)
+
+    assert response.status_code == unknown.status_code == 400
+    assert list(response.context["form"].errors) == list(unknown.context["form"].errors)
+    assert "patient" in response.context["form"].errors
+    assert not Appointment.objects.exists()
+
+
+def test_a_person_known_to_two_clinics_is_one_patient_in_each_and_never_the_other_clinics():
+    """The second booking here finds the person among this clinic's patients (identity conflict), never the
+    other clinic's row of the same person."""
+    from scheduling.models import Appointment, Patient
+
+    clinic, other = ClinicFactory(), ClinicFactory()
+    _own, service = _bookable(clinic)
+    _foreign_professional, foreign_service = _bookable(other)
+    for owner, svc, hour in ((other, foreign_service, 10), (clinic, service, 10), (clinic, service, 11)):
+        response = Client().post(f"/booking/{owner.slug}", {
+            "serviceId": str(svc.pk), "startsAt": _lisbon(_next_weekday(), hour).isoformat(),
+            "patient": {"name": "Rita Nova", "phone": SHARED_PHONE}}, content_type="application/json")
+        assert response.status_code == 201, response.content
+
+    assert {a.patient.clinic for a in Appointment.objects.filter(clinic=clinic)} == {clinic}
+    assert Patient.objects.filter(clinic=other).count() == Patient.objects.filter(clinic=clinic).count() == 1
