@@ -52,7 +52,7 @@ def redis_on_a_closed_port(settings):
 
 
 @pytest.mark.django_db
-def test_with_redis_unreachable_the_api_answers_and_health_says_so_until_redis_is_back(
+def test_item_18_with_redis_unreachable_the_api_answers_and_health_says_so_until_redis_is_back(
         redis_on_a_closed_port, client_for, client, caplog):
     url, start_redis = redis_on_a_closed_port
     assert not redis_answers(url)
