@@ -18,7 +18,7 @@ from scheduling.tests.factories import ProfessionalFactory, ServiceFactory
 from telephony.models import Message
 from telephony.services import DELIVERY_CLAIM_SECONDS
 from telephony.tasks import send_sms_task
-from telephony.tests.conftest import messages_path, twilio_settings  # noqa: F401 - fixtures
+from telephony.tests.conftest import local_sms, messages_path, twilio_settings  # noqa: F401 - fixtures
 from telephony.tests.test_services import twilio_message_json
 from tests.test_health import redis_answers
 from tests.test_recovery import celery_publishing_to, own_redis  # noqa: F401 - fixtures
@@ -43,8 +43,8 @@ def age(model, pk, seconds=60):
 
 
 @pytest.mark.django_db
-def test_with_redis_down_an_sms_and_a_campaign_are_accepted_and_published_once_when_it_is_back(
-        clinic, client, make_client, own_redis, django_capture_on_commit_callbacks):
+def test_with_redis_down_an_sms_and_a_campaign_are_accepted_and_published_once_when_it_is_back(  # noqa: F811
+        clinic, client, make_client, own_redis, local_sms, django_capture_on_commit_callbacks):
     from config.sweeper import sweep_stuck_work
 
     url, start_redis_here = own_redis
@@ -72,6 +72,13 @@ def test_with_redis_down_an_sms_and_a_campaign_are_accepted_and_published_once_w
     campaign = Campaign.objects.get(pk=created.json()["id"])
     assert campaign.status == Campaign.Status.SENDING and campaign.started_at is None
     assert created.json()["startedAt"] is None
+
+    # The voice surface's WhatsApp template is sent in the request itself (no broker): 200, delivered.
+    sent = make_client(clinic, header="x-api-key").post("/api/v1/whatsapp/template", {
+        "to": "+351 912 345 678", "templateName": "lembrete", "body": "Olá {{1}}", "variables": {"1": "Maria"}},
+        format="json")
+    assert sent.status_code == 200, sent.content
+    assert Message.objects.get(pk=sent.json()["data"]["messageId"]).status == Message.Status.DELIVERED
 
     # Nothing can be published while the broker is down: the sweep (run here by hand) leaves both waiting.
     age(Message, sms.pk)
