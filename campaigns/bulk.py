@@ -252,7 +252,8 @@ def campaign_preview(*, clinic, message: str, audience: Audience, now=None) -> d
 def campaign_send(*, clinic, name: str, message: str, audience: Audience, created_by=None, actor=None,
                   now=None) -> Campaign:
     """Store the campaign and its recipients (the consenting targets of `audience`) and queue the Celery task that
-    sends it once the transaction commits; nothing is sent in the caller's request. A campaign with no target is
+    sends it once the transaction commits (`started_at` is set when the broker took it; while the broker is down
+    the campaign waits for config/sweeper.py); nothing is sent in the caller's request. A campaign with no target is
     completed at once. Audited. Raises InvalidInput (nothing stored, nothing audited)."""
     now = now or timezone.now()
     check_message(message)
@@ -267,14 +268,14 @@ def campaign_send(*, clinic, name: str, message: str, audience: Audience, create
         campaign = Campaign.objects.create(
             clinic=clinic, name=name, message=message, audience=audience.as_json(), status=Campaign.Status.SENDING,
             estimated_segments=estimate["segments"]["total"], estimated_cost=estimate["estimatedCost"]["amount"],
-            currency=estimate["estimatedCost"]["currency"], created_by=created_by, created_at=now, started_at=now)
+            currency=estimate["estimatedCost"]["currency"], created_by=created_by, created_at=now)
         patient_ids = _reachable(audience_queryset(clinic, audience, now)).values_list("pk", flat=True).distinct()
         CampaignRecipient.objects.bulk_create(
             [CampaignRecipient(clinic=clinic, campaign=campaign, patient_id=patient_id, created_at=now)
              for patient_id in patient_ids], ignore_conflicts=True)
         if not campaign.recipients.exists():
-            campaign.status, campaign.completed_at = Campaign.Status.COMPLETED, now
-            campaign.save(update_fields=["status", "completed_at"])
+            campaign.status, campaign.started_at, campaign.completed_at = Campaign.Status.COMPLETED, now, now
+            campaign.save(update_fields=["status", "started_at", "completed_at"])
         else:
             _queue_sending(campaign)
         _audit(actor, "campaign.created", campaign, targets=estimate["targets"])
@@ -283,9 +284,12 @@ def campaign_send(*, clinic, name: str, message: str, audience: Audience, create
 
 def _queue_sending(campaign) -> None:
     # Imported here: tasks.py imports this module, and the task is what sends.
-    from .tasks import send_campaign
+    from .tasks import queue_campaign
 
-    transaction.on_commit(lambda: send_campaign.delay(str(campaign.id)))
+    # Without `started_at` until the broker takes it (campaigns.tasks.queue_campaign): with the broker down the
+    # request still succeeds and config/sweeper.py starts the campaign when it is back.
+    campaign_id = str(campaign.id)
+    transaction.on_commit(lambda: queue_campaign(campaign_id))
 
 
 def campaign_cancel(*, clinic, campaign, actor=None, now=None) -> Campaign:

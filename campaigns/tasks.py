@@ -1,7 +1,15 @@
 """Celery entry points of engagement: thin, idempotent, each calls one service."""
+import logging
+
 from celery import shared_task
+from django.utils import timezone
+
+from telephony.tasks import BROKER_UNAVAILABLE, PUBLISH_RETRY
 
 from . import bulk, services
+from .models import Campaign
+
+logger = logging.getLogger(__name__)
 
 
 @shared_task(name="campaigns.send_due_reminders")
@@ -34,3 +42,17 @@ def send_campaign(self, campaign_id: str):
     send_campaign.apply_async((campaign_id,), countdown=countdown)
     return {"sent": result.sent, "failed": result.failed, "remaining": result.remaining,
             "deferred": result.deferred, "next_in": countdown}
+
+
+def queue_campaign(campaign_id: str) -> bool:
+    """Hand the campaign's first batch to the broker and mark it started (`started_at`); when the broker does not
+    answer, leave it `sending` without `started_at` (queued, not started: its outbox marker) for config/sweeper.py,
+    and say so. Returns whether the broker took it."""
+    try:
+        send_campaign.apply_async((str(campaign_id),), retry_policy=PUBLISH_RETRY, ignore_result=True)
+    except BROKER_UNAVAILABLE as exc:
+        logger.warning("Broker unavailable, campaign %s waits until it is back (%s: %s)", campaign_id,
+                       type(exc).__name__, exc)
+        return False
+    Campaign.objects.filter(pk=campaign_id, started_at__isnull=True).update(started_at=timezone.now())
+    return True

@@ -14,6 +14,12 @@ its own task:
 - a consultation note still `pending` or `processing` SWEEP_NOTE_STUCK_MINUTES after its last change (longer than
   `notes.process_note`'s time limit, so a live run is never doubled): `notes.process_note` claims it and skips
   the steps already done;
+- the messages' outbox: an outbound message `queued` without `queued_at` (stored while the broker was down,
+  telephony.tasks.queue_delivery) SWEEP_OUTBOX_GRACE_SECONDS after it was stored, published and marked; a message
+  left `sending` longer than DELIVERY_CLAIM_SECONDS (its worker died while calling the provider) is marked failed
+  for review by `message_deliver`, never sent again;
+- the campaigns' outbox: a campaign `sending` without `started_at` (the broker was down when it was started,
+  campaigns.tasks.queue_campaign), published and marked started;
 - a campaign still `sending` whose last send (or start) is SWEEP_CAMPAIGN_STUCK_MINUTES old while the clinic is
   out of its quiet hours (batches go every minute): `campaigns.send_campaign` claims each recipient, so nobody is
   texted twice.
@@ -35,9 +41,12 @@ from django.utils import timezone
 
 from campaigns.models import Campaign
 from campaigns.services import in_quiet_hours
-from campaigns.tasks import send_campaign
+from campaigns.tasks import queue_campaign, send_campaign
 from notes.models import Note
 from notes.tasks import process_note, queue_processing
+from telephony.models import Message
+from telephony.services import DELIVERY_CLAIM_SECONDS, message_deliver
+from telephony.tasks import queue_delivery
 
 from .celery import lease_key
 
@@ -100,12 +109,51 @@ def flush_note_outbox(now) -> int:
     return queued
 
 
+def flush_message_outbox(now) -> int:
+    """Publish the messages stored while the broker was down; returns how many the broker took."""
+    cutoff = now - dt.timedelta(seconds=SWEEP_OUTBOX_GRACE_SECONDS)
+    message_ids = list(Message.objects.filter(direction=Message.Direction.OUTBOUND, status=Message.Status.QUEUED,
+                                              queued_at__isnull=True, created_at__lt=cutoff)
+                       .order_by("created_at").values_list("pk", flat=True)[:BATCH])
+    # The cache marker keeps overlapping sweeps from publishing a message twice.
+    message_ids = [pk for pk in message_ids if _first_time("message", pk, SWEEP_OUTBOX_GRACE_SECONDS)]
+    return queue_delivery(message_ids) if message_ids else 0
+
+
+def expire_message_claims(now) -> int:
+    """Messages whose delivery run died while calling the provider: marked failed for review (never resent)."""
+    cutoff = now - dt.timedelta(seconds=DELIVERY_CLAIM_SECONDS)
+    stale = list(Message.objects.filter(status=Message.Status.SENDING, attempted_at__lt=cutoff)
+                 .order_by("attempted_at")[:BATCH])
+    for message in stale:
+        message_deliver(message=message)
+    return len(stale)
+
+
+def flush_campaign_outbox(now) -> int:
+    """Start the campaigns started while the broker was down; returns how many the broker took."""
+    cutoff = now - dt.timedelta(seconds=SWEEP_OUTBOX_GRACE_SECONDS)
+    campaign_ids = [pk for pk in Campaign.objects.filter(status=Campaign.Status.SENDING, started_at__isnull=True,
+                                                         created_at__lt=cutoff)
+                    .order_by("created_at").values_list("pk", flat=True)[:BATCH]
+                    if _first_time("campaign-outbox", pk, SWEEP_OUTBOX_GRACE_SECONDS)]
+    started = 0
+    for campaign_id in campaign_ids:
+        if not queue_campaign(str(campaign_id)):
+            break
+        started += 1
+    return started
+
+
 @shared_task(name="frontdesk.sweep_stuck_work")
 def sweep_stuck_work() -> dict:
     """Queue the unqueued, orphaned and stuck notes and the stuck campaigns; returns how many of each were
     queued (`notes` counts the orphaned and stuck ones, `outbox` the unqueued ones)."""
     now = timezone.now()
     outbox = flush_note_outbox(now)
+    messages = flush_message_outbox(now)
+    expire_message_claims(now)
+    campaign_outbox = flush_campaign_outbox(now)
     # Once per note deadline: a copy still waiting in a long heavy queue is not queued again meanwhile.
     orphaned = [str(pk) for pk in orphaned_notes(now)
                 if _first_time("note", pk, settings.SWEEP_NOTE_STUCK_MINUTES * 60)]
@@ -122,4 +170,10 @@ def sweep_stuck_work() -> dict:
     for campaign_id in campaigns:
         logger.warning("sweeper: campaign %s made no progress before the deadline, queued again", campaign_id)
         send_campaign.delay(campaign_id)
-    return {"notes": len(orphaned) + len(notes), "campaigns": len(campaigns), "outbox": outbox}
+    result = {"notes": len(orphaned) + len(notes), "campaigns": len(campaigns), "outbox": outbox}
+    # Keys only when there was something: the note outbox's callers compare the whole answer.
+    if messages:
+        result["messages"] = messages
+    if campaign_outbox:
+        result["campaign_outbox"] = campaign_outbox
+    return result

@@ -32,6 +32,8 @@ class Message(ClinicOwned):
 
     class Status(models.TextChoices):
         QUEUED = "queued", _("Queued")
+        # Claimed by a delivery run and being handed to the provider (`attempted_at` says since when).
+        SENDING = "sending", _("Sending")
         SENT = "sent", _("Sent")
         DELIVERED = "delivered", _("Delivered")
         FAILED = "failed", _("Failed")
@@ -60,10 +62,17 @@ class Message(ClinicOwned):
     updated_at = models.DateTimeField(auto_now=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
+    # The outbox marker: set when the broker took the `telephony.send_sms` task; a queued message without it was
+    # stored while the broker was down, and config/sweeper.py publishes it when the broker is back.
+    queued_at = models.DateTimeField(null=True, blank=True)
+    # When a delivery run claimed the message (status `sending`), committed before the provider is called.
+    attempted_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["clinic", "-created_at"], name="message_clinic_created_idx")]
+        indexes = [models.Index(fields=["clinic", "-created_at"], name="message_clinic_created_idx"),
+                   models.Index(fields=["created_at"], condition=models.Q(status="queued", queued_at__isnull=True),
+                                name="message_unqueued_idx")]
         constraints = [
             # A replayed provider webhook finds the row it already created instead of adding one.
             models.UniqueConstraint(fields=["provider", "provider_message_id"],

@@ -176,40 +176,61 @@ def message_queue(*, clinic, to: str, body: str, purpose: str = "", channel=Mess
     )
 
 
+# How long a delivery run may hold its claim (status `sending`) before another run treats it as interrupted: longer
+# than the provider's answer takes (the SDK's HTTP timeout), shorter than the sweeper's patience.
+DELIVERY_CLAIM_SECONDS = 120
+
+
 def message_deliver(*, message: Message) -> Message:
     """Hand a queued message to the configured SMS backend; store its id and status, or the failure.
 
+    A claim (status `sending`, `attempted_at`) is committed before the provider is called, so a redelivered task
+    (a worker killed mid-send) never texts the patient twice: a claim younger than DELIVERY_CLAIM_SECONDS is left
+    to its run, an older one is marked failed with a reason to check it by hand (the provider may have taken it).
     A message already handed over is returned untouched (idempotent). On a provider failure the row is marked
     failed with the reason and MessageDeliveryFailed is raised: the outbox shows what was not sent.
     """
+    now = timezone.now()
     with transaction.atomic():
         message = Message.objects.for_clinic(message.clinic_id).select_for_update().get(pk=message.pk)
-        if message.status != Message.Status.QUEUED or message.provider_message_id:
+        if message.provider_message_id:
+            return message
+        if message.status == Message.Status.SENDING:
+            if message.attempted_at and message.attempted_at > now - timedelta(seconds=DELIVERY_CLAIM_SECONDS):
+                return message
+            message.status = Message.Status.FAILED
+            message.error = _("Delivery was interrupted while the provider was being called: it may have been "
+                              "sent. Check before sending it again.")
+            message.save(update_fields=["status", "error", "updated_at"])
+            logger.warning("Message %s: delivery interrupted at %s, marked failed for review", message.id,
+                           message.provider)
+            return message
+        if message.status != Message.Status.QUEUED:
             return message
         backend = SMS.backend()
-        message.provider = backend.name
-        try:
-            provider_id = backend.send(message)
-        except ProviderError as exc:
-            message.status = Message.Status.FAILED
-            # A provider's reason may quote the number ("The 'To' number +351... is not valid"): the column is
-            # not encrypted, so it keeps the reason without the person.
-            message.error = scrub(exc.reason)[:1000]
-            message.save(update_fields=["provider", "status", "error", "updated_at"])
-            logger.warning("Message %s failed at %s: %s", message.id, backend.name, exc.reason)
-            failure = exc
-        else:
-            now = timezone.now()
-            message.provider_message_id = provider_id
-            message.status = backend.accepted_status
-            message.sent_at = now
-            if message.status == Message.Status.DELIVERED:
-                message.delivered_at = now
-            message.error = ""
-            message.save(update_fields=["provider", "provider_message_id", "status", "sent_at", "delivered_at",
-                                        "error", "updated_at"])
-            return message
-    raise MessageDeliveryFailed(message, failure.reason)
+        message.provider, message.status, message.attempted_at = backend.name, Message.Status.SENDING, now
+        message.save(update_fields=["provider", "status", "attempted_at", "updated_at"])
+    # The claim is committed (unless the caller holds a transaction of its own, message_send): a run that dies in
+    # the provider call leaves `sending`, never `queued`.
+    try:
+        provider_id = backend.send(message)
+    except ProviderError as exc:
+        message.status = Message.Status.FAILED
+        # A provider's reason may quote the number ("The 'To' number +351... is not valid"): the column is
+        # not encrypted, so it keeps the reason without the person.
+        message.error = scrub(exc.reason)[:1000]
+        message.save(update_fields=["status", "error", "updated_at"])
+        logger.warning("Message %s failed at %s: %s", message.id, backend.name, exc.reason)
+        raise MessageDeliveryFailed(message, exc.reason) from None
+    now = timezone.now()
+    message.provider_message_id = provider_id
+    message.status = backend.accepted_status
+    message.sent_at = now
+    if message.status == Message.Status.DELIVERED:
+        message.delivered_at = now
+    message.error = ""
+    message.save(update_fields=["provider_message_id", "status", "sent_at", "delivered_at", "error", "updated_at"])
+    return message
 
 
 def message_send(*, clinic, to: str, body: str, channel=Message.Channel.SMS, purpose: str = "",
@@ -231,12 +252,15 @@ def message_send(*, clinic, to: str, body: str, channel=Message.Channel.SMS, pur
 
 
 def message_enqueue(*, clinic, to: str, body: str, purpose: str = "", channel=Message.Channel.SMS) -> Message:
-    """Store the message as queued; a Celery worker sends it once the surrounding transaction commits."""
+    """Store the message as queued; a Celery worker sends it once the surrounding transaction commits. With the
+    broker down the message stays queued without `queued_at` (the outbox) and config/sweeper.py publishes it later:
+    the caller's request still succeeds."""
     # Imported here: tasks.py imports this module (the task calls message_deliver).
-    from .tasks import send_sms_task
+    from .tasks import queue_delivery
 
     message = message_queue(clinic=clinic, to=to, body=body, purpose=purpose, channel=channel)
-    transaction.on_commit(lambda: send_sms_task.delay(str(message.id)))
+    message_id = str(message.id)
+    transaction.on_commit(lambda: queue_delivery([message_id]))
     return message
 
 
@@ -616,7 +640,7 @@ def message_enqueue_many(*, clinic, items, channel=Message.Channel.SMS) -> list:
     item stores nothing and does not stop the others.
     """
     # Imported here: tasks.py imports this module (the task calls message_deliver).
-    from .tasks import send_sms_task
+    from .tasks import queue_delivery
 
     outcomes, rows = [], []
     for to, body, purpose in items:
@@ -637,5 +661,5 @@ def message_enqueue_many(*, clinic, items, channel=Message.Channel.SMS) -> list:
     if rows:
         Message.objects.bulk_create(rows)
         ids = [str(row.id) for row in rows]
-        transaction.on_commit(lambda: [send_sms_task.delay(message_id) for message_id in ids])
+        transaction.on_commit(lambda: queue_delivery(ids))
     return outcomes

@@ -2,6 +2,9 @@
 import logging
 
 from celery import shared_task
+from django.utils import timezone
+from kombu.exceptions import OperationalError
+from redis.exceptions import RedisError
 
 from .agents import call_dial
 from .exceptions import MessageDeliveryFailed
@@ -10,6 +13,11 @@ from .outbound_webhooks import deliver_webhook  # noqa: F401 - registers the web
 from .services import call_status_report, message_deliver
 
 logger = logging.getLogger(__name__)
+# The broker did not take the task: Redis down or unreachable (kombu wraps most of these in OperationalError).
+BROKER_UNAVAILABLE = (OperationalError, RedisError, OSError)
+# One quick retry while publishing from a request: the outbox (config/sweeper.py) covers a longer outage, so a web
+# request never waits on a dead broker.
+PUBLISH_RETRY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
 
 
 @shared_task(name="telephony.send_sms")
@@ -45,3 +53,23 @@ def local_call_progress_task(call_id: str, reports: list[str]) -> str:
         if call is None:
             return "missing"
     return call.status if call is not None else "missing"
+
+
+def queue_delivery(message_ids) -> int:
+    """Hand each message's delivery to the broker and mark it queued (`queued_at`); at the first refusal stop and
+    leave the rest unqueued, their outbox marker for config/sweeper.py. Returns how many the broker took."""
+    message_ids = [str(message_id) for message_id in message_ids]
+    taken = []
+    for message_id in message_ids:
+        try:
+            # No result to wait for: with the Redis result backend down, asking for one fails the publish itself.
+            send_sms_task.apply_async((message_id,), retry_policy=PUBLISH_RETRY, ignore_result=True)
+        except BROKER_UNAVAILABLE as exc:
+            logger.warning("Broker unavailable, %s message(s) stay queued until it is back (%s: %s)",
+                           len(message_ids) - len(taken), type(exc).__name__, exc)
+            break
+        taken.append(message_id)
+    if taken:
+        # Marked after publishing: a worker faster than this update finds the message claimed, not unqueued.
+        Message.objects.filter(pk__in=taken, queued_at__isnull=True).update(queued_at=timezone.now())
+    return len(taken)
