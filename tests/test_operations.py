@@ -218,8 +218,10 @@ def test_a_note_stored_while_the_broker_is_down_is_kept_pending_and_unqueued(cli
     from tests.test_health import free_port
 
     closed = f"redis://127.0.0.1:{free_port()}/0"
-    settings.CELERY_BROKER_URL = settings.CELERY_RESULT_BACKEND = closed
+    # Read the app's configuration first: Celery reads Django's settings once, on first use, so overriding them
+    # before that would leave the closed port in the app for every later test (its result backend included).
     previous = app.conf.broker_url, app.conf.task_always_eager
+    settings.CELERY_BROKER_URL = closed
     app.conf.broker_url, app.conf.task_always_eager = closed, False
     app._pool = app.amqp._producer_pool = None  # forget the connections to the previous broker
     audio = io.BytesIO(wav_bytes())

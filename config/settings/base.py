@@ -160,6 +160,7 @@ CELERY_TASK_ROUTES = {
     "scheduling.calendar_sync.*": {"queue": "default"},
     "scheduling.import_patients": {"queue": "heavy"},
     "clinics.*": {"queue": "default"},
+    "billing.*": {"queue": "default"},
     "frontdesk.*": {"queue": "default"},
 }
 # Workers that recover: a task is acknowledged only once it finished, and a task whose worker died (OOM, kill -9,
@@ -441,7 +442,7 @@ LOGGING = {
 INSTALLED_APPS += ["djstripe"]
 DJSTRIPE_FOREIGN_KEY_TO_FIELD = "id"
 STRIPE_LIVE_MODE = env.bool("STRIPE_LIVE_MODE", default=False)
-SILENCED_SYSTEM_CHECKS = [*globals().get("SILENCED_SYSTEM_CHECKS", []), "djstripe.W005"]
+# dj-stripe's checks of secrets kept in its endpoint rows are unregistered by billing/apps.py (ours hold none).
 # The offline payments backend renews its subscriptions (and applies plan changes scheduled for the renewal).
 CELERY_BEAT_SCHEDULE["billing-local-renewals"] = {"task": "billing.local_renewals", "schedule": 3600.0}
 
