@@ -144,5 +144,8 @@ def test_the_claim_is_committed_before_twilio_is_called_and_a_redelivered_task_n
         attempted_at=timezone.now() - dt.timedelta(seconds=DELIVERY_CLAIM_SECONDS + 1))
     assert send_sms_task(str(killed.pk)) == "failed"
     killed.refresh_from_db()
-    assert "may have been sent" in killed.error and not killed.provider_message_id
+    from django.utils.translation import gettext  # the reason is stored in the language active when it was written
+
+    assert killed.error == gettext("Delivery was interrupted while the provider was being called: it may have been "
+                                   "sent. Check before sending it again.") and not killed.provider_message_id
     assert len(httpserver.log) == 1
