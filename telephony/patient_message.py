@@ -6,6 +6,7 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 
+from clinics import audit
 from clinics.errors import DomainError
 from clinics.views import console_page
 from scheduling.models import Patient
@@ -41,5 +42,8 @@ def patient_message(request, patient_id):
         else:
             messages.success(request, _("Message sent."))
             return redirect("scheduling:patient_record", patient_id=patient.pk)
+    if request.method == "GET":  # the form shows the patient's name and phone
+        audit.record(request, "patient.read", "patient", patient.hash, _("console message form"),
+                     clinic=request.clinic)
     return render(request, "telephony/patient_message.html", {
         "patient": patient, "body": body, "error": error, "max_length": MAX_BODY_LENGTH}, status=status)

@@ -139,6 +139,7 @@ QUERIES = {
     "v1/appointments": WINDOW,
     "api/v1/appointments": WINDOW,
     "console/notes/<uuid:note_id>/export/": {"format": "txt"},
+    "api/agents/knowledge-base/answer": {"question": "When are you open?"},
 }
 
 # GET routes that answer 400 without parameters the walk cannot make up, and show no patient with them.
