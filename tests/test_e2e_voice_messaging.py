@@ -98,7 +98,7 @@ def _elevenlabs_report(body):
                          HTTP_ELEVENLABS_SIGNATURE=f"t={timestamp},v0={digest}")
 
 
-def test_oauth_contacts_whatsapp_call_and_signed_webhooks_out(clinic, providers,
+def test_oauth_contacts_whatsapp_call_and_signed_webhooks_out(clinic, providers, settings,
                                                               django_capture_on_commit_callbacks):
     agent = agent_update(agent=agent_for(clinic), elevenlabs_metadata={"agent_id": "el_agent_voice",
                                                                        "agent_phone_number_id": "phnum_clinic"})
@@ -123,6 +123,9 @@ def test_oauth_contacts_whatsapp_call_and_signed_webhooks_out(clinic, providers,
     assert [item["id"] for item in listed["data"]] == [endpoint["id"]] and "secret" not in listed["data"][0]
     # integration.example.com is the local receiver from here on.
     WebhookEndpoint.objects.filter(pk=endpoint["id"]).update(url=providers.url_for("/hook"))
+    # The integrator's receiver is this machine (pytest-httpserver): deliveries refuse loopback unless the test-only
+    # allowlist names it (telephony/outbound_webhooks.py, issue 12 item 10).
+    settings.WEBHOOK_ALLOWED_NETWORKS = ["127.0.0.0/8", "::1/128"]
     providers.expect_request("/hook", method="POST").respond_with_data("ok")
 
     # Contacts.
