@@ -155,17 +155,33 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
         settings.DATABASES["default"]["TEST"]["NAME"] = f"test_{settings.DATABASES['default']['NAME']}_{suffix}"
 
 
-@pytest.fixture
-def chromium():
-    """Debian's Chromium for one test, with the flags every browser test uses. Function-scoped: a Playwright
-    session kept open across modules would stop the next module's own `sync_playwright()` from starting."""
-    from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
+@pytest.fixture(scope="module")
+def playwright_session():
+    """The one Playwright of a test module. Playwright's sync API keeps its event loop marked as running in this
+    thread while it is open, so a second `sync_playwright()` cannot start beside it: every browser fixture
+    launches from this one instead of opening its own. Module-scoped, so the loop is gone before the next
+    module's tests (pytest-randomly shuffles modules but keeps each module's tests together); Django's ORM may be
+    called from a browser test's body meanwhile (DJANGO_ALLOW_ASYNC_UNSAFE)."""
+    from tests.browser.conftest import CHROMIUM
 
     if not os.path.exists(CHROMIUM):
         pytest.skip("Debian's Chromium is not installed (make test installs it)")
     from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_playwright() as playwright:
+            yield playwright
+    finally:
+        os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+
+
+@pytest.fixture(scope="module")
+def chromium(playwright_session):
+    """Debian's Chromium with the flags every browser test uses, shared by a module's tests; each test opens its own
+    context (own cookies, storage and routes)."""
+    from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
+
+    browser = playwright_session.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    yield browser
+    browser.close()

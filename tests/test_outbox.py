@@ -149,3 +149,25 @@ def test_the_claim_is_committed_before_twilio_is_called_and_a_redelivered_task_n
     assert killed.error == gettext("Delivery was interrupted while the provider was being called: it may have been "
                                    "sent. Check before sending it again.") and not killed.provider_message_id
     assert len(httpserver.log) == 1
+
+
+@pytest.mark.django_db
+def test_the_sweeper_marks_an_abandoned_claim_failed_for_review_and_leaves_a_live_one_alone(
+        clinic, twilio_settings, httpserver, messages_path):  # noqa: F811 - fixtures
+    from config.sweeper import sweep_stuck_work
+
+    def claimed(phone, seconds_ago):
+        return Message.objects.create(clinic=clinic, to_phone=phone, to_phone_index=phone, body="Olá",
+                                      status=Message.Status.SENDING, provider="twilio",
+                                      attempted_at=timezone.now() - dt.timedelta(seconds=seconds_ago))
+
+    abandoned = claimed("+351912345670", DELIVERY_CLAIM_SECONDS + 5)
+    live = claimed("+351912345671", 1)
+
+    sweep_stuck_work()
+
+    abandoned.refresh_from_db()
+    live.refresh_from_db()
+    assert abandoned.status == Message.Status.FAILED and abandoned.error and not abandoned.provider_message_id
+    assert live.status == Message.Status.SENDING
+    assert httpserver.log == []  # neither was handed to Twilio again

@@ -346,12 +346,9 @@ def test_item_07_the_console_task_list_writes_one_audit_row_naming_its_tasks(cli
 @pytest.mark.browser
 def test_item_15_in_chromium_a_keyboard_search_and_its_next_page_keep_the_term_out_of_the_address_bar(
         transactional_db, live_server, client, clinic, chromium):
-    import os
-
     from clinics.models import Membership
     from clinics.tests.factories import MembershipFactory
 
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     clinic.locale = "en"
     clinic.save()
     for number in range(51):

@@ -11,7 +11,6 @@ from .documents import make_docx
 
 pytestmark = [pytest.mark.browser, pytest.mark.urls("knowledge.tests.urls_console")]
 
-os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
 
 

@@ -12,21 +12,16 @@ from notes.models import Note
 pytestmark = [pytest.mark.browser, pytest.mark.urls("notes.tests.urls_console")]
 
 CHROMIUM = "/usr/bin/chromium"
-os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
 
 @pytest.fixture
-def chromium_with_microphone(spoken_note_wav):
-    if not os.path.exists(CHROMIUM):
-        pytest.skip("Debian's Chromium is not installed (make test installs it)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--use-fake-ui-for-media-stream",
-            "--use-fake-device-for-media-stream", f"--use-file-for-fake-audio-capture={spoken_note_wav}"])
-        yield browser
-        browser.close()
+def chromium_with_microphone(playwright_session, spoken_note_wav):
+    """A Chromium of its own (the fake microphone is a launch flag), from the session's one Playwright."""
+    browser = playwright_session.chromium.launch(executable_path=CHROMIUM, args=[
+        "--headless", "--no-sandbox", "--disable-gpu", "--use-fake-ui-for-media-stream",
+        "--use-fake-device-for-media-stream", f"--use-file-for-fake-audio-capture={spoken_note_wav}"])
+    yield browser
+    browser.close()
 
 
 def test_record_in_the_browser_then_review_transcript_and_sections(transactional_db, live_server, client, clinic,

@@ -16,7 +16,6 @@ from scheduling.tests.factories import AppointmentFactory, PatientFactory, Profe
 
 pytestmark = [pytest.mark.browser, pytest.mark.urls("scheduling.tests.urls_console")]
 
-os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 SCREENSHOTS = pathlib.Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 WIDTHS = {"390": {"width": 390, "height": 844}, "1280": {"width": 1280, "height": 900}}
 

@@ -13,7 +13,6 @@ from scheduling.tests.factories import PatientFactory, ProfessionalFactory, Serv
 
 pytestmark = [pytest.mark.browser, pytest.mark.urls("scheduling.tests.urls_console")]
 
-os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
 
 

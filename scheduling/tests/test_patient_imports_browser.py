@@ -12,7 +12,6 @@ from scheduling.models import Patient, PatientImport
 
 pytestmark = [pytest.mark.browser, pytest.mark.urls("scheduling.tests.urls_console")]
 
-os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
 
 def test_the_import_page_follows_a_running_import_until_it_is_done(transactional_db, live_server, client, clinic,
