@@ -151,6 +151,23 @@ def decrypt_column(schema_editor, table: str, column: str, batch: int = 500) -> 
                            lambda value: decrypt(value) if _is_ciphertext(value) else None)
 
 
+def encrypt_columns_in_place(*columns: tuple[str, str]):
+    """The data-migration operation of a migration that makes `(table, column)` pairs encrypted fields: encrypts
+    the rows stored in plaintext (`encrypt_column`) and, reversed, decrypts them again. Put it after the field
+    changes (a short varchar becomes text that fits its ciphertext), so that it is reversed first."""
+    from django.db import migrations
+
+    def encrypt_existing(apps, schema_editor):
+        for table, column in columns:
+            encrypt_column(schema_editor, table, column)
+
+    def decrypt_existing(apps, schema_editor):
+        for table, column in columns:
+            decrypt_column(schema_editor, table, column)
+
+    return migrations.RunPython(encrypt_existing, decrypt_existing)
+
+
 def _rewrite_column(schema_editor, table, column, batch, transform) -> int:
     quote = schema_editor.quote_name
     changed, last = 0, None

@@ -12,6 +12,7 @@ import pytest
 from django.apps import apps as django_apps
 from django.core import mail
 from django.db import IntegrityError, connection, transaction
+from django.db.migrations import RunPython
 from django.urls import reverse
 from django.utils import timezone
 from oauth2_provider.models import get_application_model
@@ -96,15 +97,16 @@ def test_item_15_the_migrations_encrypt_rows_stored_in_plaintext_and_reverse(cli
     pk = {"scheduling_appointment": appointment.pk, "campaigns_task": task.pk,
           "telephony_videoparticipant": participant.pk}[table]
     set_raw_column(table, column, pk, "Texto antigo em claro")  # a row written before the migration
-    step = importlib.import_module(f"{app}.migrations.{migration}")
+    step, = [operation for operation in importlib.import_module(f"{app}.migrations.{migration}").Migration.operations
+             if isinstance(operation, RunPython)]
 
     with connection.schema_editor() as editor:
-        step.encrypt_existing(django_apps, editor)
+        step.code(django_apps, editor)
         encrypted = raw_column(table, column, pk)
-        step.encrypt_existing(django_apps, editor)  # a second run leaves encrypted rows alone
+        step.code(django_apps, editor)  # a second run leaves encrypted rows alone
         assert raw_column(table, column, pk) == encrypted
         assert encrypted.startswith("v1:") and "antigo" not in encrypted
-        step.decrypt_existing(django_apps, editor)
+        step.reverse_code(django_apps, editor)
         assert raw_column(table, column, pk) == "Texto antigo em claro"
 
 

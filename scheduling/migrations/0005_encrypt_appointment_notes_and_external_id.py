@@ -4,19 +4,6 @@ import clinics.crypto
 from django.db import migrations
 
 
-COLUMNS = [('scheduling_appointment', 'notes'), ('scheduling_patient', 'external_id')]
-
-
-def encrypt_existing(apps, schema_editor):
-    for table, column in COLUMNS:
-        clinics.crypto.encrypt_column(schema_editor, table, column)
-
-
-def decrypt_existing(apps, schema_editor):
-    for table, column in COLUMNS:
-        clinics.crypto.decrypt_column(schema_editor, table, column)
-
-
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -34,6 +21,6 @@ class Migration(migrations.Migration):
             name='external_id',
             field=clinics.crypto.EncryptedTextField(blank=True, default=''),
         ),
-        # After the column changes (a 200-character title becomes text that fits its ciphertext); reversed first.
-        migrations.RunPython(encrypt_existing, decrypt_existing),
+        clinics.crypto.encrypt_columns_in_place(('scheduling_appointment', 'notes'),
+                                                ('scheduling_patient', 'external_id')),
     ]

@@ -5,19 +5,6 @@ import clinics.crypto
 from django.db import migrations, models
 
 
-COLUMNS = [('telephony_videoparticipant', 'custom_participant_id')]
-
-
-def encrypt_existing(apps, schema_editor):
-    for table, column in COLUMNS:
-        clinics.crypto.encrypt_column(schema_editor, table, column)
-
-
-def decrypt_existing(apps, schema_editor):
-    for table, column in COLUMNS:
-        clinics.crypto.decrypt_column(schema_editor, table, column)
-
-
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -35,6 +22,5 @@ class Migration(migrations.Migration):
             model_name='message',
             constraint=models.CheckConstraint(condition=models.Q(('direction', 'inbound'), ('clinic__isnull', False), _connector='OR'), name='message_outbound_has_clinic'),
         ),
-        # After the column changes (a 200-character title becomes text that fits its ciphertext); reversed first.
-        migrations.RunPython(encrypt_existing, decrypt_existing),
+        clinics.crypto.encrypt_columns_in_place(('telephony_videoparticipant', 'custom_participant_id')),
     ]
