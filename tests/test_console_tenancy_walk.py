@@ -20,80 +20,19 @@ another status today; the walk fails as soon as their answer changes, so the ent
 """
 import datetime as dt
 import json
-import re
 
 import pytest
 from django.http import HttpResponse
 from django.test import Client
-from django.urls import URLPattern, URLResolver, get_resolver, path
+from django.urls import path
 from django.utils import timezone
 
 from clinics.views import console_page
-
-API_PREFIXES = ("v1/", "api/", "api/v1/", "notes/v1/")  # walked by tests/test_tenancy_walk.py
-ADMIN_PREFIX = "admin/"  # Django admin: clinics/tests/test_admin_scoping.py
+from tests import walks
+from tests.walks import by
 
 
 # --- Factories: clinic A -> (URL kwargs, objects behind them). Each object must stay unchanged by B's requests.
-
-
-def _call(clinic):
-    from telephony.tests.factories import CallFactory
-
-    call = CallFactory(clinic=clinic)
-    return {"pk": call.pk}, [call]
-
-
-def _patient(clinic):
-    from scheduling.tests.factories import PatientFactory
-
-    patient = PatientFactory(clinic=clinic)
-    return {"patient_hash": patient.hash}, [patient]
-
-
-def _patient_by_id(clinic):
-    from scheduling.tests.factories import PatientFactory
-
-    patient = PatientFactory(clinic=clinic)
-    return {"patient_id": patient.pk}, [patient]
-
-
-def _patient_import(clinic):
-    from scheduling import imports
-
-    patient_import = imports.patient_import_create(clinic=clinic, content="name,phone\nAna Walk,+351912000111\n",
-                                                   filename="walk.csv", start=False)
-    return {"import_id": patient_import.pk}, [patient_import]
-
-
-def _task(clinic):
-    from campaigns.tests.factories import TaskFactory
-
-    task = TaskFactory(clinic=clinic)
-    return {"task_id": task.pk}, [task]
-
-
-def _campaign(clinic):
-    from campaigns.models import Campaign
-
-    campaign = Campaign.objects.create(clinic=clinic, name="Walk campaign", message="Olá {name}",
-                                       status=Campaign.Status.SENDING)
-    return {"campaign_id": campaign.pk}, [campaign]
-
-
-def _appointment(clinic):
-    from scheduling.tests.factories import AppointmentFactory, ProfessionalFactory
-
-    starts_at = (timezone.now() + dt.timedelta(days=3)).replace(hour=10, minute=0, second=0, microsecond=0)
-    appointment = AppointmentFactory(professional=ProfessionalFactory(clinic=clinic), starts_at=starts_at)
-    return {"appointment_id": appointment.pk}, [appointment]
-
-
-def _professional(clinic):
-    from scheduling.tests.factories import ProfessionalFactory
-
-    professional = ProfessionalFactory(clinic=clinic)
-    return {"professional_id": professional.pk}, [professional]
 
 
 def _time_off(clinic):
@@ -105,40 +44,12 @@ def _time_off(clinic):
     return {"exception_id": exception.pk}, [exception]
 
 
-def _service(clinic):
-    from scheduling.tests.factories import ServiceFactory
-
-    service = ServiceFactory(clinic=clinic)
-    return {"service_id": service.pk}, [service]
-
-
-def _note(clinic):
-    from notes.tests.factories import NoteFactory
-
-    note = NoteFactory(clinic=clinic)
-    return {"note_id": note.pk}, [note]
-
-
 def _note_section(clinic):
     from notes.tests.factories import NoteFactory, NoteSectionFactory
 
     note = NoteFactory(clinic=clinic)
     section = NoteSectionFactory(note=note)
     return {"note_id": note.pk, "section_id": section.pk}, [note, section]
-
-
-def _chunk(clinic):
-    from knowledge.tests.factories import KnowledgeChunkFactory
-
-    chunk = KnowledgeChunkFactory(clinic=clinic)
-    return {"chunk_id": chunk.pk}, [chunk]
-
-
-def _knowledge_file(clinic):
-    from knowledge.tests.factories import KnowledgeChunkFactory, KnowledgeFileFactory
-
-    document = KnowledgeFileFactory(clinic=clinic)
-    return {"file_id": document.pk}, [document, KnowledgeChunkFactory(clinic=clinic, file=document)]
 
 
 def _checkout(clinic):
@@ -149,21 +60,6 @@ def _checkout(clinic):
         clinic=clinic, plan=paid_plans()[0], customer_id="", customer_email="",
         success_url="https://clinic.example/ok", cancel_url="https://clinic.example/cancel")
     return {"session": checkout.id}, [clinic]
-
-
-def _member(clinic):
-    from clinics.models import Membership
-    from clinics.tests.factories import MembershipFactory
-
-    member = MembershipFactory(clinic=clinic, role=Membership.Role.EDITOR)
-    return {"member_id": member.pk}, [member]
-
-
-def _api_key(clinic):
-    from clinics.models import ApiKey
-
-    key, _raw = ApiKey.issue(clinic, "walk key")
-    return {"key_id": key.pk}, [key]
 
 
 def _oauth_application(clinic):
@@ -208,41 +104,41 @@ def _messaging_number(clinic):
 
 # Route (as the resolver spells it) -> factory(clinic A). Apps add their console routes here.
 OBJECT_ROUTES = {
-    "console/calls/<uuid:pk>/": _call,
+    "console/calls/<uuid:pk>/": by("pk", walks.call),
     "console/messaging-numbers/<uuid:number_id>/verify/": _messaging_number,
-    "console/patients/<str:patient_hash>/": _patient,
-    "console/patients/<str:patient_hash>/export/": _patient,
-    "console/patients/<str:patient_hash>/erase/": _patient,
-    "console/tasks/<uuid:task_id>/status/": _task,
-    "console/campaigns/<uuid:campaign_id>/": _campaign,
-    "console/campaigns/<uuid:campaign_id>/cancel/": _campaign,
-    "agenda/appointments/<uuid:appointment_id>/": _appointment,
-    "agenda/appointments/<uuid:appointment_id>/cancel/": _appointment,
-    "agenda/appointments/<uuid:appointment_id>/move/": _appointment,
-    "agenda/appointments/<uuid:appointment_id>/attendance/": _appointment,
-    "agenda/patients/<uuid:patient_id>/": _patient_by_id,
-    "agenda/patients/<uuid:patient_id>/consent/": _patient_by_id,
-    "console/patients/<uuid:patient_id>/message/": _patient_by_id,
-    "agenda/professionals/<uuid:professional_id>/": _professional,
-    "agenda/professionals/<uuid:professional_id>/remove/": _professional,
+    "console/patients/<str:patient_hash>/": by("patient_hash", walks.patient, "hash"),
+    "console/patients/<str:patient_hash>/export/": by("patient_hash", walks.patient, "hash"),
+    "console/patients/<str:patient_hash>/erase/": by("patient_hash", walks.patient, "hash"),
+    "console/tasks/<uuid:task_id>/status/": by("task_id", walks.task),
+    "console/campaigns/<uuid:campaign_id>/": by("campaign_id", walks.campaign),
+    "console/campaigns/<uuid:campaign_id>/cancel/": by("campaign_id", walks.campaign),
+    "agenda/appointments/<uuid:appointment_id>/": by("appointment_id", walks.appointment),
+    "agenda/appointments/<uuid:appointment_id>/cancel/": by("appointment_id", walks.appointment),
+    "agenda/appointments/<uuid:appointment_id>/move/": by("appointment_id", walks.appointment),
+    "agenda/appointments/<uuid:appointment_id>/attendance/": by("appointment_id", walks.appointment),
+    "agenda/patients/<uuid:patient_id>/": by("patient_id", walks.patient),
+    "agenda/patients/<uuid:patient_id>/consent/": by("patient_id", walks.patient),
+    "console/patients/<uuid:patient_id>/message/": by("patient_id", walks.patient),
+    "agenda/professionals/<uuid:professional_id>/": by("professional_id", walks.professional),
+    "agenda/professionals/<uuid:professional_id>/remove/": by("professional_id", walks.professional),
     "agenda/time-off/<uuid:exception_id>/remove/": _time_off,
-    "agenda/services/<uuid:service_id>/": _service,
-    "agenda/services/<uuid:service_id>/remove/": _service,
-    "agenda/patients/import/<uuid:import_id>/": _patient_import,
-    "agenda/patients/import/<uuid:import_id>/progress/": _patient_import,
-    "agenda/patients/import/<uuid:import_id>/errors.csv": _patient_import,
-    "console/notes/<uuid:note_id>/": _note,
-    "console/notes/<uuid:note_id>/status/": _note,
-    "console/notes/<uuid:note_id>/retry/": _note,
-    "console/notes/<uuid:note_id>/audio/": _note,
-    "console/notes/<uuid:note_id>/export/": _note,
+    "agenda/services/<uuid:service_id>/": by("service_id", walks.service),
+    "agenda/services/<uuid:service_id>/remove/": by("service_id", walks.service),
+    "agenda/patients/import/<uuid:import_id>/": by("import_id", walks.patient_import),
+    "agenda/patients/import/<uuid:import_id>/progress/": by("import_id", walks.patient_import),
+    "agenda/patients/import/<uuid:import_id>/errors.csv": by("import_id", walks.patient_import),
+    "console/notes/<uuid:note_id>/": by("note_id", walks.note),
+    "console/notes/<uuid:note_id>/status/": by("note_id", walks.note),
+    "console/notes/<uuid:note_id>/retry/": by("note_id", walks.note),
+    "console/notes/<uuid:note_id>/audio/": by("note_id", walks.note),
+    "console/notes/<uuid:note_id>/export/": by("note_id", walks.note),
     "console/notes/<uuid:note_id>/sections/<uuid:section_id>/": _note_section,
-    "knowledge/chunks/<uuid:chunk_id>/": _chunk,
-    "knowledge/chunks/<uuid:chunk_id>/delete/": _chunk,
-    "knowledge/files/<uuid:file_id>/delete/": _knowledge_file,
+    "knowledge/chunks/<uuid:chunk_id>/": by("chunk_id", walks.knowledge_chunk),
+    "knowledge/chunks/<uuid:chunk_id>/delete/": by("chunk_id", walks.knowledge_chunk),
+    "knowledge/files/<uuid:file_id>/delete/": by("file_id", walks.knowledge_file),
     "billing/checkout/<str:session>": _checkout,
-    "team/<uuid:member_id>/remove/": _member,
-    "api-keys/<uuid:key_id>/revoke/": _api_key,
+    "team/<uuid:member_id>/remove/": by("member_id", walks.member),
+    "api-keys/<uuid:key_id>/revoke/": by("key_id", walks.api_key),
     "oauth/applications/<slug:pk>/": _oauth_application,
     "oauth/applications/<slug:pk>/delete/": _oauth_application,
     "oauth/applications/<slug:pk>/update/": _oauth_application,
@@ -330,33 +226,8 @@ VIEWER_MAY_POST = {
 
 def console_routes():
     """(route, pattern) for every URL outside the API prefixes and Django admin, in resolver order."""
-
-    def walk(patterns, prefix=""):
-        for pattern in patterns:
-            if isinstance(pattern, URLResolver):
-                yield from walk(pattern.url_patterns, prefix + str(pattern.pattern))
-            elif isinstance(pattern, URLPattern):
-                yield prefix + str(pattern.pattern), pattern
-
-    return [(route, pattern) for route, pattern in walk(get_resolver().url_patterns)
-            if not route.startswith(API_PREFIXES + (ADMIN_PREFIX,))]
-
-
-def _url(route, kwargs):
-    def fill(match):
-        return str(kwargs[match.group("name")])
-
-    url = re.sub(r"<(?:(?P<converter>[^>:]+):)?(?P<name>\w+)>", fill, route)
-    return "/" + url.replace("^", "").replace("/?$", "/").replace("$", "")
-
-
-def _snapshot(objects):
-    return [(type(obj), obj.pk, type(obj).objects.filter(pk=obj.pk).values().first()) for obj in objects]
-
-
-def _changed(before):
-    return [f"{model.__name__} {pk}" for model, pk, values in before
-            if model.objects.filter(pk=pk).values().first() != values]
+    return [(route, pattern) for route, pattern in walks.routes()
+            if not route.startswith(walks.API_PREFIXES + (walks.ADMIN_PREFIX,))]
 
 
 def _text(response):
@@ -414,12 +285,12 @@ def run_walk(object_routes, public_routes, jwt_client_for):
         markers |= {str(value) for value in kwargs.values()}
         markers |= {str(obj.pk) for obj in objects}
     markers = {marker for marker in markers if len(marker) >= 8}  # integer keys (OAuth's) would match anything
-    before = {route: _snapshot(objects) for route, (_kwargs, objects) in filled.items()}
+    before = {route: walks.snapshot(objects) for route, (_kwargs, objects) in filled.items()}
 
     problems = []
     for route, _pattern in routes:
         if route in filled:
-            url = _url(route, filled[route][0])
+            url = walks.fill(route, filled[route][0])
             jwt = route in JWT_ROUTES
             client = jwt_client if jwt else session_client
             statuses = {}
@@ -432,7 +303,7 @@ def run_walk(object_routes, public_routes, jwt_client_for):
             if any(status not in (404, 405) for status in statuses.values()) or 404 not in statuses.values():
                 problems.append(f"{url}: expected 404 for clinic A's object, got {statuses}")
         elif "<" not in route:
-            url = _url(route, {})
+            url = walks.fill(route, {})
             response = session_client.get(url)
             text = _text(response)
             leaked = sorted(marker for marker in markers if marker in text)
@@ -442,7 +313,7 @@ def run_walk(object_routes, public_routes, jwt_client_for):
                 problems.append(f"GET {url}: body shows clinic A's {leaked}")
 
     for route, snapshot in before.items():
-        problems += [f"{route}: clinic A's {name} was changed or deleted by clinic B" for name in _changed(snapshot)]
+        problems += [f"{route}: clinic A's {name} was changed or deleted by clinic B" for name in walks.changed(snapshot)]
     return uncovered, problems
 
 
@@ -473,8 +344,8 @@ def run_viewer_walk(object_routes, viewer_may_post, read_pages, pending_fixes, j
         if route in viewer_may_post or ("<" in route and route not in object_routes):
             continue
         kwargs, objects = object_routes[route](clinic_a) if route in object_routes else ({}, [])
-        before = _snapshot(objects)
-        url = _url(route, kwargs)
+        before = walks.snapshot(objects)
+        url = walks.fill(route, kwargs)
         jwt = route in JWT_ROUTES
         rows = _clinic_rows(clinic_a)
         response = _request(jwt_client if jwt else session_client, "POST", url, jwt=jwt)
@@ -487,7 +358,7 @@ def run_viewer_walk(object_routes, viewer_may_post, read_pages, pending_fixes, j
                 problems.append(f"POST {url} as a viewer: {status}")
         elif status not in (403, 405):
             problems.append(f"POST {url} as a viewer: expected 403, got {status}")
-        problems += [f"POST {url} as a viewer changed {name}" for name in _changed(before)]
+        problems += [f"POST {url} as a viewer changed {name}" for name in walks.changed(before)]
         after = _clinic_rows(clinic_a)
         if after != rows:
             changed = sorted(name for name in rows if rows[name] != after[name])
@@ -555,7 +426,7 @@ def test_the_console_walk_catches_an_unregistered_route_and_a_leaking_one(genero
     settings.ROOT_URLCONF = LeakyUrls()
     clear_url_caches()
     try:
-        uncovered, problems = run_walk({**OBJECT_ROUTES, LEAKY_ROUTE: _api_key}, PUBLIC_ROUTES, jwt_client_for)
+        uncovered, problems = run_walk({**OBJECT_ROUTES, LEAKY_ROUTE: by("key_id", walks.api_key)}, PUBLIC_ROUTES, jwt_client_for)
     finally:
         clear_url_caches()
     assert uncovered == [UNREGISTERED_ROUTE]

@@ -24,6 +24,7 @@ from clinics.views import console_page
 
 from tests import test_console_tenancy_walk as console_walk
 from tests import test_tenancy_walk as api_walk
+from tests import walks
 
 pytestmark = pytest.mark.django_db
 
@@ -233,7 +234,7 @@ def run_walk(pii_routes, jwt_client_for):
                 continue
         else:
             kwargs = {}
-        url = console_walk._url(route, kwargs)
+        url = walks.fill(route, kwargs)
         names = {"api": ["api key read+pii", "admin JWT"], "jwt": ["admin JWT"], "console": ["console admin"]}
         for name in names[surface]:
             before = set(AuditEvent.objects.values_list("pk", flat=True))

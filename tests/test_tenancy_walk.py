@@ -14,72 +14,10 @@ exempt it with a reason.
 import json
 
 import pytest
-from django.urls import URLPattern, URLResolver, get_resolver
 from rest_framework.test import APIClient
 
-PREFIXES = ("v1/", "api/", "api/v1/", "notes/v1/")
-
-
-def _membership(clinic):
-    from clinics.tests.factories import MembershipFactory
-
-    member = MembershipFactory(clinic=clinic, role="editor")
-    return {"member_id": member.pk}, [member]
-
-
-def _api_key(clinic):
-    from clinics.models import ApiKey
-
-    key, _raw = ApiKey.issue(clinic, "walk key")
-    return {"key_id": key.pk}, [key]
-
-
-def _professional(clinic):
-    from scheduling.tests.factories import ProfessionalFactory
-
-    professional = ProfessionalFactory(clinic=clinic)
-    return {"pk": professional.pk}, [professional]
-
-
-def _service(clinic):
-    from scheduling.tests.factories import ServiceFactory
-
-    service = ServiceFactory(clinic=clinic)
-    return {"pk": service.pk}, [service]
-
-
-def _appointment(clinic, name="pk"):
-    from datetime import timedelta
-
-    from django.utils import timezone
-
-    from scheduling.tests.factories import AppointmentFactory, ProfessionalFactory
-
-    starts_at = (timezone.now() + timedelta(days=3)).replace(hour=10, minute=0, second=0, microsecond=0)
-    appointment = AppointmentFactory(professional=ProfessionalFactory(clinic=clinic), starts_at=starts_at)
-    return {name: appointment.pk}, [appointment]
-
-
-def _patient(clinic):
-    from scheduling.tests.factories import PatientFactory
-
-    patient = PatientFactory(clinic=clinic)
-    return {"hash": patient.hash}, [patient]
-
-
-def _patient_import(clinic, name="pk"):
-    from scheduling import imports
-
-    patient_import = imports.patient_import_create(clinic=clinic, content="name,phone\nAna Walk,+351912000111\n",
-                                                   filename="walk.csv", start=False)
-    return {name: patient_import.pk}, [patient_import]
-
-
-def _call(clinic, name="pk"):
-    from telephony.tests.factories import CallFactory
-
-    call = CallFactory(clinic=clinic)
-    return {name: call.conversation_id if name == "conversation_id" else call.pk}, [call]
+from tests import walks
+from tests.walks import by
 
 
 def _agent(clinic):
@@ -96,21 +34,6 @@ def _webhook_endpoint(clinic):
     return {"pk": endpoint.pk}, [endpoint]
 
 
-def _note(clinic):
-    from notes.tests.factories import NoteFactory
-
-    note = NoteFactory(clinic=clinic)
-    return {"note_id": note.pk}, [note]
-
-
-def _campaign(clinic):
-    from campaigns.models import Campaign
-
-    campaign = Campaign.objects.create(clinic=clinic, name="Walk campaign", message="Olá {name}",
-                                       status=Campaign.Status.SENDING)
-    return {"pk": campaign.pk}, [campaign]
-
-
 def _invoice(clinic):
     from billing.tests.factories import InvoiceFactory
 
@@ -118,59 +41,35 @@ def _invoice(clinic):
     return {"pk": invoice.pk}, [invoice]
 
 
-def _knowledge_chunk(clinic):
-    from knowledge.tests.factories import KnowledgeChunkFactory
-
-    chunk = KnowledgeChunkFactory(clinic=clinic)
-    return {"pk": chunk.pk}, [chunk]
-
-
-def _knowledge_file(clinic):
-    from knowledge.tests.factories import KnowledgeChunkFactory, KnowledgeFileFactory
-
-    document = KnowledgeFileFactory(clinic=clinic)
-    return {"file_id": document.pk}, [document, KnowledgeChunkFactory(clinic=clinic, file=document)]
-
-
-def _referral(clinic):
-    from scheduling.tests.factories import PatientFactory, ProfessionalFactory
-    from telephony.models import Referral
-
-    referral = Referral.objects.create(clinic=clinic, requesting_professional=ProfessionalFactory(clinic=clinic),
-                                       specialist=ProfessionalFactory(clinic=clinic),
-                                       patient=PatientFactory(clinic=clinic), reason="Walk referral")
-    return {"referral_id": referral.pk}, [referral]
-
-
 # Route (as the resolver spells it) -> factory(clinic A) -> (URL kwargs, objects). Apps add their routes here.
 OBJECT_ROUTES = {
-    "api/team/members/<uuid:member_id>": _membership,
-    "api/settings/api-keys/<uuid:key_id>": _api_key,
-    "v1/professionals/<uuid:pk>": _professional,
-    "v1/services/<uuid:pk>": _service,
-    "v1/appointments/<uuid:pk>": _appointment,
-    "v1/appointments/<uuid:appointment_id>/triage/send": lambda clinic: _appointment(clinic, "appointment_id"),
-    "v1/patients/<str:hash>": _patient,
-    "v1/patients/imports/<uuid:pk>": _patient_import,
-    "v1/calls/<uuid:pk>": _call,
-    "v1/calls/<uuid:pk>/callback": _call,
-    "v1/calls/<uuid:pk>/recording": _call,
-    "api/analytics/conversation/<str:conversation_id>": lambda clinic: _call(clinic, "conversation_id"),
-    "v1/campaigns/<uuid:pk>": _campaign,
-    "v1/campaigns/<uuid:pk>/cancel": _campaign,
+    "api/team/members/<uuid:member_id>": by("member_id", walks.member),
+    "api/settings/api-keys/<uuid:key_id>": by("key_id", walks.api_key),
+    "v1/professionals/<uuid:pk>": by("pk", walks.professional),
+    "v1/services/<uuid:pk>": by("pk", walks.service),
+    "v1/appointments/<uuid:pk>": by("pk", walks.appointment),
+    "v1/appointments/<uuid:appointment_id>/triage/send": by("appointment_id", walks.appointment),
+    "v1/patients/<str:hash>": by("hash", walks.patient, "hash"),
+    "v1/patients/imports/<uuid:pk>": by("pk", walks.patient_import),
+    "v1/calls/<uuid:pk>": by("pk", walks.call),
+    "v1/calls/<uuid:pk>/callback": by("pk", walks.call),
+    "v1/calls/<uuid:pk>/recording": by("pk", walks.call),
+    "api/analytics/conversation/<str:conversation_id>": by("conversation_id", walks.call, "conversation_id"),
+    "v1/campaigns/<uuid:pk>": by("pk", walks.campaign),
+    "v1/campaigns/<uuid:pk>/cancel": by("pk", walks.campaign),
     "api/agents/<str:agent_id>": _agent,
     "api/v1/webhooks/<uuid:pk>": _webhook_endpoint,
     "api/agents/<str:agent_id>/api-token": _agent,
     "api/agents/<str:agent_id>/regenerate-token": _agent,
     "api/agents/<str:agent_id>/tools": _agent,
-    "notes/v1/notes/<uuid:note_id>": _note,
-    "notes/v1/notes/<uuid:note_id>/status": _note,
-    "notes/v1/notes/<uuid:note_id>/export": _note,
-    "notes/v1/notes/<uuid:note_id>/retry": _note,
+    "notes/v1/notes/<uuid:note_id>": by("note_id", walks.note),
+    "notes/v1/notes/<uuid:note_id>/status": by("note_id", walks.note),
+    "notes/v1/notes/<uuid:note_id>/export": by("note_id", walks.note),
+    "notes/v1/notes/<uuid:note_id>/retry": by("note_id", walks.note),
     "v1/billing/invoices/<uuid:pk>": _invoice,
-    "v1/knowledge/<uuid:pk>": _knowledge_chunk,
-    "api/agents/knowledge-base/<uuid:file_id>": _knowledge_file,
-    "api/referrals/<str:referral_id>": _referral,
+    "v1/knowledge/<uuid:pk>": by("pk", walks.knowledge_chunk),
+    "api/agents/knowledge-base/<uuid:file_id>": by("file_id", walks.knowledge_file),
+    "api/referrals/<str:referral_id>": by("referral_id", walks.referral),
 }
 
 # Routes that carry no tenant credential of their own, by route and with the reason.
@@ -199,15 +98,7 @@ EXEMPT_PREFIXES = ("api/webhooks/",)  # provider webhooks: signatures, never cli
 
 def api_routes():
     """(route, pattern) for every URL under the API prefixes, in resolver order."""
-
-    def walk(patterns, prefix=""):
-        for pattern in patterns:
-            if isinstance(pattern, URLResolver):
-                yield from walk(pattern.url_patterns, prefix + str(pattern.pattern))
-            elif isinstance(pattern, URLPattern):
-                yield prefix + str(pattern.pattern), pattern
-
-    return [(route, pattern) for route, pattern in walk(get_resolver().url_patterns) if route.startswith(PREFIXES)]
+    return [(route, pattern) for route, pattern in walks.routes() if route.startswith(walks.API_PREFIXES)]
 
 
 def _methods(pattern):
@@ -221,24 +112,11 @@ def _methods(pattern):
                   if method not in ("options", "head") and hasattr(view, method))
 
 
-def _url(route, kwargs):
-    import re
-
-    def fill(match):
-        return str(kwargs[match.group("name")])
-
-    return "/" + re.sub(r"<(?:(?P<converter>[^>:]+):)?(?P<name>\w+)>", fill, route).lstrip("^").rstrip("$")
-
-
 def _call_route(client, method, url):
     body = json.dumps({})
     return getattr(client, method.lower())(url, data=body if method != "GET" else None,
                                            content_type="application/json") if method != "GET" \
         else client.get(url)
-
-
-def _snapshot(objects):
-    return [(type(obj), obj.pk, type(obj).objects.filter(pk=obj.pk).values().first()) for obj in objects]
 
 
 def run_walk(object_routes, exempt_routes):
@@ -272,7 +150,7 @@ def run_walk(object_routes, exempt_routes):
     for kwargs, objects in filled.values():
         markers |= {str(value) for value in kwargs.values()}
         markers |= {str(obj.pk) for obj in objects}
-    before = {route: _snapshot(objects) for route, (_kwargs, objects) in filled.items()}
+    before = {route: walks.snapshot(objects) for route, (_kwargs, objects) in filled.items()}
 
     problems = []
     for route, pattern in routes:
@@ -282,7 +160,7 @@ def run_walk(object_routes, exempt_routes):
         if methods is None:
             problems.append(f"{route}: a function view; walkable routes must be DRF views, or exempt it")
             continue
-        url = _url(route, filled[route][0] if route in filled else {})
+        url = walks.fill(route, filled[route][0] if route in filled else {})
         for method in methods:
             statuses = {}
             for name, client in credentials.items():
@@ -332,7 +210,7 @@ def test_every_api_route_hides_clinic_a_from_clinic_b(generous_limits):
 def test_the_walk_catches_an_unregistered_route_and_a_leaking_one(generous_limits):
     from tests.urls_walk_leak import LEAKY_ROUTE, UNREGISTERED_ROUTE
 
-    uncovered, problems = run_walk({**OBJECT_ROUTES, LEAKY_ROUTE: _api_key}, EXEMPT_ROUTES)
+    uncovered, problems = run_walk({**OBJECT_ROUTES, LEAKY_ROUTE: by("key_id", walks.api_key)}, EXEMPT_ROUTES)
     assert uncovered == [UNREGISTERED_ROUTE]
     leaks = [problem for problem in problems if "/v1/leaky/" in problem]
     assert any("expected 404" in problem for problem in leaks), problems

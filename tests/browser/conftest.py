@@ -1,5 +1,4 @@
 """A Playwright page on Debian's Chromium, pointed at pytest-django's live server."""
-import os
 
 import pytest
 
