@@ -426,7 +426,8 @@ def test_the_console_walk_catches_an_unregistered_route_and_a_leaking_one(genero
     settings.ROOT_URLCONF = LeakyUrls()
     clear_url_caches()
     try:
-        uncovered, problems = run_walk({**OBJECT_ROUTES, LEAKY_ROUTE: by("key_id", walks.api_key)}, PUBLIC_ROUTES, jwt_client_for)
+        uncovered, problems = run_walk({**OBJECT_ROUTES, LEAKY_ROUTE: by("key_id", walks.api_key)}, PUBLIC_ROUTES,
+                                       jwt_client_for)
     finally:
         clear_url_caches()
     assert uncovered == [UNREGISTERED_ROUTE]

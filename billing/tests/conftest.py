@@ -6,12 +6,8 @@ import time
 import uuid
 
 import pytest
-from rest_framework.test import APIClient
 
 from billing.backends.payments import PAYMENTS
-from clinics.api.authentication import issue_jwt
-from clinics.models import Membership
-from clinics.tests.factories import MembershipFactory
 
 WEBHOOK_SECRET = "whsec_test_secret_for_billing"
 WEBHOOK_URL = "/api/webhooks/stripe"
@@ -69,20 +65,5 @@ def send_event(client):
 
 
 @pytest.fixture
-def member_client(db):
-    """`member_client(clinic, role)` -> APIClient with a dashboard access token of a new member of that role."""
-
-    def build(clinic, role=Membership.Role.ADMIN):
-        membership = MembershipFactory(clinic=clinic, role=role)
-        token, _expires = issue_jwt(membership)
-        client = APIClient()
-        client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
-        client.membership = membership
-        return client
-
-    return build
-
-
-@pytest.fixture
-def admin_api(member_client, clinic):
-    return member_client(clinic)
+def admin_api(jwt_client_for, clinic):
+    return jwt_client_for(clinic)

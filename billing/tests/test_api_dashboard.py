@@ -79,9 +79,9 @@ def test_usage_follows_the_paid_period_and_the_plans_limits(admin_api, clinic):
 
 @pytest.mark.parametrize("role", [Membership.Role.EDITOR, Membership.Role.VIEWER])
 @pytest.mark.parametrize("method,path", ENDPOINTS)
-def test_billing_is_for_admins_only(member_client, clinic, role, method, path):
+def test_billing_is_for_admins_only(jwt_client_for, clinic, role, method, path):
     SubscriptionFactory(clinic=clinic)
-    response = getattr(member_client(clinic, role), method)(path, {"price_id": "price_premium_monthly",
+    response = getattr(jwt_client_for(clinic, role), method)(path, {"price_id": "price_premium_monthly",
                                                                    "new_price_id": "price_premium_monthly"},
                                                             format="json")
 
@@ -239,10 +239,10 @@ def test_portal_answers_a_url(admin_api, clinic):
     assert response.json()["portal_url"].endswith("/billing/")
 
 
-def test_a_foreign_admin_sees_only_their_own_clinics_billing(member_client, clinic, other_clinic):
+def test_a_foreign_admin_sees_only_their_own_clinics_billing(jwt_client_for, clinic, other_clinic):
     SubscriptionFactory(clinic=clinic, stripe_customer_id="cus_clinic_a")
     InvoiceFactory(clinic=clinic)
-    foreign = member_client(other_clinic)
+    foreign = jwt_client_for(other_clinic)
 
     assert foreign.get("/api/billing/subscription").json()["stripe_customer_id"] is None
     assert foreign.post("/api/billing/portal", {}, format="json").status_code == 409

@@ -47,8 +47,8 @@ def test_a_read_only_key_may_not_see_billing(make_client, clinic, path):
     assert response.json()["error"]["code"] == "FORBIDDEN"
 
 
-def test_an_editor_may_not_start_a_checkout_on_v1(clinic, member_client):
-    response = member_client(clinic, Membership.Role.EDITOR).post("/v1/billing/checkout", {"plan": "starter"},
+def test_an_editor_may_not_start_a_checkout_on_v1(clinic, jwt_client_for):
+    response = jwt_client_for(clinic, Membership.Role.EDITOR).post("/v1/billing/checkout", {"plan": "starter"},
                                                                   format="json")
 
     assert response.status_code == 403

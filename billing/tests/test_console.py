@@ -44,8 +44,8 @@ def test_editors_may_not_open_the_billing_page(client, clinic):
     assert client.get("/billing/").status_code == 403
 
 
-def test_another_clinics_checkout_session_is_not_found(admin, clinic, other_clinic, member_client):
-    foreign = member_client(other_clinic)
+def test_another_clinics_checkout_session_is_not_found(admin, clinic, other_clinic, jwt_client_for):
+    foreign = jwt_client_for(other_clinic)
     url = foreign.post("/api/billing/create-checkout", {"price_id": "price_starter_monthly"},
                        format="json").json()["checkout_url"]
     path = url.split("127.0.0.1:8000", 1)[-1]

@@ -73,10 +73,10 @@ def test_events_of_each_clinic_update_only_their_own_subscription(send_event, cl
     assert _snapshot(subscription_of_b) == before
 
 
-def test_a_checkout_started_by_clinic_a_carries_only_clinic_as_customer(member_client, clinic, subscription_of_b):
+def test_a_checkout_started_by_clinic_a_carries_only_clinic_as_customer(jwt_client_for, clinic, subscription_of_b):
     SubscriptionFactory(clinic=clinic, stripe_customer_id="cus_A", stripe_subscription_id="",
                         status=Subscription.Status.CANCELED)
-    client = member_client(clinic)
+    client = jwt_client_for(clinic)
 
     response = client.post("/api/billing/create-checkout", {"price_id": "price_premium_monthly"}, format="json")
 

@@ -136,12 +136,12 @@ def test_another_clinics_member_is_404(foreign_admin_client, clinic):
 def test_removed_member_loses_their_refresh_tokens(login_client, admin_client, clinic):
     from rest_framework.test import APIClient
 
-    member_client = login_client(MembershipFactory(clinic=clinic, role="editor"))
-    admin_client.delete(f"/api/team/members/{member_client.membership.id}")
-    response = APIClient().post("/api/auth/refresh", {"refresh_token": member_client.tokens["refresh_token"]},
+    jwt_client_for = login_client(MembershipFactory(clinic=clinic, role="editor"))
+    admin_client.delete(f"/api/team/members/{jwt_client_for.membership.id}")
+    response = APIClient().post("/api/auth/refresh", {"refresh_token": jwt_client_for.tokens["refresh_token"]},
                                 format="json")
     assert response.status_code == 401
-    assert member_client.get("/api/auth/me").status_code == 401
+    assert jwt_client_for.get("/api/auth/me").status_code == 401
 
 
 def test_invitation_token_is_url_safe(admin_client):

@@ -7,11 +7,7 @@ from urllib.parse import parse_qs
 
 import pytest
 from django.utils import timezone
-from rest_framework.test import APIClient
 
-from clinics.api.authentication import issue_jwt
-from clinics.models import Membership
-from clinics.tests.factories import MembershipFactory
 from scheduling.calendar_sync.backends import CALENDAR
 from scheduling.calendar_sync.models import CalendarConnection
 
@@ -44,23 +40,8 @@ def fake_google(settings, httpserver):
 
 
 @pytest.fixture
-def member_api(db):
-    """`member_api(clinic, role)` -> APIClient with a dashboard access token of a new member of that role."""
-
-    def build(clinic, role=Membership.Role.ADMIN):
-        membership = MembershipFactory(clinic=clinic, role=role)
-        token, _expires = issue_jwt(membership)
-        client = APIClient()
-        client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
-        client.membership = membership
-        return client
-
-    return build
-
-
-@pytest.fixture
-def admin_api(member_api, clinic):
-    return member_api(clinic)
+def admin_api(jwt_client_for, clinic):
+    return jwt_client_for(clinic)
 
 
 def form_of(request) -> dict:

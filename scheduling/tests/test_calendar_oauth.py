@@ -15,7 +15,7 @@ from clinics.models import Membership
 from scheduling.calendar_sync import services
 from scheduling.calendar_sync.models import CalendarConnection, CalendarOAuthState
 from scheduling.tests.calendar_support import (CLIENT_ID, CLIENT_SECRET, admin_api, calendar_settings,  # noqa: F401
-                                               connect, fake_google, form_of, id_token, member_api)
+                                               connect, fake_google, form_of, id_token)
 
 pytestmark = pytest.mark.django_db
 
@@ -154,9 +154,9 @@ def test_a_state_older_than_its_signature_allows_is_refused(admin_api, fake_goog
     assert response.status_code == 400
 
 
-def test_another_members_state_is_refused(admin_api, member_api, clinic, fake_google):
+def test_another_members_state_is_refused(admin_api, jwt_client_for, clinic, fake_google):
     state, _query = _start(admin_api)
-    other_admin = member_api(clinic)
+    other_admin = jwt_client_for(clinic)
 
     response = other_admin.post(CALLBACK_URL, {"code": "4/code", "state": state}, format="json")
 
@@ -164,10 +164,10 @@ def test_another_members_state_is_refused(admin_api, member_api, clinic, fake_go
     assert fake_google.log == []
 
 
-def test_another_clinics_state_is_refused(admin_api, member_api, other_clinic, fake_google):
+def test_another_clinics_state_is_refused(admin_api, jwt_client_for, other_clinic, fake_google):
     state, _query = _start(admin_api)
 
-    response = member_api(other_clinic).post(CALLBACK_URL, {"code": "4/code", "state": state}, format="json")
+    response = jwt_client_for(other_clinic).post(CALLBACK_URL, {"code": "4/code", "state": state}, format="json")
 
     assert response.status_code == 400
     assert not CalendarConnection.objects.exists()
@@ -242,10 +242,10 @@ def test_disconnect_when_not_connected_is_404(admin_api):
     assert response.json()["detail"] == "Google Calendar is not connected."
 
 
-def test_another_clinic_cannot_disconnect_or_see_this_clinics_connection(admin_api, member_api, clinic,
+def test_another_clinic_cannot_disconnect_or_see_this_clinics_connection(admin_api, jwt_client_for, clinic,
                                                                          other_clinic, fake_google):
     connect(clinic)
-    foreign = member_api(other_clinic)
+    foreign = jwt_client_for(other_clinic)
 
     assert foreign.delete(DISCONNECT_URL).status_code == 404
     assert CalendarConnection.objects.filter(clinic=clinic).exists()
@@ -253,8 +253,8 @@ def test_another_clinic_cannot_disconnect_or_see_this_clinics_connection(admin_a
 
 
 @pytest.mark.parametrize("role", [Membership.Role.EDITOR, Membership.Role.VIEWER])
-def test_members_who_are_not_admins_get_403(member_api, clinic, role):
-    client = member_api(clinic, role)
+def test_members_who_are_not_admins_get_403(jwt_client_for, clinic, role):
+    client = jwt_client_for(clinic, role)
 
     assert client.get(AUTH_URL).status_code == 403
     assert client.post(CALLBACK_URL, {"code": "c", "state": "s"}, format="json").status_code == 403

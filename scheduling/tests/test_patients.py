@@ -3,7 +3,6 @@ import pytest
 from django.db import connection
 
 from campaigns.tests.factories import EngagementPatientFactory as PatientFactory
-from campaigns.tests.fixtures import member_client  # noqa: F401
 from clinics.models import AuditEvent, Membership
 
 pytestmark = pytest.mark.django_db
@@ -63,10 +62,10 @@ def test_patient_list_has_documented_fields_and_cursor_pages(clinic, client_for)
     assert rest["hasMore"] is False and rest["nextCursor"] is None
 
 
-def test_viewer_sees_masked_personal_data_in_lists_and_detail(clinic, member_client):
+def test_viewer_sees_masked_personal_data_in_lists_and_detail(clinic, jwt_client_for):
     patient = PatientFactory(clinic=clinic, name="Maria da Silva", phone="+351912345678",
                              email="maria@example.pt")
-    viewer = member_client(clinic, Membership.Role.VIEWER)
+    viewer = jwt_client_for(clinic, Membership.Role.VIEWER)
 
     item = viewer.get("/v1/patients").json()["items"][0]
     assert item["name"] == "M. S."
@@ -79,9 +78,9 @@ def test_viewer_sees_masked_personal_data_in_lists_and_detail(clinic, member_cli
 
 
 @pytest.mark.parametrize("role", [Membership.Role.ADMIN, Membership.Role.EDITOR])
-def test_admin_and_editor_read_decrypted_detail_and_leave_an_audit_row_with_purpose(clinic, member_client, role):
+def test_admin_and_editor_read_decrypted_detail_and_leave_an_audit_row_with_purpose(clinic, jwt_client_for, role):
     patient = PatientFactory(clinic=clinic, name="Maria da Silva", phone="+351912345678")
-    client = member_client(clinic, role)
+    client = jwt_client_for(clinic, role)
 
     response = client.get(f"/v1/patients/{patient.hash}", HTTP_X_PURPOSE="booking follow-up")
 
