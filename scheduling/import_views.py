@@ -110,8 +110,9 @@ def import_detail(request, import_id):
                     messages.error(request, error.message)
             else:
                 return redirect("scheduling:import_detail", import_id=patient_import.pk)
+    errors = [{**error, "message": imports.row_error_message(error)} for error in patient_import.errors[:200]]
     return render(request, "scheduling/import_detail.html", {
-        "patient_import": patient_import, "form": form, "errors": patient_import.errors[:200],
+        "patient_import": patient_import, "form": form, "errors": errors,
         "running": patient_import.status in (PatientImport.Status.PENDING, PatientImport.Status.PROCESSING),
         "can_write": request.auth.can("write")})
 

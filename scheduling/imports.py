@@ -29,6 +29,7 @@ from django.db import connection, transaction
 from django.db.models import JSONField
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from clinics.audit import audit_event, record
 from clinics.crypto import normalise_text
@@ -141,8 +142,27 @@ def _file_error(message):
 
 # --- the bulk path --------------------------------------------------------------------------------------------
 
-def _error(row_number, column, name, message):
-    return {"row": row_number, "column": column, "field": name, "message": str(message)}
+# A row's problems, stored by code with their parameters and the English text (the API's `message`); staff read
+# them in their own language (`row_error_message`), whatever language the worker that found them ran in.
+ROW_PROBLEMS = {
+    "required": gettext_noop("This field is required."),
+    "too_long": gettext_noop("At most %(limit)d characters."),
+    "phone": gettext_noop("Not a valid phone number."),
+    "email": gettext_noop("Not a valid e-mail address."),
+    "date": gettext_noop("Not a date (YYYY-MM-DD or DD/MM/YYYY)."),
+}
+
+
+def _error(row_number, column, name, problem, **params):
+    return {"row": row_number, "column": column, "field": name, "problem": problem, "params": params,
+            "message": ROW_PROBLEMS[problem] % params}
+
+
+def row_error_message(error: dict) -> str:
+    """A stored row error's text in the active language."""
+    if error.get("problem") not in ROW_PROBLEMS:  # stored before problems had codes
+        return error["message"]
+    return _(ROW_PROBLEMS[error["problem"]]) % error.get("params", {})
 
 
 def _clean(raw: dict, row_number: int, region, columns: dict):
@@ -153,28 +173,27 @@ def _clean(raw: dict, row_number: int, region, columns: dict):
         column = columns.get(name, name)
         if not text:
             if name in REQUIRED_FIELDS:
-                errors.append(_error(row_number, column, name, _("This field is required.")))
+                errors.append(_error(row_number, column, name, "required"))
             continue
         if name in _TEXT_LIMITS and len(text) > _TEXT_LIMITS[name]:
-            errors.append(_error(row_number, column, name,
-                                 _("At most %(limit)d characters.") % {"limit": _TEXT_LIMITS[name]}))
+            errors.append(_error(row_number, column, name, "too_long", limit=_TEXT_LIMITS[name]))
             continue
         if name == "phone":
             try:
                 text = normalise_phone(text, region)
             except InvalidPhoneNumber:
-                errors.append(_error(row_number, column, name, _("Not a valid phone number.")))
+                errors.append(_error(row_number, column, name, "phone"))
                 continue
         elif name == "email":
             try:
                 _email_valid(text)
             except DjangoValidationError:
-                errors.append(_error(row_number, column, name, _("Not a valid e-mail address.")))
+                errors.append(_error(row_number, column, name, "email"))
                 continue
         elif name == "birthDate":
             text = _date(text)
             if text is None:
-                errors.append(_error(row_number, column, name, _("Not a date (YYYY-MM-DD or DD/MM/YYYY).")))
+                errors.append(_error(row_number, column, name, "date"))
                 continue
         elif name == "tags":
             text = [tag.strip()[:40] for tag in re.split(r"[;|,]", text) if tag.strip()][:50]
@@ -453,12 +472,13 @@ def patient_import_fail(*, import_id) -> None:
 
 
 def patient_import_errors_csv(patient_import: PatientImport) -> str:
-    """The import's row errors as CSV (row, column, field, message): the report staff fix the file with."""
+    """The import's row errors as CSV (row, column, field, message in the active language): the report staff fix
+    the file with."""
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["row", "column", "field", "message"])
     for error in patient_import.errors:
-        writer.writerow([error["row"], error["column"], error["field"], error["message"]])
+        writer.writerow([error["row"], error["column"], error["field"], row_error_message(error)])
     return out.getvalue()
 
 

@@ -85,6 +85,24 @@ def test_bad_rows_are_reported_by_row_and_column_without_their_values_and_the_re
     assert Patient.objects.for_clinic(clinic).get().birth_date.isoformat() == "1980-03-02"
 
 
+def test_row_errors_are_stored_by_problem_and_read_in_the_readers_language_not_the_workers(clinic):
+    from django.utils import translation
+
+    content = csv_of([("Sem Telefone", "12ab"), ("N" * 300, "913000006")], header=("name", "phone"))
+    with translation.override("pt-pt"):  # the worker that found them ran in Portuguese
+        patient_import = imports.patient_import_create(clinic=clinic, content=content, filename="bad.csv")
+
+    phone, too_long = sorted(patient_import.errors, key=lambda error: error["row"])
+    assert (phone["problem"], phone["message"]) == ("phone", "Not a valid phone number.")  # the API's English
+    assert too_long["message"] == f"At most {too_long['params']['limit']} characters."
+    with translation.override("fr"):
+        french = imports.row_error_message(phone)
+        report = imports.patient_import_errors_csv(patient_import)
+    assert french != phone["message"] and french in report
+    with translation.override("en"):
+        assert imports.row_error_message(too_long) == too_long["message"]
+
+
 def test_the_bulk_path_runs_the_same_queries_for_ten_rows_as_for_five_hundred(clinic):
     services.patient_find_or_create(clinic=clinic, name="Pessoa Numero3", phone="+351912000003")
     counts = []
