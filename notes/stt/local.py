@@ -26,11 +26,12 @@ SAMPLING_RATE = 16000
 
 class UnreliableTranscription(TranscriptionError):
     """The model produced text, but its own measures say the text cannot be trusted; `reason` is a code
-    (language_mismatch, low_confidence, repetition, no_speech) and `details` the measures behind it."""
+    (language_mismatch, low_confidence, repetition, no_speech), `details` the measures behind it and `text` what
+    was heard, if anything (never put in the message: the failure reason is stored in clear)."""
 
-    def __init__(self, reason: str, message: str, details: dict):
+    def __init__(self, reason: str, message: str, details: dict, text: str = ""):
         super().__init__(message)
-        self.reason, self.details = reason, details
+        self.reason, self.details, self.text = reason, details, text
 
 
 @dataclass
@@ -155,5 +156,9 @@ class LocalSpeechToText(SpeechToText):
         text = " ".join(segment.text.strip() for segment in segments).strip()
         if not text:
             raise TranscriptionError("No speech was recognised in the recording.")
-        check_confidence(confidence_of(segments))
+        try:
+            check_confidence(confidence_of(segments))
+        except UnreliableTranscription as exc:
+            exc.text = text
+            raise
         return Transcription(text=text, language=language, duration_seconds=info.duration)
