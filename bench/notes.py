@@ -9,12 +9,13 @@ spoken by espeak-ng (voices en-us, pt, fr), go through the real local recogniser
 and the section each belongs to (history, examination, diagnosis, plan). Printed per language and model: word error
 rate, key terms heard (of total), heard terms in their section, diagnoses heard and the real-time factor (seconds
 of processing, language detection included, per second of audio; the model load is printed apart, a worker pays it
-once). A Portuguese or French consult is either transcribed in its language or refused with the reason (the note
+once), with the CPU seconds of this process per second of audio beside it, which other jobs on a shared machine do
+not inflate. A Portuguese or French consult is either transcribed in its language or refused with the reason (the note
 would fail with it): the bench says which. The first model is the candidate, the second the baseline; the ratio
 column is candidate / baseline.
 
 Terms and words are compared lower case, without accents or punctuation, with unit words abbreviated ("500
-milligrams" = "500 mg"). espeak-ng is a robotic voice: real recordings differ, in both directions.
+milligrams" = "500 mg") and English number words up to twenty as digits; a term matches despite a plural s. espeak-ng is a robotic voice: real recordings differ, in both directions.
 
 `rtf`: seconds of processing per minute of audio on about a minute of generated English speech (or --audio).
 """
@@ -150,6 +151,9 @@ UNIT_WORDS = {
     "grammes": "g", "gramme": "g", "millilitres": "ml", "milliliters": "ml", "diarrhoea": "diarrhea",
     "xray": "x ray", "x-ray": "x ray", "x-rays": "x rays",
 }
+NUMBER_WORDS = {word: str(number) for number, word in enumerate(
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
+    "seventeen eighteen nineteen twenty".split())}
 
 
 def normalise(text: str) -> list[str]:
@@ -161,13 +165,19 @@ def normalise(text: str) -> list[str]:
     text = re.sub(r"[^\w.\s-]|(?<!\d)\.|\.(?!\d)|-", " ", text.replace("x-ray", "xray"))
     words = []
     for word in text.split():
-        words.extend(UNIT_WORDS.get(word, word).split())
+        words.extend(NUMBER_WORDS.get(word, UNIT_WORDS.get(word, word)).split())
     return words
+
+
+def same_word(said: str, heard: str) -> bool:
+    """Equal, or equal but for a plural s ("fluids" heard as "fluid")."""
+    return said == heard or said.rstrip("s") == heard.rstrip("s")
 
 
 def contains(words: list[str], term: str) -> bool:
     wanted = normalise(term)
-    return any(words[index:index + len(wanted)] == wanted for index in range(len(words) - len(wanted) + 1))
+    return any(all(same_word(said, heard) for said, heard in zip(wanted, words[index:index + len(wanted)]))
+               for index in range(len(words) - len(wanted) + 1))
 
 
 def word_errors(reference: list[str], hypothesis: list[str]) -> int:
@@ -206,16 +216,17 @@ def run_consult(consult: dict, audio: str) -> dict:
     from notes.stt.base import TranscriptionError
     from notes.structuring.local import LocalStructurer
 
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     result = {"id": consult["id"], "language": consult["language"], "valid": False, "reason": "", "text": ""}
     try:
         transcription = LocalSpeechToText().transcribe(audio, consult["language"])
-        result.update(valid=True, text=transcription.text)
+        result.update(valid=True, text=transcription.text, confidence=transcription.confidence)
     except UnreliableTranscription as exc:
-        result.update(reason=str(exc), text=exc.text)
+        result.update(reason=str(exc), text=exc.text, confidence=exc.details)
     except TranscriptionError as exc:
         result.update(reason=str(exc))
     result["seconds"] = time.perf_counter() - started
+    result["cpu_seconds"] = time.process_time() - cpu_started
     reference = normalise(" ".join(part[1] for part in consult["parts"]))
     heard = normalise(result["text"])
     result["errors"], result["reference_words"] = word_errors(reference, heard), len(reference)
@@ -240,12 +251,13 @@ def totals(results: list[dict]) -> dict:
     total = {key: sum(result[key] if isinstance(result[key], (int, float)) else len(result[key])
                       for result in results)
              for key in ("errors", "reference_words", "terms", "heard", "in_section", "diagnoses",
-                         "diagnoses_heard", "seconds", "audio_seconds")}
+                         "diagnoses_heard", "seconds", "cpu_seconds", "audio_seconds")}
     valid = [result for result in results if result["valid"]]
     errors = sum(result["errors"] for result in valid)
     words = sum(result["reference_words"] for result in valid)
     total["wer"] = errors / words if words else None
     total["rtf"] = total["seconds"] / total["audio_seconds"] if total["audio_seconds"] else None
+    total["cpu_rtf"] = total["cpu_seconds"] / total["audio_seconds"] if total["audio_seconds"] else None
     return total
 
 
@@ -281,7 +293,8 @@ def run_consults(options):
                 result["audio_seconds"] = durations[consult["id"]]
                 results.append(result)
                 if options.verbose:
-                    print(f"  {consult['id']}: valid={result['valid']} {result['reason']}\n    {result['text']}")
+                    print(f"  {consult['id']}: valid={result['valid']} {result['reason']} "
+                          f"{result.get('confidence')}\n    {result['text']}")
                     for label, words in result.get("sections", {}).items():
                         print(f"    [{label}] {' '.join(words)}")
                     missing = [term for _label, term in
@@ -292,8 +305,8 @@ def run_consults(options):
                     print(f"    missing: {missing}  misplaced: {misplaced}", flush=True)
             report[name] = results
 
-    print(f"\ncpus: {os.cpu_count()} (shared machine: other jobs ran at the same time); espeak-ng voices en-us, "
-          "pt, fr at 140 words/min")
+    print(f"\ncpus: {os.cpu_count()}, load average {os.getloadavg()[0]:.1f} at the end (on a shared machine the wall "
+          "clock counts other jobs' time too; CPU seconds do not); espeak-ng voices en-us, pt, fr at 140 words/min")
     english = {name: totals([result for result in results if result["language"] == "en"])
                for name, results in report.items()}
     if any(result["language"] == "en" for result in report[names[0]]):
@@ -309,7 +322,8 @@ def run_consults(options):
              lambda t: t["in_section"] / t["heard"] if t["heard"] else 0),
             ("diagnoses heard", lambda t: f"{t['diagnoses_heard']}/{t['diagnoses']}",
              lambda t: t["diagnoses_heard"]),
-            ("real-time factor", lambda t: f"{t['rtf']:.3f}", lambda t: t["rtf"]),
+            ("real-time factor (wall clock)", lambda t: f"{t['rtf']:.3f}", lambda t: t["rtf"]),
+            ("CPU seconds per audio second", lambda t: f"{t['cpu_rtf']:.3f}", lambda t: t["cpu_rtf"]),
         ]
         for title, shown, value in rows:
             line = f"{title:32}" + "".join(f"{shown(english[name]):>22}" for name in names)

@@ -359,10 +359,16 @@ NOTES_STT_MODEL_CACHE_DIR = env("NOTES_STT_MODEL_CACHE_DIR", default="") or str(
 NOTES_STT_COMPUTE_TYPE = env("NOTES_STT_COMPUTE_TYPE", default="int8")
 NOTES_STT_CPU_THREADS = env.int("NOTES_STT_CPU_THREADS", default=0)
 NOTES_STT_BEAM_SIZE = env.int("NOTES_STT_BEAM_SIZE", default=5)
+# Whisper's initial prompt: a dictated-note style and a formulary per language (notes/stt/vocabulary.py), plus the
+# clinic's own terms (comma-separated).
+NOTES_STT_PROMPT = env.bool("NOTES_STT_PROMPT", default=True)
+NOTES_STT_VOCABULARY = env.list("NOTES_STT_VOCABULARY", default=[])
 # A transcript is refused (the note fails at transcription with the reason) when the spoken language is not the
 # note's, or when Whisper's own confidence says it was guessing: mean log-probability per token below the minimum,
 # a compression ratio above the maximum (repetition loops), or a no-speech probability above the maximum.
-NOTES_STT_MIN_AVG_LOGPROB = env.float("NOTES_STT_MIN_AVG_LOGPROB", default=-1.0)
+# -0.6 (Whisper's per-window fallback uses -1.0): on bench/notes.py's espeak-ng consults English transcripts mean
+# -0.16 to -0.54 (base and tiny.en) and French ones with half their words wrong -0.65 to -2.0.
+NOTES_STT_MIN_AVG_LOGPROB = env.float("NOTES_STT_MIN_AVG_LOGPROB", default=-0.6)
 NOTES_STT_MAX_COMPRESSION_RATIO = env.float("NOTES_STT_MAX_COMPRESSION_RATIO", default=2.4)
 NOTES_STT_MAX_NO_SPEECH_PROB = env.float("NOTES_STT_MAX_NO_SPEECH_PROB", default=0.6)
 # The spoken language must be the note's: the detector's first pick, or at least this probable.

@@ -64,7 +64,7 @@ CUES = {
     ),
     ASSESSMENT: (
         "diagnosed", "assessment", "impression", "likely", "suspect", "suspected", "consistent with",
-        "differential", "i think it is", "this is",
+        "differential", "i think it is", "i think this is", "this looks like", "looks like",
         "avaliacao", "suspeita", "compativel", "provavel", "trata se de",
         "evaluation", "suspicion", "compatible avec", "probable", "il s'agit",
     ),
@@ -98,8 +98,8 @@ _FREQUENCY = (
 # "paracetamol 500 mg twice daily", "maropitant one milligram per kilogram once daily", "amoxicilina 500 mg".
 DOSE = re.compile(rf"\b([a-z][a-z-]{{3,}})\s+{_NUMBER}\s*{_UNIT}\b{_PER_WEIGHT}{_FREQUENCY}")
 # A dose the patient already takes is history, not plan.
-ALREADY_TAKING = re.compile(r"\b(?:takes|taking|is on|already|currently|usually|toma|tomando|ja toma|prend|"
-                            r"prenait|deja|sous)\b[^.]{0,40}$")
+ALREADY_TAKING = re.compile(r"\b(?:take|takes|taking|took|is on|already|currently|usually|toma|tomando|tomou|"
+                            r"prend|prenait|pris|deja|sous)\b[^.]{0,40}$")
 
 
 def _header_patterns():
@@ -156,7 +156,7 @@ def clauses(transcript: str) -> list[tuple[str, str | None, bool]]:
 
 def cue_section(clause: str) -> str | None:
     """The section whose cue words a clause names most (a drug dose counts twice for the plan, unless the
-    patient already takes it), or None when it names none."""
+    patient already takes it), or None when it names none or two sections tie."""
     text = fold(clause).replace("-", " ")
     scores = {label: sum(1 for pattern in patterns if pattern.search(text)) for label, patterns in _CUES.items()}
     for dose in DOSE.finditer(fold(clause)):
@@ -165,9 +165,9 @@ def cue_section(clause: str) -> str | None:
         else:
             scores[PLAN] += 2
     best = max(scores.values())
-    if best == 0:
-        return None
-    return next(label for label in (PLAN, ASSESSMENT, PHYSICAL_EXAM, ANAMNESIS) if scores[label] == best)
+    leaders = [label for label, score in scores.items() if score == best]
+    # A tie says nothing: the clause stays where the one before it went.
+    return leaders[0] if best and len(leaders) == 1 else None
 
 
 def assign(transcript: str, allowed: list[str]) -> list[tuple[str, str]]:

@@ -17,11 +17,14 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 from . import bundled_models
+from .vocabulary import initial_prompt
 from .base import SpeechToText, Transcription, TranscriptionError
 
 _lock = threading.Lock()
 _models: dict[tuple, object] = {}
 SAMPLING_RATE = 16000
+# Whisper's own rule for a silent window: no-speech probability above the limit and log-probability below this.
+SILENCE_LOGPROB = -1.0
 
 
 class UnreliableTranscription(TranscriptionError):
@@ -36,10 +39,13 @@ class UnreliableTranscription(TranscriptionError):
 
 @dataclass
 class Confidence:
-    """Whisper's measures over a transcript, weighted by each segment's duration."""
+    """Whisper's measures over a transcript, weighted by each segment's duration; `silent_share` is the share of
+    the duration in segments Whisper's own rule calls silence (no-speech probability above the maximum and
+    log-probability below -1: a confident segment with a high no-speech probability is speech)."""
     avg_logprob: float
     compression_ratio: float
     no_speech_prob: float
+    silent_share: float
 
 
 def model_name(language: str) -> str:
@@ -87,20 +93,25 @@ def confidence_of(segments) -> Confidence:
     def mean(values):
         return sum(value * weight for value, weight in zip(values, weights)) / total
 
+    silent = [segment.no_speech_prob > settings.NOTES_STT_MAX_NO_SPEECH_PROB
+              and segment.avg_logprob < SILENCE_LOGPROB for segment in segments]
     return Confidence(avg_logprob=mean([segment.avg_logprob for segment in segments]),
                       compression_ratio=mean([compression_ratio(segment.text) for segment in segments]),
-                      no_speech_prob=mean([segment.no_speech_prob for segment in segments]))
+                      no_speech_prob=mean([segment.no_speech_prob for segment in segments]),
+                      silent_share=mean([float(flag) for flag in silent]))
 
 
 def check_confidence(confidence: Confidence) -> None:
     """Refuse a transcript whose confidence is past the NOTES_STT_* limits, naming the measure."""
     details = {"avg_logprob": round(confidence.avg_logprob, 3),
                "compression_ratio": round(confidence.compression_ratio, 3),
-               "no_speech_prob": round(confidence.no_speech_prob, 3)}
-    if confidence.no_speech_prob > settings.NOTES_STT_MAX_NO_SPEECH_PROB:
+               "no_speech_prob": round(confidence.no_speech_prob, 3),
+               "silent_share": round(confidence.silent_share, 3)}
+    if confidence.silent_share > 0.5:
         raise UnreliableTranscription(
-            "no_speech", f"Not valid: the recording seems to hold no speech (no-speech probability "
-            f"{confidence.no_speech_prob:.2f} > {settings.NOTES_STT_MAX_NO_SPEECH_PROB}).", details)
+            "no_speech", f"Not valid: most of the recording seems to hold no speech ({confidence.silent_share:.0%} "
+            f"of it has a no-speech probability above {settings.NOTES_STT_MAX_NO_SPEECH_PROB} and a "
+            f"log-probability below {SILENCE_LOGPROB}).", details)
     if confidence.compression_ratio > settings.NOTES_STT_MAX_COMPRESSION_RATIO:
         raise UnreliableTranscription(
             "repetition", f"Not valid: the transcript repeats itself (compression ratio "
@@ -149,16 +160,19 @@ class LocalSpeechToText(SpeechToText):
             check_language(model, audio, language)
         try:
             segments, info = model.transcribe(audio, language=language, beam_size=settings.NOTES_STT_BEAM_SIZE,
-                                              vad_filter=False, condition_on_previous_text=False)
+                                              vad_filter=False, condition_on_previous_text=False,
+                                              initial_prompt=initial_prompt(language))
             segments = [segment for segment in segments if segment.text.strip()]
         except Exception as exc:
             raise TranscriptionError(f"Could not transcribe the audio: {exc}") from exc
         text = " ".join(segment.text.strip() for segment in segments).strip()
         if not text:
             raise TranscriptionError("No speech was recognised in the recording.")
+        confidence = confidence_of(segments)
         try:
-            check_confidence(confidence_of(segments))
+            check_confidence(confidence)
         except UnreliableTranscription as exc:
             exc.text = text
             raise
-        return Transcription(text=text, language=language, duration_seconds=info.duration)
+        return Transcription(text=text, language=language, duration_seconds=info.duration,
+                             confidence={key: round(value, 3) for key, value in vars(confidence).items()})
