@@ -387,11 +387,12 @@ def run_rtf(options):
         load_model()
         load_seconds = time.perf_counter() - started
         recogniser = LocalSpeechToText()
-        timings = []
+        timings, cpu_timings = [], []
         for _run in range(options.runs):
-            started = time.perf_counter()
+            started, cpu_started = time.perf_counter(), time.process_time()
             result = recogniser.transcribe(audio, "en")
             timings.append(time.perf_counter() - started)
+            cpu_timings.append(time.process_time() - cpu_started)
 
     best = min(timings)
     print(f"model: {model_path()}  cpus: {os.cpu_count()}")
@@ -399,7 +400,8 @@ def run_rtf(options):
           + ", ".join(f"{seconds:.2f} s" for seconds in timings))
     print(f"words recognised: {len(result.text.split())}")
     print(f"{best / duration * 60:.2f} seconds of processing per minute of audio "
-          f"(real-time factor {best / duration:.3f})")
+          f"(real-time factor {best / duration:.3f}; {min(cpu_timings) / duration:.3f} CPU seconds per audio second; "
+          f"load average {os.getloadavg()[0]:.1f} on a shared machine)")
 
 
 def main():
