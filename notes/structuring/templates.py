@@ -29,13 +29,18 @@ class SectionDraft:
     order: int
 
 
+def note_language(language: str) -> str:
+    """The ISO 639-1 language of a note or locale: "pt-PT", "pt-br" and "pt" are all "pt"."""
+    return (language or "en").replace("_", "-").split("-")[0].lower()
+
+
 def labels(template: str) -> list[str]:
     return list(TEMPLATES.get(template, TEMPLATES["human"]))
 
 
 def title(template: str, label: str, language: str) -> str:
     titles = TEMPLATES.get(template, TEMPLATES["human"])[label]
-    return titles.get(language) or titles["en"]
+    return titles.get(note_language(language)) or titles["en"]
 
 
 def drafts(template: str, language: str, contents: dict[str, str]) -> list[SectionDraft]:

@@ -11,6 +11,8 @@ class Transcription:
     text: str
     language: str
     duration_seconds: float | None = None
+    # The recogniser's own measures, when it has any (the local one: avg_logprob, compression_ratio, ...).
+    confidence: dict | None = None
 
 
 class SpeechToText:

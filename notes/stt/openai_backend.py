@@ -22,6 +22,8 @@ class OpenAISpeechToText(SpeechToText):
         import openai
 
         path = Path(audio_path)
+        # The API takes ISO 639-1 ("pt"), not a locale ("pt-PT").
+        language = (language or "en").replace("_", "-").split("-")[0].lower()
         try:
             with path.open("rb") as handle:
                 result = openai_client().audio.transcriptions.create(
