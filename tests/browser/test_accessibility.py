@@ -17,8 +17,11 @@ SERIOUS = {"serious", "critical"}
 
 def console_pages(desk, clinic):
     """Page name -> URL: every console page of every app, with this clinic's objects for the detail pages."""
+    from notes.tests.factories import NoteFactory, NoteSectionFactory
     from telephony.models import Call
 
+    note = NoteFactory(clinic=clinic, patient=desk["maria"], name="Maria Antunes", template="human")
+    NoteSectionFactory(note=note, label="plan", title="Plan", content="Repouso.")
     call = Call.objects.for_clinic(clinic).first()
     maria = desk["maria"]
     return {
@@ -43,6 +46,7 @@ def console_pages(desk, clinic):
         "call": reverse("telephony:call_detail", args=[call.pk]),
         "outbox": reverse("telephony:outbox"),
         "notes": reverse("notes:index"),
+        "note": reverse("notes:detail", args=[note.pk]),
         "knowledge": reverse("knowledge:index"),
         "team": reverse("console:team"),
         "settings": reverse("console:settings"),
