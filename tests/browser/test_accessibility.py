@@ -41,6 +41,7 @@ def console_pages(desk, clinic):
         "engagement": reverse("campaigns:index"),
         "tasks": reverse("campaigns:tasks"),
         "triage-questions": reverse("campaigns:triage_questions"),
+        "triage": reverse("triage:list"),
         "campaigns": reverse("campaigns:bulk_list"),
         "calls": reverse("telephony:calls"),
         "call": reverse("telephony:call_detail", args=[call.pk]),
