@@ -271,6 +271,25 @@ class ProfessionalForm(forms.ModelForm):
         return cleaned
 
 
+class OpeningHoursForm(ClinicForm):
+    """The clinic's week: per weekday, time ranges or closed, as in the professional form."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        schedule = selectors.opening_hours(self.clinic)
+        for day, label in zip(selectors.WEEKDAYS, ProfessionalForm.DAY_LABELS):
+            intervals = [list(pair) for pair in schedule.get(day) or []]
+            self.fields[f"hours_{day}"] = WeekdayHoursField(
+                day=day, label=label, initial={"closed": not intervals, "intervals": intervals})
+
+    def hour_fields(self):
+        return [self[f"hours_{day}"] for day in selectors.WEEKDAYS]
+
+    @property
+    def schedule(self) -> dict:
+        return {day: self.cleaned_data[f"hours_{day}"]["intervals"] for day in selectors.WEEKDAYS}
+
+
 class ExceptionForm(ClinicForm):
     """Time off, extra hours or a clinic-wide closure, entered in the clinic's local time."""
 

@@ -110,3 +110,40 @@ def test_money_round_trips_by_the_currencys_minor_unit():
     with pytest.raises(ValueError):
         to_minor("1.5", "JPY")
     assert format_money(4550, "JPY", "en") == "¥4,550"
+
+
+def test_the_clinics_opening_hours_are_edited_with_the_same_grid_and_audited(editor_client, clinic):
+    from clinics.models import AuditEvent
+    from scheduling.selectors import opening_hours
+
+    page = editor_client.get(reverse("scheduling:opening_hours")).content.decode()
+    assert 'name="hours_mon-start"' in page
+    response = editor_client.post(reverse("scheduling:opening_hours"), {
+        **CLOSED_REST, "hours_mon-start": ["14:00", "09:00"], "hours_mon-end": ["19:00", "13:00"]})
+    assert response.status_code == 302
+    clinic.refresh_from_db()
+    assert opening_hours(clinic) == {"mon": [["09:00", "13:00"], ["14:00", "19:00"]], "tue": [], "wed": [],
+                                     "thu": [], "fri": [], "sat": [], "sun": []}
+    assert AuditEvent.objects.filter(action="clinic.opening_hours_update", clinic=clinic).count() == 1
+    # A new professional starts with them.
+    assert 'name="hours_mon-start" value="14:00"' in editor_client.get(
+        reverse("scheduling:professional_new")).content.decode()
+
+
+def test_opening_hours_that_overlap_are_refused_on_their_day(editor_client, clinic):
+    before = dict(clinic.booking_rules or {})
+    response = editor_client.post(reverse("scheduling:opening_hours"), {
+        **CLOSED_REST, "hours_mon-start": ["09:00", "10:00"], "hours_mon-end": ["13:00", "12:00"]})
+    assert response.status_code == 400
+    assert list(response.context["form"].errors) == ["hours_mon"]
+    clinic.refresh_from_db()
+    assert (clinic.booking_rules or {}) == before
+
+
+def test_a_viewer_sees_the_opening_hours_but_cannot_change_them(client, clinic):
+    client.force_login(MembershipFactory(clinic=clinic, role=Membership.Role.VIEWER, user=UserFactory()).user)
+    assert client.get(reverse("scheduling:opening_hours")).status_code == 200
+    response = client.post(reverse("scheduling:opening_hours"), {**CLOSED_REST, "hours_mon-closed": "1"})
+    assert response.status_code == 403
+    clinic.refresh_from_db()
+    assert "opening_hours" not in (clinic.booking_rules or {})

@@ -35,6 +35,7 @@ def console_pages(desk, clinic):
         "services": reverse("scheduling:services"),
         "service-edit": reverse("scheduling:service_edit", args=[desk["service"].pk]),
         "time-off": reverse("scheduling:exceptions"),
+        "opening-hours": reverse("scheduling:opening_hours"),
         "patients": reverse("scheduling:patient_index") + "?q=maria",
         "patient-record": reverse("scheduling:patient_record", args=[maria.pk]),
         "patient-message": reverse("telephony:patient_message", args=[maria.pk]),

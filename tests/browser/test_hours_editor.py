@@ -90,3 +90,30 @@ def test_a_price_typed_in_euros_is_listed_in_euros(chromium, live_server, client
     assert page.evaluate("document.documentElement.scrollWidth") <= WIDTHS[width]["width"]
     shoot(page, f"services-prices-{width}.png")
     context.close()
+
+
+@pytest.mark.parametrize("width", sorted(WIDTHS))
+def test_the_clinics_opening_hours_close_a_day_by_keyboard(chromium, live_server, client, transactional_db, clinic,
+                                                          width):
+    from scheduling.selectors import opening_hours
+    from tests.browser.test_accessibility import serious_violations
+
+    build_day(clinic)
+    context = open_context(chromium, live_server, client, member(clinic, Membership.Role.ADMIN), width)
+    page = context.new_page()
+    page.goto(reverse("scheduling:opening_hours"))
+    friday = page.locator(".weekday-hours[data-day=hours_fri]")
+    friday.locator("[data-role=closed]").focus()
+    page.keyboard.press("Space")
+    assert not friday.locator("[data-role=intervals]").is_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= WIDTHS[width]["width"]
+    if width == "1280":
+        assert serious_violations(page) == []
+    with page.expect_navigation():
+        page.locator("form.card button[type=submit]").click()
+    assert page.locator(".message.success").is_visible()
+    shoot(page, f"opening-hours-{width}.png")
+    clinic.refresh_from_db()
+    hours = opening_hours(clinic)
+    assert hours["fri"] == [] and hours["mon"] == [["09:00", "18:00"]]
+    context.close()
