@@ -164,10 +164,10 @@ def detail(request, note_id):
 @require_GET
 @console_page
 def status(request, note_id):
-    """What the detail page polls: status, valid, and why it failed."""
+    """What the detail page polls: status (and its label in the reader's language), valid, and why it failed."""
     note = get_object_or_404(Note.objects.for_clinic(request.clinic).only(
         "transcription_status", "transcript", "failed_step", "failure_reason"), pk=note_id)
-    return JsonResponse({"status": note.transcription_status,
+    return JsonResponse({"status": note.transcription_status, "label": note.get_transcription_status_display(),
                          "valid": note.transcription_status == Note.Status.COMPLETED and bool(note.transcript),
                          "failed_step": note.failed_step, "failure_reason": note.failure_reason})
 

@@ -2,6 +2,7 @@
 import io
 
 import pytest
+from django.utils import translation
 
 from clinics.models import Membership
 from clinics.tests.factories import MembershipFactory
@@ -100,8 +101,10 @@ def test_detail_of_a_processing_note_polls_its_status(console, clinic):
     note = NoteFactory(clinic=clinic, transcription_status="processing", transcript="")
     html = console.get(f"/console/notes/{note.id}/").content.decode()
     assert 'data-poll="1"' in html
-    assert console.get(f"/console/notes/{note.id}/status/").json() == {
-        "status": "processing", "valid": False, "failed_step": "", "failure_reason": ""}
+    body = console.get(f"/console/notes/{note.id}/status/", HTTP_ACCEPT_LANGUAGE="fr").json()
+    with translation.override("fr"):
+        label = str(Note.Status.PROCESSING.label)
+    assert body == {"status": "processing", "label": label, "valid": False, "failed_step": "", "failure_reason": ""}
 
 
 def test_section_edit_is_saved_with_who_and_when(console, clinic, member):

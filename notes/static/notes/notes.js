@@ -180,7 +180,7 @@
           if (body.status !== box.dataset.status) {
             if (body.status === "completed" || body.status === "failed") { window.location.reload(); return; }
             box.dataset.status = body.status;
-            box.querySelector("[data-role=status-label]").textContent = body.status;
+            box.querySelector("[data-role=status-label]").textContent = body.label || body.status;
           }
           setTimeout(check, delay);
         })
