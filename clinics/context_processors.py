@@ -10,6 +10,7 @@ NAVIGATION = [
     ("home", _("Home"), "console:home"),
     ("agenda", _("Agenda"), "scheduling:agenda"),
     ("patients", _("Patients"), "scheduling:patient_index"),
+    ("triage", _("Triage"), "triage:list"),
     ("calls", _("Calls"), "telephony:calls"),
     ("outbox", _("Outbox"), "telephony:outbox"),
     ("notes", _("Notes"), "notes:index"),

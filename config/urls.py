@@ -33,6 +33,7 @@ urlpatterns = [
     path("", include("campaigns.public_urls")),
     path("console/", include("telephony.urls")),
     path("console/", include("campaigns.urls")),
+    path("console/triage/", include("campaigns.triage_urls")),
     path("agenda/", include("scheduling.urls")),
     path("console/notes/", include("notes.urls")),
     path("knowledge/", include("knowledge.urls")),

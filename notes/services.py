@@ -347,6 +347,20 @@ def note_section_update(*, clinic, section_id, actor, content=None, title=None) 
     return section
 
 
+@transaction.atomic
+def note_sections_update(*, clinic, note_id, actor, contents: dict) -> list[NoteSection]:
+    """Save the contents of several sections of one of `clinic`'s notes at once (`contents`: section id ->
+    text), as `note_section_update` does for one; sections whose text is unchanged are left alone, so who edited
+    them stays true. Another clinic's note, or a section of another note, is NOT_FOUND and nothing is saved."""
+    note = _note_of(clinic, note_id, lock=True)
+    sections = {str(section.pk): section for section in note.sections.all()}
+    unknown = [str(section_id) for section_id in contents if str(section_id) not in sections]
+    if unknown:
+        raise NotFound(NoteCode.NOTE_SECTION_NOT_FOUND, _("Note section not found"), {"id": unknown[0]})
+    return [note_section_update(clinic=clinic, section_id=sections[str(section_id)].pk, actor=actor, content=text)
+            for section_id, text in contents.items() if sections[str(section_id)].content != text]
+
+
 def note_read_record(*, note: Note, actor, what: str) -> None:
     """Audit a read of a note's personal content (`what`: "read", "export", "audio")."""
     audit.record(actor, f"note.{what}", "note", note.pk, purpose="consultation note", clinic=note.clinic)

@@ -12,5 +12,6 @@ urlpatterns = [
     path("<uuid:note_id>/retry/", views.retry, name="retry"),
     path("<uuid:note_id>/audio/", views.audio, name="audio"),
     path("<uuid:note_id>/export/", views.export_note, name="export"),
+    path("<uuid:note_id>/sections/", views.sections_save, name="sections_save"),
     path("<uuid:note_id>/sections/<uuid:section_id>/", views.section_update, name="section_update"),
 ]

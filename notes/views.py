@@ -5,6 +5,7 @@ from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_POST
@@ -18,6 +19,7 @@ from .errors import NoteCode
 from .filters import NoteFilterSet
 from .forms import NoteUploadForm, SectionForm
 from .models import Note, NoteSection
+from .structuring import templates as note_templates
 from .uploads import AudioSizeLimitHandler, check_declared_length
 
 EDITORS = [Membership.Role.ADMIN, Membership.Role.EDITOR]
@@ -96,6 +98,7 @@ def _upload(request):
             raise InvalidInput(NoteCode.INVALID_UPLOAD, " ".join(str(error) for errors in form.errors.values()
                                                                  for error in errors))
         note = services.note_create(clinic=request.clinic, audio=form.cleaned_data["audio"], metadata=None,
+                                    patient=form.cleaned_data["patient"],
                                     actor=request, name=form.cleaned_data["name"],
                                     gender=form.cleaned_data["gender"],
                                     external_id=form.cleaned_data["external_id"])
@@ -124,45 +127,98 @@ def note_url(note):
     return reverse("notes:detail", kwargs={"note_id": note.id})
 
 
+def shown_title(note, section, language: str) -> str:
+    """A section's title in the reader's language while it is the template's own title in the note's language;
+    a title someone wrote stays as written."""
+    try:
+        generated = note_templates.title(note.template, section.label, note.language)
+    except KeyError:
+        return section.title
+    if section.title != generated:
+        return section.title
+    return note_templates.title(note.template, section.label, (language or "en").split("-")[0].lower())
+
+
 @console_page
 def detail(request, note_id):
-    """One note: status (polled while processing), transcript beside its editable sections, exports."""
+    """One note: status (polled while processing), transcript beside its sections in one form that saves them
+    all (each section also saves itself as it is typed, see notes.js), exports."""
     note = _note_or_404(request, note_id)
     full = _reads_pii(request)
     _mask([note], full)
     if full:
         services.note_read_record(note=note, actor=request, what="read")
-    sections = [(section, SectionForm(initial={"title": section.title, "content": section.content},
-                                      prefix=str(section.id))) for section in note.sections.all()] if full else []
+    sections = []
+    if full:
+        language = get_language()
+        for section in note.sections.all():
+            section.shown_title = shown_title(note, section, language)
+            sections.append((section, SectionForm(initial={"content": section.content}, prefix=str(section.id))))
     return render(request, "notes/detail.html", {
         "note": note, "sections": sections, "can_edit": request.membership.role in EDITORS, "full": full,
+        "patient_url": (reverse("scheduling:patient_record", args=[note.patient_id])
+                        if note.patient_id and full else ""),
         "processing": note.transcription_status in (Note.Status.PENDING, Note.Status.PROCESSING)})
 
 
 @require_GET
 @console_page
 def status(request, note_id):
-    """What the detail page polls: status, valid, and why it failed."""
+    """What the detail page polls: status (and its label in the reader's language), valid, and why it failed."""
     note = get_object_or_404(Note.objects.for_clinic(request.clinic).only(
         "transcription_status", "transcript", "failed_step", "failure_reason"), pk=note_id)
-    return JsonResponse({"status": note.transcription_status,
+    return JsonResponse({"status": note.transcription_status, "label": note.get_transcription_status_display(),
                          "valid": note.transcription_status == Note.Status.COMPLETED and bool(note.transcript),
                          "failed_step": note.failed_step, "failure_reason": note.failure_reason})
+
+
+def _form_errors(form) -> str:
+    return " ".join(str(error) for errors in form.errors.values() for error in errors)
 
 
 @require_POST
 @console_page(roles=EDITORS, write=True)
 def section_update(request, note_id, section_id):
+    """Save one section: the autosave of notes.js (answered in JSON) or a form without JavaScript."""
     section = get_object_or_404(NoteSection.objects.for_clinic(request.clinic), pk=section_id, note_id=note_id)
     form = SectionForm(request.POST, prefix=str(section.id))
-    if form.is_valid():
-        section = services.note_section_update(clinic=request.clinic, section_id=section.pk, actor=request,
-                                               title=form.cleaned_data["title"],
-                                               content=form.cleaned_data["content"])
-        messages.success(request, _("Section “%(title)s” saved.") % {"title": section.title})
-    else:
-        messages.error(request, _("The section was not saved: %(errors)s") % {
-            "errors": " ".join(str(error) for errors in form.errors.values() for error in errors)})
+    if not form.is_valid():
+        message = _("The section was not saved: %(errors)s") % {"errors": _form_errors(form)}
+        if _wants_json(request):
+            return JsonResponse({"saved": False, "message": message}, status=400)
+        messages.error(request, message)
+        return redirect("notes:detail", note_id=note_id)
+    section = services.note_section_update(clinic=request.clinic, section_id=section.pk, actor=request,
+                                           title=form.cleaned_data["title"] or None,
+                                           content=form.cleaned_data["content"])
+    if _wants_json(request):
+        return JsonResponse({"saved": True, "edited_at": section.edited_at.isoformat()})
+    messages.success(request, _("Section saved."))
+    return redirect("notes:detail", note_id=note_id)
+
+
+@require_POST
+@console_page(roles=EDITORS, write=True)
+def sections_save(request, note_id):
+    """Save every section of the note's form at once (the form's own button), through one service call."""
+    note = get_object_or_404(Note.objects.for_clinic(request.clinic), pk=note_id)
+    contents, problems = {}, []
+    for section in note.sections.all():
+        if f"{section.id}-content" not in request.POST:
+            continue
+        form = SectionForm(request.POST, prefix=str(section.id))
+        if form.is_valid():
+            contents[section.id] = form.cleaned_data["content"]
+        else:
+            problems.append(_form_errors(form))
+    if problems:
+        messages.error(request, _("The note was not saved: %(errors)s") % {"errors": " ".join(problems)})
+        return redirect("notes:detail", note_id=note_id)
+    try:
+        services.note_sections_update(clinic=request.clinic, note_id=note.pk, actor=request, contents=contents)
+    except NotFound:
+        raise Http404
+    messages.success(request, _("Note saved."))
     return redirect("notes:detail", note_id=note_id)
 
 

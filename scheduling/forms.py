@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 
+from clinics import money
 from clinics.errors import DomainError
 
 from . import selectors, services
@@ -132,16 +133,23 @@ class CancelForm(forms.Form):
 
 
 class ServiceForm(forms.ModelForm):
+    """A service; the price is typed in currency units in the reader's number format ("45,50" in pt-PT) and
+    stored in minor units (clinics.money)."""
+
+    price = forms.DecimalField(label=_("Price"), min_value=0, required=False, localize=True,
+                               widget=forms.TextInput(attrs={"inputmode": "decimal"}),
+                               help_text=_("In the service's currency, e.g. 45.50."))
+
     class Meta:
         model = Service
         fields = ["name", "duration_minutes", "price", "currency", "buffer_before_minutes", "buffer_after_minutes",
                   "online_bookable", "active"]
-        labels = {"name": _("Name"), "duration_minutes": _("Duration (minutes)"), "price": _("Price (cents)"),
+        labels = {"name": _("Name"), "duration_minutes": _("Duration (minutes)"),
                   "currency": _("Currency"), "buffer_before_minutes": _("Buffer before (minutes)"),
                   "buffer_after_minutes": _("Buffer after (minutes)"), "online_bookable": _("Bookable online"),
                   "active": _("Active")}
 
-    BOUNDS = {"duration_minutes": (1, LIMITS["duration_minutes"]), "price": (0, LIMITS["price"]),
+    BOUNDS = {"duration_minutes": (1, LIMITS["duration_minutes"]),
               "buffer_before_minutes": (0, LIMITS["buffer_minutes"]),
               "buffer_after_minutes": (0, LIMITS["buffer_minutes"])}
 
@@ -154,10 +162,75 @@ class ServiceForm(forms.ModelForm):
             field.validators += [MinValueValidator(low), MaxValueValidator(high)]
         self.fields["currency"].validators.append(
             RegexValidator(r"^[A-Z]{3}$", _("Three capital letters, e.g. EUR.")))
+        if not self.is_bound:
+            self.initial["price"] = money.to_units(self.instance.price or 0, self.instance.currency or "EUR")
+
+    def clean(self):
+        cleaned = super().clean()
+        units = cleaned.get("price")
+        currency = cleaned.get("currency") or self.instance.currency or "EUR"
+        if units is None:
+            cleaned["price"] = 0
+            return cleaned
+        try:
+            cleaned["price"] = money.to_minor(units, currency)
+        except ValueError:
+            self.add_error("price", _("At most %(digits)d decimal places in %(currency)s.") % {
+                "digits": money.minor_digits(currency), "currency": currency})
+            return cleaned
+        if cleaned["price"] > LIMITS["price"]:
+            self.add_error("price", _("At most %(amount)s.") % {
+                "amount": money.format_money(LIMITS["price"], currency)})
+        return cleaned
+
+
+class WeekdayHoursInput(forms.Widget):
+    """One weekday's time ranges, posted as repeated `<name>-start` / `<name>-end` time inputs and a `<name>-closed`
+    box; templates/scheduling/console/_weekday_hours.html draws them and static/js/hours-editor.js adds and removes
+    rows."""
+
+    def value_from_datadict(self, data, files, name):
+        if data.get(f"{name}-closed"):
+            return {"closed": True, "intervals": []}
+        listed = getattr(data, "getlist", lambda key: [data[key]] if key in data else [])
+        starts, ends = listed(f"{name}-start"), listed(f"{name}-end")
+        pairs = [[(start or "").strip(), (end or "").strip()] for start, end in zip(starts, ends)
+                 if (start or "").strip() or (end or "").strip()]
+        return {"closed": not pairs, "intervals": pairs}
+
+    def value_omitted_from_data(self, data, files, name):
+        return False
+
+
+class WeekdayHoursField(forms.Field):
+    """A weekday's working intervals, checked by the scheduling service's own rule (services.parse_weekly_schedule),
+    so that an error belongs to its day."""
+
+    widget = WeekdayHoursInput
+
+    def __init__(self, *, day, **kwargs):
+        self.day = day
+        super().__init__(required=False, **kwargs)
+
+    def to_python(self, value):
+        return value if isinstance(value, dict) else {"closed": True, "intervals": []}
+
+    def validate(self, value):
+        for start, end in value["intervals"]:
+            if not start or not end:
+                raise forms.ValidationError(_("Give each interval a start and an end."))
+            try:
+                dt.time.fromisoformat(start), dt.time.fromisoformat(end)
+            except ValueError:
+                raise forms.ValidationError(_("Enter times such as 09:00."))
+        try:
+            services.parse_weekly_schedule({self.day: value["intervals"]})
+        except DomainError as error:
+            raise forms.ValidationError(error.message)
 
 
 class ProfessionalForm(forms.ModelForm):
-    """The professional and their week: one field per day, `09:00-13:00, 14:00-18:00` (empty = day off)."""
+    """The professional and their week: per weekday, time ranges or closed (`WeekdayHoursField`)."""
 
     class Meta:
         model = Professional
@@ -179,28 +252,42 @@ class ProfessionalForm(forms.ModelForm):
         else:
             schedule = {day: selectors.opening_hours(clinic).get(day, []) for day in selectors.WEEKDAYS}
         for day, label in zip(selectors.WEEKDAYS, self.DAY_LABELS):
-            self.fields[f"hours_{day}"] = forms.CharField(
-                label=label, required=False, max_length=200, help_text=_("e.g. 09:00-13:00, 14:00-18:00"),
-                initial=", ".join(f"{start}-{end}" for start, end in schedule.get(day, [])))
+            intervals = [list(pair) for pair in schedule.get(day, [])]
+            self.fields[f"hours_{day}"] = WeekdayHoursField(
+                day=day, label=label, initial={"closed": not intervals, "intervals": intervals})
 
     def hour_fields(self):
         return [self[f"hours_{day}"] for day in selectors.WEEKDAYS]
 
     def clean(self):
         cleaned = super().clean()
-        schedule = {}
-        for day in selectors.WEEKDAYS:
-            text = (cleaned.get(f"hours_{day}") or "").strip()
-            pairs = []
-            for part in filter(None, (piece.strip() for piece in text.split(","))):
-                start, _sep, end = part.partition("-")
-                pairs.append([start.strip(), end.strip()])
-            schedule[day] = pairs
-        try:
-            cleaned["working_hours"] = services.parse_weekly_schedule(schedule)
-        except DomainError as error:
-            raise forms.ValidationError(error.message)
+        days = {day: cleaned.get(f"hours_{day}") for day in selectors.WEEKDAYS}
+        if all(value is not None for value in days.values()):
+            try:
+                cleaned["working_hours"] = services.parse_weekly_schedule(
+                    {day: value["intervals"] for day, value in days.items()})
+            except DomainError as error:
+                raise forms.ValidationError(error.message)
         return cleaned
+
+
+class OpeningHoursForm(ClinicForm):
+    """The clinic's week: per weekday, time ranges or closed, as in the professional form."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        schedule = selectors.opening_hours(self.clinic)
+        for day, label in zip(selectors.WEEKDAYS, ProfessionalForm.DAY_LABELS):
+            intervals = [list(pair) for pair in schedule.get(day) or []]
+            self.fields[f"hours_{day}"] = WeekdayHoursField(
+                day=day, label=label, initial={"closed": not intervals, "intervals": intervals})
+
+    def hour_fields(self):
+        return [self[f"hours_{day}"] for day in selectors.WEEKDAYS]
+
+    @property
+    def schedule(self) -> dict:
+        return {day: self.cleaned_data[f"hours_{day}"]["intervals"] for day in selectors.WEEKDAYS}
 
 
 class ExceptionForm(ClinicForm):

@@ -62,7 +62,7 @@ def _consent_labels():
 
 
 def _row(patient, full):
-    return {"url": reverse("scheduling:patient_record", args=[patient.pk]),
+    return {"id": str(patient.pk), "url": reverse("scheduling:patient_record", args=[patient.pk]),
             "name": patient.name if full else patients.mask_name(patient.name),
             "phone": patient.phone if full else patients.mask_phone(patient.phone)}
 
@@ -88,7 +88,7 @@ def patient_index(request):
 
 @console_page
 def patient_search(request):
-    """JSON for search as you type: `{"patients": [{"url", "name", "phone"}]}`, masked for viewers."""
+    """JSON for search as you type: `{"patients": [{"id", "url", "name", "phone"}]}`, masked for viewers."""
     _query, rows = _search(request)
     return JsonResponse({"patients": rows})
 

@@ -329,6 +329,22 @@ def parse_weekly_schedule(schedule) -> list[tuple[int, dt.time, dt.time]]:
 
 
 @transaction.atomic
+def clinic_opening_hours_update(*, clinic, schedule: dict, actor=None) -> dict:
+    """Replace the clinic's weekly opening hours (`booking_rules.opening_hours`, the hours new professionals start
+    with; `selectors.opening_hours`) after `parse_weekly_schedule`'s checks; a day left out is closed. Returns the
+    stored schedule."""
+    stored = {day: [] for day in selectors.WEEKDAYS}
+    for weekday, start, end in sorted(parse_weekly_schedule(schedule)):
+        stored[selectors.WEEKDAYS[weekday]].append([start.strftime("%H:%M"), end.strftime("%H:%M")])
+    locked = type(clinic).objects.select_for_update().get(pk=clinic.pk)
+    locked.booking_rules = {**(locked.booking_rules or {}), "opening_hours": stored}
+    locked.save(update_fields=["booking_rules"])
+    clinic.booking_rules = locked.booking_rules
+    audit(clinic, actor, "clinic.opening_hours_update", clinic, {"fields": ["booking_rules.opening_hours"]})
+    return stored
+
+
+@transaction.atomic
 def availability_exception_create(*, clinic, kind, starts_at, ends_at, professional=None, reason="",
                                   actor=None) -> AvailabilityException:
     """Time off or extra hours of one professional, or a clinic-wide closure (no professional).

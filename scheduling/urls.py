@@ -1,7 +1,7 @@
 """Console pages of scheduling (namespace "scheduling"), mounted by config/urls.py under `console/agenda/`."""
 from django.urls import path
 
-from . import import_views, record, views
+from . import hours_views, import_views, record, views
 
 app_name = "scheduling"
 urlpatterns = [
@@ -21,6 +21,7 @@ urlpatterns = [
     path("professionals/new/", views.professional_form, name="professional_new"),
     path("professionals/<uuid:professional_id>/", views.professional_form, name="professional_edit"),
     path("professionals/<uuid:professional_id>/remove/", views.professional_remove, name="professional_remove"),
+    path("opening-hours/", hours_views.opening_hours, name="opening_hours"),
     path("time-off/", views.exception_list, name="exceptions"),
     path("time-off/<uuid:exception_id>/remove/", views.exception_remove, name="exception_remove"),
     path("services/", views.service_list, name="services"),

@@ -18,11 +18,12 @@ def test_the_billing_page_shows_plan_usage_and_invoices(admin, clinic):
     SubscriptionFactory(clinic=clinic, plan="starter")
     InvoiceFactory(clinic=clinic, number="FD-2026-0042")
 
-    page = admin.get("/billing/")
+    page = admin.get("/billing/", HTTP_ACCEPT_LANGUAGE="en")
 
     assert page.status_code == 200
     text = page.content.decode()
-    assert "Starter" in text and "FD-2026-0042" in text and "149.00 EUR" in text
+    # Money in the reader's format (clinics.money): the invoice of 149 euros, the starter plan of 49.
+    assert "Starter" in text and "FD-2026-0042" in text and "€149.00" in text and "€49.00" in text
     assert "/ 1000" in text  # minutes of the starter plan
     assert 'action="/billing/portal/"' in text and 'action="/billing/change-plan/"' in text
 

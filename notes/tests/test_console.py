@@ -2,6 +2,7 @@
 import io
 
 import pytest
+from django.utils import translation
 
 from clinics.models import Membership
 from clinics.tests.factories import MembershipFactory
@@ -100,8 +101,10 @@ def test_detail_of_a_processing_note_polls_its_status(console, clinic):
     note = NoteFactory(clinic=clinic, transcription_status="processing", transcript="")
     html = console.get(f"/console/notes/{note.id}/").content.decode()
     assert 'data-poll="1"' in html
-    assert console.get(f"/console/notes/{note.id}/status/").json() == {
-        "status": "processing", "valid": False, "failed_step": "", "failure_reason": ""}
+    body = console.get(f"/console/notes/{note.id}/status/", HTTP_ACCEPT_LANGUAGE="fr").json()
+    with translation.override("fr"):
+        label = str(Note.Status.PROCESSING.label)
+    assert body == {"status": "processing", "label": label, "valid": False, "failed_step": "", "failure_reason": ""}
 
 
 def test_section_edit_is_saved_with_who_and_when(console, clinic, member):
@@ -134,3 +137,102 @@ def test_retry_of_a_failed_note_from_the_console(console, clinic, django_capture
 def test_another_clinics_note_is_404_in_the_console(console, other_clinic, suffix):
     note = NoteFactory(clinic=other_clinic)
     assert console.get(f"/console/notes/{note.id}/{suffix}").status_code == 404
+
+
+def test_upload_links_the_clinics_patient_chosen_in_the_form(console, clinic):
+    from scheduling.tests.factories import PatientFactory
+
+    maria = PatientFactory(clinic=clinic, name="Maria Antunes")
+    audio = io.BytesIO(wav_bytes())
+    audio.name = "a.wav"
+    response = console.post("/console/notes/upload/", {"audio": audio, "patient": str(maria.pk)})
+    note = Note.objects.get()
+    assert response.status_code == 302
+    assert (note.patient, note.name) == (maria, "Maria Antunes")
+    html = console.get(f"/console/notes/{note.id}/").content.decode()
+    assert f"/agenda/patients/{maria.pk}/" in html
+
+
+def test_upload_naming_another_clinics_patient_is_refused_and_stores_nothing(console, other_clinic):
+    from scheduling.tests.factories import PatientFactory
+
+    stranger = PatientFactory(clinic=other_clinic)
+    audio = io.BytesIO(wav_bytes())
+    audio.name = "a.wav"
+    response = console.post("/console/notes/upload/", {"audio": audio, "patient": str(stranger.pk)},
+                            HTTP_ACCEPT="application/json")
+    assert response.status_code == 400
+    assert "patient_id" in response.json()["details"]
+    assert not Note.objects.exists()
+
+
+def test_the_patient_search_the_note_form_uses_answers_ids(console, clinic):
+    from scheduling.tests.factories import PatientFactory
+
+    maria = PatientFactory(clinic=clinic, name="Maria Antunes")
+    html = console.get("/console/notes/").content.decode()
+    assert 'data-search-url="/agenda/patients/search/"' in html
+    rows = console.get("/agenda/patients/search/", {"q": "mar"}).json()["patients"]
+    assert [row["id"] for row in rows] == [str(maria.pk)]
+
+
+def test_section_titles_follow_the_readers_language_unless_someone_wrote_one(console, clinic):
+    from notes.structuring.templates import title
+
+    note = NoteFactory(clinic=clinic, template="human", language="pt")
+    NoteSectionFactory(note=note, label="plan", title="Plano", content="Repouso.")
+    NoteSectionFactory(note=note, label="assessment", title="Bronquite?", content="")
+    response = console.get(f"/console/notes/{note.id}/", HTTP_ACCEPT_LANGUAGE="fr")
+    language = response.wsgi_request.LANGUAGE_CODE
+    assert language != "pt-pt"
+    html = response.content.decode()
+    assert f">{title('human', 'plan', language.split('-')[0])}</label>" in html
+    assert ">Plano</label>" not in html
+    assert ">Bronquite?</label>" in html
+
+
+def test_saving_the_note_saves_every_edited_section_and_leaves_the_others_alone(console, clinic, member):
+    note = NoteFactory(clinic=clinic)
+    history = NoteSectionFactory(note=note, content="old history")
+    plan = NoteSectionFactory(note=note, content="old plan")
+    same = NoteSectionFactory(note=note, content="unchanged")
+    response = console.post(f"/console/notes/{note.id}/sections/", {
+        f"{history.id}-content": "Tosse há três dias.", f"{plan.id}-content": "Repouso.",
+        f"{same.id}-content": "unchanged"})
+    assert response.status_code == 302
+    for section in (history, plan, same):
+        section.refresh_from_db()
+    assert (history.content, plan.content) == ("Tosse há três dias.", "Repouso.")
+    assert history.edited_by == member.user and plan.edited_by == member.user
+    assert same.content == "unchanged" and same.edited_at is None
+
+
+def test_autosave_of_one_section_answers_json_and_keeps_the_title(console, clinic):
+    section = NoteSectionFactory(note=NoteFactory(clinic=clinic), title="Plano", content="old")
+    other = NoteSectionFactory(note=section.note, content="typed elsewhere")
+    response = console.post(f"/console/notes/{section.note_id}/sections/{section.id}/",
+                            {f"{section.id}-content": "Repouso."}, HTTP_ACCEPT="application/json")
+    assert response.status_code == 200 and response.json()["saved"] is True
+    section.refresh_from_db()
+    other.refresh_from_db()
+    assert (section.title, section.content, other.content) == ("Plano", "Repouso.", "typed elsewhere")
+
+
+def test_viewer_sees_no_section_form_and_cannot_save_the_note(client, clinic):
+    viewer = MembershipFactory(clinic=clinic, role=Membership.Role.VIEWER)
+    client.force_login(viewer.user)
+    section = NoteSectionFactory(note=NoteFactory(clinic=clinic, name="Maria Antunes"), content="secret")
+    html = client.get(f"/console/notes/{section.note_id}/").content.decode()
+    assert "secret" not in html and "Maria Antunes" not in html and 'id="note-sections"' not in html
+    response = client.post(f"/console/notes/{section.note_id}/sections/", {f"{section.id}-content": "x"})
+    assert response.status_code == 403
+    section.refresh_from_db()
+    assert section.content == "secret"
+
+
+def test_saving_another_clinics_note_is_404(console, other_clinic):
+    section = NoteSectionFactory(note=NoteFactory(clinic=other_clinic), content="theirs")
+    response = console.post(f"/console/notes/{section.note_id}/sections/", {f"{section.id}-content": "x"})
+    assert response.status_code == 404
+    section.refresh_from_db()
+    assert section.content == "theirs"

@@ -50,7 +50,7 @@ def test_record_in_the_browser_then_review_transcript_and_sections(transactional
         assert note.name == "Rex"
         transcript = page.inner_text(".transcript").lower()
         assert "temperature" in transcript or "cough" in transcript
-        assert page.locator("form.section textarea").count() == 4
+        assert page.locator("#note-sections .section textarea").count() == 4
         assert page.locator("a.button", has_text="Export RTF").count() == 1
     finally:
         context.close()

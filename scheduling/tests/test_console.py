@@ -129,33 +129,35 @@ def test_viewer_cannot_write(viewer_client, clinic, professional, service):
 
 def test_professional_form_saves_services_and_working_hours(editor_client, clinic, service):
     new_page = editor_client.get(reverse("scheduling:professional_new")).content.decode()
-    assert 'value="09:00-18:00"' in new_page
+    assert 'name="hours_mon-start" value="09:00"' in new_page and 'name="hours_mon-end" value="18:00"' in new_page
+    closed = {f"hours_{day}-closed": "1" for day in ("tue", "thu", "fri", "sat", "sun")}
     response = editor_client.post(reverse("scheduling:professional_new"), {
         "name": "Dr. Rui Alves", "specialty": "Dermatologia", "colour": "#112233", "active": "on",
-        "services": [service.pk], "hours_mon": "09:00-13:00, 14:00-18:00", "hours_wed": "10:00-12:00"})
+        "services": [service.pk], "hours_mon-start": ["09:00", "14:00"], "hours_mon-end": ["13:00", "18:00"],
+        "hours_wed-start": "10:00", "hours_wed-end": "12:00", **closed})
     assert response.status_code == 302, response.content.decode()[:3000]
     professional = Professional.objects.get(name="Dr. Rui Alves")
     assert list(professional.services.all()) == [service]
     assert list(WorkingHours.objects.filter(professional=professional).values_list("weekday", "start", "end")) == [
         (0, dt.time(9), dt.time(13)), (0, dt.time(14), dt.time(18)), (2, dt.time(10), dt.time(12))]
     bad = editor_client.post(reverse("scheduling:professional_edit", args=[professional.pk]), {
-        "name": "Dr. Rui Alves", "colour": "#112233", "hours_mon": "18:00-09:00"})
+        "name": "Dr. Rui Alves", "colour": "#112233", "hours_mon-start": "18:00", "hours_mon-end": "09:00"})
     assert bad.status_code == 400
     assert WorkingHours.objects.filter(professional=professional).count() == 3
 
 
 def test_service_form_creates_edits_and_removes(editor_client, clinic):
     response = editor_client.post(reverse("scheduling:service_new"), {
-        "name": "Vacinação", "duration_minutes": 15, "price": 2500, "currency": "EUR",
+        "name": "Vacinação", "duration_minutes": 15, "price": "25.00", "currency": "EUR",
         "buffer_before_minutes": 0, "buffer_after_minutes": 5, "online_bookable": "on", "active": "on"})
     assert response.status_code == 302
     service = Service.objects.get(clinic=clinic, name="Vacinação")
-    assert (service.duration_minutes, service.buffer_after_minutes) == (15, 5)
+    assert (service.duration_minutes, service.buffer_after_minutes, service.price) == (15, 5, 2500)
     editor_client.post(reverse("scheduling:service_edit", args=[service.pk]), {
-        "name": "Vacinação", "duration_minutes": 20, "price": 2500, "currency": "EUR",
+        "name": "Vacinação", "duration_minutes": 20, "price": "25", "currency": "EUR",
         "buffer_before_minutes": 0, "buffer_after_minutes": 5, "active": "on"})
     service.refresh_from_db()
-    assert (service.duration_minutes, service.online_bookable) == (20, False)
+    assert (service.duration_minutes, service.online_bookable, service.price) == (20, False, 2500)
     assert "Vacinação" in editor_client.get(reverse("scheduling:services")).content.decode()
     editor_client.post(reverse("scheduling:service_remove", args=[service.pk]))
     assert not Service.objects.filter(pk=service.pk).exists()

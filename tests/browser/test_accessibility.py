@@ -17,8 +17,11 @@ SERIOUS = {"serious", "critical"}
 
 def console_pages(desk, clinic):
     """Page name -> URL: every console page of every app, with this clinic's objects for the detail pages."""
+    from notes.tests.factories import NoteFactory, NoteSectionFactory
     from telephony.models import Call
 
+    note = NoteFactory(clinic=clinic, patient=desk["maria"], name="Maria Antunes", template="human")
+    NoteSectionFactory(note=note, label="plan", title="Plan", content="Repouso.")
     call = Call.objects.for_clinic(clinic).first()
     maria = desk["maria"]
     return {
@@ -28,8 +31,11 @@ def console_pages(desk, clinic):
         "appointment-new": reverse("scheduling:appointment_new"),
         "appointment-edit": reverse("scheduling:appointment_edit", args=[desk["appointments"][0].pk]),
         "professionals": reverse("scheduling:professionals"),
+        "professional-edit": reverse("scheduling:professional_edit", args=[desk["ana"].pk]),
         "services": reverse("scheduling:services"),
+        "service-edit": reverse("scheduling:service_edit", args=[desk["service"].pk]),
         "time-off": reverse("scheduling:exceptions"),
+        "opening-hours": reverse("scheduling:opening_hours"),
         "patients": reverse("scheduling:patient_index") + "?q=maria",
         "patient-record": reverse("scheduling:patient_record", args=[maria.pk]),
         "patient-message": reverse("telephony:patient_message", args=[maria.pk]),
@@ -38,11 +44,13 @@ def console_pages(desk, clinic):
         "engagement": reverse("campaigns:index"),
         "tasks": reverse("campaigns:tasks"),
         "triage-questions": reverse("campaigns:triage_questions"),
+        "triage": reverse("triage:list"),
         "campaigns": reverse("campaigns:bulk_list"),
         "calls": reverse("telephony:calls"),
         "call": reverse("telephony:call_detail", args=[call.pk]),
         "outbox": reverse("telephony:outbox"),
         "notes": reverse("notes:index"),
+        "note": reverse("notes:detail", args=[note.pk]),
         "knowledge": reverse("knowledge:index"),
         "team": reverse("console:team"),
         "settings": reverse("console:settings"),

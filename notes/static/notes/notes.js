@@ -1,4 +1,5 @@
-// Notes console: record in the browser with MediaRecorder and upload; poll a note's status while it processes.
+// Notes console: choose the note's patient by searching as you type; record in the browser with MediaRecorder
+// and upload; save each section of a note as it is typed; poll a note's status while it processes.
 (function () {
   "use strict";
 
@@ -7,6 +8,57 @@
     return input ? input.value : "";
   }
 
+  // --- The patient: the patient records' own search (scheduling:patient_search), masked by the server.
+  function setupPatientPicker(form) {
+    var box = document.getElementById("note-patient");
+    if (!box) return;
+    var input = box.querySelector("#note-patient-q"), list = box.querySelector("#note-patient-results");
+    var chosen = box.querySelector(".patient-chosen"), status = box.querySelector("[data-role=patient-status]");
+    var hidden = form.querySelector("input[name=patient]"), freeName = form.querySelector("[data-role=free-name]");
+    var timer = null, asked = 0;
+    box.hidden = false;
+
+    function choose(row) {
+      hidden.value = row.id;
+      chosen.querySelector("[data-role=chosen-name]").textContent = row.name || "—";
+      chosen.hidden = false; input.hidden = true; list.hidden = true; list.textContent = "";
+      freeName.hidden = true; status.textContent = "";
+      chosen.querySelector("[data-action=unlink]").focus();
+    }
+    function show(rows, query) {
+      list.textContent = "";
+      rows.forEach(function (row) {
+        var item = document.createElement("li"), button = document.createElement("button");
+        button.type = "button"; button.className = "secondary";
+        button.textContent = (row.name || "—") + (row.phone ? " · " + row.phone : "");
+        button.addEventListener("click", function () { choose(row); });
+        item.appendChild(button); list.appendChild(item);
+      });
+      list.hidden = rows.length === 0;
+      status.textContent = query.length >= 2 && rows.length === 0 ? box.dataset.none : "";
+    }
+    function search() {
+      var query = input.value.trim(), ticket = ++asked;
+      if (query.length < 2) { show([], query); return; }
+      fetch(box.dataset.searchUrl + "?q=" + encodeURIComponent(query), {credentials: "same-origin"})
+        .then(function (response) { return response.ok ? response.json() : {patients: []}; })
+        .then(function (body) { if (ticket === asked) show(body.patients, query); });
+    }
+    input.addEventListener("input", function () { clearTimeout(timer); timer = setTimeout(search, 200); });
+    input.addEventListener("keydown", function (event) {
+      // Enter in the search box picks the only match instead of submitting the upload form.
+      if (event.key !== "Enter") return;
+      event.preventDefault();
+      var buttons = list.querySelectorAll("button");
+      if (buttons.length === 1) buttons[0].click(); else if (buttons.length) buttons[0].focus();
+    });
+    chosen.querySelector("[data-action=unlink]").addEventListener("click", function () {
+      hidden.value = ""; chosen.hidden = true; input.hidden = false; freeName.hidden = false;
+      input.value = ""; input.focus();
+    });
+  }
+
+  // --- The recorder: idle, asking for the microphone, recording (with a timer), uploading.
   function setupRecorder(form) {
     var box = form.querySelector(".recorder");
     if (!box || !window.MediaRecorder || !navigator.mediaDevices) return;
@@ -14,8 +66,17 @@
     var start = box.querySelector("[data-action=record]");
     var stop = box.querySelector("[data-action=stop]");
     var clock = box.querySelector(".recording-time");
+    var stateText = box.querySelector("[data-role=recorder-state]");
     var errorBox = form.querySelector(".upload-error");
     var recorder, chunks = [], timer, started;
+
+    function setState(state) {
+      box.dataset.state = state;
+      stateText.textContent = stateText.dataset[state] || "";
+      start.disabled = state !== "idle";
+      stop.disabled = state !== "recording";
+    }
+    function fail(message) { errorBox.textContent = message; errorBox.hidden = false; }
 
     function extensionFor(type) {
       if (type.indexOf("ogg") >= 0) return "ogg";
@@ -24,6 +85,7 @@
     }
 
     function upload(blob) {
+      setState("uploading");
       var data = new FormData(form);
       data.delete("audio");
       data.append("audio", blob, form.dataset.recordingName + "." + extensionFor(blob.type));
@@ -32,12 +94,22 @@
         .then(function (response) { return response.json().then(function (body) { return [response, body]; }); })
         .then(function (pair) {
           if (pair[0].ok) { window.location = pair[1].url; return; }
-          errorBox.textContent = pair[1].message; errorBox.hidden = false;
+          setState("idle"); fail(pair[1].message || box.dataset.uploadFailed);
         })
-        .catch(function (error) { errorBox.textContent = String(error); errorBox.hidden = false; });
+        .catch(function () { setState("idle"); fail(box.dataset.uploadFailed); });
+    }
+
+    function refused(error) {
+      setState("idle");
+      var name = error && error.name;
+      if (name === "NotAllowedError" || name === "SecurityError") fail(box.dataset.denied);
+      else if (name === "NotFoundError" || name === "OverconstrainedError") fail(box.dataset.missing);
+      else fail(box.dataset.failed);
     }
 
     start.addEventListener("click", function () {
+      errorBox.hidden = true;
+      setState("asking");
       navigator.mediaDevices.getUserMedia({audio: true}).then(function (stream) {
         chunks = [];
         recorder = new MediaRecorder(stream);
@@ -49,14 +121,54 @@
         };
         recorder.start(1000);
         started = Date.now();
+        clock.textContent = "0:00";
         timer = setInterval(function () {
-          var seconds = Math.round((Date.now() - started) / 1000);
+          var seconds = Math.floor((Date.now() - started) / 1000);
           clock.textContent = Math.floor(seconds / 60) + ":" + String(seconds % 60).padStart(2, "0");
         }, 500);
-        start.hidden = true; stop.hidden = false;
-      }).catch(function (error) { errorBox.textContent = String(error); errorBox.hidden = false; });
+        setState("recording");
+      }).catch(refused);
     });
-    stop.addEventListener("click", function () { stop.disabled = true; recorder.stop(); });
+    stop.addEventListener("click", function () {
+      if (!recorder || recorder.state !== "recording") return;
+      stop.disabled = true; recorder.stop();
+    });
+    setState("idle");
+  }
+
+  // --- Sections: each one saves itself a moment after typing stops; the form's button saves them all.
+  function setupAutosave(form) {
+    var submitting = false;
+    form.querySelectorAll(".section[data-section-url]").forEach(function (section) {
+      var area = section.querySelector("textarea"), label = section.querySelector("[data-role=save-state]");
+      var timer = null, saving = false, dirty = false;
+      function show(state) { section.dataset.saveState = state; label.textContent = form.dataset[state] || ""; }
+      function save() {
+        if (saving) return;
+        saving = true; dirty = false; show("saving");
+        var data = new FormData();
+        data.append(area.name, area.value);
+        fetch(section.dataset.sectionUrl, {method: "POST", body: data, credentials: "same-origin",
+                                           headers: {"Accept": "application/json", "X-CSRFToken": csrfToken(form)}})
+          .then(function (response) { if (!response.ok) throw new Error(String(response.status)); })
+          .then(function () {
+            saving = false;
+            if (dirty) { save(); return; }
+            show("saved");
+          })
+          .catch(function () { saving = false; dirty = true; show("failed"); timer = setTimeout(save, 5000); });
+      }
+      area.addEventListener("input", function () {
+        dirty = true;
+        if (!saving) show("unsaved");
+        clearTimeout(timer); timer = setTimeout(save, 1000);
+      });
+    });
+    form.addEventListener("submit", function () { submitting = true; });
+    window.addEventListener("beforeunload", function (event) {
+      var pending = form.querySelector("[data-save-state=unsaved], [data-save-state=saving], [data-save-state=failed]");
+      if (pending && !submitting) { event.preventDefault(); event.returnValue = ""; }
+    });
   }
 
   function pollStatus(box) {
@@ -68,7 +180,7 @@
           if (body.status !== box.dataset.status) {
             if (body.status === "completed" || body.status === "failed") { window.location.reload(); return; }
             box.dataset.status = body.status;
-            box.querySelector("[data-role=status-label]").textContent = body.status;
+            box.querySelector("[data-role=status-label]").textContent = body.label || body.status;
           }
           setTimeout(check, delay);
         })
@@ -79,7 +191,9 @@
 
   document.addEventListener("DOMContentLoaded", function () {
     var form = document.getElementById("upload-form");
-    if (form) setupRecorder(form);
+    if (form) { setupPatientPicker(form); setupRecorder(form); }
+    var sections = document.getElementById("note-sections");
+    if (sections) setupAutosave(sections);
     var status = document.getElementById("note-status");
     if (status && status.dataset.poll) pollStatus(status);
   });
