@@ -58,6 +58,9 @@ system-deps:
 	  (DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing || (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing)) >/dev/null; \
 	fi
 
+# One test process per core, whole modules to a process; the slowest tests are listed at the end.
+PYTEST_ARGS ?= -n auto --dist loadfile --durations=30
+
 test: install-test system-deps database
 	@bash scripts/redis.sh start || echo "Redis is not reachable: the tests that need it will fail."
 	$(PY) -m pytest $(PYTEST_ARGS)

@@ -146,13 +146,16 @@ def isolated_cache(settings):
 
 @pytest.fixture(scope="session")
 def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
-    """`TEST_DB_SUFFIX=name` gives a run its own test database, so several checkouts can test at once."""
+    """`TEST_DB_SUFFIX=name` gives a run its own test database, so several checkouts can test at once; under
+    pytest-xdist each process's database keeps its `_gw<n>` ending as well."""
     from django.conf import settings
 
     suffix = os.environ.get("TEST_DB_SUFFIX", "")
     if suffix:
+        worker = os.environ.get("PYTEST_XDIST_WORKER", "")
         settings.DATABASES["default"].setdefault("TEST", {})
-        settings.DATABASES["default"]["TEST"]["NAME"] = f"test_{settings.DATABASES['default']['NAME']}_{suffix}"
+        settings.DATABASES["default"]["TEST"]["NAME"] = "_".join(
+            part for part in ("test", settings.DATABASES["default"]["NAME"], suffix, worker) if part)
 
 
 @pytest.fixture(scope="module")

@@ -1,5 +1,16 @@
-"""pytest (pytest.ini): tasks run in-process unless a test starts a real worker; emails stay in memory."""
-from .base import *  # noqa: F403
+"""pytest (pytest.ini): tasks run in-process unless a test starts a real worker; emails stay in memory.
+
+Under pytest-xdist (`make test` runs one process per core) each process gets its own Redis database, as it gets
+its own test database (pytest-django's `_gw<n>` suffix): the broker queues, cache and rate-limit counters of one
+process's tests, and the real workers some of them start, never see the other's."""
+import os
+
+_xdist_worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+_redis_url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+if _xdist_worker.startswith("gw") and _redis_url:
+    os.environ["REDIS_URL"] = f"{_redis_url.rsplit('/', 1)[0]}/{1 + int(_xdist_worker[2:])}"
+
+from .base import *  # noqa: E402, F403
 
 DEBUG = False
 # Tests about queueing start a real worker (conftest `celery_worker_queue`), which switches this off meanwhile.
