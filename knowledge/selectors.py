@@ -183,6 +183,10 @@ def _retrieve(clinic, query: str, *, k: int, language: str | None, vector=None) 
     return results, dense
 
 
+# Why `answer` has none: an empty question, a knowledge base with no searchable chunk (none written, or none embedded
+# by the configured model yet), or a best passage under ANSWER_THRESHOLD.
+NO_ANSWER_REASONS = ("EMPTY_QUESTION", "NO_KNOWLEDGE", "LOW_CONFIDENCE")
+
 # Calibration of `answer` (bench/knowledge.py --verbose --sweep): multilingual-e5 puts every question 0.79-0.92 from
 # every passage of a clinic FAQ, so the cosine alone separates badly ("Do you do MRI scans?" 0.833, "Is there a
 # kids' doctor?" 0.855). Out-of-scope questions rarely share a telling word (one in at most MAX_WORD_SHARE of the
@@ -207,6 +211,8 @@ class Answer:
     chunk: KnowledgeChunk | None = None
     sources: list = field(default_factory=list)
     features: dict = field(default_factory=dict)  # what the confidence was computed from (for the bench)
+    # Why there is no answer (NO_ANSWER_REASONS), "" when found.
+    reason: str = ""
 
     @property
     def level(self) -> str:
@@ -263,17 +269,25 @@ def answer(*, clinic, question: str, language: str | None = None, k: int = 3) ->
     when the best passage's confidence is under ANSWER_THRESHOLD. `sources` are the `k` best chunks."""
     question = (question or "").strip()
     if not question:
-        return Answer(found=False, confidence=0.0)
+        return Answer(found=False, confidence=0.0, reason="EMPTY_QUESTION")
     chunks, dense = _retrieve(clinic, question, k=max(1, min(int(k), MAX_RESULTS)), language=language)
     if not chunks:
-        return Answer(found=False, confidence=0.0)
+        return Answer(found=False, confidence=0.0, reason="NO_KNOWLEDGE")
     best = chunks[0]
     scores = [chunk.score for chunk in dense]
     features = {"score": best.score, "top": scores[0], "gap": round(scores[0] - scores[1], 4) if len(scores) > 1
                 else 0.0, "spread": round(scores[0] - sum(scores) / len(scores), 4), "words": best.matched_words}
     confidence = confidence_of(best.score, best.matched_words)
     if confidence < ANSWER_THRESHOLD:
-        return Answer(found=False, confidence=confidence, sources=chunks, features=features)
+        return Answer(found=False, confidence=confidence, sources=chunks, features=features, reason="LOW_CONFIDENCE")
     heading, body = _heading_and_body(best)
     return Answer(found=True, confidence=confidence, passage=_passage(body, question), heading=heading,
                   chunk=best, sources=chunks, features=features)
+
+
+def answer_for_agent(clinic, question: str, language: str | None = None) -> dict:
+    """`answer` as plain data for the phone agent (registered in `clinics.extensions`, since telephony may not
+    import knowledge): found, passage, heading, confidence, level and the NO_ANSWER reason."""
+    result = answer(clinic=clinic, question=question, language=language)
+    return {"found": result.found, "passage": result.passage, "heading": result.heading,
+            "confidence": result.confidence, "level": result.level, "reason": result.reason}
