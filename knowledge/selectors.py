@@ -15,8 +15,12 @@ from .embeddings import EMBEDDINGS
 from .models import KnowledgeChunk, KnowledgeFile
 
 MAX_RESULTS = 50
-# Candidates the HNSW scan keeps (pgvector's `hnsw.ef_search`). pgvector's default of 40 finds only 84-93 % of the
-# true 10 nearest chunks; 200 finds 99 % for about 5 ms (bench/knowledge_search.py).
+# Candidates the HNSW scan keeps (pgvector's `hnsw.ef_search`), set per query with SET LOCAL semantics. At 100,000
+# chunks (bench/knowledge_search.py, two builds each) the index as first built (m=16, ef_construction=64) gave
+# recall@10 0.68-0.73 at pgvector's default of 40, 0.94-0.97 at 200, 0.967-0.990 at 300 and 0.969-0.991 at 400,
+# one build leaving queries at 0/10 at every ef_search: its graph, not the scan, was short. Rebuilt with
+# ef_construction=200 (migration 0003): 0.986-0.987 at 100, 0.989 at 200 in three builds (every query >= 8/10),
+# 0.992-0.993 at 300. 200 keeps a margin over the 0.98 target for 0.1-3 ms more than 100 in the same runs.
 DEFAULT_EF_SEARCH = 200
 
 
@@ -72,8 +76,9 @@ def nearest_chunks(clinic, vector, *, k: int, model_id: str, file_id=None, ef: i
     with transaction.atomic():
         with connection.cursor() as cursor:
             # The HNSW index is shared by all clinics: keep scanning it until `k` rows of this clinic are found.
-            cursor.execute("SET LOCAL hnsw.iterative_scan = strict_order")
-            cursor.execute("SELECT set_config('hnsw.ef_search', %s, true)", [str(ef or ef_search(k))])
+            # Both settings local to the transaction, in one round trip.
+            cursor.execute("SELECT set_config('hnsw.iterative_scan', 'strict_order', true), "
+                           "set_config('hnsw.ef_search', %s, true)", [str(ef or ef_search(k))])
         results = list(chunks[:k])
     for chunk in results:
         chunk.score = round(1.0 - float(chunk.distance), 6)
