@@ -95,6 +95,47 @@ def name_prefix_hashes(tokens, purpose: str = "name-prefix") -> list[str]:
     return [blind_index(prefix, purpose) for prefix in sorted(prefixes)]
 
 
+class Encryptor:
+    """`encrypt` for many values (a bulk import): one AES-GCM object for the newest key, built once, a fresh nonce for
+    each value. The stored form is exactly `encrypt`'s, so `decrypt` and key rotation read it as any other value."""
+
+    def __init__(self):
+        self.key_id, key = keyring()[0]
+        self._aead = AESGCM(key)
+
+    def __call__(self, plaintext: str, associated_data: bytes = b"") -> str:
+        nonce = os.urandom(12)
+        sealed = self._aead.encrypt(nonce, plaintext.encode(), associated_data or None)
+        return f"{PREFIX}:{self.key_id}:{base64.b64encode(nonce + sealed).decode()}"
+
+
+class BlindIndexer:
+    """`blind_index` and `name_prefix_hashes` for many values (a bulk import): the keyed HMAC state of each purpose is
+    built once and copied for each value, and a value hashed once is remembered (the people of a batch share most of
+    their name prefixes). Same digests as `blind_index`. Plaintexts are kept in memory while the object lives: make
+    one per batch, never a long-lived one."""
+
+    def __init__(self):
+        self._key = settings.PII_BLIND_INDEX_KEY.encode()
+        self._states = {}
+        self._known = {}
+
+    def __call__(self, value: str, purpose: str) -> str:
+        digest = self._known.get((purpose, value))
+        if digest is None:
+            state = self._states.get(purpose)
+            if state is None:
+                state = self._states[purpose] = hmac.new(self._key, f"{purpose}:".encode(), hashlib.sha256)
+            keyed = state.copy()
+            keyed.update(value.encode())
+            digest = self._known[(purpose, value)] = keyed.hexdigest()[:32]
+        return digest
+
+    def name_prefix_hashes(self, tokens, purpose: str = "name-prefix") -> list[str]:
+        prefixes = {token[:length] for token in tokens for length in range(MIN_PREFIX, len(token) + 1)}
+        return [self(prefix, purpose) for prefix in sorted(prefixes)]
+
+
 class EncryptedTextField(models.TextField):
     """A text column holding AES-GCM ciphertext; Python code sees the plaintext."""
 

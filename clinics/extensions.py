@@ -118,3 +118,22 @@ def register_knowledge_search(search: Callable) -> None:
 def knowledge_search(clinic, question: str, k: int = 3) -> list[tuple[str, float]]:
     """The clinic's knowledge-base passages closest to `question`; none when no knowledge base is installed."""
     return list(_knowledge_search(clinic, question, k)) if _knowledge_search is not None else []
+
+
+# --- the knowledge base's answers, for the phone agent ------------------------------------------------------------
+
+_knowledge_answer: Callable | None = None
+
+
+def register_knowledge_answer(answer: Callable) -> None:
+    """`answer(clinic, question, language) -> dict` with `found` (bool), `passage`, `heading`, `confidence` (0-1)
+    and `level` (high, medium, low or none): the passage that answers, or `found` False under the knowledge base's
+    calibrated threshold. Knowledge registers `knowledge.selectors.answer` here."""
+    global _knowledge_answer
+    _knowledge_answer = answer
+
+
+def knowledge_answer(clinic, question: str, language: str | None = None) -> dict | None:
+    """The clinic's knowledge-base answer to `question` (see `register_knowledge_answer`); None when no knowledge
+    base is installed."""
+    return _knowledge_answer(clinic, question, language) if _knowledge_answer is not None else None

@@ -73,7 +73,7 @@ class KnowledgeChunk(ClinicOwned):
         ordering = ["created_at", "id"]
         indexes = [
             models.Index(fields=["clinic", "created_at", "id"], name="knowledge_chunk_clinic_time"),
-            HnswIndex(name="knowledge_chunk_embedding_hnsw", fields=["embedding"], m=16, ef_construction=64,
+            HnswIndex(name="knowledge_chunk_embedding_hnsw", fields=["embedding"], m=16, ef_construction=200,
                       opclasses=["vector_cosine_ops"]),
         ]
         constraints = [

@@ -15,8 +15,12 @@ from .embeddings import EMBEDDINGS
 from .models import KnowledgeChunk, KnowledgeFile
 
 MAX_RESULTS = 50
-# Candidates the HNSW scan keeps (pgvector's `hnsw.ef_search`). pgvector's default of 40 finds only 84-93 % of the
-# true 10 nearest chunks; 200 finds 99 % for about 5 ms (bench/knowledge_search.py).
+# Candidates the HNSW scan keeps (pgvector's `hnsw.ef_search`), set per query with SET LOCAL semantics. At 100,000
+# chunks (bench/knowledge_search.py, two builds each) the index as first built (m=16, ef_construction=64) gave
+# recall@10 0.68-0.73 at pgvector's default of 40, 0.94-0.97 at 200, 0.967-0.990 at 300 and 0.969-0.991 at 400,
+# one build leaving queries at 0/10 at every ef_search: its graph, not the scan, was short. Rebuilt with
+# ef_construction=200 (migration 0003): 0.986-0.987 at 100, 0.989 at 200 in three builds (every query >= 8/10),
+# 0.992-0.993 at 300. 200 keeps a margin over the 0.98 target for 0.1-3 ms more than 100 in the same runs.
 DEFAULT_EF_SEARCH = 200
 
 
@@ -72,8 +76,9 @@ def nearest_chunks(clinic, vector, *, k: int, model_id: str, file_id=None, ef: i
     with transaction.atomic():
         with connection.cursor() as cursor:
             # The HNSW index is shared by all clinics: keep scanning it until `k` rows of this clinic are found.
-            cursor.execute("SET LOCAL hnsw.iterative_scan = strict_order")
-            cursor.execute("SELECT set_config('hnsw.ef_search', %s, true)", [str(ef or ef_search(k))])
+            # Both settings local to the transaction, in one round trip.
+            cursor.execute("SELECT set_config('hnsw.iterative_scan', 'strict_order', true), "
+                           "set_config('hnsw.ef_search', %s, true)", [str(ef or ef_search(k))])
         results = list(chunks[:k])
     for chunk in results:
         chunk.score = round(1.0 - float(chunk.distance), 6)
@@ -183,6 +188,10 @@ def _retrieve(clinic, query: str, *, k: int, language: str | None, vector=None) 
     return results, dense
 
 
+# Why `answer` has none: an empty question, a knowledge base with no searchable chunk (none written, or none embedded
+# by the configured model yet), or a best passage under ANSWER_THRESHOLD.
+NO_ANSWER_REASONS = ("EMPTY_QUESTION", "NO_KNOWLEDGE", "LOW_CONFIDENCE")
+
 # Calibration of `answer` (bench/knowledge.py --verbose --sweep): multilingual-e5 puts every question 0.79-0.92 from
 # every passage of a clinic FAQ, so the cosine alone separates badly ("Do you do MRI scans?" 0.833, "Is there a
 # kids' doctor?" 0.855). Out-of-scope questions rarely share a telling word (one in at most MAX_WORD_SHARE of the
@@ -207,6 +216,8 @@ class Answer:
     chunk: KnowledgeChunk | None = None
     sources: list = field(default_factory=list)
     features: dict = field(default_factory=dict)  # what the confidence was computed from (for the bench)
+    # Why there is no answer (NO_ANSWER_REASONS), "" when found.
+    reason: str = ""
 
     @property
     def level(self) -> str:
@@ -263,17 +274,25 @@ def answer(*, clinic, question: str, language: str | None = None, k: int = 3) ->
     when the best passage's confidence is under ANSWER_THRESHOLD. `sources` are the `k` best chunks."""
     question = (question or "").strip()
     if not question:
-        return Answer(found=False, confidence=0.0)
+        return Answer(found=False, confidence=0.0, reason="EMPTY_QUESTION")
     chunks, dense = _retrieve(clinic, question, k=max(1, min(int(k), MAX_RESULTS)), language=language)
     if not chunks:
-        return Answer(found=False, confidence=0.0)
+        return Answer(found=False, confidence=0.0, reason="NO_KNOWLEDGE")
     best = chunks[0]
     scores = [chunk.score for chunk in dense]
     features = {"score": best.score, "top": scores[0], "gap": round(scores[0] - scores[1], 4) if len(scores) > 1
                 else 0.0, "spread": round(scores[0] - sum(scores) / len(scores), 4), "words": best.matched_words}
     confidence = confidence_of(best.score, best.matched_words)
     if confidence < ANSWER_THRESHOLD:
-        return Answer(found=False, confidence=confidence, sources=chunks, features=features)
+        return Answer(found=False, confidence=confidence, sources=chunks, features=features, reason="LOW_CONFIDENCE")
     heading, body = _heading_and_body(best)
     return Answer(found=True, confidence=confidence, passage=_passage(body, question), heading=heading,
                   chunk=best, sources=chunks, features=features)
+
+
+def answer_for_agent(clinic, question: str, language: str | None = None) -> dict:
+    """`answer` as plain data for the phone agent (registered in `clinics.extensions`, since telephony may not
+    import knowledge): found, passage, heading, confidence, level and the NO_ANSWER reason."""
+    result = answer(clinic=clinic, question=question, language=language)
+    return {"found": result.found, "passage": result.passage, "heading": result.heading,
+            "confidence": result.confidence, "level": result.level, "reason": result.reason}

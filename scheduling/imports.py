@@ -22,6 +22,7 @@ import re
 import uuid
 from dataclasses import dataclass, field
 
+import psycopg
 from django.contrib.postgres.fields import ArrayField
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import EmailValidator
@@ -32,8 +33,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from clinics.audit import audit_event, record
-from clinics.crypto import normalise_text
+from clinics.crypto import BlindIndexer, EncryptedTextField, Encryptor, name_tokens, normalise_text
 from clinics.errors import Conflict, InvalidInput, NotFound, PayloadTooLarge
+from clinics.models import AuditEvent
 from clinics.phones import InvalidPhoneNumber, clinic_region, normalise_phone
 from clinics.uploads import SizeLimitHandler
 
@@ -211,58 +213,32 @@ def _date(text):
     return None
 
 
-def _insert_rows(objects, *, ignore_conflicts=False) -> int:
-    """INSERT `objects` (of one model) in ONE statement, ON CONFLICT DO NOTHING if asked; how many rows went in.
-
-    Each column travels as one array parameter and the rows are rebuilt with `unnest`, so the statement's text and
-    its parameter count do not grow with the batch (a 1,000-row `bulk_create` spends most of its time compiling and
-    adapting 19,000 parameters). Values are prepared by each field as `save()` prepares them: the encrypted fields
-    encrypt (`clinics.crypto`), JSON is dumped; array columns (the blind indexes: hex digests) travel as array
-    literals, since `unnest` cannot take arrays of unequal lengths.
-    """
-    if not objects:
-        return 0
-    model = type(objects[0])
-    fields = model._meta.concrete_fields
-    columns, selects, params = [], [], []
-    for position, model_field in enumerate(fields):
-        db_type = model_field.db_type(connection)
-        if isinstance(model_field, JSONField):
-            params.append([json.dumps(getattr(obj, model_field.attname), cls=model_field.encoder) for obj in objects])
-            selects.append(f"c{position}::jsonb")
-            columns.append("%s::text[]")
-            continue
-        values = [model_field.get_db_prep_save(getattr(obj, model_field.attname), connection) for obj in objects]
-        if isinstance(model_field, ArrayField):
-            values = [None if value is None else "{" + ",".join(map(_array_item, value)) + "}" for value in values]
-            params.append(values)
-            selects.append(f"c{position}::{db_type}")
-            columns.append("%s::text[]")
-        else:
-            params.append(values)
-            selects.append(f"c{position}")
-            columns.append(f"%s::{db_type}[]")
-    quote = connection.ops.quote_name
-    sql = (f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
-           f"SELECT {', '.join(selects)} FROM unnest({', '.join(columns)}) "
-           f"AS rows ({', '.join(f'c{position}' for position in range(len(fields)))})"
-           + (" ON CONFLICT DO NOTHING" if ignore_conflicts else ""))
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.rowcount
+_HEX_ARRAY = re.compile(r"\{(?:[0-9a-f]+(?:,[0-9a-f]+)*)?\}")
 
 
-def _array_item(value) -> str:
-    text = str(value)
-    if not re.fullmatch(r"[0-9a-f]+", text):
+def _array_literal(values) -> str:
+    """An array of hex digests as a PostgreSQL array literal (refused for anything else: nothing is quoted)."""
+    literal = "{" + ",".join(values) + "}"
+    if not _HEX_ARRAY.fullmatch(literal):
         raise ValueError("only hex digests travel as array literals")
-    return text
+    return literal
 
 
 def _actor_fields(actor, clinic) -> dict:
     """Who `actor` is in the audit log (kind, id, label), kept so a worker writes later rows in their name."""
     event = audit_event(actor, "", clinic=clinic)
     return {"kind": event.actor_kind, "id": event.actor_id, "label": event.actor_label}
+
+
+@dataclass
+class _NewPatient:
+    """A row on its way in: its identity (the dedupe key), its cleaned values, then its stored columns."""
+
+    identity: str
+    values: dict
+    columns: dict = field(default_factory=dict)
+    id: uuid.UUID = field(default_factory=uuid.uuid4)
+    hash: str = field(default_factory=new_patient_hash)
 
 
 def patient_import(*, clinic, rows, actor=None, first_row: int = 2, columns=None, import_id=None) -> BatchResult:
@@ -272,23 +248,27 @@ def patient_import(*, clinic, rows, actor=None, first_row: int = 2, columns=None
 
     `actor` is a request, a Credential, None for the system, or the dict `_actor_fields` kept; `first_row` is the
     file line of `rows[0]` (or a list of line numbers, one per row) for the error report.
+
+    Per-row work is only what each row needs: its identity hash first (the dedupe key, one query for the batch),
+    then, for the new people alone, their values encrypted and their blind indexes built with one AES-GCM object and
+    one HMAC state per purpose for the whole batch (`clinics.crypto.Encryptor`, `BlindIndexer`).
     """
     result = BatchResult()
     region = clinic_region(clinic)
     columns = columns or {}
     numbers = first_row if isinstance(first_row, list) else list(range(first_row, first_row + len(rows)))
+    indexer = BlindIndexer()
     candidates = {}
     for row_number, raw in zip(numbers, rows):
         values, errors = _clean(raw, row_number, region, columns)
         if errors:
             result.errors.extend(errors)
             continue
-        patient = Patient(clinic=clinic, **values)
-        patient.refresh_indexes()
-        if patient.identity_index in candidates:
+        identity = indexer(f"{values['phone']}|{normalise_text(values['name'])}", "identity")  # = identity_hash
+        if identity in candidates:
             result.duplicates += 1
             continue
-        candidates[patient.identity_index] = patient
+        candidates[identity] = _NewPatient(identity, values)
     if not candidates:
         return result
     with transaction.atomic():
@@ -296,29 +276,73 @@ def patient_import(*, clinic, rows, actor=None, first_row: int = 2, columns=None
                     .values_list("identity_index", flat=True))
         result.duplicates += len(known)
         fresh = [patient for identity, patient in candidates.items() if identity not in known]
+        seal = Encryptor()
+        for patient in fresh:
+            patient.columns = _stored_columns(patient, indexer, seal)
+        created_at = timezone.now()
         while fresh:
-            inserted = _insert_rows(fresh, ignore_conflicts=True)
+            inserted = _insert(Patient, _patient_rows(fresh), {"clinic_id": clinic.pk, "created_at": created_at},
+                               ignore_conflicts=True)
             if inserted == len(fresh):
                 break
             # Someone was created meanwhile (a booking, another import), or a random public hash was drawn twice:
             # keep what went in, count the people who exist now, draw new hashes for the rest and insert again.
-            stored = set(Patient.objects.for_clinic(clinic).filter(pk__in=[patient.pk for patient in fresh])
+            stored = set(Patient.objects.for_clinic(clinic).filter(pk__in=[patient.id for patient in fresh])
                          .values_list("pk", flat=True))
             taken = set(Patient.objects.for_clinic(clinic).filter(
-                identity_index__in=[patient.identity_index for patient in fresh if patient.pk not in stored])
+                identity_index__in=[patient.identity for patient in fresh if patient.id not in stored])
                 .values_list("identity_index", flat=True))
             result.duplicates += len(taken)
-            result.created.extend(patient.hash for patient in fresh if patient.pk in stored)
-            fresh = [patient for patient in fresh if patient.pk not in stored and patient.identity_index not in taken]
+            result.created.extend(patient.hash for patient in fresh if patient.id in stored)
+            fresh = [patient for patient in fresh if patient.id not in stored and patient.identity not in taken]
             for patient in fresh:
-                patient.pk, patient.hash = uuid.uuid4(), new_patient_hash()
+                patient.id, patient.hash = uuid.uuid4(), new_patient_hash()
         else:
             fresh = []
         result.created.extend(patient.hash for patient in fresh)
         if result.created:
-            _insert_rows([_created_event(actor, clinic, patient_hash, import_id)
-                          for patient_hash in result.created])
+            _audit_created(actor, clinic, result.created, import_id)
     return result
+
+
+def _stored_columns(patient: _NewPatient, indexer: BlindIndexer, seal: Encryptor) -> dict:
+    """The patient's columns as `Patient.save()` stores them after `refresh_indexes()`: every field (its default when
+    the file left it out), the encrypted ones sealed, the phone, name and prefix indexes and the identity."""
+    values = patient.values
+    stored = {}
+    for name, model_field in _import_fields().items():
+        value = values.get(name, model_field.get_default())
+        stored[model_field.attname] = (seal(value) if value else value) \
+            if isinstance(model_field, EncryptedTextField) else value
+    tokens = set(name_tokens(values["name"])) | set(name_tokens(values.get("owner_name", "")))
+    stored["phone_index"] = indexer(values["phone"], "phone")
+    stored["name_index"] = [indexer(token, "name") for token in sorted(tokens)]
+    stored["name_prefix_index"] = indexer.name_prefix_hashes(tokens)
+    stored["identity_index"] = patient.identity
+    return stored
+
+
+def _import_fields() -> dict:
+    """The Patient fields a file can fill (model field name -> field)."""
+    return {name: Patient._meta.get_field(name)
+            for name in (_MODEL_FIELDS.get(name, name) for name in FIELDS)}
+
+
+def _patient_rows(fresh) -> dict:
+    rows = {"id": [patient.id for patient in fresh], "hash": [patient.hash for patient in fresh]}
+    for attname in fresh[0].columns:
+        rows[attname] = [patient.columns[attname] for patient in fresh]
+    return rows
+
+
+def _audit_created(actor, clinic, patient_hashes, import_id) -> None:
+    """One `patient.created` audit row per imported patient (the patient's hash as its object), in one statement:
+    the rows differ only by id and object, the rest is one event written for the batch."""
+    event = _created_event(actor, clinic, "", import_id)
+    constants = {model_field.attname: getattr(event, model_field.attname)
+                 for model_field in AuditEvent._meta.concrete_fields if model_field.attname not in ("id", "object_id")}
+    _insert(AuditEvent, {"id": [uuid.uuid4() for _hash in patient_hashes], "object_id": list(patient_hashes)},
+            constants)
 
 
 def _created_event(actor, clinic, patient_hash, import_id):
@@ -328,6 +352,75 @@ def _created_event(actor, clinic, patient_hash, import_id):
                            actor_kind=actor.get("kind"), actor_id=actor.get("id", ""),
                            actor_label=actor.get("label", ""), **extra)
     return audit_event(actor, "patient.created", "patient", patient_hash, AUDIT_PURPOSE, clinic=clinic, **extra)
+
+
+def _insert(model, rows: dict, constants: dict, *, ignore_conflicts=False) -> int:
+    """INSERT rows of `model` in ONE statement, ON CONFLICT DO NOTHING if asked; how many rows went in.
+
+    `rows` maps a field's attname to its values, one per row, ready for the database (encrypted fields already hold
+    their ciphertext); JSON fields are dumped and array fields (the blind indexes: hex digests) written as array
+    literals here, since `unnest` cannot take arrays of unequal lengths. `constants` maps an attname to one value for
+    every row, prepared by its field as `save()` prepares it; a field in neither takes its default, once for all.
+    Each column travels as one binary array parameter (a constant as one scalar) bound on the server, and the rows are
+    rebuilt with `unnest`: the statement's text and its parameter count do not grow with the batch, and nothing is
+    quoted into it (Django's client-side binding spends more time quoting a 1,000-row batch than PostgreSQL takes to
+    insert it). The cursor goes through Django's wrappers, so query logging and execute wrappers see the statement.
+    """
+    if not rows[model._meta.pk.attname]:
+        return 0
+    selects, constant_params, arrays, array_params = [], [], [], []
+    for model_field in model._meta.concrete_fields:
+        db_type = model_field.db_type(connection)
+        composite = isinstance(model_field, (JSONField, ArrayField))
+        if model_field.attname in rows:
+            values = rows[model_field.attname]
+            if composite:
+                values = [_serialised(model_field, value) for value in values]
+            # The rows come from unnest of the primary keys and of every column that differs between them.
+            if model_field.primary_key or len(set(values)) > 1:
+                selects.append(f"c{len(arrays)}::{db_type}" if composite else f"c{len(arrays)}")
+                arrays.append("%b::text[]" if composite else f"%b::{db_type}[]")
+                array_params.append(values)
+                continue
+            value = values[0]
+        else:
+            value = constants[model_field.attname] if model_field.attname in constants else model_field.get_default()
+            value = model_field.get_db_prep_save(value, connection)
+            value = _serialised(model_field, getattr(value, "obj", value))
+        if value is None:
+            selects.append(f"NULL::{db_type}")
+        else:
+            selects.append(f"%b::{db_type}")
+            constant_params.append(value)
+    fields = model._meta.concrete_fields
+    quote = connection.ops.quote_name
+    sql = (f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
+           f"SELECT {', '.join(selects)} FROM unnest({', '.join(arrays)}) "
+           f"AS rows ({', '.join(f'c{position}' for position in range(len(arrays)))})"
+           + (" ON CONFLICT DO NOTHING" if ignore_conflicts else ""))
+    return _execute_bound(sql, constant_params + array_params)
+
+
+def _serialised(model_field, value):
+    """A value as `_insert` sends it: JSON dumped, an array of hex digests as an array literal, others unchanged."""
+    if value is None:
+        return None
+    if isinstance(model_field, JSONField):
+        return json.dumps(value, cls=model_field.encoder)
+    if isinstance(model_field, ArrayField):
+        return _array_literal(value)
+    return value
+
+
+def _execute_bound(sql, params) -> int:
+    """Run `sql` (`%b` placeholders) with its parameters bound on the server in binary, through Django's cursor
+    wrapper (execute wrappers, the query log); the number of rows it wrote."""
+    connection.ensure_connection()
+    raw = psycopg.Cursor(connection.connection)
+    cursor = connection.make_debug_cursor(raw) if connection.queries_logged else connection.make_cursor(raw)
+    with cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount
 
 
 # --- an import file, from upload to done ---------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """The phone agent's tools: what the voice provider calls during a call (docs/api/dashboard.md, Agent Actions).
 
 Each tool is one function here, keyword-only, over the scheduling services and selectors (booking, moving and
-cancelling stay theirs, with their refusals) and the knowledge base's search (through `clinics.extensions`). What
+cancelling stay theirs, with their refusals) and the knowledge base's answers (through `clinics.extensions`). What
 this module adds is what a caller on the phone needs: services found by a spoken name (asking back when two
 match), the reason a time is not free (closed, past, off the clinic's grid, taken) with the nearest free times,
 a booking that a retry finds again instead of doubling, the caller's own appointments by their phone, and
@@ -14,6 +14,7 @@ personal data.
 import datetime as dt
 import difflib
 import hashlib
+import re
 import unicodedata
 import uuid
 from contextlib import contextmanager
@@ -559,18 +560,39 @@ def caller_appointment_reschedule(*, conversation: Conversation, appointment_id,
 
 # --- the knowledge base, a human, today -----------------------------------------------------------------------
 
+# Why `knowledge_ask` has no answer (its `reason`, the ToolCall's outcome being NO_ANSWER): EMPTY_QUESTION,
+# NO_KNOWLEDGE (the clinic has no searchable knowledge base, or none is installed), LOW_CONFIDENCE (the best
+# passage is under the knowledge base's calibrated threshold: the agent must not guess from it).
+NO_ANSWER_REASONS = ("EMPTY_QUESTION", "NO_KNOWLEDGE", "LOW_CONFIDENCE")
+_MARKUP_LINE = re.compile(r"^[ \t]*(?:#+|>+|[*+-])[ \t]+", re.MULTILINE)  # a heading, quote or bullet mark
+_MARKUP_LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
+
+
+def speakable(text: str) -> str:
+    """A passage as it can be read out: Markdown marks (headings, quotes, bullets, emphasis, links' addresses)
+    dropped, line breaks as spaces."""
+    text = _MARKUP_LINK.sub(r"\1", _MARKUP_LINE.sub("", text or "")).replace("**", "").replace("`", "")
+    return re.sub(r"\s+", " ", text).strip()
+
+
 def knowledge_ask(*, conversation: Conversation, question: str) -> dict:
-    """The clinic's knowledge-base passages closest to `question` (at most 3), for the agent to answer from;
-    NO_ANSWER when there is none (the agent should offer a human)."""
+    """The knowledge base's answer to `question` (`knowledge.selectors.answer`, through `clinics.extensions`): the
+    passage that answers it, to read out (`message`), with its heading and confidence; or NO_ANSWER with its reason
+    (NO_ANSWER_REASONS) and a sentence offering a human. Recorded as OK or NO_ANSWER."""
     with _recorded(conversation, "ask_knowledge_base", {}) as outcome:
-        passages = extensions.knowledge_search(conversation.clinic, question, 3) if question.strip() else []
-        if not passages:
+        found = extensions.knowledge_answer(conversation.clinic, question, conversation.locale) \
+            if question.strip() else {"found": False, "reason": "EMPTY_QUESTION"}
+        found = found or {"found": False, "reason": "NO_KNOWLEDGE"}
+        if not found["found"]:
             outcome["code"] = "NO_ANSWER"
-            return {"found": False, "answers": [],
+            return {"found": False, "code": "NO_ANSWER", "reason": found.get("reason") or "LOW_CONFIDENCE",
+                    "answer": "", "heading": "", "confidence": float(found.get("confidence") or 0.0),
+                    "confidence_level": "none",
                     "message": say(gettext_noop(
                         "I don't have that information; I can put you through to the reception team."))}
-        return {"found": True, "answers": [{"text": text, "score": score} for text, score in passages],
-                "message": ""}
+        passage = speakable(found["passage"])
+        return {"found": True, "code": "OK", "reason": "", "answer": passage, "heading": speakable(found["heading"]),
+                "confidence": float(found["confidence"]), "confidence_level": found["level"], "message": passage}
 
 
 def handover(*, conversation: Conversation, reason: str = "") -> dict:

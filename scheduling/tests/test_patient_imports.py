@@ -8,6 +8,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from clinics.crypto import blind_index
 from clinics.models import AuditEvent, Membership
 from clinics.tests.factories import MembershipFactory, UserFactory, sign_in_verified
 from config.celery import app as celery_app
@@ -101,6 +102,31 @@ def test_row_errors_are_stored_by_problem_and_read_in_the_readers_language_not_t
     assert french != phone["message"] and french in report
     with translation.override("en"):
         assert imports.row_error_message(too_long) == too_long["message"]
+
+
+def test_an_imported_patient_is_stored_as_saving_them_one_by_one_would_store_them(clinic):
+    """The bulk path encrypts and indexes in batch; each column must equal what `refresh_indexes()` and `save()`
+    give (a search by prefix, phone, owner or identity finds the imported exactly as a booked patient)."""
+    content = csv_of([
+        ("Rex", "913000011", "rex@example.pt", "2019-05-04", "m", "cão", "Maria da Conceição", "LAB-7", "vip|gato"),
+        ("José Álvares", "913000012", "", "", "", "", "", "", ""),
+    ], header=("name", "phone", "email", "birth date", "sex", "species", "owner", "external id", "tags"))
+
+    patient_import = imports.patient_import_create(clinic=clinic, content=content, filename="all.csv")
+
+    assert patient_import.created_count == 2
+    rex = Patient.objects.for_clinic(clinic).get(phone_index=blind_index("+351913000011", "phone"))
+    assert (rex.name, rex.phone, rex.email, rex.owner_name, rex.external_id) == (
+        "Rex", "+351913000011", "rex@example.pt", "Maria da Conceição", "LAB-7")
+    assert (rex.birth_date.isoformat(), rex.gender, rex.species, rex.tags, rex.consents) == (
+        "2019-05-04", "m", "cão", ["vip", "gato"], {})
+    for patient in Patient.objects.for_clinic(clinic):
+        stored = (patient.phone_index, patient.name_index, patient.name_prefix_index, patient.identity_index)
+        patient.refresh_indexes()
+        assert stored == (patient.phone_index, patient.name_index, patient.name_prefix_index,
+                          patient.identity_index)
+    assert [patient.name for patient in patients.patients_for(clinic, "conc")] == ["Rex"]
+    assert [patient.name for patient in patients.patients_for(clinic, "alvar")] == ["José Álvares"]
 
 
 def test_the_bulk_path_runs_the_same_queries_for_ten_rows_as_for_five_hundred(clinic):

@@ -192,15 +192,18 @@ class AskRequestSerializer(ToolRequestSerializer):
     question = serializers.CharField(max_length=1000)
 
 
-class AnswerSerializer(serializers.Serializer):
-    text = serializers.CharField()
-    score = serializers.FloatField()
-
-
 class AskSerializer(serializers.Serializer):
-    found = serializers.BooleanField()
-    answers = AnswerSerializer(many=True)
-    message = serializers.CharField(allow_blank=True)
+    found = serializers.BooleanField(help_text="Whether the knowledge base answers the question.")
+    code = serializers.ChoiceField(choices=["OK", "NO_ANSWER"])
+    reason = serializers.ChoiceField(
+        choices=["", *tools.NO_ANSWER_REASONS], allow_blank=True,
+        help_text="Why there is no answer: EMPTY_QUESTION, NO_KNOWLEDGE (no searchable knowledge base) or "
+                  "LOW_CONFIDENCE (the best passage is under the calibrated threshold); empty when found.")
+    answer = serializers.CharField(allow_blank=True, help_text="The passage that answers, ready to read out.")
+    heading = serializers.CharField(allow_blank=True, help_text="The section the passage comes from.")
+    confidence = serializers.FloatField(help_text="0 to 1, calibrated: under the threshold there is no answer.")
+    confidence_level = serializers.ChoiceField(choices=["high", "medium", "low", "none"])
+    message = serializers.CharField(help_text="What to say: the passage, or an offer to put the caller through.")
 
 
 class HandoverRequestSerializer(ToolRequestSerializer):
@@ -546,7 +549,9 @@ TOOL_TABLE = (
      {"patient_phone": CALLER, "appointment_id": APPOINTMENT, "date": DATE, "time": TIME},
      ["patient_phone", "appointment_id", "date", "time"]),
     ("ask_knowledge_base", "agent-actions-ask", "POST",
-     "Look up the clinic's own information (prices, preparation, address, insurance...) to answer a question.",
+     "Answer a question from the clinic's own information (prices, preparation, address, insurance...): read "
+     "out `message`. found=false (code NO_ANSWER, reason EMPTY_QUESTION, NO_KNOWLEDGE or LOW_CONFIDENCE) means "
+     "the clinic has not written the answer: do not guess, offer the hand-over.",
      {"question": {"type": "string", "description": "The caller's question"}}, ["question"]),
     ("handover", "agent-actions-handover", "POST",
      "Hand the caller over to a human at the clinic; returns the number to transfer to.",
