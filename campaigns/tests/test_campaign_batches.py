@@ -41,22 +41,41 @@ def outbox(campaign):
     return Message.objects.for_clinic(campaign.clinic).filter(purpose__startswith="campaign:")
 
 
-def test_a_batch_of_200_costs_at_most_one_and_a_half_queries_per_message(clinic, django_assert_max_num_queries):
+def test_a_batch_of_50_is_sent_in_at_most_one_and_a_half_queries_per_message(clinic, django_assert_max_num_queries):
     allow(clinic, 1000)
-    patients(clinic, 200)
+    patients(clinic, 50)
     campaign = start(clinic)
 
-    with django_assert_max_num_queries(300):
-        result = bulk.campaign_batch_send(campaign_id=campaign.id, batch_size=200, now=AFTERNOON)
+    with django_assert_max_num_queries(75):
+        result = bulk.campaign_batch_send(campaign_id=campaign.id, batch_size=50, now=AFTERNOON)
 
-    assert (result.sent, result.failed, result.remaining) == (200, 0, 0)
-    assert outbox(campaign).count() == 200
-    assert set(outbox(campaign).values_list("status", flat=True)) == {Message.Status.QUEUED}
+    assert (result.sent, result.failed, result.remaining) == (50, 0, 0)
+    assert outbox(campaign).count() == 50
+    # Handed to the (local) provider in the batch itself: no send_sms task per message.
+    assert set(outbox(campaign).values_list("status", flat=True)) == {Message.Status.DELIVERED}
+    assert all(outbox(campaign).values_list("provider_message_id", flat=True))
     assert Campaign.objects.get(pk=campaign.pk).status == Campaign.Status.COMPLETED
     recipient = CampaignRecipient.objects.filter(campaign=campaign).first()
     message = Message.objects.get(pk=recipient.message_id)
     assert recipient.status == "sent" and message.purpose == recipient.message_purpose
     assert message.body == f"Olá Maria, a {clinic.name} tem a vacina."
+
+
+def test_the_queries_of_a_batch_do_not_grow_with_its_size(clinic):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    allow(clinic, 1000)
+    patients(clinic, 260)
+    campaign = start(clinic)
+
+    with CaptureQueriesContext(connection) as small:
+        bulk.campaign_batch_send(campaign_id=campaign.id, batch_size=10, now=AFTERNOON)
+    with CaptureQueriesContext(connection) as large:
+        bulk.campaign_batch_send(campaign_id=campaign.id, batch_size=200, now=AFTERNOON)
+
+    assert len(large.captured_queries) == len(small.captured_queries) <= 15
+    assert outbox(campaign).filter(status=Message.Status.DELIVERED).count() == 210
 
 
 def test_a_1000_per_minute_allowance_sends_1000_in_the_first_minute(clinic):
