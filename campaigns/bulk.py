@@ -13,6 +13,7 @@ import datetime as dt
 import logging
 import math
 import re
+from collections import Counter
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
@@ -173,18 +174,21 @@ def preview(clinic, message: str, audience: Audience, now=None) -> dict:
 
     Segments are counted on each target's own text (names change the length and may need UCS-2)."""
     matched = audience_queryset(clinic, audience, now)
-    targets = list(_reachable(matched).distinct().only("id", "name"))
-    excluded = exclusion_counts(matched, len(targets))
-    per_message = [count_segments(render_message(message, patient.name, clinic.name)) for patient in targets]
+    # Only the first name changes the text: each distinct one is rendered and counted once.
+    first_names = Counter(first_name(name) for _pk, name in _reachable(matched).distinct().values_list("pk", "name"))
+    targets = sum(first_names.values())
+    excluded = exclusion_counts(matched, targets)
+    per_name = [(count_segments(render_message(message, name, clinic.name)), patients)
+                for name, patients in first_names.items()]
     template = count_segments(render_message(message, "", clinic.name))
-    total = sum(item.count for item in per_message)
+    total = sum(item.count * patients for item, patients in per_name)
     price, currency = segment_price()
-    encoding = "UCS-2" if any(item.encoding == "UCS-2" for item in per_message) else template.encoding
+    encoding = "UCS-2" if any(item.encoding == "UCS-2" for item, _patients in per_name) else template.encoding
     return {
-        "matched": len(targets) + sum(excluded.values()),
-        "targets": len(targets),
+        "matched": targets + sum(excluded.values()),
+        "targets": targets,
         "excluded": excluded,
-        "segments": {"encoding": encoding, "perMessage": max((item.count for item in per_message),
+        "segments": {"encoding": encoding, "perMessage": max((item.count for item, _patients in per_name),
                                                              default=template.count),
                      "total": total},
         "estimatedCost": {"amount": total * price, "currency": currency},
