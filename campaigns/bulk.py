@@ -198,10 +198,12 @@ def preview(clinic, message: str, audience: Audience, now=None) -> dict:
 # --- campaigns ----------------------------------------------------------------------------------------------------
 
 def campaigns_for(clinic):
-    """The clinic's campaigns with their recipient counts (`count_<status>` and `count_total`), in one query."""
+    """The clinic's campaigns with their recipient counts (`count_<status>` and `count_total`) and their clinic, in
+    one query."""
     counts = {f"count_{state}": Count("recipients", filter=Q(recipients__status=state))
               for state in CampaignRecipient.Status.values}
-    return Campaign.objects.for_clinic(clinic).annotate(count_total=Count("recipients"), **counts)
+    return (Campaign.objects.for_clinic(clinic).select_related("clinic")
+            .annotate(count_total=Count("recipients"), **counts))
 
 
 def counts_of(campaign) -> dict:
@@ -543,15 +545,41 @@ def _complete_if_done(campaign) -> None:
     ).update(status=Campaign.Status.COMPLETED, completed_at=timezone.now())
 
 
-def seconds_until_quiet_hours_end(clinic, now=None) -> int:
-    """How long a campaign waits when it meets the clinic's quiet hours (at least a minute)."""
+def quiet_hours_end(clinic, now=None) -> dt.datetime:
+    """When the clinic's quiet hours end next (its local end time, today or tomorrow)."""
     now = now or timezone.now()
     _hours, _start, end = reminder_settings(clinic)
     local = now.astimezone(ZoneInfo(clinic.timezone or "UTC"))
     resume = local.replace(hour=end.hour, minute=end.minute, second=0, microsecond=0)
     if resume <= local:
         resume += dt.timedelta(days=1)
-    return max(60, int((resume - local).total_seconds()))
+    return resume
+
+
+def seconds_until_quiet_hours_end(clinic, now=None) -> int:
+    """How long a campaign waits when it meets the clinic's quiet hours (at least a minute)."""
+    now = now or timezone.now()
+    return max(60, int((quiet_hours_end(clinic, now) - now).total_seconds()))
+
+
+def campaign_waiting(campaign, now=None) -> dict | None:
+    """Why a sending campaign sends nothing right now, or None: `{"reason": "quietHours", "until": ...}` in the
+    clinic's quiet hours, `{"reason": "rateLimit", "until": ...}` once this minute's allowance is spent (clinic or
+    provider account), `{"reason": "notStarted", "until": None}` while the broker has not taken it (the outbox,
+    config/sweeper.py). No query: the clinic is the campaign's, the allowance is in the cache."""
+    now = now or timezone.now()
+    if campaign.status != Campaign.Status.SENDING:
+        return None
+    if campaign.started_at is None:
+        return {"reason": "notStarted", "until": None}
+    clinic = campaign.clinic
+    if in_quiet_hours(clinic, now):
+        return {"reason": "quietHours", "until": quiet_hours_end(clinic, now)}
+    account = provider_rate()
+    if ((cache.get(_clinic_key(clinic, now)) or 0) >= send_rate(clinic)
+            or (account and (cache.get(f"campaign-rate:provider:{_minute(now)}") or 0) >= account)):
+        return {"reason": "rateLimit", "until": now.replace(second=0, microsecond=0) + dt.timedelta(minutes=1)}
+    return None
 
 
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
