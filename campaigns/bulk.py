@@ -3,11 +3,12 @@
 Selectors (`audience_queryset`, `preview`, `campaigns_for`) read; services (`campaign_send`, `campaign_batch_send`,
 `campaign_cancel`) write. Every edge that starts a campaign (the console, POST /v1/campaigns) calls `campaign_send`,
 which stores it and queues the Celery task: the request never sends the SMS itself. A campaign's recipients are
-fixed when it is created, one CampaignRecipient row per patient under a unique (campaign, patient) constraint. Each
-batch claims its recipients (pending -> sending), stores their messages and records their statuses in one
-transaction, and telephony delivers the messages once it commits, so a restarted worker, a duplicated task or a
-cancel in the middle of a campaign never texts a patient twice nor after the cancel. Batches follow the minute's
-allowance (`campaign_sms_per_minute` of the clinic, settings.SMS_PROVIDER_PER_MINUTE of the provider account).
+fixed when it is created (one INSERT ... SELECT), one CampaignRecipient row per patient under a unique (campaign,
+patient) constraint. Each batch claims its recipients (pending -> sending) and stores their messages already claimed
+for delivery in one transaction, hands them to the provider as one batch, then records every outcome in a second
+transaction, so a restarted worker, a duplicated task or a cancel in the middle of a campaign never texts a patient
+twice nor after the cancel. Batches follow the minute's allowance (`campaign_sms_per_minute` of the clinic,
+settings.SMS_PROVIDER_PER_MINUTE of the provider account).
 """
 import datetime as dt
 import logging
