@@ -294,3 +294,22 @@ def test_two_concurrent_claimers_send_each_recipient_exactly_once(clinic):
     one_message_per_recipient(campaign)
     assert outbox(campaign).filter(status=Message.Status.DELIVERED).count() == 150
     assert Campaign.objects.get(pk=campaign.pk).status == Campaign.Status.COMPLETED
+
+
+def test_messages_the_batch_had_no_time_to_hand_over_go_back_to_the_outbox_unsent(
+        clinic, twilio_settings, httpserver, monkeypatch):
+    from telephony import services as telephony_services
+
+    allow(clinic, 1000)
+    patients(clinic, 3)
+    campaign = start(clinic)
+    # The claims are as old as the hand-over allows: nothing may be sent any more.
+    monkeypatch.setattr(telephony_services, "HAND_OVER_SECONDS", 0)
+
+    result = bulk.campaign_batch_send(campaign_id=campaign.id, now=AFTERNOON)
+
+    assert httpserver.log == []
+    assert (result.sent, result.remaining) == (3, 0)  # in the outbox: the send_sms task delivers them
+    queued = outbox(campaign)
+    assert queued.count() == 3
+    assert set(queued.values_list("status", "queued_at", "attempted_at")) == {(Message.Status.QUEUED, None, None)}
