@@ -4,12 +4,15 @@
     .venv/bin/python bench/campaign.py [--patients 10000] [--rate 1000]
 
 Works in a throwaway database (created with the migrations, dropped at the end), with the local SMS backend and
-the in-memory Celery broker (nothing leaves the machine; no worker runs). Three figures:
+the in-memory Celery broker (nothing leaves the machine; no worker runs). Three figures, each beside its baseline
+run in the same process on the same data, and the ratio:
 
-1. queueing: `campaigns.bulk.campaign_batch_send` run back to back with an allowance that never binds — messages
-   per second and SQL queries per message of the campaign batches (claim, INSERT of the messages, status UPDATE);
-2. delivery: `telephony.services.message_deliver` of each queued message, what the `send_sms` task runs in a
-   worker — messages per second and queries per message;
+1. creating the campaign: `campaigns.bulk.campaign_send` (the estimate, then the recipients with one INSERT ...
+   SELECT) against the way it stored them before (the patient ids fetched into Python, then bulk_create);
+2. sending: `campaigns.bulk.campaign_batch_send` run back to back with an allowance that never binds (each batch
+   claims its recipients, stores their messages claimed, hands them to the provider and records the outcomes) —
+   messages per second and SQL queries per message — against the path before it: the messages queued, then one
+   `send_sms` delivery each (`telephony.services.message_deliver`);
 3. the schedule: the same campaign again at `--rate` a minute, batches run on a simulated clock that jumps to
    each batch's `retry_in` (what the task passes as its countdown): the projected time for all patients.
 
@@ -20,16 +23,15 @@ first), and a real Celery worker started as `make run` starts the fast one (`-Q 
 --concurrency 2`, through `bench/campaign_worker.py`, which counts each worker process's SQL queries). It prints how
 long creating the campaign takes (the API's POST: `campaign_send`) with no worker running and with the worker
 running, the wall-clock time until every message of the campaign is sent by the worker (batches at `--rate` a
-minute, each message delivered by its own `send_sms` task), and the worker's SQL queries per message. Targets for
-10,000 at 1,000/min: done in <= 11 minutes, <= 1.5 queries per message, creation < 1 s either way.
+minute) and the rate, and the worker's SQL queries per message, beside the baseline recorded before the batch path
+(BASELINE below: a 20-minute run cannot go beside it) and the ratio. Targets for 10,000 at 1,000/min: done in
+<= 11 minutes, <= 1.5 queries per message, creation < 1 s either way.
 
-Last run (5 December 2026, after 15:15 UTC, on 2 cores shared with seven other jobs, load average 12 to 28: the
-figures are far below what an idle machine gives and only the ratios and counts carry over):
---worker, 10,000 at 1,000/min: creating the campaign took 11.7 s with no worker and 14.4 s with it (target
-< 1 s); batches of 500 claimed about once a minute, 6,993 messages sent after 14 min (stopped there: about 500
-a minute, so about 20 min for 10,000; target 11); the worker ran 21,092 queries for 7,012 tasks: send_sms 3.0
-queries per message (its SELECT, the row lock, the UPDATE), send_campaign 0.015 (target 1.5 in all: needs a
-delivery task per batch instead of per message, in telephony).
+Baseline (5 December 2026, after 15:15 UTC, the code of commit 4203d8f, on 2 cores shared with seven other jobs, load
+average 12 to 28): --worker, 10,000 at 1,000/min: creating the campaign took 11.7 s with no worker and 14.4 s with
+it; about 500 messages a minute (6,993 sent after 14 min); send_sms 3.0 queries per message.
+
+LAST_RUN
 """
 import argparse
 import datetime as dt

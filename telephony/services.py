@@ -679,8 +679,8 @@ def message_claim_many(*, clinic, items, channel=Message.Channel.SMS, now=None) 
     DELIVERY_CLAIM_SECONDS (`message_deliver`): never sent twice. `items` and the result as `message_enqueue_many`.
     """
     now = now or timezone.now()
-    outcomes, rows = _outbound_rows(clinic, items, channel, status=Message.Status.SENDING, provider=SMS.backend().name,
-                                    attempted_at=now, created_at=now)
+    outcomes, rows = _outbound_rows(clinic, items, channel, status=Message.Status.SENDING,
+                                    provider=SMS.backend().name, attempted_at=now, created_at=now)
     if rows:
         Message.objects.bulk_create(rows)
     return outcomes
