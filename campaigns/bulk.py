@@ -288,7 +288,7 @@ def campaign_send(*, clinic, name: str, message: str, audience: Audience, create
 
 
 # The recipients in one statement, inside the database: INSERT ... SELECT of the audience's patient ids (the
-# audience's compiled query goes between the two parts).
+# audience's compiled query goes between the two parts; ON CONFLICT also absorbs a patient the query lists twice).
 STORE_RECIPIENTS_SQL = ("""
 INSERT INTO campaigns_campaignrecipient (id, clinic_id, campaign_id, patient_id, status, error, created_at)
 SELECT gen_random_uuid(), %s, %s, target.id, %s, '', %s FROM (""", """) AS target(id)
@@ -298,7 +298,7 @@ ON CONFLICT (campaign_id, patient_id) DO NOTHING
 
 def _store_recipients(campaign, patients, now) -> int:
     """One CampaignRecipient per patient of `patients` (pending); returns how many."""
-    targets, params = patients.values_list("pk", flat=True).distinct().query.sql_with_params()
+    targets, params = patients.values_list("pk", flat=True).query.sql_with_params()
     head, tail = STORE_RECIPIENTS_SQL
     with connection.cursor() as cursor:
         cursor.execute(head + targets + tail,
