@@ -318,7 +318,7 @@ def _queue_sending(campaign) -> None:
 
 def campaign_cancel(*, clinic, campaign, actor=None, now=None) -> Campaign:
     """Stop a draft or sending campaign of the clinic: its pending recipients are cancelled and never sent. A
-    message being handed to the provider at this instant still goes. Cancelling a cancelled campaign changes
+    batch being handed to the provider at this instant still goes. Cancelling a cancelled campaign changes
     nothing; a completed one raises Conflict CAMPAIGN_NOT_CANCELLABLE; another clinic's campaign NotFound."""
     now = now or timezone.now()
     with transaction.atomic():
