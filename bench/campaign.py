@@ -4,12 +4,15 @@
     .venv/bin/python bench/campaign.py [--patients 10000] [--rate 1000]
 
 Works in a throwaway database (created with the migrations, dropped at the end), with the local SMS backend and
-the in-memory Celery broker (nothing leaves the machine; no worker runs). Three figures:
+the in-memory Celery broker (nothing leaves the machine; no worker runs). Three figures, each beside its baseline
+run in the same process on the same data, and the ratio:
 
-1. queueing: `campaigns.bulk.campaign_batch_send` run back to back with an allowance that never binds — messages
-   per second and SQL queries per message of the campaign batches (claim, INSERT of the messages, status UPDATE);
-2. delivery: `telephony.services.message_deliver` of each queued message, what the `send_sms` task runs in a
-   worker — messages per second and queries per message;
+1. creating the campaign: `campaigns.bulk.campaign_send` (the estimate, then the recipients with one INSERT ...
+   SELECT) against the way it stored them before (the patient ids fetched into Python, then bulk_create);
+2. sending: `campaigns.bulk.campaign_batch_send` run back to back with an allowance that never binds (each batch
+   claims its recipients, stores their messages claimed, hands them to the provider and records the outcomes) —
+   messages per second and SQL queries per message — against the path before it: the messages queued, then one
+   `send_sms` delivery each (`telephony.services.message_deliver`);
 3. the schedule: the same campaign again at `--rate` a minute, batches run on a simulated clock that jumps to
    each batch's `retry_in` (what the task passes as its countdown): the projected time for all patients.
 
@@ -20,16 +23,21 @@ first), and a real Celery worker started as `make run` starts the fast one (`-Q 
 --concurrency 2`, through `bench/campaign_worker.py`, which counts each worker process's SQL queries). It prints how
 long creating the campaign takes (the API's POST: `campaign_send`) with no worker running and with the worker
 running, the wall-clock time until every message of the campaign is sent by the worker (batches at `--rate` a
-minute, each message delivered by its own `send_sms` task), and the worker's SQL queries per message. Targets for
-10,000 at 1,000/min: done in <= 11 minutes, <= 1.5 queries per message, creation < 1 s either way.
+minute) and the rate, and the worker's SQL queries per message, beside the baseline recorded before the batch path
+(BASELINE below: a 20-minute run cannot go beside it) and the ratio. Targets for 10,000 at 1,000/min: done in
+<= 11 minutes, <= 1.5 queries per message, creation < 1 s either way.
 
-Last run (5 December 2026, after 15:15 UTC, on 2 cores shared with seven other jobs, load average 12 to 28: the
-figures are far below what an idle machine gives and only the ratios and counts carry over):
---worker, 10,000 at 1,000/min: creating the campaign took 11.7 s with no worker and 14.4 s with it (target
-< 1 s); batches of 500 claimed about once a minute, 6,993 messages sent after 14 min (stopped there: about 500
-a minute, so about 20 min for 10,000; target 11); the worker ran 21,092 queries for 7,012 tasks: send_sms 3.0
-queries per message (its SELECT, the row lock, the UPDATE), send_campaign 0.015 (target 1.5 in all: needs a
-delivery task per batch instead of per message, in telephony).
+Baseline (5 December 2026, after 15:15 UTC, the code of commit 4203d8f, on 2 cores shared with seven other jobs, load
+average 12 to 28): --worker, 10,000 at 1,000/min: creating the campaign took 11.7 s with no worker and 14.4 s with
+it; about 500 messages a minute (6,993 sent after 14 min); send_sms 3.0 queries per message.
+
+Last run (5 December 2026, 18:10-18:27 UTC, this branch, 2 cores shared with other jobs, load average 6.5 to 9):
+in-process, 10,000: creating the campaign 0.60 s vs 1.63 s baseline (2.7x); sending 1,389 messages/s at 0.016
+queries per message vs 71 messages/s at 3.00 (186x fewer queries, 19.6x the rate); at 1,000/min the last batch
+goes after 9.0 simulated minutes. --worker, 10,000 at 1,000/min: creating the campaign 0.56 s (median of 0.51,
+0.86, 0.56) with no worker and 0.48 s with it (baseline 11.7 s / 14.4 s); all sent in 8.19 min (1,000 in each
+clock minute; the first batch fell in the minute's second half, so two allowances went in the first 60 s), 1,220
+a minute vs 500 (2.4x); 203 worker queries = 0.020 per message vs 3.0 (148x fewer).
 """
 import argparse
 import datetime as dt
@@ -58,6 +66,8 @@ from django.db import connection  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 MARKETING = {"sms": True, "marketing": True}
+# `--worker` before the batch path (5 December 2026, the code of commit 4203d8f, same machine under load).
+BASELINE = {"per_minute": 500, "queries": 3.0, "create_idle": 11.7, "create_busy": 14.4}
 logging.getLogger("telephony").setLevel(logging.WARNING)  # the local backend logs each message it "delivers"
 
 
@@ -85,8 +95,7 @@ def main():
         from campaigns import bulk
         from clinics.models import Clinic
         from scheduling.models import Patient
-        from telephony.models import Message
-        from telephony.services import message_deliver
+        from telephony.services import message_deliver, message_enqueue_many
 
         clinic = Clinic.objects.create(name="Bench clinic", slug="bench-campaign", timezone="Europe/Lisbon",
                                        booking_rules={"quiet_hours": {"start": "00:00", "end": "00:00"},
@@ -100,32 +109,48 @@ def main():
         print(f"{args.patients:,} consenting patients; load average {os.getloadavg()[0]:.2f} "
               f"({os.cpu_count()} CPUs)")
 
-        # 1. queueing, allowance never binding
+        # 1. creating the campaign: campaign_send (one INSERT ... SELECT of the recipients) against the earlier way
+        # (the patient ids fetched into Python, then bulk_create), same estimate, same transaction
+        warm = bulk.campaign_send(clinic=clinic, name="Warm-up", message="Olá {name}", audience=bulk.Audience())
+        bulk.campaign_cancel(clinic=clinic, campaign=warm)
+        started = time.perf_counter()
+        baseline_create(clinic, bulk)
+        before = time.perf_counter() - started
+        started = time.perf_counter()
         campaign = bulk.campaign_send(clinic=clinic, name="Gripe", message="Olá {name}, a {clinic} tem a vacina.",
                                       audience=bulk.Audience())
-        counter, batches, queued = Counter(), 0, 0
+        after = time.perf_counter() - started
+        print(f"creating the campaign ({args.patients:,} recipients, in-process, no broker wait): {after:.3f} s; "
+              f"baseline (ids through Python, bulk_create) {before:.3f} s; {before / after:.1f}x faster")
+
+        # 2. sending, allowance never binding: each batch claims, stores and hands its messages to the (local)
+        # provider; baseline: the same messages queued, then one `send_sms` delivery each (message_deliver)
+        counter, batches, handed = Counter(), 0, 0
         started = time.perf_counter()
         with connection.execute_wrapper(counter):
             while True:
                 result = bulk.campaign_batch_send(campaign_id=campaign.id)
                 batches += 1
-                queued += result.sent + result.failed
+                handed += result.sent + result.failed
                 if not result.remaining:
                     break
         seconds = time.perf_counter() - started
-        print(f"queueing: {queued:,} messages in {batches} batches, {seconds:.2f} s = {queued / seconds:,.0f} "
-              f"messages/s, {counter.count} queries = {counter.count / queued:.3f} per message")
-
-        # 2. delivery, as the send_sms task does it, one message each
-        messages = list(Message.objects.for_clinic(clinic).filter(status=Message.Status.QUEUED)[:2000])
+        batch_rate, batch_queries = handed / seconds, counter.count / handed
+        print(f"sending (batches, in-process): {handed:,} messages in {batches} batches, {seconds:.2f} s = "
+              f"{batch_rate:,.0f} messages/s, {counter.count} queries = {batch_queries:.3f} per message")
+        sample = min(2000, args.patients)
+        items = [(f"+35192{n:07d}", f"Olá Maria {n}", f"bench:{n}") for n in range(sample)]
         counter = Counter()
         started = time.perf_counter()
         with connection.execute_wrapper(counter):
-            for message in messages:
+            queued = message_enqueue_many(clinic=clinic, items=items)
+            for message in queued:
                 message_deliver(message=message)
         seconds = time.perf_counter() - started
-        print(f"delivery (local backend, in-process): {len(messages):,} messages, {len(messages) / seconds:,.0f} "
-              f"messages/s, {counter.count / len(messages):.1f} queries per message")
+        old_rate, old_queries = sample / seconds, counter.count / sample
+        print(f"  baseline (queued, then one send_sms delivery each): {sample:,} messages, {old_rate:,.0f} "
+              f"messages/s, {old_queries:.2f} queries per message; batches: {old_queries / batch_queries:.0f}x fewer "
+              f"queries, {batch_rate / old_rate:.1f}x the rate")
 
         # 3. the schedule at --rate a minute, on a simulated clock
         clinic.booking_rules = {**clinic.booking_rules, "campaign_sms_per_minute": args.rate}
@@ -151,6 +176,27 @@ def main():
               f"minute, {args.patients / 50:.0f} min)")
     finally:
         connection.creation.destroy_test_db(old_name, verbosity=0)
+
+
+def baseline_create(clinic, bulk):
+    """How `campaign_send` stored a campaign before (the baseline): the estimate, then the recipients' ids fetched
+    into Python and written back with bulk_create. Nothing is queued; the campaign is cancelled at once."""
+    from django.db import transaction
+
+    from campaigns.models import Campaign, CampaignRecipient
+
+    now = timezone.now()
+    audience = bulk.Audience()
+    estimate = bulk.preview(clinic, "Olá {name}", audience, now)
+    with transaction.atomic():
+        campaign = Campaign.objects.create(clinic=clinic, name="Baseline", message="Olá {name}",
+                                           status=Campaign.Status.CANCELLED,
+                                           estimated_segments=estimate["segments"]["total"])
+        ids = bulk._reachable(bulk.audience_queryset(clinic, audience, now)).values_list("pk", flat=True).distinct()
+        CampaignRecipient.objects.bulk_create(
+            [CampaignRecipient(clinic=clinic, campaign=campaign, patient_id=pk, created_at=now,
+                               status=CampaignRecipient.Status.CANCELLED) for pk in ids], ignore_conflicts=True)
+        campaign.recipients.exists()
 
 
 def database_url(db, name):
@@ -203,10 +249,16 @@ def worker_mode(args):
         # what a running web process has already loaded.
         warm = bulk.campaign_send(clinic=clinic, name="Warm-up", message="Olá {name}", audience=bulk.Audience())
         bulk.campaign_cancel(clinic=clinic, campaign=warm)
-        started = time.perf_counter()
-        idle = bulk.campaign_send(clinic=clinic, name="No worker", message="Olá {name}", audience=bulk.Audience())
-        without_worker = time.perf_counter() - started
-        bulk.campaign_cancel(clinic=clinic, campaign=idle)
+        timings = []
+        for run in range(3):
+            started = time.perf_counter()
+            idle = bulk.campaign_send(clinic=clinic, name=f"No worker {run}", message="Olá {name}",
+                                      audience=bulk.Audience())
+            timings.append(time.perf_counter() - started)
+            bulk.campaign_cancel(clinic=clinic, campaign=idle)
+        without_worker = sorted(timings)[1]
+        print(f"creating a campaign with no worker running: {', '.join(f'{t:.2f}' for t in timings)} s "
+              f"(median {without_worker:.2f} s)")
 
         db = connection.settings_dict
         env = {**os.environ, "CELERY_TASK_ALWAYS_EAGER": "0", "BENCH_QUERY_DIR": query_dir,
@@ -221,7 +273,7 @@ def worker_mode(args):
         while not app.control.ping(timeout=1.0):
             if worker.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError("the Celery worker did not start")
-        time.sleep(2)  # the cancelled campaign's task: picked up and finished (it sends nothing)
+        time.sleep(2)  # the cancelled campaigns' tasks: picked up and finished (they send nothing)
 
         started = time.perf_counter()
         campaign = bulk.campaign_send(clinic=clinic, name="Gripe", message="Olá {name}, a {clinic} tem a vacina.",
@@ -242,7 +294,7 @@ def worker_mode(args):
                 print(f"  {elapsed / 60:4.1f} min: {done:,} messages sent, {statuses.get('queued', 0):,} queued, "
                       f"{pending:,} recipients waiting")
                 next_report += 60
-            if not pending and not statuses.get("queued") and done:
+            if not pending and not statuses.get("queued") and not statuses.get("sending") and done:
                 break
             if elapsed > 30 * 60:
                 print("  stopped after 30 minutes")
@@ -258,12 +310,22 @@ def worker_mode(args):
                 total = by_task.setdefault(name or "(outside tasks)", {"queries": 0, "tasks": 0})
                 total["queries"] += entry["queries"]
                 total["tasks"] += entry["tasks"]
-        print(f"with a real worker: {done:,} messages sent in {elapsed / 60:.2f} min (target <= 11 min for 10,000 at "
-              f"1,000/min); the worker ran {tasks:,} tasks and {queries:,} SQL queries = {queries / max(done, 1):.2f} "
-              f"per message (target <= 1.5)")
+        minutes, per_message = elapsed / 60, queries / max(done, 1)
+        print(f"with a real worker at {args.rate:,}/min: {done:,} messages sent in {minutes:.2f} min = "
+              f"{done / minutes:,.0f} messages/min (target: 10,000 in <= 11 min); the worker ran {tasks:,} tasks and "
+              f"{queries:,} SQL queries = {per_message:.3f} per message (target <= 1.5); creating the campaign "
+              f"{without_worker:.2f} s with no worker, {with_worker:.2f} s with it (target < 1 s)")
         for name, total in sorted(by_task.items()):
             print(f"  {name}: {total['tasks']:,} tasks, {total['queries']:,} queries = "
-                  f"{total['queries'] / max(done, 1):.2f} per message")
+                  f"{total['queries'] / max(done, 1):.3f} per message")
+        # The baseline cannot run beside it (20 minutes more): the figures recorded for the code before the batch
+        # path, measured the same way (docstring, "Baseline").
+        print(f"baseline (recorded, per-message send_sms tasks): {BASELINE['per_minute']:,} messages/min, "
+              f"{BASELINE['queries']:.1f} queries per message, creation {BASELINE['create_idle']:.1f} s / "
+              f"{BASELINE['create_busy']:.1f} s; ratio: {done / minutes / BASELINE['per_minute']:.1f}x the rate, "
+              f"{BASELINE['queries'] / max(per_message, 1e-9):.0f}x fewer queries, creation "
+              f"{BASELINE['create_idle'] / max(without_worker, 1e-9):.0f}x / "
+              f"{BASELINE['create_busy'] / max(with_worker, 1e-9):.0f}x faster")
     finally:
         if worker is not None:
             os.killpg(worker.pid, signal.SIGTERM)

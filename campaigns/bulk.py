@@ -3,16 +3,18 @@
 Selectors (`audience_queryset`, `preview`, `campaigns_for`) read; services (`campaign_send`, `campaign_batch_send`,
 `campaign_cancel`) write. Every edge that starts a campaign (the console, POST /v1/campaigns) calls `campaign_send`,
 which stores it and queues the Celery task: the request never sends the SMS itself. A campaign's recipients are
-fixed when it is created, one CampaignRecipient row per patient under a unique (campaign, patient) constraint. Each
-batch claims its recipients (pending -> sending), stores their messages and records their statuses in one
-transaction, and telephony delivers the messages once it commits, so a restarted worker, a duplicated task or a
-cancel in the middle of a campaign never texts a patient twice nor after the cancel. Batches follow the minute's
-allowance (`campaign_sms_per_minute` of the clinic, settings.SMS_PROVIDER_PER_MINUTE of the provider account).
+fixed when it is created (one INSERT ... SELECT), one CampaignRecipient row per patient under a unique (campaign,
+patient) constraint. Each batch claims its recipients (pending -> sending) and stores their messages already claimed
+for delivery in one transaction, hands them to the provider as one batch, then records every outcome in a second
+transaction, so a restarted worker, a duplicated task or a cancel in the middle of a campaign never texts a patient
+twice nor after the cancel. Batches follow the minute's allowance (`campaign_sms_per_minute` of the clinic,
+settings.SMS_PROVIDER_PER_MINUTE of the provider account).
 """
 import datetime as dt
 import logging
 import math
 import re
+from collections import Counter
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
@@ -25,8 +27,10 @@ from django.utils.translation import gettext as _
 
 from clinics.audit import record
 from clinics.errors import Conflict, DomainError, InvalidInput, NotFound
+from config.providers import SMS
 from scheduling.models import ACTIVE_STATUSES, Appointment, Patient, Professional, Service
-from telephony.services import message_enqueue_many
+from telephony.models import Message
+from telephony.services import message_claim_many, message_hand_over_many, message_outcomes_record
 
 from .errors import CampaignCode
 from .models import Campaign, CampaignRecipient
@@ -171,18 +175,21 @@ def preview(clinic, message: str, audience: Audience, now=None) -> dict:
 
     Segments are counted on each target's own text (names change the length and may need UCS-2)."""
     matched = audience_queryset(clinic, audience, now)
-    targets = list(_reachable(matched).distinct().only("id", "name"))
-    excluded = exclusion_counts(matched, len(targets))
-    per_message = [count_segments(render_message(message, patient.name, clinic.name)) for patient in targets]
+    # Only the first name changes the text: each distinct one is rendered and counted once.
+    first_names = Counter(first_name(name) for _pk, name in _reachable(matched).distinct().values_list("pk", "name"))
+    targets = sum(first_names.values())
+    excluded = exclusion_counts(matched, targets)
+    per_name = [(count_segments(render_message(message, name, clinic.name)), patients)
+                for name, patients in first_names.items()]
     template = count_segments(render_message(message, "", clinic.name))
-    total = sum(item.count for item in per_message)
+    total = sum(item.count * patients for item, patients in per_name)
     price, currency = segment_price()
-    encoding = "UCS-2" if any(item.encoding == "UCS-2" for item in per_message) else template.encoding
+    encoding = "UCS-2" if any(item.encoding == "UCS-2" for item, _patients in per_name) else template.encoding
     return {
-        "matched": len(targets) + sum(excluded.values()),
-        "targets": len(targets),
+        "matched": targets + sum(excluded.values()),
+        "targets": targets,
         "excluded": excluded,
-        "segments": {"encoding": encoding, "perMessage": max((item.count for item in per_message),
+        "segments": {"encoding": encoding, "perMessage": max((item.count for item, _patients in per_name),
                                                              default=template.count),
                      "total": total},
         "estimatedCost": {"amount": total * price, "currency": currency},
@@ -192,10 +199,12 @@ def preview(clinic, message: str, audience: Audience, now=None) -> dict:
 # --- campaigns ----------------------------------------------------------------------------------------------------
 
 def campaigns_for(clinic):
-    """The clinic's campaigns with their recipient counts (`count_<status>` and `count_total`), in one query."""
+    """The clinic's campaigns with their recipient counts (`count_<status>` and `count_total`) and their clinic, in
+    one query."""
     counts = {f"count_{state}": Count("recipients", filter=Q(recipients__status=state))
               for state in CampaignRecipient.Status.values}
-    return Campaign.objects.for_clinic(clinic).annotate(count_total=Count("recipients"), **counts)
+    return (Campaign.objects.for_clinic(clinic).select_related("clinic")
+            .annotate(count_total=Count("recipients"), **counts))
 
 
 def counts_of(campaign) -> dict:
@@ -269,17 +278,32 @@ def campaign_send(*, clinic, name: str, message: str, audience: Audience, create
             clinic=clinic, name=name, message=message, audience=audience.as_json(), status=Campaign.Status.SENDING,
             estimated_segments=estimate["segments"]["total"], estimated_cost=estimate["estimatedCost"]["amount"],
             currency=estimate["estimatedCost"]["currency"], created_by=created_by, created_at=now)
-        patient_ids = _reachable(audience_queryset(clinic, audience, now)).values_list("pk", flat=True).distinct()
-        CampaignRecipient.objects.bulk_create(
-            [CampaignRecipient(clinic=clinic, campaign=campaign, patient_id=patient_id, created_at=now)
-             for patient_id in patient_ids], ignore_conflicts=True)
-        if not campaign.recipients.exists():
+        if not _store_recipients(campaign, _reachable(audience_queryset(clinic, audience, now)), now):
             campaign.status, campaign.started_at, campaign.completed_at = Campaign.Status.COMPLETED, now, now
             campaign.save(update_fields=["status", "started_at", "completed_at"])
         else:
             _queue_sending(campaign)
         _audit(actor, "campaign.created", campaign, targets=estimate["targets"])
     return campaign
+
+
+# The recipients in one statement, inside the database: INSERT ... SELECT of the audience's patient ids (the
+# audience's compiled query goes between the two parts; ON CONFLICT also absorbs a patient the query lists twice).
+STORE_RECIPIENTS_SQL = ("""
+INSERT INTO campaigns_campaignrecipient (id, clinic_id, campaign_id, patient_id, status, error, created_at)
+SELECT gen_random_uuid(), %s, %s, target.id, %s, '', %s FROM (""", """) AS target(id)
+ON CONFLICT (campaign_id, patient_id) DO NOTHING
+""")
+
+
+def _store_recipients(campaign, patients, now) -> int:
+    """One CampaignRecipient per patient of `patients` (pending); returns how many."""
+    targets, params = patients.values_list("pk", flat=True).query.sql_with_params()
+    head, tail = STORE_RECIPIENTS_SQL
+    with connection.cursor() as cursor:
+        cursor.execute(head + targets + tail,
+                       [campaign.clinic_id, campaign.pk, CampaignRecipient.Status.PENDING, now, *params])
+        return cursor.rowcount
 
 
 def _queue_sending(campaign) -> None:
@@ -294,7 +318,7 @@ def _queue_sending(campaign) -> None:
 
 def campaign_cancel(*, clinic, campaign, actor=None, now=None) -> Campaign:
     """Stop a draft or sending campaign of the clinic: its pending recipients are cancelled and never sent. A
-    message being handed to the provider at this instant still goes. Cancelling a cancelled campaign changes
+    batch being handed to the provider at this instant still goes. Cancelling a cancelled campaign changes
     nothing; a completed one raises Conflict CAMPAIGN_NOT_CANCELLABLE; another clinic's campaign NotFound."""
     now = now or timezone.now()
     with transaction.atomic():
@@ -412,15 +436,18 @@ def _claim(campaign, limit: int) -> list[tuple]:
 
 
 def campaign_batch_send(*, campaign_id, batch_size: int = MAX_BATCH_SIZE, now=None) -> BatchResult:
-    """Queue the next batch of a sending campaign: as many recipients as this minute's allowance of the clinic
-    (`campaign_sms_per_minute`) and of the provider account leaves, at most `batch_size`.
+    """Send the next batch of a sending campaign: as many recipients as this minute's allowance of the clinic
+    (`campaign_sms_per_minute`) and of the provider account leaves, at most `batch_size` (and the SMS backend's
+    `batch_size`).
 
-    One transaction per batch: the recipients are claimed with one UPDATE ... RETURNING (pending -> sending,
-    skipping rows another worker holds), their messages are stored queued with one INSERT (telephony delivers
-    each once the batch commits), and their statuses (sent = in the outbox, or failed for a phone that is no
-    longer valid) are recorded with one UPDATE. A batch that fails leaves its recipients pending and no message
-    behind; a task run twice finds them claimed and never queues a patient twice. Nothing is queued in the
-    clinic's quiet hours nor after a cancel. The campaign is completed when no recipient is left pending.
+    First transaction: the recipients are claimed with one UPDATE ... RETURNING (pending -> sending, skipping rows
+    another worker holds), their messages are stored with one INSERT already claimed for delivery, and the
+    recipients are recorded sent (handed over) or failed (a phone no longer valid) with one UPDATE. Then the batch
+    goes to the provider (telephony `message_hand_over_many`, no query per message), and a second transaction
+    records every message's outcome and the recipients the provider refused (one UPDATE each). A batch that fails
+    before its first commit leaves its recipients pending and no message; one that dies after it leaves claimed
+    messages that the sweeper marks failed for review: a task run twice never texts a patient twice. Nothing is
+    sent in the clinic's quiet hours nor after a cancel. The campaign is completed when no recipient is pending.
     """
     now = now or timezone.now()
     campaign = Campaign.objects.select_related("clinic").filter(pk=campaign_id).first()
@@ -434,7 +461,8 @@ def campaign_batch_send(*, campaign_id, batch_size: int = MAX_BATCH_SIZE, now=No
         result.remaining, result.deferred = pending.count(), "quiet_hours"
         result.retry_in = seconds_until_quiet_hours_end(clinic, now)
         return result
-    wanted = min(max(int(batch_size), 1), pending.count())
+    limit = min(max(int(batch_size), 1), SMS.backend().batch_size or MAX_BATCH_SIZE)
+    wanted = min(limit, pending.count())
     if not wanted:
         _complete_if_done(campaign)
         return result
@@ -444,7 +472,13 @@ def campaign_batch_send(*, campaign_id, batch_size: int = MAX_BATCH_SIZE, now=No
         with transaction.atomic():
             claimed = _claim(campaign, allowance)
             _give_back(clinic, allowance - len(claimed), now)
-            result.sent, result.failed = _queue_messages(campaign, claimed)
+            recipients, messages = _store_messages(campaign, claimed)
+        message_hand_over_many(messages=messages)
+        with transaction.atomic():
+            message_outcomes_record(clinic=clinic, messages=messages)
+            _record_refusals(clinic, recipients, messages)
+        result.sent = sum(row.status == CampaignRecipient.Status.SENT for row in recipients)
+        result.failed = len(recipients) - result.sent
     if allowance < wanted:
         result.deferred, result.retry_in = "rate_limit", seconds_until_allowance_renews(now)
     result.remaining = pending.count()
@@ -453,16 +487,36 @@ def campaign_batch_send(*, campaign_id, batch_size: int = MAX_BATCH_SIZE, now=No
     return result
 
 
-def _queue_messages(campaign, claimed: list[tuple]) -> tuple[int, int]:
-    """Store the claimed recipients' messages (one INSERT) and record each recipient's outcome (one UPDATE)."""
+# The recipients' outcomes in one statement (Django's bulk_update builds a CASE per column and row, which for a
+# batch of 500 cost more than the rest of the batch together).
+RECORD_RECIPIENTS_SQL = """
+UPDATE campaigns_campaignrecipient AS recipient
+SET status = outcome.status, message_id = outcome.message_id, error = outcome.error, sent_at = outcome.sent_at
+FROM unnest(%s::uuid[], %s::varchar[], %s::uuid[], %s::text[], %s::timestamptz[])
+     AS outcome(id, status, message_id, error, sent_at)
+WHERE recipient.id = outcome.id AND recipient.clinic_id = %s
+"""
+
+
+def _record_recipients(clinic, recipients) -> None:
+    if recipients:
+        columns = [[getattr(row, field) for row in recipients]
+                   for field in ("pk", "status", "message_id", "error", "sent_at")]
+        with connection.cursor() as cursor:
+            cursor.execute(RECORD_RECIPIENTS_SQL, [*columns, clinic.pk])
+
+
+def _store_messages(campaign, claimed: list[tuple]) -> tuple[list, list]:
+    """Store the claimed recipients' messages, claimed for delivery (one INSERT), and record each recipient sent
+    (its message handed over) or failed (one UPDATE). Returns the recipients and the stored messages."""
     if not claimed:
-        return 0, 0
+        return [], []
     clinic = campaign.clinic
     patients = Patient.objects.for_clinic(clinic).only("id", "name", "phone").in_bulk(
         [patient_id for _recipient_id, patient_id in claimed])
     recipients = [CampaignRecipient(pk=recipient_id, clinic=clinic, patient_id=patient_id)
                   for recipient_id, patient_id in claimed]
-    outcomes = message_enqueue_many(clinic=clinic, items=[
+    outcomes = message_claim_many(clinic=clinic, items=[
         (patients[row.patient_id].phone, render_message(campaign.message, patients[row.patient_id].name, clinic.name),
          row.message_purpose) for row in recipients])
     sent_at = timezone.now()
@@ -472,9 +526,18 @@ def _queue_messages(campaign, claimed: list[tuple]) -> tuple[int, int]:
             row.status, row.message_id, row.error = CampaignRecipient.Status.FAILED, None, outcome.message[:500]
         else:
             row.status, row.message_id, row.error = CampaignRecipient.Status.SENT, outcome.id, ""
-    CampaignRecipient.objects.bulk_update(recipients, ["status", "message_id", "error", "sent_at"])
-    sent = sum(row.status == CampaignRecipient.Status.SENT for row in recipients)
-    return sent, len(recipients) - sent
+    _record_recipients(clinic, recipients)
+    return recipients, [outcome for outcome in outcomes if not isinstance(outcome, DomainError)]
+
+
+def _record_refusals(clinic, recipients, messages) -> None:
+    """Recipients whose message the provider refused: failed, with its reason (a message sent back to the outbox
+    stays sent: `send_sms` delivers it)."""
+    refused = {message.id: message for message in messages if message.status == Message.Status.FAILED}
+    rows = [row for row in recipients if row.message_id in refused]
+    for row in rows:
+        row.status, row.error = CampaignRecipient.Status.FAILED, refused[row.message_id].error[:500]
+    _record_recipients(clinic, rows)
 
 
 def _complete_if_done(campaign) -> None:
@@ -483,15 +546,41 @@ def _complete_if_done(campaign) -> None:
     ).update(status=Campaign.Status.COMPLETED, completed_at=timezone.now())
 
 
-def seconds_until_quiet_hours_end(clinic, now=None) -> int:
-    """How long a campaign waits when it meets the clinic's quiet hours (at least a minute)."""
+def quiet_hours_end(clinic, now=None) -> dt.datetime:
+    """When the clinic's quiet hours end next (its local end time, today or tomorrow)."""
     now = now or timezone.now()
     _hours, _start, end = reminder_settings(clinic)
     local = now.astimezone(ZoneInfo(clinic.timezone or "UTC"))
     resume = local.replace(hour=end.hour, minute=end.minute, second=0, microsecond=0)
     if resume <= local:
         resume += dt.timedelta(days=1)
-    return max(60, int((resume - local).total_seconds()))
+    return resume
+
+
+def seconds_until_quiet_hours_end(clinic, now=None) -> int:
+    """How long a campaign waits when it meets the clinic's quiet hours (at least a minute)."""
+    now = now or timezone.now()
+    return max(60, int((quiet_hours_end(clinic, now) - now).total_seconds()))
+
+
+def campaign_waiting(campaign, now=None) -> dict | None:
+    """Why a sending campaign sends nothing right now, or None: `{"reason": "quietHours", "until": ...}` in the
+    clinic's quiet hours, `{"reason": "rateLimit", "until": ...}` once this minute's allowance is spent (clinic or
+    provider account), `{"reason": "notStarted", "until": None}` while the broker has not taken it (the outbox,
+    config/sweeper.py). No query: the clinic is the campaign's, the allowance is in the cache."""
+    now = now or timezone.now()
+    if campaign.status != Campaign.Status.SENDING:
+        return None
+    if campaign.started_at is None:
+        return {"reason": "notStarted", "until": None}
+    clinic = campaign.clinic
+    if in_quiet_hours(clinic, now):
+        return {"reason": "quietHours", "until": quiet_hours_end(clinic, now)}
+    account = provider_rate()
+    if ((cache.get(_clinic_key(clinic, now)) or 0) >= send_rate(clinic)
+            or (account and (cache.get(f"campaign-rate:provider:{_minute(now)}") or 0) >= account)):
+        return {"reason": "rateLimit", "until": now.replace(second=0, microsecond=0) + dt.timedelta(minutes=1)}
+    return None
 
 
 PLACEHOLDER = re.compile(r"\{(\w+)\}")

@@ -76,7 +76,7 @@ def campaign_detail(request, campaign_id):
     """One campaign: its text, audience, status and how many were sent, failed, pending or cancelled."""
     campaign = _campaign_or_404(request, campaign_id)
     return render(request, "campaigns/bulk_detail.html", {
-        "campaign": campaign, "counts": bulk.counts_of(campaign),
+        "campaign": campaign, "counts": bulk.counts_of(campaign), "waiting": bulk.campaign_waiting(campaign),
         "can_cancel": request.membership.role in STAFF and campaign.status in (
             Campaign.Status.DRAFT, Campaign.Status.SENDING),
     })

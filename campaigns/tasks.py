@@ -26,9 +26,9 @@ def request_pending_feedback():
 
 @shared_task(name="campaigns.send_campaign", bind=True)
 def send_campaign(self, campaign_id: str):
-    """Queue one batch of a bulk campaign, then schedule the next: at once while the minute's allowance (the
-    clinic's `campaign_sms_per_minute`, the provider's rate) lasts, when it renews once it is spent, when the
-    clinic's quiet hours end if they began.
+    """Send one batch of a bulk campaign (campaigns.bulk.campaign_batch_send), then schedule the next: at once
+    while the minute's allowance (the clinic's `campaign_sms_per_minute`, the provider's rate) lasts, when it
+    renews once it is spent, when the clinic's quiet hours end if they began.
 
     Safe to run twice: each batch claims its recipients in one statement (campaigns.bulk). Run eagerly (tests,
     CELERY_TASK_ALWAYS_EAGER) it chains batches at once and stops when one sends nothing.

@@ -9,12 +9,13 @@ import base64
 import binascii
 import logging
 import re
+import time
 from datetime import datetime, timedelta
 from datetime import timezone as dt_timezone
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q, TextField
 from django.db.models.functions import Cast
 from django.utils import timezone
@@ -631,17 +632,8 @@ def call_recording_link(*, clinic, call: Call, actor=None):
     return url, expires_at
 
 
-def message_enqueue_many(*, clinic, items, channel=Message.Channel.SMS) -> list:
-    """Store many outbound messages as queued with one INSERT, and queue each one's delivery (the `send_sms` task)
-    once the surrounding transaction commits; a bulk sender (campaigns) calls it inside its own transaction.
-
-    `items` is a sequence of (to, body, purpose). Returns, in the same order, the stored Message or the domain
-    error that refused that item (InvalidPhoneNumber, EmptyMessage, InvalidInput for a body too long); a refused
-    item stores nothing and does not stop the others.
-    """
-    # Imported here: tasks.py imports this module (the task calls message_deliver).
-    from .tasks import queue_delivery
-
+def _outbound_rows(clinic, items, channel, **fields) -> tuple[list, list]:
+    """Unsaved outbound rows for (to, body, purpose) items, and per item the row or the domain error refusing it."""
     outcomes, rows = [], []
     for to, body, purpose in items:
         try:
@@ -654,12 +646,100 @@ def message_enqueue_many(*, clinic, items, channel=Message.Channel.SMS) -> list:
             outcomes.append(error)
             continue
         row = Message(clinic=clinic, channel=channel, direction=Message.Direction.OUTBOUND, to_phone=phone,
-                      to_phone_index=phone_index(phone), body=body, status=Message.Status.QUEUED,
-                      purpose=(purpose or "")[:60])
+                      to_phone_index=phone_index(phone), body=body, purpose=(purpose or "")[:60], **fields)
         outcomes.append(row)
         rows.append(row)
+    return outcomes, rows
+
+
+def message_enqueue_many(*, clinic, items, channel=Message.Channel.SMS) -> list:
+    """Store many outbound messages as queued with one INSERT, and queue each one's delivery (the `send_sms` task)
+    once the surrounding transaction commits; a bulk sender calls it inside its own transaction.
+
+    `items` is a sequence of (to, body, purpose). Returns, in the same order, the stored Message or the domain
+    error that refused that item (InvalidPhoneNumber, EmptyMessage, InvalidInput for a body too long); a refused
+    item stores nothing and does not stop the others.
+    """
+    # Imported here: tasks.py imports this module (the task calls message_deliver).
+    from .tasks import queue_delivery
+
+    outcomes, rows = _outbound_rows(clinic, items, channel, status=Message.Status.QUEUED)
     if rows:
         Message.objects.bulk_create(rows)
         ids = [str(row.id) for row in rows]
         transaction.on_commit(lambda: queue_delivery(ids))
     return outcomes
+
+
+def message_claim_many(*, clinic, items, channel=Message.Channel.SMS, now=None) -> list:
+    """Store many outbound messages with one INSERT, already claimed for delivery (status `sending`, `attempted_at`,
+    the backend named): a bulk sender (campaigns) stores them in its own transaction, then hands them to the
+    provider itself with `message_hand_over_many` and `message_outcomes_record`; no `send_sms` task is queued.
+    A run that dies in between leaves the claims, which config/sweeper.py marks failed for review after
+    DELIVERY_CLAIM_SECONDS (`message_deliver`): never sent twice. `items` and the result as `message_enqueue_many`.
+    """
+    now = now or timezone.now()
+    outcomes, rows = _outbound_rows(clinic, items, channel, status=Message.Status.SENDING,
+                                    provider=SMS.backend().name, attempted_at=now, created_at=now)
+    if rows:
+        Message.objects.bulk_create(rows)
+    return outcomes
+
+
+# A batch stops calling the provider this long after its claim: what is left goes back to the outbox (queued, for
+# the `send_sms` task) well before the sweeper would take the claims for interrupted runs.
+HAND_OVER_SECONDS = DELIVERY_CLAIM_SECONDS // 2
+
+
+def message_hand_over_many(*, messages) -> list[Message]:
+    """Hand messages claimed by `message_claim_many` (and committed) to the SMS backend as one batch; nothing is
+    written here, each message says its outcome in memory: `accepted_status` with the provider's id, failed with
+    the reason, or queued again (not sent) when HAND_OVER_SECONDS ran out first. Record them at once with
+    `message_outcomes_record`. Called outside any transaction, after the claims committed."""
+    if not messages:
+        return messages
+    backend = SMS.backend()
+    claimed_at = min(message.attempted_at for message in messages)
+    deadline = time.monotonic() + max(HAND_OVER_SECONDS - (timezone.now() - claimed_at).total_seconds(), 0)
+    results = backend.send_many(messages, deadline=deadline)
+    now = timezone.now()
+    for message, result in zip(messages, results):
+        if result is None:
+            message.status, message.attempted_at, message.queued_at = Message.Status.QUEUED, None, None
+        elif isinstance(result, ProviderError):
+            # A provider's reason may quote the number: the column is not encrypted (as in message_deliver).
+            message.status, message.error = Message.Status.FAILED, scrub(result.reason)[:1000]
+            logger.warning("Message %s failed at %s: %s", message.id, backend.name, result.reason)
+        else:
+            message.provider_message_id, message.status, message.sent_at = result, backend.accepted_status, now
+            message.delivered_at = now if message.status == Message.Status.DELIVERED else None
+            message.error = ""
+    return messages
+
+
+# The outcome of every message of a batch in one statement (Django's bulk_update builds a CASE per column and row,
+# which for 500 rows cost more than the rest of the batch).
+RECORD_OUTCOMES_SQL = """
+UPDATE telephony_message AS message
+SET status = outcome.status, provider_message_id = outcome.provider_message_id, error = outcome.error,
+    sent_at = outcome.sent_at, delivered_at = outcome.delivered_at, attempted_at = outcome.attempted_at,
+    queued_at = outcome.queued_at, updated_at = %s
+FROM unnest(%s::uuid[], %s::varchar[], %s::varchar[], %s::text[], %s::timestamptz[], %s::timestamptz[],
+            %s::timestamptz[], %s::timestamptz[])
+     AS outcome(id, status, provider_message_id, error, sent_at, delivered_at, attempted_at, queued_at)
+WHERE message.id = outcome.id AND message.clinic_id = %s
+"""
+
+
+def message_outcomes_record(*, clinic, messages) -> None:
+    """Store what `message_hand_over_many` says of each message of `clinic`, with one UPDATE: run it in the bulk
+    sender's transaction that records its own rows too. A message queued again goes to the outbox (`send_sms`, via
+    config/sweeper.py)."""
+    if not messages:
+        return
+    columns = [[message.id for message in messages]] + [
+        [getattr(message, field) for message in messages]
+        for field in ("status", "provider_message_id", "error", "sent_at", "delivered_at", "attempted_at",
+                      "queued_at")]
+    with connection.cursor() as cursor:
+        cursor.execute(RECORD_OUTCOMES_SQL, [timezone.now(), *columns, clinic.pk])

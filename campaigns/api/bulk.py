@@ -1,7 +1,7 @@
 """Bulk SMS campaigns on the clinic API (/v1/campaigns...) and the voice API (GET /api/v1/campaigns)."""
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -89,6 +89,13 @@ class CountsSerializer(serializers.Serializer):
     cancelled = serializers.IntegerField()
 
 
+class WaitingSerializer(serializers.Serializer):
+    """Why a sending campaign sends nothing right now, and until when (null: until the task queue is back)."""
+
+    reason = serializers.ChoiceField(choices=["quietHours", "rateLimit", "notStarted"])
+    until = serializers.DateTimeField(allow_null=True)
+
+
 class CampaignSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     name = serializers.CharField()
@@ -102,6 +109,12 @@ class CampaignSerializer(serializers.Serializer):
     startedAt = serializers.DateTimeField(source="started_at", allow_null=True)
     completedAt = serializers.DateTimeField(source="completed_at", allow_null=True)
     cancelledAt = serializers.DateTimeField(source="cancelled_at", allow_null=True)
+    waiting = serializers.SerializerMethodField()
+
+    @extend_schema_field(WaitingSerializer(allow_null=True))
+    def get_waiting(self, campaign) -> dict | None:
+        waiting = bulk.campaign_waiting(campaign)
+        return WaitingSerializer(waiting).data if waiting else None
 
     @extend_schema(responses=CountsSerializer)
     def get_counts(self, campaign) -> dict:

@@ -105,3 +105,36 @@ def test_another_clinics_campaign_is_404_in_console_detail_and_cancel(client, cl
     assert editor.get(reverse("campaigns:bulk_detail", args=[campaign.id])).status_code == 404
     assert editor.post(reverse("campaigns:bulk_cancel", args=[campaign.id])).status_code == 404
     assert Campaign.objects.get(pk=campaign.pk).status == Campaign.Status.SENDING
+
+
+def test_a_campaign_says_why_it_sends_nothing_in_the_api_and_the_console(client_for, client, clinic):
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    from django.utils import timezone
+
+    local = timezone.now().astimezone(ZoneInfo(clinic.timezone))
+    start, end = local - dt.timedelta(hours=1), local + dt.timedelta(hours=1)
+    clinic.booking_rules = {"quiet_hours": {"start": f"{start:%H:%M}", "end": f"{end:%H:%M}"}}
+    clinic.save(update_fields=["booking_rules"])
+    for _index in range(2):
+        EngagementPatientFactory(clinic=clinic, consents=MARKETING)
+    campaign = bulk.campaign_send(clinic=clinic, name="Gripe", message="Olá {name}", audience=bulk.Audience())
+
+    # Stored while the broker did not take it yet: the outbox starts it.
+    assert client_for.get(f"/v1/campaigns/{campaign.id}").json()["waiting"] == {"reason": "notStarted",
+                                                                                 "until": None}
+
+    Campaign.objects.filter(pk=campaign.pk).update(started_at=timezone.now())
+    assert bulk.campaign_batch_send(campaign_id=campaign.id).deferred == "quiet_hours"
+    waiting = client_for.get(f"/v1/campaigns/{campaign.id}").json()["waiting"]
+    assert waiting["reason"] == "quietHours"
+    assert dt.datetime.fromisoformat(waiting["until"]) == end.replace(second=0, microsecond=0)
+    editor = signed_in(client, MembershipFactory(clinic=clinic, role=Membership.Role.EDITOR))
+    assert 'id="waiting"' in editor.get(reverse("campaigns:bulk_detail", args=[campaign.id])).content.decode()
+
+    clinic.booking_rules = {"quiet_hours": {"start": "00:00", "end": "00:00"}}
+    clinic.save(update_fields=["booking_rules"])
+    bulk.campaign_batch_send(campaign_id=campaign.id)
+    assert client_for.get(f"/v1/campaigns/{campaign.id}").json()["waiting"] is None
+    assert 'id="waiting"' not in editor.get(reverse("campaigns:bulk_detail", args=[campaign.id])).content.decode()
