@@ -399,6 +399,8 @@ TWILIO_FROM_NUMBER = env("TWILIO_FROM_NUMBER", default="")
 TWILIO_MESSAGING_SERVICE_SID = env("TWILIO_MESSAGING_SERVICE_SID", default="")
 TWILIO_WHATSAPP_FROM_NUMBER = env("TWILIO_WHATSAPP_FROM_NUMBER", default="")
 TWILIO_TIMEOUT_SECONDS = env.float("TWILIO_TIMEOUT_SECONDS", default=10.0)
+# Messages of one campaign batch in flight at once (Twilio takes one message per HTTP call).
+TWILIO_SEND_CONCURRENCY = env.int("TWILIO_SEND_CONCURRENCY", default=8)
 # Where the Twilio SDK sends its requests; tests point it at a local fake of the Twilio API.
 TWILIO_API_BASE_URL = env("TWILIO_API_BASE_URL", default="")
 # --- Google Calendar (scheduling.calendar_sync): OAuth 2.0 client of the Google Cloud project; the redirect URI to

@@ -78,14 +78,12 @@ class TwilioSMSBackend(SMSBackend):
     """Twilio Programmable Messaging through the official SDK; WhatsApp goes through the same API."""
 
     name = "twilio"
-    # Requests in flight at once while a batch is sent: Twilio takes one message per HTTP call (about 150 ms), so
-    # one at a time would cap a campaign near 400 a minute. Each send builds its own client (no shared session).
-    default_concurrency = 8
+    # Requests in flight at once while a batch is sent (TWILIO_SEND_CONCURRENCY): Twilio takes one message per HTTP
+    # call (about 150 ms), so one at a time would cap a campaign near 400 a minute. Each send builds its own client.
     batch_size = 50
 
     def send_many(self, messages, *, deadline=None):
-        workers = max(1, min(int(getattr(settings, "TWILIO_SEND_CONCURRENCY", self.default_concurrency)),
-                             len(messages)))
+        workers = max(1, min(settings.TWILIO_SEND_CONCURRENCY, len(messages)))
         if workers == 1:
             return super().send_many(messages, deadline=deadline)
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="twilio-send") as pool:
