@@ -146,8 +146,8 @@ def test_search_as_you_type_finds_by_name_prefix_or_phone_within_the_clinic_and_
 def test_a_viewer_searching_gets_masked_rows(client, clinic, maria):
     _member(client, clinic, Membership.Role.VIEWER)
     rows = client.get(reverse("scheduling:patient_search"), {"q": "maria"}).json()["patients"]
-    assert rows == [{"url": reverse("scheduling:patient_record", args=[maria.pk]), "name": "M. A.",
-                     "phone": rows[0]["phone"]}]
+    assert rows == [{"id": str(maria.pk), "url": reverse("scheduling:patient_record", args=[maria.pk]),
+                     "name": "M. A.", "phone": rows[0]["phone"]}]
     assert "912345678" not in rows[0]["phone"]
 
 
