@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.development")
 os.environ["TEST_DATABASE_NAME"] = "bench_fd_agent_booking"
 os.environ.setdefault("CELERY_TASK_ALWAYS_EAGER", "1")
 
