@@ -40,3 +40,25 @@ def test_erasing_a_patient_never_erases_another_clinics_note_of_a_namesake(names
     assert Note.objects.get(pk=own.pk).transcript == ""
     kept = Note.objects.get(pk=foreign.pk)
     assert kept.name == NAME and kept.transcript == "Nota da outra clínica."
+
+
+def test_another_clinics_recording_answers_404_on_the_console_while_its_own_clinic_hears_it(client):
+    """The walk's note has no recording (404 either way); this one has, so only the clinic filter answers 404."""
+    from django.core.files.base import ContentFile
+
+    from clinics.models import Membership
+    from clinics.tests.factories import MembershipFactory, sign_in_verified
+
+    clinic, other = ClinicFactory(), ClinicFactory()
+    note = NoteFactory(clinic=clinic, name="Rex")
+    note.audio.save("gravacao.wav", ContentFile(b"RIFF-recording-of-clinic-a"), save=True)
+    url = f"/console/notes/{note.pk}/audio/"
+
+    sign_in_verified(client, MembershipFactory(clinic=other, role=Membership.Role.ADMIN).user)
+    foreign = client.get(url)
+    client.logout()
+    sign_in_verified(client, MembershipFactory(clinic=clinic, role=Membership.Role.ADMIN).user)
+    own = client.get(url)
+
+    assert foreign.status_code == 404
+    assert own.status_code == 200 and b"".join(own.streaming_content) == b"RIFF-recording-of-clinic-a"
