@@ -1,0 +1,43 @@
+"""Tenancy of the voice agent's provider events: conversation ids are unique per clinic only, so an event for this
+clinic's agent never changes another clinic's call that carries the same conversation id."""
+import pytest
+
+from clinics.tests.factories import ClinicFactory
+from telephony.agents import agent_for, call_failure_record
+from telephony.models import Call
+from telephony.tests.factories import CallFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_failed_call_event_of_this_clinics_agent_never_fails_another_clinics_call_with_the_same_conversation_id():
+    clinic, other = ClinicFactory(), ClinicFactory()
+    foreign = CallFactory(clinic=other, direction="outbound", status="initiated", conversation_id="conv_shared")
+
+    assert call_failure_record(agent=agent_for(clinic), conversation_id="conv_shared") is None
+
+    assert Call.objects.get(pk=foreign.pk).status == Call.Status.INITIATED
+
+
+def test_a_failed_call_event_fails_this_clinics_call_of_that_conversation():
+    clinic, other = ClinicFactory(), ClinicFactory()
+    CallFactory(clinic=other, direction="outbound", status="initiated", conversation_id="conv_shared")
+    own = CallFactory(clinic=clinic, direction="outbound", status="initiated", conversation_id="conv_shared")
+
+    assert call_failure_record(agent=agent_for(clinic), conversation_id="conv_shared") == own
+
+    assert Call.objects.get(pk=own.pk).status == Call.Status.FAILED
+
+
+def test_the_end_report_names_this_clinics_patient_of_the_number_never_another_clinics():
+    from scheduling.tests.factories import PatientFactory
+    from telephony.outbound_webhooks import end_report_data
+
+    clinic, other = ClinicFactory(), ClinicFactory()
+    PatientFactory(clinic=other, name="Paciente Alheio", phone="+351912345678")
+    call = CallFactory(clinic=clinic, phone_number="+351912345678", status="completed")
+
+    assert end_report_data(call)["participant"] == {"number": "+351912345678", "name": None}
+
+    PatientFactory(clinic=clinic, name="Paciente Própria", phone="+351912345678")
+    assert end_report_data(call)["participant"]["name"] == "Paciente Própria"
