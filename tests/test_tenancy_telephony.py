@@ -41,3 +41,17 @@ def test_the_end_report_names_this_clinics_patient_of_the_number_never_another_c
 
     PatientFactory(clinic=clinic, name="Paciente Própria", phone="+351912345678")
     assert end_report_data(call)["participant"]["name"] == "Paciente Própria"
+
+
+def test_an_rgpd_export_lists_the_calls_of_the_patients_number_in_this_clinic_only():
+    from scheduling.patients import export_patient
+    from scheduling.tests.factories import PatientFactory
+
+    clinic, other = ClinicFactory(), ClinicFactory()
+    patient = PatientFactory(clinic=clinic, phone="+351912345678")
+    own = CallFactory(clinic=clinic, phone_number="+351912345678")
+    CallFactory(clinic=other, phone_number="+351912345678", summary="Chamada de outra clínica")
+
+    exported = export_patient(patient)
+
+    assert [call["id"] for call in exported["calls"]] == [str(own.pk)]
