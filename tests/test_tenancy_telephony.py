@@ -55,3 +55,38 @@ def test_an_rgpd_export_lists_the_calls_of_the_patients_number_in_this_clinic_on
     exported = export_patient(patient)
 
     assert [call["id"] for call in exported["calls"]] == [str(own.pk)]
+
+
+def test_erasing_a_patient_scrubs_this_clinics_webhook_deliveries_only():
+    from scheduling.patients import erase_patient
+    from scheduling.tests.factories import PatientFactory
+    from telephony.models import WebhookDelivery, WebhookEndpoint
+
+    clinic, other = ClinicFactory(), ClinicFactory()
+    payload = {"participant": {"number": "+351912345678", "name": "Maria Homónima"}}
+    endpoint = WebhookEndpoint.objects.create(clinic=other, url="https://hooks.other.example/frontdesk",
+                                              events=["conversation.end_report"])
+    foreign = WebhookDelivery.objects.create(endpoint=endpoint, event="conversation.end_report", event_id="evt_1",
+                                             payload=payload)
+    patient = PatientFactory(clinic=clinic, name="Maria Homónima", phone="+351912345678")
+
+    erase_patient(patient)
+
+    assert WebhookDelivery.objects.get(pk=foreign.pk).payload == payload
+
+
+def test_the_patients_timeline_shows_the_calls_and_messages_of_their_number_in_this_clinic_only():
+    from scheduling.tests.factories import PatientFactory
+    from telephony.tests.factories import MessageFactory
+    from telephony.timeline import patient_events
+
+    clinic, other = ClinicFactory(), ClinicFactory()
+    patient = PatientFactory(clinic=clinic, phone="+351912345678")
+    CallFactory(clinic=other, phone_number="+351912345678")
+    MessageFactory(clinic=other, to_phone="+351912345678")
+
+    assert patient_events(patient, full=True) == []
+
+    CallFactory(clinic=clinic, phone_number="+351912345678")
+    MessageFactory(clinic=clinic, to_phone="+351912345678")
+    assert sorted(entry.kind for entry in patient_events(patient, full=True)) == ["call", "message"]
