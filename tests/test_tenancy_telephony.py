@@ -90,3 +90,18 @@ def test_the_patients_timeline_shows_the_calls_and_messages_of_their_number_in_t
     CallFactory(clinic=clinic, phone_number="+351912345678")
     MessageFactory(clinic=clinic, to_phone="+351912345678")
     assert sorted(entry.kind for entry in patient_events(patient, full=True)) == ["call", "message"]
+
+
+def test_a_meeting_titled_with_another_clinics_referral_id_never_becomes_that_referrals_meeting(client_for, clinic):
+    from scheduling.tests.factories import PatientFactory, ProfessionalFactory
+    from telephony.models import Referral
+
+    other = ClinicFactory()
+    foreign = Referral.objects.create(
+        clinic=other, requesting_professional=ProfessionalFactory(clinic=other),
+        specialist=ProfessionalFactory(clinic=other), patient=PatientFactory(clinic=other), reason="Dor torácica")
+
+    response = client_for.post("/api/dyte/meeting", {"titleMeet": str(foreign.id)}, format="json")
+
+    assert response.status_code == 201, response.content
+    assert Referral.objects.get(pk=foreign.pk).meeting_id is None
