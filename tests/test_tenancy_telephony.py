@@ -5,7 +5,7 @@ import pytest
 from clinics.tests.factories import ClinicFactory
 from telephony.agents import agent_for, call_failure_record
 from telephony.models import Call
-from telephony.tests.factories import CallFactory
+from telephony.tests.factories import CallFactory, MessageFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -43,7 +43,7 @@ def test_the_end_report_names_this_clinics_patient_of_the_number_never_another_c
     assert end_report_data(call)["participant"]["name"] == "Paciente Própria"
 
 
-def test_an_rgpd_export_lists_the_calls_of_the_patients_number_in_this_clinic_only():
+def test_an_rgpd_export_lists_the_calls_and_messages_of_the_patients_number_in_this_clinic_only():
     from scheduling.patients import export_patient
     from scheduling.tests.factories import PatientFactory
 
@@ -52,9 +52,13 @@ def test_an_rgpd_export_lists_the_calls_of_the_patients_number_in_this_clinic_on
     own = CallFactory(clinic=clinic, phone_number="+351912345678")
     CallFactory(clinic=other, phone_number="+351912345678", summary="Chamada de outra clínica")
 
+    own_message = MessageFactory(clinic=clinic, to_phone="+351912345678")
+    MessageFactory(clinic=other, to_phone="+351912345678")
+
     exported = export_patient(patient)
 
     assert [call["id"] for call in exported["calls"]] == [str(own.pk)]
+    assert [message["id"] for message in exported["messages"]] == [str(own_message.pk)]
 
 
 def test_erasing_a_patient_scrubs_this_clinics_webhook_deliveries_only():
@@ -105,3 +109,21 @@ def test_a_meeting_titled_with_another_clinics_referral_id_never_becomes_that_re
 
     assert response.status_code == 201, response.content
     assert Referral.objects.get(pk=foreign.pk).meeting_id is None
+
+
+def test_the_phone_agent_never_finds_another_clinics_service_by_name(clinic, other_clinic):
+    from rest_framework.test import APIClient
+
+    from scheduling.tests.factories import ServiceFactory
+
+    ServiceFactory(clinic=clinic, name="Consulta geral")
+    ServiceFactory(clinic=other_clinic, name="Dermatologia")
+    agent = agent_for(clinic)
+    client = APIClient()
+    client.credentials(HTTP_X_AGENT_TOKEN=agent.token_encrypted)
+
+    body = client.post(f"/api/agent-actions/services/{agent.agent_id}",
+                       {"conversation_id": "conv_1", "query": "dermatologia"}, format="json").json()
+
+    assert body["status"] == "unknown" and body["code"] == "UNKNOWN_SERVICE"
+    assert "Dermatologia" not in str(body["services"] if "services" in body else body)
