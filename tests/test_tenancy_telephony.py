@@ -127,3 +127,41 @@ def test_the_phone_agent_never_finds_another_clinics_service_by_name(clinic, oth
 
     assert body["status"] == "unknown" and body["code"] == "UNKNOWN_SERVICE"
     assert "Dermatologia" not in str(body["services"] if "services" in body else body)
+
+
+def _pending_number(clinic, phone="+351210000002", code="123456"):
+    from django.utils import timezone
+
+    from clinics.models import hash_secret
+    from telephony.models import MessagingNumber
+
+    return MessagingNumber.objects.create(clinic=clinic, phone=phone, code_digest=hash_secret(code),
+                                          code_sent_at=timezone.now())
+
+
+def test_verifying_another_clinics_pending_number_with_its_code_is_not_found_and_verifies_nothing():
+    from clinics.errors import NotFound
+    from telephony.models import MessagingNumber
+    from telephony.numbers import messaging_number_verify
+
+    clinic, other = ClinicFactory(), ClinicFactory()
+    foreign = _pending_number(other)
+
+    with pytest.raises(NotFound):
+        messaging_number_verify(clinic=clinic, number_id=foreign.id, code="123456")
+
+    assert MessagingNumber.objects.get(pk=foreign.pk).status == MessagingNumber.Status.PENDING
+
+
+def test_the_verify_command_looks_for_the_number_in_the_named_clinic_only():
+    from django.core.management import CommandError, call_command
+
+    from telephony.models import MessagingNumber
+
+    clinic, other = ClinicFactory(), ClinicFactory()
+    foreign = _pending_number(other)
+
+    with pytest.raises(CommandError, match="add it first"):
+        call_command("messaging_number", "verify", clinic.slug, "+351210000002", "123456")
+
+    assert MessagingNumber.objects.get(pk=foreign.pk).status == MessagingNumber.Status.PENDING
