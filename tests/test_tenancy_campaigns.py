@@ -1,0 +1,40 @@
+"""Tenancy of ids in campaign and task bodies: another clinic's service (a campaign audience), contact or member (a
+task) is refused like an unknown id, and nothing is created."""
+import pytest
+
+from campaigns import bulk
+from campaigns.models import Campaign, Task
+from campaigns.tests.factories import EngagementPatientFactory
+from clinics.errors import InvalidInput
+from clinics.tests.factories import MembershipFactory
+from scheduling.tests.factories import ServiceFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_campaign_for_another_clinics_service_is_refused_like_an_unknown_one(clinic, other_clinic):
+    theirs = ServiceFactory(clinic=other_clinic)
+
+    with pytest.raises(InvalidInput) as refused:
+        bulk.campaign_send(clinic=clinic, name="Gripe", message="Olá", audience=bulk.Audience(service_id=theirs.id))
+
+    assert refused.value.details == {"audience": {"serviceId": ["No such service."]}}
+    assert not Campaign.objects.exists()
+
+
+def test_a_task_about_another_clinics_contact_is_refused_and_creates_nothing(client_for, other_clinic):
+    theirs = EngagementPatientFactory(clinic=other_clinic)
+
+    response = client_for.post("/api/v1/tasks", {"title": "Ligar", "contactId": theirs.hash}, format="json")
+
+    assert response.status_code == 400 and "contactId" in response.content.decode()
+    assert not Task.objects.exists()
+
+
+def test_a_task_for_another_clinics_member_is_refused_and_creates_nothing(client_for, other_clinic):
+    theirs = MembershipFactory(clinic=other_clinic)
+
+    response = client_for.post("/api/v1/tasks", {"title": "Ligar", "assignee": str(theirs.id)}, format="json")
+
+    assert response.status_code == 400 and "assignee" in response.content.decode()
+    assert not Task.objects.exists()
