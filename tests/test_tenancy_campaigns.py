@@ -38,3 +38,37 @@ def test_a_task_for_another_clinics_member_is_refused_and_creates_nothing(client
 
     assert response.status_code == 400 and "assignee" in response.content.decode()
     assert not Task.objects.exists()
+
+
+def test_the_console_refuses_a_task_about_another_clinics_patient_and_creates_nothing(client, clinic, other_clinic):
+    from django.urls import reverse
+
+    from clinics.models import Membership
+    from clinics.tests.factories import sign_in_verified
+
+    theirs = EngagementPatientFactory(clinic=other_clinic)
+    sign_in_verified(client, MembershipFactory(clinic=clinic, role=Membership.Role.ADMIN).user)
+
+    response = client.post(reverse("campaigns:tasks"), {"title": "Ligar", "patient": theirs.hash})
+
+    assert response.status_code == 400  # the form again, with its error
+    assert not Task.objects.exists()
+
+
+def test_the_home_activity_counts_this_clinics_bookings_and_calls_only(clinic, other_clinic):
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    from campaigns.home import activity_by_day
+    from scheduling.tests.factories import AppointmentFactory
+    from telephony.tests.factories import CallFactory
+
+    today = dt.datetime.now(ZoneInfo(clinic.timezone)).date()
+    AppointmentFactory(professional__clinic=other_clinic,
+                       starts_at=dt.datetime.combine(today + dt.timedelta(days=2), dt.time(10),
+                                                     tzinfo=ZoneInfo(clinic.timezone)))
+    CallFactory(clinic=other_clinic)
+
+    activity = activity_by_day(clinic, start_day=today - dt.timedelta(days=1), days=3)
+
+    assert sum(activity["bookings"]) == 0 and sum(activity["calls"]) == 0
