@@ -72,3 +72,22 @@ def test_the_home_activity_counts_this_clinics_bookings_and_calls_only(clinic, o
     activity = activity_by_day(clinic, start_day=today - dt.timedelta(days=1), days=3)
 
     assert sum(activity["bookings"]) == 0 and sum(activity["calls"]) == 0
+
+
+def test_an_appointment_never_gets_another_clinics_default_triage_questionnaire(clinic, other_clinic):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from campaigns.models import TriageQuestionnaire
+    from campaigns.selectors import questionnaire_for
+    from scheduling.tests.factories import AppointmentFactory
+
+    TriageQuestionnaire.objects.create(clinic=other_clinic, title="Da outra clínica", questions=[
+        {"id": "q1", "label": "Pergunta alheia", "type": "text", "required": False}])
+    appointment = AppointmentFactory(professional__clinic=clinic, starts_at=timezone.now() + dt.timedelta(days=2))
+
+    assert questionnaire_for(appointment) is None
+
+    own = TriageQuestionnaire.objects.create(clinic=clinic, title="Desta clínica", questions=[])
+    assert questionnaire_for(appointment) == own
