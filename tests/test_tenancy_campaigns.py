@@ -91,3 +91,54 @@ def test_an_appointment_never_gets_another_clinics_default_triage_questionnaire(
 
     own = TriageQuestionnaire.objects.create(clinic=clinic, title="Desta clínica", questions=[])
     assert questionnaire_for(appointment) == own
+
+
+def test_the_dashboard_counts_this_clinics_open_tasks_only(clinic, other_clinic):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from campaigns.selectors import dashboard_stats
+    from campaigns.tests.factories import TaskFactory
+
+    TaskFactory(clinic=other_clinic)
+    TaskFactory(clinic=clinic)
+    now = timezone.now()
+
+    assert dashboard_stats(clinic, now - dt.timedelta(days=30), now)["openTasks"] == 1
+
+
+def _console_admin(client, clinic):
+    from clinics.models import Membership
+    from clinics.tests.factories import sign_in_verified
+
+    return sign_in_verified(client, MembershipFactory(clinic=clinic, role=Membership.Role.ADMIN).user)
+
+
+def test_closing_another_clinics_task_from_the_console_is_404_and_changes_nothing(client, clinic, other_clinic):
+    from django.urls import reverse
+
+    from campaigns.tests.factories import TaskFactory
+
+    theirs = TaskFactory(clinic=other_clinic)
+    _console_admin(client, clinic)
+
+    response = client.post(reverse("campaigns:task_status", args=[theirs.pk]), {"status": Task.Status.DONE})
+
+    assert response.status_code == 404
+    assert Task.objects.get(pk=theirs.pk).status == Task.Status.OPEN
+
+
+def test_the_triage_questions_page_never_shows_another_clinics_default_questionnaire(client, clinic, other_clinic):
+    from django.urls import reverse
+
+    from campaigns.models import TriageQuestionnaire
+
+    TriageQuestionnaire.objects.create(clinic=other_clinic, title="Da outra clínica", questions=[
+        {"id": "q1", "label": "Pergunta exclusiva da outra clinica", "type": "text", "required": False}])
+    _console_admin(client, clinic)
+
+    page = client.get(reverse("campaigns:triage_questions"))
+
+    assert page.status_code == 200
+    assert "Pergunta exclusiva da outra clinica" not in page.content.decode()
