@@ -12,6 +12,7 @@ from clinics.models import Membership
 from clinics.views import console_page
 
 from . import numbers, selectors
+from .filters import CallFilterSet
 from .forms import MessagingNumberForm, VerificationCodeForm
 from .models import Call, MessagingNumber
 
@@ -30,8 +31,10 @@ def outbox(request):
 def calls(request):
     """The active clinic's calls, newest first, optionally narrowed to one status."""
     clinic = request.clinic
-    status = request.GET.get("status") if request.GET.get("status") in Call.Status.values else None
-    rows = selectors.calls_for(clinic, status=status).order_by("-created_at", "-id")
+    filters = CallFilterSet(request.GET, queryset=selectors.calls_for(clinic))
+    valid = filters.is_valid()  # the console ignores a status it does not know, as its links never send one
+    status = filters.form.cleaned_data.get("status") or None if valid else None
+    rows = (filters.qs if valid else selectors.calls_for(clinic)).order_by("-created_at", "-id")
     page = Paginator(rows, 50).get_page(request.GET.get("page"))
     audit.record(request, "call.list_read", "call", purpose="console calls",
                  ids=[str(call.pk) for call in page.object_list])

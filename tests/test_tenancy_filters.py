@@ -837,3 +837,23 @@ def test_a_person_known_to_two_clinics_is_one_patient_in_each_and_never_the_othe
 
     assert {a.patient.clinic for a in Appointment.objects.filter(clinic=clinic)} == {clinic}
     assert Patient.objects.filter(clinic=other).count() == Patient.objects.filter(clinic=clinic).count() == 1
+
+
+def test_finding_a_known_person_again_reads_this_clinics_row_even_when_another_clinics_row_comes_first():
+    """The identity conflict is read back within this clinic: the other clinic's row of the same person has the
+    lowest primary key (what `.first()` of an unscoped query would pick), and is never returned here."""
+    import uuid
+
+    from scheduling.models import Patient
+    from scheduling.services import patient_find_or_create
+    from scheduling.tests.factories import PatientFactory
+
+    clinic, other = ClinicFactory(), ClinicFactory()
+    foreign = PatientFactory(id=uuid.UUID(int=1), clinic=other, name="Rita Nova", phone=SHARED_PHONE)
+
+    first, created = patient_find_or_create(clinic=clinic, name="Rita Nova", phone=SHARED_PHONE)
+    again, created_again = patient_find_or_create(clinic=clinic, name="rita  NOVA", phone=SHARED_PHONE)
+
+    assert created and not created_again
+    assert again == first != foreign and again.clinic == clinic
+    assert Patient.objects.filter(clinic=other).count() == Patient.objects.filter(clinic=clinic).count() == 1

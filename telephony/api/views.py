@@ -1,7 +1,6 @@
 """Calls and call analytics, written once and mounted on the /v1 and dashboard surfaces."""
 from django.core.files.storage import default_storage
 from django.http import FileResponse, Http404
-from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
 from rest_framework.exceptions import ValidationError
@@ -12,6 +11,7 @@ from config.surfaces.tenancy import ClinicScopedMixin
 from config.surfaces import DASHBOARD, V1
 from scheduling.api.privacy import PiiReadMixin
 from telephony import selectors, services
+from telephony.filters import CallFilterSet
 from telephony.models import Call
 
 from . import serializers
@@ -19,25 +19,15 @@ from . import serializers
 STATUS_PARAMETER = OpenApiParameter("status", str, enum=Call.Status.values, required=False)
 
 
-def _choice_param(request, name, choices):
-    value = request.query_params.get(name)
-    if value in (None, ""):
-        return None
-    if value not in choices:
-        raise ValidationError({name: [_("Must be one of: %(choices)s.") % {"choices": ", ".join(choices)}]})
-    return value
-
-
 class CallQuerysetMixin(PiiReadMixin, ClinicScopedMixin):
     pii_object = "call"
     queryset = Call.objects.all()
 
     def get_queryset(self):
-        return selectors.calls_for(
-            self.clinic,
-            status=_choice_param(self.request, "status", Call.Status.values),
-            direction=_choice_param(self.request, "direction", Call.Direction.values),
-        )
+        filters = CallFilterSet(self.request.query_params, queryset=selectors.calls_for(self.clinic))
+        if not filters.is_valid():
+            raise ValidationError(filters.errors)
+        return filters.qs
 
     def get_serializer_context(self):
         return {**super().get_serializer_context(), "clinic": self.clinic}
