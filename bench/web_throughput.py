@@ -6,16 +6,16 @@
 Works in a throwaway database (created with the migrations, dropped at the end) holding one clinic, 4
 professionals, 200 patients and 400 appointments over the next weeks; every request reads the first page (50
 appointments, the patients masked or not by the key's scope, one audit row for the page). Both servers run the
-same settings (`config.settings.development`, DEBUG off, the same Redis cache and counters); only the server
-differs: gunicorn with the configuration's defaults (`WEB_CONCURRENCY` = 2 x cores + 1 sync workers, at most 8)
+same settings (`config.settings.development`, DEBUG off, the same Redis cache and counters) but for what the
+production server adds: gunicorn keeps its database connections (`DB_CONN_MAX_AGE=60`, as production does). The
+servers: gunicorn with the configuration's defaults (`WEB_CONCURRENCY` = 2 x cores + 1 sync workers, at most 8)
 and runserver (one process, a thread per request, `--noreload`). The load comes from `wrk` when it is installed
 (`apt-get install wrk`), else from a small client of threads with http.client in 4 processes; the servers are
 measured alternately, `--rounds` times each, after a warm-up. Target: gunicorn >= 1.8x runserver.
 
-Last run (5 December 2026, after 15:15 UTC, on 2 cores shared with seven other jobs, load average 12 to 28: the
-figures are far below what an idle machine gives and only the ratios and counts carry over):
-runserver 6.8 req/s, gunicorn 4.3 req/s (p50 2-4 s, 16 clients, 2 x 20 s each): 0.64x, no 1.8x. With the
-cores saturated by other work, five gunicorn processes only add context switches; rerun on an idle machine.
+Last run (5 December 2026, 18:50 UTC, 2 cores, load average 2.9 before, load from wrk): runserver 104.4 req/s,
+gunicorn 194.9 req/s (best 212.4): 1.87x. Without the persistent connections gunicorn gave 101.5 req/s (1.17x); with
+the Python client instead of wrk, which takes the same cores, 1.33x.
 """
 import argparse
 import datetime as dt
@@ -87,7 +87,9 @@ def server_env(database_name):
 
 def start(kind, port, env):
     if kind == "gunicorn":
-        env = {**env, "GUNICORN_BIND": f"127.0.0.1:{port}"}
+        # The production server: gunicorn with production's persistent connections (config/settings/production.py
+        # DB_CONN_MAX_AGE=60, health-checked); runserver opens one per request-thread whatever the setting.
+        env = {**env, "GUNICORN_BIND": f"127.0.0.1:{port}", "DB_CONN_MAX_AGE": env.get("DB_CONN_MAX_AGE", "60")}
         command = [str(ROOT / ".venv/bin/gunicorn"), "-c", "config/gunicorn.conf.py", "config.wsgi"]
     else:
         command = [str(ROOT / ".venv/bin/python"), "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"]
