@@ -32,8 +32,15 @@ def redis_answers(url):
 
 
 @pytest.fixture
-def redis_on_a_closed_port(settings):
-    """Settings pointing at a port where no Redis listens (yet): the URL, and a way to start Redis there."""
+def redis_on_a_closed_port(settings, monkeypatch):
+    """Settings pointing at a port where no Redis listens (yet): the URL, and a way to start Redis there. The
+    once-a-minute warnings start afresh, as in a process that has not met a Redis outage yet (another test of
+    this process may have had one within the minute)."""
+    from clinics import ratelimit
+    from config.cache import DegradingRedisCache
+
+    monkeypatch.setattr(ratelimit, "_logged_at", float("-inf"))
+    monkeypatch.setattr(DegradingRedisCache, "_warned_at", float("-inf"))
     url = f"redis://127.0.0.1:{free_port()}/0"
     settings.REDIS_URL = settings.CELERY_BROKER_URL = url
     settings.CACHES = {"default": {**settings.CACHES["default"], "LOCATION": url}}
