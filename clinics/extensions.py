@@ -104,22 +104,6 @@ def home_summary(clinic, *, now, full: bool) -> dict:
     """The clinic's day and its last 30 days for the console's home; empty when no app registered a provider."""
     return _home_provider(clinic, now=now, full=full) if _home_provider is not None else {}
 
-# --- the knowledge base's search, for the phone agent (telephony may not import knowledge) ---------------------
-
-_knowledge_search: Callable | None = None
-
-
-def register_knowledge_search(search: Callable) -> None:
-    """`search(clinic, question, k) -> [(text, score), ...]`, best first; knowledge registers its search here."""
-    global _knowledge_search
-    _knowledge_search = search
-
-
-def knowledge_search(clinic, question: str, k: int = 3) -> list[tuple[str, float]]:
-    """The clinic's knowledge-base passages closest to `question`; none when no knowledge base is installed."""
-    return list(_knowledge_search(clinic, question, k)) if _knowledge_search is not None else []
-
-
 # --- the knowledge base's answers, for the phone agent ------------------------------------------------------------
 
 _knowledge_answer: Callable | None = None

@@ -11,6 +11,4 @@ class KnowledgeConfig(AppConfig):
         from . import selectors
 
         # The phone agent asks the knowledge base through the kernel (telephony may not import knowledge).
-        extensions.register_knowledge_search(
-            lambda clinic, question, k: [(chunk.content, chunk.score) for chunk in selectors.search(clinic, question, k)])
         extensions.register_knowledge_answer(selectors.answer_for_agent)

@@ -1,6 +1,6 @@
 """Reads of consultation notes."""
 from .filters import NoteFilterSet
-from .models import Note, NoteSection
+from .models import Note
 
 
 def notes_of(clinic):
@@ -20,7 +20,3 @@ def note_with_sections(clinic, note_id):
     """One note of `clinic` with its sections prefetched (raises Note.DoesNotExist for another clinic's)."""
     return notes_of(clinic).prefetch_related("sections").get(pk=note_id)
 
-
-def section_of(clinic, section_id):
-    """One section of a note of `clinic`."""
-    return NoteSection.objects.for_clinic(clinic).select_related("note").get(pk=section_id)
