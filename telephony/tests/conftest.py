@@ -49,3 +49,21 @@ def local_webhook_receivers(settings, monkeypatch):
     settings.WEBHOOK_ALLOWED_NETWORKS = ["127.0.0.0/8", "::1/128"]
     monkeypatch.setenv("WEBHOOK_ALLOWED_NETWORKS", ",".join(settings.WEBHOOK_ALLOWED_NETWORKS))
     return settings
+
+
+@pytest.fixture
+def agent(clinic):
+    """The clinic's phone agent (telephony.agents.agent_for)."""
+    from telephony.agents import agent_for
+
+    return agent_for(clinic)
+
+
+@pytest.fixture
+def agent_client(agent):
+    """An API client calling the agent actions with the agent's X-Agent-Token."""
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.credentials(HTTP_X_AGENT_TOKEN=agent.token_encrypted)
+    return client

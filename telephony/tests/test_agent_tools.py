@@ -8,7 +8,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.cache import cache
-from rest_framework.test import APIClient
 
 from clinics.models import AuditEvent
 from scheduling.models import Appointment, Patient
@@ -22,18 +21,6 @@ LISBON = ZoneInfo("Europe/Lisbon")
 CALLER = "+351912000111"
 # Monday to Saturday 09:00-11:00: Sundays are closed.
 HOURS = [(day, "09:00", "11:00") for day in range(6)]
-
-
-@pytest.fixture
-def agent(clinic):
-    return agent_for(clinic)
-
-
-@pytest.fixture
-def agent_client(agent):
-    client = APIClient()
-    client.credentials(HTTP_X_AGENT_TOKEN=agent.token_encrypted)
-    return client
 
 
 @pytest.fixture

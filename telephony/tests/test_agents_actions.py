@@ -17,18 +17,6 @@ LISBON = ZoneInfo("Europe/Lisbon")
 
 
 @pytest.fixture
-def agent(clinic):
-    return agent_for(clinic)
-
-
-@pytest.fixture
-def agent_client(agent):
-    client = APIClient()
-    client.credentials(HTTP_X_AGENT_TOKEN=agent.token_encrypted)
-    return client
-
-
-@pytest.fixture
 def service(clinic):
     return ServiceFactory(clinic=clinic, duration_minutes=30, name="Consulta geral")
 
