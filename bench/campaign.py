@@ -80,6 +80,24 @@ class Counter:
         return execute(sql, params, many, context)
 
 
+
+def bench_clinic(patients, *, sms_per_minute):
+    """A clinic without quiet hours, allowed `sms_per_minute`, with `patients` consenting patients (bulk-created,
+    their blind indexes computed as the services compute them)."""
+    from clinics.models import Clinic
+    from scheduling.models import Patient
+
+    clinic = Clinic.objects.create(name="Bench clinic", slug="bench-campaign", timezone="Europe/Lisbon",
+                                   booking_rules={"quiet_hours": {"start": "00:00", "end": "00:00"},
+                                                  "campaign_sms_per_minute": sms_per_minute})
+    rows = []
+    for n in range(patients):
+        row = Patient(clinic=clinic, name=f"Maria {n}", phone=f"+35191{n:07d}", consents=MARKETING)
+        row.refresh_indexes()
+        rows.append(row)
+    Patient.objects.bulk_create(rows, batch_size=2000)
+    return clinic
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--patients", type=int, default=10_000)
@@ -93,19 +111,9 @@ def main():
     connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)
     try:
         from campaigns import bulk
-        from clinics.models import Clinic
-        from scheduling.models import Patient
         from telephony.services import message_deliver, message_enqueue_many
 
-        clinic = Clinic.objects.create(name="Bench clinic", slug="bench-campaign", timezone="Europe/Lisbon",
-                                       booking_rules={"quiet_hours": {"start": "00:00", "end": "00:00"},
-                                                      "campaign_sms_per_minute": 10_000_000})
-        rows = []
-        for n in range(args.patients):
-            row = Patient(clinic=clinic, name=f"Maria {n}", phone=f"+35191{n:07d}", consents=MARKETING)
-            row.refresh_indexes()
-            rows.append(row)
-        Patient.objects.bulk_create(rows, batch_size=2000)
+        clinic = bench_clinic(args.patients, sms_per_minute=10_000_000)
         print(f"{args.patients:,} consenting patients; load average {os.getloadavg()[0]:.2f} "
               f"({os.cpu_count()} CPUs)")
 
@@ -228,19 +236,9 @@ def worker_mode(args):
     try:
         from campaigns import bulk
         from campaigns.models import CampaignRecipient
-        from clinics.models import Clinic
-        from scheduling.models import Patient
         from telephony.models import Message
 
-        clinic = Clinic.objects.create(name="Bench clinic", slug="bench-campaign", timezone="Europe/Lisbon",
-                                       booking_rules={"quiet_hours": {"start": "00:00", "end": "00:00"},
-                                                      "campaign_sms_per_minute": args.rate})
-        rows = []
-        for n in range(args.patients):
-            row = Patient(clinic=clinic, name=f"Maria {n}", phone=f"+35191{n:07d}", consents=MARKETING)
-            row.refresh_indexes()
-            rows.append(row)
-        Patient.objects.bulk_create(rows, batch_size=2000)
+        clinic = bench_clinic(args.patients, sms_per_minute=args.rate)
         print(f"{args.patients:,} consenting patients, {args.rate:,} SMS a minute; load average "
               f"{os.getloadavg()[0]:.2f} ({os.cpu_count()} CPUs)")
 
@@ -260,7 +258,6 @@ def worker_mode(args):
         print(f"creating a campaign with no worker running: {', '.join(f'{t:.2f}' for t in timings)} s "
               f"(median {without_worker:.2f} s)")
 
-        db = connection.settings_dict
         env = {**os.environ, "CELERY_TASK_ALWAYS_EAGER": "0", "BENCH_QUERY_DIR": query_dir,
                "DATABASE_URL": database_url(connection.settings_dict, database_name)}
         env.pop("TEST_DATABASE_NAME", None)
