@@ -479,7 +479,8 @@ class RescheduleAppointment(AgentActionMixin, APIView):
 
 
 class AskKnowledgeBase(AgentActionMixin, APIView):
-    """POST /api/agent-actions/ask/{agent_id}: the clinic's knowledge-base passages closest to a question."""
+    """POST /api/agent-actions/ask/{agent_id}: the knowledge base's answer to a question, or NO_ANSWER with its
+    reason (`tools.knowledge_ask`)."""
 
     request_serializer = AskRequestSerializer
 
