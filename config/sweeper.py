@@ -22,7 +22,9 @@ its own task:
   campaigns.tasks.queue_campaign), published and marked started;
 - a campaign still `sending` whose last send (or start) is SWEEP_CAMPAIGN_STUCK_MINUTES old while the clinic is
   out of its quiet hours (batches go every minute): `campaigns.send_campaign` claims each recipient, so nobody is
-  texted twice.
+  texted twice;
+- the delivery reports that came before their message's provider id was recorded (telephony.EarlyDeliveryReport):
+  applied once the id is there (a report stored while its batch was committing), dropped after EARLY_REPORT_DAYS.
 
 Every task is idempotent, and the sweeper queues an item at most once per deadline (a marker in the cache), so
 overlapping sweeps or a worker still catching up do not pile copies in the queue. With the cache down no marker
@@ -45,7 +47,7 @@ from campaigns.tasks import queue_campaign, send_campaign
 from notes.models import Note
 from notes.tasks import process_note, queue_processing
 from telephony.models import Message
-from telephony.services import DELIVERY_CLAIM_SECONDS, message_deliver
+from telephony.services import DELIVERY_CLAIM_SECONDS, early_reports_apply, early_reports_purge, message_deliver
 from telephony.tasks import queue_delivery
 
 from .celery import lease_key
@@ -153,6 +155,8 @@ def sweep_stuck_work() -> dict:
     outbox = flush_note_outbox(now)
     messages = flush_message_outbox(now)
     expire_message_claims(now)
+    reports = early_reports_apply()
+    early_reports_purge(now=now)
     campaign_outbox = flush_campaign_outbox(now)
     # Once per note deadline: a copy still waiting in a long heavy queue is not queued again meanwhile.
     orphaned = [str(pk) for pk in orphaned_notes(now)
@@ -176,4 +180,6 @@ def sweep_stuck_work() -> dict:
         result["messages"] = messages
     if campaign_outbox:
         result["campaign_outbox"] = campaign_outbox
+    if reports:
+        result["delivery_reports"] = reports
     return result

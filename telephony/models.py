@@ -91,6 +91,28 @@ class Message(ClinicOwned):
         return self.to_phone if self.direction == self.Direction.OUTBOUND else self.from_phone
 
 
+class EarlyDeliveryReport(models.Model):
+    """A provider's delivery report that arrived before the message it names was recorded with the provider's id
+    (a bulk batch records its ids after the whole batch was handed over; a report can beat it). Kept here, then
+    applied by `telephony.services.early_reports_apply` once the id is recorded, so no report is lost. The report
+    names no clinic (its message's is not known yet) and holds no person: the provider's id, status and error code.
+    Reports no message ever claims are purged by the sweeper after EARLY_REPORT_DAYS."""
+
+    provider = models.CharField(max_length=30)
+    provider_message_id = models.CharField(max_length=64)
+    provider_status = models.CharField(max_length=40)
+    error_code = models.CharField(max_length=40, blank=True, default="")
+    error_message = models.CharField(max_length=500, blank=True, default="")
+    received_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["provider", "provider_message_id", "provider_status"],
+                                               name="early_report_unique")]
+
+    def __str__(self):
+        return f"{self.provider} {self.provider_message_id} {self.provider_status}"
+
+
 class MessagingNumber(ClinicOwned):
     """A phone number a clinic receives SMS/WhatsApp on. Inbound messages are routed by a VERIFIED number only
     (`telephony.services._clinic_for_inbound`): the clinic's free-text phone is neither unique nor proved, and a

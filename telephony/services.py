@@ -33,7 +33,7 @@ from scheduling import services as scheduling_services
 from . import outbound_webhooks
 from .exceptions import (CallNotFound, EmptyMessage, MessageDeliveryFailed, MissingConversationId, NoPhoneNumber,
                          ProviderError, RecordingNotFound, ScheduledInPast)
-from .models import Call, Message, MessagingNumber, WebhookDelivery, phone_index
+from .models import Call, EarlyDeliveryReport, Message, MessagingNumber, WebhookDelivery, phone_index
 from .recordings import recording_link
 from .signals import message_received
 
@@ -231,6 +231,8 @@ def message_deliver(*, message: Message) -> Message:
         message.delivered_at = now
     message.error = ""
     message.save(update_fields=["provider_message_id", "status", "sent_at", "delivered_at", "error", "updated_at"])
+    if early_reports_apply(provider_message_ids=[provider_id]):
+        message.refresh_from_db(fields=["status", "delivered_at", "error"])
     return message
 
 
@@ -307,28 +309,77 @@ STATUS_RANK = {Message.Status.QUEUED: 0, Message.Status.SENT: 1, Message.Status.
 
 def message_status_record(*, provider: str, provider_message_id: str, provider_status: str, error_code: str = "",
                           error_message: str = "") -> Message | None:
-    """Apply a delivery report to the message it names; None when no message has that id.
+    """Apply a delivery report to the message it names. A report for an id that no message holds yet (a bulk
+    batch records its ids once the whole batch was handed over, and the provider may report first) is kept as an
+    EarlyDeliveryReport and applied when the id is recorded (`early_reports_apply`); None then.
 
     The provider's id is the only key a report carries, so this lookup is across clinics by design.
     """
     status = TWILIO_STATUSES.get((provider_status or "").lower())
+    provider_message_id = provider_message_id[:64]
     with transaction.atomic():
         message = (Message.objects.select_for_update()
-                   .filter(provider=provider, provider_message_id=provider_message_id[:64]).first())
-        if message is None or status is None:
+                   .filter(provider=provider, provider_message_id=provider_message_id).first())
+        if status is None:
             return message
-        if STATUS_RANK[status] < STATUS_RANK[message.status] or message.status == status:
-            return message
-        message.status = status
-        fields = ["status", "updated_at"]
-        if status == Message.Status.DELIVERED:
-            message.delivered_at = timezone.now()
-            fields.append("delivered_at")
-        if status == Message.Status.FAILED:
-            message.error = f"{provider_status} {error_code} {error_message}".strip()[:1000]
-            fields.append("error")
-        message.save(update_fields=fields)
+        if message is None:
+            EarlyDeliveryReport.objects.get_or_create(
+                provider=provider, provider_message_id=provider_message_id,
+                provider_status=provider_status.lower()[:40],
+                defaults={"error_code": error_code[:40], "error_message": scrub(error_message)[:500]})
+            return None
+        _status_apply(message, status, provider_status, error_code, error_message)
         return message
+
+
+def _status_apply(message: Message, status: str, provider_status: str, error_code: str, error_message: str):
+    """Move a locked message's status forward (never backwards, never twice)."""
+    if STATUS_RANK[status] < STATUS_RANK[message.status] or message.status == status:
+        return
+    message.status = status
+    fields = ["status", "updated_at"]
+    if status == Message.Status.DELIVERED:
+        message.delivered_at = timezone.now()
+        fields.append("delivered_at")
+    if status == Message.Status.FAILED:
+        message.error = f"{provider_status} {error_code} {error_message}".strip()[:1000]
+        fields.append("error")
+    message.save(update_fields=fields)
+
+
+# How long a delivery report waits for its message before the sweeper drops it (a message of another system
+# sharing the provider account never comes).
+EARLY_REPORT_DAYS = 7
+
+
+def early_reports_apply(*, provider_message_ids=None) -> int:
+    """Apply the kept early delivery reports whose message now holds their provider id (all of them, or those of
+    these ids), in status order, and drop them; the count applied. Called where ids are recorded and by the
+    sweeper (which catches a report stored while its message's id was being committed)."""
+    reports = EarlyDeliveryReport.objects.all()
+    if provider_message_ids is not None:
+        ids = [value for value in provider_message_ids if value]
+        if not ids:
+            return 0
+        reports = reports.filter(provider_message_id__in=ids)
+    applied = 0
+    for report in sorted(reports, key=lambda report: STATUS_RANK.get(TWILIO_STATUSES.get(report.provider_status), 0)):
+        with transaction.atomic():
+            message = (Message.objects.select_for_update()
+                       .filter(provider=report.provider, provider_message_id=report.provider_message_id).first())
+            if message is None:
+                continue
+            _status_apply(message, TWILIO_STATUSES[report.provider_status], report.provider_status,
+                          report.error_code, report.error_message)
+            report.delete()
+            applied += 1
+    return applied
+
+
+def early_reports_purge(*, now) -> int:
+    """Drop the reports no message claimed within EARLY_REPORT_DAYS; the count dropped."""
+    deleted, _ = EarlyDeliveryReport.objects.filter(received_at__lt=now - timedelta(days=EARLY_REPORT_DAYS)).delete()
+    return deleted
 
 
 # A reply to the platform's shared sending number belongs to the clinic that wrote to the sender within this window.
@@ -743,3 +794,4 @@ def message_outcomes_record(*, clinic, messages) -> None:
                       "queued_at")]
     with connection.cursor() as cursor:
         cursor.execute(RECORD_OUTCOMES_SQL, [timezone.now(), *columns, clinic.pk])
+    early_reports_apply(provider_message_ids=[message.provider_message_id for message in messages])

@@ -42,7 +42,8 @@ def _verified_sid(request) -> str:
 @csrf_exempt
 @require_POST
 def twilio_status(request):
-    """Twilio's StatusCallback for a message we sent: moves its status forward."""
+    """Twilio's StatusCallback for a message we sent: moves its status forward (kept for later when the message's
+    id is not recorded yet: telephony.services.message_status_record)."""
     try:
         sid = _verified_sid(request)
     except DomainError as error:
@@ -52,7 +53,7 @@ def twilio_status(request):
                                     error_code=request.POST.get("ErrorCode", "")[:40],
                                     error_message=request.POST.get("ErrorMessage", "")[:500])
     if message is None:
-        logger.info("Twilio status for unknown message %s", sid)
+        logger.info("Twilio status for message %s, not recorded yet: kept until it is", sid)
     return HttpResponse(status=204)
 
 

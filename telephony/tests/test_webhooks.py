@@ -191,3 +191,63 @@ def test_inbound_whatsapp_message_is_stored_on_the_whatsapp_channel(client, clin
     assert message.channel == Message.Channel.WHATSAPP
     assert message.from_phone == "+351912345678"
     assert message.clinic == clinic
+
+
+def test_a_delivery_report_that_beats_its_message_id_is_kept_and_applied_when_the_id_is_recorded(
+        client, clinic, webhook_settings, httpserver, messages_path):
+    """Twilio may report before we stored the id it gave us (a bulk batch records its ids after the whole batch):
+    the report is kept, and the message is delivered once its id is recorded, not left "sent" forever."""
+    from telephony.models import EarlyDeliveryReport
+
+    sid = "SM" + "5" * 32
+    early = signed_post(client, STATUS_URL, {"AccountSid": ACCOUNT_SID, "MessageSid": sid,
+                                             "MessageStatus": "delivered"})
+    assert early.status_code == 204
+    assert EarlyDeliveryReport.objects.filter(provider_message_id=sid, provider_status="delivered").count() == 1
+    replay = signed_post(client, STATUS_URL, {"AccountSid": ACCOUNT_SID, "MessageSid": sid,
+                                              "MessageStatus": "delivered"})
+    assert replay.status_code == 204 and EarlyDeliveryReport.objects.count() == 1  # idempotent
+    httpserver.expect_oneshot_request(messages_path, method="POST").respond_with_json(
+        {"sid": sid, "status": "queued", "account_sid": ACCOUNT_SID, "to": "+351912345678", "body": "Olá"},
+        status=201)
+
+    message = message_send(clinic=clinic, to="+351912345678", body="Olá")
+
+    assert message.status == Message.Status.DELIVERED
+    message.refresh_from_db()
+    assert message.status == Message.Status.DELIVERED and message.delivered_at is not None
+    assert not EarlyDeliveryReport.objects.exists()
+
+
+def test_the_sweeper_applies_a_report_stored_while_its_batch_committed_and_drops_unclaimed_ones_after_a_week(
+        client, clinic, webhook_settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from config.sweeper import sweep_stuck_work
+    from telephony.models import EarlyDeliveryReport
+
+    sid = "SM" + "6" * 32
+    message = MessageFactory(clinic=clinic, provider="twilio", provider_message_id="", status=Message.Status.SENDING)
+    assert signed_post(client, STATUS_URL, {"AccountSid": ACCOUNT_SID, "MessageSid": sid, "MessageStatus": "undelivered",
+                                            "ErrorCode": "30003"}).status_code == 204
+    signed_post(client, STATUS_URL, {"AccountSid": ACCOUNT_SID, "MessageSid": "SM" + "7" * 32,
+                                     "MessageStatus": "delivered"})
+    signed_post(client, STATUS_URL, {"AccountSid": ACCOUNT_SID, "MessageSid": sid, "MessageStatus": "bogus"})
+    assert EarlyDeliveryReport.objects.count() == 2  # an unknown status is not a report
+    # The batch's ids were committed after the report looked for its message (the race the sweeper closes).
+    Message.objects.filter(pk=message.pk).update(provider_message_id=sid, status=Message.Status.SENT)
+
+    assert sweep_stuck_work().get("delivery_reports") == 1
+
+    message.refresh_from_db()
+    assert message.status == Message.Status.FAILED and "30003" in message.error
+    left = EarlyDeliveryReport.objects.get()
+    assert left.provider_message_id == "SM" + "7" * 32
+    EarlyDeliveryReport.objects.filter(pk=left.pk).update(received_at=timezone.now() - timedelta(days=6))
+    sweep_stuck_work()
+    assert EarlyDeliveryReport.objects.count() == 1  # six days: still waiting
+    EarlyDeliveryReport.objects.filter(pk=left.pk).update(received_at=timezone.now() - timedelta(days=8))
+    sweep_stuck_work()
+    assert not EarlyDeliveryReport.objects.exists()
