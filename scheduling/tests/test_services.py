@@ -446,7 +446,8 @@ def test_resize_over_the_next_appointment_is_slot_taken_and_changes_nothing(clin
 
 
 def test_resize_past_working_hours_is_refused(clinic, patient, service):
-    professional = ProfessionalFactory(clinic=clinic, services=[service], hours=[(d, "09:00", "12:00") for d in range(7)])
+    professional = ProfessionalFactory(clinic=clinic, services=[service],
+                                       hours=[(d, "09:00", "12:00") for d in range(7)])
     appointment = book(clinic, patient, professional, service, upcoming(hour=11, clinic=clinic))
     with pytest.raises(DomainError) as error:
         services.appointment_resize(appointment=appointment, ends_at=upcoming(hour=12, minute=15, clinic=clinic))
