@@ -149,12 +149,12 @@ class CancelForm(forms.Form):
 
 
 class ServiceForm(forms.ModelForm):
-    """A service; the price is typed in currency units in the reader's number format ("45,50" in pt-PT) and
-    stored in minor units (clinics.money)."""
+    """A service; the price is typed in currency units in the reader's number format ("1 234,50" or "1234,50" in
+    pt-PT: `money.parse_amount`) and stored in minor units (clinics.money)."""
 
-    price = forms.DecimalField(label=_("Price"), min_value=0, required=False, localize=True,
-                               widget=forms.TextInput(attrs={"inputmode": "decimal"}),
-                               help_text=_("In the service's currency, e.g. 45.50."))
+    price = money.AmountField(label=_("Price"), min_value=0, required=False,
+                              widget=forms.TextInput(attrs={"inputmode": "decimal"}),
+                              help_text=_("In the service's currency, e.g. 45.50."))
 
     class Meta:
         model = Service
