@@ -106,6 +106,22 @@ class AppointmentMoveForm(ClinicForm):
         return clinic_instant(self.clinic, self.cleaned_data["date"], self.cleaned_data["time"])
 
 
+class AppointmentResizeForm(ClinicForm):
+    """The agenda's resize handle (a JSON body): the new end as a time of the clinic's wall clock on the
+    appointment's own day; "24:00" is the midnight that closes it."""
+
+    endTime = forms.RegexField(regex=r"^(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$",
+                               error_messages={"required": _("Say the new end time."),
+                                               "invalid": _("Use a time like 10:45.")})
+
+    def ends_at(self, appointment) -> dt.datetime:
+        day = appointment.starts_at.astimezone(selectors.clinic_zone(self.clinic)).date()
+        text = self.cleaned_data["endTime"]
+        if text == "24:00":
+            return clinic_instant(self.clinic, day + dt.timedelta(days=1), dt.time(0))
+        return clinic_instant(self.clinic, day, dt.time.fromisoformat(text))
+
+
 class CancelForm(forms.Form):
     """Cancelling asks why: the reason is added to the appointment's notes, dated, so the desk sees it later."""
 
@@ -133,12 +149,12 @@ class CancelForm(forms.Form):
 
 
 class ServiceForm(forms.ModelForm):
-    """A service; the price is typed in currency units in the reader's number format ("45,50" in pt-PT) and
-    stored in minor units (clinics.money)."""
+    """A service; the price is typed in currency units in the reader's number format ("1 234,50" or "1234,50" in
+    pt-PT: `money.parse_amount`) and stored in minor units (clinics.money)."""
 
-    price = forms.DecimalField(label=_("Price"), min_value=0, required=False, localize=True,
-                               widget=forms.TextInput(attrs={"inputmode": "decimal"}),
-                               help_text=_("In the service's currency, e.g. 45.50."))
+    price = money.AmountField(label=_("Price"), min_value=0, required=False,
+                              widget=forms.TextInput(attrs={"inputmode": "decimal"}),
+                              help_text=_("In the service's currency, e.g. 45.50."))
 
     class Meta:
         model = Service

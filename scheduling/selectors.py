@@ -357,10 +357,12 @@ class BookingCheck:
     free: list
 
 
-def booking_check(clinic, service, starts_at, *, professional=None, exclude_appointment_id=None) -> BookingCheck:
-    """Whether `service` can be booked at `starts_at`, and with whom (Professional instances, in name order),
-    judged on the same open time the slot search walks (`calendars`). One query."""
-    starts_at, ends_at, lower, upper = occupied_range(service, starts_at)
+def booking_check(clinic, service, starts_at, *, professional=None, exclude_appointment_id=None,
+                  length=None) -> BookingCheck:
+    """Whether `service` can be booked at `starts_at` (for `length`, by default the service's duration), and with
+    whom (Professional instances, in name order), judged on the same open time the slot search walks
+    (`calendars`). One query."""
+    starts_at, ends_at, lower, upper = occupied_range(service, starts_at, length)
     margin = dt.timedelta(days=1)  # open intervals are merged across the neighbouring days, as in the search
     found = calendars(clinic, service, starts_at - margin, ends_at + margin, professional=professional,
                       busy_between=(lower, upper), exclude_appointment_id=exclude_appointment_id)
@@ -383,13 +385,14 @@ def service_length(service):
     return dt.timedelta(minutes=service.duration_minutes)
 
 
-def occupied_range(service, starts_at):
-    """(starts_at, ends_at, occupied lower, occupied upper) of an appointment of `service` at `starts_at`, in UTC.
+def occupied_range(service, starts_at, length=None):
+    """(starts_at, ends_at, occupied lower, occupied upper) of an appointment of `service` at `starts_at` lasting
+    `length` (a timedelta; by default the service's duration), in UTC; the service's buffers frame it.
 
     Arithmetic on a datetime in the clinic's zone is wall-clock arithmetic: 01:45 + 30 minutes on the night the
     clocks go back would be 02:15 on the clock, 90 minutes later. In UTC a duration is a duration."""
     starts_at = starts_at.astimezone(UTC)
-    ends_at = starts_at + service_length(service)
+    ends_at = starts_at + (service_length(service) if length is None else length)
     return starts_at, ends_at, starts_at - _buffer_before(service), ends_at + _buffer_after(service)
 
 

@@ -425,13 +425,15 @@ def _check_time(clinic, starts_at, source, now):
                                 % {"days": rules["max_days_ahead"]})
 
 
-def _check_bookable(clinic, professional, service, starts_at, source, now, exclude_appointment_id=None):
-    """Refusals of `service` at `starts_at` with `professional` (or with anyone, when None), in the order a caller
-    should hear them; returns the professionals free then, in name order (the constraint still has the last
-    word). One query besides the time checks (`selectors.booking_check`)."""
+def _check_bookable(clinic, professional, service, starts_at, source, now, exclude_appointment_id=None,
+                    length=None):
+    """Refusals of `service` at `starts_at` (for `length`, by default the service's duration) with `professional`
+    (or with anyone, when None), in the order a caller should hear them; returns the professionals free then, in
+    name order (the constraint still has the last word). One query besides the time checks
+    (`selectors.booking_check`)."""
     _check_time(clinic, starts_at, source, now)
     check = selectors.booking_check(clinic, service, starts_at, professional=professional,
-                                    exclude_appointment_id=exclude_appointment_id)
+                                    exclude_appointment_id=exclude_appointment_id, length=length)
     if not check.offering:
         if professional is not None:
             raise _service_not_offered()
@@ -487,8 +489,8 @@ def _save_guarded(appointment, **save_kwargs):
     raise _slot_taken()
 
 
-def _set_times(appointment, service, starts_at):
-    starts_at, ends_at, lower, upper = selectors.occupied_range(service, starts_at)
+def _set_times(appointment, service, starts_at, length=None):
+    starts_at, ends_at, lower, upper = selectors.occupied_range(service, starts_at, length)
     appointment.starts_at, appointment.ends_at = starts_at, ends_at
     appointment.occupied = (lower, upper)
 
@@ -580,9 +582,9 @@ def appointment_update(*, appointment, starts_at=None, professional=None, notes=
     """Change the time (and/or professional), the notes and the status of an appointment together: all or
     nothing, so a taken slot changes no field. Returns the updated appointment (a fresh instance).
 
-    A move has the same refusals as `appointment_book` (judged for `source`, by default the channel that booked
-    it) and needs an active appointment (APPOINTMENT_NOT_ACTIVE); making a cancelled appointment active again can
-    meet SLOT_TAKEN.
+    A move keeps the appointment's own length (a resized one stays resized: `appointment_resize`), has the same
+    refusals as `appointment_book` (judged for `source`, by default the channel that booked it) and needs an
+    active appointment (APPOINTMENT_NOT_ACTIVE); making a cancelled appointment active again can meet SLOT_TAKEN.
     """
     if starts_at is not None and (not isinstance(starts_at, dt.datetime) or starts_at.tzinfo is None):
         raise InvalidInput.on("startsAt", _("The start time needs a time zone offset."))
@@ -597,11 +599,12 @@ def appointment_update(*, appointment, starts_at=None, professional=None, notes=
             raise Conflict(Code.APPOINTMENT_NOT_ACTIVE, _("Only scheduled or confirmed appointments can be moved."))
         starts_at = starts_at or current.starts_at
         professional = professional or current.professional
+        length = current.ends_at - current.starts_at
         _check_bookable(clinic, professional, current.service, starts_at, source or current.source, now,
-                        exclude_appointment_id=current.pk)
+                        exclude_appointment_id=current.pk, length=length)
         changes["appointment.reschedule"] = {"from": current.starts_at.isoformat(), "to": starts_at.isoformat()}
         current.professional = professional
-        _set_times(current, current.service, starts_at)
+        _set_times(current, current.service, starts_at, length)
     if notes is not None and notes != current.notes:
         current.notes = notes
         changes["appointment.notes"] = {}
@@ -626,6 +629,44 @@ def appointment_reschedule(*, appointment, starts_at, professional=None, source=
     """Move an active appointment to `starts_at` (optionally another professional); see `appointment_update`."""
     return appointment_update(appointment=appointment, starts_at=starts_at, professional=professional,
                               source=source, actor=actor, now=now)
+
+
+# The longest appointment a resize makes: a working day, as the agenda draws one (it stops at midnight).
+LONGEST_APPOINTMENT = dt.timedelta(hours=24)
+
+
+@transaction.atomic
+def appointment_resize(*, appointment, ends_at, source=None, actor=None, now=None) -> Appointment:
+    """Change when an active appointment ends, its start kept (the agenda's resize handle). Returns it updated.
+
+    The new length is at least one slot step of the clinic (`selectors.booking_rules`) and at most a day
+    (VALIDATION_ERROR on `endsAt`); the whole new time, buffers included, must be open for the professional
+    (OUTSIDE_WORKING_HOURS) and clear of their other active appointments (SLOT_TAKEN, the exclusion constraint on
+    the occupied range having the last word); and like a move it needs an active appointment that has not started
+    (APPOINTMENT_NOT_ACTIVE, IN_THE_PAST). Audited as `appointment.resize` with the old and new end.
+    """
+    if not isinstance(ends_at, dt.datetime) or ends_at.tzinfo is None:
+        raise InvalidInput.on("endsAt", _("The end time needs a time zone offset."))
+    current = _locked(appointment)
+    clinic = current.clinic
+    if not current.is_active:
+        raise Conflict(Code.APPOINTMENT_NOT_ACTIVE, _("Only scheduled or confirmed appointments can be changed."))
+    step = selectors.booking_rules(clinic)["slot_step_minutes"]
+    length = ends_at - current.starts_at
+    if length < dt.timedelta(minutes=step):
+        raise InvalidInput.on("endsAt", _("An appointment lasts at least %(minutes)d minutes.") % {"minutes": step})
+    if length > LONGEST_APPOINTMENT:
+        raise InvalidInput.on("endsAt", _("An appointment lasts at most a day."))
+    if ends_at == current.ends_at:
+        return current
+    _check_bookable(clinic, current.professional, current.service, current.starts_at, source or current.source,
+                    now, exclude_appointment_id=current.pk, length=length)
+    previous_end = current.ends_at
+    _set_times(current, current.service, current.starts_at, length)
+    _save_guarded(current)
+    audit(clinic, actor, "appointment.resize", current,
+          {"from": previous_end.isoformat(), "to": current.ends_at.isoformat()})
+    return current
 
 
 def appointment_cancel(*, appointment, actor=None, reason: str = "") -> Appointment:

@@ -10,6 +10,7 @@ urlpatterns = [
     path("appointments/new/patients/", views.patient_matches, name="patient_matches"),
     path("appointments/<uuid:appointment_id>/", views.appointment_edit, name="appointment_edit"),
     path("appointments/<uuid:appointment_id>/move/", views.appointment_move, name="appointment_move"),
+    path("appointments/<uuid:appointment_id>/resize/", views.appointment_resize, name="appointment_resize"),
     path("appointments/<uuid:appointment_id>/cancel/", views.appointment_cancel, name="appointment_cancel"),
     path("appointments/<uuid:appointment_id>/attendance/", views.appointment_attendance,
          name="appointment_attendance"),

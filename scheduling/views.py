@@ -24,8 +24,8 @@ from config.surfaces.errors import status_for
 
 from . import patients, selectors, services
 from .filters import AppointmentFilter, ProfessionalFilter, ServiceFilter
-from .forms import (AppointmentCreateForm, AppointmentEditForm, AppointmentMoveForm, CancelForm, ExceptionForm,
-                    ProfessionalForm, ServiceForm)
+from .forms import (AppointmentCreateForm, AppointmentEditForm, AppointmentMoveForm, AppointmentResizeForm,
+                    CancelForm, ExceptionForm, ProfessionalForm, ServiceForm)
 from .models import Appointment, AvailabilityException, Professional, Service
 
 
@@ -319,6 +319,39 @@ def appointment_move(request, appointment_id):
         "endTime": local_end.strftime("%H:%M"),
         "message": _("Moved to %(date)s at %(time)s.") % {"date": local_start.strftime("%d/%m"),
                                                            "time": local_start.strftime("%H:%M")},
+    })
+
+
+@require_POST
+@console_page(write=True)
+def appointment_resize(request, appointment_id):
+    """JSON for the agenda's resize handle: `{"endTime": "HH:MM"}` (the clinic's wall clock, on the appointment's
+    day; "24:00" for midnight) changes when the appointment ends through `appointment_resize`; a refusal answers
+    its code, message and the status of `status_for` (docs/api/README.md), and changes nothing."""
+    clinic = request.clinic
+    appointment = Appointment.objects.for_clinic(clinic).filter(pk=appointment_id).first()
+    if appointment is None:
+        return _json_error("NOT_FOUND", _("Appointment not found."))
+    body = _json_body(request)
+    if body is None:
+        return _json_error("VALIDATION_ERROR", _("Send a JSON object with the new end time."))
+    form = AppointmentResizeForm(body, clinic=clinic)
+    if not form.is_valid():
+        field, errors = next(iter(form.errors.items()))
+        return _json_error("VALIDATION_ERROR", errors[0], {field: errors[0]})
+    try:
+        appointment = services.appointment_resize(appointment=appointment, ends_at=form.ends_at(appointment),
+                                                  source=Appointment.Source.STAFF, actor=request)
+    except DomainError as error:
+        return _json_error(error.code, error.message, error.details)
+    zone = selectors.clinic_zone(clinic)
+    local_start, local_end = appointment.starts_at.astimezone(zone), appointment.ends_at.astimezone(zone)
+    return JsonResponse({
+        "id": str(appointment.pk), "startsAt": appointment.starts_at.isoformat(),
+        "endsAt": appointment.ends_at.isoformat(), "time": local_start.strftime("%H:%M"),
+        "endTime": local_end.strftime("%H:%M"),
+        "minutes": int((appointment.ends_at - appointment.starts_at).total_seconds() // 60),
+        "message": _("Now ends at %(time)s.") % {"time": local_end.strftime("%H:%M")},
     })
 
 

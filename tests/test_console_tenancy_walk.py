@@ -115,6 +115,7 @@ OBJECT_ROUTES = {
     "agenda/appointments/<uuid:appointment_id>/": by("appointment_id", walks.appointment),
     "agenda/appointments/<uuid:appointment_id>/cancel/": by("appointment_id", walks.appointment),
     "agenda/appointments/<uuid:appointment_id>/move/": by("appointment_id", walks.appointment),
+    "agenda/appointments/<uuid:appointment_id>/resize/": by("appointment_id", walks.appointment),
     "agenda/appointments/<uuid:appointment_id>/attendance/": by("appointment_id", walks.appointment),
     "agenda/patients/<uuid:patient_id>/": by("patient_id", walks.patient),
     "agenda/patients/<uuid:patient_id>/consent/": by("patient_id", walks.patient),

@@ -203,6 +203,9 @@ LANGUAGE_CODE = env("LANGUAGE_CODE", default="en")
 LANGUAGES = [("en", _("English")), ("pt-pt", _("Português (Portugal)")), ("pt-br", _("Português (Brasil)")),
              ("fr", _("Français"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# Numbers and dates where the project's languages differ from Django's formats (config/formats/): pt-PT groups
+# thousands with a space, not Brazil's ".".
+FORMAT_MODULE_PATH = ["config.formats"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

@@ -1,6 +1,7 @@
 """The console agenda in Chromium, at a phone's width (390 px) and a laptop's (1280 px): a click on a free time
 books it, dragging an appointment moves it, a refused drag snaps back and says why, the keyboard moves one too,
-and cancelling asks for a reason. Screenshots go to docs/screenshots/ for review."""
+its bottom edge (or Alt+Shift+arrows) changes when it ends, and cancelling asks for a reason. Screenshots go to
+docs/screenshots/ for review."""
 import os
 import pathlib
 import re
@@ -208,3 +209,75 @@ def test_week_view_and_cancel_with_a_reason(page, desk, width):
     cancelled = Appointment.objects.get(starts_at=upcoming(days=2, hour=14, clinic=desk["clinic"]))
     assert cancelled.patient.name == "João Pires" and cancelled.status == "cancelled"
     assert cancelled.notes.endswith("Patient is ill")
+
+
+def drag_end(page, item, target, before_release=None):
+    """Press the handle at the bottom of `item`, move in small steps onto the top edge of `target`, release."""
+    item.scroll_into_view_if_needed()
+    target.scroll_into_view_if_needed()
+    handle, end = item.locator(".appointment-resize").bounding_box(), target.bounding_box()
+    page.mouse.move(handle["x"] + handle["width"] / 2, handle["y"] + handle["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(handle["x"] + handle["width"] / 2, end["y"], steps=12)
+    if before_release:
+        before_release()
+    page.mouse.up()
+
+
+def test_resize_handle_lengthens_an_appointment_and_it_stays(page, desk, width):
+    starts = upcoming(days=2, hour=10, clinic=desk["clinic"])
+    appointment = AppointmentFactory(professional=desk["ana"], service=desk["consult"], starts_at=starts,
+                                     patient=PatientFactory(clinic=desk["clinic"], name="Carla Nunes"))
+    open_day(page, starts.date())
+    item = page.locator(f'.appointment[data-id="{appointment.pk}"]')
+    height = item.bounding_box()["height"]
+    drag_end(page, item, slot(page, desk["ana"], "11:15"),
+             before_release=lambda: shoot(page, f"agenda-resize-{width}.png", whole=False))
+    page.locator("#agenda-status.ok").wait_for()
+    assert page.locator("#agenda-status .agenda-status-text").inner_text() == "Now ends at 11:15."
+    assert "10:00–11:15" in item.inner_text()
+    assert item.bounding_box()["height"] > 2 * height
+    appointment.refresh_from_db()
+    assert (appointment.starts_at, appointment.ends_at) == (starts, starts.replace(hour=11, minute=15))
+    # The keyboard: Alt+Shift+Down ends it one step later.
+    item.focus()
+    page.keyboard.press("Alt+Shift+ArrowDown")
+    page.wait_for_function("() => document.querySelector('#agenda-status .agenda-status-text').textContent"
+                           " === 'Now ends at 11:30.'")
+    assert Appointment.objects.get(pk=appointment.pk).ends_at == starts.replace(hour=11, minute=30)
+    page.reload()  # what the server shows afterwards is the new length
+    assert "10:00–11:30" in page.locator(f'.appointment[data-id="{appointment.pk}"]').inner_text()
+    shoot(page, f"agenda-resized-{width}.png")
+
+
+def test_resize_over_the_next_appointment_snaps_back_and_says_why(page, desk, width):
+    starts = upcoming(days=2, hour=10, clinic=desk["clinic"])
+    resized = AppointmentFactory(professional=desk["ana"], service=desk["consult"], starts_at=starts,
+                                 patient=PatientFactory(clinic=desk["clinic"], name="Carla Nunes"))
+    AppointmentFactory(professional=desk["ana"], service=desk["consult"], starts_at=starts.replace(hour=11),
+                       patient=PatientFactory(clinic=desk["clinic"], name="Rita Dias"))
+    open_day(page, starts.date())
+    item = page.locator(f'.appointment[data-id="{resized.pk}"]')
+    before = item.bounding_box()["height"]
+    drag_end(page, item, slot(page, desk["ana"], "11:30"))
+    page.locator("#agenda-status.error").wait_for()
+    assert (page.locator("#agenda-status .agenda-status-text").inner_text()
+            == "That time is no longer available; please choose another time.")
+    assert page.locator("#agenda-status").get_attribute("role") == "alert"
+    page.wait_for_function("id => !document.querySelector(`[data-id='${id}']`).classList.contains('saving')",
+                           arg=str(resized.pk))
+    assert item.bounding_box()["height"] == before
+    assert "10:00–10:30" in item.inner_text()
+    shoot(page, f"agenda-resize-refused-{width}.png")
+    # By keyboard: one step shorter is fine, shorter than one step is refused with the reason.
+    item.focus()
+    page.keyboard.press("Alt+Shift+ArrowUp")
+    page.wait_for_function("() => document.querySelector('#agenda-status .agenda-status-text').textContent"
+                           " === 'Now ends at 10:15.'")
+    page.keyboard.press("Alt+Shift+ArrowUp")
+    page.wait_for_function("() => document.querySelector('#agenda-status .agenda-status-text').textContent"
+                           " === 'An appointment lasts at least 15 minutes.'")
+    assert "10:00–10:15" in item.inner_text()
+    assert item.evaluate("element => element === document.activeElement")
+    resized.refresh_from_db()
+    assert resized.ends_at == starts.replace(minute=15)

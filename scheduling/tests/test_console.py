@@ -6,9 +6,10 @@ from django.urls import reverse
 
 from clinics.models import Membership
 from clinics.tests.factories import MembershipFactory, UserFactory
-from scheduling.models import Appointment, Professional, Service, WorkingHours
+from scheduling.models import Appointment, AvailabilityException, Professional, Service, WorkingHours
 from scheduling.tests.conftest import upcoming
-from scheduling.tests.factories import AppointmentFactory, ProfessionalFactory, ServiceFactory
+from scheduling.tests.factories import (AppointmentFactory, AvailabilityExceptionFactory, ProfessionalFactory,
+                                        ServiceFactory)
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("scheduling.tests.urls_console")]
 
@@ -393,6 +394,101 @@ def test_move_with_bad_input_is_a_4xx_with_a_message(editor_client, clinic, prof
 def test_move_needs_post(editor_client, clinic, professional, service):
     appointment = AppointmentFactory(professional=professional, service=service, starts_at=upcoming(clinic=clinic))
     assert editor_client.get(reverse("scheduling:appointment_move", args=[appointment.pk])).status_code == 405
+
+
+# --- the agenda's JSON resize endpoint -------------------------------------------------------------------
+
+
+def _resize(client, appointment, **body):
+    return client.post(reverse("scheduling:appointment_resize", args=[appointment.pk]), body,
+                       content_type="application/json")
+
+
+def test_resize_changes_the_end_in_clinic_time_and_answers_the_new_times(editor_client, clinic, professional,
+                                                                         service):
+    starts = upcoming(clinic=clinic)
+    appointment = AppointmentFactory(professional=professional, service=service, starts_at=starts)
+    response = _resize(editor_client, appointment, endTime="11:15")
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert (body["time"], body["endTime"], body["minutes"]) == ("10:00", "11:15", 75)
+    assert body["message"] == "Now ends at 11:15."
+    appointment.refresh_from_db()
+    assert appointment.starts_at == starts and appointment.ends_at == starts.replace(hour=11, minute=15)
+    page = editor_client.get(reverse("scheduling:agenda"), {"date": starts.date().isoformat()}).content.decode()
+    assert "10:00–11:15" in page and 'data-minutes="75"' in page
+
+
+def test_refused_resize_answers_the_reason_and_changes_nothing(editor_client, clinic, professional, service):
+    starts = upcoming(clinic=clinic)
+    appointment = AppointmentFactory(professional=professional, service=service, starts_at=starts)
+    AppointmentFactory(professional=professional, service=service, starts_at=starts.replace(hour=11))
+    taken = _resize(editor_client, appointment, endTime="11:30")
+    assert taken.status_code == 409 and taken.json()["code"] == "SLOT_TAKEN"
+    assert taken.json()["message"] == "That time is no longer available; please choose another time."
+    too_short = _resize(editor_client, appointment, endTime="10:05")
+    assert too_short.status_code == 400 and too_short.json()["details"] == {
+        "endsAt": ["An appointment lasts at least 15 minutes."]}
+    assert Appointment.objects.get(pk=appointment.pk).ends_at == starts.replace(minute=30)
+
+
+def test_resize_past_working_hours_is_refused(editor_client, clinic, service):
+    professional = ProfessionalFactory(clinic=clinic, services=[service],
+                                       hours=[(d, "09:00", "12:00") for d in range(7)])
+    starts = upcoming(hour=11, clinic=clinic)
+    appointment = AppointmentFactory(professional=professional, service=service, starts_at=starts)
+    response = _resize(editor_client, appointment, endTime="12:30")
+    assert response.status_code == 422 and response.json()["code"] == "OUTSIDE_WORKING_HOURS"
+    assert Appointment.objects.get(pk=appointment.pk).ends_at == starts.replace(minute=30)
+
+
+def test_resize_of_another_clinics_appointment_is_404_and_changes_nothing(editor_client, clinic, other_clinic):
+    starts = upcoming(clinic=other_clinic)
+    foreign = AppointmentFactory(professional=ProfessionalFactory(
+        clinic=other_clinic, hours=[(d, "00:00", "23:45") for d in range(7)]), starts_at=starts)
+    ends = foreign.ends_at
+    response = _resize(editor_client, foreign, endTime="12:00")
+    assert response.status_code == 404 and response.json()["code"] == "NOT_FOUND"
+    assert Appointment.objects.get(pk=foreign.pk).ends_at == ends
+
+
+def test_viewer_cannot_resize(viewer_client, clinic, professional, service):
+    starts = upcoming(clinic=clinic)
+    appointment = AppointmentFactory(professional=professional, service=service, starts_at=starts)
+    response = _resize(viewer_client, appointment, endTime="12:00")
+    assert response.status_code == 403
+    assert Appointment.objects.get(pk=appointment.pk).ends_at == starts.replace(minute=30)
+
+
+@pytest.mark.parametrize("body", [
+    b"not json", b"[1]", b"{}", b'{"endTime": "25:00"}', b'{"endTime": "10:5"}', b'{"endTime": "24:01"}',
+    b'{"endTime": 1100}', b'{"endTime": "11:00:00"}', b'{"endTime": "\u0661\u0661:00"}'])
+def test_resize_with_bad_input_is_a_4xx_with_a_message(editor_client, clinic, professional, service, body):
+    starts = upcoming(clinic=clinic)
+    appointment = AppointmentFactory(professional=professional, service=service, starts_at=starts)
+    response = editor_client.post(reverse("scheduling:appointment_resize", args=[appointment.pk]), body,
+                                  content_type="application/json")
+    assert response.status_code == 400
+    assert response.json()["message"]
+    assert Appointment.objects.get(pk=appointment.pk).ends_at == starts.replace(minute=30)
+
+
+def test_resize_to_midnight_ends_at_the_start_of_the_next_day(editor_client, clinic, service):
+    professional = ProfessionalFactory(clinic=clinic, services=[service],
+                                       hours=[(d, "09:00", "18:00") for d in range(7)])
+    starts = upcoming(hour=23, clinic=clinic)
+    evening = starts.replace(hour=22)
+    AvailabilityExceptionFactory(professional=professional, kind=AvailabilityException.Kind.EXTRA_HOURS,
+                                 starts_at=evening, ends_at=evening + dt.timedelta(hours=3))
+    appointment = AppointmentFactory(professional=professional, service=service, starts_at=starts)
+    response = _resize(editor_client, appointment, endTime="24:00")
+    assert response.status_code == 200, response.content
+    assert Appointment.objects.get(pk=appointment.pk).ends_at == starts + dt.timedelta(hours=1)
+
+
+def test_resize_needs_post(editor_client, clinic, professional, service):
+    appointment = AppointmentFactory(professional=professional, service=service, starts_at=upcoming(clinic=clinic))
+    assert editor_client.get(reverse("scheduling:appointment_resize", args=[appointment.pk])).status_code == 405
 
 
 def test_overlapping_appointments_of_a_week_column_sit_side_by_side(editor_client, clinic, professional, service):

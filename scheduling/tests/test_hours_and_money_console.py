@@ -74,8 +74,13 @@ def test_half_a_range_is_a_field_error_not_a_crash(editor_client, clinic):
     assert not Professional.objects.filter(name="Dr. Rui").exists()
 
 
-@pytest.mark.parametrize("language, typed", [("pt-pt", "1234,50"), ("en", "1234.50")])
-def test_a_price_is_typed_in_euros_in_the_readers_format_and_stored_in_cents(editor_client, clinic, language, typed):
+@pytest.mark.parametrize("language, typed, shown", [
+    ("pt-pt", "1234,50", "1234,50"), ("pt-pt", "1\xa0234,50\xa0€", "1234,50"), ("pt-pt", "1.234,50", "1234,50"),
+    ("fr", "1 234,50", "1234,50"), ("pt-br", "R$ 1.234,50", "1234,50"), ("en", "1234.50", "1234.50"),
+    ("en", "€1,234.50", "1234.50")])
+def test_a_price_is_typed_in_euros_in_the_readers_format_and_stored_in_cents(editor_client, clinic, language, typed,
+                                                                             shown):
+    """What the services list shows (clinics.money.format_money) can be typed back, and plain numbers too."""
     response = editor_client.post(reverse("scheduling:service_new"), {
         "name": "Check-up", "duration_minutes": 30, "price": typed, "currency": "EUR",
         "buffer_before_minutes": 0, "buffer_after_minutes": 0, "active": "on"}, HTTP_ACCEPT_LANGUAGE=language)
@@ -84,7 +89,16 @@ def test_a_price_is_typed_in_euros_in_the_readers_format_and_stored_in_cents(edi
     assert service.price == 123450
     form_page = editor_client.get(reverse("scheduling:service_edit", args=[service.pk]),
                                   HTTP_ACCEPT_LANGUAGE=language).content.decode()
-    assert f'value="{typed}"' in form_page
+    assert f'value="{shown}"' in form_page
+
+
+def test_a_price_that_is_not_an_amount_is_refused_on_the_field(editor_client, clinic):
+    response = editor_client.post(reverse("scheduling:service_new"), {
+        "name": "Check-up", "duration_minutes": 30, "price": "12.34,5", "currency": "EUR",
+        "buffer_before_minutes": 0, "buffer_after_minutes": 0}, HTTP_ACCEPT_LANGUAGE="pt-pt")
+    assert response.status_code == 400
+    assert list(response.context["form"].errors) == ["price"]
+    assert not Service.objects.filter(clinic=clinic).exists()
 
 
 def test_a_price_with_more_decimals_than_the_currency_has_is_refused_on_the_field(editor_client, clinic):
@@ -96,7 +110,7 @@ def test_a_price_with_more_decimals_than_the_currency_has_is_refused_on_the_fiel
     assert not Service.objects.filter(clinic=clinic).exists()
 
 
-@pytest.mark.parametrize("language, shown", [("pt-pt", "1.234,50\xa0€"), ("en", "€1,234.50"),
+@pytest.mark.parametrize("language, shown", [("pt-pt", "1\xa0234,50\xa0€"), ("en", "€1,234.50"),
                                              ("fr", "1\xa0234,50\xa0€"), ("pt-br", "R$\xa01.234,50")])
 def test_the_services_list_shows_prices_in_the_readers_format(editor_client, clinic, language, shown):
     ServiceFactory(clinic=clinic, name="Check-up", price=123450, currency="EUR" if language != "pt-br" else "BRL")

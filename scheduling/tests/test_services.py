@@ -5,6 +5,7 @@ import pytest
 from django.db import IntegrityError
 
 from clinics.errors import DomainError
+from clinics.models import AuditEvent
 from clinics.phones import InvalidPhoneNumber
 from scheduling import services
 from scheduling.models import Appointment, AvailabilityException, Patient, WorkingHours
@@ -409,3 +410,90 @@ def test_finding_an_existing_patient_writes_nothing(clinic):
     assert AuditEvent.objects.count() == events
     assert Patient.objects.get(pk=first.pk).email == "maria@example.test"
     assert Patient.objects.filter(clinic=clinic).count() == 1
+
+
+# --- resizing (the agenda's handle): the end changes, the start stays ------------------------------------
+
+def test_resize_to_a_longer_end_keeps_the_start_and_occupies_the_new_range(clinic, patient, professional, service):
+    service.buffer_after_minutes = 5
+    service.save()
+    appointment = book(clinic, patient, professional, service, upcoming(clinic=clinic))
+    later = appointment.starts_at + dt.timedelta(minutes=75)
+    services.appointment_resize(appointment=appointment, ends_at=later)
+    appointment.refresh_from_db()
+    assert appointment.starts_at == upcoming(clinic=clinic) and appointment.ends_at == later
+    assert appointment.occupied.upper == later + dt.timedelta(minutes=5)
+    # The time it took is taken: a booking inside the longer part is refused.
+    with pytest.raises(DomainError) as error:
+        book(clinic, patient, professional, service, upcoming(hour=11, clinic=clinic))
+    assert error.value.code == "SLOT_TAKEN"
+    resized = AuditEvent.objects.get(clinic=clinic, action="appointment.resize", object_id=str(appointment.pk))
+    assert ({key: dt.datetime.fromisoformat(resized.extra[key]) for key in ("from", "to")}
+            == {"from": upcoming(minute=30, clinic=clinic), "to": later})
+
+
+def test_resize_over_the_next_appointment_is_slot_taken_and_changes_nothing(clinic, patient, professional,
+                                                                            service):
+    appointment = book(clinic, patient, professional, service, upcoming(clinic=clinic))
+    book(clinic, patient, professional, service, upcoming(hour=11, clinic=clinic))
+    with pytest.raises(DomainError) as error:
+        services.appointment_resize(appointment=appointment, ends_at=upcoming(hour=11, minute=15, clinic=clinic))
+    assert error.value.code == "SLOT_TAKEN"
+    assert Appointment.objects.get(pk=appointment.pk).ends_at == upcoming(minute=30, clinic=clinic)
+    # Up to the next one's start is free.
+    services.appointment_resize(appointment=appointment, ends_at=upcoming(hour=11, clinic=clinic))
+    assert Appointment.objects.get(pk=appointment.pk).ends_at == upcoming(hour=11, clinic=clinic)
+
+
+def test_resize_past_working_hours_is_refused(clinic, patient, service):
+    professional = ProfessionalFactory(clinic=clinic, services=[service],
+                                       hours=[(d, "09:00", "12:00") for d in range(7)])
+    appointment = book(clinic, patient, professional, service, upcoming(hour=11, clinic=clinic))
+    with pytest.raises(DomainError) as error:
+        services.appointment_resize(appointment=appointment, ends_at=upcoming(hour=12, minute=15, clinic=clinic))
+    assert error.value.code == "OUTSIDE_WORKING_HOURS"
+    assert Appointment.objects.get(pk=appointment.pk).ends_at == upcoming(hour=11, minute=30, clinic=clinic)
+    services.appointment_resize(appointment=appointment, ends_at=upcoming(hour=12, clinic=clinic))
+    assert Appointment.objects.get(pk=appointment.pk).ends_at == upcoming(hour=12, clinic=clinic)
+
+
+def test_resize_shorter_than_one_step_is_refused_and_one_step_is_not(clinic, patient, professional, service):
+    clinic.booking_rules = {**(clinic.booking_rules or {}), "slot_step_minutes": 20}
+    clinic.save()
+    appointment = book(clinic, patient, professional, service, upcoming(clinic=clinic))
+    for too_short in (dt.timedelta(minutes=19), dt.timedelta(0), dt.timedelta(minutes=-20)):
+        with pytest.raises(DomainError) as error:
+            services.appointment_resize(appointment=appointment, ends_at=appointment.starts_at + too_short)
+        assert error.value.code == "VALIDATION_ERROR" and "endsAt" in error.value.details
+    services.appointment_resize(appointment=appointment, ends_at=appointment.starts_at + dt.timedelta(minutes=20))
+    assert Appointment.objects.get(pk=appointment.pk).ends_at == upcoming(minute=20, clinic=clinic)
+
+
+def test_resize_of_a_cancelled_or_started_appointment_is_refused(clinic, patient, professional, service):
+    cancelled = book(clinic, patient, professional, service, upcoming(clinic=clinic))
+    services.appointment_cancel(appointment=cancelled)
+    with pytest.raises(DomainError) as error:
+        services.appointment_resize(appointment=cancelled, ends_at=upcoming(hour=11, clinic=clinic))
+    assert error.value.code == "APPOINTMENT_NOT_ACTIVE"
+    started = AppointmentFactory(professional=professional, service=service,
+                                 starts_at=upcoming(days=-1, clinic=clinic))
+    with pytest.raises(DomainError) as error:
+        services.appointment_resize(appointment=started, ends_at=started.ends_at + dt.timedelta(minutes=30))
+    assert error.value.code == "IN_THE_PAST"
+
+
+def test_a_moved_appointment_keeps_its_resized_length(clinic, patient, professional, service):
+    appointment = book(clinic, patient, professional, service, upcoming(clinic=clinic))
+    services.appointment_resize(appointment=appointment, ends_at=upcoming(hour=11, clinic=clinic))
+    moved = services.appointment_reschedule(appointment=appointment, starts_at=upcoming(hour=15, clinic=clinic))
+    assert (moved.starts_at, moved.ends_at) == (upcoming(hour=15, clinic=clinic), upcoming(hour=16, clinic=clinic))
+
+
+def test_database_refuses_a_longer_range_over_the_next_appointment(clinic, professional, service):
+    """The exclusion constraint is on the occupied range, so it holds for a lengthened appointment written
+    without the service too."""
+    first = AppointmentFactory(professional=professional, service=service, starts_at=upcoming(clinic=clinic))
+    AppointmentFactory(professional=professional, service=service, starts_at=upcoming(hour=11, clinic=clinic))
+    longer = upcoming(hour=11, minute=15, clinic=clinic)
+    with pytest.raises(IntegrityError, match="appointment_no_overlap"):
+        Appointment.objects.filter(pk=first.pk).update(ends_at=longer, occupied=(first.starts_at, longer))

@@ -1,6 +1,7 @@
 // The console agenda (templates/scheduling/console/agenda.html): drag an appointment to another time or column,
-// or move it with Alt + arrow keys; the server decides (scheduling.views.appointment_move) and a refused move
-// snaps back with the reason. Free times are plain links to the new-appointment form; arrow keys walk them.
+// or move it with Alt + arrow keys; drag its bottom edge, or press Alt + Shift + Up/Down, to change when it ends.
+// The server decides (scheduling.views.appointment_move and appointment_resize) and a refused change snaps back
+// with the reason. Free times are plain links to the new-appointment form; arrow keys walk them.
 (function () {
   "use strict";
   var grid = document.getElementById("agenda");
@@ -58,7 +59,14 @@
 
   function whereIs(element) {
     return {column: element.parentNode, top: parseFloat(element.style.getPropertyValue("--top")),
+            height: parseFloat(element.style.getPropertyValue("--height")) || 1,
             shown: labels(element).map(function (part) { return part.textContent; })};
+  }
+
+  // While resizing: the block ends at grid row `endRow` (its start stays) and shows the end it would get.
+  function stretch(element, top, endRow) {
+    element.style.setProperty("--height", String(Math.max(endRow - top, 0.5)));
+    labels(element)[1].textContent = "\u2013" + clockAt(firstMinute + endRow * step);
   }
 
   function columnAt(x, y) {
@@ -69,16 +77,12 @@
     return null;
   }
 
-  // One request per move; `done(ok)` runs after the element has been placed (moved or put back).
-  function move(element, column, row, origin) {
-    var rowsLong = parseFloat(element.style.getPropertyValue("--height")) || 1;
-    if (row < 0 || row + rowsLong > rows) return snapBack(element, origin, "");
-    var body = {date: column.dataset.date, time: clockOf(row)};
-    if (column.dataset.professional) body.professionalId = column.dataset.professional;
+  // One request per change; the element stays where it was put on success, or goes back to `origin`.
+  function send(element, url, body, origin, saying, failed, done) {
     element.classList.add("saving");
     element.setAttribute("aria-busy", "true");
-    say(grid.dataset.msgMoving, "");
-    fetch(grid.dataset.moveUrl.replace("00000000-0000-0000-0000-000000000000", element.dataset.id), {
+    say(saying, "");
+    fetch(url.replace("00000000-0000-0000-0000-000000000000", element.dataset.id), {
       method: "POST", credentials: "same-origin",
       headers: {"Content-Type": "application/json", "X-CSRFToken": grid.dataset.csrf, "Accept": "application/json"},
       body: JSON.stringify(body)
@@ -89,22 +93,42 @@
     }).then(function (result) {
       element.classList.remove("saving");
       element.removeAttribute("aria-busy");
-      // A sign-in page (the session ended) answers 200 too: only the endpoint's own answer counts as moved.
-      if (!result.ok || !result.data.id) {
-        return snapBack(element, origin, result.data.message || grid.dataset.msgFailed);
-      }
+      // A sign-in page (the session ended) answers 200 too: only the endpoint's own answer counts as done.
+      if (!result.ok || !result.data.id) return snapBack(element, origin, result.data.message || failed);
       element.querySelector(".appointment-start").textContent = result.data.time;
       element.querySelector(".appointment-end").textContent = "\u2013" + result.data.endTime;
-      element.dataset.moved = "true";
+      if (done) done(result.data);
       say(result.data.message, "ok");
     }).catch(function () {
       element.classList.remove("saving");
       element.removeAttribute("aria-busy");
-      snapBack(element, origin, grid.dataset.msgFailed);
+      snapBack(element, origin, failed);
     });
   }
 
+  function move(element, column, row, origin) {
+    var rowsLong = parseFloat(element.style.getPropertyValue("--height")) || 1;
+    if (row < 0 || row + rowsLong > rows) return snapBack(element, origin, "");
+    var body = {date: column.dataset.date, time: clockOf(row)};
+    if (column.dataset.professional) body.professionalId = column.dataset.professional;
+    send(element, grid.dataset.moveUrl, body, origin, grid.dataset.msgMoving, grid.dataset.msgFailed,
+         function () { element.dataset.moved = "true"; });
+  }
+
+  // The new end goes as the wall-clock time of grid row `endRow` ("24:00" at the bottom of the day).
+  function resize(element, endRow, origin) {
+    if (endRow > rows) return snapBack(element, origin, "");
+    send(element, grid.dataset.resizeUrl, {endTime: clockAt(firstMinute + endRow * step)}, origin,
+         grid.dataset.msgResizing, grid.dataset.msgResizeFailed, function (data) {
+           element.dataset.minutes = String(data.minutes);
+           element.style.setProperty("--height", String(data.minutes / step));
+           element.classList.toggle("short", data.minutes < 30);
+           element.dataset.resized = "true";
+         });
+  }
+
   function snapBack(element, origin, reason) {
+    element.style.setProperty("--height", String(origin.height));
     place(element, origin.column, origin.top, origin.shown);
     element.classList.remove("refused");
     void element.offsetWidth;  // restart the shake
@@ -116,11 +140,13 @@
   // --- dragging with a mouse, pen or finger ---
   var drag = null, justDragged = false;
 
+  // A press on the handle at the bottom of a block changes its end; anywhere else on it moves it.
   grid.addEventListener("pointerdown", function (event) {
     var element = event.target.closest(".appointment.movable");
     if (!element || event.button !== 0) return;
     drag = {element: element, startX: event.clientX, startY: event.clientY, moving: false, origin: whereIs(element),
-            grabOffset: event.clientY - element.getBoundingClientRect().top, pointerId: event.pointerId};
+            grabOffset: event.clientY - element.getBoundingClientRect().top, pointerId: event.pointerId,
+            resizing: !!event.target.closest(".appointment-resize")};
   });
 
   grid.addEventListener("pointermove", function (event) {
@@ -128,10 +154,17 @@
     if (!drag.moving) {
       if (Math.abs(event.clientX - drag.startX) + Math.abs(event.clientY - drag.startY) < DRAG_THRESHOLD) return;
       drag.moving = true;
-      drag.element.classList.add("dragging");
+      drag.element.classList.add(drag.resizing ? "resizing" : "dragging");
       try { drag.element.setPointerCapture(event.pointerId); } catch (error) { /* pointer already gone */ }
     }
     event.preventDefault();
+    if (drag.resizing) {
+      var own = drag.element.parentNode, top = drag.origin.top;
+      var bottom = (event.clientY - own.getBoundingClientRect().top) / slotHeight(own);
+      drag.endRow = Math.max(Math.floor(top) + 1, Math.min(rows, Math.round(bottom)));
+      stretch(drag.element, top, drag.endRow);
+      return;
+    }
     var column = columnAt(event.clientX, event.clientY) || drag.element.parentNode;
     var height = slotHeight(column);
     var top = event.clientY - drag.grabOffset - column.getBoundingClientRect().top;
@@ -145,9 +178,17 @@
     var current = drag;
     drag = null;
     if (!current.moving) return;
-    current.element.classList.remove("dragging");
+    current.element.classList.remove("dragging", "resizing");
     justDragged = true;
     setTimeout(function () { justDragged = false; }, 0);
+    if (current.resizing) {
+      var origin = current.origin;
+      if (cancelled || current.endRow === undefined || current.endRow === origin.top + origin.height) {
+        current.element.style.setProperty("--height", String(origin.height));
+        return place(current.element, origin.column, origin.top, origin.shown);
+      }
+      return resize(current.element, current.endRow, origin);
+    }
     var column = current.element.parentNode;
     if (cancelled || (column === current.origin.column && current.row === current.origin.top)) {
       place(current.element, current.origin.column, current.origin.top, current.origin.shown);
@@ -175,6 +216,16 @@
 
   grid.addEventListener("keydown", function (event) {
     var appointment = event.target.closest(".appointment.movable");
+    if (appointment && event.altKey && event.shiftKey && (event.key === "ArrowUp" || event.key === "ArrowDown")) {
+      event.preventDefault();
+      var before = whereIs(appointment), end = before.top + before.height;
+      // One grid step, from an end off the grid to the nearest line in that direction.
+      var endRow = event.key === "ArrowDown" ? Math.floor(end + 1e-6) + 1 : Math.ceil(end - 1e-6) - 1;
+      if (endRow > before.top) stretch(appointment, before.top, endRow);
+      appointment.focus();
+      resize(appointment, endRow, before);
+      return;
+    }
     if (appointment && event.altKey && /^Arrow/.test(event.key)) {
       event.preventDefault();
       var from = whereIs(appointment);
