@@ -34,7 +34,7 @@ class KnowledgeChunkFilterSet(django_filters.FilterSet):
     is `selectors.chunks_for(clinic)` (annotated `is_embedded`)."""
 
     search = django_filters.CharFilter(method="filter_search", max_length=MAX_SEARCH_CHARS, label=_("Search"))
-    status = django_filters.ChoiceFilter(method="filter_status", label=_("Status"),
+    status = django_filters.ChoiceFilter(method="filter_status", label=_("Status"), empty_label=_("Any status"),
                                          choices=[("pending", _("Embedding…")), ("embedded", _("Searchable"))])
     fileId = django_filters.UUIDFilter(field_name="file_id", label=_("Document"))
 
@@ -54,7 +54,8 @@ class KnowledgeFileFilterSet(django_filters.FilterSet):
     """`search` (the start of words of the file name) and `status` (`pending`, `parsed` or `failed`)."""
 
     search = django_filters.CharFilter(method="filter_search", max_length=MAX_SEARCH_CHARS, label=_("Search"))
-    status = django_filters.ChoiceFilter(choices=KnowledgeFile.Status.choices, label=_("Status"))
+    status = django_filters.ChoiceFilter(choices=KnowledgeFile.Status.choices, label=_("Status"),
+                                         empty_label=_("Any status"))
 
     class Meta:
         model = KnowledgeFile
