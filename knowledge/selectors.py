@@ -276,6 +276,12 @@ def _stems(text: str) -> set[str]:
     return {word[:5] for word in _WORD.findall(text.lower()) if len(word) >= 4}
 
 
+def _shared(asked: set[str], stems: set[str]) -> int:
+    """How many of the question's stems a sentence has, a shorter word counting when it starts a longer one
+    ("park" and "parking", "open" and "opens")."""
+    return sum(1 for stem in asked if any(word.startswith(stem) or stem.startswith(word) for word in stems))
+
+
 def _sentence_spans(body: str) -> list[tuple[int, int]]:
     """(start, end) of each non-blank sentence of `body` (split as `_SENTENCE` does)."""
     spans, start = [], 0
@@ -290,7 +296,7 @@ def _chosen_sentences(sentences: list[str], question: str) -> list[int]:
     """The indexes of the sentence sharing most words with `question` (the first on a tie) and of its neighbours
     that fit in MAX_PASSAGE_CHARS, in order."""
     asked = _stems(question)
-    best = max(range(len(sentences)), key=lambda index: (len(asked & _stems(sentences[index])), -index))
+    best = max(range(len(sentences)), key=lambda index: (_shared(asked, _stems(sentences[index])), -index))
     chosen = [best]
     # The next sentence first (answers often go on: "... costs 18 euros; it is free for ..."), then the one before.
     for neighbour in (best + 1, best - 1):
