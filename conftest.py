@@ -92,23 +92,35 @@ def foreign_client(make_client, other_clinic):
 @pytest.fixture
 def celery_worker_queue():
     """Start a real Celery worker process on Redis, consuming a private queue; yield the queue name."""
+    queue = f"test-{uuid.uuid4().hex[:8]}"
+    yield from _real_worker(queue)
+
+
+@pytest.fixture
+def heavy_queue_worker():
+    """A real Celery worker consuming the `heavy` queue as in production, for a flow whose tasks are sent by their
+    own routes (an upload queues the reading of its document there); yield the queue name. The test may queue
+    before asking for it (with `task_always_eager` off), to watch the work wait and then end."""
+    yield from _real_worker("heavy")
+
+
+def _real_worker(queues):
     from django.conf import settings
 
     from config.celery import app
 
-    queue = f"test-{uuid.uuid4().hex[:8]}"
     env = {**os.environ, "CELERY_TASK_ALWAYS_EAGER": "0"}
     if settings.DATABASES["default"]["NAME"].startswith("test_"):
         env["DATABASE_URL"] = _database_url(settings.DATABASES["default"])
     worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", queue, "--pool", "solo",
+        [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", queues, "--pool", "solo",
          "--without-heartbeat", "--without-gossip", "--without-mingle", "--loglevel", "WARNING"],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
     )
     previous = app.conf.task_always_eager
     app.conf.task_always_eager = False
     try:
-        yield queue
+        yield queues
     finally:
         app.conf.task_always_eager = previous
         worker.terminate()

@@ -50,6 +50,32 @@ def files_for(clinic) -> QuerySet:
     return KnowledgeFile.objects.for_clinic(clinic).order_by("-uploaded_at", "id")
 
 
+# What a page shows of a file or chunk while the worker reads and embeds it: processing, then ready (or failed).
+PROCESSING, READY, FAILED = "processing", "ready", "failed"
+MAX_STATUS_IDS = 100
+
+
+def file_state(document) -> str:
+    if document.status == KnowledgeFile.Status.FAILED:
+        return FAILED
+    return READY if document.processed else PROCESSING
+
+
+def chunk_state(chunk) -> str:
+    return READY if chunk.is_embedded else PROCESSING
+
+
+def states_of(clinic, *, file_ids, chunk_ids) -> tuple[list, list] | None:
+    """The clinic's files and chunks of these ids (the ones a page polls while they are processing), or None when
+    one of them is not the clinic's (or no longer exists)."""
+    file_ids, chunk_ids = set(file_ids), set(chunk_ids)
+    files = list(files_for(clinic).filter(pk__in=file_ids).only("id", "status", "processed", "failure_reason"))
+    chunks = list(chunks_for(clinic).filter(pk__in=chunk_ids).only("id", "embedding_model"))
+    if len(files) != len(file_ids) or len(chunks) != len(chunk_ids):
+        return None
+    return files, chunks
+
+
 def search(clinic, query: str, k: int = 5, file_id=None) -> list[KnowledgeChunk]:
     """The clinic's `k` chunks closest in meaning to `query` (optionally only those of one file), best first, each
     with `distance` (cosine) and `score` (1 - distance: 1 is the same meaning). Only chunks embedded by the
@@ -250,14 +276,27 @@ def _stems(text: str) -> set[str]:
     return {word[:5] for word in _WORD.findall(text.lower()) if len(word) >= 4}
 
 
-def _passage(body: str, question: str) -> str:
-    """The sentences of `body` around the one sharing most words with `question` (the first on a tie), whole, up
-    to MAX_PASSAGE_CHARS when the neighbours fit."""
-    sentences = [sentence.strip() for sentence in _SENTENCE.split(body) if sentence and sentence.strip()]
-    if len(sentences) <= 1:
-        return body
+def _shared(asked: set[str], stems: set[str]) -> int:
+    """How many of the question's stems a sentence has, a shorter word counting when it starts a longer one
+    ("park" and "parking", "open" and "opens")."""
+    return sum(1 for stem in asked if any(word.startswith(stem) or stem.startswith(word) for word in stems))
+
+
+def _sentence_spans(body: str) -> list[tuple[int, int]]:
+    """(start, end) of each non-blank sentence of `body` (split as `_SENTENCE` does)."""
+    spans, start = [], 0
+    for separator in _SENTENCE.finditer(body):
+        spans.append((start, separator.start()))
+        start = separator.end()
+    spans.append((start, len(body)))
+    return [(begin, end) for begin, end in spans if body[begin:end].strip()]
+
+
+def _chosen_sentences(sentences: list[str], question: str) -> list[int]:
+    """The indexes of the sentence sharing most words with `question` (the first on a tie) and of its neighbours
+    that fit in MAX_PASSAGE_CHARS, in order."""
     asked = _stems(question)
-    best = max(range(len(sentences)), key=lambda index: (len(asked & _stems(sentences[index])), -index))
+    best = max(range(len(sentences)), key=lambda index: (_shared(asked, _stems(sentences[index])), -index))
     chosen = [best]
     # The next sentence first (answers often go on: "... costs 18 euros; it is free for ..."), then the one before.
     for neighbour in (best + 1, best - 1):
@@ -265,7 +304,46 @@ def _passage(body: str, question: str) -> str:
             candidate = sorted(chosen + [neighbour])
             if sum(len(sentences[i]) + 1 for i in candidate) <= MAX_PASSAGE_CHARS:
                 chosen = candidate
-    return " ".join(sentences[i] for i in chosen)
+    return chosen
+
+
+def _passage(body: str, question: str) -> str:
+    """The sentences of `body` around the one sharing most words with `question` (the first on a tie), whole, up
+    to MAX_PASSAGE_CHARS when the neighbours fit."""
+    sentences = [sentence.strip() for sentence in _SENTENCE.split(body) if sentence and sentence.strip()]
+    if len(sentences) <= 1:
+        return body
+    return " ".join(sentences[i] for i in _chosen_sentences(sentences, question))
+
+
+@dataclass
+class Excerpt:
+    """Where a passage answers a question: `match` (the sentences `answer` would pick) between `before` and
+    `after` (the rest of the passage), and whether text was left out on either side of the match."""
+
+    before: str
+    match: str
+    after: str
+
+    @property
+    def cut_before(self) -> bool:
+        return bool(self.before.strip())
+
+    @property
+    def cut_after(self) -> bool:
+        return bool(self.after.strip())
+
+
+def excerpt(content: str, question: str) -> Excerpt:
+    """Split `content` around the sentences that answer `question` (the same choice as `answer`'s passage), so
+    a page can show them whole, centred between ellipses, and the whole passage with them highlighted."""
+    content = content or ""
+    spans = _sentence_spans(content)
+    if len(spans) <= 1:
+        return Excerpt(before="", match=content, after="")
+    chosen = _chosen_sentences([content[begin:end].strip() for begin, end in spans], question)
+    start, end = spans[chosen[0]][0], spans[chosen[-1]][1]
+    return Excerpt(before=content[:start], match=content[start:end], after=content[end:])
 
 
 def answer(*, clinic, question: str, language: str | None = None, k: int = 3) -> Answer:

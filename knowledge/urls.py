@@ -6,6 +6,7 @@ from . import views
 app_name = "knowledge"
 urlpatterns = [
     path("", views.index, name="index"),
+    path("states/", views.states, name="states"),
     path("chunks/new/", views.chunk_new, name="chunk_new"),
     path("chunks/<uuid:chunk_id>/", views.chunk_edit, name="chunk_edit"),
     path("chunks/<uuid:chunk_id>/delete/", views.chunk_delete, name="chunk_delete"),

@@ -19,3 +19,5 @@ class SectionForm(forms.Form):
     title = forms.CharField(label=_("Title"), max_length=200, required=False)
     content = forms.CharField(label=_("Content"), widget=forms.Textarea(attrs={"rows": 5}), required=False,
                               max_length=100_000)
+    # The section's version when the editor loaded it (NoteSection.version): a save from an older copy is refused.
+    version = forms.CharField(required=False, max_length=64, widget=forms.HiddenInput)

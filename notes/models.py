@@ -173,3 +173,9 @@ class NoteSection(ClinicOwned):
 
     def __str__(self):
         return f"{self.label} of {self.note_id}"
+
+    @property
+    def version(self) -> str:
+        """What an editor sends back with a save (the API's ETag): it changes with every save of the section, by
+        a person or by structuring, so a save made from an older copy is refused (NOTE_CHANGED)."""
+        return self.updated_at.isoformat() if self.updated_at else ""

@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from clinics import audit
 from clinics.bounded_json import json_problem
 from clinics.crypto import name_tokens
-from clinics.errors import InvalidInput, NotFound, PayloadTooLarge
+from clinics.errors import Conflict, InvalidInput, NotFound, PayloadTooLarge
 
 from . import structuring, stt
 from .audio import ACCEPTED_MIME_TYPES, HEAD_BYTES, describe_unknown, detect_audio_format
@@ -320,14 +320,26 @@ def note_retry(*, clinic, note_id, actor) -> Note:
     return note
 
 
+def _refuse_if_changed(section: NoteSection, version) -> None:
+    """NOTE_CHANGED when the editor's copy of `section` (its `version`) is older than the stored one; no version
+    (a client that does not send one) saves as before."""
+    if version is not None and str(version) != section.version:
+        raise Conflict(NoteCode.NOTE_CHANGED,
+                       _("This section was changed elsewhere (another tab or person) after you opened it."),
+                       {"id": str(section.pk), "version": section.version})
+
+
 @transaction.atomic
-def note_section_update(*, clinic, section_id, actor, content=None, title=None) -> NoteSection:
+def note_section_update(*, clinic, section_id, actor, content=None, title=None, version=None) -> NoteSection:
     """Edit the content and/or title of a section of one of `clinic`'s notes, recording who and when;
-    structuring reruns keep the edit. Another clinic's section is NOTE_SECTION_NOT_FOUND."""
+    structuring reruns keep the edit. Another clinic's section is NOTE_SECTION_NOT_FOUND. With `version` (the
+    `NoteSection.version` the editor loaded), a section saved meanwhile by someone else is NOTE_CHANGED and is
+    left as it is; the error's details carry the current version, to overwrite knowingly."""
     section = (NoteSection.objects.for_clinic(clinic).select_for_update(of=("self",)).select_related("note")
                .filter(pk=section_id).first())
     if section is None:
         raise NotFound(NoteCode.NOTE_SECTION_NOT_FOUND, _("Note section not found"), {"id": str(section_id)})
+    _refuse_if_changed(section, version)
     fields = ["edited_by", "edited_by_actor", "edited_at", "updated_at"]
     if content is not None:
         section.content = content
@@ -348,17 +360,25 @@ def note_section_update(*, clinic, section_id, actor, content=None, title=None) 
 
 
 @transaction.atomic
-def note_sections_update(*, clinic, note_id, actor, contents: dict) -> list[NoteSection]:
+def note_sections_update(*, clinic, note_id, actor, contents: dict, versions: dict | None = None) -> list[NoteSection]:
     """Save the contents of several sections of one of `clinic`'s notes at once (`contents`: section id ->
     text), as `note_section_update` does for one; sections whose text is unchanged are left alone, so who edited
-    them stays true. Another clinic's note, or a section of another note, is NOT_FOUND and nothing is saved."""
+    them stays true. Another clinic's note, or a section of another note, is NOT_FOUND and nothing is saved.
+    `versions` (section id -> the version the editor loaded): when a section to change was saved meanwhile by
+    someone else, the whole save is NOTE_CHANGED (details: that section's id and current version) and nothing is
+    saved."""
     note = _note_of(clinic, note_id, lock=True)
     sections = {str(section.pk): section for section in note.sections.all()}
-    unknown = [str(section_id) for section_id in contents if str(section_id) not in sections]
+    contents = {str(section_id): text for section_id, text in contents.items()}
+    versions = {str(section_id): version for section_id, version in (versions or {}).items()}
+    unknown = [section_id for section_id in contents if section_id not in sections]
     if unknown:
         raise NotFound(NoteCode.NOTE_SECTION_NOT_FOUND, _("Note section not found"), {"id": unknown[0]})
-    return [note_section_update(clinic=clinic, section_id=sections[str(section_id)].pk, actor=actor, content=text)
-            for section_id, text in contents.items() if sections[str(section_id)].content != text]
+    changed = [section_id for section_id, text in contents.items() if sections[section_id].content != text]
+    for section_id in changed:
+        _refuse_if_changed(sections[section_id], versions.get(section_id))
+    return [note_section_update(clinic=clinic, section_id=section_id, actor=actor, content=contents[section_id])
+            for section_id in changed]
 
 
 def note_read_record(*, note: Note, actor, what: str) -> None:

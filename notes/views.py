@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_POST
 
-from clinics.errors import DomainError, InvalidInput, NotFound, PayloadTooLarge
+from clinics.errors import Conflict, DomainError, InvalidInput, NotFound, PayloadTooLarge
 from clinics.models import Membership
 from clinics.views import console_page
 
@@ -143,7 +143,12 @@ def shown_title(note, section, language: str) -> str:
 def detail(request, note_id):
     """One note: status (polled while processing), transcript beside its sections in one form that saves them
     all (each section also saves itself as it is typed, see notes.js), exports."""
-    note = _note_or_404(request, note_id)
+    return _detail_page(request, _note_or_404(request, note_id))
+
+
+def _detail_page(request, note, posted=None, changed=None, status=200):
+    """The note's page; after a refused save (`changed`: the ids of the sections saved elsewhere meanwhile) the
+    text the member typed stays in the boxes (`posted`) with the current versions, so saving again overwrites."""
     full = _reads_pii(request)
     _mask([note], full)
     if full:
@@ -153,12 +158,17 @@ def detail(request, note_id):
         language = get_language()
         for section in note.sections.all():
             section.shown_title = shown_title(note, section, language)
-            sections.append((section, SectionForm(initial={"content": section.content}, prefix=str(section.id))))
+            section.changed_elsewhere = str(section.pk) in (changed or ())
+            content = (posted or {}).get(str(section.pk), section.content)
+            section.unsaved = not section.changed_elsewhere and content != section.content
+            sections.append((section, SectionForm(initial={"content": content, "version": section.version},
+                                                  prefix=str(section.id))))
     return render(request, "notes/detail.html", {
         "note": note, "sections": sections, "can_edit": request.membership.role in EDITORS, "full": full,
+        "changed": bool(changed),
         "patient_url": (reverse("scheduling:patient_record", args=[note.patient_id])
                         if note.patient_id and full else ""),
-        "processing": note.transcription_status in (Note.Status.PENDING, Note.Status.PROCESSING)})
+        "processing": note.transcription_status in (Note.Status.PENDING, Note.Status.PROCESSING)}, status=status)
 
 
 @require_GET
@@ -188,11 +198,20 @@ def section_update(request, note_id, section_id):
             return JsonResponse({"saved": False, "message": message}, status=400)
         messages.error(request, message)
         return redirect("notes:detail", note_id=note_id)
-    section = services.note_section_update(clinic=request.clinic, section_id=section.pk, actor=request,
-                                           title=form.cleaned_data["title"] or None,
-                                           content=form.cleaned_data["content"])
+    try:
+        section = services.note_section_update(clinic=request.clinic, section_id=section.pk, actor=request,
+                                               title=form.cleaned_data["title"] or None,
+                                               content=form.cleaned_data["content"],
+                                               version=form.cleaned_data["version"] or None)
+    except Conflict as error:
+        # NOTE_CHANGED: notes.js keeps the typed text and offers to reload or to overwrite (with `version`).
+        if _wants_json(request):
+            return JsonResponse({"saved": False, "code": error.code, "message": error.message,
+                                 "version": error.details["version"]}, status=409)
+        messages.error(request, error.message)
+        return redirect("notes:detail", note_id=note_id)
     if _wants_json(request):
-        return JsonResponse({"saved": True, "edited_at": section.edited_at.isoformat()})
+        return JsonResponse({"saved": True, "edited_at": section.edited_at.isoformat(), "version": section.version})
     messages.success(request, _("Section saved."))
     return redirect("notes:detail", note_id=note_id)
 
@@ -202,22 +221,31 @@ def section_update(request, note_id, section_id):
 def sections_save(request, note_id):
     """Save every section of the note's form at once (the form's own button), through one service call."""
     note = get_object_or_404(Note.objects.for_clinic(request.clinic), pk=note_id)
-    contents, problems = {}, []
+    contents, versions, problems = {}, {}, []
     for section in note.sections.all():
         if f"{section.id}-content" not in request.POST:
             continue
         form = SectionForm(request.POST, prefix=str(section.id))
         if form.is_valid():
-            contents[section.id] = form.cleaned_data["content"]
+            contents[str(section.id)] = form.cleaned_data["content"]
+            if form.cleaned_data["version"]:
+                versions[str(section.id)] = form.cleaned_data["version"]
         else:
             problems.append(_form_errors(form))
     if problems:
         messages.error(request, _("The note was not saved: %(errors)s") % {"errors": " ".join(problems)})
         return redirect("notes:detail", note_id=note_id)
     try:
-        services.note_sections_update(clinic=request.clinic, note_id=note.pk, actor=request, contents=contents)
+        services.note_sections_update(clinic=request.clinic, note_id=note.pk, actor=request, contents=contents,
+                                      versions=versions)
     except NotFound:
         raise Http404
+    except Conflict as error:
+        # NOTE_CHANGED: nothing was saved. The page comes back with the member's text still in the boxes and the
+        # current versions: "Save note" again overwrites, reloading shows the other copy.
+        messages.error(request, error.message)
+        return _detail_page(request, _note_or_404(request, note_id), posted=contents,
+                            changed=[error.details["id"]], status=409)
     messages.success(request, _("Note saved."))
     return redirect("notes:detail", note_id=note_id)
 

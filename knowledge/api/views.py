@@ -16,6 +16,7 @@ from config.surfaces.tenancy import ClinicScopedMixin
 from knowledge import selectors, services
 from knowledge.downloads import file_for_download_token
 from knowledge.errors import KnowledgeCode
+from knowledge.filters import KnowledgeChunkFilterSet, KnowledgeFileFilterSet
 from knowledge.models import KnowledgeChunk, KnowledgeFile
 from knowledge.uploads import UploadSizeLimitHandler, check_declared_length
 
@@ -29,6 +30,15 @@ SEARCH_PARAMETERS = [
                                                "with a `score` (cosine similarity); `limit` results (default 5, "
                                                "max 50), no further page."),
     OpenApiParameter("fileId", OpenApiTypes.UUID, description="Only the chunks cut from this uploaded file."),
+    OpenApiParameter("search", str, description="Without `query`: the chunks whose title or text has a word "
+                                                "starting with each word given (\"hou sat\" finds \"Opening "
+                                                "hours: Saturday\"), case ignored."),
+    OpenApiParameter("status", str, enum=["pending", "embedded"], description="Without `query`: only the chunks "
+                                                                                "of this status."),
+]
+FILE_FILTER_PARAMETERS = [
+    OpenApiParameter("search", str, description="The files whose name has a word starting with each word given."),
+    OpenApiParameter("status", str, enum=KnowledgeFile.Status.values, description="Only the files of this status."),
 ]
 DEFAULT_SEARCH_RESULTS = 5
 MAX_AGENT_ID_CHARS = 200
@@ -58,7 +68,11 @@ class ChunkListView(ClinicScopedMixin, generics.ListCreateAPIView):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return KnowledgeChunk.objects.none()
-        return selectors.chunks_for(self.clinic, file_id=_uuid_param(self.request, "fileId"))
+        # The console's passage list filters with the same FilterSet (knowledge/filters.py).
+        filters = KnowledgeChunkFilterSet(self.request.query_params, queryset=selectors.chunks_for(self.clinic))
+        if not filters.is_valid():
+            raise ValidationError(filters.errors)
+        return filters.qs
 
     def list(self, request, *args, **kwargs):
         if "query" not in request.query_params:
@@ -156,11 +170,15 @@ class KnowledgeUploadView(AgentKnowledgeMixin, APIView):
 
 
 class KnowledgeFilesView(AgentKnowledgeMixin, APIView):
-    @extend_schema(operation_id="knowledge_base_files", parameters=[AGENT_PARAMETER],
+    @extend_schema(operation_id="knowledge_base_files", parameters=[AGENT_PARAMETER, *FILE_FILTER_PARAMETERS],
                    responses=KnowledgeFileSerializer(many=True))
     def get(self, request):
         self.check_agent(request)
-        return Response(KnowledgeFileSerializer(selectors.files_for(self.clinic), many=True).data)
+        # The console's document list filters with the same FilterSet (knowledge/filters.py).
+        filters = KnowledgeFileFilterSet(request.query_params, queryset=selectors.files_for(self.clinic))
+        if not filters.is_valid():
+            raise ValidationError(filters.errors)
+        return Response(KnowledgeFileSerializer(filters.qs, many=True).data)
 
 
 class KnowledgeFileView(AgentKnowledgeMixin, APIView):

@@ -162,3 +162,17 @@ def test_full_text_matches_telling_words_only_and_only_this_clinics_chunks(clini
     assert found[0].clinic_id == clinic.pk and found[0].score == pytest.approx(1.0)
     # "clinic" is in every chunk: alone it tells nothing, so nothing matches.
     assert selectors.lexical_chunks(clinic, "the clinic", vector, k=5, model_id="test:model", language="en") == []
+
+
+def test_the_excerpt_centres_on_the_sentence_that_answers_and_keeps_the_rest_around_it():
+    from knowledge.selectors import excerpt
+
+    text = ("The clinic has two entrances, one on each street. The reception is on the ground floor. "
+            "Parking is free for patients in the garage behind the building. Lifts serve every floor.")
+    shown = excerpt(text, "where can I park")  # "park" starts "Parking": a shorter word counts
+
+    assert "Parking is free for patients" in shown.match  # with its neighbours that fit, as `answer` reads it
+    assert shown.before + shown.match + shown.after == text
+    assert shown.cut_before and "two entrances" in shown.before
+    whole = excerpt("One sentence only, about parking.", "parking")
+    assert (whole.match, whole.cut_before, whole.cut_after) == ("One sentence only, about parking.", False, False)

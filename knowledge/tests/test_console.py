@@ -130,3 +130,83 @@ def test_a_viewer_sees_the_page_but_cannot_change_anything(client, clinic):
 def test_signed_out_visitors_are_sent_to_sign_in(client):
     response = client.get("/knowledge/")
     assert response.status_code == 302 and "login" in response["Location"]
+
+
+LONG_PASSAGE = ("Welcome to the clinic, founded in 1998 by two family doctors who still see patients every week. "
+                "Our reception team answers the phone from eight in the morning and will gladly book your visit. "
+                "We see adults and children, and most consultations last twenty minutes or a little more. "
+                "Parking costs 2 euros per hour in the garage on Rua Augusta, next to the entrance. "
+                "Bring your health card and a list of the medicines you take.")
+
+
+def test_a_search_result_shows_the_sentence_that_answers_even_deep_in_a_long_passage(
+        console, clinic, django_capture_on_commit_callbacks):
+    answer_sentence = "Parking costs 2 euros per hour in the garage on Rua Augusta, next to the entrance."
+    assert LONG_PASSAGE.index(answer_sentence) > 250  # cut off by the former truncatechars:300 (with its ellipsis)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.chunk_create(clinic=clinic, actor=None, title="Visiting us", content=LONG_PASSAGE)
+
+    response = console.get("/knowledge/", {"q": "where can I park and how much is parking"})
+
+    [result] = response.context["results"]
+    # The answering sentence with its neighbours that fit (as the agent's answer picks them), never the opening.
+    assert answer_sentence in result.excerpt.match and result.excerpt.cut_before
+    assert "founded in 1998" in result.excerpt.before
+    page = response.content.decode()
+    shown = page[page.index('class="excerpt"'):]
+    shown = shown[:shown.index("</p>")]
+    assert answer_sentence in shown and "founded in 1998" not in shown and "…" in shown
+    assert f"<mark>{result.excerpt.match}</mark>" in page  # the whole passage, the answer marked
+    assert 'aria-valuetext="' in page and "Relevance:" in page
+
+
+def test_a_short_passage_is_shown_whole_without_ellipsis(console, clinic, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        services.chunk_create(clinic=clinic, actor=None, content="We are open on Saturdays from 9:00 to 13:00.")
+    page = console.get("/knowledge/", {"q": "saturday opening"}).content.decode()
+    assert "We are open on Saturdays from 9:00 to 13:00." in page
+    assert "<details" not in page and "… " not in page
+
+
+def test_states_answer_each_asked_file_and_chunk_and_refresh_as_work_ends(
+        console, clinic, django_assert_max_num_queries, django_capture_on_commit_callbacks):
+    document = KnowledgeFileFactory(clinic=clinic, status=KnowledgeFile.Status.PARSED)
+    failed = KnowledgeFileFactory(clinic=clinic, status=KnowledgeFile.Status.FAILED, failure_reason="Unreadable.")
+    chunks = [KnowledgeChunkFactory(clinic=clinic, file=document, position=n) for n in range(3)]
+    asked = {"file": [str(document.pk), str(failed.pk)], "chunk": [str(chunk.pk) for chunk in chunks]}
+
+    with django_assert_max_num_queries(8):  # session, user, membership, clinic..., then one per kind
+        body = console.get("/knowledge/states/", asked).json()
+
+    assert {row["id"]: (row["state"], row["label"]) for row in body["files"]} == {
+        str(document.pk): ("processing", "Processing"), str(failed.pk): ("failed", "Failed")}
+    assert [row["reason"] for row in body["files"] if row["id"] == str(failed.pk)] == ["Unreadable."]
+    assert {row["state"] for row in body["chunks"]} == {"processing"}
+
+    services.chunks_embed(chunk_ids=[chunk.pk for chunk in chunks])
+    body = console.get("/knowledge/states/", asked).json()
+    assert {row["id"]: row["state"] for row in body["files"]}[str(document.pk)] == "ready"
+    assert {row["label"] for row in body["chunks"]} == {"Searchable"}
+
+
+def test_states_of_another_clinics_file_or_chunk_are_404(console, clinic, other_clinic):
+    ours = KnowledgeChunkFactory(clinic=clinic)
+    theirs_chunk = KnowledgeChunkFactory(clinic=other_clinic)
+    theirs_file = KnowledgeFileFactory(clinic=other_clinic)
+
+    assert console.get("/knowledge/states/", {"chunk": [str(ours.pk)]}).status_code == 200
+    assert console.get("/knowledge/states/", {"chunk": [str(ours.pk), str(theirs_chunk.pk)]}).status_code == 404
+    assert console.get("/knowledge/states/", {"file": [str(theirs_file.pk)]}).status_code == 404
+    assert console.get("/knowledge/states/", {"file": ["not-a-uuid"]}).status_code == 404
+
+
+def test_states_refuse_more_ids_than_a_page_polls(console, clinic):
+    import uuid
+
+    response = console.get("/knowledge/states/", {"chunk": [str(uuid.uuid4()) for _ in range(101)]})
+    assert response.status_code == 400
+
+
+def test_states_need_a_signed_in_member(client, clinic):
+    chunk = KnowledgeChunkFactory(clinic=clinic)
+    assert client.get("/knowledge/states/", {"chunk": [str(chunk.pk)]}).status_code == 302

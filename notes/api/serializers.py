@@ -16,10 +16,13 @@ class NoteSectionSerializer(serializers.ModelSerializer):
     # docs/api/notes.md writes `"order": "1"`: a string.
     order = serializers.CharField(read_only=True)
     edited_at = serializers.DateTimeField(format=ISO_UTC, read_only=True)
+    version = serializers.CharField(read_only=True, help_text=_(
+        "Changes with every save; send it back (`version` or `If-Match`) so that a save made from an older copy is "
+        "refused with 409 NOTE_CHANGED."))
 
     class Meta:
         model = NoteSection
-        fields = ["id", "title", "label", "content", "order", "edited_at"]
+        fields = ["id", "title", "label", "content", "order", "edited_at", "version"]
 
 
 def _initials(name: str) -> str:
@@ -90,6 +93,9 @@ class SectionUpdateSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     content = serializers.CharField(required=False, allow_blank=True, max_length=100_000)
     title = serializers.CharField(required=False, max_length=200)
+    version = serializers.CharField(required=False, max_length=64, help_text=_(
+        "The section's `version` as last read; when it was saved since, 409 NOTE_CHANGED and nothing changes. The "
+        "`If-Match` header (the ETag of the last answer) does the same."))
 
     def validate(self, attrs):
         if "content" not in attrs and "title" not in attrs:

@@ -182,8 +182,20 @@ class NoteSectionUpdateView(ClinicScopedMixin, generics.GenericAPIView):
         body.is_valid(raise_exception=True)
         section = services.note_section_update(clinic=self.clinic, section_id=body.validated_data["id"],
                                                actor=request, content=body.validated_data.get("content"),
-                                               title=body.validated_data.get("title"))
-        return Response(NoteSectionSerializer(section).data)
+                                               title=body.validated_data.get("title"),
+                                               version=body.validated_data.get("version") or _if_match(request))
+        response = Response(NoteSectionSerializer(section).data)
+        response["ETag"] = f'"{section.version}"'
+        return response
+
+
+def _if_match(request) -> str | None:
+    """The version an `If-Match: "<version>"` header names (a weak `W/` prefix is accepted; `*` asks nothing)."""
+    value = request.headers.get("If-Match", "").strip()
+    if value.startswith("W/"):
+        value = value[2:]
+    value = value.strip('"')
+    return value if value and value != "*" else None
 
 
 # --- Mounted on the notes surface (docs/api/notes.md).

@@ -383,3 +383,27 @@ def test_retry_answers_200_with_the_pending_note_as_the_status_table_says(notes_
     assert response.status_code == 200
     body = response.json()
     assert body["data"]["id"] == str(note.id) and body["data"]["transcription_status"] == "pending"
+
+
+def test_patch_section_from_an_older_copy_is_409_note_changed_by_version_or_if_match(notes_client, clinic):
+    section = NoteSectionFactory(note=NoteFactory(clinic=clinic), content="old")
+    first = notes_client.patch("/notes/v1/note_sections", {"id": str(section.id), "content": "first",
+                                                          "version": section.version}, format="json")
+    assert first.status_code == 200
+    current = first.json()["data"]["version"]
+    assert current != section.version and first["ETag"] == f'"{current}"'
+
+    stale_body = notes_client.patch("/notes/v1/note_sections", {"id": str(section.id), "content": "stale",
+                                                               "version": section.version}, format="json")
+    assert_error(stale_body, 409, "NOTE_CHANGED")
+    assert current in stale_body.content.decode()
+    assert_error(notes_client.patch("/notes/v1/note_sections", {"id": str(section.id), "content": "stale"},
+                                    format="json", HTTP_IF_MATCH=f'"{section.version}"'), 409, "NOTE_CHANGED")
+    section.refresh_from_db()
+    assert section.content == "first"
+
+    matched = notes_client.patch("/notes/v1/note_sections", {"id": str(section.id), "content": "second"},
+                                 format="json", HTTP_IF_MATCH=first["ETag"])
+    assert matched.status_code == 200
+    section.refresh_from_db()
+    assert section.content == "second"

@@ -236,3 +236,74 @@ def test_saving_another_clinics_note_is_404(console, other_clinic):
     assert response.status_code == 404
     section.refresh_from_db()
     assert section.content == "theirs"
+
+
+# --- a section changed elsewhere (another tab or person) is never silently overwritten
+
+def test_autosave_from_an_older_copy_is_refused_with_the_current_version(console, clinic):
+    section = NoteSectionFactory(note=NoteFactory(clinic=clinic), content="loaded")
+    loaded = section.version
+    other = console.post(f"/console/notes/{section.note_id}/sections/{section.id}/",
+                         {f"{section.id}-content": "their edit", f"{section.id}-version": loaded},
+                         HTTP_ACCEPT="application/json")
+    assert other.status_code == 200 and other.json()["version"] != loaded
+
+    response = console.post(f"/console/notes/{section.note_id}/sections/{section.id}/",
+                            {f"{section.id}-content": "my edit", f"{section.id}-version": loaded},
+                            HTTP_ACCEPT="application/json")
+
+    assert response.status_code == 409
+    body = response.json()
+    assert body["saved"] is False and body["code"] == "NOTE_CHANGED" and body["version"] == other.json()["version"]
+    section.refresh_from_db()
+    assert section.content == "their edit"
+
+    # Knowingly over theirs: the version the refusal named.
+    again = console.post(f"/console/notes/{section.note_id}/sections/{section.id}/",
+                         {f"{section.id}-content": "my edit", f"{section.id}-version": body["version"]},
+                         HTTP_ACCEPT="application/json")
+    assert again.status_code == 200
+    section.refresh_from_db()
+    assert section.content == "my edit"
+
+
+def test_saving_the_note_from_an_older_copy_saves_nothing_and_keeps_the_typed_text(console, clinic):
+    from notes import services
+
+    note = NoteFactory(clinic=clinic)
+    history = NoteSectionFactory(note=note, content="old history")
+    plan = NoteSectionFactory(note=note, content="old plan")
+    page = console.get(f"/console/notes/{note.id}/").content.decode()
+    assert f'name="{plan.id}-version" value="{plan.version}"' in page
+    versions = {history.id: history.version, plan.id: plan.version}
+    services.note_section_update(clinic=clinic, section_id=plan.pk, actor=None, content="their plan")
+
+    response = console.post(f"/console/notes/{note.id}/sections/", {
+        f"{history.id}-content": "my history", f"{history.id}-version": versions[history.id],
+        f"{plan.id}-content": "my plan", f"{plan.id}-version": versions[plan.id]})
+
+    assert response.status_code == 409
+    html = response.content.decode()
+    assert "Someone else changed this section" in html and "my history" in html and "my plan" in html
+    plan.refresh_from_db()
+    history.refresh_from_db()
+    assert (history.content, plan.content) == ("old history", "their plan")  # nothing saved
+    assert f'name="{plan.id}-version" value="{plan.version}"' in html  # saving again overwrites knowingly
+
+    console.post(f"/console/notes/{note.id}/sections/", {
+        f"{history.id}-content": "my history", f"{history.id}-version": history.version,
+        f"{plan.id}-content": "my plan", f"{plan.id}-version": plan.version})
+    plan.refresh_from_db()
+    assert plan.content == "my plan"
+
+
+def test_an_unchanged_section_of_an_older_copy_is_no_conflict(console, clinic):
+    from notes import services
+
+    note = NoteFactory(clinic=clinic)
+    plan = NoteSectionFactory(note=note, content="old plan")
+    loaded = plan.version
+    services.note_section_update(clinic=clinic, section_id=plan.pk, actor=None, content="same text")
+    response = console.post(f"/console/notes/{note.id}/sections/", {
+        f"{plan.id}-content": "same text", f"{plan.id}-version": loaded})
+    assert response.status_code == 302

@@ -17,12 +17,20 @@ SERIOUS = {"serious", "critical"}
 
 def console_pages(desk, clinic):
     """Page name -> URL: every console page of every app, with this clinic's objects for the detail pages."""
+    from knowledge import services as knowledge_services
+    from knowledge.tests.factories import KnowledgeChunkFactory, KnowledgeFileFactory
     from notes.tests.factories import NoteFactory, NoteSectionFactory
     from telephony.models import Call
 
     note = NoteFactory(clinic=clinic, patient=desk["maria"], name="Maria Antunes", template="human")
     NoteSectionFactory(note=note, label="plan", title="Plan", content="Repouso.")
     call = Call.objects.for_clinic(clinic).first()
+    # The knowledge page with a question answered (an excerpt, its whole passage) and work still processing.
+    knowledge_services.chunk_create(clinic=clinic, actor=None, title="Parking", content=(
+        "The clinic has two entrances, one on each street. The reception is on the ground floor. "
+        "Parking is free for patients in the garage behind the building. Lifts serve every floor."))
+    KnowledgeChunkFactory(clinic=clinic, content="Written a moment ago, its embedding not made yet.")
+    KnowledgeFileFactory(clinic=clinic, filename="price-list.pdf")
     maria = desk["maria"]
     return {
         "home": reverse("console:home"),
@@ -52,6 +60,7 @@ def console_pages(desk, clinic):
         "notes": reverse("notes:index"),
         "note": reverse("notes:detail", args=[note.pk]),
         "knowledge": reverse("knowledge:index"),
+        "knowledge-search": reverse("knowledge:index") + "?q=where+can+I+park",
         "team": reverse("console:team"),
         "settings": reverse("console:settings"),
         "api-keys": reverse("console:api_keys"),

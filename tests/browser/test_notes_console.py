@@ -125,3 +125,49 @@ def test_sections_save_themselves_and_the_note_button_keeps_every_edit(chromium,
                                                                          "Repouso e hidratação.")
     assert sections["assessment"].edited_at is None
     context.close()
+
+
+@pytest.mark.parametrize("width", sorted(WIDTHS))
+def test_a_section_changed_in_another_tab_is_not_overwritten_and_the_choice_is_offered(chromium, live_server, client,
+                                                                                       transactional_db, clinic,
+                                                                                       width):
+    note = NoteFactory(clinic=clinic, name="Maria Antunes", template="human", language="pt",
+                       transcript="Tosse há três dias.")
+    plan = NoteSectionFactory(note=note, label="plan", order=1, content="Repouso.", title=title("human", "plan", "pt"))
+    context = open_context(chromium, live_server, client, member(clinic, Membership.Role.EDITOR), width)
+    first, second = context.new_page(), context.new_page()
+    box = f"textarea[name='{plan.id}-content']"
+    for page in (first, second):
+        page.goto(reverse("notes:detail", args=[note.pk]))
+
+    first.locator(box).fill("Repouso e hidratação.")
+    first.wait_for_selector(f".section[data-save-state=saved] {box}")
+    second.locator(box).fill("Antibiótico 7 dias.")
+    second.wait_for_selector(f".section[data-save-state=conflict] {box}")
+
+    section = second.locator(".section", has=second.locator(box))
+    warning = section.locator("[data-role=conflict]")
+    assert warning.is_visible() and warning.get_attribute("role") == "alert"
+    assert "changed this section" in warning.inner_text()
+    assert second.locator(box).input_value() == "Antibiótico 7 dias."  # nothing lost on screen
+    plan.refresh_from_db()
+    assert plan.content == "Repouso e hidratação."  # nor the other tab's save
+    second.locator(box).type(" Revisão.")
+    second.wait_for_timeout(1500)
+    assert section.get_attribute("data-save-state") == "conflict"  # autosave waits for the member's choice
+    assert second.evaluate("document.documentElement.scrollWidth") <= WIDTHS[width]["width"]
+    shoot(second, f"note-conflict-{width}.png")
+
+    section.locator("[data-action=overwrite]").click()
+    second.wait_for_selector(f".section[data-save-state=saved] {box}")
+    assert not warning.is_visible()
+    plan.refresh_from_db()
+    assert plan.content == "Antibiótico 7 dias. Revisão."
+
+    # The first tab now holds an older copy: its next save is refused too, and reloading shows the other text.
+    first.locator(box).fill("Repouso.")
+    first.wait_for_selector(f".section[data-save-state=conflict] {box}")
+    with first.expect_navigation():
+        first.locator(".section [data-action=reload]").click()
+    assert first.locator(box).input_value() == "Antibiótico 7 dias. Revisão."
+    context.close()

@@ -136,23 +136,37 @@
     setState("idle");
   }
 
-  // --- Sections: each one saves itself a moment after typing stops; the form's button saves them all.
+  // --- Sections: each one saves itself a moment after typing stops; the form's button saves them all. Each save
+  // sends the section's version as loaded; a section changed elsewhere meanwhile is refused (409 NOTE_CHANGED):
+  // the typed text stays, autosave pauses, and the member chooses to save over it or to reload the other copy.
   function setupAutosave(form) {
-    var submitting = false;
+    var submitting = false, leaving = false;
     form.querySelectorAll(".section[data-section-url]").forEach(function (section) {
       var area = section.querySelector("textarea"), label = section.querySelector("[data-role=save-state]");
-      var timer = null, saving = false, dirty = false;
+      var version = section.querySelector("input[name$='-version']"), conflict = section.querySelector("[data-role=conflict]");
+      var timer = null, saving = false, dirty = false, latest = null;
       function show(state) { section.dataset.saveState = state; label.textContent = form.dataset[state] || ""; }
       function save() {
-        if (saving) return;
+        if (saving || section.dataset.saveState === "conflict") return;
         saving = true; dirty = false; show("saving");
         var data = new FormData();
         data.append(area.name, area.value);
+        if (version) data.append(version.name, version.value);
         fetch(section.dataset.sectionUrl, {method: "POST", body: data, credentials: "same-origin",
                                            headers: {"Accept": "application/json", "X-CSRFToken": csrfToken(form)}})
-          .then(function (response) { if (!response.ok) throw new Error(String(response.status)); })
-          .then(function () {
+          .then(function (response) {
+            if (response.status === 409) return response.json().then(function (body) { body.conflict = true; return body; });
+            if (!response.ok) throw new Error(String(response.status));
+            return response.json();
+          })
+          .then(function (body) {
             saving = false;
+            if (body.conflict) {
+              latest = body.version; dirty = true; show("conflict");
+              if (conflict) { conflict.hidden = false; }
+              return;
+            }
+            if (version && body.version) version.value = body.version;
             if (dirty) { save(); return; }
             show("saved");
           })
@@ -160,14 +174,29 @@
       }
       area.addEventListener("input", function () {
         dirty = true;
+        if (section.dataset.saveState === "conflict") return;  // waits for the member's choice
         if (!saving) show("unsaved");
         clearTimeout(timer); timer = setTimeout(save, 1000);
       });
+      if (conflict) {
+        conflict.querySelector("[data-action=overwrite]").addEventListener("click", function () {
+          // Knowingly over the other copy: the version the refusal named (a server-rendered refusal already put
+          // it in the form).
+          if (latest && version) version.value = latest;
+          conflict.hidden = true; show("unsaved"); save();
+        });
+        conflict.querySelector("[data-action=reload]").addEventListener("click", function () { leaving = true; });
+      }
+      // After a refused "Save note" the page comes back with the typed text: the sections not changed elsewhere
+      // carry their current version and save themselves; the changed one waits for the member's choice.
+      if (section.dataset.saveState === "conflict") show("conflict");
+      else if (section.dataset.saveState === "unsaved") { dirty = true; show("unsaved"); timer = setTimeout(save, 1000); }
     });
     form.addEventListener("submit", function () { submitting = true; });
     window.addEventListener("beforeunload", function (event) {
-      var pending = form.querySelector("[data-save-state=unsaved], [data-save-state=saving], [data-save-state=failed]");
-      if (pending && !submitting) { event.preventDefault(); event.returnValue = ""; }
+      var pending = form.querySelector("[data-save-state=unsaved], [data-save-state=saving], [data-save-state=failed], " +
+                                       "[data-save-state=conflict]");
+      if (pending && !submitting && !leaving) { event.preventDefault(); event.returnValue = ""; }
     });
   }
 
