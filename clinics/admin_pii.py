@@ -33,9 +33,9 @@ def support_reads_pii(user) -> bool:
 def shown(obj, value, mask=None):
     """`value` (a field of `obj`) as the reader may see it: itself, `mask(value)`, or hidden when no mask fits
     (free text, dates of birth); masked whenever `obj` does not say the reader may read it."""
-    if getattr(obj, "admin_reads_pii", False):
-        return value
-    if not value:
+    if value is None:
+        return ""  # Django's read-only field would print "None"
+    if getattr(obj, "admin_reads_pii", False) or not value:
         return value
     return mask(value) if mask is not None else HIDDEN
 
