@@ -11,9 +11,9 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
+from clinics import masking
 from clinics.audit import record
 from clinics.crypto import blind_index, name_tokens
-from clinics import masking
 from clinics.phones import InvalidPhoneNumber, clinic_region, normalise_clinic_phone, normalise_phone
 
 from . import signals
@@ -27,6 +27,7 @@ ERASED_TAG = "erased"
 
 # The masks of every surface (clinics/masking.py; the Django admin, below scheduling, uses them too).
 mask_name, mask_phone, mask_email = masking.mask_name, masking.mask_phone, masking.mask_email
+
 
 def can_read_pii(credential) -> bool:
     """True when the caller may see decrypted personal fields (`Credential.reads_pii`, the one rule of every
