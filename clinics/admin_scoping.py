@@ -9,9 +9,16 @@ One mechanism scopes everything a form can reach, so that no field becomes a way
   every other edge (`ClinicOwned.objects.for_clinics`),
 - and the save itself: a row (or an inline row) whose clinic is not one of the user's is refused (403), whatever
   the form let through.
+
+Another clinic's object is 404 in every object view (change, delete, history), whatever the user's permissions
+(Django checks a missing permission first and would answer 403), and in actions: selecting a row the user cannot
+see is 404, never a silent "no items selected".
 """
 from django.contrib import admin
-from django.core.exceptions import PermissionDenied
+from django.contrib.admin import helpers
+from django.contrib.admin.options import TO_FIELD_VAR
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.utils.translation import gettext as _
 
@@ -205,6 +212,36 @@ class ClinicScopedAdmin(ClinicScopedFormFields, admin.ModelAdmin):
         if not request.user.is_superuser and self._lookup() is None:
             return False
         return super().has_view_permission(request, obj)
+
+    def _in_scope_or_404(self, request, object_id):
+        to_field = request.POST.get(TO_FIELD_VAR, request.GET.get(TO_FIELD_VAR))
+        if to_field and not self.to_field_allowed(request, to_field):
+            return  # Django refuses it next, as it would anyway
+        if self.get_object(request, unquote(object_id), to_field) is None:
+            raise Http404
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        self._in_scope_or_404(request, object_id)
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def delete_view(self, request, object_id, extra_context=None):
+        self._in_scope_or_404(request, object_id)
+        return super().delete_view(request, object_id, extra_context)
+
+    def history_view(self, request, object_id, extra_context=None):
+        self._in_scope_or_404(request, object_id)
+        return super().history_view(request, object_id, extra_context)
+
+    def response_action(self, request, queryset):
+        selected = set(request.POST.getlist(helpers.ACTION_CHECKBOX_NAME))
+        if selected:
+            try:
+                found = self.get_queryset(request).filter(pk__in=selected).count()
+            except (ValidationError, ValueError):
+                found = -1
+            if found != len(selected):
+                raise Http404
+        return super().response_action(request, queryset)
 
     def _get_obj_does_not_exist_redirect(self, request, opts, object_id):
         # Admin redirects to the list by default; an object outside the user's clinics simply does not exist.

@@ -57,6 +57,9 @@ class Clinic(models.Model):
 
     class Meta:
         ordering = ["name"]
+        # Support staff read clinics' personal data in Django admin masked, as the console's viewers do, unless a
+        # superuser grants them this (clinics/admin_pii.py).
+        permissions = [("read_pii", "Can read personal data unmasked in Django admin")]
 
     def __str__(self):
         return self.name

@@ -3,6 +3,7 @@ from django.contrib import admin
 from django.http import JsonResponse
 from django.shortcuts import render
 from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
 from django_otp.admin import OTPAdminSite
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
@@ -13,6 +14,9 @@ from config.surfaces.errors import Problem
 
 # Django admin (support staff) needs a verified second factor, like clinic admins in the console.
 admin.site.__class__ = OTPAdminSite
+# Its look is the console's (templates/admin/base_site.html, static/css/admin.css).
+admin.site.site_header = admin.site.site_title = _("Frontdesk support")
+admin.site.index_title = _("Clinics you support")
 
 urlpatterns = [
     path("health", health, name="health"),

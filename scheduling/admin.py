@@ -1,9 +1,22 @@
-"""Support staff's view of scheduling data (patients' PII stays out of the admin)."""
-from django.contrib import admin
+"""Support staff's view of scheduling data: patients through clinics/admin_pii.py (masked for support viewers,
+every read audited, found through the keyed hashes), their RGPD export and erasure as actions of the services."""
+import json
 
-from clinics.admin_scoping import ClinicScopedAdmin, ClinicScopedInline
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.db.models import Q
+from django.http import HttpResponse
+from django.template.response import TemplateResponse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
-from .models import Appointment, AvailabilityException, Professional, Service, WorkingHours
+from clinics.admin_pii import PiiAdmin, shown, support_reads_pii
+from clinics.admin_scoping import ClinicScopedAdmin, ClinicScopedInline, supported_clinic_ids
+from clinics.masking import mask_email, mask_name, mask_phone
+from clinics.models import Clinic
+
+from . import patients
+from .models import Appointment, AvailabilityException, Patient, Professional, Service, WorkingHours
 
 
 class WorkingHoursInline(ClinicScopedInline, admin.TabularInline):
@@ -35,15 +48,137 @@ class AvailabilityExceptionAdmin(ClinicScopedAdmin):
 
 @admin.register(Appointment)
 class AppointmentAdmin(ClinicScopedAdmin):
-    """Read-only: bookings change through scheduling.services, which keep the range and the audit log right."""
+    """Read-only: bookings change through scheduling.services, which keep the range and the audit log right.
+    The patient and the visit's notes (health data) stay off: the patient's own page shows who it is, audited."""
 
     list_display = ("starts_at", "clinic", "professional", "service", "status", "source")
     list_filter = ("status", "source")
     date_hierarchy = "starts_at"
-    exclude = ("patient",)
+    exclude = ("patient", "notes")
 
     def has_add_permission(self, request):
         return False
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+ERASE_WORD = "ERASE"
+
+
+@admin.register(Patient)
+class PatientAdmin(PiiAdmin):
+    """Patients for support staff: read-only (changes go through the console and the API, which keep the blind
+    indexes right); searched by name words, a full phone or the hash through the keyed hashes, never by
+    decrypting the table; exported and erased through the RGPD services, after a confirmation."""
+
+    audit_action = audit_object_type = "patient"
+    list_ids_key = "hashes"
+    list_display = ("hash", "name_shown", "phone_shown", "clinic", "erased", "created_at")
+    list_select_related = ("clinic",)
+    ordering = ("-created_at", "-id")
+    search_fields = ("hash",)  # the box; get_search_results does the search
+    search_help_text = gettext_lazy("Name words (or their beginnings), a full phone number or a patient's hash. "
+                                    "Searched through keyed hashes: nothing is decrypted.")
+    fields = ("hash", "clinic", "name_shown", "phone_shown", "email_shown", "owner_name_shown", "birth_date_shown",
+              "gender", "species", "external_id_shown", "tags", "consents", "created_at")
+    actions = ["export_selected", "erase_selected"]
+
+    def audit_id(self, obj):
+        return obj.hash
+
+    @admin.display(description=gettext_lazy("name"))
+    def name_shown(self, obj):
+        return shown(obj, obj.name, mask_name)
+
+    @admin.display(description=gettext_lazy("phone"))
+    def phone_shown(self, obj):
+        return shown(obj, obj.phone, mask_phone)
+
+    @admin.display(description=gettext_lazy("e-mail"))
+    def email_shown(self, obj):
+        return shown(obj, obj.email, mask_email)
+
+    @admin.display(description=gettext_lazy("owner's name"))
+    def owner_name_shown(self, obj):
+        return shown(obj, obj.owner_name, mask_name)
+
+    @admin.display(description=gettext_lazy("birth date"))
+    def birth_date_shown(self, obj):
+        return shown(obj, obj.birth_date)
+
+    @admin.display(description=gettext_lazy("external id"))
+    def external_id_shown(self, obj):
+        return shown(obj, obj.external_id)
+
+    @admin.display(description=gettext_lazy("erased"), boolean=True)
+    def erased(self, obj):
+        return patients.ERASED_TAG in (obj.tags or [])
+
+    def get_search_results(self, request, queryset, search_term):
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        # A phone without its country code is read in the clinic's country when the user supports one clinic.
+        clinic = None
+        if not request.user.is_superuser:
+            supported = supported_clinic_ids(request.user)
+            clinic = Clinic.objects.filter(pk=supported[0]).first() if len(supported) == 1 else None
+        return queryset.filter(Q(hash=term) | patients.search_terms(term, clinic)), False
+
+    # --- RGPD actions: the services of scheduling.patients, after a confirmation page -------------------------
+
+    def has_export_permission(self, request):
+        """An export decrypts everything held about the patient: support staff who read personal data only."""
+        return support_reads_pii(request.user) and self.has_view_permission(request)
+
+    def has_erase_permission(self, request):
+        """Erasure destroys personal data: support staff who read it and may delete patients."""
+        return support_reads_pii(request.user) and request.user.has_perm("scheduling.delete_patient")
+
+    @admin.action(description=gettext_lazy("Export the selected patients' data (RGPD access request)"),
+                  permissions=["export"])
+    def export_selected(self, request, queryset):
+        def export(rows):
+            data = [patients.export_patient(patient, source=request, purpose="support: data subject access request")
+                    for patient in rows]
+            name = f"patient-{rows[0].hash}.json" if len(rows) == 1 else "patients.json"
+            response = HttpResponse(json.dumps({"patients": data}, ensure_ascii=False, indent=2),
+                                    content_type="application/json")
+            response["Content-Disposition"] = f'attachment; filename="{name}"'
+            return response
+
+        return self._confirmed(request, queryset, action="export_selected", word="", run=export,
+                               title=_("Export the personal data of these patients?"), button=_("Export"),
+                               text=_("A JSON file with everything Frontdesk holds about each patient is downloaded. "
+                                      "The export is written to the audit log."))
+
+    @admin.action(description=gettext_lazy("Erase the selected patients' personal data (RGPD erasure)"),
+                  permissions=["erase"])
+    def erase_selected(self, request, queryset):
+        def erase(rows):
+            for patient in rows:
+                patients.erase_patient(patient, source=request, purpose="support: right to erasure")
+            self.message_user(request, _("The personal data of %(count)d patient(s) was erased.")
+                              % {"count": len(rows)}, messages.SUCCESS)
+
+        return self._confirmed(request, queryset, action="erase_selected", word=ERASE_WORD, run=erase,
+                               title=_("Erase the personal data of these patients?"), button=_("Erase"),
+                               text=_("Names, phones, e-mails and everything else personal about each patient are "
+                                      "destroyed in every app, for good. Appointments stay, anonymised. The erasure "
+                                      "is written to the audit log."))
+
+    def _confirmed(self, request, queryset, *, action, word, run, title, button, text):
+        """`run(rows)` once the user confirmed on the page this renders (typing `word`, when there is one)."""
+        rows = list(queryset.select_related("clinic").order_by("created_at", "id"))
+        error = ""
+        if request.POST.get("confirmed") == "yes":
+            if not word or request.POST.get("confirm_word", "").strip().upper() == word:
+                return run(rows)
+            error = _("Type %(word)s to confirm.") % {"word": word}
+        context = {
+            **self.admin_site.each_context(request), "title": title, "text": text, "button": button,
+            "opts": self.opts, "rows": rows, "action": action, "word": word, "error": error,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/confirm_rgpd_action.html", context)

@@ -7,11 +7,11 @@ its terms the same way.
 """
 import re
 
-import phonenumbers
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
+from clinics import masking
 from clinics.audit import record
 from clinics.crypto import blind_index, name_tokens
 from clinics.phones import InvalidPhoneNumber, clinic_region, normalise_clinic_phone, normalise_phone
@@ -21,46 +21,18 @@ from .models import Appointment, Patient
 
 DEFAULT_PURPOSE = "patient care"
 ERASED_TAG = "erased"
-_NAME_PARTICLES = frozenset({"da", "de", "do", "das", "dos", "e", "di", "du", "del", "van", "von", "le", "la"})
 
 
 # --- who may see what -------------------------------------------------------------------------------------------
+
+# The masks of every surface (clinics/masking.py; the Django admin, below scheduling, uses them too).
+mask_name, mask_phone, mask_email = masking.mask_name, masking.mask_phone, masking.mask_email
+
 
 def can_read_pii(credential) -> bool:
     """True when the caller may see decrypted personal fields (`Credential.reads_pii`, the one rule of every
     surface); no credential sees nothing."""
     return credential is not None and credential.reads_pii
-
-
-def mask_name(name: str) -> str:
-    """'Maria da Silva' -> 'M. S.': initials of the words that are not particles."""
-    words = [word for word in (name or "").split() if word]
-    kept = [word for word in words if word.lower() not in _NAME_PARTICLES] or words
-    return " ".join(f"{word[0].upper()}." for word in kept)
-
-
-def mask_phone(phone: str) -> str:
-    """'+351912345678' -> '+351 9•• ••• •78': the country code, the first and the last two digits."""
-    if not phone:
-        return ""
-    try:
-        number = phonenumbers.parse(phone, None)
-        country, national = f"+{number.country_code}", str(number.national_number)
-    except Exception:  # noqa: BLE001 — a stored number that no longer parses is still masked
-        country, national = "", re.sub(r"\D", "", phone)
-    if len(national) <= 3:
-        return f"{country} {'•' * len(national)}".strip()
-    hidden = national[0] + "•" * (len(national) - 3) + national[-2:]
-    groups = [hidden[i:i + 3] for i in range(0, len(hidden), 3)]
-    return f"{country} {' '.join(groups)}".strip()
-
-
-def mask_email(email: str) -> str:
-    """'maria@example.pt' -> 'm•••@example.pt'."""
-    if not email or "@" not in email:
-        return "•••" if email else ""
-    local, domain = email.split("@", 1)
-    return f"{local[:1]}•••@{domain}"
 
 
 # --- audit --------------------------------------------------------------------------------------------------------
