@@ -1,7 +1,7 @@
 """Bulk SMS campaigns on the clinic API (/v1/campaigns...) and the voice API (GET /api/v1/campaigns)."""
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import extend_schema, extend_schema_field
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -9,6 +9,7 @@ from rest_framework.views import APIView
 from config.surfaces.tenancy import ClinicScopedMixin
 from config.surfaces import V1, VOICE
 from .. import bulk
+from ..filters import CampaignFilterSet
 from ..models import Campaign
 
 
@@ -185,17 +186,14 @@ class CampaignCancelV1(V1.view, CampaignScoped, APIView):
         return Response(CampaignSerializer(self.campaign(campaign.pk)).data)
 
 
+@extend_schema(parameters=[OpenApiParameter("status", str, enum=Campaign.Status.values, required=False)])
 class CampaignVoiceList(VOICE.view, CampaignScoped, generics.ListAPIView):
     """GET /api/v1/campaigns (page/per_page; filter `status`), newest first."""
 
     serializer_class = CampaignSerializer
 
     def get_queryset(self):
-        campaigns = super().get_queryset()
-        wanted = self.request.query_params.get("status")
-        if wanted:
-            if wanted not in Campaign.Status.values:
-                raise serializers.ValidationError({"status": [_("Must be one of: %(choices)s.")
-                                                              % {"choices": ", ".join(Campaign.Status.values)}]})
-            campaigns = campaigns.filter(status=wanted)
-        return campaigns.order_by("-created_at", "-id")
+        filters = CampaignFilterSet(self.request.query_params, queryset=super().get_queryset())
+        if not filters.is_valid():
+            raise serializers.ValidationError(filters.errors)
+        return filters.qs.order_by("-created_at", "-id")
