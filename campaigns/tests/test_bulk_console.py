@@ -152,7 +152,7 @@ def test_confirmation_inside_quiet_hours_says_when_sending_will_start(editor, cl
 
     assert starts is not None and dt.timedelta(hours=1) < starts - timezone.now() <= dt.timedelta(hours=2)
     when = formats.date_format(starts.astimezone(zone), "SHORT_DATETIME_FORMAT")
-    assert f"sending will start at {when}" in html and "Send to 1 patient?" in html
+    assert f"Sending will start at {when}, when they end." in html and "Send to 1 patient?" in html
 
 
 def test_bad_form_answers_400_with_the_reason(editor):

@@ -17,12 +17,14 @@ SERIOUS = {"serious", "critical"}
 
 def console_pages(desk, clinic):
     """Page name -> URL: every console page of every app, with this clinic's objects for the detail pages."""
+    from campaigns.models import Campaign
     from notes.tests.factories import NoteFactory, NoteSectionFactory
     from telephony.models import Call
 
     note = NoteFactory(clinic=clinic, patient=desk["maria"], name="Maria Antunes", template="human")
     NoteSectionFactory(note=note, label="plan", title="Plan", content="Repouso.")
     call = Call.objects.for_clinic(clinic).first()
+    campaign = Campaign.objects.create(clinic=clinic, name="Gripe", message="Olá {name}", status="completed")
     maria = desk["maria"]
     return {
         "home": reverse("console:home"),
@@ -46,6 +48,7 @@ def console_pages(desk, clinic):
         "triage-questions": reverse("campaigns:triage_questions"),
         "triage": reverse("triage:list"),
         "campaigns": reverse("campaigns:bulk_list"),
+        "campaign": reverse("campaigns:bulk_detail", args=[campaign.pk]),
         "calls": reverse("telephony:calls"),
         "call": reverse("telephony:call_detail", args=[call.pk]),
         "outbox": reverse("telephony:outbox"),
