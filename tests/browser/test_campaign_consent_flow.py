@@ -4,6 +4,7 @@ load), preview, confirm "Send to 1 patient" by keyboard, and the campaign reache
 her message and the campaign's page shows 1 sent. Tasks run eagerly (config/settings/test.py). Screenshots go to
 docs/screenshots/campaigns-<step>-<width>.png."""
 import datetime as dt
+import re
 
 import pytest
 from django.utils import formats, timezone, translation
@@ -129,4 +130,43 @@ def test_inside_quiet_hours_the_confirmation_says_when_sending_will_start(chromi
     assert page.locator("#sent").inner_text() == "0" and page.locator("#pending").inner_text() == "1"
     assert "sending resumes at" in page.locator("#waiting").inner_text()
     assert Message.objects.filter(clinic=clinic).count() == before  # nothing leaves in quiet hours
+    context.close()
+
+
+@pytest.mark.parametrize("width", sorted(WIDTHS))
+def test_without_javascript_the_preview_counts_and_the_confirmation_still_guards_sending(chromium, live_server,
+                                                                                        client, transactional_db,
+                                                                                        clinic, width):
+    from campaigns.models import Campaign
+    from clinics.tests.factories import sign_in_verified
+
+    desk = build_day(clinic)
+    desk["maria"].consents = {"marketing": True}
+    desk["maria"].save(update_fields=["consents"])
+    quiet_hours(clinic, "00:00", "00:00")
+    sign_in_verified(client, member(clinic, Membership.Role.EDITOR))
+    context = chromium.new_context(base_url=live_server.url, locale="en-GB", viewport=WIDTHS[width],
+                                   java_script_enabled=False)
+    context.set_default_timeout(15_000)
+    context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}])
+    page = context.new_page()
+    page.goto("/console/campaigns/")
+    assert page.locator("#audience-label").inner_text() == "1 patient will receive it"
+    page.get_by_label("Name").fill("Gripe 2026")
+    page.get_by_label("Message").fill(MESSAGE)
+    page.get_by_label("Tags (any of, comma-separated)").fill("vip")  # nobody: the preview counts on the server
+    with page.expect_navigation():
+        page.get_by_role("button", name="Preview and send…").click()
+    assert page.get_by_role("heading", name="Nobody would receive this campaign").is_visible()
+    assert page.get_by_role("button", name=re.compile("Yes, send")).count() == 0
+    with page.expect_navigation():
+        page.get_by_role("button", name="Change the campaign").click()
+    assert page.get_by_label("Name").input_value() == "Gripe 2026"
+    page.get_by_label("Tags (any of, comma-separated)").fill("")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Preview and send…").click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Yes, send to 1 patient").click()
+    assert page.locator("#sent").inner_text() == "1"
+    assert Campaign.objects.get(clinic=clinic).name == "Gripe 2026"
     context.close()
