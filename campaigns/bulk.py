@@ -170,6 +170,16 @@ def exclusion_counts(patients, targets: int) -> dict:
             "noMarketingConsent": max(matched - no_phone - refused - targets, 0)}
 
 
+def audience_estimate(*, clinic, audience: Audience, now=None) -> dict:
+    """Who the filters reach before any message is written: `{"matched", "targets", "excluded"}` as in `preview`
+    (the console's count that follows the filters). Refuses what `campaign_send` would (`check_audience`)."""
+    check_audience(clinic, audience)
+    matched = audience_queryset(clinic, audience, now)
+    targets = _reachable(matched).values("pk").distinct().count()
+    excluded = exclusion_counts(matched, targets)
+    return {"matched": targets + sum(excluded.values()), "targets": targets, "excluded": excluded}
+
+
 def preview(clinic, message: str, audience: Audience, now=None) -> dict:
     """The estimate shown before sending: matched patients, targets, exclusions by reason, segments and cost.
 
@@ -555,6 +565,13 @@ def quiet_hours_end(clinic, now=None) -> dt.datetime:
     if resume <= local:
         resume += dt.timedelta(days=1)
     return resume
+
+
+def sending_starts_at(clinic, now=None) -> dt.datetime | None:
+    """When a campaign created `now` starts texting: None for at once, else the end of the clinic's quiet hours
+    (in the clinic's time zone), which `campaign_batch_send` waits for."""
+    now = now or timezone.now()
+    return quiet_hours_end(clinic, now) if in_quiet_hours(clinic, now) else None
 
 
 def seconds_until_quiet_hours_end(clinic, now=None) -> int:

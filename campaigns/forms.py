@@ -15,11 +15,10 @@ from .models import Task
 FUTURE_CHOICES = (("", "—"), ("yes", _("Has one")), ("no", _("Has none")))
 
 
-class CampaignForm(forms.Form):
-    """A bulk SMS campaign as the console's preview-then-send form writes it (tags comma-separated, days)."""
+class AudienceForm(forms.Form):
+    """A campaign's audience filters as the console writes them (tags comma-separated, days in the clinic's zone):
+    the live count reads these alone."""
 
-    name = forms.CharField(max_length=bulk.MAX_NAME_LENGTH, required=False)
-    message = forms.CharField(max_length=bulk.MAX_MESSAGE_LENGTH, strip=False)
     tags = forms.CharField(max_length=(bulk.MAX_TAG_LENGTH + 2) * bulk.MAX_AUDIENCE_TAGS, required=False)
     last_visit_before = forms.DateField(required=False)
     last_visit_after = forms.DateField(required=False)
@@ -49,6 +48,17 @@ class CampaignForm(forms.Form):
                              last_visit_after=self._moment(data["last_visit_after"]),
                              professional_id=data["professional"], service_id=data["service"],
                              has_future_appointment={"yes": True, "no": False}.get(data["future"]))
+
+
+class CampaignForm(AudienceForm):
+    """A bulk SMS campaign as the console's preview-then-confirm form writes it; `confirmed_targets` is the number of
+    patients the confirmation named ("Send to 3 patients?"), which sending checks again."""
+
+    name = forms.CharField(max_length=bulk.MAX_NAME_LENGTH, required=False)
+    message = forms.CharField(max_length=bulk.MAX_MESSAGE_LENGTH, strip=False)
+    confirmed_targets = forms.IntegerField(min_value=0, required=False)
+
+    field_order = ["name", "message"]
 
 
 class TaskForm(forms.Form):

@@ -14,6 +14,7 @@ urlpatterns = [
     path("tasks/<uuid:task_id>/status/", views.task_status, name="task_status"),
     path("triage/questions/", views.triage_questions, name="triage_questions"),
     path("campaigns/", bulk_console.campaign_list, name="bulk_list"),
+    path("campaigns/audience/", bulk_console.campaign_audience, name="bulk_audience"),
     path("campaigns/<uuid:campaign_id>/", bulk_console.campaign_detail, name="bulk_detail"),
     path("campaigns/<uuid:campaign_id>/cancel/", bulk_console.campaign_cancel, name="bulk_cancel"),
 ]

@@ -15,7 +15,7 @@ NAVIGATION = [
     ("outbox", _("Outbox"), "telephony:outbox"),
     ("notes", _("Notes"), "notes:index"),
     ("knowledge", _("Knowledge"), "knowledge:index"),
-    ("campaigns", _("Campaigns"), "campaigns:index"),
+    ("campaigns", _("Campaigns"), "campaigns:bulk_list"),
     ("team", _("Team"), "console:team"),
     ("billing", _("Billing"), "billing:index"),
     ("integrations", _("Integrations"), "calendar_sync:integrations"),
@@ -23,6 +23,8 @@ NAVIGATION = [
     ("settings", _("Settings"), "console:settings"),
 ]
 ADMIN_ONLY = {"api_keys", "settings", "billing", "integrations"}
+# Pages reached from a menu entry that keep it marked as the current one.
+ALSO_ACTIVE = {"campaigns": {"campaigns:bulk_detail", "campaigns:index"}}
 
 
 def memberships_of(request):
@@ -55,7 +57,7 @@ def _navigation(request):
             url = reverse(url_name)
         except NoReverseMatch:
             url = None
-        items.append({"key": key, "label": label, "url": url, "active": url_name == current})
+        items.append({"key": key, "label": label, "url": url, "active": url_name == current or current in ALSO_ACTIVE.get(key, ())})
     return items
 
 

@@ -29,8 +29,9 @@ from .patients import ERASED_TAG, normalise_patient_phone
 logger = logging.getLogger(__name__)
 
 NO_OVERLAP = "appointment_no_overlap"
-# Consents a patient gives with a booking (the public page's privacy notice); see appointment_book.
-BOOKING_CONSENT_KINDS = ("privacy",)
+# Consents a patient gives with a booking (the public page's privacy notice and its optional marketing opt-in);
+# see appointment_book.
+BOOKING_CONSENT_KINDS = ("privacy", "marketing")
 # Channels a patient uses on their own are held to the clinic's notice and horizon; the clinic's own staff
 # and systems (`staff`, `api`) may book a walk-in inside the notice window (never in the past).
 PATIENT_FACING_SOURCES = (Appointment.Source.ONLINE, Appointment.Source.PHONE_AGENT)
@@ -555,13 +556,11 @@ def _book_once(*, clinic, service, starts_at, professional, patient, patient_nam
         raise _LostRace() from error
     events.append(_audit_event(clinic, actor, "appointment.create", appointment,
                                {"startsAt": starts_at.isoformat()}))
-    given = [kind for kind in BOOKING_CONSENT_KINDS if kind in consents]
+    given = {kind: True for kind in BOOKING_CONSENT_KINDS if kind in consents}
     if given:
-        # Inline rather than patient_consent_record: that one is atomic, and a savepoint here would break the retry.
-        chosen.consents = {**(chosen.consents or {}), **{kind: True for kind in given}}
-        chosen.save(update_fields=["consents"])
-        events += [_audit_event(clinic, actor, "patient.consent", chosen, {"kind": kind, "granted": True})
-                   for kind in given]
+        # Written by patient_consent_record's own writer, in this transaction (its atomic wrapper would open a
+        # savepoint here, which would break the retry): a refused booking leaves no consent behind.
+        events += _consents_write(clinic, chosen, given, actor=actor)
     AuditEvent.objects.bulk_create(events)
     _announce(signals.appointment_booked, appointment)
     return appointment
@@ -700,10 +699,18 @@ def patient_consent_record(*, patient, kind: str, granted: bool, actor=None) -> 
     takes no consent (PATIENT_NOT_FOUND)."""
     if kind not in CONSENT_KINDS:
         raise InvalidInput.on("kind", _("Unknown consent."))
-    current = Patient.objects.select_for_update().filter(pk=patient.pk).first()
+    current = Patient.objects.select_for_update().select_related("clinic").filter(pk=patient.pk).first()
     if current is None or ERASED_TAG in (current.tags or []):
         raise _patient_not_found()
-    current.consents = {**(current.consents or {}), kind: bool(granted)}
-    current.save(update_fields=["consents"])
-    audit(current.clinic, actor, "patient.consent", current, {"kind": kind, "granted": bool(granted)})
+    AuditEvent.objects.bulk_create(_consents_write(current.clinic, current, {kind: granted}, actor=actor))
     return current
+
+
+def _consents_write(clinic, patient, given: dict, *, actor) -> list[AuditEvent]:
+    """How every consent is kept (`patient_consent_record`, and `appointment_book` for the consents given with a
+    booking): `given` ({kind: granted}) merged into `Patient.consents`, and one unsaved `patient.consent` audit event
+    per kind, which is the consent's history. The caller holds the transaction and saves the events."""
+    patient.consents = {**(patient.consents or {}), **{kind: bool(granted) for kind, granted in given.items()}}
+    patient.save(update_fields=["consents"])
+    return [_audit_event(clinic, actor, "patient.consent", patient, {"kind": kind, "granted": bool(granted)})
+            for kind, granted in given.items()]

@@ -273,6 +273,27 @@ def test_voice_surface_lists_campaigns_in_its_envelope(client_for, clinic):
     assert bad.status_code == 400 and bad.json()["success"] is False
 
 
+def test_v1_lists_filter_by_status_and_a_create_ignores_the_filter(client_for, clinic, other_clinic):
+    Campaign.objects.create(clinic=clinic, name="Enviada", message="Olá", status=Campaign.Status.COMPLETED)
+    Campaign.objects.create(clinic=clinic, name="Anulada", message="Olá", status=Campaign.Status.CANCELLED)
+    Campaign.objects.create(clinic=other_clinic, name="Alheia", message="Olá", status=Campaign.Status.COMPLETED)
+    assert [item["name"] for item in client_for.get("/v1/campaigns?status=completed").json()["items"]] == ["Enviada"]
+    bad = client_for.get("/v1/campaigns?status=nope")
+    assert bad.status_code == 400 and list(bad.json()["error"]["details"]) == ["status"]
+    created = client_for.post("/v1/campaigns?status=cancelled", {"name": "Nova", "message": "Olá"}, format="json")
+    assert created.status_code == 201 and created.json()["name"] == "Nova"
+
+
+def test_voice_surface_filters_campaigns_by_status_with_the_consoles_filterset(client_for, clinic, other_clinic):
+    Campaign.objects.create(clinic=clinic, name="Enviada", message="Olá", status=Campaign.Status.COMPLETED)
+    Campaign.objects.create(clinic=clinic, name="Anulada", message="Olá", status=Campaign.Status.CANCELLED)
+    Campaign.objects.create(clinic=other_clinic, name="Alheia", message="Olá", status=Campaign.Status.COMPLETED)
+    body = client_for.get("/api/v1/campaigns?status=completed").json()
+    assert [item["name"] for item in body["data"]] == ["Enviada"]
+    bad = client_for.get("/api/v1/campaigns?status=nope").json()
+    assert all(value in str(bad) for value in Campaign.Status.values)
+
+
 def test_another_clinics_campaign_is_404(foreign_client, clinic):
     campaign = Campaign.objects.create(clinic=clinic, name="Gripe", message="Olá", status=Campaign.Status.SENDING)
     assert foreign_client.get(f"/v1/campaigns/{campaign.pk}").status_code == 404

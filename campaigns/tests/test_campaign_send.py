@@ -50,8 +50,8 @@ def test_the_console_queues_the_same_use_case(client, clinic, daytime, django_ca
     EngagementPatientFactory(clinic=clinic, consents=MARKETING)
 
     with django_capture_on_commit_callbacks(execute=False) as queued:
-        response = editor.post(reverse("campaigns:bulk_list"), {"action": "send", "name": "Gripe",
-                                                               "message": "Olá {name}"})
+        response = editor.post(reverse("campaigns:bulk_list"), {"action": "send", "confirmed_targets": "1",
+                                                               "name": "Gripe", "message": "Olá {name}"})
 
     assert response.status_code == 302
     assert not Message.objects.exists() and len(queued) == 1

@@ -83,6 +83,17 @@ class PublicBookingSerializer(serializers.Serializer):
     patient = PatientInputSerializer()
     website = serializers.CharField(required=False, allow_blank=True, max_length=200)
     privacyConsent = serializers.BooleanField(required=False, default=False)
+    marketingConsent = serializers.BooleanField(
+        required=False, default=False,
+        help_text="The page's optional, unticked \"Send me news and offers\" box: true keeps the consent `marketing` "
+                  "on the patient, audited, with the booking (nothing when the booking is refused); false records "
+                  "nothing.")
+
+    def consents(self) -> tuple:
+        """The consent kinds the patient gave with this booking (`services.BOOKING_CONSENT_KINDS`)."""
+        data = self.validated_data
+        return tuple(kind for kind, field in (("privacy", "privacyConsent"), ("marketing", "marketingConsent"))
+                     if data.get(field))
 
 
 def check_rate(request):
@@ -101,9 +112,10 @@ def check_rate(request):
 
 class BookingView(PublicView):
     """GET: clinic info, bookable services and professionals (JSON), or the booking page (HTML).
-    POST: book `{serviceId, professionalId?, startsAt, patient: {name, phone, email?}}` → 201 with the
-    appointment, 409 SLOT_TAKEN when someone was faster. The patient is reused only when phone and name both match
-    (another patient's data is never shown or changed) and is texted a confirmation once the booking commits
+    POST: book `{serviceId, professionalId?, startsAt, patient: {name, phone, email?}, privacyConsent?,
+    marketingConsent?}` → 201 with the appointment, 409 SLOT_TAKEN when someone was faster. The patient is reused
+    only when phone and name both match (another patient's data is never shown or changed) and is texted a
+    confirmation once the booking commits; the consents given are kept only with a booking that succeeds
     (docs/api/public.md)."""
 
     @extend_schema(responses={200: inline_serializer("PublicClinic", {
@@ -139,7 +151,7 @@ class BookingView(PublicView):
             clinic=clinic, service=service, starts_at=data["startsAt"], professional=professional,
             patient_name=details["name"], patient_phone=details["phone"], patient_email=details.get("email", ""),
             source=Appointment.Source.ONLINE, actor=request,
-            consents=("privacy",) if data.get("privacyConsent") else ())
+            consents=payload.consents())
         body = AppointmentSerializer(appointment, context={"clinic": clinic}).data
         body.update({"serviceName": service.name, "professionalName": appointment.professional.name,
                      "manageUrl": request.build_absolute_uri(public_manage.manage_path(appointment)),

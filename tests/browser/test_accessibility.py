@@ -17,6 +17,7 @@ SERIOUS = {"serious", "critical"}
 
 def console_pages(desk, clinic):
     """Page name -> URL: every console page of every app, with this clinic's objects for the detail pages."""
+    from campaigns.models import Campaign
     from knowledge import services as knowledge_services
     from knowledge.tests.factories import KnowledgeChunkFactory, KnowledgeFileFactory
     from notes.tests.factories import NoteFactory, NoteSectionFactory
@@ -31,6 +32,7 @@ def console_pages(desk, clinic):
         "Parking is free for patients in the garage behind the building. Lifts serve every floor."))
     KnowledgeChunkFactory(clinic=clinic, content="Written a moment ago, its embedding not made yet.")
     KnowledgeFileFactory(clinic=clinic, filename="price-list.pdf")
+    campaign = Campaign.objects.create(clinic=clinic, name="Gripe", message="Olá {name}", status="completed")
     maria = desk["maria"]
     return {
         "home": reverse("console:home"),
@@ -54,6 +56,7 @@ def console_pages(desk, clinic):
         "triage-questions": reverse("campaigns:triage_questions"),
         "triage": reverse("triage:list"),
         "campaigns": reverse("campaigns:bulk_list"),
+        "campaign": reverse("campaigns:bulk_detail", args=[campaign.pk]),
         "calls": reverse("telephony:calls"),
         "call": reverse("telephony:call_detail", args=[call.pk]),
         "outbox": reverse("telephony:outbox"),

@@ -114,3 +114,39 @@ def test_patient_books_downloads_the_calendar_file_and_cancels_from_the_link(pag
     page.get_by_label("Consulta de rotina").check()
     page.get_by_label("Date").fill(day.isoformat())
     page.locator("#slots button", has_text="10:30").wait_for()
+
+
+def test_patient_ticks_the_optional_marketing_consent_and_it_is_kept_with_the_booking(page, width):
+    from clinics.models import AuditEvent
+    from clinics.tests.factories import ClinicFactory
+    from scheduling.models import Appointment
+    from scheduling.tests.conftest import upcoming
+    from scheduling.tests.factories import ProfessionalFactory, ServiceFactory
+
+    clinic = ClinicFactory(name="Clínica do Mar")
+    service = ServiceFactory(clinic=clinic, name="Consulta de rotina", duration_minutes=30)
+    ProfessionalFactory(clinic=clinic, name="Dra. Inês Matos", services=[service],
+                        hours=[(d, "09:00", "12:00") for d in range(7)])
+    day = upcoming(days=3, clinic=clinic).date()
+
+    page.goto(f"/booking/{clinic.slug}")
+    page.get_by_label("Consulta de rotina").check()
+    page.get_by_label("Date").fill(day.isoformat())
+    page.locator("#slots button", has_text="10:30").click()
+    page.get_by_label("Name").fill("Tomás Ribeiro")
+    page.get_by_label("Mobile phone").fill("912 555 777")
+    page.get_by_label("I agree").check()
+    marketing = page.get_by_label("Send me news and offers from Clínica do Mar by SMS")
+    assert not marketing.is_checked()  # optional, and never ticked for the patient
+    marketing.focus()
+    page.keyboard.press("Space")
+    assert marketing.is_checked()
+    assert page.evaluate("document.documentElement.scrollWidth") <= WIDTHS[width]["width"]
+    shoot(page, "marketing-consent", width)
+    page.get_by_role("button", name="Book").click()
+
+    page.get_by_role("heading", name="Your appointment is booked").wait_for()
+    patient = Appointment.objects.get(clinic=clinic).patient
+    assert patient.consents == {"privacy": True, "marketing": True}
+    assert AuditEvent.objects.filter(action="patient.consent", object_id=str(patient.pk),
+                                     extra__kind="marketing", extra__granted=True).count() == 1

@@ -1,0 +1,76 @@
+"""The public booking's optional marketing consent (docs/api/public.md, `marketingConsent`): an unticked, labelled
+box on the page; ticked, it is kept on the patient by the patient record's consent writer, in the booking's
+transaction, so that the clinic's SMS campaigns reach the patient; a refused booking leaves no consent behind."""
+import pytest
+
+from campaigns import bulk
+from clinics.models import AuditEvent
+from scheduling.models import Patient
+from scheduling.tests.conftest import upcoming
+from scheduling.tests.factories import AppointmentFactory, PatientFactory
+from scheduling.tests.test_public_booking import assert_public_error, booking_payload
+
+pytestmark = pytest.mark.django_db
+
+
+def consent_rows(patient=None):
+    rows = AuditEvent.objects.filter(action="patient.consent")
+    return rows.filter(object_id=str(patient.pk)) if patient is not None else rows
+
+
+def test_the_page_offers_an_unticked_labelled_marketing_box_naming_the_clinic(client, clinic, service):
+    page = client.get(f"/booking/{clinic.slug}", HTTP_ACCEPT="text/html").content.decode()
+    box = page[page.index('name="marketingConsent"') - 60:page.index("by SMS (optional)") + 20]
+    assert '<label class="choice"><input type="checkbox" name="marketingConsent">' in box
+    assert f"Send me news and offers from {clinic.name} by SMS" in box and "checked" not in box
+
+
+def test_a_ticked_box_keeps_the_marketing_consent_and_campaigns_reach_the_patient(client, clinic, professional,
+                                                                                  service):
+    starts = upcoming(days=2, clinic=clinic)
+    response = client.post(f"/booking/{clinic.slug}",
+                           booking_payload(service, starts, privacyConsent=True, marketingConsent=True),
+                           content_type="application/json")
+
+    assert response.status_code == 201
+    patient = Patient.objects.get(hash=response.json()["patientId"])
+    assert patient.consents == {"privacy": True, "marketing": True}
+    assert sorted((row.extra["kind"], row.extra["granted"], row.clinic_id) for row in consent_rows(patient)) == [
+        ("marketing", True, clinic.pk), ("privacy", True, clinic.pk)]
+    assert bulk.audience_estimate(clinic=clinic, audience=bulk.Audience())["targets"] == 1
+
+
+def test_an_unticked_box_records_nothing_and_keeps_an_earlier_refusal(client, clinic, professional, service):
+    rita = PatientFactory(clinic=clinic, name="Rita Gomes", phone="+351914000333", consents={"marketing": False})
+    response = client.post(f"/booking/{clinic.slug}",
+                           booking_payload(service, upcoming(days=2, clinic=clinic), marketingConsent=False),
+                           content_type="application/json")
+
+    assert response.status_code == 201 and response.json()["patientId"] == rita.hash
+    rita.refresh_from_db()
+    assert rita.consents == {"marketing": False} and not consent_rows().exists()
+
+
+def test_a_refused_booking_leaves_no_marketing_consent_behind(client, clinic, professional, service):
+    rita = PatientFactory(clinic=clinic, name="Rita Gomes", phone="+351914000333", consents={})
+    starts = upcoming(days=2, clinic=clinic)
+    AppointmentFactory(professional=professional, service=service, starts_at=starts)
+
+    response = client.post(f"/booking/{clinic.slug}",
+                           booking_payload(service, starts, professional, marketingConsent=True),
+                           content_type="application/json")
+
+    assert_public_error(response, 409, "SLOT_TAKEN")
+    rita.refresh_from_db()
+    assert rita.consents == {} and not consent_rows().exists()
+    assert bulk.audience_estimate(clinic=clinic, audience=bulk.Audience())["targets"] == 0
+
+
+def test_a_malformed_marketing_consent_is_a_400_and_books_nothing(client, clinic, professional, service):
+    response = client.post(f"/booking/{clinic.slug}",
+                           booking_payload(service, upcoming(days=2, clinic=clinic), marketingConsent="perhaps"),
+                           content_type="application/json")
+
+    body = assert_public_error(response, 400, "VALIDATION_ERROR")
+    assert "marketingConsent" in str(body)
+    assert not Patient.objects.exists() and not consent_rows().exists()
