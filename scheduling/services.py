@@ -456,10 +456,10 @@ class _LostRace(Exception):
 def _refusal_of(error) -> str | None:
     """Whether a database error is a booking race lost: "slot taken", "deadlock", or None (another error)."""
     if isinstance(error, IntegrityError):
-        constraint = getattr(getattr(error.__cause__, "diag", None), "constraint_name", None)
-        if constraint == NO_OVERLAP or NO_OVERLAP in str(error):
+        # psycopg names the constraint of every violation (`diag.constraint_name`).
+        if getattr(getattr(error.__cause__, "diag", None), "constraint_name", None) == NO_OVERLAP:
             return "slot taken"
-    elif isinstance(error, OperationalError) and getattr(error.__cause__, "sqlstate", None) == DEADLOCK_DETECTED:
+    elif getattr(error.__cause__, "sqlstate", None) == DEADLOCK_DETECTED:  # an OperationalError: callers catch no other
         return "deadlock"
     return None
 
