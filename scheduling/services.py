@@ -528,7 +528,7 @@ def _book_once(*, clinic, service, starts_at, professional, patient, patient_nam
     service = _scoped(Service, clinic, service)
     professional = _scoped(Professional, clinic, professional)
     chosen = _chosen_patient(clinic, patient) if patient is not None else None
-    if chosen is not None and ERASED_TAG in (chosen.tags or []):
+    if chosen is not None and ERASED_TAG in chosen.tags:  # tags: never null (default=list)
         raise Conflict(Code.PATIENT_ERASED, _("This patient's data was erased; register them again."))
     # One check answers every refusal and names who is free (the same open time the slot search walks).
     free = _check_bookable(clinic, professional, service, starts_at, source, now)
@@ -556,7 +556,7 @@ def _book_once(*, clinic, service, starts_at, professional, patient, patient_nam
     given = [kind for kind in BOOKING_CONSENT_KINDS if kind in consents]
     if given:
         # Inline rather than patient_consent_record: that one is atomic, and a savepoint here would break the retry.
-        chosen.consents = {**(chosen.consents or {}), **{kind: True for kind in given}}
+        chosen.consents = {**chosen.consents, **{kind: True for kind in given}}  # never null (default=dict)
         chosen.save(update_fields=["consents"])
         events += [_audit_event(clinic, actor, "patient.consent", chosen, {"kind": kind, "granted": True})
                    for kind in given]

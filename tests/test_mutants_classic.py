@@ -269,3 +269,67 @@ def test_an_inactive_service_has_no_free_slots_though_its_professionals_work_and
     service.active = False
     service.save()
     assert free_slots(clinic, service, tuesday, tuesday) == []
+
+
+def test_none_in_a_non_null_encrypted_column_is_refused_by_the_database_never_stored_as_the_text_none(clinic):
+    """crypto.py:149 drop `value is None` (None became the ciphertext of "None", and the NOT NULL rule was lost)."""
+    from django.db import transaction
+    from django.utils import timezone
+
+    from scheduling.models import Appointment
+    from scheduling.tests.factories import AppointmentFactory, ProfessionalFactory
+
+    appointment = AppointmentFactory(professional=ProfessionalFactory(clinic=clinic),
+                                     starts_at=timezone.now() + dt.timedelta(days=1), notes="first visit")
+    appointment.notes = None
+    with pytest.raises(IntegrityError), transaction.atomic():
+        appointment.save(update_fields=["notes"])
+    assert Appointment.objects.get(pk=appointment.pk).notes == "first visit"
+
+
+def test_a_refusal_names_the_chosen_professional_or_says_nobody_when_anyone_was_asked(clinic, bookable):
+    """services.py:436 and :440 (`professional is not None`): the same code either way, but the caller hears
+    whether their professional or the whole clinic cannot take the appointment."""
+    from django.utils import translation
+
+    from scheduling import services
+    from scheduling.tests.factories import ServiceFactory
+
+    service, professional, patient = bookable
+    not_offered = ServiceFactory(clinic=clinic)
+    starts = dt.datetime.now(dt.UTC).replace(minute=0, second=0, microsecond=0) + dt.timedelta(days=2)
+    night = _local(starts.date(), 23, 45)  # the professional works 00:00–23:45
+
+    def refusal(**kwargs):
+        with translation.override("en"), pytest.raises(DomainError) as error:
+            services.appointment_book(clinic=clinic, patient=patient, **kwargs)
+        return error.value.code, error.value.message
+
+    assert refusal(service=not_offered, professional=professional, starts_at=starts) == (
+        "SERVICE_NOT_OFFERED", "This professional does not offer this service.")
+    assert refusal(service=not_offered, starts_at=starts) == (
+        "SERVICE_NOT_OFFERED", "Nobody at the clinic offers this service.")
+    assert refusal(service=service, professional=professional, starts_at=night) == (
+        "OUTSIDE_WORKING_HOURS", "The professional is not working for the whole appointment at that time; "
+                                 "please choose another time.")
+    assert refusal(service=service, starts_at=night) == (
+        "OUTSIDE_WORKING_HOURS", "Nobody is working for the whole appointment at that time; please choose another time.")
+
+
+def test_an_erased_patient_chosen_by_id_cannot_be_booked_and_nothing_is_written(clinic, bookable):
+    """services.py:531 (`ERASED_TAG in chosen.tags`): PATIENT_ERASED, not an appointment for a person whose data
+    is gone."""
+    from scheduling import services
+    from scheduling.models import Appointment
+    from scheduling.patients import ERASED_TAG
+
+    service, professional, patient = bookable
+    patient.tags = [ERASED_TAG]
+    patient.save(update_fields=["tags"])
+    starts = dt.datetime.now(dt.UTC).replace(minute=0, second=0, microsecond=0) + dt.timedelta(days=2)
+    for chosen in (patient, patient.pk):
+        with pytest.raises(DomainError) as error:
+            services.appointment_book(clinic=clinic, service=service, professional=professional, patient=chosen,
+                                      starts_at=starts)
+        assert error.value.code == "PATIENT_ERASED"
+    assert not Appointment.objects.exists()

@@ -308,6 +308,18 @@ def test_a_verified_body_that_is_not_an_event_is_a_400(client):
     assert not StripeEvent.objects.exists()
 
 
+@pytest.mark.parametrize("missing", ["id", "type", "livemode"])
+def test_a_signed_event_without_its_id_type_or_livemode_is_a_400_and_nothing_is_stored(send_event, missing):
+    """Each of an event's id, type and livemode is required (classic mutants of `verify_webhook`'s guard)."""
+    event = make_event("customer.subscription.updated", subscription_object())
+    event.pop(missing)
+
+    response = send_event(event)
+
+    assert response.status_code == 400
+    assert not StripeEvent.objects.exists()
+
+
 def test_processing_an_event_takes_a_bounded_number_of_queries(send_event, clinic, django_assert_max_num_queries):
     SubscriptionFactory(clinic=clinic, stripe_customer_id="cus_1", stripe_subscription_id="sub_1")
     # The first delivery ever also makes dj-stripe's endpoint row and the offline backend's account (once).
