@@ -333,3 +333,36 @@ def test_an_erased_patient_chosen_by_id_cannot_be_booked_and_nothing_is_written(
                                       starts_at=starts)
         assert error.value.code == "PATIENT_ERASED"
     assert not Appointment.objects.exists()
+
+
+def test_only_the_change_to_cancelled_announces_a_cancellation(clinic, bookable, django_capture_on_commit_callbacks):
+    """services.py:619, each operand: a move, a note or a confirmation of an active appointment, and a note on an
+    appointment already cancelled, announce no cancellation (calendar sync and notices listen to it)."""
+    from scheduling import services
+    from scheduling.signals import appointment_cancelled
+
+    service, professional, patient = bookable
+    starts = dt.datetime.now(dt.UTC).replace(minute=0, second=0, microsecond=0) + dt.timedelta(days=2)
+    heard = []
+
+    def listen(sender, appointment, **kwargs):
+        heard.append(appointment.pk)
+
+    appointment_cancelled.connect(listen)
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            appointment = services.appointment_book(clinic=clinic, service=service, professional=professional,
+                                                    patient=patient, starts_at=starts)
+        for change in ({"starts_at": starts + dt.timedelta(hours=1)}, {"notes": "bring the x-ray"},
+                       {"status": "confirmed"}):
+            with django_capture_on_commit_callbacks(execute=True):
+                services.appointment_update(appointment=appointment, **change)
+        assert heard == []
+        with django_capture_on_commit_callbacks(execute=True):
+            services.appointment_cancel(appointment=appointment)
+        assert heard == [appointment.pk]
+        with django_capture_on_commit_callbacks(execute=True):
+            services.appointment_update(appointment=appointment, notes="called to say sorry")
+        assert heard == [appointment.pk]
+    finally:
+        appointment_cancelled.disconnect(listen)
