@@ -203,12 +203,10 @@ class Calendar:
     busy: bool = False
 
 
-def calendars(clinic, service, window_start, window_end, *, professional=None, busy_between=None,
-              exclude_appointment_id=None) -> list[Calendar]:
+def calendars(clinic, service, window_start, window_end, *, professional=None, busy_between=None) -> list[Calendar]:
     """What `bookable_professionals` + `availability` give, as Professional instances with their open time, in
     one query (weekly hours and exceptions aggregated per professional in PostgreSQL). With
-    `busy_between=(lower, upper)`, each also says whether an active appointment (other than
-    `exclude_appointment_id`) occupies part of that range."""
+    `busy_between=(lower, upper)`, each also says whether an active appointment occupies part of that range."""
     if not service.active:
         return []
     queryset = Professional.objects.for_clinic(clinic).filter(active=True, services=service)
@@ -224,8 +222,6 @@ def calendars(clinic, service, window_start, window_end, *, professional=None, b
     if busy_between is not None:
         taken = Appointment.objects.for_clinic(clinic).filter(
             professional=OuterRef("pk"), status__in=ACTIVE_STATUSES, occupied__overlap=busy_between)
-        if exclude_appointment_id:
-            taken = taken.exclude(pk=exclude_appointment_id)
         queryset = queryset.annotate(busy=Exists(taken))
     zone = clinic_zone(clinic)
     instants = {}
@@ -355,13 +351,13 @@ class BookingCheck:
     free: list
 
 
-def booking_check(clinic, service, starts_at, *, professional=None, exclude_appointment_id=None) -> BookingCheck:
+def booking_check(clinic, service, starts_at, *, professional=None) -> BookingCheck:
     """Whether `service` can be booked at `starts_at`, and with whom (Professional instances, in name order),
     judged on the same open time the slot search walks (`calendars`). One query."""
     starts_at, ends_at, lower, upper = occupied_range(service, starts_at)
     margin = dt.timedelta(days=1)  # open intervals are merged across the neighbouring days, as in the search
     found = calendars(clinic, service, starts_at - margin, ends_at + margin, professional=professional,
-                      busy_between=(lower, upper), exclude_appointment_id=exclude_appointment_id)
+                      busy_between=(lower, upper))
     working = [calendar for calendar in found
                if any(start <= starts_at and ends_at <= end for start, end in calendar.open_times)]
     return BookingCheck(offering=[calendar.professional for calendar in found],

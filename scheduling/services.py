@@ -425,13 +425,12 @@ def _check_time(clinic, starts_at, source, now):
                                 % {"days": rules["max_days_ahead"]})
 
 
-def _check_bookable(clinic, professional, service, starts_at, source, now, exclude_appointment_id=None):
+def _check_bookable(clinic, professional, service, starts_at, source, now):
     """Refusals of `service` at `starts_at` with `professional` (or with anyone, when None), in the order a caller
     should hear them; returns the professionals free then, in name order (the constraint still has the last
     word). One query besides the time checks (`selectors.booking_check`)."""
     _check_time(clinic, starts_at, source, now)
-    check = selectors.booking_check(clinic, service, starts_at, professional=professional,
-                                    exclude_appointment_id=exclude_appointment_id)
+    check = selectors.booking_check(clinic, service, starts_at, professional=professional)
     if not check.offering:
         if professional is not None:
             raise _service_not_offered()
@@ -597,8 +596,8 @@ def appointment_update(*, appointment, starts_at=None, professional=None, notes=
             raise Conflict(Code.APPOINTMENT_NOT_ACTIVE, _("Only scheduled or confirmed appointments can be moved."))
         starts_at = starts_at or current.starts_at
         professional = professional or current.professional
-        _check_bookable(clinic, professional, current.service, starts_at, source or current.source, now,
-                        exclude_appointment_id=current.pk)
+        # Who is free does not matter here: the exclusion constraint (ignoring this row) decides at the save.
+        _check_bookable(clinic, professional, current.service, starts_at, source or current.source, now)
         changes["appointment.reschedule"] = {"from": current.starts_at.isoformat(), "to": starts_at.isoformat()}
         current.professional = professional
         _set_times(current, current.service, starts_at)

@@ -204,7 +204,8 @@ def test_a_clinics_booking_rules_take_only_known_whole_non_negative_numbers_and_
 
 
 def test_an_appointment_may_move_to_a_time_overlapping_its_own_old_time_it_never_blocks_itself(clinic, bookable):
-    """selectors.py:226 negate `if exclude_appointment_id` (the moved appointment counted as busy: SLOT_TAKEN)."""
+    """The move is judged by the exclusion constraint, which ignores the row itself (selectors.py:226 `if
+    exclude_appointment_id` was equivalent: `appointment_update` never read who was free; the parameter is gone)."""
     from scheduling import services
 
     service, professional, patient = bookable
@@ -313,7 +314,8 @@ def test_a_refusal_names_the_chosen_professional_or_says_nobody_when_anyone_was_
         "OUTSIDE_WORKING_HOURS", "The professional is not working for the whole appointment at that time; "
                                  "please choose another time.")
     assert refusal(service=service, starts_at=night) == (
-        "OUTSIDE_WORKING_HOURS", "Nobody is working for the whole appointment at that time; please choose another time.")
+        "OUTSIDE_WORKING_HOURS",
+        "Nobody is working for the whole appointment at that time; please choose another time.")
 
 
 def test_an_erased_patient_chosen_by_id_cannot_be_booked_and_nothing_is_written(clinic, bookable):
