@@ -32,7 +32,6 @@ docs/testing.md records the last run and its survivors.
 """
 import argparse
 import ast
-import copy
 import json
 import os
 import random

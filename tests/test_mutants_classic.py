@@ -4,7 +4,6 @@ found no test for. Each test names the rule it holds and the mutant it kills.
 """
 import base64
 import datetime as dt
-import json
 import time
 
 import pytest
