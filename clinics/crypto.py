@@ -44,14 +44,14 @@ def current_key_id() -> str:
     return keyring()[0][0]
 
 
-def encrypt(plaintext: str, associated_data: bytes = b"") -> str:
+def encrypt(plaintext: str) -> str:
     key_id, key = keyring()[0]
     nonce = os.urandom(12)
-    sealed = AESGCM(key).encrypt(nonce, plaintext.encode(), associated_data or None)
+    sealed = AESGCM(key).encrypt(nonce, plaintext.encode(), None)
     return f"{PREFIX}:{key_id}:{base64.b64encode(nonce + sealed).decode()}"
 
 
-def decrypt(stored: str, associated_data: bytes = b"") -> str:
+def decrypt(stored: str) -> str:
     prefix, key_id, payload = stored.split(":", 2)
     if prefix != PREFIX:
         raise ValueError("unknown ciphertext format")
@@ -59,7 +59,7 @@ def decrypt(stored: str, associated_data: bytes = b"") -> str:
     if key is None:
         raise ImproperlyConfigured(f"PII key {key_id!r} is no longer in PII_ENCRYPTION_KEYS")
     raw = base64.b64decode(payload)
-    return AESGCM(key).decrypt(raw[:12], raw[12:], associated_data or None).decode()
+    return AESGCM(key).decrypt(raw[:12], raw[12:], None).decode()
 
 
 def key_id_of(stored: str | None) -> str | None:
@@ -103,9 +103,9 @@ class Encryptor:
         self.key_id, key = keyring()[0]
         self._aead = AESGCM(key)
 
-    def __call__(self, plaintext: str, associated_data: bytes = b"") -> str:
+    def __call__(self, plaintext: str) -> str:
         nonce = os.urandom(12)
-        sealed = self._aead.encrypt(nonce, plaintext.encode(), associated_data or None)
+        sealed = self._aead.encrypt(nonce, plaintext.encode(), None)
         return f"{PREFIX}:{self.key_id}:{base64.b64encode(nonce + sealed).decode()}"
 
 

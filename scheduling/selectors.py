@@ -38,7 +38,7 @@ class Slot(NamedTuple):
 def booking_rules(clinic) -> dict:
     """The clinic's booking rules over the defaults (minimum notice, horizon, slot step)."""
     rules = dict(DEFAULT_RULES)
-    for key, value in (clinic.booking_rules or {}).items():
+    for key, value in clinic.booking_rules.items():  # never null: JSONField(default=dict), not nullable
         if key in DEFAULT_RULES and isinstance(value, int) and not isinstance(value, bool) and value >= 0:
             rules[key] = min(value, RULE_LIMITS[key])
     rules["slot_step_minutes"] = max(rules["slot_step_minutes"], 1)
@@ -146,16 +146,17 @@ def _weekly_intervals(rows, first_day: dt.date, last_day: dt.date, zone: ZoneInf
     return intervals
 
 
-def _open_times(weekly, exceptions, window_start, window_end, zone: ZoneInfo, instants=None):
+def _open_times(weekly, exceptions, window_start, window_end, zone: ZoneInfo, instants: dict):
     """Open time of one professional in [window_start, window_end): `weekly` (weekday, start, end) rows on each
     local date + extra hours − time off − closures (`exceptions` as (kind, starts_at, ends_at)); UTC (start, end)
     pairs, sorted, merged. `instants`: see `_weekly_intervals`."""
-    first_day = window_start.astimezone(zone).date() - dt.timedelta(days=1)
-    last_day = window_end.astimezone(zone).date() + dt.timedelta(days=1)
+    # A weekly row lies inside its local date, so the dates of the window's ends are all the days it can touch.
+    first_day = window_start.astimezone(zone).date()
+    last_day = window_end.astimezone(zone).date()
     extra, blocked = [], []
     for kind, starts_at, ends_at in exceptions:
         (extra if kind == AvailabilityException.Kind.EXTRA_HOURS else blocked).append((starts_at, ends_at))
-    weekly = _weekly_intervals(weekly, first_day, last_day, zone, {} if instants is None else instants)
+    weekly = _weekly_intervals(weekly, first_day, last_day, zone, instants)
     open_time = merge(weekly + extra)
     return _clip(subtract(open_time, merge(blocked)), [(window_start, window_end)])
 
@@ -202,12 +203,10 @@ class Calendar:
     busy: bool = False
 
 
-def calendars(clinic, service, window_start, window_end, *, professional=None, busy_between=None,
-              exclude_appointment_id=None) -> list[Calendar]:
+def calendars(clinic, service, window_start, window_end, *, professional=None, busy_between=None) -> list[Calendar]:
     """What `bookable_professionals` + `availability` give, as Professional instances with their open time, in
     one query (weekly hours and exceptions aggregated per professional in PostgreSQL). With
-    `busy_between=(lower, upper)`, each also says whether an active appointment (other than
-    `exclude_appointment_id`) occupies part of that range."""
+    `busy_between=(lower, upper)`, each also says whether an active appointment occupies part of that range."""
     if not service.active:
         return []
     queryset = Professional.objects.for_clinic(clinic).filter(active=True, services=service)
@@ -223,8 +222,6 @@ def calendars(clinic, service, window_start, window_end, *, professional=None, b
     if busy_between is not None:
         taken = Appointment.objects.for_clinic(clinic).filter(
             professional=OuterRef("pk"), status__in=ACTIVE_STATUSES, occupied__overlap=busy_between)
-        if exclude_appointment_id:
-            taken = taken.exclude(pk=exclude_appointment_id)
         queryset = queryset.annotate(busy=Exists(taken))
     zone = clinic_zone(clinic)
     instants = {}
@@ -288,9 +285,9 @@ def free_slots(clinic, service, from_date: dt.date, to_date: dt.date, profession
     # anchored at each interval's start; notice is applied when walking the grid.
     window_start = local_midnight(from_date, zone)
     window_end = min(local_midnight(to_date + dt.timedelta(days=1), zone), latest + service_length(service))
-    if max(window_start, earliest) >= window_end or not service.active:
+    if max(window_start, earliest) >= window_end:
         return []
-    professional_ids = bookable_professionals(clinic, service, professional)
+    professional_ids = bookable_professionals(clinic, service, professional)  # none for an inactive service
     if not professional_ids:
         return []
     open_times = availability(clinic, professional_ids, window_start, window_end)
@@ -315,9 +312,7 @@ def free_slots(clinic, service, from_date: dt.date, to_date: dt.date, profession
         for open_start, open_end in open_times[pid]:
             anchor = to_micros(open_start)  # the grid of this interval counts from its start
             start = anchor if anchor >= earliest else anchor + step * -(-(earliest - anchor) // step)
-            last = to_micros(open_end) - duration
-            if last > latest:
-                last = latest
+            last = min(to_micros(open_end) - duration, latest)
             while start <= last:
                 while index < count and refused_to[index] <= start:
                     index += 1
@@ -327,8 +322,7 @@ def free_slots(clinic, service, from_date: dt.date, to_date: dt.date, profession
                         # Inside a refused range: go to its first grid start at or after its end.
                         start = anchor + step * -(-(refused_to[index] - anchor) // step)
                         continue
-                    if refused_from[index] < last:
-                        limit = refused_from[index]
+                    limit = min(last, refused_from[index])
                 if limit - start < step:  # a run of one start: the usual case in a busy agenda
                     starts.append((start, position))
                     start += step
@@ -357,15 +351,14 @@ class BookingCheck:
     free: list
 
 
-def booking_check(clinic, service, starts_at, *, professional=None, exclude_appointment_id=None,
-                  length=None) -> BookingCheck:
+def booking_check(clinic, service, starts_at, *, professional=None, length=None) -> BookingCheck:
     """Whether `service` can be booked at `starts_at` (for `length`, by default the service's duration), and with
     whom (Professional instances, in name order), judged on the same open time the slot search walks
     (`calendars`). One query."""
     starts_at, ends_at, lower, upper = occupied_range(service, starts_at, length)
     margin = dt.timedelta(days=1)  # open intervals are merged across the neighbouring days, as in the search
     found = calendars(clinic, service, starts_at - margin, ends_at + margin, professional=professional,
-                      busy_between=(lower, upper), exclude_appointment_id=exclude_appointment_id)
+                      busy_between=(lower, upper))
     working = [calendar for calendar in found
                if any(start <= starts_at and ends_at <= end for start, end in calendar.open_times)]
     return BookingCheck(offering=[calendar.professional for calendar in found],

@@ -426,15 +426,13 @@ def _check_time(clinic, starts_at, source, now):
                                 % {"days": rules["max_days_ahead"]})
 
 
-def _check_bookable(clinic, professional, service, starts_at, source, now, exclude_appointment_id=None,
-                    length=None):
+def _check_bookable(clinic, professional, service, starts_at, source, now, length=None):
     """Refusals of `service` at `starts_at` (for `length`, by default the service's duration) with `professional`
     (or with anyone, when None), in the order a caller should hear them; returns the professionals free then, in
     name order (the constraint still has the last word). One query besides the time checks
     (`selectors.booking_check`)."""
     _check_time(clinic, starts_at, source, now)
-    check = selectors.booking_check(clinic, service, starts_at, professional=professional,
-                                    exclude_appointment_id=exclude_appointment_id, length=length)
+    check = selectors.booking_check(clinic, service, starts_at, professional=professional, length=length)
     if not check.offering:
         if professional is not None:
             raise _service_not_offered()
@@ -459,10 +457,10 @@ class _LostRace(Exception):
 def _refusal_of(error) -> str | None:
     """Whether a database error is a booking race lost: "slot taken", "deadlock", or None (another error)."""
     if isinstance(error, IntegrityError):
-        constraint = getattr(getattr(error.__cause__, "diag", None), "constraint_name", None)
-        if constraint == NO_OVERLAP or NO_OVERLAP in str(error):
+        # psycopg names the constraint of every violation (`diag.constraint_name`).
+        if getattr(getattr(error.__cause__, "diag", None), "constraint_name", None) == NO_OVERLAP:
             return "slot taken"
-    elif isinstance(error, OperationalError) and getattr(error.__cause__, "sqlstate", None) == DEADLOCK_DETECTED:
+    elif getattr(error.__cause__, "sqlstate", None) == DEADLOCK_DETECTED:  # an OperationalError: callers catch no other
         return "deadlock"
     return None
 
@@ -531,7 +529,7 @@ def _book_once(*, clinic, service, starts_at, professional, patient, patient_nam
     service = _scoped(Service, clinic, service)
     professional = _scoped(Professional, clinic, professional)
     chosen = _chosen_patient(clinic, patient) if patient is not None else None
-    if chosen is not None and ERASED_TAG in (chosen.tags or []):
+    if chosen is not None and ERASED_TAG in chosen.tags:  # tags: never null (default=list)
         raise Conflict(Code.PATIENT_ERASED, _("This patient's data was erased; register them again."))
     # One check answers every refusal and names who is free (the same open time the slot search walks).
     free = _check_bookable(clinic, professional, service, starts_at, source, now)
@@ -599,8 +597,9 @@ def appointment_update(*, appointment, starts_at=None, professional=None, notes=
         starts_at = starts_at or current.starts_at
         professional = professional or current.professional
         length = current.ends_at - current.starts_at
+        # Who is free does not matter here: the exclusion constraint (ignoring this row) decides at the save.
         _check_bookable(clinic, professional, current.service, starts_at, source or current.source, now,
-                        exclude_appointment_id=current.pk, length=length)
+                        length=length)
         changes["appointment.reschedule"] = {"from": current.starts_at.isoformat(), "to": starts_at.isoformat()}
         current.professional = professional
         _set_times(current, current.service, starts_at, length)
@@ -659,7 +658,7 @@ def appointment_resize(*, appointment, ends_at, source=None, actor=None, now=Non
     if ends_at == current.ends_at:
         return current
     _check_bookable(clinic, current.professional, current.service, current.starts_at, source or current.source,
-                    now, exclude_appointment_id=current.pk, length=length)
+                    now, length=length)
     previous_end = current.ends_at
     _set_times(current, current.service, current.starts_at, length)
     _save_guarded(current)
@@ -710,7 +709,7 @@ def _consents_write(clinic, patient, given: dict, *, actor) -> list[AuditEvent]:
     """How every consent is kept (`patient_consent_record`, and `appointment_book` for the consents given with a
     booking): `given` ({kind: granted}) merged into `Patient.consents`, and one unsaved `patient.consent` audit event
     per kind, which is the consent's history. The caller holds the transaction and saves the events."""
-    patient.consents = {**(patient.consents or {}), **{kind: bool(granted) for kind, granted in given.items()}}
+    patient.consents = {**patient.consents, **{kind: bool(granted) for kind, granted in given.items()}}
     patient.save(update_fields=["consents"])
     return [_audit_event(clinic, actor, "patient.consent", patient, {"kind": kind, "granted": bool(granted)})
             for kind, granted in given.items()]

@@ -224,7 +224,7 @@ def verify(secret: str, body: bytes, header: str, tolerance_seconds: int = 300, 
         timestamp = int(parts.get("t", ""))
     except ValueError:
         return False
-    if abs((now or time.time()) - timestamp) > tolerance_seconds:
+    if abs((time.time() if now is None else now) - timestamp) > tolerance_seconds:
         return False
     expected = sign(secret, body, timestamp).split("v1=", 1)[1]
     return hmac.compare_digest(expected, parts.get("v1", ""))

@@ -308,6 +308,22 @@ def test_a_verified_body_that_is_not_an_event_is_a_400(client):
     assert not StripeEvent.objects.exists()
 
 
+@pytest.mark.parametrize("field, value", [("id", None), ("id", ""), ("type", None), ("type", ""), ("livemode", None)])
+def test_a_signed_event_without_its_id_type_or_livemode_is_a_400_and_nothing_is_stored(send_event, field, value):
+    """An event needs a non-empty id and type, and its livemode (classic mutants of `verify_webhook`'s guard; an
+    empty id is refused by ours alone, a missing one by dj-stripe's check too). `None`: the key is left out."""
+    event = make_event("customer.subscription.updated", subscription_object())
+    if value is None:
+        event.pop(field)
+    else:
+        event[field] = value
+
+    response = send_event(event)
+
+    assert response.status_code == 400
+    assert not StripeEvent.objects.exists()
+
+
 def test_processing_an_event_takes_a_bounded_number_of_queries(send_event, clinic, django_assert_max_num_queries):
     SubscriptionFactory(clinic=clinic, stripe_customer_id="cus_1", stripe_subscription_id="sub_1")
     # The first delivery ever also makes dj-stripe's endpoint row and the offline backend's account (once).
