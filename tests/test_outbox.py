@@ -171,3 +171,21 @@ def test_the_sweeper_marks_an_abandoned_claim_failed_for_review_and_leaves_a_liv
     assert abandoned.status == Message.Status.FAILED and abandoned.error and not abandoned.provider_message_id
     assert live.status == Message.Status.SENDING
     assert httpserver.log == []  # neither was handed to Twilio again
+
+
+def test_the_sweeper_applies_a_delivery_report_whose_message_id_is_now_recorded_and_drops_stale_ones(clinic):
+    from config.sweeper import sweep_stuck_work
+    from telephony.models import EarlyDeliveryReport
+
+    message = Message.objects.create(clinic=clinic, to_phone="+351912345672", to_phone_index="x", body="Olá",
+                                     status=Message.Status.SENT, provider="twilio", provider_message_id="SM" + "8" * 32)
+    EarlyDeliveryReport.objects.create(provider="twilio", provider_message_id=message.provider_message_id,
+                                       provider_status="delivered")
+    EarlyDeliveryReport.objects.create(provider="twilio", provider_message_id="SM" + "9" * 32,
+                                       provider_status="delivered", received_at=timezone.now() - dt.timedelta(days=8))
+
+    assert sweep_stuck_work().get("delivery_reports") == 1
+
+    message.refresh_from_db()
+    assert message.status == Message.Status.DELIVERED and message.delivered_at is not None
+    assert not EarlyDeliveryReport.objects.exists()  # the applied one, and the one nobody claimed in a week

@@ -2,9 +2,7 @@
 books it, dragging an appointment moves it, a refused drag snaps back and says why, the keyboard moves one too,
 its bottom edge (or Alt+Shift+arrows) changes when it ends, and cancelling asks for a reason. Screenshots go to
 docs/screenshots/ for review."""
-import os
 import pathlib
-import re
 
 import pytest
 from django.urls import reverse

@@ -219,14 +219,17 @@ def test_a_delivery_report_that_beats_its_message_id_is_kept_and_applied_when_th
     assert not EarlyDeliveryReport.objects.exists()
 
 
-def test_the_sweeper_applies_a_report_stored_while_its_batch_committed_and_drops_unclaimed_ones_after_a_week(
+def test_a_report_stored_while_its_batch_committed_is_applied_later_and_unclaimed_ones_go_after_a_week(
         client, clinic, webhook_settings):
+    """The sweeper calls these two (tests/test_outbox.py): a report that looked for its message just before the
+    batch committed the message's id is applied once the id is there; one that no message claims is dropped after
+    EARLY_REPORT_DAYS."""
     from datetime import timedelta
 
     from django.utils import timezone
 
-    from config.sweeper import sweep_stuck_work
     from telephony.models import EarlyDeliveryReport
+    from telephony.services import early_reports_apply, early_reports_purge
 
     sid = "SM" + "6" * 32
     message = MessageFactory(clinic=clinic, provider="twilio", provider_message_id="", status=Message.Status.SENDING)
@@ -236,18 +239,16 @@ def test_the_sweeper_applies_a_report_stored_while_its_batch_committed_and_drops
                                      "MessageStatus": "delivered"})
     signed_post(client, STATUS_URL, {"AccountSid": ACCOUNT_SID, "MessageSid": sid, "MessageStatus": "bogus"})
     assert EarlyDeliveryReport.objects.count() == 2  # an unknown status is not a report
-    # The batch's ids were committed after the report looked for its message (the race the sweeper closes).
     Message.objects.filter(pk=message.pk).update(provider_message_id=sid, status=Message.Status.SENT)
 
-    assert sweep_stuck_work().get("delivery_reports") == 1
+    assert early_reports_apply() == 1
 
     message.refresh_from_db()
     assert message.status == Message.Status.FAILED and "30003" in message.error
     left = EarlyDeliveryReport.objects.get()
     assert left.provider_message_id == "SM" + "7" * 32
     EarlyDeliveryReport.objects.filter(pk=left.pk).update(received_at=timezone.now() - timedelta(days=6))
-    sweep_stuck_work()
-    assert EarlyDeliveryReport.objects.count() == 1  # six days: still waiting
+    assert early_reports_purge(now=timezone.now()) == 0  # six days: still waiting
     EarlyDeliveryReport.objects.filter(pk=left.pk).update(received_at=timezone.now() - timedelta(days=8))
-    sweep_stuck_work()
+    assert early_reports_purge(now=timezone.now()) == 1
     assert not EarlyDeliveryReport.objects.exists()
