@@ -220,3 +220,31 @@ def test_the_phone_agent_books_for_a_caller_whom_another_clinic_holds_at_that_ti
     assert response.status_code == 201 and response.json()["already_booked"] is False
     ours = Appointment.objects.for_clinic(clinic).get()
     assert response.json()["appointment_id"] == str(ours.pk) != str(theirs.pk) and ours.starts_at == starts_at
+
+
+def test_a_campaign_never_texts_nor_waits_for_recipient_rows_of_another_clinics_patients_or_books():
+    """Recipients are written by `campaign_send` from this clinic's audience; a row naming another clinic's patient,
+    or one kept in another clinic's books, is neither texted nor counted as pending: the campaign completes."""
+    from campaigns import bulk
+    from campaigns.models import Campaign, CampaignRecipient
+    from telephony.models import Message
+
+    clinic, other = ClinicFactory(), ClinicFactory()
+    clinic.booking_rules = {"quiet_hours": {"start": "00:00", "end": "00:00"}}  # no quiet hours: any time of day
+    clinic.save(update_fields=["booking_rules"])
+    marketing = {"sms": True, "marketing": True}
+    ours = EngagementPatientFactory(clinic=clinic, consents=marketing)
+    campaign = bulk.campaign_send(clinic=clinic, name="Check-up", message="Olá {name}", audience=bulk.Audience())
+    wrong_patient = CampaignRecipient.objects.create(
+        clinic=clinic, campaign=campaign, patient=EngagementPatientFactory(clinic=other, consents=marketing))
+    wrong_books = CampaignRecipient.objects.create(
+        clinic=other, campaign=campaign, patient=EngagementPatientFactory(clinic=other, consents=marketing))
+
+    result = bulk.campaign_batch_send(campaign_id=campaign.id)
+
+    assert (result.sent, result.failed, result.remaining) == (1, 1, 0)
+    outbox = Message.objects.filter(purpose__startswith="campaign:")
+    assert [message.to_phone for message in outbox] == [ours.phone]
+    assert CampaignRecipient.objects.get(pk=wrong_patient.pk).status == CampaignRecipient.Status.FAILED
+    assert CampaignRecipient.objects.get(pk=wrong_books.pk).status == CampaignRecipient.Status.PENDING
+    assert Campaign.objects.get(pk=campaign.pk).status == Campaign.Status.COMPLETED
