@@ -199,7 +199,8 @@ def subscription_cancel(*, clinic: Clinic, actor) -> Subscription:
             raise _provider_error(exc)
         _apply_answer(updated, clinic)
         audit.record(actor, "billing.subscription_cancelled", "subscription", subscription.pk, clinic=clinic)
-    return Subscription.objects.for_clinic(clinic).get(pk=subscription.pk)
+        subscription.refresh_from_db()  # Stripe's answer was applied to the same row
+    return subscription
 
 
 # --- Stripe's events -----------------------------------------------------------------------------------------
@@ -444,7 +445,9 @@ def _on_invoice(event: dict) -> Clinic:
         # An invoice id never moves to another clinic's books.
         raise EventError(f"Invoice {invoice['id']} belongs to another clinic")
     else:
-        Invoice.objects.for_clinic(subscription.clinic_id).filter(pk=stored.pk).update(**values)
+        for name, value in values.items():
+            setattr(stored, name, value)
+        stored.save(update_fields=list(values))
     # Stripe sends customer.subscription.updated with the status as well; these keep the clinic's status right
     # even when that event is late, and never move a cancelled subscription.
     if subscription.status != Subscription.Status.CANCELED and (

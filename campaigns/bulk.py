@@ -526,12 +526,16 @@ def _store_messages(campaign, claimed: list[tuple]) -> tuple[list, list]:
         [patient_id for _recipient_id, patient_id in claimed])
     recipients = [CampaignRecipient(pk=recipient_id, clinic=clinic, patient_id=patient_id)
                   for recipient_id, patient_id in claimed]
+    # A recipient row naming another clinic's patient (campaign_send never writes one) fails: nobody is texted.
+    known = [row for row in recipients if row.patient_id in patients]
     outcomes = message_claim_many(clinic=clinic, items=[
         (patients[row.patient_id].phone, render_message(campaign.message, patients[row.patient_id].name, clinic.name),
-         row.message_purpose) for row in recipients])
+         row.message_purpose) for row in known]) if known else []
     sent_at = timezone.now()
-    for row, outcome in zip(recipients, outcomes):
+    for row in recipients:
         row.sent_at = sent_at
+        row.status, row.message_id, row.error = CampaignRecipient.Status.FAILED, None, "Not a patient of this clinic."
+    for row, outcome in zip(known, outcomes):
         if isinstance(outcome, DomainError):
             row.status, row.message_id, row.error = CampaignRecipient.Status.FAILED, None, outcome.message[:500]
         else:
@@ -551,8 +555,10 @@ def _record_refusals(clinic, recipients, messages) -> None:
 
 
 def _complete_if_done(campaign) -> None:
-    Campaign.objects.for_clinic(campaign.clinic).filter(pk=campaign.pk, status=Campaign.Status.SENDING).exclude(
-        Exists(CampaignRecipient.objects.filter(campaign=OuterRef("pk"), status=CampaignRecipient.Status.PENDING))
+    # The campaign's own row while it is sending, once none of its (this clinic's) recipients is pending.
+    Campaign.objects.filter(pk=campaign.pk, status=Campaign.Status.SENDING).exclude(
+        Exists(CampaignRecipient.objects.for_clinic(campaign.clinic_id).filter(
+            campaign=OuterRef("pk"), status=CampaignRecipient.Status.PENDING))
     ).update(status=Campaign.Status.COMPLETED, completed_at=timezone.now())
 
 

@@ -146,8 +146,8 @@ def triage_link_send(*, clinic, appointment: Appointment, actor=None, now=None) 
                 "when": date_format(_local(clinic, appointment.starts_at), "SHORT_DATETIME_FORMAT"),
                 "url": public_url(PatientLink.Kind.TRIAGE, token)}
         message = _send(clinic, patient.phone, body, purpose=f"triage:{link.id}")
-        PatientLink.objects.for_clinic(clinic).filter(pk=link.pk).update(message_id=message.id)
         link.message_id = message.id
+        link.save(update_fields=["message_id"])
         _audit(actor, "triage.sent", "appointment", appointment.id, "triage", clinic=clinic, link=str(link.id))
     return link, message
 
@@ -220,7 +220,8 @@ def feedback_request(*, appointment: Appointment, now=None) -> PatientLink | Non
     except DomainError as exc:
         logger.warning("Feedback request for appointment %s not sent: %s", appointment.id, exc)
         return link
-    PatientLink.objects.for_clinic(clinic).filter(pk=link.pk).update(message_id=message.id)
+    link.message_id = message.id
+    link.save(update_fields=["message_id"])
     return link
 
 
@@ -327,8 +328,8 @@ def reminder_send(*, appointment: Appointment, now=None) -> Reminder | None:
         return None
     patient, clinic = appointment.patient, appointment.clinic
     if not _sms_allowed(patient):
-        Reminder.objects.for_clinic(reminder.clinic_id).filter(pk=reminder.pk).update(state=Reminder.State.FAILED,
-                                                       error="no phone or no SMS consent")
+        reminder.state, reminder.error = Reminder.State.FAILED, "no phone or no SMS consent"
+        reminder.save(update_fields=["state", "error"])
         return reminder
     with translation.override(clinic.locale):
         body = _("%(clinic)s: reminder of your appointment on %(when)s with %(professional)s. "
@@ -338,16 +339,17 @@ def reminder_send(*, appointment: Appointment, now=None) -> Reminder | None:
     try:
         message = _send(clinic, patient.phone, body, purpose=reminder.message_purpose)
     except MessageDeliveryFailed as exc:
-        Reminder.objects.for_clinic(clinic).filter(pk=reminder.pk).update(state=Reminder.State.FAILED,
-                                                                          error=exc.reason[:1000],
-                                                       message_id=exc.message_row.id)
+        reminder.state, reminder.error, reminder.message_id = (Reminder.State.FAILED, exc.reason[:1000],
+                                                               exc.message_row.id)
+        reminder.save(update_fields=["state", "error", "message_id"])
         return reminder
     except DomainError as exc:
-        Reminder.objects.for_clinic(clinic).filter(pk=reminder.pk).update(state=Reminder.State.FAILED,
-                                                                          error=exc.message[:1000])
+        reminder.state, reminder.error = Reminder.State.FAILED, exc.message[:1000]
+        reminder.save(update_fields=["state", "error"])
         return reminder
+    # Only a claim still "sending" becomes "sent" (this reminder's own row, claimed above).
     with transaction.atomic():
-        Reminder.objects.for_clinic(reminder.clinic_id).filter(pk=reminder.pk, state=Reminder.State.SENDING).update(
+        Reminder.objects.filter(pk=reminder.pk, state=Reminder.State.SENDING).update(
             state=Reminder.State.SENT, message_id=message.id, sent_at=now)
     return reminder
 
@@ -385,10 +387,10 @@ def reminders_reconcile_interrupted(*, now=None) -> int:
     for reminder in stale:
         message = messages.get(reminder.message_purpose)
         if message is not None and message.status != Message.Status.FAILED:
-            Reminder.objects.for_clinic(reminder.clinic_id).filter(pk=reminder.pk, state=Reminder.State.SENDING).update(
+            Reminder.objects.filter(pk=reminder.pk, state=Reminder.State.SENDING).update(
                 state=Reminder.State.SENT, message_id=message.id, sent_at=message.sent_at or message.created_at)
         else:
-            Reminder.objects.for_clinic(reminder.clinic_id).filter(pk=reminder.pk, state=Reminder.State.SENDING).update(
+            Reminder.objects.filter(pk=reminder.pk, state=Reminder.State.SENDING).update(
                 state=Reminder.State.UNKNOWN, message_id=message.id if message else None)
     return len(stale)
 
@@ -432,7 +434,8 @@ def reminder_reply_handle(*, clinic, from_phone: str, body: str, now=None) -> Re
     target = Appointment.Status.CONFIRMED if action == "confirmed" else Appointment.Status.CANCELLED
     with transaction.atomic():
         appointment_update(appointment=appointment, status=target, actor=None)
-        Reminder.objects.for_clinic(clinic).filter(pk=reminder.pk).update(reply=action)
+        reminder.reply = action
+        reminder.save(update_fields=["reply"])
         _audit(None, f"appointment.{action}_by_sms", "appointment", appointment.id, "reminder reply", clinic=clinic,
                actor_kind="public")
     return ReplyOutcome(action, appointment)
@@ -512,7 +515,7 @@ def questionnaire_save(*, clinic, service, questions, title: str = "", actor=Non
         return None
     cleaned = selectors.clean_questions(questions)
     with transaction.atomic():
-        questionnaire, _created = TriageQuestionnaire.objects.for_clinic(clinic).update_or_create(
+        questionnaire, _created = TriageQuestionnaire.objects.update_or_create(
             clinic=clinic, service=service, defaults={"questions": cleaned, "title": (title or "")[:200]})
         _audit(actor, "triage.questions_saved", "triage_questionnaire", questionnaire.id, clinic=clinic)
     return questionnaire

@@ -174,7 +174,8 @@ def lexical_chunks(clinic, query: str, vector, *, k: int, model_id: str, languag
         ranks = dict(cursor.fetchall())
     if not ranks:
         return []
-    chunks = {chunk.pk: chunk for chunk in KnowledgeChunk.objects.for_clinic(clinic).filter(pk__in=list(ranks))
+    # `ranks` holds ids the SQL read from this clinic's chunks only (`clinic_id = %(clinic)s`).
+    chunks = {chunk.pk: chunk for chunk in KnowledgeChunk.objects.filter(pk__in=list(ranks))
               .defer("embedding").annotate(distance=CosineDistance("embedding", vector), is_embedded=Value(True))}
     results = [chunks[pk] for pk in ranks if pk in chunks]
     for chunk in results:

@@ -109,7 +109,7 @@ def chunk_delete(*, clinic, chunk_id, actor) -> None:
     with transaction.atomic():
         chunk = _chunk_of(clinic, chunk_id)
         audit.record(actor, "knowledge.chunk.delete", "knowledge_chunk", chunk.pk, clinic=clinic)
-        KnowledgeChunk.objects.for_clinic(clinic).filter(pk=chunk.pk).delete()
+        chunk.delete()
 
 
 def max_upload_bytes() -> int:

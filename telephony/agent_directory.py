@@ -35,5 +35,5 @@ class TelephonyAgentDirectory:
         others = Clinic.objects.exclude(pk=clinic.pk)
         if others.filter(Q(voice_settings__agent_id=agent_id) | Q(slug__in=slugs)).exists():
             return True
-        return Agent.objects.exclude(clinic=clinic).filter(
-            Q(agent_id=agent_id) | Q(elevenlabs_metadata__agent_id=agent_id)).exists()
+        # This clinic's own agents answered False above (`_own_agent_ids`), so any agent found is another's.
+        return Agent.objects.filter(Q(agent_id=agent_id) | Q(elevenlabs_metadata__agent_id=agent_id)).exists()

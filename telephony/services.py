@@ -193,7 +193,7 @@ def message_deliver(*, message: Message) -> Message:
     """
     now = timezone.now()
     with transaction.atomic():
-        message = Message.objects.for_clinic(message.clinic_id).select_for_update().get(pk=message.pk)
+        message.refresh_from_db(from_queryset=Message.objects.select_for_update())
         if message.provider_message_id:
             return message
         if message.status == Message.Status.SENDING:
@@ -628,7 +628,7 @@ def conversation_record(*, clinic, payload: dict, agent_id: str = "") -> Call:
     if agent_id:
         fields["agent_id"] = agent_id
     with transaction.atomic():
-        call, _created = Call.objects.for_clinic(clinic).select_for_update().update_or_create(
+        call, _created = Call.objects.select_for_update().update_or_create(
             clinic=clinic, conversation_id=conversation_id, defaults=fields)
         analysis = data.get("analysis") if isinstance(data.get("analysis"), dict) else {}
         outbound_webhooks.conversation_completed(call, analysis)
@@ -659,7 +659,7 @@ def call_recording_store(*, clinic, payload: dict, agent_id: str = "") -> Call:
         raise MissingConversationId()
     audio = _decoded_audio(data.get("full_audio"))
     with transaction.atomic():
-        call, _created = Call.objects.for_clinic(clinic).select_for_update().get_or_create(
+        call, _created = Call.objects.select_for_update().get_or_create(
             clinic=clinic, conversation_id=conversation_id,
             defaults={"status": Call.Status.COMPLETED, "agent_id": agent_id})
         name = f"recordings/{clinic.id}/{call.id}.mp3"

@@ -470,7 +470,7 @@ def appointment_book_for_caller(*, conversation: Conversation, day: dt.date, tim
                            services=services)
         arguments["service_id"] = service.pk
         if service.held_id is not None:
-            appointment = Appointment.objects.for_clinic(clinic).get(pk=service.held_id)
+            appointment = Appointment.objects.get(pk=service.held_id)  # found among this clinic's just above
             outcome["code"] = "ALREADY_BOOKED"
             created = False
         else:

@@ -11,7 +11,6 @@ import uuid
 
 from django.db import transaction
 from django.db.models import Q
-from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
@@ -164,7 +163,7 @@ def referral_attendance_set(*, clinic, referral_id, meeting_id, user_id, in_meet
     meeting = meeting_for(clinic, meeting_id)
     with transaction.atomic():
         referral = referral_for(clinic, referral_id)
-        referral = Referral.objects.for_clinic(clinic).select_for_update().get(pk=referral.pk)
+        referral.refresh_from_db(from_queryset=Referral.objects.select_for_update())
         if referral.meeting_id and referral.meeting_id != meeting.id:
             raise MeetingNotOfReferral()
         user_uuid = _uuid(user_id)
@@ -236,10 +235,9 @@ def handle_webhook(payload: dict) -> Referral | None:
             logger.warning("Dyte webhook: meeting %s is not of the referral's clinic", provider_id)
             return None
         if meeting is not None and meeting_data.get("status"):
-            VideoMeeting.objects.for_clinic(referral.clinic_id).filter(pk=meeting.pk).update(
-                status=str(meeting_data["status"])[:20])
+            meeting.status = str(meeting_data["status"])[:20]
+            meeting.save(update_fields=["status"])
     if reason in WEBHOOK_REASONS:
-        Referral.objects.for_clinic(referral.clinic_id).filter(pk=referral.pk).update(
-            requester_in_meeting=False, specialist_in_meeting=False, updated_at=timezone.now())
-        referral.refresh_from_db()
+        referral.requester_in_meeting = referral.specialist_in_meeting = False
+        referral.save(update_fields=["requester_in_meeting", "specialist_in_meeting", "updated_at"])
     return referral
