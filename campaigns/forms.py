@@ -1,16 +1,12 @@
 """Console forms of engagement: what a page accepts, with the same bounds as the API's serializers."""
 import datetime as dt
-import uuid
 from zoneinfo import ZoneInfo
 
 from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from scheduling.models import Patient
-
 from . import bulk
-from .models import Task
 
 FUTURE_CHOICES = (("", "—"), ("yes", _("Has one")), ("no", _("Has none")))
 
@@ -81,31 +77,9 @@ class TaskForm(forms.Form):
             due_at = timezone.make_aware(due_at, ZoneInfo(self.clinic.timezone or "UTC"))
         return due_at
 
-    def clean_patient(self):
-        reference = self.cleaned_data["patient"].strip()
-        if not reference:
-            return None
-        patient = Patient.objects.for_clinic(self.clinic).filter(hash=reference).first()
-        if patient is None:
-            raise forms.ValidationError(_("No patient with that reference."))
-        return patient
-
-    def clean_assignee(self):
-        value = self.cleaned_data["assignee"].strip()
-        if not value or value == Task.PHONE_AGENT:
-            return value
-        try:
-            member_id = uuid.UUID(value)
-        except ValueError:
-            member_id = None
-        member = self.clinic.memberships.filter(pk=member_id).first() if member_id else None
-        if member is None:
-            raise forms.ValidationError(_("Choose a member of this clinic."))
-        return member
-
     def task_fields(self) -> dict:
+        """The form's fields as `task_create` takes them: the patient and assignee references as typed, which it
+        looks up through the clinic (one rule for the console and the API)."""
         data = self.cleaned_data
-        assignee = data["assignee"]
         return {"title": data["title"], "description": data["description"], "due_at": data["due_at"],
-                "patient": data["patient"], "assignee": assignee if not isinstance(assignee, str) else None,
-                "phone_agent": assignee == Task.PHONE_AGENT}
+                "contact": data["patient"].strip(), "assignee": data["assignee"].strip()}

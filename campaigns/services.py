@@ -10,6 +10,7 @@ import hashlib
 import json
 import logging
 import secrets
+import uuid
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
@@ -23,8 +24,9 @@ from django.utils.translation import gettext as _
 from clinics.audit import record
 from clinics.crypto import blind_index, normalise_text
 from clinics.errors import Conflict, DomainError, InvalidInput, NotFound
+from clinics.models import Membership
 from clinics.phones import InvalidPhoneNumber
-from scheduling.models import ACTIVE_STATUSES, Appointment
+from scheduling.models import ACTIVE_STATUSES, Appointment, Patient
 from scheduling.patients import normalise_patient_phone
 from scheduling.services import appointment_update
 from telephony.exceptions import MessageDeliveryFailed
@@ -443,23 +445,32 @@ def reminder_reply_handle(*, clinic, from_phone: str, body: str, now=None) -> Re
 
 # --- tasks --------------------------------------------------------------------------------------------------------
 
-def task_create(*, clinic, title: str, description: str = "", patient=None, due_at=None, assignee=None,
-                phone_agent: bool = False, status=Task.Status.OPEN, actor=None) -> Task:
-    """A follow-up for a member (`assignee`, a Membership of the clinic) or for the phone agent
-    (docs/api/voice.md, Tasks). Audited. Raises InvalidInput for a patient or member of another clinic, or both
-    assignees at once."""
-    if patient is not None and not patient.belongs_to(clinic):
-        raise InvalidInput.on("contactId", _("No such contact."))
-    if assignee is not None and assignee.clinic_id != clinic.pk:
-        raise InvalidInput.on("assignee", _("Choose a member of this clinic."))
-    if assignee is not None and phone_agent:
-        raise InvalidInput.on("assignee", _("A task has one assignee."))
+def task_create(*, clinic, title: str, description: str = "", contact: str = "", due_at=None, assignee: str = "",
+                status=Task.Status.OPEN, actor=None) -> Task:
+    """A follow-up for a member or for the phone agent (docs/api/voice.md, Tasks), as every edge gives it:
+    `contact` a patient hash of the clinic, `assignee` a member id of the clinic or "phone_agent" (empty: none).
+    Both are looked up here, through the clinic, once for every edge. Audited. Raises InvalidInput (on
+    `contactId` / `assignee`) for an unknown reference or another clinic's patient or member."""
+    patient = member = None
+    if contact:
+        patient = Patient.objects.for_clinic(clinic).filter(hash=str(contact).strip()).first()
+        if patient is None:
+            raise InvalidInput.on("contactId", _("No such contact."))
+    phone_agent = assignee == Task.PHONE_AGENT
+    if assignee and not phone_agent:
+        try:
+            member_id = uuid.UUID(str(assignee).strip())
+        except ValueError:
+            member_id = None
+        member = Membership.objects.for_clinic(clinic).filter(pk=member_id).first() if member_id else None
+        if member is None:
+            raise InvalidInput.on("assignee", _("Choose a member of this clinic or the phone agent."))
     if status not in Task.Status.values:
         raise InvalidInput.on("status", _("Unknown status."))
     with transaction.atomic():
         task = Task.objects.create(
             clinic=clinic, title=title, description=description or "", patient=patient, due_at=due_at,
-            assignee=assignee, assigned_to_phone_agent=bool(phone_agent), status=status,
+            assignee=member, assigned_to_phone_agent=phone_agent, status=status,
             completed_at=timezone.now() if status != Task.Status.OPEN else None)
         _audit(actor, "task.created", "task", task.id, clinic=clinic)
     return task
