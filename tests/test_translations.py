@@ -168,12 +168,12 @@ def test_portuguese_variants_use_their_own_words():
 
 
 def test_plural_forms_follow_the_count():
-    msgid, plural = "%(targets)s patient will receive it", "%(targets)s patients will receive it"
+    msgid, plural = "%(count)s patient will receive it", "%(count)s patients will receive it"
     with translation.override("fr"):
-        assert translation.ngettext(msgid, plural, 1) % {"targets": 1} == "1 patient la recevra"
-        assert translation.ngettext(msgid, plural, 3) % {"targets": 3} == "3 patients la recevront"
+        assert translation.ngettext(msgid, plural, 1) % {"count": 1} == "1 patient la recevra"
+        assert translation.ngettext(msgid, plural, 3) % {"count": 3} == "3 patients la recevront"
     with translation.override("pt-pt"):
-        assert translation.ngettext(msgid, plural, 3) % {"targets": 3} == "3 pacientes vão recebê-la"
+        assert translation.ngettext(msgid, plural, 3) % {"count": 3} == "3 pacientes vão recebê-la"
 
 
 @pytest.mark.django_db
