@@ -287,8 +287,8 @@ def patient_import(*, clinic, rows, actor=None, first_row: int = 2, columns=None
                 break
             # Someone was created meanwhile (a booking, another import), or a random public hash was drawn twice:
             # keep what went in, count the people who exist now, draw new hashes for the rest and insert again.
-            stored = set(Patient.objects.for_clinic(clinic).filter(pk__in=[patient.id for patient in fresh])
-                         .values_list("pk", flat=True))
+            # By the ids drawn here (uuid4) for rows inserted with this clinic: which of ours went in.
+            stored = set(Patient.objects.filter(pk__in=[patient.id for patient in fresh]).values_list("pk", flat=True))
             taken = set(Patient.objects.for_clinic(clinic).filter(
                 identity_index__in=[patient.identity for patient in fresh if patient.id not in stored])
                 .values_list("identity_index", flat=True))

@@ -176,8 +176,9 @@ def availability(clinic, professional_ids, window_start, window_end):
     `{professional_id: [(start, end), ...]}`. Two queries (weekly hours, exceptions)."""
     zone = clinic_zone(clinic)
     weekly = {pid: [] for pid in professional_ids}
-    for professional_id, *row in (WorkingHours.objects.for_clinic(clinic)
-                                  .filter(professional_id__in=professional_ids).order_by()
+    # Weekly hours are owned through their professional (no clinic column of their own): the ids are this
+    # clinic's, so a join back to the professional's clinic would narrow nothing.
+    for professional_id, *row in (WorkingHours.objects.filter(professional_id__in=professional_ids).order_by()
                                   .values_list("professional_id", "weekday", "start", "end")):
         weekly[professional_id].append(row)
     # Clinic-wide closures are this clinic's only: another clinic's holiday never hides these slots.
@@ -212,7 +213,7 @@ def calendars(clinic, service, window_start, window_end, *, professional=None, b
     queryset = Professional.objects.for_clinic(clinic).filter(active=True, services=service)
     if professional is not None:
         queryset = queryset.filter(pk=professional.pk)
-    hours = WorkingHours.objects.for_clinic(clinic).filter(professional=OuterRef("pk"))
+    hours = WorkingHours.objects.filter(professional=OuterRef("pk"))  # owned through this clinic's professional
     exceptions = AvailabilityException.objects.for_clinic(clinic).filter(
         Q(professional=OuterRef("pk")) | Q(professional__isnull=True),
         starts_at__lt=window_end, ends_at__gt=window_start)
@@ -220,7 +221,9 @@ def calendars(clinic, service, window_start, window_end, *, professional=None, b
         weekly_rows=_json_rows(hours, F("weekday"), F("start"), F("end")),
         exception_rows=_json_rows(exceptions, F("kind"), EpochMicros(F("starts_at")), EpochMicros(F("ends_at"))))
     if busy_between is not None:
-        taken = Appointment.objects.for_clinic(clinic).filter(
+        # Every active appointment of this clinic's professional, as the no-overlap constraint sees them (it holds
+        # per professional, whatever clinic a row names): never offer a time the database would refuse.
+        taken = Appointment.objects.filter(
             professional=OuterRef("pk"), status__in=ACTIVE_STATUSES, occupied__overlap=busy_between)
         queryset = queryset.annotate(busy=Exists(taken))
     zone = clinic_zone(clinic)
@@ -249,7 +252,9 @@ def busy_intervals(clinic, professional_ids, window_start, window_end) -> dict:
     # appointment would cost Python conversions per value; sorted inside the aggregate (the model's default
     # ordering, on the rows, would be a sort of no use).
     in_order = F("occupied").asc()
-    rows = (Appointment.objects.for_clinic(clinic)
+    # The professionals are this clinic's; their appointments are read as the no-overlap constraint reads them
+    # (per professional, whatever clinic a row names), so the search never offers a time the database refuses.
+    rows = (Appointment.objects
             .filter(professional_id__in=professional_ids, status__in=ACTIVE_STATUSES,
                     occupied__overlap=(window_start, window_end))
             .order_by()

@@ -248,3 +248,55 @@ def test_a_campaign_never_texts_nor_waits_for_recipient_rows_of_another_clinics_
     assert CampaignRecipient.objects.get(pk=wrong_patient.pk).status == CampaignRecipient.Status.FAILED
     assert CampaignRecipient.objects.get(pk=wrong_books.pk).status == CampaignRecipient.Status.PENDING
     assert Campaign.objects.get(pk=campaign.pk).status == Campaign.Status.COMPLETED
+
+
+def test_the_slot_search_never_offers_a_time_the_database_refuses_whatever_clinic_a_row_names():
+    """The no-overlap constraint holds per professional, whatever clinic an appointment row names. A row of clinic
+    B holding A's professional (legacy or corrupted data) is therefore read by A's slot search and booking check
+    too: offering that time would only end in the database's refusal."""
+    from zoneinfo import ZoneInfo
+
+    from scheduling.selectors import booking_check, free_slots
+    from scheduling.tests.factories import AppointmentFactory as SchedulingAppointmentFactory
+    from scheduling.tests.factories import PatientFactory, ProfessionalFactory, ServiceFactory
+
+    clinic, other = ClinicFactory(timezone="Europe/Lisbon"), ClinicFactory()
+    service = ServiceFactory(clinic=clinic, duration_minutes=30)
+    professional = ProfessionalFactory(clinic=clinic, services=[service])
+    ten = dt.datetime(2027, 1, 11, 10, tzinfo=ZoneInfo("Europe/Lisbon"))
+    SchedulingAppointmentFactory(clinic=other, professional=professional, service=ServiceFactory(clinic=other),
+                                 patient=PatientFactory(clinic=other), starts_at=ten)
+    now = ten - dt.timedelta(days=10)
+
+    starts = {slot.starts_at for slot in free_slots(clinic, service, ten.date(), ten.date(), now=now)}
+    check = booking_check(clinic, service, ten, professional=professional)
+
+    assert ten not in starts and ten - dt.timedelta(minutes=30) in starts and ten + dt.timedelta(minutes=30) in starts
+    assert check.working == [professional] and check.free == []
+
+
+def test_the_patients_own_timeline_never_shows_another_clinics_appointments_or_consents_naming_them():
+    from clinics.models import AuditEvent
+    from scheduling.record import appointment_events, consent_events
+    from scheduling.tests.factories import AppointmentFactory as SchedulingAppointmentFactory
+    from scheduling.tests.factories import PatientFactory, ProfessionalFactory, ServiceFactory
+
+    clinic, other = ClinicFactory(), ClinicFactory()
+    patient = PatientFactory(clinic=clinic)
+    own = SchedulingAppointmentFactory(clinic=clinic, professional=ProfessionalFactory(clinic=clinic, name="OWN-PRO"),
+                                       service=ServiceFactory(clinic=clinic), patient=patient,
+                                       starts_at=dt.datetime(2027, 1, 11, 10, tzinfo=dt.timezone.utc))
+    SchedulingAppointmentFactory(clinic=other, professional=ProfessionalFactory(clinic=other, name="FOREIGN-PRO"),
+                                 service=ServiceFactory(clinic=other), patient=patient,
+                                 starts_at=dt.datetime(2027, 1, 12, 10, tzinfo=dt.timezone.utc))
+    for owner, granted in ((clinic, True), (other, False)):
+        AuditEvent.objects.create(clinic=owner, actor_kind="system", action="patient.consent",
+                                  object_type="patient", object_id=str(patient.pk),
+                                  extra={"kind": "marketing", "granted": granted})
+
+    appointments = appointment_events(patient, full=True)
+    consents = consent_events(patient, full=True)
+
+    assert [entry.url for entry in appointments] == [reverse("scheduling:appointment_edit", args=[own.pk])]
+    assert "OWN-PRO" in appointments[0].title
+    assert len(consents) == 1 and "given" in consents[0].title

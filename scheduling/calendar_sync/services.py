@@ -86,8 +86,10 @@ def _consume_state(clinic, membership, state: str) -> CalendarOAuthState:
     if not isinstance(claims, dict) or claims.get("c") != str(clinic.pk) or claims.get("m") != str(membership.pk):
         raise _bad_state()
     now = timezone.now()
-    # One UPDATE decides which of two racing callbacks gets the state; the other sees zero rows.
-    used = CalendarOAuthState.objects.for_clinic(clinic).filter(
+    # One UPDATE decides which of two racing callbacks gets the state; the other sees zero rows. The nonce is unique
+    # and came signed with this clinic and member in the claims checked above: the row is the one this clinic's flow
+    # stored, so a clinic filter beside it would narrow nothing.
+    used = CalendarOAuthState.objects.filter(
         nonce=claims.get("n"), membership=membership, used_at__isnull=True, expires_at__gt=now).update(used_at=now)
     if not used:
         raise _bad_state()
