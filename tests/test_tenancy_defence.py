@@ -300,3 +300,39 @@ def test_the_patients_own_timeline_never_shows_another_clinics_appointments_or_c
     assert [entry.url for entry in appointments] == [reverse("scheduling:appointment_edit", args=[own.pk])]
     assert "OWN-PRO" in appointments[0].title
     assert len(consents) == 1 and "given" in consents[0].title
+
+
+def test_a_services_agenda_colour_never_depends_on_another_clinics_services():
+    from scheduling.tests.factories import ServiceFactory
+    from scheduling.views import SERVICE_PALETTE, service_colours
+
+    clinic, other = ClinicFactory(), ClinicFactory()
+    ServiceFactory(clinic=other)  # created first, in another clinic
+    ServiceFactory(clinic=other)
+    first, second = ServiceFactory(clinic=clinic), ServiceFactory(clinic=clinic)
+
+    colours = service_colours(clinic)
+
+    assert set(colours) == {first.pk, second.pk}
+    assert colours[first.pk]["fill"] == SERVICE_PALETTE[0][0] and colours[second.pk]["fill"] == SERVICE_PALETTE[1][0]
+
+
+def test_the_agenda_never_shows_another_clinics_appointment_row_naming_this_clinics_professional(client):
+    from zoneinfo import ZoneInfo
+
+    from scheduling.tests.factories import AppointmentFactory as SchedulingAppointmentFactory
+    from scheduling.tests.factories import PatientFactory, ProfessionalFactory, ServiceFactory
+
+    clinic, other = ClinicFactory(timezone="Europe/Lisbon"), ClinicFactory()
+    professional = ProfessionalFactory(clinic=clinic)
+    day = dt.datetime(2027, 1, 11, 10, tzinfo=ZoneInfo("Europe/Lisbon"))
+    SchedulingAppointmentFactory(clinic=clinic, professional=professional, service=ServiceFactory(clinic=clinic),
+                                 patient=PatientFactory(clinic=clinic, name="Own Patient"), starts_at=day)
+    SchedulingAppointmentFactory(clinic=other, professional=professional, service=ServiceFactory(clinic=other),
+                                 patient=PatientFactory(clinic=other, name="Foreign Patient"),
+                                 starts_at=day + dt.timedelta(hours=2))
+    sign_in_verified(client, MembershipFactory(clinic=clinic, role=Membership.Role.ADMIN).user)
+
+    page = client.get(reverse("scheduling:agenda") + "?date=2027-01-11").content.decode()
+
+    assert "Own Patient" in page and "Foreign Patient" not in page
