@@ -49,3 +49,38 @@ def test_search_as_you_type_then_the_record_and_a_confirmed_consent_by_keyboard(
     desk["maria"].refresh_from_db()
     assert desk["maria"].consents == {"sms": True}
     context.close()
+
+
+@pytest.mark.parametrize("width", sorted(WIDTHS))
+def test_book_from_the_patient_record_books_that_patient_and_nobody_new(chromium, live_server, client,
+                                                                      transactional_db, clinic, width):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from scheduling.models import Appointment, Patient
+    from scheduling.selectors import clinic_zone
+
+    desk = build_day(clinic)
+    patients_before = Patient.objects.for_clinic(clinic).count()
+    tomorrow = (timezone.now().astimezone(clinic_zone(clinic)) + dt.timedelta(days=1)).date()
+    context = open_context(chromium, live_server, client, member(clinic, Membership.Role.ADMIN), width)
+    page = context.new_page()
+    page.goto(f"/agenda/patients/{desk['maria'].pk}/")
+    with page.expect_navigation():
+        page.get_by_role("link", name="Book an appointment").click()
+    assert page.locator("#id_patient_name").input_value() == "Maria Antunes"
+    assert page.locator("#id_patient_phone").input_value().replace(" ", "") == "+351912345678"
+    page.locator("#id_professional").select_option(label="Dr. Rui Costa")
+    page.locator("#id_service").select_option(label="Consulta geral")
+    page.locator("#id_date").fill(tomorrow.isoformat())
+    page.locator("#id_time").fill("11:30")
+    assert page.evaluate("document.documentElement.scrollWidth") <= WIDTHS[width]["width"]
+    with page.expect_navigation():
+        page.locator("#appointment-form button[type=submit]").first.click()
+
+    booked = Appointment.objects.for_clinic(clinic).get(professional=desk["rui"], starts_at__date=tomorrow)
+    assert booked.patient_id == desk["maria"].pk
+    assert booked.starts_at.astimezone(clinic_zone(clinic)).strftime("%H:%M") == "11:30"
+    assert Patient.objects.for_clinic(clinic).count() == patients_before
+    context.close()
