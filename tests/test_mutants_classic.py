@@ -367,3 +367,45 @@ def test_only_the_change_to_cancelled_announces_a_cancellation(clinic, bookable,
         assert heard == [appointment.pk]
     finally:
         appointment_cancelled.disconnect(listen)
+
+
+@pytest.mark.django_db
+def test_moving_an_appointment_to_another_professional_alone_keeps_its_time_and_its_own_rules():
+    """`appointment_update` with a professional and no time keeps the start; with no source, the appointment's own
+    source decides the rules (an online booking stays held to the online notice), and notes given unchanged are
+    no change at all (no save, no audit row)."""
+    from clinics.models import AuditEvent
+    from scheduling.models import Appointment
+    from scheduling.services import appointment_update
+    from scheduling.tests.factories import AppointmentFactory, ProfessionalFactory, ServiceFactory
+
+    service = ServiceFactory()
+    clinic = service.clinic
+    clinic.booking_rules = {"min_notice_minutes": 240}
+    clinic.save(update_fields=["booking_rules"])
+    hours = [(day, "00:00", "23:59") for day in range(7)]
+    ana = ProfessionalFactory(clinic=clinic, services=[service], hours=hours)
+    rui = ProfessionalFactory(clinic=clinic, services=[service], hours=hours)
+    now = dt.datetime.now(dt.timezone.utc).replace(second=0, microsecond=0)
+    later = AppointmentFactory(professional=ana, service=service, starts_at=now + dt.timedelta(days=2),
+                               source=Appointment.Source.STAFF, notes="Trazer exames")
+
+    moved = appointment_update(appointment=later, professional=rui, now=now)
+    assert moved.professional_id == rui.pk and moved.starts_at == later.starts_at
+
+    events = AuditEvent.objects.count()
+    same = appointment_update(appointment=moved, notes="Trazer exames", now=now)
+    assert same.notes == "Trazer exames" and AuditEvent.objects.count() == events
+
+    online = AppointmentFactory(professional=ana, service=service, starts_at=now + dt.timedelta(days=3),
+                                source=Appointment.Source.ONLINE)
+    with pytest.raises(DomainError) as refused:
+        appointment_update(appointment=online, starts_at=now + dt.timedelta(hours=1), now=now)
+    assert refused.value.code == "TOO_SOON"
+    # Staff moving that online booking name their own source: the online notice is not theirs.
+    assert appointment_update(appointment=online, starts_at=now + dt.timedelta(hours=2), now=now,
+                              source=Appointment.Source.STAFF).starts_at == now + dt.timedelta(hours=2)
+    staff = AppointmentFactory(professional=rui, service=service, starts_at=now + dt.timedelta(days=3),
+                               source=Appointment.Source.STAFF)
+    assert appointment_update(appointment=staff, starts_at=now + dt.timedelta(hours=1), now=now).starts_at == \
+        now + dt.timedelta(hours=1)
