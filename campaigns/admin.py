@@ -7,14 +7,14 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from clinics.admin_pii import PiiAdmin, shown
-from clinics.admin_scoping import ClinicScopedAdmin
+from clinics.admin_scoping import ReadOnlyScopedAdmin
 from clinics.masking import mask_name, mask_phone
 
 from .models import Campaign, CampaignRecipient
 
 
 @admin.register(Campaign)
-class CampaignAdmin(ClinicScopedAdmin):
+class CampaignAdmin(ReadOnlyScopedAdmin):
     list_display = ("name", "clinic", "status", "estimated_segments", "estimated_cost", "currency", "created_at",
                     "started_at", "completed_at")
     list_filter = ("status",)
@@ -29,15 +29,6 @@ class CampaignAdmin(ClinicScopedAdmin):
     def recipients(self, campaign):
         url = reverse("admin:campaigns_campaignrecipient_changelist")
         return format_html('<a href="{}?campaign__id__exact={}">{}</a>', url, campaign.pk, _("List the recipients"))
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(CampaignRecipient)

@@ -2,7 +2,7 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
-from .admin_scoping import ClinicScopedAdmin, ClinicScopedInline, superuser_only
+from .admin_scoping import ClinicScopedAdmin, ClinicScopedInline, ReadOnlyScopedAdmin, superuser_only
 from .models import ApiKey, AuditEvent, Clinic, Invitation, Membership, User
 
 # Tables of other packages (groups and permissions, TOTP devices, OAuth applications and tokens) span clinics:
@@ -98,7 +98,7 @@ class InvitationAdmin(ClinicScopedAdmin):
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(ClinicScopedAdmin):
+class AuditEventAdmin(ReadOnlyScopedAdmin):
     """The RGPD log for support staff: searchable, never editable."""
 
     list_display = ["created_at", "clinic_id", "actor_kind", "actor_label", "action", "object_type", "object_id",
@@ -110,12 +110,3 @@ class AuditEventAdmin(ClinicScopedAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return [field.name for field in self.model._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -17,7 +17,7 @@ from django.contrib.admin.views.main import SEARCH_VAR
 from django.db.models import BooleanField, Value
 from django.utils.translation import gettext_lazy as _
 
-from .admin_scoping import ClinicScopedAdmin, ClinicScopedInline
+from .admin_scoping import ClinicScopedInline, ReadOnlyScopedAdmin
 from .audit import audit_event, record
 from .models import AuditEvent
 
@@ -63,7 +63,7 @@ class PiiInline(ClinicScopedInline):
         return False
 
 
-class PiiAdmin(ClinicScopedAdmin):
+class PiiAdmin(ReadOnlyScopedAdmin):
     """Base of every admin of a model holding personal data (see the module docstring).
 
     `audit_action` prefixes the actions written ("patient" -> "patient.read", "patient.list"), `audit_object_type`
@@ -88,15 +88,6 @@ class PiiAdmin(ClinicScopedAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return list(self.fields or ())
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def get_changelist_instance(self, request):
         changelist = super().get_changelist_instance(request)

@@ -246,3 +246,16 @@ class ClinicScopedAdmin(ClinicScopedFormFields, admin.ModelAdmin):
     def _get_obj_does_not_exist_redirect(self, request, opts, object_id):
         # Admin redirects to the list by default; an object outside the user's clinics simply does not exist.
         raise Http404
+
+
+class ReadOnlyScopedAdmin(ClinicScopedAdmin):
+    """A scoped admin that only shows: rows are written by their services, never added, edited or deleted here."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
