@@ -294,16 +294,11 @@ def appointment_move(request, appointment_id):
     the clinic's wall clock moves the appointment through `appointment_reschedule`; a refusal answers its code,
     message and the status of `status_for` (docs/api/README.md), and changes nothing."""
     clinic = request.clinic
-    appointment = Appointment.objects.for_clinic(clinic).filter(pk=appointment_id).first()
-    if appointment is None:
-        return _json_error("NOT_FOUND", _("Appointment not found."))
-    body = _json_body(request)
-    if body is None:
-        return _json_error("VALIDATION_ERROR", _("Send a JSON object with the new date and time."))
-    form = AppointmentMoveForm(body, clinic=clinic)
-    if not form.is_valid():
-        field, errors = next(iter(form.errors.items()))
-        return _json_error("VALIDATION_ERROR", errors[0], {field: errors[0]})
+    parsed = _agenda_change(request, appointment_id, AppointmentMoveForm,
+                            _("Send a JSON object with the new date and time."))
+    if isinstance(parsed, JsonResponse):
+        return parsed
+    appointment, form = parsed
     try:
         appointment = services.appointment_reschedule(
             appointment=appointment, starts_at=form.starts_at, professional=form.cleaned_data["professionalId"],
@@ -329,16 +324,11 @@ def appointment_resize(request, appointment_id):
     day; "24:00" for midnight) changes when the appointment ends through `appointment_resize`; a refusal answers
     its code, message and the status of `status_for` (docs/api/README.md), and changes nothing."""
     clinic = request.clinic
-    appointment = Appointment.objects.for_clinic(clinic).filter(pk=appointment_id).first()
-    if appointment is None:
-        return _json_error("NOT_FOUND", _("Appointment not found."))
-    body = _json_body(request)
-    if body is None:
-        return _json_error("VALIDATION_ERROR", _("Send a JSON object with the new end time."))
-    form = AppointmentResizeForm(body, clinic=clinic)
-    if not form.is_valid():
-        field, errors = next(iter(form.errors.items()))
-        return _json_error("VALIDATION_ERROR", errors[0], {field: errors[0]})
+    parsed = _agenda_change(request, appointment_id, AppointmentResizeForm,
+                            _("Send a JSON object with the new end time."))
+    if isinstance(parsed, JsonResponse):
+        return parsed
+    appointment, form = parsed
     try:
         appointment = services.appointment_resize(appointment=appointment, ends_at=form.ends_at(appointment),
                                                   source=Appointment.Source.STAFF, actor=request)
@@ -353,6 +343,22 @@ def appointment_resize(request, appointment_id):
         "minutes": int((appointment.ends_at - appointment.starts_at).total_seconds() // 60),
         "message": _("Now ends at %(time)s.") % {"time": local_end.strftime("%H:%M")},
     })
+
+
+def _agenda_change(request, appointment_id, form_class, not_an_object: str):
+    """What the agenda's JSON changes (move, resize) parse alike: this clinic's appointment (else 404) and the
+    body through `form_class`; (appointment, form), or the JSON error to answer."""
+    appointment = Appointment.objects.for_clinic(request.clinic).filter(pk=appointment_id).first()
+    if appointment is None:
+        return _json_error("NOT_FOUND", _("Appointment not found."))
+    body = _json_body(request)
+    if body is None:
+        return _json_error("VALIDATION_ERROR", not_an_object)
+    form = form_class(body, clinic=request.clinic)
+    if not form.is_valid():
+        field, errors = next(iter(form.errors.items()))
+        return _json_error("VALIDATION_ERROR", errors[0], {field: errors[0]})
+    return appointment, form
 
 
 def _json_body(request) -> dict | None:
