@@ -386,7 +386,8 @@ def test_moving_an_appointment_to_another_professional_alone_keeps_its_time_and_
     hours = [(day, "00:00", "23:59") for day in range(7)]
     ana = ProfessionalFactory(clinic=clinic, services=[service], hours=hours)
     rui = ProfessionalFactory(clinic=clinic, services=[service], hours=hours)
-    now = dt.datetime.now(dt.timezone.utc).replace(second=0, microsecond=0)
+    # A fixed morning (a Monday, Lisbon on UTC): every time below stays inside the day's hours whatever the clock.
+    now = dt.datetime(2027, 3, 1, 8, 0, tzinfo=dt.timezone.utc)
     later = AppointmentFactory(professional=ana, service=service, starts_at=now + dt.timedelta(days=2),
                                source=Appointment.Source.STAFF, notes="Trazer exames")
 
