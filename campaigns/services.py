@@ -125,16 +125,29 @@ def _consume(link_id, now) -> PatientLink:
 
 # --- triage -------------------------------------------------------------------------------------------------------
 
-def triage_link_send(*, clinic, appointment: Appointment, actor=None, now=None) -> tuple[PatientLink, object]:
-    """Text the patient a single-use link to the triage form of this appointment (docs/api/clinic-v1.md, Triage);
-    returns (link, message). One transaction: a refused or failed send leaves no link and no audit row.
+def _appointment_of(clinic, appointment) -> Appointment:
+    """`clinic`'s appointment given as an instance or an id, with its patient; another clinic's is NOT_FOUND."""
+    try:
+        pk = uuid.UUID(str(getattr(appointment, "pk", appointment)))
+    except ValueError:
+        pk = None
+    found = (Appointment.objects.for_clinic(clinic).select_related("clinic", "patient").filter(pk=pk).first()
+             if pk else None)
+    if found is None:
+        raise NotFound(None, _("Appointment not found."))
+    return found
 
-    Raises NotFound (another clinic's appointment), Conflict APPOINTMENT_NOT_ACTIVE, InvalidInput
+
+def triage_link_send(*, clinic, appointment, actor=None, now=None) -> tuple[PatientLink, object]:
+    """Text the patient a single-use link to the triage form of `clinic`'s appointment (an instance or its id;
+    docs/api/clinic-v1.md, Triage); returns (link, message). One transaction: a refused or failed send leaves no
+    link and no audit row.
+
+    Raises NotFound (no such appointment in this clinic), Conflict APPOINTMENT_NOT_ACTIVE, InvalidInput
     PATIENT_HAS_NO_PHONE, InvalidPhoneNumber, or MessageDeliveryFailed.
     """
     now = now or timezone.now()
-    if not appointment.belongs_to(clinic):
-        raise NotFound(None, _("Appointment not found."))
+    appointment = _appointment_of(clinic, appointment)
     if appointment.status not in ACTIVE_STATUSES:
         raise Conflict(CampaignCode.APPOINTMENT_NOT_ACTIVE, _("Triage can only be sent for an upcoming appointment."))
     patient = appointment.patient

@@ -15,11 +15,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
-from clinics.errors import DomainError
+from clinics.errors import DomainError, NotFound
 from clinics.models import Membership
 from clinics.views import console_page
 from scheduling import patients
-from scheduling.models import Appointment
 from scheduling.selectors import clinic_zone, local_midnight
 
 from . import services
@@ -84,12 +83,10 @@ def triage_list(request):
 @console_page(roles=STAFF, write=True)
 def triage_send(request, appointment_id):
     """Text the patient the triage link of one appointment (`services.triage_link_send`); back to the page."""
-    appointment = (Appointment.objects.for_clinic(request.clinic).select_related("clinic", "patient")
-                   .filter(pk=appointment_id).first())
-    if appointment is None:
-        raise Http404
     try:
-        services.triage_link_send(clinic=request.clinic, appointment=appointment, actor=request)
+        services.triage_link_send(clinic=request.clinic, appointment=appointment_id, actor=request)
+    except NotFound:
+        raise Http404
     except DomainError as error:
         messages.error(request, error.message)
     else:

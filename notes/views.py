@@ -220,23 +220,23 @@ def section_update(request, note_id, section_id):
 @console_page(roles=EDITORS, write=True)
 def sections_save(request, note_id):
     """Save every section of the note's form at once (the form's own button), through one service call."""
-    note = get_object_or_404(Note.objects.for_clinic(request.clinic), pk=note_id)
+    # The sections posted are named by their fields (`<section id>-content`); the service checks that they are
+    # this note's and that the note is this clinic's (NOT_FOUND), so the view reads nothing itself.
     contents, versions, problems = {}, {}, []
-    for section in note.sections.all():
-        if f"{section.id}-content" not in request.POST:
-            continue
-        form = SectionForm(request.POST, prefix=str(section.id))
+    for section_id in [key.removesuffix("-content") for key in request.POST if key.endswith("-content")]:
+        form = SectionForm(request.POST, prefix=section_id)
         if form.is_valid():
-            contents[str(section.id)] = form.cleaned_data["content"]
+            contents[section_id] = form.cleaned_data["content"]
             if form.cleaned_data["version"]:
-                versions[str(section.id)] = form.cleaned_data["version"]
+                versions[section_id] = form.cleaned_data["version"]
         else:
             problems.append(_form_errors(form))
     if problems:
+        _note_or_404(request, note_id)  # another clinic's note is a 404 here too
         messages.error(request, _("The note was not saved: %(errors)s") % {"errors": " ".join(problems)})
         return redirect("notes:detail", note_id=note_id)
     try:
-        services.note_sections_update(clinic=request.clinic, note_id=note.pk, actor=request, contents=contents,
+        services.note_sections_update(clinic=request.clinic, note_id=note_id, actor=request, contents=contents,
                                       versions=versions)
     except NotFound:
         raise Http404

@@ -3,7 +3,6 @@ import datetime as dt
 import uuid
 from zoneinfo import ZoneInfo
 
-from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
@@ -17,7 +16,6 @@ from clinics.api.permissions import HasClinicScope
 from config.surfaces.tenancy import ClinicScopedMixin
 from config.surfaces import V1, VOICE
 from scheduling import patients
-from scheduling.models import Appointment
 
 from .. import selectors, services
 from ..models import Task
@@ -55,11 +53,9 @@ class TriageSendV1(V1.view, ClinicScopedMixin, APIView):
 
     @extend_schema(request=None, responses={201: serializers.TriageSentSerializer})
     def post(self, request, appointment_id):
-        appointment = get_object_or_404(Appointment.objects.for_clinic(self.clinic).select_related("clinic", "patient"),
-                                        pk=appointment_id)
-        link, message = services.triage_link_send(clinic=self.clinic, appointment=appointment, actor=request)
+        link, message = services.triage_link_send(clinic=self.clinic, appointment=appointment_id, actor=request)
         body = serializers.TriageSentSerializer({
-            "appointment_id": appointment.id, "link_id": link.id, "message_id": message.id,
+            "appointment_id": link.appointment_id, "link_id": link.id, "message_id": message.id,
             "status": message.status, "expires_at": link.expires_at}).data
         return Response(body, status=status.HTTP_201_CREATED)
 

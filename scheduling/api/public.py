@@ -142,13 +142,10 @@ class BookingView(PublicView):
         payload.is_valid(raise_exception=True)
         data = payload.validated_data
         service = get_object_or_404(bookable_services(clinic), pk=data["serviceId"])
-        professional = None
-        if data.get("professionalId"):
-            professional = get_object_or_404(Professional.objects.for_clinic(clinic).filter(active=True),
-                                             pk=data["professionalId"])
         details = data["patient"]
+        # The professional's id goes to the service as it came: it looks it up through the clinic (NOT_FOUND).
         appointment = services.appointment_book(
-            clinic=clinic, service=service, starts_at=data["startsAt"], professional=professional,
+            clinic=clinic, service=service, starts_at=data["startsAt"], professional=data.get("professionalId"),
             patient_name=details["name"], patient_phone=details["phone"], patient_email=details.get("email", ""),
             source=Appointment.Source.ONLINE, actor=request,
             consents=payload.consents())

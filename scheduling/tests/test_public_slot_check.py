@@ -63,3 +63,29 @@ def test_a_refused_booking_records_no_consent(client, clinic, professional, serv
                            content_type="application/json")
     assert response.status_code == 409
     assert not AuditEvent.objects.filter(action="patient.consent").exists()
+
+
+def test_another_clinics_professional_is_404_on_the_slots_the_check_and_the_booking_and_books_nothing(
+        client, clinic, other_clinic, professional, service):
+    from scheduling.models import Appointment, Patient
+    from scheduling.tests.factories import ProfessionalFactory
+    from scheduling.tests.test_public_booking import booking_payload
+
+    # Linked to this clinic's service and working all day: only the clinic of the row tells it apart.
+    foreign = ProfessionalFactory(clinic=other_clinic, services=[service],
+                                  hours=[(d, "00:00", "23:45") for d in range(7)])
+    starts = upcoming(days=2, clinic=clinic)
+    response = client.get(f"/booking/{clinic.slug}/slots", {
+        "serviceId": str(service.pk), "professionalId": str(foreign.pk), "from": starts.date().isoformat()})
+    assert response.status_code == 404 and response.json()["code"] == "NOT_FOUND"
+    response = client.get(f"/booking/{clinic.slug}/check", {
+        "serviceId": str(service.pk), "professionalId": str(foreign.pk), "startsAt": starts.isoformat()})
+    assert response.status_code == 404 and response.json()["code"] == "NOT_FOUND"
+    response = client.post(f"/booking/{clinic.slug}", booking_payload(service, starts, professional=foreign),
+                           content_type="application/json")
+    assert response.status_code == 404 and response.json()["code"] == "NOT_FOUND"
+    assert not Appointment.objects.exists() and not Patient.objects.exists()
+    # This clinic's own professional books at that time.
+    response = client.post(f"/booking/{clinic.slug}", booking_payload(service, starts, professional=professional),
+                           content_type="application/json")
+    assert response.status_code == 201 and response.json()["professionalId"] == str(professional.pk)
