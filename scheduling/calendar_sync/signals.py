@@ -28,8 +28,10 @@ def _queue_patient_events(patient_id, clinic_id):
 
     if not CalendarConnection.objects.for_clinic(clinic_id).filter(status=CalendarConnection.Status.ACTIVE).exists():
         return
-    for appointment_id in (CalendarEventLink.objects.for_clinic(clinic_id).filter(appointment__patient_id=patient_id)
-                           .exclude(event_id="").values_list("appointment_id", flat=True)):
+    # Scoped through the patient (this clinic's, by its id): any link of their appointments is re-synced by the
+    # appointment's own clinic, so a clinic filter here would narrow nothing.
+    for appointment_id in (CalendarEventLink.objects.filter(appointment__patient_id=patient_id)
+                           .exclude(event_id="").values_list("appointment_id", flat=True).order_by().distinct()):
         sync_appointment.delay(str(appointment_id))
 
 
