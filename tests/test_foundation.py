@@ -223,3 +223,26 @@ def test_jwt_client_for_signs_a_new_member_or_a_given_membership_in_to_the_dashb
     assert editor.get("/api/auth/me").json()["clinic_id"] == str(other_clinic.id)
     assert editor.post("/api/auth/logout").status_code in (200, 204)
     assert editor.get("/api/auth/me").status_code == 401
+
+
+# A mobile number as tests write it: "+351912000111", "+351 912 000 111" or "912000111".
+HAND_WRITTEN_PHONE = re.compile(r"(?<![\d+])(?:\+351 ?)?(9\d{2}) ?(\d{3}) ?(\d{3})(?!\d)")
+
+
+def test_factory_patients_phones_are_never_a_number_a_test_writes_by_hand():
+    """A factory's phone comes from a counter shared by every test of the process, so which number a patient gets
+    depends on the files run before. Had it the caller's number a test books with, the agent would find "the
+    caller's own appointment" (200) instead of another patient's (409 SLOT_TAKEN); so it failed CI once."""
+    from campaigns.tests.factories import EngagementPatientFactory
+    from scheduling.tests.factories import PatientFactory
+
+    written = set()
+    for path in glob.glob(os.path.join(BASE_DIR, "**", "tests", "**", "*.py"), recursive=True):
+        if f"{os.sep}.venv{os.sep}" not in path and "factories" not in os.path.basename(path):
+            text = open(path, encoding="utf-8").read()
+            written |= {"+351" + "".join(parts) for parts in HAND_WRITTEN_PHONE.findall(text)}
+    assert "+351912000111" in written  # the scan sees the numbers tests use
+    for factory_class in (PatientFactory, EngagementPatientFactory):
+        sequence = factory_class._meta.declarations["phone"].function
+        made = {sequence(n) for n in range(100_000)}
+        assert not made & written, (factory_class.__name__, sorted(made & written)[:5])

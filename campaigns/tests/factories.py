@@ -20,7 +20,7 @@ class EngagementPatientFactory(DjangoModelFactory):
 
     clinic = factory.SubFactory(ClinicFactory)
     name = factory.Sequence(lambda n: f"Maria da Silva {n}")
-    phone = factory.Sequence(lambda n: f"+3519123{n:05d}")
+    phone = factory.Sequence(lambda n: f"+3519698{n:05d}")  # outside hand-written numbers, as PatientFactory
     email = factory.Sequence(lambda n: f"maria{n}@example.test")
 
     @classmethod

@@ -27,7 +27,18 @@ def professional(clinic, service):
 
 
 def in_days(days):
+    """The Lisbon date `days` from now. Its 09:00-11:00 (open every weekday here) is past the 60-minute notice
+    and inside the 90-day horizon (or, for days < 0, in the past) whatever the time of day."""
     return (dt.datetime.now(LISBON) + dt.timedelta(days=days)).date()
+
+
+@pytest.fixture
+def noon(monkeypatch):
+    """A fixed clock at noon in Lisbon (UTC in December): "today" is one day for the test and for the view,
+    even when the suite runs across midnight."""
+    moment = dt.datetime(2026, 12, 9, 12, 0, tzinfo=dt.timezone.utc)
+    monkeypatch.setattr("django.utils.timezone.now", lambda: moment)
+    return moment
 
 
 def test_check_availability_lists_free_slots_in_the_documented_shape(agent_client, agent, clinic, professional,
@@ -161,9 +172,9 @@ def test_book_appointment_without_phone_answers_400(agent_client, agent, profess
     assert {"patient_phone", "time"} & set(response.json()["errors"])
 
 
-def test_today_lists_the_clinics_active_appointments_as_times_without_names_or_notes(agent_client, agent, clinic, professional, service):
-    now = dt.datetime.now(LISBON)
-    today = now.date()
+def test_today_lists_the_clinics_active_appointments_as_times_without_names_or_notes(agent_client, agent, clinic,
+                                                                                   professional, service, noon):
+    today = noon.astimezone(LISBON).date()
     patient = PatientFactory(clinic=clinic, name="John Doe")
     AppointmentFactory(professional=professional, service=service, patient=patient, notes="Annual checkup",
                        starts_at=dt.datetime.combine(today, dt.time(9), tzinfo=LISBON))
@@ -213,9 +224,9 @@ def test_check_availability_queries_stay_bounded_with_many_professionals(agent_c
     assert response.status_code == 200 and response.json()["available_slots"] == 7
 
 
-def test_today_queries_do_not_grow_with_appointments(agent_client, agent, clinic, professional, service,
+def test_today_queries_do_not_grow_with_appointments(agent_client, agent, clinic, professional, service, noon,
                                                      django_assert_max_num_queries):
-    today = dt.datetime.now(LISBON).date()
+    today = noon.astimezone(LISBON).date()
     for hour in (9, 10):
         AppointmentFactory(professional=professional, service=service,
                            starts_at=dt.datetime.combine(today, dt.time(hour), tzinfo=LISBON))
