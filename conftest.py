@@ -14,6 +14,19 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config, items):
+    """Under pytest-xdist (`make test`), the modules that drive a browser or start a real worker (the slowest, tens
+    of seconds each) are handed out first: pytest-django's ordering puts their transactional tests after all others,
+    and xdist deals modules out in collection order (`--no-loadscope-reorder`, pytest.ini), so they came last and one
+    process ran them alone while the other waited. A module's own tests keep their order."""
+    if not hasattr(config, "workerinput"):
+        return
+    slow = {item.nodeid.split("::")[0] for item in items
+            if item.get_closest_marker("browser") or item.get_closest_marker("worker")}
+    items.sort(key=lambda item: item.nodeid.split("::")[0] not in slow)
+
+
 @pytest.fixture
 def clinic(db):
     from clinics.tests.factories import ClinicFactory
@@ -123,11 +136,9 @@ def _real_worker(queues):
         yield queues
     finally:
         app.conf.task_always_eager = previous
-        worker.terminate()
-        try:
-            worker.wait(10)
-        except subprocess.TimeoutExpired:
-            worker.kill()
+        # Killed: a warm (or cold) shutdown costs the test 3-5 s and nothing the test checks comes after it.
+        worker.kill()
+        worker.wait(10)
 
 
 def _database_url(db):

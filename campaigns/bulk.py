@@ -378,7 +378,7 @@ def provider_rate() -> int:
 
 
 def _reserve(key: str, limit: int, wanted: int) -> int:
-    cache.add(key, 0, timeout=120)
+    cache.add(key, 0, timeout=2 * _window_seconds())
     used = cache.incr(key, wanted)
     granted = max(0, min(wanted, limit - (used - wanted)))
     if granted < wanted:
@@ -386,8 +386,21 @@ def _reserve(key: str, limit: int, wanted: int) -> int:
     return granted
 
 
+def _window_seconds() -> int:
+    """Length of the window the per-minute allowances count in (settings.CAMPAIGN_RATE_WINDOW_SECONDS: a minute
+    unless a test shortens it)."""
+    return max(int(getattr(settings, "CAMPAIGN_RATE_WINDOW_SECONDS", 60) or 60), 1)
+
+
+def _window_start(now) -> dt.datetime:
+    window = _window_seconds()
+    return dt.datetime.fromtimestamp(now.timestamp() // window * window, now.tzinfo or dt.timezone.utc)
+
+
 def _minute(now) -> str:
-    return f"{now.astimezone(dt.timezone.utc):%Y%m%d%H%M}"
+    """The allowance window of `now` in cache keys: its UTC minute (and second when the window is not a minute)."""
+    start = _window_start(now).astimezone(dt.timezone.utc)
+    return f"{start:%Y%m%d%H%M}" if _window_seconds() == 60 else f"{start:%Y%m%d%H%M%S}"
 
 
 def _clinic_key(clinic, now) -> str:
@@ -415,9 +428,9 @@ def _give_back(clinic, unused: int, now) -> None:
 
 
 def seconds_until_allowance_renews(now=None) -> int:
-    """Seconds until the next minute, when the per-minute allowances start again (at least 1)."""
+    """Seconds until the next minute (the next window), when the per-minute allowances start again (at least 1)."""
     now = now or timezone.now()
-    return max(1, math.ceil(60 - now.second - now.microsecond / 1_000_000))
+    return max(1, math.ceil(_window_seconds() - (now - _window_start(now)).total_seconds()))
 
 
 # Claim the batch in one statement: the oldest pending recipients of a campaign still sending, skipping rows another
@@ -602,7 +615,7 @@ def campaign_waiting(campaign, now=None) -> dict | None:
     account = provider_rate()
     if ((cache.get(_clinic_key(clinic, now)) or 0) >= send_rate(clinic)
             or (account and (cache.get(f"campaign-rate:provider:{_minute(now)}") or 0) >= account)):
-        return {"reason": "rateLimit", "until": now.replace(second=0, microsecond=0) + dt.timedelta(minutes=1)}
+        return {"reason": "rateLimit", "until": _window_start(now) + dt.timedelta(seconds=_window_seconds())}
     return None
 
 

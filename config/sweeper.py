@@ -54,7 +54,6 @@ from .celery import lease_key
 
 logger = logging.getLogger(__name__)
 BATCH = 200
-SWEEP_OUTBOX_GRACE_SECONDS = 10
 
 
 def _first_time(kind: str, pk, seconds: float) -> bool:
@@ -64,7 +63,7 @@ def _first_time(kind: str, pk, seconds: float) -> bool:
 
 def unqueued_notes(now):
     """The notes' outbox: pending notes whose processing the broker never took."""
-    cutoff = now - dt.timedelta(seconds=SWEEP_OUTBOX_GRACE_SECONDS)
+    cutoff = now - dt.timedelta(seconds=settings.SWEEP_OUTBOX_GRACE_SECONDS)
     return (Note.objects.filter(transcription_status=Note.Status.PENDING, queued_at__isnull=True,
                                 updated_at__lt=cutoff)
             .order_by("updated_at").values_list("pk", flat=True)[:BATCH])
@@ -113,12 +112,12 @@ def flush_note_outbox(now) -> int:
 
 def flush_message_outbox(now) -> int:
     """Publish the messages stored while the broker was down; returns how many the broker took."""
-    cutoff = now - dt.timedelta(seconds=SWEEP_OUTBOX_GRACE_SECONDS)
+    cutoff = now - dt.timedelta(seconds=settings.SWEEP_OUTBOX_GRACE_SECONDS)
     message_ids = list(Message.objects.filter(direction=Message.Direction.OUTBOUND, status=Message.Status.QUEUED,
                                               queued_at__isnull=True, created_at__lt=cutoff)
                        .order_by("created_at").values_list("pk", flat=True)[:BATCH])
     # The cache marker keeps overlapping sweeps from publishing a message twice.
-    message_ids = [pk for pk in message_ids if _first_time("message", pk, SWEEP_OUTBOX_GRACE_SECONDS)]
+    message_ids = [pk for pk in message_ids if _first_time("message", pk, settings.SWEEP_OUTBOX_GRACE_SECONDS)]
     return queue_delivery(message_ids) if message_ids else 0
 
 
@@ -134,11 +133,11 @@ def expire_message_claims(now) -> int:
 
 def flush_campaign_outbox(now) -> int:
     """Start the campaigns started while the broker was down; returns how many the broker took."""
-    cutoff = now - dt.timedelta(seconds=SWEEP_OUTBOX_GRACE_SECONDS)
+    cutoff = now - dt.timedelta(seconds=settings.SWEEP_OUTBOX_GRACE_SECONDS)
     campaign_ids = [pk for pk in Campaign.objects.filter(status=Campaign.Status.SENDING, started_at__isnull=True,
                                                          created_at__lt=cutoff)
                     .order_by("created_at").values_list("pk", flat=True)[:BATCH]
-                    if _first_time("campaign-outbox", pk, SWEEP_OUTBOX_GRACE_SECONDS)]
+                    if _first_time("campaign-outbox", pk, settings.SWEEP_OUTBOX_GRACE_SECONDS)]
     started = 0
     for campaign_id in campaign_ids:
         if not queue_campaign(str(campaign_id)):

@@ -228,6 +228,21 @@ def test_the_clinics_send_rate_caps_a_minute(clinic):
     assert Campaign.objects.get(pk=campaign.pk).status == "completed"
 
 
+def test_a_shorter_rate_window_renews_the_allowance_at_its_own_end(clinic, settings):
+    settings.CAMPAIGN_RATE_WINDOW_SECONDS = 20  # what the recovery test gives its workers
+    clinic.booking_rules = {"campaign_sms_per_minute": 2}
+    clinic.save()
+    for _index in range(3):
+        patient(clinic)
+    campaign = bulk.campaign_send(clinic=clinic, name="Check-up", message="Olá", audience=bulk.Audience())
+
+    first = bulk.campaign_batch_send(campaign_id=campaign.id, now=AFTERNOON + dt.timedelta(seconds=5))
+    second = bulk.campaign_batch_send(campaign_id=campaign.id, now=AFTERNOON + dt.timedelta(seconds=15))
+    third = bulk.campaign_batch_send(campaign_id=campaign.id, now=AFTERNOON + dt.timedelta(seconds=20))
+
+    assert (first.sent, second.sent, second.deferred, second.retry_in, third.sent) == (2, 0, "rate_limit", 5, 1)
+
+
 def test_campaign_without_targets_completes_at_once(client_for, clinic):
     response = client_for.post("/v1/campaigns", {"name": "Vazia", "message": "Olá"}, format="json")
     assert response.status_code == 201

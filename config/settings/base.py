@@ -189,7 +189,11 @@ SWEEP_CAMPAIGN_STUCK_MINUTES = env.float("SWEEP_CAMPAIGN_STUCK_MINUTES", default
 # running note's lease lives without its worker renewing it (config/celery.py): a dead worker's note is queued
 # again this long after it stopped, a live one never.
 SWEEP_EVERY_SECONDS = env.float("SWEEP_EVERY_SECONDS", default=60.0)
+# How long the sweeper leaves a note, message or campaign stored without being queued to its own request's publish.
+SWEEP_OUTBOX_GRACE_SECONDS = env.int("SWEEP_OUTBOX_GRACE_SECONDS", default=10)
 TASK_LEASE_SECONDS = env.int("TASK_LEASE_SECONDS", default=30)
+# The window campaigns' per-minute SMS allowances count in (campaigns.bulk): a minute; the recovery test shortens it.
+CAMPAIGN_RATE_WINDOW_SECONDS = env.int("CAMPAIGN_RATE_WINDOW_SECONDS", default=60)
 CELERY_BEAT_SCHEDULE = {
     # Each run sends only what is due and claims before sending, so overlapping or repeated runs are safe.
     "campaigns-send-due-reminders": {"task": "campaigns.send_due_reminders", "schedule": 300.0},
