@@ -216,7 +216,8 @@ def _moment(value) -> datetime | None:
 
 def stripe_webhook_receive(*, payload: bytes, signature: str | None,
                            remote_ip: str = "127.0.0.1") -> tuple[StripeEvent, bool]:
-    """Verify, store and process one delivery; returns (event, duplicate). Raises InvalidSignature.
+    """Verify, store and process one delivery; returns (event, duplicate). Raises InvalidSignature, or
+    WebhookNotConfigured without a usable webhook secret.
 
     dj-stripe verifies and keeps the delivery (`WebhookEventTrigger`) and the event (`Event`); a duplicate of a
     processed event is answered without touching anything; a duplicate of an event whose processing failed is

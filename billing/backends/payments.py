@@ -8,7 +8,6 @@ the whole loop (checkout → webhook → subscription → invoice) runs on a lap
 import hashlib
 import hmac
 import json
-import logging
 import time
 import uuid
 from dataclasses import dataclass
@@ -22,8 +21,6 @@ from django.utils import timezone
 from billing.plans import get_plan, plan_for_price
 from config.providers import Capability, register
 
-logger = logging.getLogger(__name__)
-
 # Stripe's own tolerance: a signature older than five minutes is a replay.
 SIGNATURE_TOLERANCE_SECONDS = 300
 
@@ -36,6 +33,15 @@ class InvalidSignature(Exception):
     """A webhook whose `Stripe-Signature` is missing, wrong or too old."""
 
 
+class MissingSignature(InvalidSignature):
+    """A webhook without a `Stripe-Signature` header: not sent by Stripe, or stripped on its way here."""
+
+
+class WebhookNotConfigured(Exception):
+    """No event can be verified: STRIPE_WEBHOOK_SECRET is unset, or is a published secret outside development. A
+    fault of this server's configuration, not of the delivery."""
+
+
 @dataclass
 class CheckoutSession:
     id: str
@@ -45,7 +51,8 @@ class CheckoutSession:
 def verify_webhook(payload: bytes, sig_header: str | None, *, remote_ip: str = "127.0.0.1"):
     """(event, trigger): the event in `payload` and dj-stripe's stored delivery, when `sig_header` is Stripe's v1
     HMAC-SHA256 of `t.payload` under STRIPE_WEBHOOK_SECRET, signed at most five minutes ago; raises InvalidSignature
-    otherwise.
+    otherwise (MissingSignature without the header), and WebhookNotConfigured when there is no usable secret to
+    check it against.
 
     dj-stripe checks the signature (`WebhookEventTrigger.validate` against the endpoint row of
     `billing.stripe_records`), and the verified delivery is kept as its `WebhookEventTrigger`. A delivery that
@@ -56,10 +63,11 @@ def verify_webhook(payload: bytes, sig_header: str | None, *, remote_ip: str = "
     try:
         secret = webhook_secret()
     except PublishedWebhookSecret as exc:
-        logger.error("Stripe webhook refused: %s", exc)
-        raise InvalidSignature(str(exc))
-    if not sig_header or not secret:
-        raise InvalidSignature("Missing Stripe-Signature header or webhook secret.")
+        raise WebhookNotConfigured(str(exc))
+    if not secret:
+        raise WebhookNotConfigured("STRIPE_WEBHOOK_SECRET is not set, so no Stripe event can be verified.")
+    if not sig_header:
+        raise MissingSignature("No Stripe-Signature header.")
     try:
         body = payload.decode("utf-8") if isinstance(payload, bytes) else payload
         event = json.loads(body)

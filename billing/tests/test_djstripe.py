@@ -123,8 +123,9 @@ def test_item_11_events_signed_with_the_published_demo_secret_are_refused_outsid
     for configured in ("", LOCAL_WEBHOOK_SECRET):  # unset (the offline fallback), or set to the published value
         settings.STRIPE_WEBHOOK_SECRET = configured
         response = post_event(client, event, secret=LOCAL_WEBHOOK_SECRET)
-        assert response.status_code == 400, configured
-        assert response.json()["detail"] == "Invalid Stripe signature."
+        assert response.status_code == 503, configured  # this server's configuration is at fault
+        assert response.json()["code"] == "WEBHOOK_NOT_CONFIGURED"
+        assert "development secret published with Frontdesk" in response.json()["detail"]
     assert not Subscription.objects.exists() and not Event.objects.exists()
 
     settings.DEBUG = True  # `make run`: the offline demo works on it

@@ -134,6 +134,38 @@ def test_signature_older_than_thirty_minutes_is_401(client, clinic):
                        HTTP_ELEVENLABS_SIGNATURE=fresh_enough).status_code == 200
 
 
+NOW = 1_800_000_000  # a fixed receiver clock (2027-01-15)
+
+
+def test_a_signature_exactly_thirty_minutes_old_is_still_accepted_one_second_more_is_not():
+    """The tolerance is inclusive, judged against the `now` given (never the wall clock)."""
+    from telephony.backends.voice import ElevenLabsVoiceBackend
+
+    body = b'{"type":"post_call_transcription"}'
+    assert ElevenLabsVoiceBackend.verify_webhook(body, elevenlabs_signature(body, NOW - 30 * 60), now=NOW) is True
+    assert ElevenLabsVoiceBackend.verify_webhook(body, elevenlabs_signature(body, NOW - 30 * 60 - 1), now=NOW) is False
+
+
+def test_a_signature_exactly_five_minutes_ahead_is_still_accepted_one_second_more_is_not():
+    """ElevenLabs' clock may run ahead of ours by up to five minutes, inclusive."""
+    from telephony.backends.voice import ElevenLabsVoiceBackend
+
+    body = b'{"type":"post_call_transcription"}'
+    assert ElevenLabsVoiceBackend.verify_webhook(body, elevenlabs_signature(body, NOW + 5 * 60), now=NOW) is True
+    assert ElevenLabsVoiceBackend.verify_webhook(body, elevenlabs_signature(body, NOW + 5 * 60 + 1), now=NOW) is False
+
+
+def test_with_no_secret_verification_itself_refuses_even_a_signature_made_with_the_empty_key(settings):
+    """The view refuses first (WebhookSecretMissing); the backend refuses on its own too, for any other caller."""
+    from telephony.backends.voice import ElevenLabsVoiceBackend
+
+    body = b'{"type":"post_call_transcription"}'
+    settings.ELEVENLABS_WEBHOOK_SECRET = ""
+    assert ElevenLabsVoiceBackend.verify_webhook(body, elevenlabs_signature(body, NOW, secret=""), now=NOW) is False
+    settings.ELEVENLABS_WEBHOOK_SECRET = SECRET
+    assert ElevenLabsVoiceBackend.verify_webhook(body, elevenlabs_signature(body, NOW), now=NOW) is True
+
+
 def test_a_body_changed_after_signing_is_401(client, clinic):
     body = json.dumps(report(agent_for(clinic).agent_id)).encode()
     signature = elevenlabs_signature(body)
