@@ -68,7 +68,7 @@ def key_id_of(stored: str | None) -> str | None:
 
 def normalise_text(value: str) -> str:
     """Lower case, accents stripped, single spaces: 'Maria  da Silva' and 'MARIA DA SÍLVA' match."""
-    decomposed = unicodedata.normalize("NFKD", value or "")
+    decomposed = unicodedata.normalize("NFKD", value)
     stripped = "".join(char for char in decomposed if not unicodedata.combining(char))
     return re.sub(r"\s+", " ", re.sub(r"[^\w\s@.+-]", " ", stripped.lower())).strip()
 

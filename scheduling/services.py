@@ -361,7 +361,7 @@ def availability_exception_create(*, clinic, kind, starts_at, ends_at, professio
         professional = None
     exception = AvailabilityException.objects.create(clinic=clinic, professional=professional, kind=kind,
                                                      starts_at=starts_at, ends_at=ends_at,
-                                                     reason=(reason or "")[:200])
+                                                     reason=reason[:200])
     audit(clinic, actor, "availability_exception.create", exception, {"kind": kind})
     return exception
 
@@ -407,7 +407,7 @@ def _slot_taken():
 
 def _check_time(clinic, starts_at, source, now):
     """Refusals that depend only on the time: no offset, in the past, inside the notice, past the horizon."""
-    if not isinstance(starts_at, dt.datetime) or starts_at.tzinfo is None:
+    if timezone.is_naive(starts_at):
         raise InvalidInput.on("startsAt", _("The start time needs a time zone offset."))
     now = now or timezone.now()
     if starts_at < now:
@@ -540,8 +540,9 @@ def _book_once(*, clinic, service, starts_at, professional, patient, patient_nam
         person = _person(clinic=clinic, name=patient_name, phone=patient_phone, email=patient_email, tags=None)
         chosen, created_event = _find_or_create(person, actor=actor)
         events += [created_event] if created_event is not None else []
-    appointment = Appointment(clinic=clinic, patient=chosen, professional=professional or free[0],
-                              service=service, source=source, notes=notes or "")
+    # free[0]: the first professional free, or the one chosen (the check then looked at them alone).
+    appointment = Appointment(clinic=clinic, patient=chosen, professional=free[0],
+                              service=service, source=source, notes=notes)
     _set_times(appointment, service, starts_at)
     try:
         appointment.save(force_insert=True)
@@ -583,7 +584,7 @@ def appointment_update(*, appointment, starts_at=None, professional=None, notes=
     refusals as `appointment_book` (judged for `source`, by default the channel that booked it) and needs an
     active appointment (APPOINTMENT_NOT_ACTIVE); making a cancelled appointment active again can meet SLOT_TAKEN.
     """
-    if starts_at is not None and (not isinstance(starts_at, dt.datetime) or starts_at.tzinfo is None):
+    if starts_at is not None and timezone.is_naive(starts_at):
         raise InvalidInput.on("startsAt", _("The start time needs a time zone offset."))
     current = _locked(appointment)
     clinic = current.clinic
