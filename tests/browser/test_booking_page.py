@@ -2,7 +2,9 @@
 name and phone → confirmation; the .ics of the confirmation parses; the patient cancels from the confirmation's
 link and the time is free again. Screenshots go to docs/screenshots/booking-<step>-<width>.png."""
 import datetime as dt
+import json
 import pathlib
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
@@ -150,3 +152,38 @@ def test_patient_ticks_the_optional_marketing_consent_and_it_is_kept_with_the_bo
     assert patient.consents == {"privacy": True, "marketing": True}
     assert AuditEvent.objects.filter(action="patient.consent", object_id=str(patient.pk),
                                      extra__kind="marketing", extra__granted=True).count() == 1
+
+
+def test_a_late_answer_for_another_day_never_shows_its_times_under_the_day_chosen(page, width):
+    from clinics.tests.factories import ClinicFactory
+    from scheduling.tests.conftest import upcoming
+    from scheduling.tests.factories import ProfessionalFactory, ServiceFactory
+
+    clinic = ClinicFactory(name="Clínica do Largo")
+    service = ServiceFactory(clinic=clinic, name="Consulta de rotina", duration_minutes=30)
+    professional = ProfessionalFactory(clinic=clinic, services=[service], hours=[(d, "09:00", "12:00") for d in range(7)])
+    day = upcoming(days=3, clinic=clinic).date().isoformat()
+    held = []  # the one-day question asked for another day than the one chosen: answered only at the end
+
+    def hold_other_days(route):
+        query = parse_qs(urlsplit(route.request.url).query)
+        if query.get("from") == query.get("to") and query.get("from") != [day]:
+            held.append(route)
+        else:
+            route.continue_()
+
+    page.route("**/slots?*", hold_other_days)
+    page.goto(f"/booking/{clinic.slug}")
+    page.get_by_label("Consulta de rotina").check()  # asks for today's times first
+    page.get_by_label("Date").fill(day)
+    page.locator("#slots button").first.wait_for()
+    assert len(held) == 1
+    stale = parse_qs(urlsplit(held[0].request.url).query)["from"][0]
+    held[0].fulfill(status=200, content_type="application/json", body=json.dumps({"slots": [{
+        "startsAt": f"{stale}T10:30:00+00:00", "endsAt": f"{stale}T11:00:00+00:00",
+        "professionalId": str(professional.pk)}]}))
+    page.evaluate("() => new Promise(resolve => setTimeout(resolve, 300))")  # let the late answer land
+
+    starts = [button.get_attribute("data-starts-at") for button in page.locator("#slots button").all()]
+    assert starts and all(value.startswith(day) for value in starts), starts
+    assert page.locator("#slots button", has_text="10:30").count() == 1
