@@ -63,9 +63,8 @@ def merge(intervals):
     """Sorted, non-overlapping union of (start, end) pairs."""
     merged = []
     for start, end in sorted(intervals):
-        if merged and start <= merged[-1][1]:
-            if end > merged[-1][1]:
-                merged[-1] = (merged[-1][0], end)
+        if merged and start <= merged[-1][1]:  # touching intervals are one: an appointment may span both
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
         else:
             merged.append((start, end))
     return merged
@@ -316,7 +315,7 @@ def free_slots(clinic, service, from_date: dt.date, to_date: dt.date, profession
         index, count = 0, len(refused_from)
         for open_start, open_end in open_times[pid]:
             anchor = to_micros(open_start)  # the grid of this interval counts from its start
-            start = anchor if anchor >= earliest else anchor + step * -(-(earliest - anchor) // step)
+            start = anchor + step * -(-max(earliest - anchor, 0) // step)  # its first start from `earliest`
             last = min(to_micros(open_end) - duration, latest)
             while start <= last:
                 while index < count and refused_to[index] <= start:
