@@ -1,5 +1,5 @@
 """The slot engine at exact edges: intervals that touch, time off flush with opening or closing, a gap exactly as
-long as the service, the horizon's last instant (Europe/Lisbon, fixed dates)."""
+long as the service, the horizon's last instant, open time crossing midnight (Europe/Lisbon, fixed dates)."""
 import datetime as dt
 from zoneinfo import ZoneInfo
 
@@ -154,3 +154,16 @@ def test_the_rest_of_a_day_inside_the_notice_has_no_slots_and_costs_no_query(lis
     with django_assert_num_queries(0):
         assert search(lisbon, service, MONDAY, now="2027-01-11 23:00") == []
     assert search(lisbon, service, MONDAY, now="2027-01-11 22:00") == ["2027-01-11 23:00", "2027-01-11 23:15"]
+
+
+def test_open_time_across_midnight_gives_each_date_the_same_starts_whatever_dates_are_searched(lisbon, service):
+    """A late start may end after midnight, and the grid of the night counts from its start (22:50), whether the
+    search asks for Monday, Tuesday or both; the booking check accepts the same times."""
+    professional = ProfessionalFactory(clinic=lisbon, services=[service], hours=[])
+    AvailabilityExceptionFactory(professional=professional, kind=AvailabilityException.Kind.EXTRA_HOURS,
+                                 starts_at=at(lisbon, "2027-01-11 22:50"), ends_at=at(lisbon, "2027-01-12 02:00"))
+    monday, tuesday = search(lisbon, service, MONDAY), search(lisbon, service, TUESDAY)
+    assert times(monday) == ["22:50", "23:05", "23:20", "23:35", "23:50"]
+    assert times(tuesday) == ["00:05", "00:20", "00:35", "00:50", "01:05", "01:20"]
+    assert search(lisbon, service, MONDAY, TUESDAY) == monday + tuesday
+    assert booking_check(lisbon, service, at(lisbon, "2027-01-11 23:50")).free == [professional]
