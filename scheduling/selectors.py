@@ -63,9 +63,8 @@ def merge(intervals):
     """Sorted, non-overlapping union of (start, end) pairs."""
     merged = []
     for start, end in sorted(intervals):
-        if merged and start <= merged[-1][1]:
-            if end > merged[-1][1]:
-                merged[-1] = (merged[-1][0], end)
+        if merged and start <= merged[-1][1]:  # touching intervals are one: an appointment may span both
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
         else:
             merged.append((start, end))
     return merged
@@ -93,6 +92,8 @@ def subtract(intervals, removals):
 
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=UTC)
 MICROSECOND = dt.timedelta(microseconds=1)
+# Open time is read this far beyond the times asked about, so that an interval crossing midnight is seen whole.
+MERGE_MARGIN = dt.timedelta(days=1)
 
 
 def to_micros(moment: dt.datetime) -> int:
@@ -274,7 +275,8 @@ def free_slots(clinic, service, from_date: dt.date, to_date: dt.date, profession
     A slot is an appointment [start, start + duration) lying inside one open interval of the professional,
     whose range widened by the service's buffers overlaps no active appointment's occupied range; starts lie on
     the clinic's step grid counted from each open interval's start, at least `min_notice_minutes` from `now`
-    and before `now + max_days_ahead`. Four queries whatever the size of the range (`bookable_professionals`,
+    and at most `max_days_ahead` after it. A start late on a date may end after midnight, and an interval crossing
+    midnight keeps its grid whatever dates are asked. Four queries whatever the size of the range (`bookable_professionals`,
     `availability`, `busy_intervals`).
     """
     rules = booking_rules(clinic)
@@ -282,29 +284,28 @@ def free_slots(clinic, service, from_date: dt.date, to_date: dt.date, profession
     zone = clinic_zone(clinic)
     earliest = now + dt.timedelta(minutes=rules["min_notice_minutes"])
     latest = now + dt.timedelta(days=rules["max_days_ahead"])
-    last_day = latest.astimezone(zone).date()
-    if from_date > last_day:
-        return []
-    to_date = min(to_date, last_day)  # also keeps date arithmetic away from date.max
-    # The open intervals are fetched from local midnight (not from `earliest`) so that the slot grid stays
-    # anchored at each interval's start; notice is applied when walking the grid.
-    window_start = local_midnight(from_date, zone)
-    window_end = min(local_midnight(to_date + dt.timedelta(days=1), zone), latest + service_length(service))
-    if max(window_start, earliest) >= window_end:
+    to_date = min(to_date, latest.astimezone(zone).date())  # also keeps date arithmetic away from date.max
+    # Starts lie in [first_start, last_start]: on the dates asked, after the notice, up to the horizon.
+    first_start = max(local_midnight(from_date, zone), earliest)
+    last_start = min(local_midnight(to_date + dt.timedelta(days=1), zone) - MICROSECOND, latest)
+    if first_start > last_start:
         return []
     professional_ids = bookable_professionals(clinic, service, professional)  # none for an inactive service
     if not professional_ids:
         return []
-    open_times = availability(clinic, professional_ids, window_start, window_end)
-    busy = busy_intervals(clinic, professional_ids, max(window_start, earliest) - _buffer_before(service),
-                          window_end + _buffer_after(service))
+    # Open time is read from a day before the first start, as `booking_check` reads it, so that the grid of an
+    # interval crossing midnight still counts from its start; and up to the end of the last start's appointment.
+    last_end = last_start + service_length(service)
+    open_times = availability(clinic, professional_ids, first_start - MERGE_MARGIN, last_end)
+    busy = busy_intervals(clinic, professional_ids, first_start - _buffer_before(service),
+                          last_end + _buffer_after(service))
 
     # The grid is walked in integer microseconds (exact), one run of free starts at a time: no datetime is built,
     # and no start is tested, between two occupied ranges.
     duration = service_length(service) // MICROSECOND
     step = dt.timedelta(minutes=rules["slot_step_minutes"]) // MICROSECOND
     before, after = _buffer_before(service) // MICROSECOND, _buffer_after(service) // MICROSECOND
-    earliest, latest = to_micros(earliest), to_micros(latest)
+    first_start, last_start = to_micros(first_start), to_micros(last_start)
     starts = []
     for position, pid in enumerate(professional_ids):
         # An occupied range (lower, upper) refuses the starts s with lower - duration - after < s < upper + before
@@ -316,8 +317,8 @@ def free_slots(clinic, service, from_date: dt.date, to_date: dt.date, profession
         index, count = 0, len(refused_from)
         for open_start, open_end in open_times[pid]:
             anchor = to_micros(open_start)  # the grid of this interval counts from its start
-            start = anchor if anchor >= earliest else anchor + step * -(-(earliest - anchor) // step)
-            last = min(to_micros(open_end) - duration, latest)
+            start = anchor + step * -(-max(first_start - anchor, 0) // step)  # its first start from `first_start`
+            last = min(to_micros(open_end) - duration, last_start)
             while start <= last:
                 while index < count and refused_to[index] <= start:
                     index += 1
@@ -361,8 +362,7 @@ def booking_check(clinic, service, starts_at, *, professional=None, length=None)
     whom (Professional instances, in name order), judged on the same open time the slot search walks
     (`calendars`). One query."""
     starts_at, ends_at, lower, upper = occupied_range(service, starts_at, length)
-    margin = dt.timedelta(days=1)  # open intervals are merged across the neighbouring days, as in the search
-    found = calendars(clinic, service, starts_at - margin, ends_at + margin, professional=professional,
+    found = calendars(clinic, service, starts_at - MERGE_MARGIN, ends_at + MERGE_MARGIN, professional=professional,
                       busy_between=(lower, upper))
     working = [calendar for calendar in found
                if any(start <= starts_at and ends_at <= end for start, end in calendar.open_times)]
