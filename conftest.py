@@ -14,6 +14,44 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 
+# Content types and permissions are rows Django derives from the models: the flush after a transactional test
+# deletes them and its post_migrate signal writes them again (0.2 s of the 0.3 s a flush costs). Kept, they are what
+# that signal would write; the other tables are emptied with DELETE in one transaction (FK checks deferred), which
+# costs a few milliseconds on the handful of rows a test leaves instead of TRUNCATE's new files for 126 tables
+# (measured: 0.03 s against 0.2 to 0.3 s, for about 90 transactional tests).
+KEPT_ON_FLUSH = {"django_content_type", "auth_permission"}
+
+
+def _quick_flush(self):
+    from django.db import connections, transaction
+
+    if self.available_apps is not None or self.serialized_rollback:
+        return _django_fixture_teardown(self)
+    for db_name in self._databases_names(include_mirrors=False):
+        connection = connections[db_name]
+        tables = [table for table in connection.introspection.django_table_names(only_existing=True,
+                                                                                 include_views=False)
+                  if table not in KEPT_ON_FLUSH]
+        quote = connection.ops.quote_name
+        with transaction.atomic(using=db_name), connection.cursor() as cursor:
+            # Tables whose own triggers refuse DELETE (the append-only audit log) are truncated, first: a TRUNCATE
+            # cannot follow deletes whose deferred checks are pending.
+            cursor.execute("SELECT DISTINCT tgrelid::regclass::text FROM pg_trigger WHERE NOT tgisinternal")
+            guarded = {name.strip('"') for (name,) in cursor.fetchall()} & set(tables)
+            if guarded:
+                cursor.execute(f"TRUNCATE {', '.join(quote(table) for table in sorted(guarded))}")
+            cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+            cursor.execute("".join(f"DELETE FROM {quote(table)};" for table in tables if table not in guarded))
+
+
+def pytest_configure(config):
+    from django.test import TransactionTestCase
+
+    global _django_fixture_teardown
+    _django_fixture_teardown = TransactionTestCase._fixture_teardown
+    TransactionTestCase._fixture_teardown = _quick_flush
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config, items):
     """Under pytest-xdist (`make test`), the modules that drive a browser or start a real worker (the slowest, tens
