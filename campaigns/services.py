@@ -127,12 +127,7 @@ def _consume(link_id, now) -> PatientLink:
 
 def _appointment_of(clinic, appointment) -> Appointment:
     """`clinic`'s appointment given as an instance or an id, with its patient; another clinic's is NOT_FOUND."""
-    try:
-        pk = uuid.UUID(str(getattr(appointment, "pk", appointment)))
-    except ValueError:
-        pk = None
-    found = (Appointment.objects.for_clinic(clinic).select_related("clinic", "patient").filter(pk=pk).first()
-             if pk else None)
+    found = Appointment.objects.select_related("clinic", "patient").find(clinic, appointment)
     if found is None:
         raise NotFound(None, _("Appointment not found."))
     return found

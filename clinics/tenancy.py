@@ -1,6 +1,8 @@
 """One way to scope rows to a clinic: every clinic-owned model derives from `ClinicOwned`, and every edge (API
 viewsets, console views, Django admin, selectors) narrows a queryset with `.for_clinic(clinic)`. Another
 clinic's object simply does not exist there (404)."""
+import uuid
+
 from django.db import models
 
 
@@ -12,6 +14,15 @@ class ClinicQuerySet(models.QuerySet):
         if clinic is None:
             return self.none()
         return self.filter(**{self.model.clinic_lookup: clinic})
+
+    def find(self, clinic, value):
+        """The row of `clinic` that `value` names (a row, or its primary key as given, even malformed), or None:
+        another clinic's row and an id that is no uuid are not found alike."""
+        try:
+            pk = uuid.UUID(str(getattr(value, "pk", value)))
+        except ValueError:
+            return None
+        return self.for_clinic(clinic).filter(pk=pk).first()
 
     def for_clinics(self, clinics):
         """Only the rows of any of `clinics` (Clinics or primary keys): a support user's clinics in the admin."""

@@ -59,12 +59,7 @@ def _scoped(model, clinic, value, code=Code.NOT_FOUND, message=None):
         return None
     if isinstance(value, model) and value.clinic_lookup == "clinic" and value.belongs_to(clinic):
         return value  # already this clinic's row (the key is on it): no need to read it again
-    pk = value.pk if isinstance(value, model) else value
-    try:
-        pk = uuid.UUID(str(pk))
-    except ValueError:
-        pk = None
-    found = model.objects.for_clinic(clinic).filter(pk=pk).first() if pk else None
+    found = model.objects.find(clinic, value)
     if found is None:
         raise NotFound(code, message or _("Not found."))
     return found

@@ -16,7 +16,6 @@ import difflib
 import hashlib
 import re
 import unicodedata
-import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -515,12 +514,8 @@ def caller_appointments(*, conversation: Conversation, patient_phone: str) -> di
 def _callers_appointment(clinic, appointment_id, phone: str) -> Appointment:
     """One of the caller's appointments; another caller's (or clinic's) is not found."""
     caller = _caller_index(clinic, phone)
-    try:
-        pk = uuid.UUID(str(appointment_id))
-    except ValueError:
-        pk = None
-    found = (Appointment.objects.for_clinic(clinic).select_related("service")
-             .filter(pk=pk, patient__phone_index=caller).first()) if pk else None
+    found = (Appointment.objects.select_related("service").filter(patient__phone_index=caller)
+             .find(clinic, appointment_id))
     if found is None:
         raise NotFound(SchedulingCode.NOT_FOUND,
                        say(gettext_noop("No appointment of yours matches; which one do you mean?")))
