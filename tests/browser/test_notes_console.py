@@ -14,6 +14,7 @@ from notes.tests.factories import NoteFactory, NoteSectionFactory
 from tests.browser.console_desk import WIDTHS, build_day, member, open_context, shoot
 
 pytestmark = pytest.mark.browser
+AUTOSAVE_MS = 1000  # notes.js saves a section this long after its last keystroke
 
 
 @pytest.mark.parametrize("width", sorted(WIDTHS))
@@ -95,6 +96,7 @@ def test_sections_save_themselves_and_the_note_button_keeps_every_edit(chromium,
                                           title=title("human", label, "pt"))
                 for order, label in enumerate(["anamnesis", "physical_exam", "assessment", "plan"], start=1)}
     context = open_context(chromium, live_server, client, member(clinic, Membership.Role.EDITOR), width)
+    context.clock.install()  # the autosave delay is skipped forward, not waited out
     page = context.new_page()
     page.goto(reverse("notes:detail", args=[note.pk]))
     language = page.evaluate("document.documentElement.lang").split("-")[0]
@@ -106,6 +108,7 @@ def test_sections_save_themselves_and_the_note_button_keeps_every_edit(chromium,
     history.fill("Tosse há três dias.")
     history_box = page.locator(".section", has=history)
     assert history_box.get_attribute("data-save-state") in ("unsaved", "saving")
+    context.clock.fast_forward(AUTOSAVE_MS)
     page.wait_for_selector(f".section[data-save-state=saved] textarea[name='{sections['anamnesis'].id}-content']")
     assert history_box.locator(".save-state").inner_text() == page.locator("#note-sections").get_attribute(
         "data-saved")
@@ -135,14 +138,18 @@ def test_a_section_changed_in_another_tab_is_not_overwritten_and_the_choice_is_o
                        transcript="Tosse há três dias.")
     plan = NoteSectionFactory(note=note, label="plan", order=1, content="Repouso.", title=title("human", "plan", "pt"))
     context = open_context(chromium, live_server, client, member(clinic, Membership.Role.EDITOR), width)
+    # The pages' timers run on Playwright's clock: each autosave's delay is skipped forward, not waited out.
+    context.clock.install()
     first, second = context.new_page(), context.new_page()
     box = f"textarea[name='{plan.id}-content']"
     for page in (first, second):
         page.goto(reverse("notes:detail", args=[note.pk]))
 
     first.locator(box).fill("Repouso e hidratação.")
+    context.clock.fast_forward(AUTOSAVE_MS)
     first.wait_for_selector(f".section[data-save-state=saved] {box}")
     second.locator(box).fill("Antibiótico 7 dias.")
+    context.clock.fast_forward(AUTOSAVE_MS)
     second.wait_for_selector(f".section[data-save-state=conflict] {box}")
 
     section = second.locator(".section", has=second.locator(box))
@@ -153,7 +160,8 @@ def test_a_section_changed_in_another_tab_is_not_overwritten_and_the_choice_is_o
     plan.refresh_from_db()
     assert plan.content == "Repouso e hidratação."  # nor the other tab's save
     second.locator(box).type(" Revisão.")
-    second.wait_for_timeout(1500)
+    context.clock.fast_forward(5 * AUTOSAVE_MS)
+    second.wait_for_timeout(300)  # a save the delay had started would be on its way
     assert section.get_attribute("data-save-state") == "conflict"  # autosave waits for the member's choice
     assert second.evaluate("document.documentElement.scrollWidth") <= WIDTHS[width]["width"]
     shoot(second, f"note-conflict-{width}.png")
@@ -166,6 +174,7 @@ def test_a_section_changed_in_another_tab_is_not_overwritten_and_the_choice_is_o
 
     # The first tab now holds an older copy: its next save is refused too, and reloading shows the other text.
     first.locator(box).fill("Repouso.")
+    context.clock.fast_forward(AUTOSAVE_MS)
     first.wait_for_selector(f".section[data-save-state=conflict] {box}")
     with first.expect_navigation():
         first.locator(".section [data-action=reload]").click()
