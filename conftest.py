@@ -205,6 +205,21 @@ def isolated_cache(settings):
     yield
 
 
+@pytest.fixture
+def rate_limit_clock(monkeypatch):
+    """The rate limiter's clock stopped at the test's start, returned: a burst of requests falls in one fixed
+    window wherever in the minute the test runs, instead of the test waiting for a fresh minute. Only the
+    limiter's `time` is replaced (clinics.ratelimit and the throttles that compute Retry-After); the counting,
+    the keys and the headers are the real code's."""
+    import types
+
+    stopped = time.time()
+    clock = types.SimpleNamespace(time=lambda: stopped, monotonic=time.monotonic)
+    monkeypatch.setattr("clinics.ratelimit.time", clock)
+    monkeypatch.setattr("clinics.api.throttles.time", clock)
+    return stopped
+
+
 @pytest.fixture(scope="session")
 def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
     """`TEST_DB_SUFFIX=name` gives a run its own test database, so several checkouts can test at once; under

@@ -1,6 +1,4 @@
 """Rate limits in Redis: dashboard per user and per IP, notes per key, webhooks never; monthly API calls."""
-import time
-
 import pytest
 from django.core.cache import cache
 from rest_framework.test import APIClient
@@ -13,19 +11,18 @@ pytestmark = [pytest.mark.django_db, pytest.mark.urls("clinics.tests.urls_rateli
 
 
 @pytest.fixture(autouse=True)
-def fresh_minute():
-    """Start near the beginning of a minute, so a burst of requests stays inside one fixed window."""
-    if time.time() % 60 > 45:
-        time.sleep(60 - time.time() % 60 + 0.05)
+def stopped(rate_limit_clock):
+    """The limiter's clock, stopped (root conftest): a burst of requests stays inside one fixed window."""
+    return rate_limit_clock
 
 
-def test_61st_dashboard_request_in_a_minute_gets_429_with_limit_headers(admin_client):
+def test_61st_dashboard_request_in_a_minute_gets_429_with_limit_headers(admin_client, stopped):
     for index in range(60):
         response = admin_client.get("/api/auth/me")
         assert response.status_code == 200, (index, response.json())
         assert response["X-RateLimit-Limit"] == "60"
         assert response["X-RateLimit-Remaining"] == str(59 - index)
-    assert int(response["X-RateLimit-Reset"]) > time.time()
+    assert int(response["X-RateLimit-Reset"]) == int(stopped // 60) * 60 + 60  # the end of the minute
     refused = admin_client.get("/api/auth/me")
     assert refused.status_code == 429
     assert refused.json()["detail"] == "Rate limit exceeded: 60 requests per minute"
@@ -43,8 +40,8 @@ def test_limits_are_per_user(login_client, clinic):
     assert second.get("/api/auth/me").status_code == 200
 
 
-def test_hourly_user_limit_is_1000(admin_client, monkeypatch):
-    now = time.time()
+def test_hourly_user_limit_is_1000(admin_client, stopped):
+    now = stopped
     hour_start = int(now // 3600) * 3600
     actor = f"user:{admin_client.membership.user_id}"
     cache.set(f"ratelimit:dashboard:{actor}:3600:{hour_start}", 1000, timeout=3600)
@@ -72,14 +69,14 @@ def test_webhook_endpoints_are_never_limited():
         assert "X-RateLimit-Limit" not in response
 
 
-def test_notes_surface_limits_each_key_to_100_a_minute_with_minute_headers(make_client, clinic):
+def test_notes_surface_limits_each_key_to_100_a_minute_with_minute_headers(make_client, clinic, stopped):
     client = make_client(clinic, header="x-api-key")
     for index in range(100):
         response = client.get("/notes/v1/probe")
         assert response.status_code == 200
     assert response["X-RateLimit-Limit-Minute"] == "100"
     assert response["X-RateLimit-Remaining-Minute"] == "0"
-    assert int(response["X-RateLimit-Reset-Minute"]) > time.time()
+    assert int(response["X-RateLimit-Reset-Minute"]) == int(stopped // 60) * 60 + 60
     refused = client.get("/notes/v1/probe")
     assert refused.status_code == 429
     assert refused.json() == {"error": "too_many_requests", "code": "RATE_LIMIT_EXCEEDED",

@@ -3,7 +3,6 @@ availability with its reason, idempotent booking, the caller's own appointments,
 knowledge base, hand-over; each call recorded on its conversation's call as it happens."""
 import datetime as dt
 import hashlib
-import time
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -376,11 +375,9 @@ def test_bad_input_is_a_400_with_the_fields(agent_client, agent):
 # --- limits (issue 17) ------------------------------------------------------------------------------------------
 
 @pytest.fixture
-def fresh_minute():
-    """Start early in a minute, so the burst stays in one fixed rate-limit window; returns the window's start."""
-    if time.time() % 60 > 40:
-        time.sleep(60 - time.time() % 60 + 0.05)
-    return int(time.time() // 60) * 60
+def fresh_minute(rate_limit_clock):
+    """The start of the limiter's minute, its clock stopped (root conftest): the burst stays in one window."""
+    return int(rate_limit_clock // 60) * 60
 
 
 def test_limits_are_per_conversation_not_per_token(agent_client, agent, clinic, settings, fresh_minute):
