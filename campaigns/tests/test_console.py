@@ -13,7 +13,7 @@ from clinics.models import AuditEvent, Membership
 from clinics.tests.factories import MembershipFactory
 from scheduling.models import Patient
 
-pytestmark = [pytest.mark.django_db, pytest.mark.urls("campaigns.tests.urls")]
+pytestmark = [pytest.mark.django_db]
 
 
 def signed_in(client, membership):

@@ -11,7 +11,7 @@ from campaigns.tests.factories import AppointmentFactory, EngagementProfessional
 from scheduling.models import Appointment
 from telephony.models import Message
 
-pytestmark = [pytest.mark.django_db, pytest.mark.urls("campaigns.tests.urls")]
+pytestmark = [pytest.mark.django_db]
 
 
 def completed(clinic, **kwargs):

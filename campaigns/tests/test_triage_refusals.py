@@ -6,7 +6,7 @@ from campaigns.tests.factories import AppointmentFactory
 from clinics.models import AuditEvent
 from config.providers import SMS
 
-pytestmark = [pytest.mark.django_db, pytest.mark.urls("campaigns.tests.urls")]
+pytestmark = [pytest.mark.django_db]
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from knowledge.models import KnowledgeFile
 
 from .factories import KnowledgeChunkFactory, KnowledgeFileFactory
 
-pytestmark = [pytest.mark.django_db, pytest.mark.urls("knowledge.tests.urls_console")]
+pytestmark = [pytest.mark.django_db]
 
 
 @pytest.fixture

@@ -10,8 +10,6 @@ from notes.models import Note
 from notes.tests.conftest import wav_bytes
 from notes.tests.factories import NoteFactory, NoteSectionFactory
 
-pytestmark = pytest.mark.urls("notes.tests.urls_console")
-
 
 @pytest.fixture
 def member(clinic):

@@ -11,7 +11,7 @@ from clinics.tests.factories import MembershipFactory
 from notes.models import Note
 from notes.tests.conftest import speak
 
-pytestmark = [pytest.mark.browser, pytest.mark.urls("notes.tests.urls_console")]
+pytestmark = [pytest.mark.browser]
 
 CHROMIUM = "/usr/bin/chromium"
 # Two findings in two short sentences: the recording lasts 4 seconds, not the pipeline tests' twelve.

@@ -71,7 +71,6 @@ def test_services_refuse_another_clinics_note_and_section(clinic, other_clinic):
     assert NoteSection.objects.get(pk=section.pk).content == "theirs"
 
 
-@pytest.mark.urls("notes.tests.urls_console")
 def test_console_retry_and_section_edit_of_another_clinics_note_are_404(client, clinic, other_clinic):
     client.force_login(MembershipFactory(clinic=clinic, role=Membership.Role.EDITOR).user)
     note = NoteFactory(clinic=other_clinic, transcription_status=Note.Status.FAILED)
@@ -84,7 +83,6 @@ def test_console_retry_and_section_edit_of_another_clinics_note_are_404(client, 
     assert NoteSection.objects.get(pk=section.pk).content == "theirs"
 
 
-@pytest.mark.urls("notes.tests.urls_console")
 def test_console_viewer_cannot_retry(client, clinic):
     client.force_login(MembershipFactory(clinic=clinic, role=Membership.Role.VIEWER).user)
     note = NoteFactory(clinic=clinic, transcription_status=Note.Status.FAILED)

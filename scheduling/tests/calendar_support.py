@@ -17,8 +17,7 @@ CLIENT_SECRET = "GOCSPX-test-secret"
 
 @pytest.fixture(autouse=True)
 def calendar_settings(settings):
-    """The console pages mounted, a known OAuth client, the offline backend unless a test picks Google."""
-    settings.ROOT_URLCONF = "scheduling.tests.urls_calendar_console"
+    """A known OAuth client, the offline backend unless a test picks Google."""
     settings.SITE_URL = "https://frontdesk.test"
     settings.GOOGLE_CLIENT_ID = CLIENT_ID
     settings.GOOGLE_CLIENT_SECRET = CLIENT_SECRET

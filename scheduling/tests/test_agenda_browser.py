@@ -13,7 +13,7 @@ from scheduling.models import Appointment
 from scheduling.tests.conftest import upcoming
 from scheduling.tests.factories import AppointmentFactory, PatientFactory, ProfessionalFactory, ServiceFactory
 
-pytestmark = [pytest.mark.browser, pytest.mark.urls("scheduling.tests.urls_console")]
+pytestmark = [pytest.mark.browser]
 
 SCREENSHOTS = pathlib.Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 WIDTHS = {"390": {"width": 390, "height": 844}, "1280": {"width": 1280, "height": 900}}

@@ -11,7 +11,7 @@ from scheduling.tests.conftest import upcoming
 from scheduling.tests.factories import (AppointmentFactory, AvailabilityExceptionFactory, ProfessionalFactory,
                                         ServiceFactory)
 
-pytestmark = [pytest.mark.django_db, pytest.mark.urls("scheduling.tests.urls_console")]
+pytestmark = [pytest.mark.django_db]
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from scheduling.models import Appointment, Patient
 from scheduling.tests.conftest import upcoming
 from scheduling.tests.factories import PatientFactory, ProfessionalFactory, ServiceFactory
 
-pytestmark = [pytest.mark.browser, pytest.mark.urls("scheduling.tests.urls_console")]
+pytestmark = [pytest.mark.browser]
 
 
 

@@ -12,7 +12,7 @@ from clinics.tests.factories import MembershipFactory, UserFactory
 from scheduling.models import Professional, Service, WorkingHours
 from scheduling.tests.factories import ProfessionalFactory, ServiceFactory
 
-pytestmark = [pytest.mark.django_db, pytest.mark.urls("scheduling.tests.urls_console")]
+pytestmark = [pytest.mark.django_db]
 
 CLOSED_REST = {f"hours_{day}-closed": "1" for day in ("tue", "wed", "thu", "fri", "sat", "sun")}
 

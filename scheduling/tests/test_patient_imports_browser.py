@@ -10,7 +10,7 @@ from clinics.tests.factories import MembershipFactory
 from scheduling import imports
 from scheduling.models import Patient, PatientImport
 
-pytestmark = [pytest.mark.browser, pytest.mark.urls("scheduling.tests.urls_console")]
+pytestmark = [pytest.mark.browser]
 
 
 

@@ -10,7 +10,7 @@ from telephony.models import Message
 
 from .factories import MessageFactory
 
-pytestmark = [pytest.mark.django_db, pytest.mark.urls("telephony.tests.urls_console")]
+pytestmark = [pytest.mark.django_db]
 
 
 @pytest.fixture
