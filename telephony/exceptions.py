@@ -121,11 +121,13 @@ class InvalidSignature(TelephonyError):
 
 
 class WebhookSecretMissing(TelephonyError):
-    """A provider webhook arrived but the secret that verifies it is not set: refused like a bad signature (an
-    unsigned event is never accepted), naming the setting an operator must fill in."""
+    """A provider webhook arrived but the secret that verifies it is not set: nothing is accepted (an unsigned
+    event never is), and the answer is 503 WEBHOOK_NOT_CONFIGURED naming the setting an operator must fill in, as
+    Stripe's webhook answers: the fault is this server's, not the sender's, a 5xx is what monitoring alerts on, and
+    the provider retries until the secret is set."""
 
     def __init__(self, provider: str, setting: str):
         self.setting = setting
-        super().__init__(ClinicCode.INVALID_SIGNATURE,
+        super().__init__(ClinicCode.WEBHOOK_NOT_CONFIGURED,
                          _("%(provider)s webhooks are refused: %(setting)s is not set on this server.")
                          % {"provider": provider, "setting": setting}, {"setting": setting})

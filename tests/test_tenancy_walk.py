@@ -196,6 +196,17 @@ def generous_limits(monkeypatch):
     monkeypatch.setattr(ratelimit.NotesRateThrottle, "per_minute", 10_000)
 
 
+@pytest.fixture(autouse=True)
+def dyte_webhook_key(settings):
+    """A server configured as production is: the Dyte webhook has a key to verify with, so an unsigned call is the
+    caller's fault (4xx); without one it answers 503 WEBHOOK_NOT_CONFIGURED (telephony/tests/test_video.py)."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    settings.DYTE_WEBHOOK_PUBLIC_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048).public_key(
+    ).public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+
+
 @pytest.mark.django_db
 def test_every_api_route_hides_clinic_a_from_clinic_b(generous_limits):
     uncovered, problems = run_walk(OBJECT_ROUTES, EXEMPT_ROUTES)

@@ -394,8 +394,8 @@ KNOWLEDGE_PARSE_MAX_INFLATED_BYTES = env.int("KNOWLEDGE_PARSE_MAX_INFLATED_BYTES
 KNOWLEDGE_PARSE_MAX_RATIO = env.int("KNOWLEDGE_PARSE_MAX_RATIO", default=100)
 KNOWLEDGE_PARSE_SECONDS = env.float("KNOWLEDGE_PARSE_SECONDS", default=60.0)
 # --- Video consultations (telephony.backends.video): Dyte's REST API v2, `Authorization: Basic DYTE_TOKEN` (base64
-# of "organization id:API key"). With DYTE_WEBHOOK_PUBLIC_KEY (PEM) set, every webhook must carry a valid
-# `dyte-signature`; unset, unsigned webhooks are accepted (development and the local backend only).
+# of "organization id:API key"). Every webhook must carry a valid `dyte-signature` by DYTE_WEBHOOK_PUBLIC_KEY (PEM);
+# while it is unset every webhook answers 503 WEBHOOK_NOT_CONFIGURED (`manage.py check --deploy` flags it).
 DYTE_BASE_URL = env("DYTE_BASE_URL", default="https://api.dyte.io/v2")
 DYTE_TOKEN = env("DYTE_TOKEN", default="")
 DYTE_TIMEOUT_SECONDS = env.float("DYTE_TIMEOUT_SECONDS", default=10.0)

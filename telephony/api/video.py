@@ -235,8 +235,9 @@ class WebhookRequestSerializer(serializers.Serializer):
 
 
 class DyteWebhook(DASHBOARD.view, APIView):
-    """POST /api/dyte/webhook: Dyte's meeting events, verified by `dyte-signature` when a public key is set
-    (telephony.backends.video.verify_webhook). No clinic credential, never rate limited."""
+    """POST /api/dyte/webhook: Dyte's meeting events, verified by `dyte-signature` under DYTE_WEBHOOK_PUBLIC_KEY
+    (telephony.backends.video.verify_webhook); 503 WEBHOOK_NOT_CONFIGURED while no key is set. No clinic
+    credential, never rate limited."""
 
     authentication_classes = []
     permission_classes = [AllowAny]

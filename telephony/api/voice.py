@@ -262,8 +262,8 @@ def _refused(error: DomainError) -> JsonResponse:
 def elevenlabs_webhook(request):
     """POST /api/webhooks/elevenlabs: ElevenLabs' signed post-call report, stored once per conversation.
 
-    401 for a missing, wrong or older-than-30-minutes signature, and for every event while ELEVENLABS_WEBHOOK_SECRET
-    is unset (the answer and the log name the setting); 404 (nothing stored) when the agent is not one of
+    401 for a missing, wrong or older-than-30-minutes signature; 503 WEBHOOK_NOT_CONFIGURED for every event while
+    ELEVENLABS_WEBHOOK_SECRET is unset (the answer and the error log name the setting); 404 (nothing stored) when the agent is not one of
     ours; 200 once the conversation is recorded (again, for a replay) and its webhooks out are queued. A
     `post_call_audio` stores the call's recording (base64 `data.full_audio`); a `call_initiation_failure` marks the
     outbound call it names failed. The body is read up to MAX_WEBHOOK_BYTES (an audio event outgrows
@@ -285,7 +285,7 @@ def elevenlabs_webhook(request):
         error = WebhookSecretMissing("ElevenLabs", ElevenLabsVoiceBackend.WEBHOOK_SECRET_SETTING)
         logger.error("ElevenLabs post-call webhook refused: %s is not set, so no event can be verified "
                      "(manage.py check --deploy flags it).", error.setting)
-        return JsonResponse({"detail": error.message, "code": error.code}, status=401)
+        return _refused(error)
     if not ElevenLabsVoiceBackend.verify_webhook(raw, request.headers.get("ElevenLabs-Signature", "")):
         # ElevenLabs documents 401 for a bad signature, unlike the 403 of the other providers' webhooks.
         error = InvalidSignature("ElevenLabs")

@@ -2,10 +2,12 @@
 
 Authenticated by Twilio's request signature alone (no API credential), never rate limited, and idempotent by
 MessageSid, because Twilio retries. Plain Django views: a refused request answers `{"detail", "code"}` with the
-status `config.surfaces.errors.status_for` gives its code.
+status `config.surfaces.errors.status_for` gives its code (403 INVALID_SIGNATURE; 503 WEBHOOK_NOT_CONFIGURED while
+TWILIO_AUTH_TOKEN is unset, logged as an error).
 """
 import logging
 
+from django.conf import settings
 from django.http import HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
@@ -15,7 +17,7 @@ from clinics.errors import DomainError, InvalidInput
 from config.surfaces.errors import status_for
 
 from telephony.backends.sms import TwilioSMSBackend
-from telephony.exceptions import InvalidSignature
+from telephony.exceptions import InvalidSignature, WebhookSecretMissing
 from telephony.services import message_receive, message_status_record
 
 logger = logging.getLogger(__name__)
@@ -30,7 +32,12 @@ def _refused(error: DomainError) -> JsonResponse:
 
 
 def _verified_sid(request) -> str:
-    """The MessageSid of a request Twilio signed; raises InvalidSignature or InvalidInput."""
+    """The MessageSid of a request Twilio signed; raises WebhookSecretMissing (no TWILIO_AUTH_TOKEN to verify with),
+    InvalidSignature or InvalidInput."""
+    if not settings.TWILIO_AUTH_TOKEN:
+        error = WebhookSecretMissing("Twilio", "TWILIO_AUTH_TOKEN")
+        logger.error("Twilio webhook refused: %s is not set, so no request can be verified.", error.setting)
+        raise error
     if not TwilioSMSBackend.verify_webhook(request):
         raise InvalidSignature("Twilio")
     sid = request.POST.get("MessageSid") or request.POST.get("SmsSid")

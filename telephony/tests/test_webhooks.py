@@ -148,10 +148,19 @@ def test_status_callback_without_message_sid_is_400(client, webhook_settings):
     assert response.json()["detail"]
 
 
-def test_webhooks_refuse_everything_without_an_auth_token(client, settings):
+def test_webhooks_refuse_everything_without_an_auth_token_as_the_servers_fault(client, settings, caplog):
+    """Nothing can be verified without TWILIO_AUTH_TOKEN: 503 WEBHOOK_NOT_CONFIGURED naming it (Twilio retries, the
+    error log says what to set), and nothing is stored."""
     settings.TWILIO_AUTH_TOKEN = ""
-    response = signed_post(client, INBOUND_URL, inbound_params(), token="x")
-    assert response.status_code == 403
+    with caplog.at_level("ERROR", logger="telephony.api.webhooks"):
+        responses = [signed_post(client, INBOUND_URL, inbound_params(), token="x"),
+                     signed_post(client, STATUS_URL, {"MessageSid": "SM" + "5" * 32, "MessageStatus": "delivered"},
+                                 token="x")]
+    assert [response.status_code for response in responses] == [503, 503]
+    assert {response.json()["code"] for response in responses} == {"WEBHOOK_NOT_CONFIGURED"}
+    assert all("TWILIO_AUTH_TOKEN" in response.json()["detail"] for response in responses)
+    assert "TWILIO_AUTH_TOKEN" in caplog.text
+    assert not Message.objects.exists()
 
 
 def test_status_callback_reaches_a_message_sent_through_twilio(client, clinic, webhook_settings, httpserver,
