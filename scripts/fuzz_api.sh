@@ -3,6 +3,9 @@
 # Run by hand against a running server (`make run`, or runserver), e.g.
 #   scripts/fuzz_api.sh http://127.0.0.1:8000 fd_live_... [max-examples]
 # schemathesis is not a project dependency: it is installed into a throwaway venv (/tmp/schemathesis-venv).
+# Start the server with the provider webhooks' secrets set (TWILIO_AUTH_TOKEN, ELEVENLABS_WEBHOOK_SECRET,
+# DYTE_WEBHOOK_PUBLIC_KEY, STRIPE_WEBHOOK_SECRET; any values): without them those webhooks answer
+# 503 WEBHOOK_NOT_CONFIGURED by design (docs/api/README.md), which this run would report.
 set -euo pipefail
 base=${1:?base URL, e.g. http://127.0.0.1:8000}
 key=${2:?an API key of the clinic to fuzz (make run prints one)}
