@@ -187,3 +187,122 @@ def test_a_late_answer_for_another_day_never_shows_its_times_under_the_day_chose
     starts = [button.get_attribute("data-starts-at") for button in page.locator("#slots button").all()]
     assert starts and all(value.startswith(day) for value in starts), starts
     assert page.locator("#slots button", has_text="10:30").count() == 1
+
+
+# The chosen day's box and the strip's visible box, in viewport pixels (left, right).
+DAY_AND_STRIP = """(selector) => {
+    const day = document.querySelector(selector), strip = day.closest(".day-strip");
+    const box = day.getBoundingClientRect(), view = strip.getBoundingClientRect();
+    return {day: [box.left, box.right], strip: [view.left + strip.clientLeft,
+                                                view.left + strip.clientLeft + strip.clientWidth]};
+}"""
+
+
+def assert_fully_in_strip(page, selector):
+    boxes = page.evaluate(DAY_AND_STRIP, selector)
+    assert boxes["strip"][0] <= boxes["day"][0] and boxes["day"][1] <= boxes["strip"][1], boxes
+
+
+def booking_clinic(name):
+    from clinics.tests.factories import ClinicFactory
+    from scheduling.tests.factories import ProfessionalFactory, ServiceFactory
+
+    clinic = ClinicFactory(name=name)
+    service = ServiceFactory(clinic=clinic, name="Consulta de rotina", duration_minutes=30)
+    professional = ProfessionalFactory(clinic=clinic, name="Dra. Inês Matos", services=[service],
+                                       hours=[(d, "09:00", "12:00") for d in range(7)])
+    return clinic, service, professional
+
+
+def open_strip(page, clinic, last_day):
+    page.goto(f"/booking/{clinic.slug}")
+    page.get_by_label("Consulta de rotina").check()
+    page.wait_for_function(f"!document.querySelector(\"#day-strip button[data-day='{last_day}']\").disabled")
+
+
+def test_a_day_chosen_at_the_strips_edge_or_beyond_it_is_scrolled_fully_into_view(page, width):
+    from scheduling.tests.conftest import upcoming
+
+    clinic, _service, _professional = booking_clinic("Clínica da Foz")
+    last_day = upcoming(days=13, clinic=clinic).date().isoformat()  # the last of the 14 days offered
+    open_strip(page, clinic, last_day)
+    # The patient taps the visible part of the day cut by the strip's right edge (a plain tap: Playwright's own
+    # click would scroll the day into view first and hide the bug).
+    edge = page.evaluate("""() => {
+        const strip = document.getElementById("day-strip"), right = strip.getBoundingClientRect().right;
+        const day = Array.prototype.find.call(strip.children, button => {
+            const box = button.getBoundingClientRect();
+            return !button.disabled && box.left < right - 8 && box.right > right;
+        });
+        if (!day) { return null; }
+        const box = day.getBoundingClientRect();
+        return {day: day.dataset.day, x: (box.left + right) / 2, y: (box.top + box.bottom) / 2};
+    }""")
+    assert edge is not None, "no day is cut by the strip's right edge: the strip no longer overflows"
+    page.mouse.click(edge["x"], edge["y"])
+    chosen = f"#day-strip button[data-day='{edge['day']}']"
+    assert page.locator(chosen).get_attribute("aria-pressed") == "true"
+    assert_fully_in_strip(page, chosen)
+
+    page.get_by_label("Date").fill(last_day)  # a day far past the visible part of the strip
+    chosen = f"#day-strip button[data-day='{last_day}']"
+    assert page.locator(chosen).get_attribute("aria-pressed") == "true"
+    assert_fully_in_strip(page, chosen)
+    assert page.evaluate("document.documentElement.scrollWidth") <= WIDTHS[width]["width"]
+
+    # A keyboard user going back through the days sees each one as it takes the focus.
+    page.keyboard.press("Shift+Tab")
+    walked = []
+    while page.evaluate("document.activeElement.parentNode.id") == "day-strip":
+        focused = page.evaluate("document.activeElement.dataset.day")
+        assert_fully_in_strip(page, f"#day-strip button[data-day='{focused}']")
+        walked.append(focused)
+        page.keyboard.press("Shift+Tab")
+    assert walked[0] == last_day and len(walked) >= 13, walked
+
+
+def test_after_a_refusal_rebuilds_the_strip_the_chosen_day_is_still_in_view(page, width):
+    from scheduling.tests.conftest import upcoming
+    from scheduling.tests.factories import AppointmentFactory
+
+    clinic, service, professional = booking_clinic("Clínica do Cais")
+    last_day = upcoming(days=13, clinic=clinic).date().isoformat()
+    open_strip(page, clinic, last_day)
+    page.get_by_label("Date").fill(last_day)
+    page.locator("#slots button", has_text="10:00").click()
+    page.get_by_label("Name").fill("Tomás Ribeiro")
+    page.get_by_label("Mobile phone").fill("912 555 888")
+    page.get_by_label("I agree").check()
+    AppointmentFactory(professional=professional, service=service,
+                       starts_at=upcoming(days=13, hour=10, clinic=clinic))  # someone was faster
+    page.get_by_role("button", name="Book").click()
+    page.get_by_text("someone has just taken this time").wait_for()
+    chosen = f"#day-strip button[data-day='{last_day}']"
+    page.wait_for_function(f"!document.querySelector(\"{chosen}\").disabled")  # the strip is built again
+    assert page.locator(chosen).get_attribute("aria-pressed") == "true"
+    assert_fully_in_strip(page, chosen)
+    assert page.evaluate("document.documentElement.scrollWidth") <= WIDTHS[width]["width"]
+
+
+def test_the_manage_page_shows_its_chosen_day_on_load_and_after_a_refused_move(page, width):
+    from scheduling.public_manage import manage_path
+    from scheduling.tests.conftest import upcoming
+    from scheduling.tests.factories import AppointmentFactory
+
+    clinic, service, professional = booking_clinic("Clínica da Ribeira")
+    appointment = AppointmentFactory(professional=professional, service=service,
+                                     starts_at=upcoming(days=1, hour=9, clinic=clinic))
+    last_day = upcoming(days=13, clinic=clinic).date().isoformat()
+    page.goto(f"{manage_path(appointment)}?day={last_day}")
+    chosen = f".day-strip a[href='?day={last_day}']"
+    assert page.locator(chosen).get_attribute("aria-current") == "date"
+    assert_fully_in_strip(page, chosen)
+
+    page.get_by_label("10:00").check()
+    AppointmentFactory(professional=professional, service=service,
+                       starts_at=upcoming(days=13, hour=10, clinic=clinic))  # someone was faster
+    page.get_by_role("button", name="Move my appointment").click()
+    page.locator("#manage-error").wait_for()
+    assert page.locator(chosen).get_attribute("aria-current") == "date"
+    assert_fully_in_strip(page, chosen)
+    assert page.evaluate("document.documentElement.scrollWidth") <= WIDTHS[width]["width"]
