@@ -199,7 +199,8 @@ class Task(ClinicOwned):
         indexes = [models.Index(fields=["clinic", "status", "due_at"], name="task_clinic_status_due")]
 
     def __str__(self):
-        return self.title
+        # What admin titles, breadcrumbs and logs show: never the title, which names the patient.
+        return f"task {self.id}"
 
     @property
     def assignee_value(self):

@@ -1,22 +1,26 @@
 """Support staff's view of scheduling data: patients through clinics/admin_pii.py (masked for support viewers,
-every read audited, found through the keyed hashes), their RGPD export and erasure as actions of the services."""
+every read audited, found through the keyed hashes), their RGPD export and erasure as actions of the services;
+patient imports' progress and bad rows, never their files."""
 import json
 
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
-from django.db.models import Q
+from django.db.models import BooleanField, ExpressionWrapper, Q
 from django.http import HttpResponse
 from django.template.response import TemplateResponse
+from django.utils.html import format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from clinics.admin_pii import PiiAdmin, shown, support_reads_pii
-from clinics.admin_scoping import ClinicScopedAdmin, ClinicScopedInline, supported_clinic_ids
+from clinics.admin_scoping import ClinicScopedAdmin, ClinicScopedInline
 from clinics.masking import mask_email, mask_name, mask_phone
-from clinics.models import Clinic
 
-from . import patients
-from .models import Appointment, AvailabilityException, Patient, Professional, Service, WorkingHours
+from . import imports, patients
+from .admin_patient_rows import search_clinic
+from .models import (Appointment, AvailabilityException, Patient, PatientImport, Professional, Service,
+                     WorkingHours)
 
 
 class WorkingHoursInline(ClinicScopedInline, admin.TabularInline):
@@ -119,12 +123,7 @@ class PatientAdmin(PiiAdmin):
         term = search_term.strip()
         if not term:
             return queryset, False
-        # A phone without its country code is read in the clinic's country when the user supports one clinic.
-        clinic = None
-        if not request.user.is_superuser:
-            supported = supported_clinic_ids(request.user)
-            clinic = Clinic.objects.filter(pk=supported[0]).first() if len(supported) == 1 else None
-        return queryset.filter(Q(hash=term) | patients.search_terms(term, clinic)), False
+        return queryset.filter(Q(hash=term) | patients.search_terms(term, search_clinic(request))), False
 
     # --- RGPD actions: the services of scheduling.patients, after a confirmation page -------------------------
 
@@ -182,3 +181,54 @@ class PatientAdmin(PiiAdmin):
             "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
         }
         return TemplateResponse(request, "admin/confirm_rgpd_action.html", context)
+
+
+ROW_ERRORS_SHOWN = 50
+
+
+@admin.register(PatientImport)
+class PatientImportAdmin(PiiAdmin):
+    """CSV imports of patients for support staff: their progress and bad rows, never the file (kept encrypted
+    only until the import has run; not even loaded here). The file's first row is read as its headers, so a file
+    without a header row puts a patient there: headers and chosen columns are personal data for this admin
+    (hidden for support viewers, the page audited). Row errors are shown by row, field and problem, which name no
+    value. Imports start and run through scheduling.imports."""
+
+    audit_action = audit_object_type = "patient_import"
+    list_shows_pii = False
+    list_display = ("created_at", "clinic", "filename", "status", "total_rows", "processed_rows", "created_count",
+                    "duplicate_count", "error_count", "completed_at")
+    list_filter = ("status",)
+    list_select_related = ("clinic",)
+    search_fields = ("filename",)
+    date_hierarchy = "created_at"
+    fields = ("id", "clinic", "filename", "status", "file_held", "headers_shown", "columns_shown", "total_rows",
+              "processed_rows", "created_count", "duplicate_count", "error_count", "row_errors", "started_by",
+              "created_at", "started_at", "completed_at")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).defer("content").annotate(
+            file_kept=ExpressionWrapper(~Q(content=""), output_field=BooleanField()))
+
+    @admin.display(description=gettext_lazy("file kept"), boolean=True)
+    def file_held(self, job):
+        return job.file_kept
+
+    @admin.display(description=gettext_lazy("headers"))
+    def headers_shown(self, job):
+        return shown(job, ", ".join(job.headers or []))
+
+    @admin.display(description=gettext_lazy("columns"))
+    def columns_shown(self, job):
+        return shown(job, ", ".join(f"{field} ← {header}" for field, header in (job.columns or {}).items()))
+
+    @admin.display(description=gettext_lazy("row errors"))
+    def row_errors(self, job):
+        errors = (job.errors or [])[:ROW_ERRORS_SHOWN]
+        return format_html_join(mark_safe("<br>"), "{} {}, {}: {}", (
+            (_("row"), error.get("row"), error.get("field"), imports.row_error_message(error))
+            for error in errors))
+
+    @admin.display(description=gettext_lazy("started by"))
+    def started_by(self, job):
+        return (job.actor or {}).get("label", "")

@@ -372,7 +372,8 @@ class VideoParticipant(ClinicOwned):
         ]
 
     def __str__(self):
-        return f"{self.custom_participant_id} in {self.meeting_id} ({self.preset_name})"
+        # What admin pages and logs show: the provider's id, never the integrator's id of the person.
+        return f"participant {self.provider_participant_id} in {self.meeting_id} ({self.preset_name})"
 
 
 class Referral(ClinicOwned):

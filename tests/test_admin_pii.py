@@ -1,5 +1,7 @@
 """Issue 15: Django admin of the rows holding personal data (patients, consultation notes, SMS campaigns and their
-recipients, messages, calls): scoped to the support user's clinics (another clinic's object is 404 in every view),
+recipients, messages, calls; tasks, triage answers, feedback, referrals, video meetings and their participants,
+outgoing webhook deliveries, patient imports) and of the clinic-owned rows beside them (voice agents, webhook
+endpoints): scoped to the support user's clinics (another clinic's object is 404 in every view),
 masked for a support viewer, one audit row per page that shows personal data, lists in bounded queries, RGPD
 export and erasure as confirmed actions of the services.
 
@@ -13,12 +15,15 @@ from django.contrib.admin import helpers
 from django.contrib.auth.models import Permission
 from django.test import Client
 
-from campaigns.models import Campaign, CampaignRecipient
+from campaigns.models import Campaign, CampaignRecipient, FeedbackResponse, TriageResponse
+from campaigns.tests.factories import AppointmentFactory, EngagementProfessionalFactory, TaskFactory
 from campaigns.tests.factories import EngagementPatientFactory as PatientFactory
 from clinics.models import AuditEvent, User
 from clinics.tests.factories import sign_in_verified
 from notes.tests.factories import NoteFactory, NoteSectionFactory
-from scheduling.models import Patient
+from scheduling.models import Patient, PatientImport
+from telephony.agents import agent_for
+from telephony.models import Referral, VideoMeeting, VideoParticipant, WebhookDelivery, WebhookEndpoint
 from telephony.tests.factories import CallFactory, MessageFactory
 
 pytestmark = pytest.mark.django_db
@@ -26,6 +31,10 @@ pytestmark = pytest.mark.django_db
 NAME, PHONE, EMAIL = "Zelinda Quaresma Brito", "+351913579246", "zelinda@example.pt"
 TRANSCRIPT, SECTION, BODY, SUMMARY = ("Transcricao-secreta", "Seccao-secreta", "Corpo-secreto-do-sms",
                                       "Resumo-secreto")
+TASK_TITLE, TASK_DESCRIPTION, ANSWER, COMMENT, REASON = (
+    "Ligar-secreto", "Descricao-secreta", "Resposta-secreta", "Comentario-secreto", "Motivo-secreto")
+PARTICIPANT_ID, JOIN_TOKEN, SIGNING_SECRET, ERROR_ECHO = (
+    "participante-7781@example.pt", "token-de-entrada-secreto", "whsec_segredo_de_assinatura", "Eco-secreto")
 
 
 def _support(email, clinic, permissions):
@@ -58,12 +67,40 @@ def _world(clinic, n=0):
     recipient = CampaignRecipient.objects.create(clinic=clinic, campaign=campaign, patient=patient)
     message = MessageFactory(clinic=clinic, to_phone=phone, body=BODY)
     call = CallFactory(clinic=clinic, phone_number=phone, summary=SUMMARY)
+    task = TaskFactory(clinic=clinic, patient=patient, title=TASK_TITLE, description=TASK_DESCRIPTION)
+    appointment = AppointmentFactory(clinic=clinic, patient=patient)
+    triage = TriageResponse.objects.create(clinic=clinic, appointment=appointment, answers_json=json.dumps(
+        [{"id": "reason", "question": "Motivo da consulta", "answer": ANSWER}]))
+    feedback = FeedbackResponse.objects.create(clinic=clinic, appointment=appointment, score=9, comment=COMMENT,
+                                               professional=appointment.professional)
+    meeting = VideoMeeting.objects.create(clinic=clinic, provider="local", title="Consulta",
+                                          provider_meeting_id=f"meeting-{clinic.pk}-{n}")
+    VideoParticipant.objects.create(clinic=clinic, meeting=meeting, provider_participant_id="p-1", name=NAME,
+                                    custom_participant_id=PARTICIPANT_ID, preset_name="participant",
+                                    token=JOIN_TOKEN)
+    referral = Referral.objects.create(clinic=clinic, requesting_professional=appointment.professional,
+                                       specialist=EngagementProfessionalFactory(clinic=clinic), patient=patient,
+                                       reason=REASON, meeting=meeting)
+    endpoint = WebhookEndpoint.objects.create(clinic=clinic, url=f"https://hooks.example.com/{n}",
+                                              secret=SIGNING_SECRET, events=["conversation.end_report"])
+    delivery = WebhookDelivery.objects.create(
+        endpoint=endpoint, event="conversation.end_report", event_id=f"conversation.end_report:{call.pk}",
+        payload={"data": {"participant": {"number": phone, "name": NAME}, "summary": SUMMARY}},
+        status=WebhookDelivery.Status.FAILED, attempts=6, last_status_code=500, last_error=f"{ERROR_ECHO} {NAME}")
+    # A file without a header row: its first patient became the headers.
+    patient_import = PatientImport.objects.create(clinic=clinic, filename="pacientes.csv", headers=[NAME, phone],
+                                                  content=f"{NAME},{phone}\nJoana Costa,+351912000222\n")
     return {"patient": patient, "note": note, "campaign": campaign, "campaignrecipient": recipient,
-            "message": message, "call": call}
+            "message": message, "call": call, "task": task, "triageresponse": triage, "feedbackresponse": feedback,
+            "referral": referral, "videomeeting": meeting, "webhookendpoint": endpoint, "webhookdelivery": delivery,
+            "patientimport": patient_import, "agent": agent_for(clinic)}
 
 
 APP = {"patient": "scheduling", "note": "notes", "campaign": "campaigns", "campaignrecipient": "campaigns",
-       "message": "telephony", "call": "telephony"}
+       "message": "telephony", "call": "telephony", "task": "campaigns", "triageresponse": "campaigns",
+       "feedbackresponse": "campaigns", "referral": "telephony", "videomeeting": "telephony",
+       "webhookendpoint": "telephony", "webhookdelivery": "telephony", "agent": "telephony",
+       "patientimport": "scheduling"}
 
 
 def _url(kind, obj=None, view="change"):
@@ -111,7 +148,8 @@ def test_an_action_on_another_clinics_patient_is_404_and_does_nothing(reader, ac
 
 
 def test_admins_without_actions_offer_none(reader, clinic):
-    """Notes, campaigns, recipients, messages and calls change through their services only: no admin action."""
+    """Every admin but the patients' changes its rows through their services only: no admin action (a failed
+    webhook delivery has no service that sends it again, so no "retry" either)."""
     from django.contrib import admin
     from django.test import RequestFactory
 
@@ -204,6 +242,135 @@ def test_messages_and_calls_hide_bodies_and_phones_from_a_viewer(reader, viewer,
     assert not _events(f"{kind}.list")
 
 
+# Rows about a patient and the rows beside them: what a reader sees on the row's page, what a viewer sees there
+# instead, which audit action the page writes, and whether the list (showing patients) is audited.
+ROW_PAGES = {
+    "task": (("task", True), (TASK_TITLE, TASK_DESCRIPTION, NAME), ("Z. Q. B.",)),
+    "triageresponse": (("triage_response", True), (ANSWER, NAME), ("Z. Q. B.",)),
+    "feedbackresponse": (("feedback_response", True), (COMMENT, NAME), ("Z. Q. B.",)),
+    "referral": (("referral", True), (REASON, NAME), ("Z. Q. B.",)),
+    "videomeeting": (("video_meeting", False), (NAME, PARTICIPANT_ID), ("Z. Q. B.",)),
+    "webhookdelivery": (("webhook_delivery", False), (NAME, PHONE, SUMMARY, ERROR_ECHO), ("500",)),
+    "patientimport": (("patient_import", False), (NAME, PHONE), ("pacientes.csv",)),
+}
+
+
+@pytest.mark.parametrize("kind", list(ROW_PAGES))
+def test_rows_about_patients_are_full_for_a_reader_masked_for_a_viewer_and_audited(reader, viewer, clinic, kind):
+    (action, list_audited), secrets, masked_forms = ROW_PAGES[kind]
+    obj = _world(clinic)[kind]
+    full = reader.get(_url(kind, obj)).content.decode()
+    assert all(secret in full for secret in secrets), kind
+    masked = viewer.get(_url(kind, obj)).content.decode()
+    assert [secret for secret in secrets if secret in masked] == []
+    assert all(form in masked for form in masked_forms)
+    assert [row.extra["masked"] for row in _events(f"{action}.read", object_id=str(obj.pk))] == [False, True]
+    assert all(row.clinic_id == clinic.pk for row in _events(f"{action}.read"))
+    listed = viewer.get(_url(kind)).content.decode()
+    assert [secret for secret in secrets if secret in listed] == []
+    assert [row.extra["ids"] if kind != "task" else row.extra["task_ids"]
+            for row in _events(f"{action}.list")] == ([[str(obj.pk)]] if list_audited else [])
+
+
+def test_the_task_list_shows_titles_to_a_reader_and_hides_them_from_a_viewer(reader, viewer, clinic):
+    task = _world(clinic)["task"]
+    assert TASK_TITLE in reader.get(_url("task")).content.decode()
+    page = viewer.get(_url("task")).content.decode()
+    assert TASK_TITLE not in page and task.patient.hash in page
+    # The page's title and breadcrumbs name the task by its id: never by its title.
+    detail = viewer.get(_url("task", task)).content.decode()
+    assert f"task {task.pk}" in detail and TASK_TITLE not in detail
+    assert TASK_TITLE not in viewer.get(_url("task", task, "history")).content.decode()
+
+
+def test_secrets_are_never_shown_not_even_to_a_reader(reader, clinic):
+    """Credentials are not personal data to mask: an agent's token shows as its preview, a webhook's signing
+    secret and a video participant's join token not at all."""
+    world = _world(clinic)
+    agent = world["agent"]
+    agent_page = reader.get(_url("agent", agent)).content.decode()
+    assert agent.token_encrypted not in agent_page and agent.token_digest not in agent_page
+    assert agent.token_preview in agent_page
+    assert agent.token_encrypted not in reader.get(_url("agent")).content.decode()
+    for kind in ("webhookendpoint", "webhookdelivery"):
+        for url in (_url(kind), _url(kind, world[kind])):
+            assert SIGNING_SECRET not in reader.get(url).content.decode(), url
+    meeting_page = reader.get(_url("videomeeting", world["videomeeting"])).content.decode()
+    assert NAME in meeting_page and JOIN_TOKEN not in meeting_page
+
+
+def test_patient_imports_never_show_the_file(reader, clinic):
+    patient_import = _world(clinic)["patientimport"]
+    patient_import.headers = ["nome", "telefone"]
+    patient_import.errors = [{"row": 3, "column": "telefone", "field": "phone", "problem": "phone", "params": {},
+                              "message": "Not a valid phone number."}]
+    patient_import.save(update_fields=["headers", "errors"])
+    page = reader.get(_url("patientimport", patient_import)).content.decode()
+    assert "Joana Costa" not in page and "+351912000222" not in page and NAME not in page
+    assert "nome, telefone" in page and "Not a valid phone number." in page
+
+
+def test_webhook_deliveries_say_when_the_next_attempt_is_due(reader, clinic):
+    import datetime as dt
+
+    from django.contrib.admin.utils import display_for_value
+    from django.utils import timezone
+
+    endpoint = _world(clinic)["webhookendpoint"]
+    tried_at = timezone.now().replace(second=0, microsecond=0)  # a minute's start: 30 s later reads the same
+    pending = WebhookDelivery.objects.create(endpoint=endpoint, event="conversation.status", event_id="status:1",
+                                             attempts=2, last_attempt_at=tried_at, last_status_code=503)
+    queued = WebhookDelivery.objects.create(endpoint=endpoint, event="conversation.status", event_id="status:2")
+    page = reader.get(_url("webhookdelivery"), {"endpoint__id__exact": endpoint.pk})
+    model_admin, rows = page.context["cl"].model_admin, {row.pk: row for row in page.context["cl"].result_list}
+    assert set(rows) == {pending.pk, queued.pk, endpoint.deliveries.get(status="failed").pk}
+    # Two attempts made: the next one comes 60 s after the second (telephony.outbound_webhooks.backoff_seconds).
+    assert model_admin.next_attempt_at(rows[pending.pk]) == display_for_value(tried_at + dt.timedelta(seconds=60), "")
+    assert model_admin.next_attempt_at(rows[pending.pk]) != display_for_value(tried_at, "")
+    assert model_admin.next_attempt_at(rows[queued.pk]) == "queued"
+    assert [model_admin.next_attempt_at(row) for row in rows.values() if row.status == "failed"] == [""]
+    endpoint_page = reader.get(_url("webhookendpoint"))
+    (listed,) = endpoint_page.context["cl"].result_list
+    assert (listed.pending_count, listed.failed_count) == (2, 1)
+    assert f"endpoint__id__exact={endpoint.pk}" in reader.get(_url("webhookendpoint", endpoint)).content.decode()
+
+
+@pytest.mark.parametrize("kind,path", [("task", "patient"), ("referral", "patient"),
+                                       ("triageresponse", "appointment__patient"),
+                                       ("feedbackresponse", "appointment__patient")])
+def test_rows_about_patients_are_found_by_their_patient_through_the_keyed_hashes(reader, clinic, other_clinic,
+                                                                                 kind, path):
+    """Both worlds' patients are called Zelinda; only the first has PHONE. The other clinic's rows never come."""
+    mine, namesake = _world(clinic)[kind], _world(clinic, 1)[kind]
+    _world(other_clinic)
+    patient = mine.patient if path == "patient" else mine.appointment.patient
+
+    def found(term):
+        return {row.pk for row in reader.get(_url(kind), {"q": term}).context["cl"].result_list}
+
+    for term in (PHONE, "913 579 246", patient.hash, str(mine.pk)):
+        assert found(term) == {mine.pk}, term
+    for term in ("zel qua", "Brito"):
+        assert found(term) == {mine.pk, namesake.pk}, term
+    assert found("Joana") == set()
+
+
+def test_agent_list_takes_the_same_queries_for_3_and_for_30_clinics(clinic, django_assert_max_num_queries):
+    from clinics.tests.factories import ClinicFactory
+
+    root = sign_in_verified(Client(), User.objects.create_superuser(email="root@frontdesk.local",
+                                                                    password="x-long-password-1"))
+    for _ in range(3):
+        agent_for(ClinicFactory())
+    with django_assert_max_num_queries(14) as few:
+        root.get(_url("agent"))
+    for _ in range(27):
+        agent_for(ClinicFactory())
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        page = root.get(_url("agent"))
+    assert len(page.context["cl"].result_list) == 30
+
+
 def test_appointment_pages_no_longer_show_the_visits_notes(reader, clinic):
     from campaigns.tests.factories import AppointmentFactory
 
@@ -240,7 +407,7 @@ def test_notes_are_found_by_name_beginnings(reader, clinic, other_clinic):
 
 # --- bounded queries ----------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("kind", list(APP))
+@pytest.mark.parametrize("kind", [kind for kind in APP if kind != "agent"])  # one agent per clinic: below
 def test_lists_take_the_same_queries_for_3_and_for_30_rows(reader, clinic, kind,
                                                            django_assert_max_num_queries):
     for n in range(1, 4):
@@ -334,4 +501,6 @@ def test_every_admin_page_that_shows_personal_data_writes_an_audit_row(clinic):
             if not named & walk._ids(world.values()):
                 problems.append((url, sorted(shown)))
     assert not problems
-    assert {"patient name", "note transcript", "note section", "sms body", "call summary"} <= shown_anywhere
+    assert {"patient name", "note transcript", "note section", "sms body", "call summary", "task title",
+            "task description", "triage answer", "feedback comment", "referral reason", "video participant",
+            "webhook payload"} <= shown_anywhere

@@ -47,10 +47,12 @@ SECRETS = {
     "video participant": "Participante-secreto-do-video",
     "triage answer": "Resposta-secreta-da-triagem",
     "feedback comment": "Comentario-secreto-do-feedback",
+    "webhook payload": "Sumario-secreto-do-webhook",
 }
 # Seeded but shown by no GET route: the walk checks that, and the reason is kept here.
 SHOWN_BY_NO_GET = {
     "video participant": "only the answer of POST /api/dyte/participants, the write that creates it, names one",
+    "webhook payload": "outgoing webhook deliveries are shown by Django admin only (tests/test_admin_pii.py walks it)",
 }
 # A campaign's message is the clinic's template ("Olá {name}"), not personal data: its recipients are the patients.
 
@@ -62,9 +64,10 @@ def seed(clinic):
     from campaigns.tests.factories import AppointmentFactory, TaskFactory
     from campaigns.tests.factories import EngagementPatientFactory as PatientFactory
     from notes.tests.factories import NoteFactory, NoteSectionFactory
+    from scheduling.models import PatientImport
     from scheduling.tests.factories import ProfessionalFactory
     from telephony import services as telephony_services
-    from telephony.models import Message, Referral, VideoMeeting, VideoParticipant
+    from telephony.models import Message, Referral, VideoMeeting, VideoParticipant, WebhookDelivery, WebhookEndpoint
     from telephony.tests.factories import CallFactory
 
     patient = PatientFactory(clinic=clinic, name=SECRETS["patient name"], phone=SECRETS["patient phone"],
@@ -100,10 +103,21 @@ def seed(clinic):
     campaign = Campaign.objects.create(clinic=clinic, name="Vacinas", message="Olá {name}",
                                        status=Campaign.Status.SENDING)
     recipient = CampaignRecipient.objects.create(clinic=clinic, campaign=campaign, patient=patient)
+    endpoint = WebhookEndpoint.objects.create(clinic=clinic, url="https://hooks.example.com/frontdesk",
+                                              secret="whsec_walk", events=["conversation.end_report"])
+    delivery = WebhookDelivery.objects.create(
+        endpoint=endpoint, event="conversation.end_report", event_id=f"conversation.end_report:{call.pk}",
+        payload={"event": "conversation.end_report", "data": {"call_id": str(call.pk),
+                                                               "summary": SECRETS["webhook payload"]}})
+    # A file not yet imported: the patients it holds are never shown, by the console or the admin.
+    patient_import = PatientImport.objects.create(
+        clinic=clinic, filename="pacientes.csv", headers=["nome", "telefone"], total_rows=1,
+        content=f"nome,telefone\n{SECRETS['patient name']},{SECRETS['patient phone']}\n")
     return {"patient": patient, "appointment": appointment, "call": call, "sms": sms, "whatsapp": whatsapp,
             "note": note, "section": section, "task": task, "meeting": meeting, "participant": participant,
             "referral": referral, "campaign": campaign, "recipient": recipient, "triage": triage,
-            "feedback": feedback, "past appointment": seen}
+            "feedback": feedback, "past appointment": seen, "webhook endpoint": endpoint,
+            "webhook delivery": delivery, "patient import": patient_import}
 
 
 # How a path parameter names a seeded object, whatever the route (a new route taking one of these is filled with
@@ -162,6 +176,7 @@ HOLDERS = {
     "referral reason": {"referral", "patient"}, "video participant": {"participant", "meeting", "referral"},
     "triage answer": {"triage", "appointment", "patient"},
     "feedback comment": {"feedback", "past appointment", "patient"},
+    "webhook payload": {"webhook delivery"},
 }  # the patient's own name, phone and e-mail appear beside any of their objects: any seeded object will do
 
 
