@@ -1,7 +1,8 @@
-"""The public pages a patient opens from an SMS: the triage form and the feedback form.
+"""The public pages a patient opens from an SMS: the triage form, the feedback form and the confirmation of a
+marketing consent given on the booking page.
 
-No login: the single-use token in the URL is the credential. A forged token answers 404, an expired or spent
-one 410, each with a page that says so plainly.
+No login: the token in the URL is the credential. A forged token answers 404, an expired or spent one 410, each
+with a page that says so plainly.
 """
 from django.shortcuts import render
 from django.utils import translation
@@ -10,9 +11,10 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
-from clinics.errors import DomainError
+from clinics.errors import DomainError, NotFound
+from scheduling.services import CONSENT_ALREADY_GIVEN, CONSENT_CONFIRMED, CONSENT_DECLINED
 
-from . import selectors, services
+from . import marketing_opt_in, selectors, services
 from .models import PatientLink
 
 # A little over what the services keep, so that an over-long answer is refused, not silently cut.
@@ -100,3 +102,55 @@ def feedback(request, token):
         return render(request, "campaigns/public/feedback.html", {
             "clinic": appointment.clinic, "appointment": appointment, "scores": range(11), "error": error,
             "comment": request.POST.get("comment", "")[:MAX_COMMENT_LENGTH]}, status=400 if error else 200)
+
+
+MARKETING_STATE_PAGES = {
+    "unknown": (404, gettext_lazy("This link is not valid"),
+                gettext_lazy("Please check that you opened the whole link from the message.")),
+    "expired": (410, gettext_lazy("This link has expired"),
+                gettext_lazy("You will not receive news and offers by SMS. Ask the clinic if you want them.")),
+    "closed": (410, gettext_lazy("This request was already answered"),
+               gettext_lazy("Please contact the clinic to change your choice.")),
+}
+
+
+def _marketing_state_page(request, state):
+    status, title, text = MARKETING_STATE_PAGES[state]
+    return render(request, "campaigns/public/link_state.html",
+                  {"title": title, "text": text, "state": state}, status=status)
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def marketing_consent(request, token):
+    """GET: the clinic's name and two buttons, confirm or no thanks; POST `action=confirm|decline`: the patient's
+    answer to the marketing consent given on the booking page (campaigns/marketing_opt_in.py), audited."""
+    try:
+        opt_in = marketing_opt_in.opt_in_request_of(token)
+    except marketing_opt_in.TokenExpired:
+        return _marketing_state_page(request, "expired")
+    except marketing_opt_in.TokenInvalid:
+        return _marketing_state_page(request, "unknown")
+    clinic = opt_in.clinic
+    with translation.override(clinic.locale):
+        if request.method == "GET":
+            return render(request, "campaigns/public/marketing_consent.html", {"clinic": clinic})
+        action = request.POST.get("action")
+        if action not in ("confirm", "decline"):
+            return render(request, "campaigns/public/marketing_consent.html",
+                          {"clinic": clinic, "error": _("Choose one of the two buttons.")}, status=400)
+        try:
+            outcome = marketing_opt_in.opt_in_answer(request=opt_in, accepted=action == "confirm", actor=request)
+        except NotFound:
+            return _marketing_state_page(request, "unknown")
+        texts = {
+            CONSENT_CONFIRMED: _("You will receive news and offers from %(clinic)s by SMS. You can stop them at any "
+                                 "time by telling the clinic."),
+            CONSENT_ALREADY_GIVEN: _("You had already confirmed: you receive news and offers from %(clinic)s by SMS. "
+                                     "Tell the clinic if you want to stop them."),
+            CONSENT_DECLINED: _("You will not receive news and offers from %(clinic)s by SMS."),
+        }
+        if outcome not in texts:
+            return _marketing_state_page(request, "closed")
+        return render(request, "campaigns/public/thanks.html", {
+            "clinic": clinic, "outcome": outcome, "text": texts[outcome] % {"clinic": clinic.name}})

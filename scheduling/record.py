@@ -48,10 +48,17 @@ def consent_events(patient, *, full: bool) -> list[TimelineEntry]:
             .order_by("-created_at")[:TIMELINE_LIMIT])
     labels = dict(_consent_labels())
     return [TimelineEntry(
-        at=row.created_at, kind="consent",
-        title=(_("Consent given: %(kind)s") if row.extra.get("granted") else _("Consent withdrawn: %(kind)s")) % {
+        at=row.created_at, kind="consent", title=_consent_title(row.extra) % {
             "kind": labels.get(row.extra.get("kind"), row.extra.get("kind"))},
         detail=row.actor_label if full else "") for row in rows]
+
+
+def _consent_title(extra: dict) -> str:
+    if extra.get("pending"):
+        return _("Consent asked on the booking page, awaiting the patient's confirmation: %(kind)s")
+    if extra.get("declined"):
+        return _("Consent declined by the patient: %(kind)s")
+    return _("Consent given: %(kind)s") if extra.get("granted") else _("Consent withdrawn: %(kind)s")
 
 
 def _consent_labels():
@@ -107,7 +114,8 @@ def patient_record(request, patient_id):
         "phone": patient.phone if full else patients.mask_phone(patient.phone),
         "email": patient.email if full else patients.mask_email(patient.email),
         "erased": patients.ERASED_TAG in (patient.tags or []),
-        "consents": [{"kind": kind, "label": label, "granted": consents.get(kind)}
+        "consents": [{"kind": kind, "label": label, "granted": consents.get(kind),
+                      "pending": services.pending_consent_key(kind) in consents}
                      for kind, label in _consent_labels()],
         "timeline": extensions.patient_timeline(patient, full=full),
         "can_write": request.auth.can("write"),

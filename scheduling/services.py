@@ -32,6 +32,10 @@ NO_OVERLAP = "appointment_no_overlap"
 # Consents a patient gives with a booking (the public page's privacy notice and its optional marketing opt-in);
 # see appointment_book.
 BOOKING_CONSENT_KINDS = ("privacy", "marketing")
+# Of those, the ones that wait for the phone's owner to confirm them (anyone can type anyone's phone on a public
+# page): kept as `consents["<kind>_pending"]` (when it was asked, ISO 8601), the kind itself left unchanged until
+# `patient_consent_confirm` settles it (docs/api/public.md, Marketing consent: double opt-in).
+PENDING_CONSENT_KINDS = ("marketing",)
 # Channels a patient uses on their own are held to the clinic's notice and horizon; the clinic's own staff
 # and systems (`staff`, `api`) may book a walk-in inside the notice window (never in the past).
 PATIENT_FACING_SOURCES = (Appointment.Source.ONLINE, Appointment.Source.PHONE_AGENT)
@@ -501,7 +505,9 @@ def appointment_book(*, clinic, service, starts_at, professional=None, patient=N
     IN_THE_PAST; TOO_SOON and TOO_FAR_AHEAD for patient-facing sources; SERVICE_NOT_OFFERED;
     OUTSIDE_WORKING_HOURS (or across the boundary); SLOT_TAKEN only when another appointment overlaps.
     `consents` (kinds of BOOKING_CONSENT_KINDS the patient gave with the booking, e.g. the public page's privacy
-    consent) are kept in `Patient.consents` with a `patient.consent` audit row, in the booking's transaction.
+    consent) are kept in `Patient.consents` with a `patient.consent` audit row, in the booking's transaction; those
+    of PENDING_CONSENT_KINDS (marketing) are kept pending, and `appointment_booked` names them (`pending_consents`)
+    so that campaigns texts the patient a link to confirm them.
 
     One transaction per attempt, and no savepoint inside it: when the time was free at the check but another
     booking's insert wins the race (or a deadlock between the two), the whole attempt is rolled back and run
@@ -550,18 +556,21 @@ def _book_once(*, clinic, service, starts_at, professional, patient, patient_nam
         raise _LostRace() from error
     events.append(_audit_event(clinic, actor, "appointment.create", appointment,
                                {"startsAt": starts_at.isoformat()}))
-    given = {kind: True for kind in BOOKING_CONSENT_KINDS if kind in consents}
+    given = {kind: True for kind in BOOKING_CONSENT_KINDS if kind in consents and kind not in PENDING_CONSENT_KINDS}
     if given:
         # Written by patient_consent_record's own writer, in this transaction (its atomic wrapper would open a
         # savepoint here, which would break the retry): a refused booking leaves no consent behind.
         events += _consents_write(clinic, chosen, given, actor=actor)
+    asked = [kind for kind in PENDING_CONSENT_KINDS if kind in consents]
+    pending = _consents_pending_write(clinic, chosen, asked, actor=actor, now=now or timezone.now()) if asked else []
+    events += [event for _kind, event in pending]
     AuditEvent.objects.bulk_create(events)
-    _announce(signals.appointment_booked, appointment)
+    _announce(signals.appointment_booked, appointment, pending_consents=tuple(kind for kind, _event in pending))
     return appointment
 
 
-def _announce(signal, appointment):
-    transaction.on_commit(lambda: signal.send(sender=Appointment, appointment=appointment), robust=True)
+def _announce(signal, appointment, **extra):
+    transaction.on_commit(lambda: signal.send(sender=Appointment, appointment=appointment, **extra), robust=True)
 
 
 def _locked(appointment) -> Appointment:
@@ -701,11 +710,64 @@ def patient_consent_record(*, patient, kind: str, granted: bool, actor=None) -> 
     return current
 
 
-def _consents_write(clinic, patient, given: dict, *, actor) -> list[AuditEvent]:
+def _consents_write(clinic, patient, given: dict, *, actor, **extra) -> list[AuditEvent]:
     """How every consent is kept (`patient_consent_record`, and `appointment_book` for the consents given with a
     booking): `given` ({kind: granted}) merged into `Patient.consents`, and one unsaved `patient.consent` audit event
-    per kind, which is the consent's history. The caller holds the transaction and saves the events."""
-    patient.consents = {**patient.consents, **{kind: bool(granted) for kind, granted in given.items()}}
+    per kind, which is the consent's history (with `extra` in each). The caller holds the transaction and saves the
+    events."""
+    kept = {**patient.consents, **{kind: bool(granted) for kind, granted in given.items()}}
+    # A decision recorded now settles a request still waiting for the patient's confirmation (its link then
+    # finds nothing pending).
+    patient.consents = {key: value for key, value in kept.items()
+                        if key not in {pending_consent_key(kind) for kind in given}}
     patient.save(update_fields=["consents"])
-    return [_audit_event(clinic, actor, "patient.consent", patient, {"kind": kind, "granted": bool(granted)})
-            for kind, granted in given.items()]
+    return [_audit_event(clinic, actor, "patient.consent", patient,
+                         {"kind": kind, "granted": bool(granted), **extra}) for kind, granted in given.items()]
+
+
+def pending_consent_key(kind: str) -> str:
+    """The `Patient.consents` key of a consent of `kind` that waits for the patient's confirmation."""
+    return f"{kind}_pending"
+
+
+def _consents_pending_write(clinic, patient, kinds, *, actor, now) -> list[tuple[str, AuditEvent]]:
+    """Keep each consent of `kinds` given on a public page as pending (`<kind>_pending`: when it was asked), with
+    an unsaved `patient.consent` audit event marked pending; returns (kind, event) for each request opened. A
+    consent already given, or already waiting, opens nothing (no second confirmation SMS to the same phone)."""
+    current = patient.consents or {}
+    opened = [kind for kind in kinds if current.get(kind) is not True and pending_consent_key(kind) not in current]
+    if not opened:
+        return []
+    patient.consents = {**current, **{pending_consent_key(kind): now.isoformat() for kind in opened}}
+    patient.save(update_fields=["consents"])
+    return [(kind, _audit_event(clinic, actor, "patient.consent", patient, {"kind": kind, "pending": True}))
+            for kind in opened]
+
+
+# What `patient_consent_confirm` found: the request settled now, settled before (the consent is given), or no
+# longer open (declined, superseded by a decision the clinic recorded, or the patient erased).
+CONSENT_CONFIRMED, CONSENT_DECLINED, CONSENT_ALREADY_GIVEN, CONSENT_REQUEST_CLOSED = (
+    "confirmed", "declined", "already_given", "closed")
+
+
+@transaction.atomic
+def patient_consent_confirm(*, clinic, patient_id, kind: str, asked_at: str, accepted: bool, actor=None) -> str:
+    """The patient's answer to a consent waiting for confirmation (`PENDING_CONSENT_KINDS`), asked at `asked_at`
+    (the pending value the link was made for): accepted, the consent is given; declined, the request is dropped
+    and the consent left as it was. Either is audited (`patient.consent`, `via: link`). Returns one of the
+    CONSENT_* outcomes above; a patient not of `clinic` is PATIENT_NOT_FOUND."""
+    if kind not in PENDING_CONSENT_KINDS:
+        raise InvalidInput.on("kind", _("Unknown consent."))
+    current = Patient.objects.select_for_update().filter(clinic=clinic, pk=patient_id).first()
+    if current is None:
+        raise _patient_not_found()
+    consents = current.consents or {}
+    if consents.get(pending_consent_key(kind)) != asked_at or ERASED_TAG in (current.tags or []):
+        return CONSENT_ALREADY_GIVEN if consents.get(kind) is True else CONSENT_REQUEST_CLOSED
+    if accepted:
+        AuditEvent.objects.bulk_create(_consents_write(clinic, current, {kind: True}, actor=actor, via="link"))
+        return CONSENT_CONFIRMED
+    current.consents = {key: value for key, value in consents.items() if key != pending_consent_key(kind)}
+    current.save(update_fields=["consents"])
+    audit(clinic, actor, "patient.consent", current, {"kind": kind, "declined": True, "via": "link"})
+    return CONSENT_DECLINED

@@ -6,8 +6,9 @@ scheduling never imports them.
   holds about `patient` (whose phone had the blind index `phone_index`; `former` holds the values the patient row
   no longer has) and adds what it wiped to `counts`. It runs inside the erasure's transaction: a failing receiver
   rolls the whole erasure back.
-- `appointment_booked(sender=Appointment, appointment)` and `appointment_cancelled(sender=Appointment,
-  appointment)`: sent once the booking or cancellation has committed.
+- `appointment_booked(sender=Appointment, appointment, pending_consents)` and `appointment_cancelled(sender=Appointment,
+  appointment)`: sent once the booking or cancellation has committed. `pending_consents` names the consents the
+  booking left waiting for the patient's confirmation (`services.PENDING_CONSENT_KINDS`; campaigns texts the link).
 """
 from django.dispatch import Signal
 

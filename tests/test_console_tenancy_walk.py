@@ -165,6 +165,9 @@ PUBLIC_ROUTES = {
                                                            "(scheduling/tests/test_public_manage.py)",
     "triagem/<str:token>": "patient link: the signed token is the credential (campaigns/tests/test_triage.py)",
     "feedback/<str:token>": "patient link: the signed token is the credential (campaigns/tests/test_feedback.py)",
+    "marketing-consent/<str:token>": "patient link: the signed token naming the clinic and the patient is the "
+                                     "credential; another clinic's patient is 404 and the page shows only the "
+                                     "clinic's name (campaigns/tests/test_marketing_double_opt_in.py)",
     "attendance-service/video/join/<str:token>": "join link of the offline video backend: the token is the "
                                                  "credential (telephony/tests/test_video.py)",
 }

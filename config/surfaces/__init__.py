@@ -166,7 +166,8 @@ class NotesSurface(Surface):
 
 
 class PublicSurface(DashboardSurface):
-    """Public pages (`/booking/`, `/triagem/`, `/feedback/`): no auth, `{"detail"}` errors for JSON callers."""
+    """Public pages (`/booking/`, `/triagem/`, `/feedback/`, `/marketing-consent/`): no auth, `{"detail"}` errors for
+    JSON callers."""
 
     name = "public"
     prefix = "/booking/"
@@ -174,7 +175,7 @@ class PublicSurface(DashboardSurface):
     throttle_classes = ()
 
     def matches(self, path):
-        return path.startswith(("/booking/", "/triagem/", "/feedback/"))
+        return path.startswith(("/booking/", "/triagem/", "/feedback/", "/marketing-consent/"))
 
 
 V1 = ClinicV1Surface()

@@ -86,8 +86,9 @@ class PublicBookingSerializer(serializers.Serializer):
     marketingConsent = serializers.BooleanField(
         required=False, default=False,
         help_text="The page's optional, unticked \"Send me news and offers\" box: true keeps the consent `marketing` "
-                  "on the patient, audited, with the booking (nothing when the booking is refused); false records "
-                  "nothing.")
+                  "pending (`marketing_pending`), audited, with the booking (nothing when the booking is refused), "
+                  "until the patient confirms it from the SMS link (docs/api/public.md, Marketing consent: double "
+                  "opt-in); false records nothing.")
 
     def consents(self) -> tuple:
         """The consent kinds the patient gave with this booking (`services.BOOKING_CONSENT_KINDS`)."""

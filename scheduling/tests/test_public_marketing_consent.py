@@ -1,6 +1,7 @@
 """The public booking's optional marketing consent (docs/api/public.md, `marketingConsent`): an unticked, labelled
-box on the page; ticked, it is kept on the patient by the patient record's consent writer, in the booking's
-transaction, so that the clinic's SMS campaigns reach the patient; a refused booking leaves no consent behind."""
+box on the page; ticked, it is kept on the patient as pending (`marketing_pending`), in the booking's transaction,
+and the clinic's SMS campaigns reach the patient only once they confirm it from the SMS link
+(campaigns/tests/test_marketing_double_opt_in.py); a refused booking leaves no consent behind."""
 import pytest
 
 from campaigns import bulk
@@ -25,8 +26,8 @@ def test_the_page_offers_an_unticked_labelled_marketing_box_naming_the_clinic(cl
     assert f"Send me news and offers from {clinic.name} by SMS" in box and "checked" not in box
 
 
-def test_a_ticked_box_keeps_the_marketing_consent_and_campaigns_reach_the_patient(client, clinic, professional,
-                                                                                  service):
+def test_a_ticked_box_keeps_the_marketing_consent_pending_and_campaigns_do_not_reach_the_patient_yet(
+        client, clinic, professional, service):
     starts = upcoming(days=2, clinic=clinic)
     response = client.post(f"/booking/{clinic.slug}",
                            booking_payload(service, starts, privacyConsent=True, marketingConsent=True),
@@ -34,10 +35,11 @@ def test_a_ticked_box_keeps_the_marketing_consent_and_campaigns_reach_the_patien
 
     assert response.status_code == 201
     patient = Patient.objects.get(hash=response.json()["patientId"])
-    assert patient.consents == {"privacy": True, "marketing": True}
-    assert sorted((row.extra["kind"], row.extra["granted"], row.clinic_id) for row in consent_rows(patient)) == [
-        ("marketing", True, clinic.pk), ("privacy", True, clinic.pk)]
-    assert bulk.audience_estimate(clinic=clinic, audience=bulk.Audience())["targets"] == 1
+    assert set(patient.consents) == {"privacy", "marketing_pending"} and patient.consents["privacy"] is True
+    assert sorted((row.extra["kind"], row.extra.get("granted"), row.extra.get("pending"), row.clinic_id)
+                  for row in consent_rows(patient)) == [
+        ("marketing", None, True, clinic.pk), ("privacy", True, None, clinic.pk)]
+    assert bulk.audience_estimate(clinic=clinic, audience=bulk.Audience())["targets"] == 0
 
 
 def test_an_unticked_box_records_nothing_and_keeps_an_earlier_refusal(client, clinic, professional, service):
