@@ -6,7 +6,8 @@ import re
 
 import pytest
 from django.core import signing
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.html import escape
 
 from campaigns import bulk, marketing_opt_in
 from campaigns.selectors import marketing_sms_reachable
@@ -100,11 +101,19 @@ def test_the_page_names_the_clinic_and_nothing_of_the_patient(client, clinic, pe
     assert "Rita" not in page and "000333" not in page
 
 
+def said(of, text, **values):
+    """`text` as the page says it: in the language of the clinic `of`, HTML-escaped."""
+    with translation.override(of.locale):
+        return escape(translation.gettext(text) % values)
+
+
 def test_confirming_gives_the_consent_once_and_campaigns_then_reach_the_patient(client, clinic, pending):
     patient, path = pending
     response = client.post(path, {"action": "confirm"})
 
-    assert response.status_code == 200 and "You will receive news and offers" in response.content.decode()
+    assert response.status_code == 200 and said(
+        clinic, "You will receive news and offers from %(clinic)s by SMS. You can stop them at any time by telling "
+        "the clinic.", clinic=clinic.name) in response.content.decode()
     patient.refresh_from_db()
     assert patient.consents == {"privacy": True, "marketing": True}
     row = consent_rows(patient).last()
@@ -113,7 +122,9 @@ def test_confirming_gives_the_consent_once_and_campaigns_then_reach_the_patient(
     assert reachable(clinic) == 1
 
     again = client.post(path, {"action": "confirm"})
-    assert again.status_code == 200 and "already confirmed" in again.content.decode()
+    assert again.status_code == 200 and said(
+        clinic, "You had already confirmed: you receive news and offers from %(clinic)s by SMS. Tell the clinic if "
+        "you want to stop them.", clinic=clinic.name) in again.content.decode()
     assert consent_rows(patient).count() == 3
 
 
@@ -121,13 +132,15 @@ def test_declining_drops_the_request_and_the_link_then_confirms_nothing(client, 
     patient, path = pending
     response = client.post(path, {"action": "decline"})
 
-    assert response.status_code == 200 and "You will not receive" in response.content.decode()
+    assert response.status_code == 200 and said(
+        clinic, "You will not receive news and offers from %(clinic)s by SMS.", clinic=clinic.name
+    ) in response.content.decode()
     patient.refresh_from_db()
     assert patient.consents == {"privacy": True}
     assert consent_rows(patient).last().extra == {"kind": "marketing", "declined": True, "via": "link"}
 
     late = client.post(path, {"action": "confirm"})
-    assert late.status_code == 410 and "already answered" in late.content.decode()
+    assert late.status_code == 410 and said(clinic, "This request was already answered") in late.content.decode()
     patient.refresh_from_db()
     assert patient.consents == {"privacy": True} and reachable(clinic) == 0
 
