@@ -30,7 +30,7 @@ PURPOSE = "marketing_opt_in"
 
 
 def _max_age() -> int:
-    return int(getattr(settings, "MARKETING_OPT_IN_MAX_AGE", 30 * 24 * 3600))
+    return settings.MARKETING_OPT_IN_MAX_AGE
 
 
 def opt_in_token(patient, asked_at: str) -> str:

@@ -194,6 +194,8 @@ SWEEP_OUTBOX_GRACE_SECONDS = env.int("SWEEP_OUTBOX_GRACE_SECONDS", default=10)
 TASK_LEASE_SECONDS = env.int("TASK_LEASE_SECONDS", default=30)
 # The window campaigns' per-minute SMS allowances count in (campaigns.bulk): a minute; the recovery test shortens it.
 CAMPAIGN_RATE_WINDOW_SECONDS = env.int("CAMPAIGN_RATE_WINDOW_SECONDS", default=60)
+# How long the link texted to confirm a booking page marketing consent stays valid (campaigns.marketing_opt_in).
+MARKETING_OPT_IN_MAX_AGE = env.int("MARKETING_OPT_IN_MAX_AGE", default=30 * 24 * 3600)
 CELERY_BEAT_SCHEDULE = {
     # Each run sends only what is due and claims before sending, so overlapping or repeated runs are safe.
     "campaigns-send-due-reminders": {"task": "campaigns.send_due_reminders", "schedule": 300.0},
