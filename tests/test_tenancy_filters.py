@@ -857,3 +857,24 @@ def test_finding_a_known_person_again_reads_this_clinics_row_even_when_another_c
     assert created and not created_again
     assert again == first != foreign and again.clinic == clinic
     assert Patient.objects.filter(clinic=other).count() == Patient.objects.filter(clinic=clinic).count() == 1
+
+
+def test_the_confirming_service_finds_no_patient_of_another_clinic(clinic, other_clinic):
+    """Behind the marketing opt-in link's own check (campaigns.marketing_opt_in): `patient_consent_confirm` looks the
+    patient up in the clinic it is given."""
+    from clinics.errors import DomainError
+    from clinics.models import AuditEvent
+    from scheduling import services as scheduling_services
+    from scheduling.tests.factories import PatientFactory
+
+    asked = "2030-01-01T00:00:00+00:00"
+    theirs = PatientFactory(clinic=other_clinic, consents={"marketing_pending": asked})
+
+    for accepted in (True, False):
+        with pytest.raises(DomainError) as refused:
+            scheduling_services.patient_consent_confirm(clinic=clinic, patient_id=theirs.pk, kind="marketing",
+                                                        asked_at=asked, accepted=accepted)
+        assert refused.value.code == "PATIENT_NOT_FOUND"
+    theirs.refresh_from_db()
+    assert theirs.consents == {"marketing_pending": asked}
+    assert not AuditEvent.objects.filter(action="patient.consent").exists()
