@@ -76,3 +76,17 @@ def test_a_malformed_marketing_consent_is_a_400_and_books_nothing(client, clinic
     body = assert_public_error(response, 400, "VALIDATION_ERROR")
     assert "marketingConsent" in str(body)
     assert not Patient.objects.exists() and not consent_rows().exists()
+
+
+def test_the_pending_consent_is_dated_by_the_bookings_clock(clinic, professional, service):
+    """`appointment_book(now=...)` dates the request with the moment it is given, the one its link will name."""
+    import datetime as dt
+
+    from scheduling import services
+
+    starts = upcoming(days=2, clinic=clinic)
+    asked = starts - dt.timedelta(days=1, minutes=7)
+    appointment = services.appointment_book(clinic=clinic, service=service, starts_at=starts,
+                                            patient_name="Rita Gomes", patient_phone="+351912000441",
+                                            source="online", now=asked, consents=("privacy", "marketing"))
+    assert appointment.patient.consents == {"privacy": True, "marketing_pending": asked.isoformat()}
