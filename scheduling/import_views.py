@@ -10,10 +10,12 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET
 
+from clinics.audit import record
 from clinics.errors import DomainError, NotFound, PayloadTooLarge
 from clinics.views import console_page
 
 from . import imports
+from .patients import can_read_pii
 from .models import PatientImport
 
 FIELD_LABELS = {
@@ -92,10 +94,16 @@ def _upload(request):
 @console_page(write=True)
 def import_detail(request, import_id):
     """A draft: the column choice (POST starts it). Started: its progress (the page polls `import_progress`) and,
-    once done, its counts and row errors."""
+    once done, its counts and row errors.
+
+    The column choice shows the file's first row, which is a patient's data when the file has no header row: it is
+    shown only to a member who may read personal data, and each showing is audited (`patient_import.read`)."""
     patient_import = _import_or_404(request, import_id)
     form = None
-    if patient_import.status == PatientImport.Status.DRAFT:
+    columns_hidden = False
+    if patient_import.status == PatientImport.Status.DRAFT and not can_read_pii(request.auth):
+        columns_hidden = True
+    elif patient_import.status == PatientImport.Status.DRAFT:
         form = ColumnsForm(request.POST or None, headers=patient_import.headers,
                            initial_columns=patient_import.columns)
         if request.method == "POST" and form.is_valid():
@@ -111,8 +119,11 @@ def import_detail(request, import_id):
             else:
                 return redirect("scheduling:import_detail", import_id=patient_import.pk)
     errors = [{**error, "message": imports.row_error_message(error)} for error in patient_import.errors[:200]]
+    if form is not None:
+        record(request, "patient_import.read", "patient_import", patient_import.pk,
+               _("console patient import columns"), clinic=request.clinic, masked=False)
     return render(request, "scheduling/import_detail.html", {
-        "patient_import": patient_import, "form": form, "errors": errors,
+        "patient_import": patient_import, "form": form, "errors": errors, "columns_hidden": columns_hidden,
         "running": patient_import.status in (PatientImport.Status.PENDING, PatientImport.Status.PROCESSING),
         "can_write": request.auth.can("write")})
 

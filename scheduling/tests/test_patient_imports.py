@@ -293,6 +293,28 @@ def test_console_upload_proposes_the_columns_then_imports_and_offers_the_errors_
     assert again.status_code == 200 and Patient.objects.for_clinic(clinic).count() == 1
 
 
+def test_the_column_choice_of_a_file_without_a_header_row_is_audited_and_never_shown_to_a_viewer(
+        client, console_client, clinic):
+    """A file without a header row puts a patient in the headers the column choice offers: a member who may read
+    personal data sees them and the showing is audited; a viewer sees neither them nor the form."""
+    patient_import = PatientImport.objects.create(
+        clinic=clinic, filename="sem-cabecalho.csv", headers=["Rosa Headerless", "913000077"], total_rows=1,
+        content="Rosa Headerless,913000077\n")
+    url = reverse("scheduling:import_detail", args=[patient_import.pk])
+
+    page = console_client.get(url).content.decode()
+    assert "Rosa Headerless" in page
+    assert list(AuditEvent.objects.filter(action="patient_import.read").values_list("object_id", "clinic_id")) == [
+        (str(patient_import.pk), clinic.pk)]
+
+    viewer = MembershipFactory(clinic=clinic, role=Membership.Role.VIEWER, user=UserFactory())
+    shown = sign_in_verified(client, viewer.user).get(url)
+    assert shown.status_code == 200
+    assert "Rosa Headerless" not in shown.content.decode() and "913000077" not in shown.content.decode()
+    assert "<form method=\"post\"" not in shown.content.decode().split("<main", 1)[-1]
+    assert AuditEvent.objects.filter(action="patient_import.read").count() == 1
+
+
 def test_console_import_refuses_a_bad_file_with_a_message_and_a_viewer_with_403(client, console_client, clinic):
     upload = io.BytesIO(b"only one line\n")
     upload.name = "x.csv"
