@@ -109,10 +109,11 @@ def seed(clinic):
         endpoint=endpoint, event="conversation.end_report", event_id=f"conversation.end_report:{call.pk}",
         payload={"event": "conversation.end_report", "data": {"call_id": str(call.pk),
                                                                "summary": SECRETS["webhook payload"]}})
-    # A file not yet imported: the patients it holds are never shown, by the console or the admin.
+    # A file not yet imported, without a header row: its first row, read as the headers, is a patient's. It is
+    # shown (to readers, audited) by /v1's imports, the console's column choice and the admin; no other row is.
     patient_import = PatientImport.objects.create(
-        clinic=clinic, filename="pacientes.csv", headers=["nome", "telefone"], total_rows=1,
-        content=f"nome,telefone\n{SECRETS['patient name']},{SECRETS['patient phone']}\n")
+        clinic=clinic, filename="pacientes.csv", headers=[SECRETS["patient name"], SECRETS["patient phone"]],
+        total_rows=1, content=f"{SECRETS['patient name']},{SECRETS['patient phone']}\n")
     return {"patient": patient, "appointment": appointment, "call": call, "sms": sms, "whatsapp": whatsapp,
             "note": note, "section": section, "task": task, "meeting": meeting, "participant": participant,
             "referral": referral, "campaign": campaign, "recipient": recipient, "triage": triage,

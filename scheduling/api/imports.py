@@ -12,6 +12,7 @@ from clinics.errors import InvalidInput
 from config.surfaces import V1
 from config.surfaces.tenancy import ClinicScopedMixin
 from scheduling import imports
+from scheduling.api.privacy import PiiReadMixin, PiiSerializerMixin
 from scheduling.models import PatientImport
 
 
@@ -22,8 +23,12 @@ class ImportErrorSerializer(serializers.Serializer):
     message = serializers.CharField()
 
 
-class PatientImportSerializer(serializers.ModelSerializer):
-    """The documented PatientImport: its columns, progress counts and row errors (never a value of the file)."""
+class PatientImportSerializer(PiiSerializerMixin, serializers.ModelSerializer):
+    """The documented PatientImport: its columns, progress counts and row errors (never a value of the file but its
+    first row, the headers: a patient's when a file has no header row, so they are personal data here, blanked for
+    a caller who may not read it, with the column each row error names, and their reads audited)."""
+
+    pii_fields = {"headers": "blank", "columns": "blank"}
 
     totalRows = serializers.IntegerField(source="total_rows")
     processedRows = serializers.IntegerField(source="processed_rows")
@@ -39,6 +44,12 @@ class PatientImportSerializer(serializers.ModelSerializer):
         model = PatientImport
         fields = ["id", "status", "filename", "headers", "columns", "totalRows", "processedRows", "createdCount",
                   "duplicateCount", "errorCount", "errors", "createdAt", "startedAt", "completedAt"]
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        if not self.context.get("full_pii", False) and data.get("errors"):
+            data["errors"] = [{**error, "column": ""} for error in data["errors"]]
+        return data
 
 
 class PatientImportListSerializer(PatientImportSerializer):
@@ -58,11 +69,12 @@ class PatientImportScoped(ClinicScopedMixin):
     queryset = PatientImport.objects.all()
 
 
-class PatientImportListCreateV1(V1.view, PatientImportScoped, generics.ListAPIView):
+class PatientImportListCreateV1(V1.view, PiiReadMixin, PatientImportScoped, generics.ListAPIView):
     """GET /v1/patients/imports (newest first, cursor); POST uploads a CSV file and imports it: `201` with the import,
     `completed` already for up to 1,000 rows, else `pending` and run in the background (poll it)."""
 
     serializer_class = PatientImportListSerializer
+    pii_object = "patient_import"
     cursor_fields = (("createdAt", "-created_at"), ("id", "-id"))
     parser_classes = [MultiPartParser, FormParser]
 
@@ -84,10 +96,12 @@ class PatientImportListCreateV1(V1.view, PatientImportScoped, generics.ListAPIVi
         uploaded = payload.validated_data["file"]
         patient_import = imports.patient_import_create(clinic=self.clinic, content=uploaded.read(),
                                                        filename=uploaded.name, columns=columns, actor=request)
-        return Response(PatientImportSerializer(patient_import).data, status=status.HTTP_201_CREATED)
+        return Response(PatientImportSerializer(patient_import, context=self.get_serializer_context()).data,
+                        status=status.HTTP_201_CREATED)
 
 
-class PatientImportDetailV1(V1.view, PatientImportScoped, generics.RetrieveAPIView):
+class PatientImportDetailV1(V1.view, PiiReadMixin, PatientImportScoped, generics.RetrieveAPIView):
     """GET /v1/patients/imports/:id: progress counts and row errors."""
 
     serializer_class = PatientImportSerializer
+    pii_object = "patient_import"

@@ -244,6 +244,31 @@ def test_v1_import_over_the_size_limit_is_413(clinic, make_client, monkeypatch):
     assert response.status_code == 413 and response.json()["error"]["code"] == "PAYLOAD_TOO_LARGE"
 
 
+def test_v1_import_headers_are_personal_data_blanked_without_pii_and_their_reads_audited(clinic, make_client):
+    """A file without a header row puts a patient in `headers`, `columns` and the row errors' `column`."""
+    patient_import = PatientImport.objects.create(
+        clinic=clinic, filename="sem-cabecalho.csv", headers=["Rosa Headerless", "913000077"],
+        columns={"name": "Rosa Headerless", "phone": "913000077"}, total_rows=1, content="x\n",
+        errors=[{"row": 2, "column": "913000077", "field": "phone", "problem": "required", "params": {},
+                 "message": "This field is required."}])
+    url = f"/v1/patients/imports/{patient_import.pk}"
+
+    reader = make_client(clinic).get(url).json()
+    assert reader["headers"] == ["Rosa Headerless", "913000077"] and reader["errors"][0]["column"] == "913000077"
+    listed = make_client(clinic).get("/v1/patients/imports").json()["items"][0]
+    assert listed["headers"] == ["Rosa Headerless", "913000077"]
+    reads = AuditEvent.objects.filter(action="patient_import.read")
+    assert [(row.object_id, row.extra["masked"]) for row in reads.order_by("created_at")] == [
+        (str(patient_import.pk), False)] * 2
+
+    masked = make_client(clinic, permissions=("read",)).get(url)
+    body = masked.content.decode()
+    assert masked.status_code == 200 and "Rosa" not in body and "913000077" not in body
+    assert (masked.json()["headers"], masked.json()["columns"], masked.json()["errors"][0]["column"]) == ([], {}, "")
+    assert masked.json()["errors"][0]["row"] == 2
+    assert reads.count() == 3 and reads.order_by("created_at").last().extra["masked"] is True
+
+
 def test_v1_import_needs_write_and_another_clinics_import_is_404(clinic, other_clinic, make_client):
     upload = io.BytesIO(csv_of(people(1)))
     upload.name = "a.csv"
