@@ -2,10 +2,15 @@
 
 Anyone can type anyone's phone on a public page, so that consent is kept pending (`scheduling.services
 .PENDING_CONSENT_KINDS`) and the phone's owner gets one SMS with a link to confirm or decline it. The link
-carries a token signed with `django.core.signing` (salt `MARKETING_OPT_IN_SALT`) naming the clinic, the patient
-and when the consent was asked, never patient data; it expires after `MARKETING_OPT_IN_MAX_AGE` seconds (default
-30 days). The token is the credential: a forged one answers 404, an expired one 410.
+carries a token signed with a timestamp by `django.core.signing` (salt `MARKETING_OPT_IN_SALT`) naming the patient
+(their id, the clinic being theirs) and which request it answers (a digest of when the consent was asked), never
+patient data: about 80 characters, so the SMS stays short (every segment is billed). It expires after
+`MARKETING_OPT_IN_MAX_AGE` seconds (default 30 days). The token is the credential: a forged or altered one answers
+404, an expired one 410, one for a request since answered or superseded says so.
 """
+import base64
+import hashlib
+import hmac
 import logging
 import uuid
 from dataclasses import dataclass
@@ -33,10 +38,18 @@ def _max_age() -> int:
     return settings.MARKETING_OPT_IN_MAX_AGE
 
 
+def _signer():
+    return signing.TimestampSigner(salt=MARKETING_OPT_IN_SALT)
+
+
+def _request_digest(asked_at: str) -> str:
+    return hashlib.sha256(asked_at.encode()).hexdigest()[:12]
+
+
 def opt_in_token(patient, asked_at: str) -> str:
     """The link's token for `patient`'s marketing consent asked at `asked_at` (the pending value)."""
-    return signing.dumps([patient.clinic_id.hex, patient.pk.hex, asked_at], salt=MARKETING_OPT_IN_SALT,
-                         compress=True)
+    patient_id = base64.urlsafe_b64encode(uuid.UUID(str(patient.pk)).bytes).rstrip(b"=").decode()
+    return _signer().sign(f"{patient_id}.{_request_digest(asked_at)}")
 
 
 def opt_in_url(token: str) -> str:
@@ -61,22 +74,28 @@ class OptInRequest:
 
 
 def opt_in_request_of(token: str) -> OptInRequest:
-    """The request a token names; TokenExpired past its age, TokenInvalid when forged or naming no patient of the
-    clinic it names."""
+    """The request a token names; TokenExpired past its age, TokenInvalid when forged, altered or naming no patient.
+    The clinic is the patient's own. When the patient's pending request is no longer the one the token was made
+    for (answered, superseded), `asked_at` matches nothing, so answering it changes nothing."""
     try:
-        claims = signing.loads(token, salt=MARKETING_OPT_IN_SALT, max_age=_max_age())
+        value = _signer().unsign(token, max_age=_max_age())
     except signing.SignatureExpired:
         raise TokenExpired()
     except signing.BadSignature:
         raise TokenInvalid()
     try:
-        clinic_id, patient_id, asked_at = (uuid.UUID(claims[0]), uuid.UUID(claims[1]), str(claims[2]))
-    except (TypeError, ValueError, IndexError, KeyError, AttributeError):
+        encoded, digest = value.split(".")
+        patient_id = uuid.UUID(bytes=base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)))
+    except (TypeError, ValueError):
         raise TokenInvalid()
-    clinic = Clinic.objects.filter(pk=clinic_id).first()
-    if clinic is None or not Patient.objects.for_clinic(clinic).filter(pk=patient_id).exists():
+    # By id alone, on purpose: the signed token is the credential and names one patient, whose clinic answers.
+    patient = Patient.objects.select_related("clinic").filter(pk=patient_id).first()
+    if patient is None:
         raise TokenInvalid()
-    return OptInRequest(clinic=clinic, patient_id=patient_id, asked_at=asked_at)
+    pending = str((patient.consents or {}).get(pending_consent_key(KIND)) or "")
+    current = bool(pending) and hmac.compare_digest(_request_digest(pending), digest)
+    return OptInRequest(clinic=patient.clinic, patient_id=patient.pk,
+                        asked_at=pending if current else f"no longer pending: {digest}")
 
 
 def opt_in_answer(*, request: OptInRequest, accepted: bool, actor=None) -> str:

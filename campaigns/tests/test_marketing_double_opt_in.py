@@ -178,16 +178,24 @@ def test_an_expired_link_is_a_410_and_confirms_nothing(client, pending, monkeypa
     assert "marketing" not in patient.consents
 
 
-def test_a_token_cannot_reach_another_clinics_patient(client, clinic, other_clinic):
+def test_a_token_cannot_reach_another_clinics_patient(client, clinic, other_clinic, pending):
+    """A link names one patient (the clinic is theirs): putting another clinic's patient in it breaks its signature,
+    and the page never says which clinic that patient is at."""
+    import base64
+
+    patient, path = pending
     theirs = PatientFactory(clinic=other_clinic, consents={"marketing_pending": "2030-01-01T00:00:00+00:00"})
-    # Signed with our key, as only a bug could: it names clinic A and clinic B's patient.
-    crossed = marketing_opt_in.opt_in_token(Patient(clinic_id=clinic.pk, pk=theirs.pk), "2030-01-01T00:00:00+00:00")
+    token = path.rsplit("/", 1)[1]
+    their_id = base64.urlsafe_b64encode(theirs.pk.bytes).rstrip(b"=").decode()
+    crossed = their_id + token[token.index("."):]
 
     for method in (client.get, client.post):
-        assert method(f"/marketing-consent/{crossed}", {"action": "confirm"}).status_code == 404
+        response = method(f"/marketing-consent/{crossed}", {"action": "confirm"})
+        assert response.status_code == 404 and other_clinic.name not in response.content.decode()
     theirs.refresh_from_db()
     assert theirs.consents == {"marketing_pending": "2030-01-01T00:00:00+00:00"}
-    assert not AuditEvent.objects.filter(action="patient.consent").exists()
+    assert not AuditEvent.objects.filter(action="patient.consent", clinic=other_clinic).exists()
+    assert len(token) < 100  # the SMS stays short: every segment is billed
 
 
 def test_a_refused_booking_leaves_no_pending_consent_and_sends_nothing(client, clinic, professional, service,
