@@ -31,8 +31,8 @@ STATE_PAGES = {
 }
 
 
-def _state_page(request, state):
-    status, title, text = STATE_PAGES[state]
+def _state_page(request, state, pages=STATE_PAGES):
+    status, title, text = pages[state]
     return render(request, "campaigns/public/link_state.html",
                   {"title": title, "text": text, "state": state}, status=status)
 
@@ -105,19 +105,12 @@ def feedback(request, token):
 
 
 MARKETING_STATE_PAGES = {
-    "unknown": (404, gettext_lazy("This link is not valid"),
-                gettext_lazy("Please check that you opened the whole link from the message.")),
+    "unknown": STATE_PAGES["unknown"],
     "expired": (410, gettext_lazy("This link has expired"),
                 gettext_lazy("You will not receive news and offers by SMS. Ask the clinic if you want them.")),
     "closed": (410, gettext_lazy("This request was already answered"),
                gettext_lazy("Please contact the clinic to change your choice.")),
 }
-
-
-def _marketing_state_page(request, state):
-    status, title, text = MARKETING_STATE_PAGES[state]
-    return render(request, "campaigns/public/link_state.html",
-                  {"title": title, "text": text, "state": state}, status=status)
 
 
 @never_cache
@@ -128,9 +121,9 @@ def marketing_consent(request, token):
     try:
         opt_in = marketing_opt_in.opt_in_request_of(token)
     except marketing_opt_in.TokenExpired:
-        return _marketing_state_page(request, "expired")
+        return _state_page(request, "expired", MARKETING_STATE_PAGES)
     except marketing_opt_in.TokenInvalid:
-        return _marketing_state_page(request, "unknown")
+        return _state_page(request, "unknown", MARKETING_STATE_PAGES)
     clinic = opt_in.clinic
     with translation.override(clinic.locale):
         if request.method == "GET":
@@ -142,7 +135,7 @@ def marketing_consent(request, token):
         try:
             outcome = marketing_opt_in.opt_in_answer(request=opt_in, accepted=action == "confirm", actor=request)
         except NotFound:
-            return _marketing_state_page(request, "unknown")
+            return _state_page(request, "unknown", MARKETING_STATE_PAGES)
         texts = {
             CONSENT_CONFIRMED: _("You will receive news and offers from %(clinic)s by SMS. You can stop them at any "
                                  "time by telling the clinic."),
@@ -151,6 +144,6 @@ def marketing_consent(request, token):
             CONSENT_DECLINED: _("You will not receive news and offers from %(clinic)s by SMS."),
         }
         if outcome not in texts:
-            return _marketing_state_page(request, "closed")
+            return _state_page(request, "closed", MARKETING_STATE_PAGES)
         return render(request, "campaigns/public/thanks.html", {
             "clinic": clinic, "outcome": outcome, "text": texts[outcome] % {"clinic": clinic.name}})
