@@ -75,6 +75,8 @@ def test_patient_books_downloads_the_calendar_file_and_cancels_from_the_link(pag
                                 starts_at=upcoming(days=3, hour=10, clinic=clinic))  # someone was faster
     page.get_by_role("button", name="Book").click()
     page.get_by_text("someone has just taken this time").wait_for()
+    # The refusal rebuilds the day strip, its days disabled until the free days are known: shoot it settled.
+    page.wait_for_function("[...document.querySelectorAll('#day-strip button')].some(day => !day.disabled)")
     shoot(page, "taken", width)
     assert Appointment.objects.filter(clinic=clinic).count() == 1
     page.locator("#slots button", has_text="10:30").click()
