@@ -9,12 +9,13 @@ a video participant's join token not at all.
 import datetime as dt
 import json
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.admin.utils import display_for_value
 from django.db.models import Count, IntegerField, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from clinics.admin_pii import PiiAdmin, PiiInline, shown
@@ -24,7 +25,7 @@ from scheduling.admin_patient_rows import AboutPatient
 
 from .models import (Agent, Call, Message, MessagingNumber, Referral, VideoMeeting, VideoParticipant,
                      WebhookDelivery, WebhookEndpoint)
-from .outbound_webhooks import MAX_ATTEMPTS, backoff_seconds
+from .outbound_webhooks import MAX_ATTEMPTS, backoff_seconds, webhook_deliveries_retry
 
 
 @admin.register(Message)
@@ -162,9 +163,12 @@ class WebhookEndpointAdmin(ReadOnlyScopedAdmin):
 class WebhookDeliveryAdmin(PiiAdmin):
     """One event sent to one endpoint: status, attempts, the last answer and when the next attempt is due. The
     payload carries the caller's number and name and the call's summary, and a receiver's error may echo it: both
-    hidden for support viewers, the page audited. The list shows neither, so it is not audited."""
+    hidden for support viewers, the page audited. The list shows neither, so it is not audited. A delivery
+    abandoned after its attempts is sent again by the "retry" action (`webhook_deliveries_retry`), once the
+    integrator says their receiver is mended."""
 
     audit_action = audit_object_type = "webhook_delivery"
+    actions = ["retry_selected"]
     list_shows_pii = False
     list_display = ("event", "endpoint_url", "clinic", "status", "attempts", "last_status_code", "last_attempt_at",
                     "next_attempt_at", "delivered_at", "created_at")
@@ -203,6 +207,23 @@ class WebhookDeliveryAdmin(PiiAdmin):
             return _("queued")
         return display_for_value(
             delivery.last_attempt_at + dt.timedelta(seconds=backoff_seconds(delivery.attempts)), "")
+
+    def has_retry_permission(self, request):
+        """Sending an integrator's events again changes deliveries: support staff who may change them."""
+        return request.user.has_perm("telephony.change_webhookdelivery")
+
+    @admin.action(description=_("Send the selected failed deliveries again"), permissions=["retry"])
+    def retry_selected(self, request, queryset):
+        selected = list(queryset.select_related("endpoint__clinic"))
+        by_clinic = {}
+        for delivery in selected:
+            by_clinic.setdefault(delivery.endpoint.clinic, []).append(delivery.pk)
+        retried = sum(len(webhook_deliveries_retry(clinic=clinic, delivery_ids=ids, actor=request))
+                      for clinic, ids in by_clinic.items())
+        self.message_user(request, gettext("%(retried)d of %(selected)d deliveries are sent again (only failed ones "
+                                           "of an active endpoint are).") % {"retried": retried,
+                                                                             "selected": len(selected)},
+                          messages.SUCCESS if retried else messages.WARNING)
 
     @admin.display(description=_("last error"))
     def last_error_shown(self, delivery):

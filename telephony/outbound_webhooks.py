@@ -90,6 +90,25 @@ def webhook_endpoint_delete(*, clinic, endpoint: WebhookEndpoint, actor=None) ->
         endpoint.delete()
 
 
+def webhook_deliveries_retry(*, clinic, delivery_ids, actor=None) -> list[WebhookDelivery]:
+    """Send the clinic's abandoned deliveries among `delivery_ids` again, once the receiver is mended: each gets
+    MAX_ATTEMPTS new attempts with the same backoff (its first now), keeps its event id (receivers deduplicate on
+    it) and one audit row `webhook_delivery.retry`. Pending or delivered ones, another clinic's, and deliveries of a
+    disabled endpoint are left as they are. Returns the deliveries sent again."""
+    with transaction.atomic():
+        retried = list(WebhookDelivery.objects.for_clinic(clinic).select_for_update(of=("self",))
+                       .select_related("endpoint")
+                       .filter(pk__in=list(delivery_ids), status=WebhookDelivery.Status.FAILED, endpoint__active=True))
+        for delivery in retried:
+            previous = delivery.attempts
+            delivery.status, delivery.attempts = WebhookDelivery.Status.PENDING, 0
+            delivery.save(update_fields=["status", "attempts"])
+            record(actor, "webhook_delivery.retry", "webhook_delivery", str(delivery.pk), clinic=clinic,
+                   event=delivery.event, previous_attempts=previous)
+            transaction.on_commit(lambda pk=str(delivery.pk): deliver_webhook.delay(pk))
+    return retried
+
+
 LOCAL_NAMES = ("localhost",)
 LOCAL_SUFFIXES = (".localhost", ".local", ".internal")
 NAT64_PREFIX = ipaddress.ip_network("64:ff9b::/96")

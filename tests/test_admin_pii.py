@@ -148,16 +148,38 @@ def test_an_action_on_another_clinics_patient_is_404_and_does_nothing(reader, ac
 
 
 def test_admins_without_actions_offer_none(reader, clinic):
-    """Every admin but the patients' changes its rows through their services only: no admin action (a failed
-    webhook delivery has no service that sends it again, so no "retry" either)."""
+    """Every admin but the patients' and the webhook deliveries' changes its rows through their services only: no
+    admin action (the deliveries' one is "retry", below)."""
     from django.contrib import admin
     from django.test import RequestFactory
 
     request = RequestFactory().get("/admin/")
     request.user = User.objects.get(email="reader@frontdesk.local")
     for model in (Campaign, CampaignRecipient, *(type(obj) for obj in _world(clinic).values()
-                                                   if not isinstance(obj, Patient))):
+                                                   if not isinstance(obj, (Patient, WebhookDelivery)))):
         assert admin.site._registry[model].get_actions(request) == {}, model
+
+
+def test_a_failed_webhook_delivery_is_sent_again_by_the_retry_action_of_its_clinic_only(
+        reader, viewer, clinic, other_clinic, django_capture_on_commit_callbacks):
+    """The action calls `webhook_deliveries_retry`: the failed delivery is pending again with fresh attempts,
+    audited; another clinic's delivery in the selection is 404 and unchanged; a support viewer has no action."""
+    mine, theirs = _world(clinic)["webhookdelivery"], _world(other_clinic, n=1)["webhookdelivery"]
+    url = _url("webhookdelivery")
+
+    for selected in ([theirs.pk], [mine.pk, theirs.pk]):
+        response = reader.post(url, {"action": "retry_selected", helpers.ACTION_CHECKBOX_NAME: selected})
+        assert response.status_code == 404, selected
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        response = reader.post(url, {"action": "retry_selected", helpers.ACTION_CHECKBOX_NAME: [mine.pk]})
+    assert response.status_code == 302 and len(queued) == 1
+    mine.refresh_from_db()
+    theirs.refresh_from_db()
+    assert (mine.status, mine.attempts) == ("pending", 0) and (theirs.status, theirs.attempts) == ("failed", 6)
+    assert [(row.object_id, row.clinic_id) for row in _events("webhook_delivery.retry")] == [(str(mine.pk), clinic.pk)]
+
+    page = viewer.get(url)
+    assert "retry_selected" not in page.context["cl"].model_admin.get_actions(page.wsgi_request)
 
 
 # --- masking and audit --------------------------------------------------------------------------------------------

@@ -6,7 +6,8 @@ import pytest
 from werkzeug import Response
 
 from telephony.models import WebhookDelivery, WebhookEndpoint
-from telephony.outbound_webhooks import (MAX_ATTEMPTS, backoff_seconds, webhook_endpoint_create, emit, sign, verify)
+from telephony.outbound_webhooks import (MAX_ATTEMPTS, backoff_seconds, emit, sign, verify,
+                                         webhook_deliveries_retry, webhook_endpoint_create)
 from telephony.tests.factories import CallFactory
 from clinics.models import AuditEvent
 
@@ -84,6 +85,35 @@ def test_an_unreachable_endpoint_is_retried_and_recorded(clinic, django_capture_
     delivery = WebhookDelivery.objects.get()
     assert delivery.status == "failed" and delivery.attempts == MAX_ATTEMPTS
     assert delivery.last_status_code is None and "Connect" in delivery.last_error
+
+
+@pytest.mark.usefixtures("local_webhook_receivers")
+def test_an_abandoned_delivery_is_sent_again_once_the_receiver_is_mended(clinic, other_clinic, httpserver,
+                                                                         django_capture_on_commit_callbacks):
+    webhook_endpoint_create(clinic=clinic, url=httpserver.url_for("/hook"), events=["conversation.end_report"])
+    answers = iter([Response("broken", status=503)] * MAX_ATTEMPTS + [Response("ok", status=200)])
+    httpserver.expect_request("/hook", method="POST").respond_with_handler(lambda request: next(answers))
+    deliver_now(django_capture_on_commit_callbacks, clinic)
+    failed = WebhookDelivery.objects.get()
+    assert failed.status == "failed" and failed.attempts == MAX_ATTEMPTS
+
+    # Another clinic's ids change nothing, and nothing is sent.
+    assert webhook_deliveries_retry(clinic=other_clinic, delivery_ids=[failed.pk]) == []
+    failed.refresh_from_db()
+    assert failed.status == "failed" and len(httpserver.log) == MAX_ATTEMPTS
+
+    with django_capture_on_commit_callbacks(execute=True):
+        retried = webhook_deliveries_retry(clinic=clinic, delivery_ids=[failed.pk])
+    assert [delivery.pk for delivery in retried] == [failed.pk]
+    failed.refresh_from_db()
+    assert failed.status == "delivered" and failed.attempts == 1 and failed.last_status_code == 200
+    assert {entry[0].headers["X-Frontdesk-Event-Id"] for entry in httpserver.log} == {"evt_1"}
+    row = AuditEvent.objects.get(action="webhook_delivery.retry")
+    assert (row.object_id, row.clinic_id, row.extra["previous_attempts"]) == (str(failed.pk), clinic.pk, MAX_ATTEMPTS)
+
+    # A delivered one is not sent again.
+    assert webhook_deliveries_retry(clinic=clinic, delivery_ids=[failed.pk]) == []
+    assert len(httpserver.log) == MAX_ATTEMPTS + 1
 
 
 def test_backoff_doubles_between_attempts():
