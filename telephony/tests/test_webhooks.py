@@ -163,6 +163,18 @@ def test_webhooks_refuse_everything_without_an_auth_token_as_the_servers_fault(c
     assert not Message.objects.exists()
 
 
+def test_with_no_auth_token_the_backend_refuses_even_a_request_signed_with_the_empty_key(rf, settings):
+    """The views refuse first (WEBHOOK_NOT_CONFIGURED); the backend refuses on its own too, for any other caller."""
+    from telephony.backends.sms import TwilioSMSBackend
+
+    params = inbound_params()
+    request = rf.post(INBOUND_URL, data=urlencode(params), content_type="application/x-www-form-urlencoded",
+                      HTTP_X_TWILIO_SIGNATURE=RequestValidator("").compute_signature(
+                          f"http://testserver{INBOUND_URL}", params))
+    settings.TWILIO_AUTH_TOKEN = ""
+    assert TwilioSMSBackend.verify_webhook(request) is False
+
+
 def test_status_callback_reaches_a_message_sent_through_twilio(client, clinic, webhook_settings, httpserver,
                                                                messages_path):
     sid = "SM" + "4" * 32
