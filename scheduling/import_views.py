@@ -100,10 +100,7 @@ def import_detail(request, import_id):
     shown only to a member who may read personal data, and each showing is audited (`patient_import.read`)."""
     patient_import = _import_or_404(request, import_id)
     form = None
-    columns_hidden = False
-    if patient_import.status == PatientImport.Status.DRAFT and not can_read_pii(request.auth):
-        columns_hidden = True
-    elif patient_import.status == PatientImport.Status.DRAFT:
+    if patient_import.status == PatientImport.Status.DRAFT and can_read_pii(request.auth):
         form = ColumnsForm(request.POST or None, headers=patient_import.headers,
                            initial_columns=patient_import.columns)
         if request.method == "POST" and form.is_valid():
@@ -123,7 +120,7 @@ def import_detail(request, import_id):
         record(request, "patient_import.read", "patient_import", patient_import.pk,
                _("console patient import columns"), clinic=request.clinic, masked=False)
     return render(request, "scheduling/import_detail.html", {
-        "patient_import": patient_import, "form": form, "errors": errors, "columns_hidden": columns_hidden,
+        "patient_import": patient_import, "form": form, "errors": errors,
         "running": patient_import.status in (PatientImport.Status.PENDING, PatientImport.Status.PROCESSING),
         "can_write": request.auth.can("write")})
 
