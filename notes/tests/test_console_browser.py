@@ -1,6 +1,5 @@
 """Record a consultation in Chromium with MediaRecorder (a fake microphone playing espeak-ng speech), upload it
 from the console, and read the transcript and sections beside each other."""
-import os
 import time
 import wave
 

@@ -1,6 +1,5 @@
 """In Chromium: the console's new-appointment form offers the patients who share the phone typed, and books the
 one picked (or a new patient when staff keep "New patient")."""
-import os
 
 import pytest
 from django.urls import reverse
